@@ -1,0 +1,101 @@
+"""Constituent: a constituent services tracker for legislative district offices."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from constituent.config import load_settings
+from constituent.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict[str, Any] | object | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error pages, CLI."""
+    instance_path = os.environ.get("CONSTITUENT_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(load_settings(Path(app.instance_path)))
+    if config is not None:
+        if isinstance(config, dict):
+            app.config.from_mapping(config)
+        else:
+            app.config.from_object(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    register_search(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to this app."""
+    from constituent import database
+
+    db.init_app(app)
+    database.configure_engine_events(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from constituent import security
+
+    security.init_app(app)
+    from constituent.services import auth
+
+    auth.init_login(app, login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every area's blueprint."""
+    from constituent.views import (
+        admin,
+        agencies,
+        auth,
+        cases,
+        constituents,
+        intake,
+        letters,
+        mail,
+        main,
+        referrals,
+        search,
+        summaries,
+    )
+
+    for module in (auth, main, intake, cases, constituents, agencies, referrals, letters, mail,
+                   search, summaries, admin):
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Error pages in the site layout, with no stack traces for client errors."""
+    from constituent.views import errors
+
+    errors.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals used across templates."""
+    from constituent.views import helpers
+
+    helpers.register(app)
+
+
+def register_search(app: Flask) -> None:
+    """Search listeners: queue index work in each transaction, index it after commit."""
+    from constituent import search
+
+    search.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """`flask users`, `flask districts`, `flask demo` ..."""
+    from constituent import cli
+
+    cli.register(app)
+    logging.getLogger("werkzeug").setLevel(logging.INFO)

@@ -1,0 +1,288 @@
+"""Flask commands. Each parses its options, calls a service, commits, and prints a summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from constituent.extensions import db
+from constituent.models import Role, User
+from constituent.search.cli import search_cli
+from constituent.services import agencies as agency_service
+from constituent.services import auth, demo
+from constituent.services import districts as district_service
+from constituent.services.errors import DomainError
+
+users_cli = AppGroup("users", help="Staff accounts.")
+districts_cli = AppGroup("districts", help="Districts and the ZIP table.")
+demo_cli = AppGroup("demo", help="Demo data.")
+agencies_cli = AppGroup("agencies", help="The agency directory.")
+report_cli = AppGroup("report", help="District summary figures for scripts.")
+mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", default="", help="Full name shown in the app.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--district", "districts", multiple=True, required=True,
+              help="District code, e.g. NY-21 (repeat for several).")
+@click.option("--generate-password", "generate", is_flag=True,
+              help="Generate a password and print it once, instead of prompting for one.")
+def create_user(email: str, full_name: str, role: str, districts: tuple[str, ...],
+                generate: bool) -> None:
+    """Create a staff account (password prompted, or generated and printed once)."""
+    if generate:
+        password = auth.generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = auth.create_user(email, full_name, role, list(districts), password)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.role.value} {user.email} for {', '.join(districts)}.")
+    if generate:
+        click.echo(f"Password: {password}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List staff accounts with role, districts and state."""
+    users = db.session.scalars(sa.select(User).order_by(User.role, User.email)).all()
+    if not users:
+        click.echo("No users yet. Create one with: flask users create --email ... --role admin ...")
+        return
+    for user in users:
+        codes = ",".join(d.code for d in user.districts)
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.email:<36} {user.role.value:<11} {codes:<24} {state}")
+
+
+@districts_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--states", default="", help="Comma-separated state codes to import, e.g. NY,VT.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+def import_districts(file: Path, states: str, dry_run: bool) -> None:
+    """Import a ZIP → district table (zccd.csv format) and re-district constituents."""
+    wanted = {s.strip().upper() for s in states.split(",") if s.strip()} or None
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as fh:
+            report = district_service.import_zip_table(fh, states=wanted)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    for change in report.changes:
+        click.echo(f"  {change.name} (#{change.constituent_id}, ZIP {change.zip5}): "
+                   f"{change.old_code or 'none'} -> {change.new_code or 'out of district'}")
+    for change in report.needs_review:
+        click.echo(f"  needs review: {change.name} (#{change.constituent_id}, ZIP {change.zip5}) "
+                   f"is in a split ZIP that no longer includes {change.old_code}")
+    verb = "would change" if dry_run else "changed"
+    click.echo(
+        f"{report.rows} rows for {', '.join(report.states)}: {report.added} added, "
+        f"{report.removed} removed. {len(report.changes)} constituents {verb} district, "
+        f"{len(report.needs_review)} need review, {report.notes_added} case notes."
+    )
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was saved.")
+    else:
+        db.session.commit()
+
+
+@demo_cli.command("seed")
+@click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="Multiply constituents and cases (10 and 100 for benchmarks).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when cases already exist.")
+def seed_demo(scale: int, if_empty: bool) -> None:
+    """Seed a realistic demo office and print the demo sign-ins."""
+    if if_empty and demo.is_seeded():
+        click.echo("Demo data already present; nothing to do.")
+        _print_saved_credentials()
+        return
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = click.progressbar(length=total, label=f"Seeding {stage}")
+            bar.__enter__()  # type: ignore[attr-defined]
+            bars[stage] = bar
+        bar.update(done - bar.pos)  # type: ignore[attr-defined]
+        if done >= total:
+            bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+    result = demo.seed(scale=scale, progress=progress)
+    db.session.commit()
+    click.echo(f"Seeded {result.constituents} constituents, {result.cases} cases, "
+               f"{result.events} timeline events.")
+    if result.credentials:
+        path = Path(current_app.instance_path) / "demo-credentials.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{role:<11} {email:<28} {pw}" for role, email, pw in result.credentials]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        click.echo("Demo sign-ins (also saved in " + str(path) + "):")
+        for line in lines:
+            click.echo("  " + line)
+    else:
+        _print_saved_credentials()
+
+
+def _print_saved_credentials() -> None:
+    path = Path(current_app.instance_path) / "demo-credentials.txt"
+    if path.exists():
+        click.echo("Demo sign-ins (from " + str(path) + "):")
+        for line in path.read_text().splitlines():
+            click.echo("  " + line)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent backup of the database to PATH (the app may keep running)."""
+    from constituent.services import backup
+
+    try:
+        written = backup.backup(path)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Backup written to {written} ({written.stat().st_size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the database with the backup at PATH, after checking it; then rebuild search."""
+    from constituent.services import backup
+
+    if not yes:
+        click.confirm("This replaces every record in the database. Continue?", abort=True)
+    try:
+        backup.restore(path)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Restored from {path}.")
+
+
+@agencies_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+def import_agencies(file: Path, dry_run: bool) -> None:
+    """Load agencies and contacts from a CSV file (one row per contact).
+
+    Columns: name, acronym, level, categories (names separated by ';'),
+    expected_response_days, website, notes, contact_name, contact_title, contact_email,
+    contact_phone, contact_notes. Good rows are imported, refused rows listed by line; the
+    exit status is 1 when any row was refused. Importing again updates, never duplicates.
+    """
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as fh:
+            report = agency_service.import_directory(fh)
+    except UnicodeDecodeError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{file} is not UTF-8 text.") from exc
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    for error in report.errors:
+        label = f" ({error.name})" if error.name else ""
+        click.echo(f"  line {error.line}{label}: {error.message}", err=True)
+    click.echo(
+        f"{report.imported_rows} of {report.rows} rows imported: agencies "
+        f"{report.agencies_created} added, {report.agencies_updated} updated, "
+        f"{report.agencies_unchanged} unchanged; contacts {report.contacts_created} added, "
+        f"{report.contacts_updated} updated, {report.contacts_unchanged} unchanged; "
+        f"{len(report.errors)} rows refused."
+    )
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was saved.")
+    else:
+        db.session.commit()
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
+@report_cli.command("district")
+@click.argument("code")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day, YYYY-MM-DD (default: the last 12 months).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day, YYYY-MM-DD.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--suppress-small-counts", is_flag=True,
+              help="Show ZIP and town counts below 5 as <5, as legislators see them.")
+def report_district(code: str, start: datetime | None, end: datetime | None, fmt: str,
+                    suppress_small_counts: bool) -> None:
+    """Write a district's summary figures (every table of its page) to standard output."""
+    from zoneinfo import ZoneInfo
+
+    from constituent.services import summary_tables
+
+    tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
+    try:
+        for chunk in summary_tables.report_chunks(
+            code, start.date() if start else None, end.date() if end else None, fmt,
+            suppress_small_counts=suppress_small_counts, tz=tz, today=datetime.now(tz).date(),
+        ):
+            click.echo(chunk, nl=False)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+
+
+@mail_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_mail(path: Path) -> None:
+    """Import saved agency email: a folder of .eml files, or an mbox file.
+
+    A message tagged [Case #N] is filed onto case N (and becomes the response to the case's
+    open referral when its sender is that agency's contact); the rest wait in the unfiled
+    queue of the Incoming mail page. Importing the same messages again adds nothing. The exit
+    status is 1 when any message was refused.
+    """
+    from constituent.services import mail as mail_service
+
+    try:
+        sources = mail_service.sources_in_path(path)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    done = 0
+    with click.progressbar(length=len(sources), label="Importing mail") as bar:
+
+        def imported(_result: mail_service.MessageReport) -> None:
+            nonlocal done
+            done += 1
+            bar.update(1)
+            if done % 100 == 0:
+                db.session.commit()  # bounded transactions: a long import keeps its progress
+
+        report = mail_service.import_sources(sources, user=None, on_message=imported)
+        db.session.commit()
+    for message in report.messages:
+        click.echo(f"  [{message.outcome.value}] {message.source}: {message.detail}")
+        for note in message.attachments:
+            reason = f": {note.reason}" if note.reason else ""
+            click.echo(f"      attachment {note.filename}: {note.outcome.value}{reason}")
+    click.echo(report.summary())
+    if report.refused:
+        raise click.exceptions.Exit(1)
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, districts_cli, demo_cli, agencies_cli, search_cli, report_cli,
+                  mail_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -1,0 +1,202 @@
+"""Forms of the case page and the case list; choices are filled in by the view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from constituent.models import (
+    CaseStatus,
+    EventKind,
+    Outcome,
+    Priority,
+    RequestMethod,
+    SignatureMethod,
+)
+from constituent.services import cases as case_service
+
+DATE_MESSAGE = "Enter a date such as 2025-03-14."
+
+
+def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class DayField(DateField):
+    """A date input whose parse error says what to type."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(DATE_MESSAGE) from exc
+
+
+ENTRY_KIND_CHOICES = options((k.value, k.label) for k in case_service.ENTRY_KINDS)
+
+
+def _limit(n: int, what: str = "it") -> Length:
+    return Length(max=n, message=f"Keep {what} to at most {n:,} characters.")
+
+
+class EntryForm(FlaskForm):
+    """Add a note, call, email, letter or meeting to the timeline in one step."""
+
+    kind = SelectField("Kind of entry", choices=ENTRY_KIND_CHOICES,
+                       default=EventKind.NOTE.value)
+    body = TextAreaField(
+        "What happened",
+        validators=[DataRequired("Write what happened."),
+                    _limit(case_service.ENTRY_LIMIT, "the entry")],
+    )
+
+
+class StatusForm(FlaskForm):
+    """Move an open case along the workflow (closing needs an outcome)."""
+
+    status = SelectField("New status", choices=[],
+                         validators=[DataRequired("Choose the new status.")])
+    outcome = SelectField(
+        "Outcome (needed to close)",
+        choices=options([("", "— Choose when closing —")] + [(o.value, o.label) for o in Outcome]),
+        validators=[Optional()],
+    )
+    note = TextAreaField("Note (optional)", validators=[_limit(2000, "the note")])
+
+    def chosen_status(self) -> CaseStatus:
+        return CaseStatus(self.status.data)
+
+    def chosen_outcome(self) -> Outcome | None:
+        return Outcome(self.outcome.data) if self.outcome.data else None
+
+
+class ReopenForm(FlaskForm):
+    """Reopen a closed case, saying why."""
+
+    reason = TextAreaField(
+        "Reason for reopening",
+        validators=[DataRequired("Say why the case is being reopened."),
+                    _limit(2000, "the reason")],
+    )
+
+
+class AssignForm(FlaskForm):
+    """Assign or reassign the case."""
+
+    assignee = SelectField("Assign to", choices=[], coerce=int)
+
+
+class FollowUpForm(FlaskForm):
+    """A dated task on the case for a member of staff."""
+
+    due_on = DayField("Due on", validators=[InputRequired(DATE_MESSAGE)],
+                       format="%Y-%m-%d")
+    assignee = SelectField("For", choices=[], coerce=int)
+    description = StringField(
+        "What needs doing",
+        validators=[DataRequired("Say what needs doing."), _limit(500)],
+    )
+
+
+class CompleteFollowUpForm(FlaskForm):
+    """Mark one follow-up done (one form per follow-up, each with its own prefix)."""
+
+    note = StringField("Note (optional)", validators=[_limit(2000, "the note")])
+
+
+class ReleaseRequestForm(FlaskForm):
+    """Record that a privacy release was sent for signature."""
+
+    requested_on = DayField("Requested on", validators=[InputRequired(DATE_MESSAGE)],
+                             format="%Y-%m-%d")
+    method = SelectField("How it was requested",
+                         choices=options((m.value, m.label) for m in RequestMethod))
+
+
+class ReleaseReceivedForm(FlaskForm):
+    """Record the signed release with its scanned form."""
+
+    signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)],
+                          format="%Y-%m-%d")
+    signature_method = SelectField("Signature",
+                                   choices=options((m.value, m.label) for m in SignatureMethod))
+    agencies = SelectMultipleField(
+        "Agencies it covers", choices=[], coerce=int,
+        widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput(),
+    )
+    file = FileField("Signed form (PDF, PNG or JPEG, at most 10 MB)")
+
+
+class NotNeededForm(FlaskForm):
+    """Record that the case needs no privacy release."""
+
+    note = StringField("Why (optional)", validators=[_limit(2000, "the note")])
+
+
+class HeaderForm(FlaskForm):
+    """Edit the case header; ``version`` detects a save by someone else in between."""
+
+    version = HiddenField()
+    subject = StringField(
+        "Subject", validators=[DataRequired("Enter a subject."),
+                               _limit(case_service.SUBJECT_LIMIT, "the subject")],
+    )
+    description = TextAreaField(
+        "Description", validators=[_limit(case_service.DESCRIPTION_LIMIT, "the description")],
+    )
+    category = SelectField("Category", choices=[], coerce=int)
+    priority = SelectField("Priority", choices=options((p.value, p.label) for p in Priority))
+    district = SelectField("District", choices=[], coerce=int)
+    confidential = BooleanField("Confidential (only supervisors and the assignee may see it)")
+
+
+class CaseFilterForm(FlaskForm):
+    """The case list's filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=options([(case_service.ACTIVE, "All open"), ("", "Any status")]
+                        + [(s.value, s.label) for s in CaseStatus]),
+        default=case_service.ACTIVE, validators=[Optional()],
+    )
+    district = SelectField("District", choices=[], validators=[Optional()])
+    category = SelectField("Category", choices=[], validators=[Optional()])
+    assignee = SelectField("Assigned to", choices=[], validators=[Optional()])
+    priority = SelectField(
+        "Priority",
+        choices=options([("", "Any priority")] + [(p.value, p.label) for p in Priority]),
+        validators=[Optional()],
+    )
+    age = SelectField(
+        "Age", choices=options([("", "Any age")] + [
+            (k, label) for k, (label, _, _) in case_service.AGE_BRACKETS.items()]),
+        validators=[Optional()],
+    )
+    confidential = SelectField(
+        "Confidential", choices=options([("", "Either"), ("yes", "Confidential only"),
+                                         ("no", "Not confidential")]),
+        validators=[Optional()],
+    )
+    sort = SelectField("Sort by", choices=options(case_service.SORTS.items()),
+                       default="priority", validators=[Optional()])
+    page = IntegerField("Page", default=1, validators=[Optional()])

@@ -1,0 +1,83 @@
+"""The log-a-call form: the caller (new or found), the district and the concern."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp
+
+from constituent.models import Channel, Priority
+from constituent.services.constituents import LIMITS
+from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
+
+
+def optional_int(value: object) -> int | None:
+    """Coerce a select's value to an int, '' and junk to None (the service says what's wrong)."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def limit(n: int) -> Length:
+    """A length limit whose message names the limit."""
+    return Length(max=n, message=f"Use at most {n:,} characters.")
+
+
+class IntakeForm(FlaskForm):
+    """Log a call. Name, phone, email, street and ZIP double as the look-up fields."""
+
+    constituent_id = StringField("Constituent", validators=[Optional(), limit(20)])
+    first_name = StringField("First name", validators=[limit(LIMITS["first_name"])],
+                             render_kw={"autocomplete": "off"})
+    last_name = StringField("Last name", validators=[limit(LIMITS["last_name"])],
+                            render_kw={"autocomplete": "off"})
+    phone = StringField("Phone", validators=[limit(LIMITS["phone"])],
+                        render_kw={"autocomplete": "off", "inputmode": "tel"})
+    email = StringField("Email", validators=[limit(LIMITS["email"])],
+                        render_kw={"autocomplete": "off", "inputmode": "email"})
+    street = StringField("Street address", validators=[limit(LIMITS["street"])],
+                         render_kw={"autocomplete": "off"})
+    city = StringField("City", validators=[limit(LIMITS["city"])],
+                       render_kw={"autocomplete": "off"})
+    zip5 = StringField("ZIP", validators=[
+        Optional(), Regexp(r"^\d{5}$", message="Enter a ZIP code of five digits, like 12901.")],
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 10})
+    zip_confirmed = BooleanField("This ZIP is right (flag the constituent out of district)")
+    district_id = SelectField("District", coerce=optional_int, validate_choice=False,
+                              choices=[])
+    category_id = SelectField("Category", coerce=optional_int, validate_choice=False,
+                              choices=[])
+    subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
+    description = TextAreaField("What the caller said", validators=[limit(MAX_DESCRIPTION)],
+                                render_kw={"rows": 4})
+    channel = SelectField("Channel", choices=[(c.value, c.label) for c in Channel],
+                          default=Channel.PHONE.value)
+    priority = SelectField("Priority", choices=[(p.value, p.label) for p in Priority],
+                           default=Priority.ROUTINE.value)
+    confidential = BooleanField("Confidential (only supervisors and the assignee see it)")
+    release_needed = BooleanField("Privacy release needed (an agency will be contacted)")
+
+    def details(self) -> CallDetails:
+        """The submitted values as the service's plain dataclass."""
+        return CallDetails(
+            constituent_id=optional_int((self.constituent_id.data or "").strip()),
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            phone=self.phone.data or "",
+            email=self.email.data or "",
+            street=self.street.data or "",
+            city=self.city.data or "",
+            zip5=(self.zip5.data or "").strip(),
+            zip_confirmed=bool(self.zip_confirmed.data),
+            district_id=self.district_id.data,
+            category_id=self.category_id.data,
+            subject=self.subject.data or "",
+            description=self.description.data or "",
+            channel=self.channel.data or "",
+            priority=self.priority.data or "",
+            confidential=bool(self.confidential.data),
+            release_needed=bool(self.release_needed.data),
+        )

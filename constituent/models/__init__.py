@@ -1,0 +1,58 @@
+"""All models, imported here so that metadata and Alembic see every table."""
+
+from constituent.models.agencies import Agency, AgencyContact, AgencyLevel, RoutingRule
+from constituent.models.audit import AuditEvent
+from constituent.models.base import Base, utcnow
+from constituent.models.cases import (
+    OPEN_STATUSES,
+    Case,
+    CaseInterval,
+    CaseStatus,
+    Channel,
+    Counter,
+    EventKind,
+    FollowUp,
+    Outcome,
+    Priority,
+    ReleaseState,
+    TimelineEvent,
+)
+from constituent.models.categories import Category
+from constituent.models.constituents import (
+    Constituent,
+    ContactKind,
+    ContactMethod,
+    ContactPoint,
+    HouseholdMember,
+)
+from constituent.models.districts import District, ZipDistrict
+from constituent.models.letters import Letter, LetterKind, LetterTemplate
+from constituent.models.mail import InboundMessage, InboundStatus
+from constituent.models.notifications import Notification
+from constituent.models.referrals import (
+    AgencyResponse,
+    Referral,
+    ReferralMethod,
+    ReferralStatus,
+    ResponseOutcome,
+)
+from constituent.models.releases import (
+    Attachment,
+    PrivacyRelease,
+    RequestMethod,
+    SignatureMethod,
+)
+from constituent.models.search import SearchQueue
+from constituent.models.users import Role, User
+
+__all__ = [
+    "OPEN_STATUSES", "Agency", "AgencyContact", "AgencyLevel", "AgencyResponse", "Attachment",
+    "AuditEvent", "Base", "Case", "CaseInterval", "CaseStatus", "Category", "Channel",
+    "ContactKind", "ContactMethod", "Counter", "ContactPoint", "Constituent", "District",
+    "EventKind",
+    "FollowUp", "HouseholdMember", "InboundMessage", "InboundStatus", "Letter", "LetterKind",
+    "LetterTemplate", "Notification", "Outcome", "Priority", "PrivacyRelease", "Referral",
+    "ReferralMethod", "ReferralStatus", "ReleaseState", "RequestMethod", "ResponseOutcome",
+    "Role", "RoutingRule", "SearchQueue", "SignatureMethod", "TimelineEvent", "User",
+    "ZipDistrict", "utcnow",
+]

@@ -1,0 +1,91 @@
+"""Privacy releases (the resident's signed consent) and stored attachments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from constituent.models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from constituent.models.agencies import Agency
+    from constituent.models.cases import Case
+
+
+class RequestMethod(enum.StrEnum):
+    MAILED_FORM = "mailed_form"
+    E_SIGNATURE = "e_signature"
+    IN_PERSON = "in_person"
+
+    @property
+    def label(self) -> str:
+        return {"mailed_form": "Mailed form", "e_signature": "E-signature",
+                "in_person": "In person"}[self.value]
+
+
+class SignatureMethod(enum.StrEnum):
+    WET = "wet"
+    ELECTRONIC = "electronic"
+
+    @property
+    def label(self) -> str:
+        return {"wet": "Wet signature", "electronic": "Electronic signature"}[self.value]
+
+
+class Attachment(Base):
+    """A file kept outside static/, served only to users who may see its case."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+privacy_release_agencies = sa.Table(
+    "privacy_release_agencies",
+    Base.metadata,
+    sa.Column(
+        "release_id", sa.ForeignKey("privacy_releases.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("agency_id", sa.ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class PrivacyRelease(Base):
+    """The resident's Privacy Act consent for a case: requested, then received."""
+
+    __tablename__ = "privacy_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_on: Mapped[date | None]
+    request_method: Mapped[RequestMethod | None] = mapped_column(str_enum(RequestMethod, 16))
+    signed_on: Mapped[date | None]
+    signature_method: Mapped[SignatureMethod | None] = mapped_column(str_enum(SignatureMethod, 16))
+    received_at: Mapped[datetime | None]
+    attachment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="releases")
+    attachment: Mapped[Attachment | None] = relationship()
+    agencies: Mapped[list[Agency]] = relationship(
+        secondary=privacy_release_agencies, order_by="Agency.name"
+    )
+
+    @property
+    def is_received(self) -> bool:
+        return self.received_at is not None

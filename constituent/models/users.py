@@ -1,0 +1,91 @@
+"""Staff users, their roles and their district memberships."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from constituent.models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from constituent.models.districts import District
+
+
+class Role(enum.StrEnum):
+    """The five roles of DESIGN.md."""
+
+    INTAKE = "intake"
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    LEGISLATOR = "legislator"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {
+            "intake": "Intake",
+            "caseworker": "Caseworker",
+            "supervisor": "Supervisor",
+            "legislator": "Legislator",
+            "admin": "Administrator",
+        }[self.value]
+
+
+user_districts = sa.Table(
+    "user_districts",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("district_id", sa.ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A member of staff who signs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 16))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on sign-out, password change and disabling: every older session stops working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+    districts: Mapped[list[District]] = relationship(
+        secondary=user_districts, back_populates="users", order_by="District.code"
+    )
+
+    # Flask-Login protocol -------------------------------------------------------------
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def district_ids(self) -> set[int]:
+        return {d.id for d in self.districts}
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

@@ -1,0 +1,676 @@
+"""The search language: words, "phrases", prefix*, field:value, date ranges, AND/OR/NOT.
+
+``parse`` turns what a person typed into a small tree, or raises DomainError with an
+explanation fit for the person (never a 500); ``compile_query`` turns the tree into a Whoosh
+query for one index (cases, constituents or agencies), or None when the search uses a filter
+that index does not have (``status:open`` finds no agencies).
+
+    pension widow               both words (AND is implied)
+    "pension stopped"           the words in this order
+    pens*                       words starting with "pens" (at least 3 letters)
+    status:open district:NY-21 category:veterans agency:SSA assignee:me priority:emergency
+    channel:walk-in zip:12901
+    opened:2026-01-01 to 2026-03-31   closed:2026-02   opened:2026
+    housing OR eviction         either word;  NOT army, -army: without the word
+    (housing OR eviction) AND status:open
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from whoosh import query as wq
+from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.reading import IndexReader
+
+from constituent.models import CaseStatus, Channel, Priority
+from constituent.search.schema import KEYWORDS, ORIGINAL_MARK, TEXT
+from constituent.services.errors import DomainError
+
+MAX_LENGTH = 500
+MAX_TERMS = 32
+MAX_DEPTH = 8
+MIN_PREFIX = 3
+# A prefix expanding to more index terms than this is refused (type more letters); the most
+# frequent PREFIX_TERMS of the others are searched.
+PREFIX_LIMIT = 2000
+PREFIX_TERMS = 64
+
+FIELDS = ("district", "status", "category", "agency", "assignee", "priority", "channel", "zip",
+          "opened", "closed")
+FIELD_LIST = ", ".join(f"{f}:" for f in FIELDS)
+EXAMPLES = ('e.g. pension widow, "pension stopped", pens*, status:open, '
+            'opened:2026-01-01 to 2026-03-31')
+# Which index knows which filter.
+SUPPORTED = {
+    "cases": set(FIELDS),
+    "constituents": {"district", "zip"},
+    "agencies": {"agency", "category"},
+}
+
+
+# --- the tree --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+
+
+@dataclass(frozen=True)
+class Prefix:
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DateRange:
+    name: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Node = Word | Phrase | Prefix | FieldValue | DateRange | And | Or | Not
+
+
+@dataclass
+class Parsed:
+    """A parsed search: its tree and the plain words in it (for spelling suggestions)."""
+
+    tree: Node
+    words: list[str] = field(default_factory=list)
+    fields: set[str] = field(default_factory=set)
+
+
+# --- lexing ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # word, phrase, field, lparen, rparen, and, or, not
+    text: str = ""
+    name: str = ""  # the field name of a field token
+    quoted: bool = False
+
+
+_FIELD_RE = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
+_OPERATORS = {"AND": "and", "OR": "or", "NOT": "not", "&&": "and", "||": "or"}
+
+
+def _clean(text: str) -> str:
+    if len(text) > MAX_LENGTH:
+        raise DomainError(
+            f"This search is {len(text):,} characters long; searches are limited to "
+            f"{MAX_LENGTH} characters. Type the few words you remember instead.", field="q")
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"[\t\n\r\f\v]", " ", text)
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in text):
+        raise DomainError(
+            "The search contains an invisible control character (often pasted by accident). "
+            "Retype the search.", field="q")
+    return text.replace("“", '"').replace("”", '"').replace("„", '"')
+
+
+def _lex(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c == "(":
+            tokens.append(_Tok("lparen"))
+            i += 1
+        elif c == ")":
+            tokens.append(_Tok("rparen"))
+            i += 1
+        elif c == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise DomainError(
+                    'A quotation mark is not closed. Put a phrase between two quotation '
+                    'marks, e.g. "pension stopped".', field="q")
+            tokens.append(_Tok("phrase", text[i + 1:end], quoted=True))
+            i = end + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in '()"':
+                j += 1
+            raw = text[i:j]
+            if j < n and text[j] == '"' and raw.endswith(":") and _FIELD_RE.match(raw):
+                end = text.find('"', j + 1)
+                if end < 0:
+                    raise DomainError(
+                        'A quotation mark is not closed. Put a phrase between two quotation '
+                        'marks, e.g. category:"social security".', field="q")
+                tokens.append(_Tok("field", text[j + 1:end], name=raw[:-1].lower(),
+                                   quoted=True))
+                i = end + 1
+                continue
+            i = j
+            if raw in _OPERATORS:
+                tokens.append(_Tok(_OPERATORS[raw]))
+            elif raw.startswith("-") and len(raw) > 1:
+                tokens.append(_Tok("not"))
+                tokens.append(_word_token(raw[1:]))
+            else:
+                tokens.append(_word_token(raw))
+    return tokens
+
+
+def _word_token(raw: str) -> _Tok:
+    m = _FIELD_RE.match(raw)
+    if m and m.group(1).lower() in FIELDS:
+        return _Tok("field", m.group(2), name=m.group(1).lower())
+    if m and m.group(2) and not m.group(2).startswith("/"):
+        raise DomainError(
+            f'There is no “{m.group(1)}” filter. You can filter by {FIELD_LIST} '
+            f"e.g. status:open.", field="q")
+    return _Tok("word", raw)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+_OP_NAMES = {"and": "AND", "or": "OR", "not": "NOT"}
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.depth = 0
+        self.terms = 0
+        self.words: list[str] = []
+        self.fields: set[str] = set()
+
+    def peek(self, offset: int = 0) -> _Tok | None:
+        i = self.pos + offset
+        return self.tokens[i] if i < len(self.tokens) else None
+
+    def next(self) -> _Tok:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def parse(self) -> Node:
+        node = self.or_expr()
+        tok = self.peek()
+        if tok is not None:
+            if tok.kind == "rparen":
+                raise DomainError("A closing parenthesis “)” has no opening “(”.", field="q")
+            raise DomainError("The search could not be read. " + EXAMPLES, field="q")
+        return node
+
+    def or_expr(self) -> Node:
+        children = [self.and_expr()]
+        while (tok := self.peek()) is not None and tok.kind == "or":
+            self.next()
+            self._needs_operand("or")
+            children.append(self.and_expr())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def and_expr(self) -> Node:
+        children = [self.unary()]
+        while (tok := self.peek()) is not None and tok.kind not in ("or", "rparen"):
+            if tok.kind == "and":
+                self.next()
+                self._needs_operand("and")
+            children.append(self.unary())
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def _needs_operand(self, op: str) -> None:
+        tok = self.peek()
+        name = _OP_NAMES[op]
+        if tok is None or tok.kind == "rparen":
+            raise DomainError(
+                f"“{name}” needs a search term after it, e.g. housing {name} eviction.",
+                field="q")
+        if tok.kind in ("and", "or"):
+            raise DomainError(
+                f"“{name}” is followed by “{_OP_NAMES[tok.kind]}”: put a search term "
+                f"between them, e.g. housing {name} eviction.", field="q")
+
+    def unary(self) -> Node:
+        tok = self.peek()
+        if tok is None:
+            raise DomainError("The search ends too early. " + EXAMPLES, field="q")
+        if tok.kind == "not":
+            self.next()
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("rparen", "and", "or"):
+                raise DomainError(
+                    "“NOT” (or “-”) needs a search term after it, e.g. pension NOT army.",
+                    field="q")
+            return Not(self.unary())
+        if tok.kind in ("and", "or"):
+            name = _OP_NAMES[tok.kind]
+            raise DomainError(
+                f"“{name}” needs a search term on each side, e.g. housing {name} eviction.",
+                field="q")
+        return self.primary()
+
+    def primary(self) -> Node:
+        tok = self.next()
+        if tok.kind == "lparen":
+            if self.depth >= MAX_DEPTH:
+                raise DomainError("Too many nested parentheses.", field="q")
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "rparen":
+                raise DomainError("Empty parentheses “()”: put search terms inside them.",
+                                  field="q")
+            if nxt is None:
+                raise DomainError("A parenthesis “(” is not closed.", field="q")
+            self.depth += 1
+            node = self.or_expr()
+            self.depth -= 1
+            closing = self.peek()
+            if closing is None or closing.kind != "rparen":
+                raise DomainError("A parenthesis “(” is not closed.", field="q")
+            self.next()
+            return node
+        if tok.kind == "rparen":
+            raise DomainError("A closing parenthesis “)” has no opening “(”.", field="q")
+        self._count()
+        if tok.kind == "phrase":
+            if not tok.text.strip():
+                raise DomainError('Empty quotation marks: put words between them, e.g. '
+                                  '"pension stopped".', field="q")
+            self.words.extend(tok.text.split())
+            return Phrase(tok.text.strip())
+        if tok.kind == "field":
+            return self.field_value(tok)
+        text = tok.text
+        if "*" in text:
+            stem = text.rstrip("*")
+            if "*" in stem or "?" in stem:
+                raise DomainError(
+                    "Only a * at the end of a word is supported, e.g. pens* for pension.",
+                    field="q")
+            letters = re.sub(r"\W", "", stem)
+            if len(letters) < MIN_PREFIX:
+                raise DomainError(
+                    f"Type at least {MIN_PREFIX} letters before “*”, e.g. pens*.", field="q")
+            return Prefix(stem)
+        self.words.append(text)
+        return Word(text)
+
+    def _count(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise DomainError(
+                f"This search has more than {MAX_TERMS} terms; use the few words that matter.",
+                field="q")
+
+    def field_value(self, tok: _Tok) -> Node:
+        name, value = tok.name, tok.text.strip()
+        self.fields.add(name)
+        if not value:
+            example = {"opened": "opened:2026-01-01 to 2026-03-31",
+                       "closed": "closed:2026-03"}.get(name, f"{name}:{_example(name)}")
+            raise DomainError(f"“{name}:” needs a value, e.g. {example}.", field="q")
+        if name in ("opened", "closed"):
+            return self.date_range(name, value)
+        if name == "zip":
+            if not re.fullmatch(r"\d{5}", value):
+                raise DomainError(f"ZIP “{value}” should be five digits, e.g. zip:12901.",
+                                  field="q")
+        elif name in _CHOICES:
+            _resolve_choice(name, value)  # raises on an unknown value
+        return FieldValue(name, value)
+
+    def date_range(self, name: str, value: str) -> Node:
+        if ".." in value:
+            first, _, last = value.partition("..")
+        else:
+            first, last = value, ""
+            nxt, after = self.peek(), self.peek(1)
+            if (nxt is not None and nxt.kind == "word" and nxt.text.lower() in ("to", "-")
+                    and after is not None and after.kind == "word"):
+                self.next()
+                last = self.next().text
+            elif nxt is not None and nxt.kind == "word" and nxt.text.lower() == "to":
+                raise DomainError(
+                    f"“{name}:{value} to” needs an end date, e.g. "
+                    f"{name}:2026-01-01 to 2026-03-31.", field="q")
+        start = _parse_date(first, name, end=False)
+        end = _parse_date(last or first, name, end=True)
+        if start > end:
+            raise DomainError(
+                f"The {name} range starts after it ends ({start:%Y-%m-%d} is after "
+                f"{end:%Y-%m-%d}).", field="q")
+        return DateRange(name, start, end)
+
+
+def _example(name: str) -> str:
+    return {"district": "NY-21", "status": "open", "category": "veterans", "agency": "SSA",
+            "assignee": "me", "priority": "emergency", "channel": "phone"}.get(name, "value")
+
+
+def _parse_date(text: str, name: str, end: bool) -> date:
+    """'2026-03-31' → that day; '2026-03' → the month's first/last day; '2026' → the year's."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    if m is None:
+        raise DomainError(
+            f"“{text}” is not a date. Write dates as YYYY-MM-DD, e.g. "
+            f"{name}:2026-01-01 to 2026-03-31 (or {name}:2026-03 for a month).", field="q")
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if month is None:
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        if day is None:
+            first = date(year, int(month), 1)
+            if not end:
+                return first
+            following = date(year + (first.month == 12), first.month % 12 + 1, 1)
+            return following - timedelta(days=1)
+        return date(year, int(month), int(day))
+    except ValueError:
+        raise DomainError(
+            f"“{text}” is not a real date. Write dates as YYYY-MM-DD, e.g. "
+            f"{name}:2026-01-01 to 2026-03-31.", field="q") from None
+
+
+_CHOICES: dict[str, dict[str, str]] = {
+    "status": {s.value: s.label for s in CaseStatus},
+    "priority": {p.value: p.label for p in Priority},
+    "channel": {c.value: c.label for c in Channel},
+}
+
+
+def _norm_choice(value: str) -> str:
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _resolve_choice(name: str, value: str) -> list[str]:
+    """The values of an enumerated filter a person meant: status:waiting is both waits."""
+    choices = _CHOICES[name]
+    key = _norm_choice(value)
+    if key in choices:
+        return [key]
+    starts = [v for v in choices if v.startswith(key) or v.replace("_", "").startswith(key)]
+    if key and starts:
+        return starts
+    allowed = ", ".join(v.replace("_", "-") for v in choices)
+    raise DomainError(f"{name.capitalize()} “{value}” is not known. Use one of: {allowed}.",
+                      field="q")
+
+
+def parse(text: str) -> Parsed:
+    """Parse a search; DomainError (with a person's explanation) when it cannot be read."""
+    cleaned = _clean(text or "")
+    tokens = _lex(cleaned)
+    if not tokens:
+        raise DomainError("Type something to search for. " + EXAMPLES, field="q")
+    parser = _Parser(tokens)
+    tree = parser.parse()
+    if not _has_positive(tree):
+        raise DomainError(
+            "The search only says what to leave out. Add what to look for, e.g. "
+            "pension NOT army, or status:open NOT housing.", field="q")
+    return Parsed(tree=tree, words=parser.words, fields=parser.fields)
+
+
+def _has_positive(node: Node) -> bool:
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, And):
+        return any(_has_positive(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_has_positive(c) for c in node.children)
+    return True
+
+
+# --- case numbers ----------------------------------------------------------------------------
+
+def case_number(text: str, prefix: str = "C-") -> int | None:
+    """The case number when the whole search is one: '1042', 'C-1042', '#1042', 'case 1042'."""
+    from constituent.services.cases import parse_case_number
+
+    return parse_case_number(text, prefix)
+
+
+# --- compiling -------------------------------------------------------------------------------
+
+class _Unsupported(Exception):
+    """The search uses a filter this index does not have."""
+
+
+@dataclass
+class CompileContext:
+    """What compiling needs besides the tree: the index, the user, a reader for prefixes."""
+
+    index: str
+    user_id: int | None = None
+    reader: IndexReader | None = None
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of some text (stemmed, as the ``text`` field stores them)."""
+    return [t.text for t in TEXT(text, mode="query")]
+
+
+def keywords(text: str) -> list[str]:
+    """Lower-cased, accent-folded words (names, field values), not stemmed."""
+    return [t.text for t in KEYWORDS(text, mode="query")]
+
+
+class FastPhrase(wq.Phrase):
+    """An exact phrase, matched by comparing word positions directly.
+
+    Whoosh's Phrase builds span objects for every candidate document, several times slower;
+    this walks the rarest word's postings, skips the others to each of its documents, and
+    keeps a document when the words' positions line up. The weight of a match is the number
+    of times the phrase occurs in it.
+    """
+
+    def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
+        reader = searcher.reader()
+        if not reader.is_atomic():
+            return super().matcher(searcher, context)
+        # One search asks several times (matches, then the best page): remember per segment.
+        memo = self.__dict__.setdefault("_matches", {})
+        key = id(reader)
+        if key not in memo:
+            memo[key] = self._matches_in(searcher, reader)
+        ids, weights = memo[key]
+        if not ids:
+            return NullMatcher()
+        return ListMatcher(ids, weights=weights)
+
+    def _matches_in(self, searcher, reader) -> tuple[list[int], list[float]]:  # type: ignore[no-untyped-def]
+        field = searcher.schema[self.fieldname]
+        btexts = [field.to_bytes(w) for w in self.words]
+        if any((self.fieldname, b) not in reader for b in btexts):
+            return [], []
+        matchers = [reader.postings(self.fieldname, b) for b in btexts]
+        order = sorted(range(len(matchers)),
+                       key=lambda i: reader.doc_frequency(self.fieldname, btexts[i]))
+        return _phrase_matches(matchers, order)
+
+
+def _phrase_matches(matchers: list, order: list[int]) -> tuple[list[int], list[float]]:
+    lead = matchers[order[0]]
+    others = [matchers[i] for i in order[1:]]
+    ids: list[int] = []
+    weights: list[float] = []
+    while lead.is_active():
+        doc = lead.id()
+        behind = None
+        for m in others:
+            if m.id() < doc:
+                m.skip_to(doc)
+                if not m.is_active():
+                    return ids, weights
+            if m.id() > doc:
+                behind = m.id()
+                break
+        if behind is not None:
+            lead.skip_to(behind)
+            continue
+        starts = set(matchers[0].value_as("positions"))
+        for offset in range(1, len(matchers)):
+            if not starts:
+                break
+            starts &= {p - offset for p in matchers[offset].value_as("positions")}
+        if starts:
+            ids.append(doc)
+            weights.append(float(len(starts)))
+        lead.next()
+    return ids, weights
+
+
+def _words_query(text: str, ctx: CompileContext, phrase: bool) -> wq.Query:
+    terms = analyze(text)
+    if not terms:
+        return wq.NullQuery
+    if len(terms) == 1:
+        q: wq.Query = wq.Term("text", terms[0])
+    else:
+        q = FastPhrase("text", terms)
+    if not phrase and ctx.index in ("cases", "constituents"):
+        names = keywords(text)
+        # Bob finds Robert: only when some document has the name as a variant.
+        if (len(names) == 1 and names[0].isalpha()
+                and (ctx.reader is None or ("aka", names[0]) in ctx.reader)):
+            q = wq.Or([q, wq.Term("aka", names[0])])
+    return q
+
+
+def _prefix_query(text: str, ctx: CompileContext) -> wq.Query:
+    words = keywords(text)
+    if not words:
+        return wq.NullQuery
+    # "o'bri*": all but the last word must match exactly, the last by prefix.
+    head, last = words[:-1], words[-1]
+    if ctx.reader is None:
+        return wq.Prefix("text", last)
+    reader = ctx.reader
+    found: dict[str, int] = {}
+    for mark in (ORIGINAL_MARK, ""):
+        for term in reader.expand_prefix("text", mark + last):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            if not mark and term.startswith(ORIGINAL_MARK):
+                continue
+            found[term] = 0
+            if len(found) > PREFIX_LIMIT:
+                raise DomainError(
+                    f"“{text}*” matches too many different words; type a few more letters.",
+                    field="q")
+    if not found:
+        return wq.NullQuery
+    if len(found) > PREFIX_TERMS:
+        for term in found:
+            found[term] = reader.doc_frequency("text", term)
+        chosen = sorted(found, key=lambda t: (-found[t], t))[:PREFIX_TERMS]
+    else:
+        chosen = sorted(found)
+    q: wq.Query = wq.Or([wq.Term("text", t) for t in chosen])
+    if head:
+        q = wq.And([*(wq.Term("text", t) for h in head for t in analyze(h)), q])
+    return q
+
+
+def _field_query(node: FieldValue, ctx: CompileContext) -> wq.Query:
+    name, value = node.name, node.value
+    if name not in SUPPORTED[ctx.index]:
+        raise _Unsupported(name)
+    if name == "district":
+        return wq.Term("district", value.strip().lower())
+    if name == "zip":
+        return wq.Term("zip", value)
+    if name in _CHOICES:
+        values = _resolve_choice(name, value)
+        terms = [wq.Term(name, v) for v in values]
+        return terms[0] if len(terms) == 1 else wq.Or(terms)
+    if name == "assignee":
+        key = value.strip().lower()
+        if key == "me" and ctx.user_id is not None:
+            return wq.Term("assignee_id", str(ctx.user_id))
+        if key in ("none", "nobody", "unassigned"):
+            return wq.Term("assignee_id", "none")
+        return _all_keywords("assignee", value)
+    if name == "category":
+        slug = "-".join(keywords(value.replace("/", " ")))
+        words_q = _all_keywords("category_words", value.replace("/", " "))
+        if ctx.index == "agencies":
+            return words_q
+        return wq.Or([wq.Term("category", slug), words_q])
+    if name == "agency":
+        return _all_keywords("agency_words", value)
+    raise _Unsupported(name)  # pragma: no cover - every field is handled above
+
+
+def _all_keywords(fieldname: str, value: str) -> wq.Query:
+    words = keywords(value)
+    if not words:
+        return wq.NullQuery
+    terms = [wq.Term(fieldname, w) for w in words]
+    return terms[0] if len(terms) == 1 else wq.And(terms)
+
+
+def _day(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def _compile(node: Node, ctx: CompileContext) -> wq.Query:
+    if isinstance(node, Word):
+        return _words_query(node.text, ctx, phrase=False)
+    if isinstance(node, Phrase):
+        return _words_query(node.text, ctx, phrase=True)
+    if isinstance(node, Prefix):
+        return _prefix_query(node.text, ctx)
+    if isinstance(node, FieldValue):
+        return _field_query(node, ctx)
+    if isinstance(node, DateRange):
+        if node.name not in SUPPORTED[ctx.index]:
+            raise _Unsupported(node.name)
+        return wq.NumericRange(node.name, _day(node.start), _day(node.end))
+    if isinstance(node, Not):
+        return wq.Not(_compile(node.child, ctx))
+    if isinstance(node, And):
+        parts = [_compile(c, ctx) for c in node.children]
+        positives = [p for p in parts if not isinstance(p, wq.Not)]
+        negatives = [p for p in parts if isinstance(p, wq.Not)]
+        if not positives:
+            # (NOT a NOT b) inside a larger AND: NOT (a OR b). Whoosh would turn an And
+            # holding Every() into Every() and drop the exclusions.
+            return wq.Not(wq.Or([n.query for n in negatives]))
+        return wq.And(positives + negatives)
+    if isinstance(node, Or):
+        return wq.Or([_compile(c, ctx) for c in node.children])
+    raise TypeError(node)  # pragma: no cover
+
+
+def compile_query(parsed: Parsed, ctx: CompileContext) -> wq.Query | None:
+    """The Whoosh query for one index, or None when the search uses a filter it lacks."""
+    try:
+        return _compile(parsed.tree, ctx).normalize()
+    except _Unsupported:
+        return None

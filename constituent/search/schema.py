@@ -1,0 +1,184 @@
+"""Whoosh schemas for cases, constituents and agencies, and the analyzers they share.
+
+Text is stemmed (English Porter) with no stop list: Whoosh's StopFilter renumbers positions,
+so "pension after death" would match the text "pension death". Each word whose stem differs
+from it is also indexed at the same position as ``=word`` (the original, marked), so that a
+prefix typed by a person ("stopp*") finds "stopped" although its stem is "stop", and so that
+spelling suggestions can offer real words rather than stems.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+
+from nicknames import NickNamer
+from whoosh import columns, fields
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Token, Tokenizer
+from whoosh.lang.porter import stem
+from whoosh.support.charset import accent_map
+
+# Bump when a schema or analyzer changes: an index built by another version is rebuilt.
+SCHEMA_VERSION = 3
+
+ORIGINAL_MARK = "="
+INDEX_NAMES = ("cases", "constituents", "agencies")
+
+
+class StemmingTokenizer(Tokenizer):
+    """Words, lower-cased, accents folded, stemmed; at index time each word whose stem differs
+    is also emitted at the same position as ``=word``. One pass (a chain of Whoosh filters
+    costs a generator per filter per word, and indexing time is mostly analysis)."""
+
+    def __init__(self, cachesize: int = 100_000) -> None:
+        self.cachesize = cachesize
+        self._stem = functools.lru_cache(maxsize=cachesize)(stem)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The schema is pickled into the index: keep the cache out of it.
+        return {"cachesize": self.cachesize}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(int(state.get("cachesize", 100_000)))  # type: ignore[misc, arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,  # type: ignore[override]
+                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
+                 start_char: int = 0, tokenize: bool = True, mode: str = "",
+                 **kwargs: object) -> Iterator[Token]:
+        stem_word = self._stem
+        index = mode == "index"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        matches = WORD_RE.finditer(value) if tokenize else [None]
+        pos = start_pos
+        for m in matches:
+            raw = m.group() if m is not None else value
+            word = raw.lower().translate(accent_map)
+            stemmed = stem_word(word)
+            t.text = stemmed
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = raw
+            if positions:
+                t.pos = pos
+            if chars:
+                begin = m.start() if m is not None else 0
+                t.startchar = start_char + begin
+                t.endchar = start_char + begin + len(raw)
+            yield t
+            if index and stemmed != word:
+                # Consumers read each token before the next is made (Whoosh's own
+                # tokenizers reuse one Token object the same way).
+                t.text = ORIGINAL_MARK + word
+                yield t
+            pos += 1
+
+
+WORD_RE = re.compile(r"\w+(?:[.'’]\w+)*")
+
+
+def text_analyzer():  # type: ignore[no-untyped-def]
+    """Words, lower-cased, accents folded, stemmed; positions untouched (no stop words)."""
+    return StemmingTokenizer()
+
+
+def keyword_analyzer():  # type: ignore[no-untyped-def]
+    """Words, lower-cased and accent-folded, not stemmed (names, nicknames, field values)."""
+    return RegexTokenizer(r"[\w-]+") | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+TEXT = text_analyzer()
+KEYWORDS = keyword_analyzer()
+
+
+def case_schema() -> fields.Schema:
+    """One document per case: everything staff wrote or received, plus what filters need."""
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        number=fields.STORED(),
+        # Everything searchable by plain words: subject, description, notes, responses, mail,
+        # the constituent's names, city and ZIP, agency names, category.
+        text=fields.TEXT(analyzer=TEXT, phrase=True),
+        # Given-name variants (Bob for Robert): matched by words at a lower weight.
+        aka=fields.TEXT(analyzer=KEYWORDS, phrase=False, field_boost=0.5),
+        subject=fields.STORED(),
+        body=fields.STORED(),  # zlib-compressed display text, for highlighted passages
+        stamp=fields.STORED(),  # content hash: `flask search check` compares it with the DB
+        # What case_search_filter() (services/permissions.py) needs.
+        district_id=fields.ID(),
+        confidential=fields.ID(),
+        assignee_id=fields.ID(),
+        opened_by_id=fields.ID(),
+        # Field filters and facets.
+        district=fields.ID(),
+        status=fields.ID(),
+        category=fields.ID(),
+        category_words=fields.KEYWORD(analyzer=KEYWORDS),
+        agency=fields.KEYWORD(commas=True),
+        agency_words=fields.KEYWORD(analyzer=KEYWORDS),
+        assignee=fields.KEYWORD(analyzer=KEYWORDS),
+        priority=fields.ID(),
+        channel=fields.ID(),
+        zip=fields.ID(),
+        # Dates: local calendar days (YYYYMMDD) for ranges, epoch seconds for sorting.
+        opened=fields.NUMERIC(int, bits=32, signed=False, shift_step=8),
+        closed=fields.NUMERIC(int, bits=32, signed=False, shift_step=8),
+        # Only sorted on, never searched: a column costs no postings.
+        opened_ts=fields.COLUMN(columns.NumericColumn("q")),
+        activity_ts=fields.COLUMN(columns.NumericColumn("q")),
+    )
+
+
+def constituent_schema() -> fields.Schema:
+    """One document per (not merged-away) constituent: names, aliases, address, contacts."""
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        text=fields.TEXT(analyzer=TEXT, phrase=True),
+        aka=fields.TEXT(analyzer=KEYWORDS, phrase=False, field_boost=0.5),
+        stamp=fields.STORED(),
+        district_id=fields.ID(),
+        district=fields.ID(),
+        zip=fields.ID(),
+    )
+
+
+def agency_schema() -> fields.Schema:
+    """One document per agency: name, acronym, level, categories, contacts, notes."""
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        text=fields.TEXT(analyzer=TEXT, phrase=True),
+        stamp=fields.STORED(),
+        agency_words=fields.KEYWORD(analyzer=KEYWORDS),
+        category_words=fields.KEYWORD(analyzer=KEYWORDS),
+    )
+
+
+SCHEMAS = {"cases": case_schema, "constituents": constituent_schema, "agencies": agency_schema}
+
+
+@functools.cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+_NAME_RE = re.compile(r"[^a-z]")
+
+
+def name_variants(given_name: str | None) -> set[str]:
+    """Other forms of a given name: its nicknames and the names it is a nickname of."""
+    if not given_name:
+        return set()
+    key = _NAME_RE.sub("", given_name.lower())
+    if not key:
+        return set()
+    namer = _nicknamer()
+    variants = set(namer.nicknames_of(key)) | set(namer.canonicals_of(key))
+    variants.discard(key)
+    return variants

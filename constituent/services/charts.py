@@ -1,0 +1,295 @@
+"""Accessible charts drawn on the server as inline SVG (no chart JavaScript).
+
+Every chart is an ``<svg role="img">`` named by its ``<title>`` and described by its ``<desc>``
+(``aria-labelledby``), with axis labels and a legend in words. Colours are USWDS tokens with at
+least 3:1 contrast against white (WCAG 1.4.11); the second series also differs by pattern
+(hatched bars, dashed line, square markers), so colour is never the only difference. The page
+shows the same numbers in a table beside each chart. A chart with nothing to show says so.
+Only presentation attributes are used (no ``style``), so the Content-Security-Policy holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+# USWDS blue-60v (6.7:1 on white) and orange-60v (4.6:1 on white).
+SERIES_COLOURS = ("#005ea2", "#c05600")
+TEXT = "#1b1b1b"  # USWDS ink
+AXIS = "#565c65"  # base-dark, 6.7:1
+GRID = "#dfe1e2"  # decorative gridlines only
+BACKGROUND = "#ffffff"
+FONT = "Source Sans Pro Web, Helvetica Neue, Helvetica, Roboto, Arial, sans-serif"
+EMPTY_TEXT = "No cases"
+
+WIDTH = 640
+
+
+@dataclass(frozen=True)
+class Series:
+    """One named row of values, one per label."""
+
+    name: str
+    values: Sequence[float]
+
+
+def nice_ticks(maximum: float, target: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``maximum`` (steps of 1, 2 or 5 × 10^k)."""
+    if maximum <= 0:
+        return [0, 1]
+    raw = maximum / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if step < 1 and float(maximum).is_integer():
+        step = 1
+    top = math.ceil(maximum / step) * step
+    count = round(top / step)
+    return [round(i * step, 10) for i in range(count + 1)]
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _is_empty(labels: Sequence[str], series: Sequence[Series]) -> bool:
+    return not labels or not any(v for s in series for v in s.values)
+
+
+def _open(chart_id: str, title: str, description: str, height: int) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" id="{escape(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc" '
+        f'font-family="{FONT}" font-size="14" fill="{TEXT}">',
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+        f'<desc id="{escape(chart_id)}-desc">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="{BACKGROUND}"/>',
+    ]
+
+
+def _empty(chart_id: str, title: str, description: str, empty_text: str) -> Markup:
+    height = 160
+    parts = _open(chart_id, title, f"{description} {empty_text}.".strip(), height)
+    parts.append(f'<rect x="1" y="1" width="{WIDTH - 2}" height="{height - 2}" fill="none" '
+                 f'stroke="{AXIS}" stroke-dasharray="4 4"/>')
+    parts.append(f'<text x="{WIDTH / 2}" y="{height / 2 + 6}" text-anchor="middle" '
+                 f'font-size="18" font-weight="700">{escape(empty_text)}</text>')
+    parts.append("</svg>")
+    # Every text piece is escaped above.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+def _defs(chart_id: str) -> str:
+    colour = SERIES_COLOURS[1]
+    return (
+        f'<defs><pattern id="{escape(chart_id)}-hatch" width="6" height="6" '
+        f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="{BACKGROUND}"/>'
+        f'<rect width="3" height="6" fill="{colour}"/></pattern></defs>'
+    )
+
+
+def _fill(chart_id: str, index: int) -> str:
+    if index % 2 == 1:
+        return f"url(#{escape(chart_id)}-hatch)"
+    return SERIES_COLOURS[0]
+
+
+def _legend(chart_id: str, series: Sequence[Series], y: int, line: bool) -> str:
+    parts = []
+    x = 56
+    for i, s in enumerate(series):
+        colour = SERIES_COLOURS[i % 2]
+        if line:
+            dash = ' stroke-dasharray="6 4"' if i % 2 else ""
+            parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" '
+                         f'stroke="{colour}" stroke-width="2.5"{dash}/>')
+            parts.append(_marker(i, x + 12, y - 4))
+            x += 30
+        else:
+            parts.append(f'<rect x="{x}" y="{y - 11}" width="14" height="14" '
+                         f'fill="{_fill(chart_id, i)}" stroke="{colour}" stroke-width="1.5"/>')
+            x += 20
+        parts.append(f'<text x="{x}" y="{y}">{escape(s.name)}</text>')
+        x += 16 + int(7.2 * len(s.name))
+    return "".join(parts)
+
+
+def _marker(index: int, cx: float, cy: float) -> str:
+    colour = SERIES_COLOURS[index % 2]
+    if index % 2:
+        return (f'<rect x="{cx - 4:.1f}" y="{cy - 4:.1f}" width="8" height="8" '
+                f'fill="{BACKGROUND}" stroke="{colour}" stroke-width="2"/>')
+    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>'
+
+
+def _label_lines(label: str, width: float) -> list[str]:
+    """Split an x-axis label into at most two lines that fit roughly in ``width``."""
+    if len(label) * 6.5 <= width or " " not in label:
+        return [label]
+    words = label.split(" ")
+    splits = [(" ".join(words[:cut]), " ".join(words[cut:])) for cut in range(1, len(words))]
+    return list(min(splits, key=lambda pair: max(len(pair[0]), len(pair[1]))))
+
+
+def _y_axis(ticks: list[float], top: int, bottom: int, left: int, right: int,
+            y_label: str) -> list[str]:
+    parts = []
+    span = ticks[-1] or 1
+    for t in ticks:
+        y = bottom - (bottom - top) * t / span
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
+                     f'stroke="{GRID}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(t)}</text>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
+    parts.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{AXIS}"/>')
+    mid = (top + bottom) / 2
+    parts.append(f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {mid:.1f})">{escape(y_label)}</text>')
+    return parts
+
+
+def _x_labels(labels: Sequence[str], left: int, right: int, bottom: int,
+              x_label: str, height: int) -> list[str]:
+    parts = []
+    step = (right - left) / len(labels)
+    for i, label in enumerate(labels):
+        x = left + step * (i + 0.5)
+        lines = _label_lines(label, step)
+        size = "11" if len(labels) > 8 else "13"
+        tspans = "".join(
+            f'<tspan x="{x:.1f}" dy="{0 if j == 0 else 13}">{escape(line)}</tspan>'
+            for j, line in enumerate(lines)
+        )
+        parts.append(f'<text y="{bottom + 16}" text-anchor="middle" font-size="{size}">'
+                     f'{tspans}</text>')
+    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
+                 f'font-weight="700">{escape(x_label)}</text>')
+    return parts
+
+
+def bar_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    empty_text: str = EMPTY_TEXT,
+) -> Markup:
+    """Vertical bars, grouped when there are two series (this period and the previous one)."""
+    if _is_empty(labels, series):
+        return _empty(chart_id, title, description, empty_text)
+    height, left, right, top = 320, 64, WIDTH - 16, 44
+    bottom = height - 70
+    ticks = nice_ticks(max(v for s in series for v in s.values))
+    parts = _open(chart_id, title, description, height)
+    parts.append(_defs(chart_id))
+    parts.append(_legend(chart_id, series, 22, line=False))
+    parts += _y_axis(ticks, top, bottom, left, right, y_label)
+    group = (right - left) / len(labels)
+    bar = group * 0.7 / len(series)
+    for i in range(len(labels)):
+        for k, s in enumerate(series):
+            value = s.values[i]
+            h = (bottom - top) * value / ticks[-1]
+            x = left + group * i + group * 0.15 + bar * k
+            parts.append(
+                f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{_fill(chart_id, k)}" stroke="{SERIES_COLOURS[k % 2]}" '
+                f'stroke-width="1.5"/>')
+            if bar >= 22:
+                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - h - 4:.1f}" '
+                             f'text-anchor="middle" font-size="11">{_num(value)}</text>')
+    parts += _x_labels(labels, left, right, bottom, x_label, height)
+    parts.append("</svg>")
+    # Every text piece is escaped above.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+def hbar_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    x_label: str,
+    y_label: str,
+    empty_text: str = EMPTY_TEXT,
+) -> Markup:
+    """Horizontal bars, one series, for long category names; each bar shows its value."""
+    if _is_empty(labels, [Series("", values)]):
+        return _empty(chart_id, title, description, empty_text)
+    row, left, right, top = 24, 230, WIDTH - 56, 16
+    bottom = top + row * len(labels)
+    height = bottom + 52
+    ticks = nice_ticks(max(values))
+    parts = _open(chart_id, title, description, height)
+    span = ticks[-1]
+    for t in ticks:
+        x = left + (right - left) * t / span
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" '
+                     f'stroke="{GRID}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">'
+                     f'{_num(t)}</text>')
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = top + row * i
+        w = (right - left) * value / span
+        short = label if len(label) <= 32 else label[:31] + "…"
+        parts.append(f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
+                     f'{escape(short)}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
+                     f'fill="{SERIES_COLOURS[0]}"/>')
+        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">'
+                     f'{_num(value)}</text>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
+    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
+                 f'font-weight="700">{escape(x_label)}</text>')
+    parts.append(f'<text x="8" y="{top - 4 if top > 14 else 12}" font-weight="700" '
+                 f'font-size="11">{escape(y_label)}</text>')
+    parts.append("</svg>")
+    # Every text piece is escaped above.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    empty_text: str = EMPTY_TEXT,
+) -> Markup:
+    """Lines with markers (solid with circles, dashed with squares) over the labels."""
+    if _is_empty(labels, series):
+        return _empty(chart_id, title, description, empty_text)
+    height, left, right, top = 320, 64, WIDTH - 16, 44
+    bottom = height - 70
+    ticks = nice_ticks(max(v for s in series for v in s.values))
+    parts = _open(chart_id, title, description, height)
+    parts.append(_legend(chart_id, series, 22, line=True))
+    parts += _y_axis(ticks, top, bottom, left, right, y_label)
+    step = (right - left) / len(labels)
+    for k, s in enumerate(series):
+        points = [
+            (left + step * (i + 0.5), bottom - (bottom - top) * v / ticks[-1])
+            for i, v in enumerate(s.values)
+        ]
+        dash = ' stroke-dasharray="6 4"' if k % 2 else ""
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[k % 2]}" '
+                     f'stroke-width="2.5"{dash}/>')
+        parts.extend(_marker(k, x, y) for x, y in points)
+    parts += _x_labels(labels, left, right, bottom, x_label, height)
+    parts.append("</svg>")
+    # Every text piece is escaped above.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704

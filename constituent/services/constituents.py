@@ -1,0 +1,791 @@
+"""Constituents: who may see them, likely matches, creating, editing and merging records."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from nicknames import NickNamer
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
+
+from constituent.extensions import db
+from constituent.models import (
+    Case,
+    Constituent,
+    ContactKind,
+    ContactMethod,
+    ContactPoint,
+    District,
+    EventKind,
+    HouseholdMember,
+    Role,
+    User,
+    utcnow,
+)
+from constituent.services import audit, normalize, timeline
+from constituent.services import districts as district_service
+from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
+from constituent.services.permissions import Action, case_scope
+
+# Who may see constituents at all, and who may change them.
+VIEW_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR)
+EDIT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+MERGE_ROLES = (Role.SUPERVISOR,)
+
+# Length limits, the same as the columns (forms use these too).
+LIMITS = {
+    "first_name": 80, "middle_name": 80, "last_name": 80, "suffix": 20, "street": 200,
+    "street2": 200, "city": 100, "state": 2, "zip5": 5, "language": 40,
+    "do_not_contact_reason": 500, "notes": 5000, "phone": 40, "email": 254,
+    "contact_label": 40, "household_name": 160, "household_relationship": 60,
+}
+PER_SIGNAL = 20  # rows fetched per look-up signal (name, phone, email, address)
+MATCH_LIMIT = 8
+PAGE_SIZE = 25
+
+ZIP_RE = re.compile(r"^\d{5}$")
+PHONE_MESSAGE = "Enter a phone number that can be dialled, like (518) 555-0123."
+EMAIL_MESSAGE = "Enter an email address with a name and a domain, like name@example.com."
+
+FIELD_LABELS = {
+    "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
+    "suffix": "Suffix", "street": "Street", "street2": "Apartment, suite", "city": "City",
+    "state": "State", "zip5": "ZIP", "preferred_contact": "Preferred contact",
+    "language": "Language", "is_veteran": "Veteran", "is_senior": "Senior",
+    "has_disability": "Disability", "do_not_contact": "Do not contact",
+    "do_not_contact_reason": "Do-not-contact reason", "notes": "Notes", "district": "District",
+}
+
+
+# --- who may see which constituent ----------------------------------------------------------
+
+def constituent_scope(user: User | None) -> ColumnElement[bool]:
+    """The SQL condition selecting the constituents ``user`` may see. Deny by default.
+
+    Intake, caseworkers and supervisors see a constituent who has a case they may see, or who
+    has no district or lives in one of their districts — unless that person has a confidential
+    case the user may not open (and no case the user may see): the existence and address of,
+    say, a domestic-violence survivor are themselves confidential. Everyone else sees none.
+    """
+    if user is None or not user.is_authenticated or not user.active:
+        return sa.false()
+    if user.role not in VIEW_ROLES:
+        return sa.false()
+    has_visible_case = sa.exists(
+        sa.select(Case.id).where(Case.constituent_id == Constituent.id, case_scope(user))
+    )
+    has_hidden_confidential_case = sa.exists(
+        sa.select(Case.id).where(
+            Case.constituent_id == Constituent.id, Case.confidential,
+            sa.not_(case_scope(user)),
+        )
+    )
+    in_reach: list[ColumnElement[bool]] = [Constituent.district_id.is_(None)]
+    if user.district_ids:
+        in_reach.append(Constituent.district_id.in_(user.district_ids))
+    return sa.or_(
+        has_visible_case,
+        sa.and_(sa.or_(*in_reach), sa.not_(has_hidden_confidential_case)),
+    )
+
+
+def _live() -> ColumnElement[bool]:
+    """Not merged away. Written as ``merged_into_id + 0 IS NULL`` so that no planner picks the
+    merged_into_id index for it (nearly every row matches) over the name or ZIP index."""
+    return (Constituent.merged_into_id + 0).is_(None)
+
+
+def visible_constituents(user: User | None) -> sa.Select[tuple[Constituent]]:
+    """A SELECT of the live (not merged-away) constituents the user may see."""
+    return sa.select(Constituent).where(
+        constituent_scope(user), _live()
+    )
+
+
+def can_see(user: User | None, person: Constituent) -> bool:
+    """Whether the user may see this constituent (same rule as the lists)."""
+    return db.session.scalar(
+        sa.select(Constituent.id).where(Constituent.id == person.id, constituent_scope(user))
+    ) is not None
+
+
+def kept_record(person: Constituent) -> Constituent:
+    """The record a merged-away constituent now lives in (itself when never merged)."""
+    seen = {person.id}
+    while person.merged_into_id is not None:
+        target = db.session.get(Constituent, person.merged_into_id)
+        if target is None or target.id in seen:
+            break
+        seen.add(target.id)
+        person = target
+    return person
+
+
+def get_constituent(user: User | None, constituent_id: int) -> Constituent:
+    """Load the constituent (following merges to the kept record) or raise NotFound."""
+    person = db.session.get(Constituent, constituent_id)
+    if person is not None:
+        person = kept_record(person)
+    if person is None or not can_see(user, person):
+        raise NotFound("No constituent with that number is available to you.")
+    return person
+
+
+def visible_cases_of(user: User | None, person: Constituent) -> list[Case]:
+    """The constituent's cases that the user may see, newest first."""
+    return list(db.session.scalars(
+        sa.select(Case)
+        .where(Case.constituent_id == person.id, case_scope(user, Action.VIEW))
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+    ))
+
+
+# --- normal forms and checks -----------------------------------------------------------------
+
+@functools.cache
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+def name_variants(first_name: str) -> set[str]:
+    """A first name's key with its nicknames and the names it shortens (peggy ↔ margaret)."""
+    key = normalize.name_key(first_name)
+    if not key:
+        return set()
+    namer = _namer()
+    variants = {key}
+    for other in namer.nicknames_of(key) | namer.canonicals_of(key):
+        other_key = normalize.name_key(other)
+        if other_key:
+            variants.add(other_key)
+    return variants
+
+
+def check_phone(raw: str) -> str:
+    """E.164 form of a phone number, or DomainError(field='phone')."""
+    e164 = normalize.phone_e164(raw) if len(raw) <= LIMITS["phone"] else None
+    if e164 is None:
+        raise DomainError(PHONE_MESSAGE, field="phone")
+    return e164
+
+
+def check_email(raw: str) -> str:
+    """The normal (lower-case) form of an email address, or DomainError(field='email')."""
+    value = raw.strip()
+    if len(value) > LIMITS["email"]:
+        raise DomainError(f"Use at most {LIMITS['email']} characters.", field="email")
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError(EMAIL_MESSAGE, field="email") from exc
+    return normalize.email_key(value)
+
+
+def too_long(value: str | None, limit: int) -> str | None:
+    """The message for a value over its limit, naming the limit (None when it fits)."""
+    if value and len(value) > limit:
+        return f"Use at most {limit:,} characters (this has {len(value):,})."
+    return None
+
+
+@dataclass
+class ConstituentData:
+    """The editable fields of a constituent, as plain values."""
+
+    first_name: str = ""
+    last_name: str = ""
+    middle_name: str = ""
+    suffix: str = ""
+    street: str = ""
+    street2: str = ""
+    city: str = ""
+    state: str = ""
+    zip5: str = ""
+    preferred_contact: str = ""
+    language: str = ""
+    is_veteran: bool = False
+    is_senior: bool = False
+    has_disability: bool = False
+    do_not_contact: bool = False
+    do_not_contact_reason: str = ""
+    notes: str = ""
+
+    def cleaned(self) -> ConstituentData:
+        """The same data with text stripped and the state upper-cased."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            values[f.name] = value.strip() if isinstance(value, str) else value
+        values["state"] = values["state"].upper()
+        return ConstituentData(**values)
+
+
+def validate_constituent(data: ConstituentData) -> dict[str, str]:
+    """Every problem with the data, by field name (empty when it can be saved)."""
+    errors: dict[str, str] = {}
+    for name in ("first_name", "last_name"):
+        if not getattr(data, name).strip():
+            errors[name] = f"Enter the {FIELD_LABELS[name].lower()}."
+    for name, limit in LIMITS.items():
+        if hasattr(data, name) and name not in errors:
+            message = too_long(getattr(data, name), limit)
+            if message:
+                errors[name] = message
+    zip5 = data.zip5.strip()
+    if zip5 and not ZIP_RE.match(zip5):
+        errors["zip5"] = "Enter a ZIP code of five digits, like 12901."
+    state = data.state.strip()
+    if state and not (len(state) == 2 and state.isalpha()):
+        errors["state"] = "Enter the two-letter state code, like NY."
+    if data.preferred_contact and data.preferred_contact not in {m.value for m in ContactMethod}:
+        errors["preferred_contact"] = "Choose a contact method from the list."
+    if data.do_not_contact and not data.do_not_contact_reason.strip():
+        errors["do_not_contact_reason"] = "Say why this person must not be contacted."
+    return errors
+
+
+def _apply(person: Constituent, data: ConstituentData) -> None:
+    person.first_name = data.first_name
+    person.last_name = data.last_name
+    person.middle_name = data.middle_name or None
+    person.suffix = data.suffix or None
+    person.first_name_key = normalize.name_key(data.first_name)
+    person.last_name_key = normalize.name_key(data.last_name)
+    person.street = data.street or None
+    person.street2 = data.street2 or None
+    person.street_key = normalize.street_key(data.street)
+    person.city = data.city or None
+    person.state = data.state or None
+    person.zip5 = data.zip5 or None
+    person.preferred_contact = (
+        ContactMethod(data.preferred_contact) if data.preferred_contact else None
+    )
+    person.language = data.language or None
+    person.is_veteran = data.is_veteran
+    person.is_senior = data.is_senior
+    person.has_disability = data.has_disability
+    person.do_not_contact = data.do_not_contact
+    person.do_not_contact_reason = data.do_not_contact_reason if data.do_not_contact else None
+    person.notes = data.notes or None
+
+
+def _raise_first(errors: dict[str, str]) -> None:
+    if errors:
+        name, message = next(iter(errors.items()))
+        raise DomainError(message, field=name)
+
+
+# --- districts from the ZIP table ------------------------------------------------------------
+
+@dataclass
+class Districting:
+    """What the ZIP table says about an address's ZIP, in the office's terms."""
+
+    zip5: str
+    kind: str  # "none" (no ZIP yet), "invalid", "unknown", "out", "set" or "split"
+    lookup: district_service.ZipLookup | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return self.lookup.codes if self.lookup else []
+
+    @property
+    def served(self) -> list[District]:
+        return self.lookup.served if self.lookup else []
+
+
+def districting(zip5: str) -> Districting:
+    """Classify a ZIP: unknown, outside the office's districts, in one district, or split."""
+    zip5 = (zip5 or "").strip()
+    if not zip5:
+        return Districting(zip5, "none")
+    if not ZIP_RE.match(zip5):
+        return Districting(zip5, "invalid")
+    found = district_service.lookup_zip(zip5)
+    if not found.known:
+        kind = "unknown"
+    elif found.out_of_district:
+        kind = "out"
+    elif found.is_split:
+        kind = "split"
+    else:
+        kind = "set"
+    return Districting(zip5, kind, found)
+
+
+def resolve_district(zip5: str, chosen_id: int | None,
+                     unknown_ok: bool = False) -> tuple[District | None, bool, bool]:
+    """(district, out_of_district, district_override) for an address, staff choice first.
+
+    A chosen district that the ZIP table does not give for the ZIP counts as an override, which
+    a later re-import of the table leaves alone. A ZIP missing from the table is refused unless
+    ``unknown_ok`` (then the constituent is out of district).
+    """
+    where = districting(zip5)
+    if chosen_id:
+        chosen = db.session.get(District, chosen_id)
+        if chosen is None:
+            raise DomainError("Choose a district from the list.", field="district_id")
+        return chosen, False, chosen.code not in where.codes
+    if where.kind == "set":
+        return where.served[0], False, False
+    if where.kind == "split":
+        codes = " and ".join(d.code for d in where.served)
+        raise DomainError(f"Choose the district: ZIP {zip5} is split between {codes}.",
+                          field="district_id")
+    if where.kind == "out":
+        return None, True, False
+    if where.kind == "unknown":
+        if unknown_ok:
+            return None, True, False
+        raise DomainError(f"ZIP {zip5} is not in the ZIP table. Check it, or choose the "
+                          "district by hand.", field="zip5")
+    if where.kind == "invalid":
+        raise DomainError("Enter a ZIP code of five digits, like 12901.", field="zip5")
+    return None, False, False
+
+
+# --- creating and editing --------------------------------------------------------------------
+
+def create_constituent(
+    data: ConstituentData,
+    *,
+    phones: list[str] | None = None,
+    emails: list[str] | None = None,
+    district: District | None = None,
+    out_of_district: bool = False,
+    district_override: bool = False,
+    author: User | None = None,
+) -> Constituent:
+    """Create a constituent with their phones and emails (validated here; flushes)."""
+    data = data.cleaned()
+    _raise_first(validate_constituent(data))
+    person = Constituent(district=district, out_of_district=out_of_district,
+                         district_override=district_override)
+    _apply(person, data)
+    db.session.add(person)
+    for raw in phones or []:
+        if raw.strip():
+            _add_contact(person, ContactKind.PHONE, raw.strip(), check_phone(raw.strip()))
+    for raw in emails or []:
+        if raw.strip():
+            _add_contact(person, ContactKind.EMAIL, raw.strip(), check_email(raw))
+    db.session.flush()
+    audit.record("constituent_created", "constituent", person.id, user=author)
+    return person
+
+
+def _add_contact(person: Constituent, kind: ContactKind, value: str, normalized: str,
+                 label: str | None = None) -> ContactPoint:
+    primary = not any(c.kind == kind for c in person.contact_points)
+    point = ContactPoint(kind=kind, value=value, normalized=normalized, label=label or None,
+                         is_primary=primary)
+    person.contact_points.append(point)
+    return point
+
+
+def _display(person: Constituent, name: str) -> str:
+    if name == "district":
+        return person.district.code if person.district else "Out of district" \
+            if person.out_of_district else "None"
+    value = getattr(person, name)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
+def update_constituent(
+    person: Constituent,
+    data: ConstituentData,
+    *,
+    version: int,
+    district_id: int | None,
+    author: User,
+) -> list[str]:
+    """Save edits if nobody saved in between (else Conflict with what differs); flushes.
+
+    Returns the names of the fields that changed.
+    """
+    if author.role not in EDIT_ROLES:
+        raise Forbidden("Only caseworkers and supervisors edit constituents.")
+    data = data.cleaned()
+    _raise_first(validate_constituent(data))
+    if person.version != version:
+        changes = []
+        for f in fields(data):
+            theirs = _display(person, f.name)
+            yours = getattr(data, f.name)
+            yours = ("Yes" if yours else "No") if isinstance(yours, bool) else yours
+            if theirs != yours:
+                changes.append((FIELD_LABELS.get(f.name, f.name), theirs, yours))
+        raise Conflict(
+            "Someone saved this constituent after you opened the form. Nothing you entered was "
+            "saved; open the record again to see their changes.",
+            changes=changes,
+        )
+    district, out_of_district, override = resolve_district(
+        data.zip5, district_id, unknown_ok=data.zip5 == (person.zip5 or "")
+    )
+    before = {f.name: _display(person, f.name) for f in fields(data)}
+    before["district"] = _display(person, "district")
+    _apply(person, data)
+    person.district = district
+    person.out_of_district = out_of_district
+    person.district_override = override
+    changed = [name for name, old in before.items() if _display(person, name) != old]
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("Someone saved this constituent at the same moment. Nothing you "
+                       "entered was saved; open the record again.") from exc
+    if changed:
+        audit.record("constituent_updated", "constituent", person.id,
+                     detail="fields=" + ",".join(changed), user=author)
+    return changed
+
+
+def add_contact_point(person: Constituent, kind: str, value: str, label: str = "",
+                      author: User | None = None) -> ContactPoint:
+    """Add a phone or email (validated, no duplicates) to a constituent; flushes."""
+    value = value.strip()
+    if kind not in {k.value for k in ContactKind}:
+        raise DomainError("Choose phone or email.", field="kind")
+    try:
+        normalized = check_phone(value) if kind == ContactKind.PHONE else check_email(value)
+    except DomainError as exc:
+        raise DomainError(exc.message, field="value") from exc
+    message = too_long(label, LIMITS["contact_label"])
+    if message:
+        raise DomainError(message, field="label")
+    if any(c.kind == kind and c.normalized == normalized for c in person.contact_points):
+        raise DomainError("This constituent already has that contact point.", field="value")
+    point = _add_contact(person, ContactKind(kind), value, normalized, label.strip())
+    db.session.flush()
+    audit.record("contact_point_added", "constituent", person.id, detail=f"kind={kind}",
+                 user=author)
+    return point
+
+
+def remove_contact_point(person: Constituent, point_id: int, author: User | None = None) -> None:
+    """Remove one of the constituent's phones or emails."""
+    point = next((c for c in person.contact_points if c.id == point_id), None)
+    if point is None:
+        raise NotFound("That contact point is not on this record.")
+    person.contact_points.remove(point)
+    if point.is_primary:
+        other = next((c for c in person.contact_points if c.kind == point.kind), None)
+        if other is not None:
+            other.is_primary = True
+    db.session.flush()
+    audit.record("contact_point_removed", "constituent", person.id,
+                 detail=f"kind={point.kind.value}", user=author)
+
+
+def add_household_member(person: Constituent, name: str, relationship: str = "",
+                         author: User | None = None) -> HouseholdMember:
+    """Add someone to the constituent's household; flushes."""
+    name, relationship = name.strip(), relationship.strip()
+    if not name:
+        raise DomainError("Enter the household member's name.", field="name")
+    for value, limit, field_name in ((name, LIMITS["household_name"], "name"),
+                                     (relationship, LIMITS["household_relationship"],
+                                      "relationship")):
+        message = too_long(value, limit)
+        if message:
+            raise DomainError(message, field=field_name)
+    member = HouseholdMember(name=name, relationship_label=relationship or None)
+    person.household.append(member)
+    db.session.flush()
+    audit.record("household_member_added", "constituent", person.id, user=author)
+    return member
+
+
+def remove_household_member(person: Constituent, member_id: int,
+                            author: User | None = None) -> None:
+    """Remove a household member from the constituent's record."""
+    member = next((m for m in person.household if m.id == member_id), None)
+    if member is None:
+        raise NotFound("That household member is not on this record.")
+    person.household.remove(member)
+    db.session.flush()
+    audit.record("household_member_removed", "constituent", person.id, user=author)
+
+
+# --- finding likely matches ------------------------------------------------------------------
+
+_KEY_ALPHABET = " 0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _prefix_upper(prefix: str) -> str | None:
+    """The smallest key above every key that starts with ``prefix`` (None: no bound)."""
+    chars = list(prefix)
+    while chars:
+        position = _KEY_ALPHABET.find(chars[-1])
+        if 0 <= position < len(_KEY_ALPHABET) - 1:
+            chars[-1] = _KEY_ALPHABET[position + 1]
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix`` as a range an index can serve (unlike LIKE)."""
+    upper = _prefix_upper(prefix)
+    condition = column >= prefix
+    return sa.and_(condition, column < upper) if upper else condition
+
+
+@dataclass
+class Match:
+    """A likely existing constituent and why it matched."""
+
+    constituent: Constituent
+    reasons: list[str]
+    score: int
+
+
+def find_matches(
+    user: User | None,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    email: str = "",
+    street: str = "",
+    zip5: str = "",
+    exclude_id: int | None = None,
+    limit: int = MATCH_LIMIT,
+) -> list[Match]:
+    """Likely existing constituents for what intake has typed, best first.
+
+    Each signal is one indexed query with a LIMIT: last name prefix (with the first name or one
+    of its nicknames), phone in E.164, email, normalised street within the ZIP. Merged-away
+    records and constituents the user may not see never appear.
+    """
+    base = sa.select(Constituent.id).where(
+        constituent_scope(user), _live()
+    )
+    if exclude_id is not None:
+        base = base.where(Constituent.id != exclude_id)
+    queries = []
+    last = normalize.name_key(last_name)[: LIMITS["last_name"]]
+    first = normalize.name_key(first_name)[: LIMITS["first_name"]]
+    variants = name_variants(first) if first else set()
+    if len(last) >= 2:
+        query = base.where(_starts_with(Constituent.last_name_key, last))
+        if first:
+            query = query.where(sa.or_(Constituent.first_name_key.in_(variants),
+                                       _starts_with(Constituent.first_name_key, first)))
+        queries.append(query.order_by(Constituent.last_name_key, Constituent.first_name_key))
+    digits = re.sub(r"\D", "", phone or "")
+    e164 = normalize.phone_e164(phone) if 7 <= len(digits) <= 15 else None
+    if e164:
+        queries.append(base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id)
+                       .where(ContactPoint.kind == ContactKind.PHONE,
+                              ContactPoint.normalized == e164))
+    mail = normalize.email_key(email or "")
+    if "@" in mail and len(mail) <= LIMITS["email"]:
+        queries.append(base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id)
+                       .where(ContactPoint.kind == ContactKind.EMAIL,
+                              ContactPoint.normalized == mail))
+    street_key = normalize.street_key((street or "")[: LIMITS["street"]])
+    zip5 = (zip5 or "").strip()
+    if street_key and ZIP_RE.match(zip5):
+        queries.append(base.where(Constituent.zip5 == zip5,
+                                  _starts_with(Constituent.street_key, street_key)))
+    ids: list[int] = []
+    for query in queries:
+        for found in db.session.scalars(query.limit(PER_SIGNAL)):
+            if found not in ids:
+                ids.append(found)
+    if not ids:
+        return []
+    people = db.session.scalars(
+        sa.select(Constituent).where(Constituent.id.in_(ids))
+        .options(selectinload(Constituent.contact_points), selectinload(Constituent.district))
+    ).all()
+    matches = []
+    for person in people:
+        reasons, score = [], 0
+        if len(last) >= 2 and person.last_name_key.startswith(last):
+            if not first:
+                reasons.append("last name")
+                score += 1
+            elif person.first_name_key.startswith(first):
+                reasons.append("name")
+                score += 3
+            elif person.first_name_key in variants:
+                reasons.append("name (nickname)")
+                score += 3
+        if e164 and any(c.kind == ContactKind.PHONE and c.normalized == e164
+                        for c in person.contact_points):
+            reasons.append("phone")
+            score += 4
+        if "@" in mail and any(c.kind == ContactKind.EMAIL and c.normalized == mail
+                               for c in person.contact_points):
+            reasons.append("email")
+            score += 4
+        if street_key and person.zip5 == zip5 and (person.street_key or "").startswith(street_key):
+            reasons.append("address")
+            score += 3
+        if reasons:
+            matches.append(Match(person, reasons, score))
+    matches.sort(key=lambda m: (-m.score, m.constituent.last_name_key,
+                                m.constituent.first_name_key, m.constituent.id))
+    return matches[:limit]
+
+
+def search_constituents(user: User | None, query: str, page: int = 1,
+                        per_page: int = PAGE_SIZE) -> tuple[list[Constituent], bool]:
+    """One page of visible constituents matching a name, phone, email or ZIP; and has-next.
+
+    'smith' → last names starting so; 'peggy smith' or 'smith, peggy' → with the first name or
+    a nickname of it; '12901' → that ZIP; an email or phone number → its contact point.
+    """
+    query = (query or "").strip()[:200]
+    page = max(1, page)
+    select = visible_constituents(user)
+    if not query:
+        pass
+    elif ZIP_RE.match(query):
+        select = select.where(Constituent.zip5 == query)
+    elif "@" in query:
+        select = select.where(Constituent.id.in_(
+            sa.select(ContactPoint.constituent_id).where(
+                ContactPoint.kind == ContactKind.EMAIL,
+                ContactPoint.normalized == normalize.email_key(query))))
+    elif len(re.sub(r"\D", "", query)) >= 7 and not re.search(r"[a-zA-Z]", query):
+        e164 = normalize.phone_e164(query) or ""
+        select = select.where(Constituent.id.in_(
+            sa.select(ContactPoint.constituent_id).where(
+                ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == e164)))
+    else:
+        if "," in query:
+            last, _, first = query.partition(",")
+        else:
+            words = query.split()
+            first, last = (" ".join(words[:-1]), words[-1]) if len(words) > 1 else ("", query)
+        last_key, first_key = normalize.name_key(last), normalize.name_key(first)
+        if not last_key:
+            return [], False
+        select = select.where(_starts_with(Constituent.last_name_key, last_key))
+        if first_key:
+            select = select.where(sa.or_(
+                Constituent.first_name_key.in_(name_variants(first_key)),
+                _starts_with(Constituent.first_name_key, first_key)))
+    rows = db.session.scalars(
+        select.options(selectinload(Constituent.contact_points),
+                       selectinload(Constituent.district))
+        .order_by(Constituent.last_name_key, Constituent.first_name_key, Constituent.id)
+        .limit(per_page + 1).offset((page - 1) * per_page)
+    ).all()
+    return list(rows[:per_page]), len(rows) > per_page
+
+
+# --- merging duplicates ----------------------------------------------------------------------
+
+@dataclass
+class MergeReport:
+    """What moved from the duplicate to the kept record."""
+
+    cases: int = 0
+    contact_points: int = 0
+    household: int = 0
+
+
+_FILL_IF_EMPTY = ("middle_name", "suffix", "street", "street2", "street_key", "city", "state",
+                  "zip5", "preferred_contact", "language")
+
+
+def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) -> MergeReport:
+    """Move everything of ``duplicate`` onto ``kept`` and keep the duplicate as an alias.
+
+    Cases (with their timeline events and privacy releases), contact points the kept record
+    lacks, and household members move; flags are combined; blank fields are filled in. The
+    duplicate gets ``merged_into`` so its old links resolve to the kept record. Audited.
+    """
+    if author.role not in MERGE_ROLES:
+        raise Forbidden("Only supervisors merge constituent records.")
+    if kept.id == duplicate.id:
+        raise DomainError("Choose two different records.", field="duplicate")
+    if kept.merged_into_id is not None or duplicate.merged_into_id is not None:
+        raise DomainError("One of these records was already merged into another.",
+                          field="duplicate")
+    for person in (kept, duplicate):
+        if not can_see(author, person):
+            raise NotFound("No constituent with that number is available to you.")
+    hidden = db.session.scalar(
+        sa.select(sa.func.count(Case.id)).where(
+            Case.constituent_id.in_([kept.id, duplicate.id]),
+            sa.not_(case_scope(author, Action.VIEW)),
+        )
+    )
+    if hidden:
+        raise Forbidden("These records have cases outside your districts; a supervisor of "
+                        "those districts must merge them.")
+    report = MergeReport()
+    for case in list(duplicate.cases):
+        case.constituent = kept
+        timeline.add_event(
+            case, EventKind.SYSTEM,
+            f"Constituent record #{duplicate.id} was merged into record #{kept.id}.",
+            author=author,
+        )
+        report.cases += 1
+    present = {(c.kind, c.normalized) for c in kept.contact_points}
+    for point in list(duplicate.contact_points):
+        if (point.kind, point.normalized) in present:
+            continue
+        duplicate.contact_points.remove(point)
+        point.is_primary = not any(c.kind == point.kind for c in kept.contact_points)
+        kept.contact_points.append(point)
+        present.add((point.kind, point.normalized))
+        report.contact_points += 1
+    names = {m.name.strip().lower() for m in kept.household}
+    for member in list(duplicate.household):
+        if member.name.strip().lower() in names or member.member_constituent_id == kept.id:
+            continue
+        duplicate.household.remove(member)
+        kept.household.append(member)
+        names.add(member.name.strip().lower())
+        report.household += 1
+    db.session.flush()
+    # Others who pointed at the duplicate now point at the kept record.
+    db.session.execute(sa.update(HouseholdMember)
+                       .where(HouseholdMember.member_constituent_id == duplicate.id)
+                       .values(member_constituent_id=kept.id))
+    db.session.execute(sa.update(Constituent)
+                       .where(Constituent.merged_into_id == duplicate.id)
+                       .values(merged_into_id=kept.id),
+                       execution_options={"synchronize_session": False})
+    for flag in ("is_veteran", "is_senior", "has_disability"):
+        if getattr(duplicate, flag):
+            setattr(kept, flag, True)
+    if duplicate.do_not_contact and not kept.do_not_contact:
+        kept.do_not_contact = True
+        kept.do_not_contact_reason = duplicate.do_not_contact_reason
+    for name in _FILL_IF_EMPTY:
+        if getattr(kept, name) in (None, "") and getattr(duplicate, name) not in (None, ""):
+            setattr(kept, name, getattr(duplicate, name))
+    if kept.district_id is None and not kept.out_of_district and duplicate.district_id:
+        kept.district_id = duplicate.district_id
+    if duplicate.notes:
+        kept.notes = "\n\n".join(n for n in (kept.notes, duplicate.notes) if n)[:LIMITS["notes"]]
+    duplicate.merged_into = kept
+    duplicate.merged_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "constituent_merged", "constituent", kept.id,
+        detail=f"merged #{duplicate.id} into #{kept.id}: cases={report.cases} "
+               f"contact_points={report.contact_points} household={report.household}",
+        user=author,
+    )
+    return report

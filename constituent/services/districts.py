@@ -1,0 +1,261 @@
+"""Districts and the ZIP table: look-ups, imports and redistricting."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from constituent.extensions import db
+from constituent.models import (
+    OPEN_STATUSES,
+    Case,
+    Constituent,
+    District,
+    EventKind,
+    User,
+    ZipDistrict,
+)
+from constituent.services import audit, timeline
+from constituent.services.errors import DomainError
+
+ZCCD_COLUMNS = ("state_fips", "state_abbr", "zcta", "cd")
+
+
+def district_code(state: str, cd: str | int) -> str:
+    """'NY', 12 → 'NY-12'; an at-large district (cd 0) → 'AK-AL'."""
+    number = int(cd)
+    return f"{state.upper()}-AL" if number == 0 else f"{state.upper()}-{number:02d}"
+
+
+def districts_for(user: User) -> list[District]:
+    """The districts a user belongs to, by code."""
+    return sorted(user.districts, key=lambda d: d.code)
+
+
+def get_by_code(code: str) -> District | None:
+    return db.session.scalar(sa.select(District).where(District.code == code.strip().upper()))
+
+
+@dataclass
+class ZipLookup:
+    """What the ZIP table says about one ZIP for this office."""
+
+    zip5: str
+    codes: list[str]  # every district the ZIP lies in
+    served: list[District]  # those the office serves
+
+    @property
+    def known(self) -> bool:
+        return bool(self.codes)
+
+    @property
+    def is_split(self) -> bool:
+        return len(self.served) > 1
+
+    @property
+    def out_of_district(self) -> bool:
+        return self.known and not self.served
+
+
+def lookup_zip(zip5: str) -> ZipLookup:
+    """Districts of a ZIP, split into all of them and the ones this office serves."""
+    codes = list(
+        db.session.scalars(
+            sa.select(ZipDistrict.district_code)
+            .where(ZipDistrict.zip5 == zip5)
+            .order_by(ZipDistrict.district_code)
+        )
+    )
+    served = (
+        list(db.session.scalars(sa.select(District).where(District.code.in_(codes)).order_by(
+            District.code)))
+        if codes
+        else []
+    )
+    return ZipLookup(zip5=zip5, codes=codes, served=served)
+
+
+@dataclass
+class DistrictChange:
+    constituent_id: int
+    name: str
+    zip5: str
+    old_code: str | None
+    new_code: str | None
+    out_of_district: bool
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    zips: int = 0
+    states: list[str] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    changes: list[DistrictChange] = field(default_factory=list)
+    needs_review: list[DistrictChange] = field(default_factory=list)
+    notes_added: int = 0
+
+
+def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple[str, str, str]]:
+    """Parse the zccd.csv format into (zip5, district code, state) rows."""
+    reader = csv.DictReader(text)
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise DomainError(f"The file is not readable as CSV: {exc}.", field="file") from exc
+    missing = [c for c in ZCCD_COLUMNS if c not in fieldnames]
+    if missing:
+        raise DomainError(
+            f"The file is not a ZIP table: missing column(s) {', '.join(missing)} "
+            f"(expected {', '.join(ZCCD_COLUMNS)}).",
+            field="file",
+        )
+    rows: set[tuple[str, str, str]] = set()
+    try:
+        rows_read = list(enumerate(reader, start=2))
+    except csv.Error as exc:
+        raise DomainError(f"Line {reader.line_num}: not readable as CSV ({exc}).",
+                          field="file") from exc
+    for line_no, row in rows_read:
+        state = (row.get("state_abbr") or "").strip().upper()
+        zcta = (row.get("zcta") or "").strip()
+        cd = (row.get("cd") or "").strip()
+        if states and state not in states:
+            continue
+        if len(state) != 2 or not state.isalpha():
+            raise DomainError(f"Line {line_no}: state {state!r} is not a two-letter code.")
+        if zcta.isdigit() and len(zcta) < 5:
+            zcta = zcta.zfill(5)
+        if len(zcta) != 5 or not zcta.isdigit():
+            raise DomainError(f"Line {line_no}: ZIP {zcta!r} is not five digits.")
+        if not cd.isdigit() or int(cd) > 99:
+            raise DomainError(f"Line {line_no}: district {cd!r} is not a number.")
+        rows.add((zcta, district_code(state, cd), state))
+    return rows
+
+
+def decode_upload(data: bytes) -> io.StringIO:
+    """Text of an uploaded CSV (UTF-8, with or without BOM)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DomainError("The file is not UTF-8 text.", field="file") from exc
+    # Universal newlines: a CSV saved with bare carriage returns (old Mac Excel) still reads.
+    return io.StringIO(text, newline=None)
+
+
+def import_zip_table(
+    text: Iterable[str],
+    states: set[str] | None = None,
+    author: User | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Replace the ZIP table of the states in the file and re-district constituents.
+
+    The caller commits for a real run and rolls back for a dry run: the report is the same.
+    Constituents whose district was set by hand (``district_override``) are left alone.
+    """
+    rows = parse_zccd(text, states)
+    if not rows:
+        raise DomainError("The file has no ZIP rows for the chosen states.", field="file")
+    report = ImportReport(rows=len(rows))
+    file_states = sorted({s for _, _, s in rows})
+    report.states = file_states
+    report.zips = len({z for z, _, _ in rows})
+    existing: set[tuple[str, str, str]] = {
+        (zip5, code, state)
+        for zip5, code, state in db.session.execute(
+            sa.select(ZipDistrict.zip5, ZipDistrict.district_code, ZipDistrict.state).where(
+                ZipDistrict.state.in_(file_states)
+            )
+        ).all()
+    }
+    to_remove = existing - rows
+    to_add = rows - existing
+    report.added, report.removed = len(to_add), len(to_remove)
+    for zip5, code, _state in to_remove:
+        db.session.execute(
+            sa.delete(ZipDistrict).where(
+                ZipDistrict.zip5 == zip5, ZipDistrict.district_code == code
+            )
+        )
+    if to_add:
+        db.session.execute(
+            sa.insert(ZipDistrict),
+            [{"zip5": z, "district_code": c, "state": s} for z, c, s in sorted(to_add)],
+        )
+    db.session.flush()
+    if existing:  # a first import has nobody to move
+        _redistrict(rows, report, author, progress)
+    audit.record(
+        "zip_table_imported", "zip_table", ",".join(file_states)[:40],
+        detail=f"rows={report.rows} added={report.added} removed={report.removed} "
+               f"moved={len(report.changes)}",
+        user=author,
+    )
+    return report
+
+
+def _redistrict(
+    rows: set[tuple[str, str, str]],
+    report: ImportReport,
+    author: User | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    by_zip: dict[str, list[str]] = defaultdict(list)
+    for zip5, code, _ in rows:
+        by_zip[zip5].append(code)
+    served = {d.code: d for d in db.session.scalars(sa.select(District))}
+    constituents = db.session.scalars(
+        sa.select(Constituent)
+        .where(
+            Constituent.zip5.in_(sa.select(ZipDistrict.zip5).where(
+                ZipDistrict.state.in_(report.states))),
+            Constituent.district_override.is_(False),
+            Constituent.merged_into_id.is_(None),
+        )
+        .order_by(Constituent.id)
+    )
+    for done, person in enumerate(constituents, start=1):
+        if progress:
+            progress(done)
+        codes = by_zip.get(person.zip5 or "", [])
+        current = person.district.code if person.district else None
+        served_codes = [c for c in codes if c in served]
+        if current in codes:
+            continue
+        if not served_codes:
+            if person.out_of_district and person.district_id is None:
+                continue
+            new_code = None
+        elif len(served_codes) == 1:
+            new_code = served_codes[0]
+        else:
+            report.needs_review.append(
+                DistrictChange(person.id, person.full_name, person.zip5 or "", current, None,
+                               False)
+            )
+            continue
+        change = DistrictChange(
+            person.id, person.full_name, person.zip5 or "", current, new_code, new_code is None
+        )
+        report.changes.append(change)
+        person.district = served[new_code] if new_code else None
+        person.out_of_district = new_code is None
+        for case in db.session.scalars(
+            sa.select(Case).where(Case.constituent_id == person.id, Case.status.in_(OPEN_STATUSES))
+        ):
+            timeline.add_event(
+                case,
+                EventKind.SYSTEM,
+                f"The constituent's district changed from {current or 'none'} to "
+                f"{new_code or 'out of district'} after the ZIP table was re-imported.",
+                author=author,
+            )
+            report.notes_added += 1

@@ -1,0 +1,36 @@
+"""The one exception type services raise, with a message fit for a person."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule refused the request. ``field`` names the form field it belongs to, if any."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The record does not exist, or the user may not know that it does."""
+
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    """The user may not do this."""
+
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """Someone else saved the record since the form was loaded."""
+
+    status_code = 409
+
+    def __init__(self, message: str, changes: list[tuple[str, str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.changes = changes or []

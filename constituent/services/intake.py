@@ -1,0 +1,245 @@
+"""Log a call: check everything, then create the constituent (if new) and open the case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from constituent.extensions import db
+from constituent.models import (
+    Case,
+    Category,
+    Channel,
+    Constituent,
+    District,
+    Priority,
+    Role,
+    User,
+)
+from constituent.services import cases, constituents
+from constituent.services.constituents import ConstituentData
+from constituent.services.errors import DomainError, NotFound
+
+INTAKE_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR)
+MAX_SUBJECT = 200
+MAX_DESCRIPTION = 10_000
+CHOOSE_DISTRICT = "Choose the district"
+CHOOSE_HANDLING = "Choose the district handling the case."
+
+
+class IntakeRefused(DomainError):
+    """The call could not be logged; ``errors`` holds every problem by form field."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        name, message = next(iter(errors.items()))
+        super().__init__(message, field=name)
+        self.errors = errors
+
+
+@dataclass
+class CallDetails:
+    """Everything the intake form sends, as plain values."""
+
+    constituent_id: int | None = None
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    email: str = ""
+    street: str = ""
+    city: str = ""
+    zip5: str = ""
+    zip_confirmed: bool = False
+    district_id: int | None = None
+    category_id: int | None = None
+    subject: str = ""
+    description: str = ""
+    channel: str = Channel.PHONE.value
+    priority: str = Priority.ROUTINE.value
+    confidential: bool = False
+    release_needed: bool = False
+
+
+@dataclass
+class DistrictQuestion:
+    """What the form says about the district, and the choices it offers (if it must ask)."""
+
+    kind: str  # "none", "invalid", "unknown", "out", "set", "split", "on_file"
+    message: str = ""
+    options: list[District] = field(default_factory=list)
+    label: str = "District"
+    district: District | None = None  # the constituent's district, when settled
+
+    @property
+    def warning(self) -> bool:
+        return self.kind in ("unknown", "out")
+
+
+def _office_districts(user: User) -> list[District]:
+    return sorted(user.districts, key=lambda d: d.code)
+
+
+def _handling(user: User) -> list[District]:
+    """The user's districts to choose from when the case is the office's own (several only)."""
+    own = _office_districts(user)
+    return own if len(own) > 1 else []
+
+
+def district_question(user: User, zip5: str, constituent: Constituent | None = None
+                      ) -> DistrictQuestion:
+    """What the intake form should say and ask about the district for this ZIP or record."""
+    handling_label = "District handling the case"
+    if constituent is not None:
+        if constituent.district is not None:
+            return DistrictQuestion("on_file", f"District on file: {constituent.district.code}.",
+                                    district=constituent.district)
+        note = ("On file as out of district: the case is handled by your office."
+                if constituent.out_of_district else "No district on file: the case is handled "
+                "by your office.")
+        return DistrictQuestion("on_file", note, _handling(user), handling_label)
+    where = constituents.districting(zip5)
+    if where.kind == "set":
+        district = where.served[0]
+        return DistrictQuestion("set", f"ZIP {where.zip5} is in {district.code} "
+                                f"({district.name}).", district=district)
+    if where.kind == "split":
+        codes = " and ".join(d.code for d in where.served)
+        return DistrictQuestion(
+            "split", f"ZIP {where.zip5} is split between {codes}: ask the caller's address "
+            "and choose the district.", where.served, "District (split ZIP)")
+    if where.kind == "out":
+        return DistrictQuestion(
+            "out", f"Out of district: ZIP {where.zip5} is in {', '.join(where.codes)}, outside "
+            "this office's districts. The constituent will be flagged out of district and the "
+            "case handled by your office (a courtesy referral is still possible).",
+            _handling(user), handling_label)
+    if where.kind == "unknown":
+        return DistrictQuestion(
+            "unknown", f"ZIP {where.zip5} is not in the ZIP table. Check it with the caller; "
+            "if it is right, tick “This ZIP is right” and the constituent will be flagged out "
+            "of district.", _handling(user), handling_label)
+    return DistrictQuestion(where.kind, "", _handling(user), handling_label)
+
+
+@dataclass
+class _Plan:
+    constituent: Constituent | None = None
+    new: ConstituentData | None = None
+    constituent_district: District | None = None
+    out_of_district: bool = False
+    case_district: District | None = None
+    category: Category | None = None
+
+
+def _pick(options: list[District], chosen_id: int | None) -> District | None:
+    return next((d for d in options if d.id == chosen_id), None)
+
+
+def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
+    errors: dict[str, str] = {}
+    plan = _Plan()
+    question: DistrictQuestion
+    if details.constituent_id:
+        try:
+            plan.constituent = constituents.get_constituent(user, details.constituent_id)
+        except NotFound:
+            errors["constituent_id"] = ("That constituent is not available to you; search "
+                                        "again or enter a new constituent.")
+        question = district_question(user, "", plan.constituent) if plan.constituent \
+            else DistrictQuestion("none")
+    else:
+        plan.new = ConstituentData(first_name=details.first_name, last_name=details.last_name,
+                                   street=details.street, city=details.city,
+                                   zip5=details.zip5).cleaned()
+        errors.update(constituents.validate_constituent(plan.new))
+        if details.phone.strip():
+            try:
+                constituents.check_phone(details.phone.strip())
+            except DomainError as exc:
+                errors["phone"] = exc.message
+        if details.email.strip():
+            try:
+                constituents.check_email(details.email)
+            except DomainError as exc:
+                errors["email"] = exc.message
+        question = district_question(user, plan.new.zip5)
+        if question.kind == "unknown" and not details.zip_confirmed:
+            errors.setdefault("zip5", question.message)
+        plan.out_of_district = question.kind in ("out", "unknown")
+    if question.kind == "split":
+        plan.constituent_district = plan.case_district = _pick(question.options,
+                                                               details.district_id)
+        if plan.case_district is None:
+            codes = " and ".join(d.code for d in question.options)
+            errors["district_id"] = (f"{CHOOSE_DISTRICT}: ZIP {details.zip5.strip()} is split "
+                                     f"between {codes}.")
+    elif question.district is not None:
+        plan.constituent_district = plan.case_district = question.district
+    elif question.options:
+        plan.case_district = _pick(question.options, details.district_id)
+        if plan.case_district is None:
+            errors["district_id"] = CHOOSE_HANDLING
+    elif _office_districts(user):
+        plan.case_district = _office_districts(user)[0]
+    elif "constituent_id" not in errors:
+        errors["district_id"] = "Your account has no district; ask an administrator."
+    plan.category = (db.session.scalar(sa.select(Category).where(
+        Category.id == details.category_id, Category.active.is_(True)))
+        if details.category_id else None)
+    if plan.category is None:
+        errors["category_id"] = "Choose a category."
+    if not details.subject.strip():
+        errors["subject"] = "Enter a subject: a few words on what the caller needs."
+    for name, limit in (("subject", MAX_SUBJECT), ("description", MAX_DESCRIPTION)):
+        message = constituents.too_long(getattr(details, name), limit)
+        if message:
+            errors[name] = message
+    if details.channel not in {c.value for c in Channel}:
+        errors["channel"] = "Choose how the constituent contacted the office."
+    if details.priority not in {p.value for p in Priority}:
+        errors["priority"] = "Choose a priority."
+    return errors, plan
+
+
+def validate_call(user: User, details: CallDetails) -> dict[str, str]:
+    """Every problem with the call's details, by form field (empty when it can be logged)."""
+    if user.role not in INTAKE_ROLES:
+        return {"constituent_id": "Your role does not log calls."}
+    return _check(user, details)[0]
+
+
+def log_call(user: User, details: CallDetails) -> Case:
+    """Log a call: create the constituent if new, open the case with its first event (flushes).
+
+    Everything is checked before anything is written, so a refused call saves nothing.
+    """
+    errors = validate_call(user, details)
+    if errors:
+        raise IntakeRefused(errors)
+    _, plan = _check(user, details)
+    person = plan.constituent
+    if person is None:
+        assert plan.new is not None
+        person = constituents.create_constituent(
+            plan.new,
+            phones=[details.phone],
+            emails=[details.email],
+            district=plan.constituent_district,
+            out_of_district=plan.out_of_district,
+            author=user,
+        )
+    assert plan.case_district is not None and plan.category is not None
+    return cases.open_case(
+        constituent=person,
+        district=plan.case_district,
+        category=plan.category,
+        subject=details.subject,
+        description=details.description,
+        channel=Channel(details.channel),
+        priority=Priority(details.priority),
+        confidential=details.confidential,
+        release_needed=details.release_needed,
+        opened_by=user,
+    )

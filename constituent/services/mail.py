@@ -1,0 +1,1079 @@
+"""Agency email filed onto its case: .eml and mbox parsing, the [Case #N] tag, the agency's
+response, attachments through the upload checks, the unfiled queue and filing from it."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import io
+import logging
+import mailbox
+import math
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import errors as email_errors
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from functools import partial
+from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from constituent.extensions import db
+from constituent.models import (
+    Agency,
+    AgencyContact,
+    AgencyResponse,
+    Case,
+    CaseStatus,
+    Channel,
+    ContactKind,
+    ContactPoint,
+    EventKind,
+    InboundMessage,
+    InboundStatus,
+    Referral,
+    ReferralMethod,
+    ResponseOutcome,
+    Role,
+    User,
+    utcnow,
+)
+from constituent.models.mail import AttachmentOutcome, InboundAttachment
+from constituent.services import audit, intake, permissions, referrals, timeline, uploads
+from constituent.services.errors import DomainError, Forbidden, NotFound
+from constituent.services.permissions import Action
+
+log = logging.getLogger(__name__)
+
+# Who files agency mail: casework. Intake, legislators and admins do not.
+MAIL_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # one saved message, attachments included
+MAX_TEXT_CHARS = 100_000  # text kept per message (long quoted threads are cut, and say so)
+MAX_DESCRIPTION_CHARS = 2_000  # the description of a case opened from a message
+PER_PAGE = 25
+MAX_SUGGESTIONS = 3
+
+# Webmail domains: a contact who writes from one of these is matched by exact address only,
+# never by domain (everyone at gmail.com is not the food bank).
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com",
+    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "comcast.net",
+    "verizon.net", "att.net", "protonmail.com", "proton.me", "gmx.com", "mail.com",
+    "zoho.com", "yandex.com", "fastmail.com",
+})
+
+# Defects that mean the file was cut off or mangled: filing what is left would half-file it.
+TRUNCATION_DEFECTS = (
+    email_errors.CloseBoundaryNotFoundDefect,
+    email_errors.StartBoundaryNotFoundDefect,
+    email_errors.MultipartInvariantViolationDefect,
+)
+
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+class ImportOutcome(enum.StrEnum):
+    """What became of one message of a batch."""
+
+    FILED = "filed"
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        """How the report names the outcome."""
+        return {"filed": "Filed", "queued": "Waiting in the queue", "duplicate": "Duplicate",
+                "refused": "Refused"}[self.value]
+
+
+class MessageRefused(Exception):
+    """The bytes are not a whole email message; ``reason`` says why, for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Reports --------------------------------------------------------------------------------------
+
+
+@dataclass
+class AttachmentNote:
+    """One attachment's line of the report."""
+
+    filename: str
+    outcome: AttachmentOutcome
+    reason: str
+    size: int
+
+
+@dataclass
+class MessageReport:
+    """What became of one message, in words a staffer can act on."""
+
+    source: str
+    outcome: ImportOutcome
+    detail: str
+    subject: str = ""
+    sender: str = ""
+    message: InboundMessage | None = None
+    case: Case | None = None  # the case it is filed on (only when the importer may see it)
+    response_id: int | None = None
+    referral_id: int | None = None
+    attachments: list[AttachmentNote] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    """The per-message report of a batch, in the order the messages came."""
+
+    messages: list[MessageReport] = field(default_factory=list)
+
+    def count(self, outcome: ImportOutcome) -> int:
+        """How many messages ended so."""
+        return sum(1 for m in self.messages if m.outcome == outcome)
+
+    @property
+    def counts(self) -> dict[ImportOutcome, int]:
+        """Messages per outcome."""
+        return {o: self.count(o) for o in ImportOutcome}
+
+    @property
+    def refused(self) -> int:
+        """How many messages were refused."""
+        return self.count(ImportOutcome.REFUSED)
+
+    def summary(self) -> str:
+        """'3 messages: 1 filed, 1 queued, 0 duplicate, 1 refused.'"""
+        c = self.counts
+        total = len(self.messages)
+        return (f"{total} {'message' if total == 1 else 'messages'}: "
+                f"{c[ImportOutcome.FILED]} filed, {c[ImportOutcome.QUEUED]} queued, "
+                f"{c[ImportOutcome.DUPLICATE]} duplicate, {c[ImportOutcome.REFUSED]} refused.")
+
+
+# Sources: .eml files, mbox files, folders ------------------------------------------------------
+
+
+@dataclass
+class MailSource:
+    """One message to import: a name for the report and a way to read its bytes."""
+
+    name: str
+    load: Callable[[], bytes]
+
+
+def is_mbox(head: bytes) -> bool:
+    """Whether the bytes start like an mbox (a "From " envelope line; some mail programs'
+    saved .eml files start so too, and read as an mbox of one message)."""
+    return head.startswith(b"From ")
+
+
+def split_mbox_file(path: Path) -> list[MailSource]:
+    """The messages of an mbox file, each read when imported."""
+    box = mailbox.mbox(str(path), create=False)
+    keys = list(box.keys())
+    if len(keys) == 1:
+        return [MailSource(path.name, partial(box.get_bytes, keys[0]))]
+    return [MailSource(f"{path.name}, message {n} of {len(keys)}", partial(box.get_bytes, key))
+            for n, key in enumerate(keys, start=1)]
+
+
+def split_upload(data: bytes, filename: str) -> list[MailSource]:
+    """An uploaded file as messages: one .eml, or every message of an mbox."""
+    name = filename or "uploaded file"
+    if not is_mbox(data[:5]):
+        return [MailSource(name, lambda: data)]
+    with tempfile.TemporaryDirectory(prefix="constituent-mbox-") as tmp:
+        path = Path(tmp) / "upload.mbox"
+        path.write_bytes(data)
+        sources = split_mbox_file(path)
+        loaded = [(s.name.replace("upload.mbox", name, 1), s.load()) for s in sources]
+    return [MailSource(label, partial(bytes, raw)) for label, raw in loaded]
+
+
+def sources_in_path(path: Path) -> list[MailSource]:
+    """`flask mail import PATH`: every .eml file of a folder (by name), or an mbox / .eml file."""
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir()
+                        if p.is_file() and p.suffix.lower() == ".eml"), key=lambda p: p.name)
+        if not files:
+            raise DomainError(f"There are no .eml files in {path}.")
+        return [MailSource(p.name, p.read_bytes) for p in files]
+    if not path.is_file():
+        raise DomainError(f"{path} is neither a folder nor a file.")
+    with path.open("rb") as fh:
+        head = fh.read(5)
+    if is_mbox(head):
+        return split_mbox_file(path)
+    return [MailSource(path.name, path.read_bytes)]
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+
+class _TextFromHTML(HTMLParser):
+    """Plain text out of an HTML mail body: tags dropped, scripts and styles ignored,
+    block elements turned into line breaks. Nothing of the HTML is ever rendered."""
+
+    BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+                        "blockquote", "pre", "table", "ul", "ol", "hr", "section", "article",
+                        "header", "footer", "address", "dd", "dt"})
+    SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Open a skipped element, or break the line before a block."""
+        if tag in self.SKIPPED:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag == "td":
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        """Close a skipped element, or break the line after a block."""
+        if tag in self.SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        """Keep text outside skipped elements."""
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML body (standard-library parser; never rendered as HTML)."""
+    parser = _TextFromHTML()
+    parser.feed(html)
+    parser.close()
+    return _tidy("".join(parser.parts))
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _cut(text: str, limit: int, what: str = "message") -> str:
+    if len(text) <= limit:
+        return text
+    return (text[:limit].rstrip() + f"\n\n[… the rest of the {what} is not kept here: it has "
+            f"{len(text):,} characters]")
+
+
+def _one_line(value: object, limit: int) -> str:
+    return " ".join(str(value or "").split())[:limit]
+
+
+@dataclass
+class RawAttachment:
+    """An attachment as found in the message."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    inline_picture: bool = False
+    forwarded_message: bool = False
+
+
+@dataclass
+class ParsedMessage:
+    """What the office needs from a message."""
+
+    message_id: str | None
+    sender_name: str
+    sender_address: str
+    subject: str
+    sent_at: datetime | None
+    text: str
+    attachments: list[RawAttachment]
+
+    @property
+    def sender(self) -> str:
+        """'Dana Whitfield <liaison@ssa.example.gov>' (or whichever part is known)."""
+        if self.sender_name and self.sender_address:
+            return f"{self.sender_name} <{self.sender_address}>"[:320]
+        return (self.sender_address or self.sender_name)[:320]
+
+
+def _part_text(part: EmailMessage) -> str:
+    """A text part's content; an unknown or wrong charset still gives readable text."""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError, KeyError, AssertionError):
+        raw = part.get_payload(decode=True) or b""
+        content = raw.decode("utf-8", errors="replace")
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", errors="replace")
+    return str(content)
+
+
+def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:
+    """The non-container parts, with a forwarded message (message/rfc822) kept whole."""
+    if part.get_content_type() == "message/rfc822":
+        yield part
+        return
+    if part.is_multipart():
+        for sub in part.iter_parts():
+            yield from _leaves(sub)  # type: ignore[arg-type]
+        return
+    yield part
+
+
+def _attachments(msg: EmailMessage, body: EmailMessage | None) -> list[RawAttachment]:
+    found = []
+    for n, part in enumerate(_leaves(msg), start=1):
+        if part is body:
+            continue
+        content_type = part.get_content_type()
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+        if part.get_content_maintype() == "text" and disposition != "attachment" \
+                and not filename:
+            continue  # the other alternative of the body (the HTML of a plain-text message)
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            inner_msg = inner[0] if isinstance(inner, list) and inner else None
+            subject = _one_line(inner_msg.get("Subject", "") if inner_msg else "", 120)
+            found.append(RawAttachment(
+                filename=_one_line(filename or f"forwarded message {subject}".strip(), 255),
+                content_type=content_type, data=part.as_bytes(), forwarded_message=True))
+            continue
+        data = part.get_payload(decode=True) or b""
+        inline_picture = (disposition == "inline" and part.get("Content-ID") is not None
+                          and part.get_content_maintype() == "image")
+        found.append(RawAttachment(
+            filename=_one_line(filename or f"attachment-{n}", 255),
+            content_type=content_type[:100], data=data, inline_picture=inline_picture))
+    return found
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Read a saved message (.eml bytes); MessageRefused when it is not a whole message.
+
+    Refused: empty files, binary data, files with no mail headers, a message cut off in the
+    middle of its MIME structure, and a message with headers but no body.
+    """
+    if not raw.strip():
+        raise MessageRefused("The file is empty.")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageRefused(
+            f"The message is {_size(len(raw))}, more than the {_size(MAX_MESSAGE_BYTES)} "
+            "a message may be. Save its attachments separately.")
+    header_end = re.search(rb"\r?\n\r?\n", raw)
+    head = raw[: header_end.start()] if header_end else raw
+    if b"\x00" in head[:65536]:
+        raise MessageRefused("This is binary data, not an email message (is it another kind "
+                             "of file renamed to .eml?).")
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        if not msg.keys():
+            raise MessageRefused("This is not an email message: no mail headers (From, Subject, "
+                                 "Date) were found at its start.")
+        from_header = msg.get("From")
+        if from_header is None:
+            raise MessageRefused("The message has no sender (From header): it is damaged or "
+                                 "not an email message.")
+        for part in msg.walk():
+            if any(isinstance(d, TRUNCATION_DEFECTS) for d in part.defects):
+                raise MessageRefused(
+                    "The message is cut off: a MIME part never ends (the file was probably "
+                    "truncated while saving or copying). Save it again from the mail program.")
+        body = msg.get_body(preferencelist=("plain", "html"))
+        text = ""
+        if body is not None:
+            text = _part_text(body)  # type: ignore[arg-type]
+            if body.get_content_subtype() == "html":
+                text = html_to_text(text)
+            else:
+                text = _tidy(text)
+        attachments = _attachments(msg, body)  # type: ignore[arg-type]
+        if header_end is None or (not text and not attachments):
+            raise MessageRefused(
+                "The message has headers but no body (no text and no attachments): the file "
+                "is probably cut off. Save it again from the mail program.")
+        addresses = getattr(from_header, "addresses", ()) or ()
+        name, address = "", ""
+        if addresses:
+            name = _one_line(addresses[0].display_name, 200)
+            address = addresses[0].addr_spec.lower() if addresses[0].domain else ""
+        if not name and not address:
+            name = _one_line(from_header, 200)
+        date_header = msg.get("Date")
+        sent_at = getattr(date_header, "datetime", None) if date_header is not None else None
+        if sent_at is not None and sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        message_id = _one_line(msg.get("Message-ID", ""), 998).strip("<> ") or None
+        return ParsedMessage(
+            message_id=message_id, sender_name=name, sender_address=address[:320],
+            subject=_one_line(msg.get("Subject", ""), 998), sent_at=sent_at,
+            text=_cut(text, MAX_TEXT_CHARS), attachments=attachments,
+        )
+    except MessageRefused:
+        raise
+    except Exception as exc:  # the parser on damaged input: refuse the message, keep the batch
+        log.info("unreadable message: %r", exc)
+        raise MessageRefused("The message could not be read: its headers or structure are "
+                             "damaged. Save it again from the mail program.") from exc
+
+
+# The case tag ------------------------------------------------------------------------------------
+
+
+def _prefix() -> str:
+    return str(current_app.config.get("CASE_PREFIX", "C-"))
+
+
+def case_label(number: int) -> str:
+    """'C-1042' with the office's prefix."""
+    return f"{_prefix()}{number}"
+
+
+def _tag_re(prefix: str) -> re.Pattern[str]:
+    prefix = prefix.strip()
+    optional = f"(?:{re.escape(prefix)})?" if prefix else ""
+    return re.compile(
+        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*(\d{1,9})\s*\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CaseTag:
+    """The case a message names with [Case #N]: the subject's first tag, else the text's."""
+
+    number: int | None
+    several: tuple[int, ...] = ()  # distinct numbers in the text when the subject has none
+
+
+def find_case_tag(subject: str, text: str) -> CaseTag:
+    """Find "[Case #N]" (or "[Case #C-N]") in the subject, then in the text."""
+    pattern = _tag_re(_prefix())
+    found = pattern.search(subject or "")
+    if found:
+        return CaseTag(int(found.group(1)))
+    numbers = list(dict.fromkeys(int(m.group(1)) for m in pattern.finditer(text or "")))
+    if not numbers:
+        return CaseTag(None)
+    if len(numbers) > 1:
+        return CaseTag(None, tuple(numbers[:10]))
+    return CaseTag(numbers[0])
+
+
+def _case_by_number(number: int, user: User | None) -> Case | None:
+    """The case to file onto: any case for a system import, else one the user may edit."""
+    if user is None:
+        return db.session.scalar(sa.select(Case).where(Case.number == number))
+    try:
+        return permissions.get_case_by_number(user, number, Action.EDIT)
+    except NotFound:
+        return None
+
+
+def _several(numbers: Iterable[int]) -> str:
+    return ", ".join(case_label(n) for n in numbers)
+
+
+def _tag_problem(tag: CaseTag, user: User | None) -> str:
+    if tag.several:
+        return (f"It names several cases in its text ({_several(tag.several)}) and none in its "
+                "subject: choose the case.")
+    if tag.number is None:
+        return "There is no [Case #…] tag in its subject or text."
+    if user is None:
+        return f"It names case {case_label(tag.number)}, but there is no such case."
+    # The same words whether the case does not exist or is not the user's: no hint either way.
+    return f"It names case {case_label(tag.number)}, which is not a case you can file onto."
+
+
+# The agency directory: who sent it ---------------------------------------------------------------
+
+
+@dataclass
+class SenderDirectory:
+    """Active contacts of active agencies by address and by domain (one load per batch)."""
+
+    by_address: dict[str, int]
+    by_domain: dict[str, set[int]]
+    names: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> SenderDirectory:
+        """Read the directory once."""
+        rows = db.session.execute(
+            sa.select(AgencyContact.email, AgencyContact.agency_id, Agency.acronym, Agency.name)
+            .join(Agency, Agency.id == AgencyContact.agency_id)
+            .where(AgencyContact.active.is_(True), Agency.active.is_(True),
+                   AgencyContact.email.is_not(None))
+        ).all()
+        by_address: dict[str, int] = {}
+        by_domain: dict[str, set[int]] = {}
+        names: dict[int, str] = {}
+        for email, agency_id, acronym, name in rows:
+            names[agency_id] = acronym or name
+            address = (email or "").strip().lower()
+            if "@" not in address:
+                continue
+            by_address.setdefault(address, agency_id)
+            domain = address.rsplit("@", 1)[1]
+            if domain not in FREE_MAIL_DOMAINS:
+                by_domain.setdefault(domain, set()).add(agency_id)
+        return cls(by_address, by_domain, names)
+
+    def agencies_for(self, address: str) -> set[int]:
+        """The agencies a sender writes for: by exact address first, then by domain (the
+        sender's domain or a parent of it, e.g. mail.ssa.gov for ssa.gov)."""
+        address = (address or "").lower()
+        if address in self.by_address:
+            return {self.by_address[address]}
+        if "@" not in address:
+            return set()
+        labels = address.rsplit("@", 1)[1].split(".")
+        for i in range(len(labels) - 1):
+            found = self.by_domain.get(".".join(labels[i:]))
+            if found:
+                return set(found)
+        return set()
+
+
+# Filing ------------------------------------------------------------------------------------------
+
+
+def _office_date(value: datetime) -> date:
+    return value.astimezone(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
+
+
+def _fmt(value: date) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{math.ceil(n / 1024)} KB"
+    return f"{n} bytes"
+
+
+@dataclass
+class Filing:
+    """What filing a message onto a case did."""
+
+    case: Case
+    referral: Referral | None = None
+    response_id: int | None = None
+    note: str = ""  # why it was not recorded as a response, when the sender is an agency
+
+
+def _attachment_line(message: InboundMessage) -> str:
+    if not message.attachments:
+        return ""
+    items = []
+    for a in message.attachments:
+        if a.outcome == AttachmentOutcome.KEPT:
+            items.append(f"{a.filename} (kept)")
+        else:
+            items.append(f"{a.filename} ({a.outcome.value}: {a.reason})")
+    return "Attachments: " + "; ".join(items)
+
+
+def _response_for(message: InboundMessage, case: Case, directory: SenderDirectory,
+                  ) -> tuple[Referral | None, str]:
+    """The case's open referral this message answers, or None with the reason (if any)."""
+    address = _address_of(message.sender)
+    agency_ids = directory.agencies_for(address)
+    if not agency_ids:
+        return None, ""
+    open_referrals = list(db.session.scalars(
+        sa.select(Referral)
+        .where(Referral.case_id == case.id, Referral.agency_id.in_(agency_ids),
+               Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES))
+        .order_by(Referral.sent_on, Referral.id)
+    ))
+    names = sorted(directory.names.get(i, "an agency") for i in agency_ids)
+    if not open_referrals:
+        return None, (f"The sender writes for {' or '.join(names)}, but the case has no open "
+                      "referral to it: filed as an email only.")
+    if len(open_referrals) > 1:
+        return None, (f"The sender's address matches several agencies with open referrals "
+                      f"({', '.join(names)}): record the response on the right referral.")
+    referral = open_referrals[0]
+    received_on = _received_on(message)
+    if received_on < referral.sent_on:
+        return None, (f"It was sent before the referral to {referral.agency.label} "
+                      f"({_fmt(referral.sent_on)}), so it is not its response: filed as an "
+                      "email only.")
+    return referral, ""
+
+
+def sender_address(message: InboundMessage) -> str:
+    """The sender's email address (lower case), or '' when the From header had none."""
+    return _address_of(message.sender)
+
+
+def is_agency_sender(address: str) -> bool:
+    """Whether the address (or its domain) belongs to an agency in the directory."""
+    return bool(address) and bool(SenderDirectory.load().agencies_for(address))
+
+
+def _address_of(sender: str) -> str:
+    found = re.search(r"<([^<>@\s]+@[^<>\s]+)>\s*$", sender or "")
+    if found:
+        return found.group(1).lower()
+    return (sender or "").strip().lower() if "@" in (sender or "") else ""
+
+
+def _received_on(message: InboundMessage) -> date:
+    """The office date the message was sent (never later than the office's today)."""
+    today = referrals.office_today()
+    if message.sent_at is None:
+        return today
+    return min(_office_date(message.sent_at), today)
+
+
+def file_message(
+    message: InboundMessage,
+    case: Case,
+    author: User | None,
+    directory: SenderDirectory | None = None,
+) -> Filing:
+    """File the message onto the case: an email on the timeline, its kept attachments on the
+    case, and the agency's response when the sender is the contact of an open referral
+    (flushes, never commits). The caller has checked that ``author`` may edit the case.
+
+    The response's outcome is always "pending": a staffer reads the letter and sets the
+    outcome, since words such as "denied" or "approved" in a quoted thread would mislead any
+    guess. The referral becomes responded and the case page offers the next status.
+    """
+    if message.status == InboundStatus.FILED:
+        raise DomainError("This message is already filed.")
+    directory = directory or SenderDirectory.load()
+    filing = Filing(case=case)
+    now = utcnow()
+    sent = message.sent_at if message.sent_at is not None and message.sent_at <= now else now
+    when = f", sent {_fmt(_office_date(message.sent_at))}" if message.sent_at else ""
+    header = f"Email from {message.sender or 'an unknown sender'}{when}: “{message.subject}”"
+    referral, filing.note = _response_for(message, case, directory)
+    for item in message.attachments:
+        if item.attachment is not None:
+            item.attachment.case_id = case.id
+    message.status = InboundStatus.FILED
+    message.case_id = case.id
+    message.filed_at = now
+    if message.id is None:
+        db.session.flush()
+    attachments = _attachment_line(message)
+    data = {"inbound_message_id": message.id,
+            "attachment_ids": [a.attachment_id for a in message.attachments if a.attachment_id]}
+    if referral is not None:
+        text = message.body_text or "(The email has no text; see its attachments.)"
+        response = referrals.record_response(
+            referral, received_on=_received_on(message), channel=ReferralMethod.EMAIL,
+            body=f"From: {message.sender}\nSubject: {message.subject}\n\n{text}",
+            outcome=ResponseOutcome.PENDING, author=author, inbound_message=message,
+        )
+        message.referral_id = referral.id
+        filing.referral, filing.response_id = referral, response.id
+        data["referral_id"] = referral.id
+        body = (f"{header}. Recorded as the response to the referral to "
+                f"{referral.agency.label} (outcome pending until someone reads it); its full "
+                "text is in that response entry.")
+    else:
+        body = f"{header}\n\n{message.body_text or '(The email has no text.)'}"
+    if attachments:
+        body += f"\n\n{attachments}"
+    timeline.add_event(case, EventKind.EMAIL, body, author=author, data=data, occurred_at=sent)
+    audit.record("mail_filed", "inbound_message", message.id,
+                 detail=f"case {case.number}" + (" as an agency response" if referral else ""),
+                 user=author)
+    return filing
+
+
+def _store_attachments(message: InboundMessage, parsed: ParsedMessage, user: User | None,
+                       stored: list[Path]) -> list[AttachmentNote]:
+    """Keep the PDF, PNG and JPEG attachments through the upload checks; note the rest."""
+    notes = []
+    for raw in parsed.attachments:
+        size = len(raw.data)
+        outcome, reason, attachment = AttachmentOutcome.SKIPPED, "", None
+        kind = uploads.sniff(raw.data) if raw.data else None
+        if raw.forwarded_message:
+            reason = ("a forwarded message is not kept as a file: save it from the mail "
+                      "program and import it as its own .eml")
+        elif raw.inline_picture:
+            reason = "a picture inside the message text (a logo or signature)"
+        elif not raw.data:
+            reason = "the attachment is empty"
+        elif kind is None:
+            reason = (f"only {uploads.ACCEPTED_LABEL} files are kept (checked by content; "
+                      f"this one is {raw.content_type})")
+        elif size > uploads.MAX_UPLOAD_BYTES:
+            outcome = AttachmentOutcome.REFUSED
+            reason = (f"it is {_size(size)}, over the {uploads.MAX_UPLOAD_LABEL} limit for "
+                      "stored files; the message itself is filed. Save a smaller copy and add "
+                      "it to the case")
+        else:
+            try:
+                attachment = uploads.store_upload(io.BytesIO(raw.data), raw.filename,
+                                                  case=None, uploaded_by=user)
+            except DomainError as exc:
+                outcome, reason = AttachmentOutcome.REFUSED, exc.message
+            else:
+                stored.append(uploads.stored_path(attachment))
+                outcome, reason = AttachmentOutcome.KEPT, ""
+        row = InboundAttachment(message=message, attachment=attachment, filename=raw.filename,
+                                content_type=raw.content_type, size=size, outcome=outcome,
+                                reason=reason[:500])
+        db.session.add(row)
+        notes.append(AttachmentNote(raw.filename, outcome, reason, size))
+    return notes
+
+
+def _existing(sha256: str | None, message_id: str | None) -> tuple[InboundMessage | None, str]:
+    if sha256 is not None:
+        found = db.session.scalar(
+            sa.select(InboundMessage).where(InboundMessage.sha256 == sha256))
+        if found is not None:
+            return found, "the same file"
+    if message_id:
+        found = db.session.scalars(
+            sa.select(InboundMessage).where(InboundMessage.message_id == message_id)
+            .order_by(InboundMessage.id)
+        ).first()
+        if found is not None:
+            return found, "the same Message-ID"
+    return None, ""
+
+
+def _duplicate(source: str, found: InboundMessage, how: str, user: User | None
+               ) -> MessageReport:
+    when = _fmt(_office_date(found.received_at))
+    detail = f"Already imported on {when} ({how}): nothing was added."
+    case = None
+    if found.status == InboundStatus.FILED and found.case_id is not None:
+        case = db.session.get(Case, found.case_id)
+        if case is not None and (user is None or permissions.can(user, Action.VIEW, case)):
+            detail = (f"Already imported on {when} ({how}) and filed to case "
+                      f"{case_label(case.number)}: nothing was added.")
+        else:
+            case = None
+    elif found.status == InboundStatus.UNFILED:
+        detail = (f"Already imported on {when} ({how}); it is waiting in the unfiled queue: "
+                  "nothing was added.")
+    visible = case is not None or found.status == InboundStatus.UNFILED
+    return MessageReport(source, ImportOutcome.DUPLICATE, detail, subject=found.subject,
+                         sender=found.sender, message=found if visible else None, case=case)
+
+
+def import_message(
+    raw: bytes,
+    source: str,
+    *,
+    user: User | None,
+    directory: SenderDirectory | None = None,
+) -> MessageReport:
+    """Import one saved message: file it onto its tagged case, or queue it (flushes).
+
+    ``user`` None is a system import (`flask mail import`): any case may be filed onto.
+    Otherwise only cases the user may edit; any other tag leaves the message in the queue.
+    The message is written in its own SAVEPOINT: a message that fails half-way leaves
+    nothing behind (no row, no event, no stored file), and the rest of the batch goes on.
+    """
+    if user is not None and not may_handle_mail(user):
+        raise Forbidden("Filing agency mail is casework: caseworkers and supervisors do it.")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    found, how = _existing(sha256, None)
+    if found is not None:
+        return _duplicate(source, found, how, user)
+    try:
+        parsed = parse_message(raw)
+    except MessageRefused as exc:
+        return MessageReport(source, ImportOutcome.REFUSED, exc.reason)
+    found, how = _existing(None, parsed.message_id)
+    if found is not None:
+        return _duplicate(source, found, how, user)
+    directory = directory or SenderDirectory.load()
+    stored: list[Path] = []
+    try:
+        with db.session.begin_nested():
+            report = _import_parsed(parsed, sha256, source, user, directory, stored)
+    except Exception as exc:  # one broken message must not stop the batch: report it
+        _remove(stored)
+        if isinstance(exc, IntegrityError):
+            found, how = _existing(sha256, parsed.message_id)
+            if found is not None:  # imported by someone else at the same moment
+                return _duplicate(source, found, how, user)
+        if isinstance(exc, DomainError):
+            reason = f"It could not be filed: {exc.message}"
+        else:
+            log.exception("mail import failed for %s", source)
+            reason = ("It could not be imported because of an unexpected error (logged for the "
+                      "office IT staff); nothing of it was saved.")
+        return MessageReport(source, ImportOutcome.REFUSED, reason, subject=parsed.subject,
+                             sender=parsed.sender)
+    return report
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _import_parsed(parsed: ParsedMessage, sha256: str, source: str, user: User | None,
+                   directory: SenderDirectory, stored: list[Path]) -> MessageReport:
+    message = InboundMessage(
+        sha256=sha256, message_id=parsed.message_id, sender=parsed.sender,
+        subject=parsed.subject, sent_at=parsed.sent_at, body_text=parsed.text,
+        status=InboundStatus.UNFILED, imported_by_id=user.id if user is not None else None,
+        received_at=utcnow(), attachments=[],
+    )
+    db.session.add(message)
+    db.session.flush()
+    notes = _store_attachments(message, parsed, user, stored)
+    report = MessageReport(source, ImportOutcome.QUEUED, "", subject=parsed.subject,
+                           sender=parsed.sender, message=message, attachments=notes)
+    tag = find_case_tag(parsed.subject, parsed.text)
+    case = _case_by_number(tag.number, user) if tag.number is not None else None
+    if case is None:
+        report.detail = "Waiting in the unfiled queue. " + _tag_problem(tag, user)
+        return report
+    filing = file_message(message, case, user, directory)
+    report.outcome, report.case = ImportOutcome.FILED, case
+    report.detail = f"Filed to case {case_label(case.number)}."
+    if case.status == CaseStatus.CLOSED:
+        report.detail += " The case is closed; the email is on its timeline."
+    if filing.referral is not None:
+        report.referral_id, report.response_id = filing.referral.id, filing.response_id
+        report.detail += (f" Recorded as the response to the referral to "
+                          f"{filing.referral.agency.label} (outcome: pending).")
+    elif filing.note:
+        report.detail += " " + filing.note
+    return report
+
+
+def import_sources(
+    sources: Iterable[MailSource],
+    *,
+    user: User | None,
+    on_message: Callable[[MessageReport], None] | None = None,
+) -> ImportReport:
+    """Import a batch, one SAVEPOINT per message; the caller commits (flushes only)."""
+    report = ImportReport()
+    directory = SenderDirectory.load()
+    for source in sources:
+        try:
+            raw = source.load()
+        except (OSError, KeyError, ValueError) as exc:
+            result = MessageReport(source.name, ImportOutcome.REFUSED,
+                                   f"The message could not be read from its file ({exc}).")
+        else:
+            result = import_message(raw, source.name, user=user, directory=directory)
+        report.messages.append(result)
+        if on_message is not None:
+            on_message(result)
+    return report
+
+
+# The unfiled queue -------------------------------------------------------------------------------
+
+
+def may_handle_mail(user: User | None) -> bool:
+    """Caseworkers and supervisors file agency mail."""
+    return user is not None and user.active and user.role in MAIL_ROLES
+
+
+def _require(user: User | None) -> None:
+    if not may_handle_mail(user):
+        raise Forbidden("Filing agency mail is casework: caseworkers and supervisors do it.")
+
+
+@dataclass
+class QueuePage:
+    """One page of the unfiled queue, newest first."""
+
+    messages: list[InboundMessage]
+    total: int
+    page: int
+    pages: int
+
+
+def unfiled_messages(user: User, page: int = 1, per_page: int = PER_PAGE) -> QueuePage:
+    """The messages waiting to be filed, for every caseworker and supervisor of the office."""
+    _require(user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(InboundMessage).where(
+        InboundMessage.status == InboundStatus.UNFILED)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    messages = list(db.session.scalars(
+        sa.select(InboundMessage)
+        .where(InboundMessage.status == InboundStatus.UNFILED)
+        .options(selectinload(InboundMessage.attachments))
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ))
+    return QueuePage(messages, total, page, pages)
+
+
+def get_message(user: User, message_id: int) -> InboundMessage:
+    """A message the user may see: unfiled ones to all who file mail, filed ones only to
+    those who may see the case. NotFound otherwise (no hint that it exists)."""
+    _require(user)
+    message = db.session.get(InboundMessage, message_id)
+    if message is None:
+        raise NotFound("No message with that number is available to you.")
+    if message.status == InboundStatus.FILED:
+        if message.case_id is None:
+            raise NotFound("No message with that number is available to you.")
+        permissions.get_case(user, message.case_id, Action.VIEW)
+    return message
+
+
+def get_attachment(message: InboundMessage, item_id: int) -> InboundAttachment:
+    """A kept attachment of the message (the caller has already been allowed the message)."""
+    item = next((a for a in message.attachments if a.id == item_id), None)
+    if item is None or item.attachment is None:
+        raise NotFound("That file is not kept with this message.")
+    return item
+
+
+def response_of(message: InboundMessage) -> AgencyResponse | None:
+    """The agency response recorded from this message, if any."""
+    return db.session.scalars(
+        sa.select(AgencyResponse).where(AgencyResponse.inbound_message_id == message.id)
+        .options(selectinload(AgencyResponse.referral).selectinload(Referral.agency))
+    ).first()
+
+
+def queue_reason(message: InboundMessage, user: User) -> str:
+    """Why the message waits, as this user would see it."""
+    tag = find_case_tag(message.subject, message.body_text)
+    if tag.number is not None and _case_by_number(tag.number, user) is not None:
+        return f"It names case {case_label(tag.number)}, which you can file it onto."
+    return _tag_problem(tag, user)
+
+
+def _number_candidates(text: str) -> list[int]:
+    prefix = re.escape(_prefix().strip())
+    optional = f"(?:{prefix})?" if prefix else ""
+    patterns = [
+        r"\bcase\s*(?:no\.?|number|#)?\s*[:#]?\s*" + optional + r"\s*(\d{3,9})\b",
+        r"(?:ref(?:erence)?|inquiry|file)\s*(?:no\.?|number|#)\s*[:#]?\s*" + optional
+        + r"(\d{3,9})\b",
+        r"#\s?(\d{3,9})\b",
+    ]
+    if prefix:
+        patterns.append(r"(?<![\w-])" + prefix + r"\s?(\d{3,9})\b")
+    numbers: list[int] = []
+    for pattern in patterns:
+        for found in re.finditer(pattern, text, re.IGNORECASE):
+            number = int(found.group(1))
+            if number not in numbers:
+                numbers.append(number)
+            if len(numbers) >= 20:
+                return numbers
+    return numbers
+
+
+def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS
+                  ) -> list[Case]:
+    """Cases the message probably belongs to, among those the user may edit: numbers in its
+    subject and text (tags, "case 1042", "C-1042", "#1042"), then open cases of constituents
+    whose email address the message carries (the sender, or an address in a forward)."""
+    text = f"{message.subject}\n{message.body_text[:20_000]}"
+    found: list[Case] = []
+    tag = find_case_tag(message.subject, message.body_text)
+    numbers = [n for n in (tag.number, *tag.several) if n is not None]
+    numbers += [n for n in _number_candidates(text) if n not in numbers]
+    if numbers:
+        by_number = {c.number: c for c in db.session.scalars(
+            permissions.visible_cases(user, Action.EDIT)
+            .where(Case.number.in_(numbers[:20]))
+            .options(selectinload(Case.constituent)))}
+        found += [by_number[n] for n in numbers if n in by_number]
+    addresses = list(dict.fromkeys(
+        [_address_of(message.sender)] + [a.lower() for a in EMAIL_RE.findall(text)[:20]]))
+    addresses = [a for a in addresses if a]
+    if addresses and len(found) < limit:
+        rows = db.session.scalars(
+            permissions.visible_cases(user, Action.EDIT)
+            .join(ContactPoint, ContactPoint.constituent_id == Case.constituent_id)
+            .where(ContactPoint.kind == ContactKind.EMAIL,
+                   ContactPoint.normalized.in_(addresses), Case.status != CaseStatus.CLOSED)
+            .options(selectinload(Case.constituent))
+            .order_by(Case.last_activity_at.desc(), Case.id.desc())
+            .limit(limit * 2)
+        )
+        for case in rows:
+            if case.id not in {c.id for c in found}:
+                found.append(case)
+    return found[:limit]
+
+
+def parse_case_number(text: str) -> int | None:
+    """'1042', 'C-1042', '#1042', 'Case #1042' → 1042 (None when it is not a case number)."""
+    value = re.sub(r"\s+", "", text or "").lower()
+    value = value.removeprefix("[").removesuffix("]").removeprefix("case").lstrip("#")
+    prefix = _prefix().lower()
+    for candidate in (prefix, prefix.rstrip("-_#/. "), "c-", "c"):
+        if candidate and value.startswith(candidate):
+            value = value[len(candidate):]
+            break
+    value = value.lstrip("#")
+    if not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)
+
+
+def file_by_number(message: InboundMessage, number_text: str, user: User) -> Filing:
+    """File a queued message onto the case the staffer typed (only a case they may edit)."""
+    _require(user)
+    if message.status != InboundStatus.UNFILED:
+        raise DomainError("This message is already filed.", field="case_number")
+    number = parse_case_number(number_text)
+    if number is None:
+        raise DomainError(f"Type a case number such as {case_label(1042)} or 1042.",
+                          field="case_number")
+    try:
+        case = permissions.get_case_by_number(user, number, Action.EDIT)
+    except NotFound:
+        raise DomainError(f"There is no case {case_label(number)} that you can file onto. "
+                          "Check the number.", field="case_number") from None
+    return file_message(message, case, user)
+
+
+def open_case_from_message(message: InboundMessage, user: User,
+                           details: intake.CallDetails) -> Case:
+    """Open a new case from a queued message (as logging a call does) and file it there.
+
+    The channel is email; the description is the start of the message unless given; the
+    whole message lands on the new case's timeline.
+    """
+    _require(user)
+    if message.status != InboundStatus.UNFILED:
+        raise DomainError("This message is already filed.")
+    details.channel = Channel.EMAIL.value
+    if not details.description.strip():
+        details.description = _cut(message.body_text or message.subject,
+                                   MAX_DESCRIPTION_CHARS, "email")
+    case = intake.log_call(user, details)
+    file_message(message, case, user)
+    return case

@@ -1,0 +1,142 @@
+"""Administration: users and districts (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from constituent.extensions import db
+from constituent.forms.audit import AuditFilterForm
+from constituent.forms.districts import ZipUploadForm
+from constituent.models import District, Role, User, ZipDistrict
+from constituent.services import audit as audit_service
+from constituent.services import auth as auth_service
+from constituent.services import districts as district_service
+from constituent.services import exports
+from constituent.services.errors import DomainError
+from constituent.views.helpers import csv_download, office_tz, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_user_active(user_id: int, change: str):  # type: ignore[no-untyped-def]
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        auth_service.set_active(user, change == "enable", current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.users"))
+    db.session.commit()
+    flash(f"{user.full_name} is now {'active' if user.active else 'disabled'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/districts")
+@roles_required(Role.ADMIN)
+def districts():  # type: ignore[no-untyped-def]
+    rows = db.session.execute(
+        sa.select(District, sa.func.count(ZipDistrict.zip5))
+        .outerjoin(ZipDistrict, ZipDistrict.district_code == District.code)
+        .group_by(District.id)
+        .order_by(District.code)
+    ).all()
+    total_zips = db.session.scalar(sa.select(sa.func.count(sa.distinct(ZipDistrict.zip5))))
+    return render_template("admin/districts.html", rows=rows, total_zips=total_zips)
+
+
+@bp.route("/zip-table", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def zip_upload():  # type: ignore[no-untyped-def]
+    """Upload a ZIP table (zccd.csv format): a dry run reports, a real run re-districts."""
+    form = ZipUploadForm()
+    report, dry_run, status = None, True, 200
+    if form.validate_on_submit():
+        dry_run = bool(form.dry_run.data)
+        states = {s.strip().upper() for s in (form.states.data or "").split(",") if s.strip()}
+        try:
+            text = district_service.decode_upload(form.file.data.read())
+            report = district_service.import_zip_table(text, states=states or None,
+                                                       author=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, exc.message]
+            status = 422
+        else:
+            if dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/zip_upload.html", form=form, report=report,
+                           dry_run=dry_run), status
+
+
+AUDIT_PAGE = 50
+
+
+def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
+    tz = office_tz()
+
+    def instant(day, extra: int = 0) -> datetime | None:  # type: ignore[no-untyped-def]
+        if day is None:
+            return None
+        return datetime.combine(day + timedelta(days=extra), time.min, tz)
+
+    return audit_service.AuditFilters(
+        user=(form.user.data or "").strip(), action=form.action.data or "",
+        record_type=(form.record_type.data or "").strip(),
+        record_id=(form.record_id.data or "").strip().lstrip("#"),
+        since=instant(form.since.data), before=instant(form.until.data, 1))
+
+
+@bp.route("/audit")
+@roles_required(Role.ADMIN)
+def audit():  # type: ignore[no-untyped-def]
+    """The audit trail, filtered by user, record, action and date, newest first."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", "Any action")] + [(a, a) for a in audit_service.known_actions()]
+    valid = form.validate()
+    filters = _audit_filters(form) if valid else audit_service.AuditFilters()
+    query = audit_service.find_events(filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isdigit() and len(page) < 7 else 1
+    pages = max(1, -(-total // AUDIT_PAGE))
+    page_no = min(page_no, pages)
+    events = db.session.scalars(query.limit(AUDIT_PAGE).offset((page_no - 1) * AUDIT_PAGE))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("admin/audit.html", form=form, events=list(events), total=total,
+                           page=page_no, pages=pages, args=args), 200 if valid else 422
+
+
+@bp.route("/audit.csv")
+@roles_required(Role.ADMIN)
+def audit_csv():  # type: ignore[no-untyped-def]
+    """Every audit event matching the filters, streamed as CSV (the export is audited too)."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = []
+    if not form.validate():
+        abort(400)
+    filters = _audit_filters(form)
+    tz = office_tz()
+    rows = ((exports.local_text(e.at, tz), e.user_email or "", e.action, e.record_type or "",
+             e.record_id or "", e.detail, e.ip or "")
+            for (e,) in exports.stream_rows(audit_service.find_events(filters)))
+    header = ["When (office time)", "User", "Action", "Record type", "Record", "Detail",
+              "Address"]
+    return csv_download("audit-events.csv", header, rows,
+                        record_type="audit", record_id=None, what="audit events")

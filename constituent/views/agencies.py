@@ -1,0 +1,564 @@
+"""The agency directory, contacts, routing rules and letter templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from constituent.extensions import db
+from constituent.forms.agencies import (
+    AgencyFilterForm,
+    AgencyForm,
+    ConfirmForm,
+    ContactForm,
+    ImportForm,
+    RuleForm,
+    RuleTryForm,
+    choices,
+)
+from constituent.forms.letters import LetterTemplateForm
+from constituent.models import Category, District, LetterKind, Role, RoutingRule
+from constituent.services import agencies as agency_service
+from constituent.services import letters as letter_service
+from constituent.services import routing
+from constituent.services.districts import decode_upload
+from constituent.services.errors import Conflict, DomainError
+from constituent.views.helpers import roles_required
+
+bp = Blueprint("agencies", __name__, url_prefix="/agencies")
+
+VIEWERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN)
+PER_PAGE = 25
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _user() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _field_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's error beside its field (or on the form when it names none)."""
+    if exc.field and exc.field in form:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(
+        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
+    ))
+
+
+def _districts() -> list[District]:
+    return list(db.session.scalars(sa.select(District).order_by(District.code)))
+
+
+def _confirm() -> None:
+    """Refuse a state-changing POST without a valid CSRF token (400)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+
+
+# ---------------------------------------------------------------------------------------
+# Agencies
+# ---------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@roles_required(*VIEWERS)
+def agency_list():  # type: ignore[no-untyped-def]
+    """The directory: search, filters by level, category and status, in pages."""
+    form = AgencyFilterForm(formdata=request.args)
+    categories = _categories()
+    form.category.choices = choices([("", "Any category")] + [(c.id, c.name) for c in categories])
+    status = 200
+    if request.args and not form.validate():
+        status = 400
+        page = agency_service.AgencyPage(items=[], total=0, page=1, per_page=PER_PAGE)
+    else:
+        page = agency_service.find_agencies(
+            query=form.q.data or "", level=form.level.data or None,
+            category_id=form.category.data, status=form.status.data or "active",
+            page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+        )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("agencies/list.html", form=form, page=page, args=args,
+                           filtered=bool(args)), status
+
+
+@bp.route("/<int:agency_id>")
+@roles_required(*VIEWERS)
+def agency_detail(agency_id: int):  # type: ignore[no-untyped-def]
+    """An agency, its contacts, the rules that suggest it, and how often it was used."""
+    agency = agency_service.get_agency(agency_id)
+    total, waiting = agency_service.referral_counts(agency)
+    rules = list(db.session.scalars(
+        sa.select(RoutingRule).where(RoutingRule.agency_id == agency.id).order_by(RoutingRule.id)
+    ))
+    return render_template("agencies/detail.html", agency=agency, referrals_total=total,
+                           referrals_waiting=waiting, rules=rules, confirm=ConfirmForm(),
+                           describe_rule=routing.describe_rule)
+
+
+def _agency_data(form: AgencyForm) -> agency_service.AgencyData:
+    return agency_service.AgencyData(
+        name=form.name.data or "", level=form.level.data or "", acronym=form.acronym.data,
+        category_ids=list(form.category_ids.data or []),
+        expected_response_days=form.expected_response_days.data,  # type: ignore[arg-type]
+        website=form.website.data, notes=form.notes.data,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def agency_new():  # type: ignore[no-untyped-def]
+    """Add an agency to the directory."""
+    form = AgencyForm()
+    categories = _categories()
+    form.category_ids.choices = choices((c.id, c.name) for c in categories)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            agency = agency_service.create_agency(_agency_data(form), _user())
+            db.session.commit()
+            flash(f"{agency.name} was added to the directory.", "success")
+            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    if form.is_submitted():
+        status = 422
+    return render_template("agencies/form.html", form=form, agency=None,
+                           categories=categories), status
+
+
+@bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
+    """Edit an agency; a save over someone else's newer save is refused (409)."""
+    agency = agency_service.get_agency(agency_id)
+    form = AgencyForm(obj=agency)
+    categories = _categories()
+    form.category_ids.choices = choices((c.id, c.name) for c in categories)
+    if not form.is_submitted():
+        form.category_ids.data = [c.id for c in agency.categories]
+        form.version.data = str(agency.version)
+    status, changes = 200, None
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data or 0)
+            agency_service.update_agency(agency, _agency_data(form), expected, _user())
+            db.session.commit()
+            flash(f"{agency.name} was saved.", "success")
+            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
+        except Conflict as exc:
+            db.session.rollback()
+            changes, status = exc.changes, 409
+            form.form_errors.append(exc.message + " Check the differences below; saving "
+                                    "again replaces what is now saved with your entries.")
+            form.version.data = str(agency_service.get_agency(agency_id).version)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("agencies/form.html", form=form, agency=agency,
+                           categories=categories, changes=changes), status
+
+
+@bp.route("/<int:agency_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
+    """Stop offering an agency for new referrals and routing; its history stays."""
+    _confirm()
+    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), False,
+                                              _user())
+    db.session.commit()
+    flash(f"{agency.name} was deactivated: it is no longer offered for new referrals.",
+          "success")
+    return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
+
+
+@bp.route("/<int:agency_id>/activate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def agency_activate(agency_id: int):  # type: ignore[no-untyped-def]
+    """Offer an agency again."""
+    _confirm()
+    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), True,
+                                              _user())
+    db.session.commit()
+    flash(f"{agency.name} is active again.", "success")
+    return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
+
+
+@bp.route("/<int:agency_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
+def agency_delete(agency_id: int):  # type: ignore[no-untyped-def]
+    """Delete an agency that was never referred to (others can only be deactivated)."""
+    _confirm()
+    agency = agency_service.get_agency(agency_id)
+    name = agency.name
+    try:
+        agency_service.delete_agency(agency, _user())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
+    db.session.commit()
+    flash(f"{name} was deleted.", "success")
+    return redirect(url_for("agencies.agency_list"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def agency_import():  # type: ignore[no-untyped-def]
+    """Load a directory CSV: good rows are imported, refused rows listed by line."""
+    form = ImportForm()
+    report, status = None, 200
+    if form.validate_on_submit():
+        try:
+            text = decode_upload(form.file.data.read())
+            report = agency_service.import_directory(text, _user())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("agencies/import.html", form=form, report=report,
+                           columns=agency_service.IMPORT_COLUMNS), status
+
+
+# ---------------------------------------------------------------------------------------
+# Contacts
+# ---------------------------------------------------------------------------------------
+
+
+def _contact_data(form: ContactForm) -> agency_service.ContactData:
+    return agency_service.ContactData(name=form.name.data or "", title=form.title.data,
+                                      email=form.email.data, phone=form.phone.data,
+                                      notes=form.notes.data)
+
+
+@bp.route("/<int:agency_id>/contacts/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
+    """Add a liaison to an agency."""
+    agency = agency_service.get_agency(agency_id)
+    form = ContactForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            contact = agency_service.add_contact(agency, _contact_data(form), _user())
+            db.session.commit()
+            flash(f"{contact.name} was added to {agency.name}.", "success")
+            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    if form.is_submitted():
+        status = 422
+    return render_template("agencies/contact_form.html", form=form, agency=agency,
+                           contact=None), status
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
+    """Edit a liaison's details."""
+    contact = agency_service.get_contact(contact_id)
+    form = ContactForm(obj=contact)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            agency_service.update_contact(contact, _contact_data(form), _user())
+            db.session.commit()
+            flash(f"{contact.name} was saved.", "success")
+            return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    if form.is_submitted():
+        status = 422
+    return render_template("agencies/contact_form.html", form=form, agency=contact.agency,
+                           contact=contact), status
+
+
+@bp.route("/contacts/<int:contact_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
+    """A liaison who left: no longer offered for referrals."""
+    _confirm()
+    contact = agency_service.set_contact_active(agency_service.get_contact(contact_id), False,
+                                                _user())
+    db.session.commit()
+    flash(f"{contact.name} was deactivated.", "success")
+    return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
+
+
+@bp.route("/contacts/<int:contact_id>/activate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def contact_activate(contact_id: int):  # type: ignore[no-untyped-def]
+    """Offer a contact again."""
+    _confirm()
+    contact = agency_service.set_contact_active(agency_service.get_contact(contact_id), True,
+                                                _user())
+    db.session.commit()
+    flash(f"{contact.name} is active again.", "success")
+    return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
+
+
+# ---------------------------------------------------------------------------------------
+# Routing rules
+# ---------------------------------------------------------------------------------------
+
+
+def _rule_choices(form: RuleForm) -> None:
+    form.category_id.choices = choices([("", "Choose a category")] + [
+        (c.id, c.name) for c in _categories()])
+    form.district_id.choices = choices([("", "All districts")] + [
+        (d.id, f"{d.code} · {d.name}") for d in _districts()])
+    agencies = agency_service.active_agencies()
+    form.agency_id.choices = choices([("", "Choose an agency")] + [
+        (a.id, a.label) for a in agencies])
+    contacts = choices([("", "The agency's first contact")])
+    for agency in agencies:
+        contacts += choices([(c.id, f"{c.name}{' · ' + c.title if c.title else ''}")
+                             for c in agency.contacts if c.active],
+                            optgroup=agency.acronym or agency.name)
+    form.contact_id.choices = contacts
+
+
+def _rule_data(form: RuleForm) -> routing.RuleData:
+    return routing.RuleData(category_id=form.category_id.data,  # type: ignore[arg-type]
+                            agency_id=form.agency_id.data,  # type: ignore[arg-type]
+                            district_id=form.district_id.data, contact_id=form.contact_id.data,
+                            follow_up_days=form.follow_up_days.data)
+
+
+@bp.route("/rules")
+@roles_required(Role.ADMIN)
+def rule_list():  # type: ignore[no-untyped-def]
+    """Routing rules, and which one a category and district would get (and why)."""
+    try_form = RuleTryForm(formdata=request.args)
+    try_form.try_category.choices = choices([("", "Choose a category")] + [
+        (c.id, c.name) for c in _categories()])
+    try_form.try_district.choices = choices([("", "No district")] + [
+        (d.id, d.code) for d in _districts()])
+    suggestion, tried = None, False
+    status = 200
+    if request.args:
+        if try_form.validate() and try_form.try_category.data:
+            tried = True
+            suggestion = routing.best_rule(try_form.try_category.data, try_form.try_district.data)
+        elif not try_form.validate():
+            status = 400
+    return render_template("agencies/rules.html", rules=routing.list_rules(), try_form=try_form,
+                           suggestion=suggestion, tried=tried, confirm=ConfirmForm(),
+                           describe_rule=routing.describe_rule), status
+
+
+@bp.route("/rules/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def rule_new():  # type: ignore[no-untyped-def]
+    """Add a routing rule."""
+    form = RuleForm()
+    _rule_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            rule = routing.create_rule(_rule_data(form), _user())
+            db.session.commit()
+            flash(f"{routing.describe_rule(rule)} was added.", "success")
+            return redirect(url_for("agencies.rule_list"))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    if form.is_submitted():
+        status = 422
+    return render_template("agencies/rule_form.html", form=form, rule=None), status
+
+
+@bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def rule_edit(rule_id: int):  # type: ignore[no-untyped-def]
+    """Change a routing rule."""
+    rule = routing.get_rule(rule_id)
+    form = RuleForm(obj=rule)
+    _rule_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            routing.update_rule(rule, _rule_data(form), _user())
+            db.session.commit()
+            flash(f"{routing.describe_rule(rule)} was saved.", "success")
+            return redirect(url_for("agencies.rule_list"))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    if form.is_submitted():
+        status = 422
+    return render_template("agencies/rule_form.html", form=form, rule=rule), status
+
+
+def _rule_action(rule_id: int, action: str):  # type: ignore[no-untyped-def]
+    _confirm()
+    rule = routing.get_rule(rule_id)
+    label = routing.describe_rule(rule)
+    try:
+        if action == "delete":
+            routing.delete_rule(rule, _user())
+        else:
+            routing.set_rule_active(rule, action == "activate", _user())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("agencies.rule_list"))
+    db.session.commit()
+    done = {"delete": "deleted", "activate": "activated", "deactivate": "deactivated"}[action]
+    flash(f"{label} was {done}.", "success")
+    return redirect(url_for("agencies.rule_list"))
+
+
+@bp.route("/rules/<int:rule_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rule_deactivate(rule_id: int):  # type: ignore[no-untyped-def]
+    """Stop using a rule for suggestions."""
+    return _rule_action(rule_id, "deactivate")
+
+
+@bp.route("/rules/<int:rule_id>/activate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rule_activate(rule_id: int):  # type: ignore[no-untyped-def]
+    """Use a rule again."""
+    return _rule_action(rule_id, "activate")
+
+
+@bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rule_delete(rule_id: int):  # type: ignore[no-untyped-def]
+    """Delete a rule."""
+    return _rule_action(rule_id, "delete")
+
+
+# ---------------------------------------------------------------------------------------
+# Letter templates
+# ---------------------------------------------------------------------------------------
+
+
+def _template_data(form: LetterTemplateForm) -> letter_service.TemplateData:
+    return letter_service.TemplateData(name=form.name.data or "", kind=form.kind.data or "",
+                                       subject=form.subject.data or "",
+                                       body=(form.body.data or "").replace("\r\n", "\n"))
+
+
+@bp.route("/letter-templates")
+@roles_required(Role.ADMIN)
+def template_list():  # type: ignore[no-untyped-def]
+    """Letter templates."""
+    return render_template("agencies/templates.html", templates=letter_service.list_templates(),
+                           kinds=letter_service.KIND_LABELS, confirm=ConfirmForm())
+
+
+def _template_page(form: LetterTemplateForm, template: Any, status: int,
+                   preview: Any = None, changes: Any = None):  # type: ignore[no-untyped-def]
+    return render_template(
+        "agencies/template_form.html", form=form, template=template, preview=preview,
+        changes=changes, merge_fields=letter_service.MERGE_FIELDS,
+    ), status
+
+
+@bp.route("/letter-templates/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def template_new():  # type: ignore[no-untyped-def]
+    """Write a new letter template (checked with sample data before it is saved)."""
+    form = LetterTemplateForm()
+    if not form.is_submitted():
+        form.kind.data = LetterKind.AGENCY_INQUIRY.value
+    status, preview = 200, None
+    if form.validate_on_submit():
+        try:
+            if request.form.get("action") == "preview":
+                preview = letter_service.validate_template(_template_data(form))
+            else:
+                template = letter_service.create_template(_template_data(form), _user())
+                db.session.commit()
+                flash(f"The template {template.name!r} was saved.", "success")
+                return redirect(url_for("agencies.template_list"))
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return _template_page(form, None, status, preview)
+
+
+@bp.route("/letter-templates/<int:template_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def template_edit(template_id: int):  # type: ignore[no-untyped-def]
+    """Edit a letter template; refused when it does not compile or fill in, or on a conflict."""
+    template = letter_service.get_template(template_id)
+    form = LetterTemplateForm(obj=template)
+    if not form.is_submitted():
+        form.version.data = str(template.version)
+    status, preview, changes = 200, None, None
+    if form.validate_on_submit():
+        try:
+            if request.form.get("action") == "preview":
+                preview = letter_service.validate_template(_template_data(form))
+            else:
+                letter_service.update_template(template, _template_data(form),
+                                               int(form.version.data or 0), _user())
+                db.session.commit()
+                flash(f"The template {template.name!r} was saved.", "success")
+                return redirect(url_for("agencies.template_list"))
+        except Conflict as exc:
+            db.session.rollback()
+            changes, status = exc.changes, 409
+            form.form_errors.append(exc.message + " Check the differences below; saving "
+                                    "again replaces what is now saved with your entries.")
+            form.version.data = str(letter_service.get_template(template_id).version)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return _template_page(form, template, status, preview, changes)
+
+
+@bp.route("/letter-templates/<int:template_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
+    """Retire a template: it is no longer offered for new letters."""
+    _confirm()
+    template = letter_service.set_template_active(letter_service.get_template(template_id),
+                                                  False, _user())
+    db.session.commit()
+    flash(f"The template {template.name!r} was retired.", "success")
+    return redirect(url_for("agencies.template_list"))
+
+
+@bp.route("/letter-templates/<int:template_id>/activate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def template_activate(template_id: int):  # type: ignore[no-untyped-def]
+    """Offer a retired template again."""
+    _confirm()
+    template = letter_service.set_template_active(letter_service.get_template(template_id),
+                                                  True, _user())
+    db.session.commit()
+    flash(f"The template {template.name!r} is offered again.", "success")
+    return redirect(url_for("agencies.template_list"))

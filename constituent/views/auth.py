@@ -1,0 +1,125 @@
+"""Sign-in and sign-out; everything else requires a signed-in user (deny by default)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from constituent import security
+from constituent.extensions import db, limiter
+from constituent.forms.auth import ChangePasswordForm, SignInForm
+from constituent.services import audit, auth
+from constituent.services.errors import DomainError
+
+bp = Blueprint("auth", __name__)
+
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+
+@bp.before_app_request
+def require_sign_in():  # type: ignore[no-untyped-def]
+    """Send anyone not signed in to the sign-in page, except for the public endpoints."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.endpoint is None:
+        return None  # unknown URL: let the 404 page answer
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no protocol-relative '//' or backslash."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _account_key() -> str:
+    """Throttle sign-in failures per account (the email typed), independent of address."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 401
+
+
+def _per_account() -> str:
+    from flask import current_app
+
+    return current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"]
+
+
+def _per_address() -> str:
+    from flask import current_app
+
+    return current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_per_account, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+               scope="sign-in-account")
+@limiter.limit(_per_address, methods=["POST"], deduct_when=_failed, scope="sign-in-address")
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = SignInForm(next=request.args.get("next", ""))
+    error = None
+    if form.validate_on_submit():
+        password = form.password.data or ""
+        record = auth.password_record(form.email.data or "")
+        db.session.rollback()  # end the read: hold no database lock during the slow hash
+        user = auth.finish_sign_in(record, auth.verify_password(record, password), password)
+        if user is None:
+            db.session.commit()  # keep the audit event of the failed attempt
+            error = auth.SIGN_IN_FAILED
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session at sign-in
+            login_user(user)
+            security.start_session()
+            return redirect(safe_next(form.next.data) or url_for("main.home"))
+    status = 200 if error is None else 401
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    auth.end_sessions(user)
+    audit.record("sign_out", "user", user.id, user=user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        if form.new_password.data != form.confirm_password.data:
+            form.confirm_password.errors.append("The two new passwords are not the same.")
+        else:
+            try:
+                auth.change_password(user, form.current_password.data or "",
+                                     form.new_password.data or "")
+            except DomainError as exc:
+                db.session.rollback()
+                form[exc.field or "new_password"].errors.append(exc.message)
+            else:
+                db.session.commit()
+                login_user(user)  # this session continues under the new epoch; others end
+                security.start_session()
+                flash("Your password was changed. Other sessions were signed out.", "success")
+                return redirect(url_for("main.home"))
+        return render_template("auth/change_password.html", form=form), 422
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,568 @@
+"""The case page, timeline, status workflow, releases, follow-ups and case list."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from constituent.extensions import db
+from constituent.forms.cases import (
+    AssignForm,
+    CaseFilterForm,
+    CompleteFollowUpForm,
+    EntryForm,
+    FollowUpForm,
+    HeaderForm,
+    NotNeededForm,
+    ReleaseReceivedForm,
+    ReleaseRequestForm,
+    ReopenForm,
+    StatusForm,
+)
+from constituent.models import (
+    Agency,
+    Attachment,
+    Case,
+    CaseStatus,
+    Category,
+    District,
+    EventKind,
+    Priority,
+    RequestMethod,
+    Role,
+    SignatureMethod,
+    User,
+)
+from constituent.services import (
+    audit,
+    followups,
+    permissions,
+    releases,
+    uploads,
+    workflow,
+)
+from constituent.services import cases as case_service
+from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
+from constituent.services.permissions import Action
+from constituent.views.errors import render_error
+from constituent.views.helpers import local_today, roles_required
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+# Everyone who works with cases; legislators see district summaries only (403 here).
+CASE_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN)
+FOLLOW_UP_DAYS = 7  # default due date of a new follow-up
+
+STALE_MESSAGE = (
+    "Someone else saved this case at the same moment. Nothing you entered was saved: reload "
+    "the case and make your change again."
+)
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _load(case_id: int, action: Action = Action.VIEW) -> Case:
+    """The case if the user may see it (404 otherwise), checked for ``action`` (403)."""
+    user = _user()
+    case = permissions.get_case(user, case_id, Action.VIEW)
+    if action != Action.VIEW and not permissions.can(user, action, case):
+        if action == Action.MANAGE:
+            raise Forbidden("Only a supervisor, or a caseworker of the district for a case that "
+                            "is not confidential, can do this.")
+        raise Forbidden("You can read this case but not change it.")
+    return case
+
+
+def _case_url(case: Case, anchor: str = "") -> str:
+    return url_for(".case_detail", case_id=case.id) + (f"#{anchor}" if anchor else "")
+
+
+@bp.errorhandler(StaleDataError)
+def stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return render_error(409, STALE_MESSAGE)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    return render_error(
+        413,
+        f"What you sent is too large. A signed form may be at most {uploads.MAX_UPLOAD_LABEL}, "
+        f"and a timeline entry or description at most {case_service.ENTRY_LIMIT:,} characters. "
+        "Nothing was saved.",
+    )
+
+
+# The case page -------------------------------------------------------------------------------
+
+
+def _status_choices(case: Case) -> list[tuple[str, str]]:
+    """Only the statuses the case may move to (a closed case is reopened by its own form)."""
+    if case.status == CaseStatus.CLOSED:
+        return []
+    return [("", "— Choose —")] + [(s.value, s.label) for s in workflow.allowed_next(case)]
+
+
+def _assign_choices(assignees: list[User]) -> list[tuple[int, str]]:
+    return [(0, "Nobody (unassigned)")] + [
+        (u.id, f"{u.full_name} ({u.role.label})") for u in assignees]
+
+
+def _attach_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's message beside the field it names (or above the form)."""
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*list(target.errors or []), exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
+    """Every action form of the case page; ``given`` are the submitted ones being re-shown."""
+    today = local_today()
+    assignees = case_service.eligible_assignees(case)
+    fu_assignees = followups.follow_up_assignees(case)
+    forms: dict[str, Any] = {}
+
+    forms["entry"] = given.get("entry") or EntryForm(prefix="entry", formdata=None)
+
+    status = given.get("status") or StatusForm(prefix="status", formdata=None)
+    status.status.choices = _status_choices(case)
+    forms["status"] = status
+    forms["reopen"] = given.get("reopen") or ReopenForm(prefix="reopen", formdata=None)
+
+    assign = given.get("assign") or AssignForm(
+        prefix="assign", formdata=None, assignee=case.assignee_id or 0)
+    assign.assignee.choices = _assign_choices(assignees)
+    forms["assign"] = assign
+
+    me = _user()
+    default_for = case.assignee_id if case.assignee_id in {u.id for u in fu_assignees} else (
+        me.id if me.id in {u.id for u in fu_assignees} else None)
+    follow_up = given.get("follow_up") or FollowUpForm(
+        prefix="followup", formdata=None, due_on=today + timedelta(days=FOLLOW_UP_DAYS),
+        assignee=default_for)
+    follow_up.assignee.choices = [(u.id, u.full_name) for u in fu_assignees]
+    forms["follow_up"] = follow_up
+
+    done: dict[int, CompleteFollowUpForm] = {}
+    for f in followups.open_follow_ups(case):
+        key = f"done{f.id}"
+        done[f.id] = given.get(key) or CompleteFollowUpForm(prefix=f"fu{f.id}", formdata=None)
+    forms["done"] = done
+
+    forms["release_request"] = given.get("release_request") or ReleaseRequestForm(
+        prefix="relreq", formdata=None, requested_on=today)
+    received = given.get("release_received") or ReleaseReceivedForm(
+        prefix="relrec", formdata=None, signed_on=today)
+    received.agencies.choices = [(a.id, a.label) for a in releases.active_agencies()]
+    forms["release_received"] = received
+    forms["not_needed"] = given.get("not_needed") or NotNeededForm(prefix="relnn",
+                                                                     formdata=None)
+    return forms
+
+
+def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = None,
+                 given: dict[str, FlaskForm] | None = None) -> tuple[str, int]:
+    """Render the case page (each showing of a confidential case is audited)."""
+    user = _user()
+    if case.confidential:
+        audit.record("confidential_case_viewed", "case", case.number, user=user)
+    db.session.commit()
+    context = {
+        "case": case,
+        "events": case_service.timeline_for(case),
+        "open_follow_ups": followups.open_follow_ups(case),
+        "next_follow_up": followups.next_follow_up(case),
+        "age_days": workflow.open_days(case),
+        "releases": case.releases,
+        "can_edit": permissions.can(user, Action.EDIT, case),
+        "can_manage": permissions.can(user, Action.MANAGE, case),
+        "forms": _forms(case, **(given or {})),
+        "problem": problem,
+        "today": local_today(),
+    }
+    return render_template("cases/case_detail.html", **context), code
+
+
+def _refuse(case: Case, form: FlaskForm, key: str, anchor: str, label: str,
+            exc: DomainError | None = None) -> tuple[str, int]:
+    """Re-show the case page with the form's errors beside its fields: 422, nothing saved."""
+    db.session.rollback()
+    if exc is not None:
+        if exc.status_code != 400:
+            raise exc
+        _attach_error(form, exc)
+    return _render_case(case, 422, problem=(label, anchor), given={key: form})
+
+
+@bp.get("/<int:case_id>")
+@roles_required(*CASE_ROLES)
+def case_detail(case_id: int):  # type: ignore[no-untyped-def]
+    return _render_case(_load(case_id))
+
+
+@bp.post("/<int:case_id>/entries")
+@roles_required(*CASE_ROLES)
+def add_entry(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = EntryForm(prefix="entry")
+    refuse = ("entry", "add-entry", "Add to the timeline")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        case_service.add_entry(case, EventKind(form.kind.data), form.body.data or "", _user())
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash(f"{EventKind(form.kind.data).label} added to the timeline.", "success")
+    return redirect(_case_url(case, "timeline"))
+
+
+@bp.post("/<int:case_id>/status")
+@roles_required(*CASE_ROLES)
+def change_status(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = StatusForm(prefix="status")
+    form.status.choices = _status_choices(case)
+    refuse = ("status", "change-status", "Change status")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        workflow.change_status(case, form.chosen_status(), _user(),
+                               outcome=form.chosen_outcome(), note=form.note.data)
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash(f"Status changed to {case.status.label.lower()}.", "success")
+    return redirect(_case_url(case))
+
+
+@bp.post("/<int:case_id>/reopen")
+@roles_required(*CASE_ROLES)
+def reopen(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = ReopenForm(prefix="reopen")
+    refuse = ("reopen", "reopen", "Reopen the case")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        workflow.reopen_case(case, form.reason.data or "", _user())
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("The case is open again.", "success")
+    return redirect(_case_url(case))
+
+
+@bp.post("/<int:case_id>/assign")
+@roles_required(*CASE_ROLES)
+def assign(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.MANAGE)
+    form = AssignForm(prefix="assign")
+    form.assignee.choices = _assign_choices(case_service.eligible_assignees(case))
+    refuse = ("assign", "assign", "Assign")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
+    try:
+        case_service.assign_case(case, assignee, _user())
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash(f"Assigned to {assignee.full_name}." if assignee else "The case is unassigned.",
+          "success")
+    if not permissions.can(_user(), Action.VIEW, case):
+        return redirect(url_for(".case_list"))
+    return redirect(_case_url(case))
+
+
+@bp.post("/<int:case_id>/follow-ups")
+@roles_required(*CASE_ROLES)
+def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = FollowUpForm(prefix="followup")
+    form.assignee.choices = [(u.id, u.full_name) for u in followups.follow_up_assignees(case)]
+    refuse = ("follow_up", "add-follow-up", "Add a follow-up")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        followups.add_follow_up(
+            case, due_on=form.due_on.data, assignee=db.session.get(User, form.assignee.data),
+            description=form.description.data or "", by=_user(), today=local_today(),
+        )
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("Follow-up added.", "success")
+    return redirect(_case_url(case, "follow-ups"))
+
+
+@bp.post("/<int:case_id>/follow-ups/<int:follow_up_id>/done")
+@roles_required(*CASE_ROLES)
+def complete_follow_up(case_id: int, follow_up_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    follow_up = followups.get_follow_up(case, follow_up_id)
+    if follow_up.completed_at is not None:  # a double submit, or a colleague was quicker
+        flash("That follow-up was already marked done.", "info")
+        return redirect(_case_url(case, "follow-ups"))
+    form = CompleteFollowUpForm(prefix=f"fu{follow_up.id}")
+    refuse = (f"done{follow_up.id}", "follow-ups", "Mark a follow-up done")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        followups.complete_follow_up(follow_up, by=_user(), note=form.note.data)
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("Follow-up marked done.", "success")
+    return redirect(_case_url(case, "follow-ups"))
+
+
+# Privacy release -----------------------------------------------------------------------------
+
+
+@bp.post("/<int:case_id>/release/request")
+@roles_required(*CASE_ROLES)
+def request_release(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = ReleaseRequestForm(prefix="relreq")
+    refuse = ("release_request", "release-actions", "Request a privacy release")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        releases.request_release(case, requested_on=form.requested_on.data,
+                                 method=RequestMethod(form.method.data), by=_user(),
+                                 today=local_today())
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("Privacy release request recorded.", "success")
+    return redirect(_case_url(case, "release"))
+
+
+@bp.post("/<int:case_id>/release/received")
+@roles_required(*CASE_ROLES)
+def release_received(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = ReleaseReceivedForm(prefix="relrec")
+    form.agencies.choices = [(a.id, a.label) for a in releases.active_agencies()]
+    refuse = ("release_received", "release-actions", "Record a signed release")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    upload = form.file.data
+    agencies = list(db.session.scalars(
+        sa.select(Agency).where(Agency.id.in_(form.agencies.data or []))))
+    try:
+        releases.record_received(
+            case, signed_on=form.signed_on.data,
+            signature_method=SignatureMethod(form.signature_method.data), agencies=agencies,
+            file=upload.stream if upload and upload.filename else None,
+            filename=upload.filename if upload else None, by=_user(), today=local_today(),
+        )
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("Signed privacy release recorded.", "success")
+    return redirect(_case_url(case, "release"))
+
+
+@bp.post("/<int:case_id>/release/not-needed")
+@roles_required(*CASE_ROLES)
+def release_not_needed(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.EDIT)
+    form = NotNeededForm(prefix="relnn")
+    refuse = ("not_needed", "release-actions", "Mark the release not needed")
+    if not form.validate_on_submit():
+        return _refuse(case, form, *refuse)
+    try:
+        releases.mark_not_needed(case, by=_user(), note=form.note.data)
+    except DomainError as exc:
+        return _refuse(case, form, *refuse, exc=exc)
+    db.session.commit()
+    flash("Privacy release marked not needed.", "success")
+    return redirect(_case_url(case, "release"))
+
+
+@bp.get("/<int:case_id>/attachments/<int:attachment_id>")
+@roles_required(*CASE_ROLES)
+def attachment(case_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id)
+    found = db.session.scalar(sa.select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.case_id == case.id))
+    if found is None:
+        raise NotFound("That file is not attached to this case.")
+    path = uploads.stored_path(found)
+    audit.record("attachment_downloaded", "attachment", found.id,
+                 detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""))
+    db.session.commit()
+    response = send_file(path, mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Editing the header --------------------------------------------------------------------------
+
+
+def _header_choices(form: HeaderForm, case: Case) -> None:
+    categories = db.session.scalars(
+        sa.select(Category).where(sa.or_(Category.active.is_(True), Category.id ==
+                                         case.category_id)).order_by(Category.name))
+    form.category.choices = [(c.id, c.name) for c in categories]
+    districts = {d.id: d for d in _user().districts}
+    districts.setdefault(case.district.id, case.district)
+    form.district.choices = [(d.id, f"{d.code} — {d.name}")
+                             for d in sorted(districts.values(), key=lambda d: d.code)]
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@roles_required(*CASE_ROLES)
+def edit_header(case_id: int):  # type: ignore[no-untyped-def]
+    case = _load(case_id, Action.MANAGE)
+    if request.method == "GET":
+        form = HeaderForm(
+            formdata=None, version=str(case.version), subject=case.subject,
+            description=case.description, category=case.category_id,
+            priority=case.priority.value, district=case.district_id,
+            confidential=case.confidential)
+        _header_choices(form, case)
+        return _render_edit(case, form)
+    form = HeaderForm()
+    _header_choices(form, case)
+    if not form.validate_on_submit():
+        db.session.rollback()
+        return _render_edit(case, form, 422)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    entered = dict(
+        subject=form.subject.data or "", description=form.description.data or "",
+        category=db.session.get(Category, form.category.data),
+        priority=Priority(form.priority.data), confidential=bool(form.confidential.data),
+        district=db.session.get(District, form.district.data),
+    )
+    try:
+        changed = case_service.update_case_header(
+            case, expected_version=version, by=_user(), **entered)
+        db.session.commit()
+    except Conflict as exc:
+        db.session.rollback()
+        return render_error(409, exc.message, changes=exc.changes)
+    except StaleDataError:
+        # Someone saved between our read and our write: show what they saved.
+        db.session.rollback()
+        case = _load(case_id)
+        return render_error(409, STALE_MESSAGE,
+                            changes=case_service.header_changes(case, **entered))
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status_code != 400:
+            raise
+        _attach_error(form, exc)
+        return _render_edit(case, form, 422)
+    flash("Case details saved." if changed else "Nothing changed.", "success")
+    if not permissions.can(_user(), Action.VIEW, case):
+        flash("You no longer have access to this case.", "info")
+        return redirect(url_for(".case_list"))
+    return redirect(_case_url(case))
+
+
+def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
+    if case.confidential:
+        audit.record("confidential_case_viewed", "case", case.number, detail="edit form")
+    db.session.commit()
+    return render_template("cases/edit.html", case=case, form=form), status
+
+
+# Case number anywhere ------------------------------------------------------------------------
+
+
+parse_case_number = case_service.parse_case_number
+
+
+@bp.get("/go")
+@roles_required(*CASE_ROLES)
+def go_to_case():  # type: ignore[no-untyped-def]
+    raw = (request.args.get("number") or "").strip()[:40]
+    prefix = current_app.config["CASE_PREFIX"]
+    number = parse_case_number(raw, prefix)
+    if number is None:
+        return render_error(
+            400, f"“{raw}” is not a case number. Type a number such as {prefix}1042 or 1042."
+            if raw else f"Type a case number such as {prefix}1042 in the case number box.")
+    try:
+        case = permissions.get_case_by_number(_user(), number)
+    except NotFound:
+        return render_error(404, f"There is no case {prefix}{number} that you can open. "
+                                 "Check the number and try again.")
+    return redirect(_case_url(case))
+
+
+# The case list -------------------------------------------------------------------------------
+
+
+def _filter_choices(form: CaseFilterForm, user: User) -> None:
+    districts = sorted(user.districts, key=lambda d: d.code)
+    form.district.choices = [("", "Any district")] + [(str(d.id), d.code) for d in districts]
+    categories = db.session.scalars(sa.select(Category).order_by(Category.name))
+    form.category.choices = [("", "Any category")] + [(str(c.id), c.name) for c in categories]
+    staff = db.session.scalars(
+        sa.select(User).where(User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
+                              User.districts.any(District.id.in_(user.district_ids)))
+        .order_by(User.full_name)
+    ) if user.district_ids else []
+    form.assignee.choices = [("", "Anyone"), ("me", "Me"), ("none", "Nobody (unassigned)")] + [
+        (str(u.id), u.full_name) for u in staff if u.id != user.id]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    """A record id or page number from the address; anything else (even '²') is None."""
+    return int(value) if value and re.fullmatch(r"[0-9]{1,9}", value) else None
+
+
+@bp.get("/")
+@roles_required(*CASE_ROLES)
+def case_list():  # type: ignore[no-untyped-def]
+    user = _user()
+    form = CaseFilterForm(request.args)
+    _filter_choices(form, user)
+    if not form.validate():
+        # Unknown values in the address fall back to "any" instead of an error page.
+        for f in form:
+            if f.errors and f.name != "page":
+                f.data = f.default
+                f.errors = []
+    filters = case_service.CaseFilters(
+        status=form.status.data if "status" in request.args else case_service.ACTIVE,
+        district_id=_int_or_none(form.district.data),
+        category_id=_int_or_none(form.category.data),
+        assignee=form.assignee.data or "",
+        priority=form.priority.data or "",
+        age=form.age.data or "",
+        confidential=form.confidential.data or "",
+        sort=form.sort.data or "priority",
+        page=max(1, min(_int_or_none(request.args.get("page")) or 1, 100_000)),
+    )
+    result = case_service.find_cases(user, filters)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("cases/case_list.html", form=form, result=result, args=args,
+                           filtered=bool(args))

@@ -1,0 +1,253 @@
+"""Constituent profiles, search, edit and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from constituent.extensions import db
+from constituent.forms.constituents import (
+    ConstituentForm,
+    ContactPointForm,
+    HouseholdForm,
+    MergeForm,
+    RemoveForm,
+)
+from constituent.models import Constituent, District
+from constituent.services import constituents
+from constituent.services.constituents import EDIT_ROLES, MERGE_ROLES, VIEW_ROLES
+from constituent.services.errors import Conflict, DomainError
+from constituent.views.errors import render_error
+from constituent.views.helpers import roles_required
+
+bp = Blueprint("constituents", __name__, url_prefix="/constituents")
+
+
+def _load(constituent_id: int) -> Constituent:
+    return constituents.get_constituent(current_user, constituent_id)
+
+
+def _case_links() -> bool:
+    return "cases.case_detail" in current_app.view_functions
+
+
+def _map_error(form: Any, exc: DomainError) -> None:
+    name = exc.field if exc.field and exc.field in form else None
+    if name:
+        form[name].errors = [*form[name].errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+@bp.route("/")
+@roles_required(*VIEW_ROLES)
+def constituent_list():  # type: ignore[no-untyped-def]
+    """Search by name (nicknames too), phone, email or ZIP; paged."""
+    query = request.args.get("q", "")[:200]
+    page = request.args.get("page", 1, type=int) or 1
+    rows, has_next = constituents.search_constituents(current_user, query, page)
+    return render_template("constituents/list.html", rows=rows, query=query, page=page,
+                           has_next=has_next)
+
+
+def _detail(person: Constituent, status: int = 200, contact_form: ContactPointForm | None = None,
+            household_form: HouseholdForm | None = None):  # type: ignore[no-untyped-def]
+    duplicates = []
+    if current_user.role in MERGE_ROLES:
+        phone = person.phones[0].value if person.phones else ""
+        email = person.emails[0].value if person.emails else ""
+        duplicates = constituents.find_matches(
+            current_user, first_name=person.first_name, last_name=person.last_name,
+            phone=phone, email=email, street=person.street or "", zip5=person.zip5 or "",
+            exclude_id=person.id)
+        duplicates = [m for m in duplicates if m.score >= 3]
+    return render_template(
+        "constituents/detail.html", person=person,
+        cases=constituents.visible_cases_of(current_user, person),
+        can_edit=current_user.role in EDIT_ROLES, can_merge=current_user.role in MERGE_ROLES,
+        case_links=_case_links(), duplicates=duplicates,
+        contact_form=contact_form or ContactPointForm(formdata=None),
+        household_form=household_form or HouseholdForm(formdata=None),
+        remove_form=RemoveForm(formdata=None),
+    ), status
+
+
+@bp.route("/<int:constituent_id>")
+@roles_required(*VIEW_ROLES)
+def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
+    """A constituent's profile; a merged-away record's address redirects to the kept one."""
+    person = _load(constituent_id)
+    if person.id != constituent_id:
+        return redirect(url_for("constituents.constituent_detail", constituent_id=person.id),
+                        code=301)
+    return _detail(person)
+
+
+def _district_choices() -> list[tuple[Any, str]]:
+    rows = db.session.scalars(db.select(District).order_by(District.code))
+    return [("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in rows]
+
+
+@bp.route("/<int:constituent_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def edit(constituent_id: int):  # type: ignore[no-untyped-def]
+    """Edit a constituent; a save over someone else's newer save gets the 409 page."""
+    person = _load(constituent_id)
+    if person.id != constituent_id:
+        return redirect(url_for("constituents.edit", constituent_id=person.id))
+    form = ConstituentForm(obj=person if request.method == "GET" else None)
+    form.district_id.choices = _district_choices()
+    if request.method == "GET":
+        form.version.data = str(person.version)
+        form.preferred_contact.data = person.preferred_contact.value \
+            if person.preferred_contact else ""
+        form.district_id.data = person.district_id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            constituents.update_constituent(
+                person, form.data_for_service(), version=int(form.version.data or 0),
+                district_id=form.district_id.data, author=current_user)
+            db.session.commit()
+        except Conflict as exc:
+            db.session.rollback()
+            return render_error(409, exc.message, changes=exc.changes)
+        except DomainError as exc:
+            db.session.rollback()
+            _map_error(form, exc)
+        else:
+            flash("Constituent saved.", "success")
+            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+    if form.is_submitted():
+        status = 422
+    return render_template("constituents/edit.html", form=form, person=person), status
+
+
+@bp.route("/<int:constituent_id>/contact-points", methods=["POST"])
+@roles_required(*EDIT_ROLES)
+def add_contact_point(constituent_id: int):  # type: ignore[no-untyped-def]
+    """Add a phone number or email address."""
+    person = _load(constituent_id)
+    form = ContactPointForm()
+    if form.validate_on_submit():
+        try:
+            constituents.add_contact_point(person, form.kind.data or "", form.value.data or "",
+                                           form.label.data or "", author=current_user)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _map_error(form, exc)
+        else:
+            flash("Contact point added.", "success")
+            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+    return _detail(_load(constituent_id), 422, contact_form=form)
+
+
+@bp.route("/<int:constituent_id>/contact-points/<int:point_id>/remove", methods=["POST"])
+@roles_required(*EDIT_ROLES)
+def remove_contact_point(constituent_id: int, point_id: int):  # type: ignore[no-untyped-def]
+    """Remove a phone number or email address."""
+    person = _load(constituent_id)
+    if RemoveForm().validate_on_submit():
+        constituents.remove_contact_point(person, point_id, author=current_user)
+        db.session.commit()
+        flash("Contact point removed.", "success")
+    return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+
+
+@bp.route("/<int:constituent_id>/household", methods=["POST"])
+@roles_required(*EDIT_ROLES)
+def add_household_member(constituent_id: int):  # type: ignore[no-untyped-def]
+    """Add a household member."""
+    person = _load(constituent_id)
+    form = HouseholdForm()
+    if form.validate_on_submit():
+        try:
+            constituents.add_household_member(person, form.name.data or "",
+                                              form.relationship.data or "", author=current_user)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _map_error(form, exc)
+        else:
+            flash("Household member added.", "success")
+            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+    return _detail(_load(constituent_id), 422, household_form=form)
+
+
+@bp.route("/<int:constituent_id>/household/<int:member_id>/remove", methods=["POST"])
+@roles_required(*EDIT_ROLES)
+def remove_household_member(constituent_id: int, member_id: int):  # type: ignore[no-untyped-def]
+    """Remove a household member."""
+    person = _load(constituent_id)
+    if RemoveForm().validate_on_submit():
+        constituents.remove_household_member(person, member_id, author=current_user)
+        db.session.commit()
+        flash("Household member removed.", "success")
+    return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+
+
+def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]:
+    found: list[Constituent | None] = []
+    for name in ("kept", "duplicate"):
+        value = form[name].data
+        person = None
+        if value:
+            person = db.session.get(Constituent, value)
+            if person is None or not constituents.can_see(current_user, person):
+                form[name].errors = [*form[name].errors,
+                                     "No constituent with that number is available to you."]
+                person = None
+            elif person.merged_into_id is not None:
+                form[name].errors = [*form[name].errors,
+                                     f"Record #{value} was already merged into "
+                                     f"#{constituents.kept_record(person).id}."]
+                person = None
+        found.append(person)
+    return found[0], found[1]
+
+
+@bp.route("/merge", methods=["GET", "POST"])
+@roles_required(*MERGE_ROLES)
+def merge():  # type: ignore[no-untyped-def]
+    """Supervisors: compare two records, then merge the duplicate into the kept one."""
+    form = MergeForm(formdata=request.form if request.method == "POST" else request.args)
+    kept = duplicate = None
+    status = 200
+    valid = False
+    if request.method == "POST" or request.args:
+        valid = form.validate()
+        if request.method == "GET":
+            form.csrf_token.errors = []
+        kept, duplicate = _load_pair(form)
+        if kept and duplicate and kept.id == duplicate.id:
+            form.duplicate.errors = [*form.duplicate.errors, "Choose two different records."]
+            duplicate = None
+    if request.method == "POST":
+        status = 422
+        if not form.confirm.data:
+            form.confirm.errors = [*form.confirm.errors,
+                                   "Confirm that both records are the same person."]
+        elif valid and kept and duplicate:
+            try:
+                report = constituents.merge_constituents(kept, duplicate, current_user)
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                if exc.status_code in (403, 404):
+                    raise
+                _map_error(form, exc)
+            else:
+                flash(f"Merged record #{duplicate.id} into this one: {report.cases} "
+                      f"{'case' if report.cases == 1 else 'cases'} moved.", "success")
+                return redirect(url_for("constituents.constituent_detail",
+                                        constituent_id=kept.id))
+    cases = {}
+    for person in (kept, duplicate):
+        if person is not None:
+            cases[person.id] = constituents.visible_cases_of(current_user, person)
+    return render_template("constituents/merge.html", form=form, kept=kept,
+                           duplicate=duplicate, cases=cases), status
+

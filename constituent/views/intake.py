@@ -1,0 +1,110 @@
+"""Log a call: one page, one submit (issue 3), with htmx look-ups while intake types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from constituent.extensions import db
+from constituent.forms.intake import IntakeForm
+from constituent.models import Case, Category
+from constituent.services import constituents, intake, permissions
+from constituent.services.errors import NotFound
+from constituent.services.permissions import Action
+from constituent.views.helpers import case_number, roles_required
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+
+def _category_choices() -> list[tuple[Any, str]]:
+    rows = db.session.scalars(
+        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name))
+    return [("", "Choose a category")] + [(c.id, c.name) for c in rows]
+
+
+def _context(form: IntakeForm) -> dict[str, Any]:
+    """Candidates, the chosen record and the district question for what the form holds."""
+    details = form.details()
+    selected = None
+    if details.constituent_id:
+        try:
+            selected = constituents.get_constituent(current_user, details.constituent_id)
+        except NotFound:
+            selected = None
+    matches = constituents.find_matches(
+        current_user, first_name=details.first_name, last_name=details.last_name,
+        phone=details.phone, email=details.email, street=details.street, zip5=details.zip5,
+        exclude_id=selected.id if selected else None,
+    )
+    question = intake.district_question(current_user, details.zip5, selected)
+    form.district_id.choices = [("", "Choose a district")] + [
+        (d.id, f"{d.code} · {d.name}") for d in question.options]
+    form.district_id.label.text = question.label
+    searched = any((details.first_name.strip(), details.last_name.strip(), details.phone.strip(),
+                    details.email.strip(), details.street.strip()))
+    return {"form": form, "matches": matches, "selected": selected, "question": question,
+            "searched": searched}
+
+
+def _case_url(case: Case) -> str:
+    if "cases.case_detail" in current_app.view_functions:
+        return url_for("cases.case_detail", case_id=case.id)
+    return f"/cases/{case.id}"
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles_required(*intake.INTAKE_ROLES)
+def log_call():  # type: ignore[no-untyped-def]
+    """The log-a-call page; "Find matches" re-renders with candidates (no JavaScript needed)."""
+    form = IntakeForm()
+    form.category_id.choices = _category_choices()
+    status = 200
+    if form.is_submitted() and request.form.get("action") != "find":
+        form.validate()
+        details = form.details()
+        errors = intake.validate_call(current_user, details)
+        if not errors and not form.errors:
+            try:
+                case = intake.log_call(current_user, details)
+                db.session.commit()
+            except intake.IntakeRefused as exc:
+                errors = exc.errors
+            else:
+                if not permissions.can(current_user, Action.VIEW, case):
+                    # Opened in a district this user does not work in: its staff take it.
+                    flash(f"Case {case_number(case.number)} opened for "
+                          f"{case.constituent.full_name} in {case.district.code}; that "
+                          "district's staff will handle it.", "success")
+                    return redirect(url_for("intake.log_call"))
+                flash(f"Case {case_number(case.number)} opened for "
+                      f"{case.constituent.full_name}.", "success")
+                return redirect(_case_url(case))
+        db.session.rollback()
+        for name, message in errors.items():
+            if name in form and not form[name].errors:
+                form[name].errors = [*form[name].errors, message]
+        status = 422
+    return render_template("intake/log_call.html", **_context(form)), status
+
+
+def _partial_form() -> IntakeForm:
+    form = IntakeForm(formdata=request.args, meta={"csrf": False})
+    form.category_id.choices = []
+    return form
+
+
+@bp.route("/lookup")
+@roles_required(*intake.INTAKE_ROLES)
+def lookup():  # type: ignore[no-untyped-def]
+    """htmx: the likely existing constituents for what has been typed so far."""
+    return render_template("intake/_matches.html", **_context(_partial_form()))
+
+
+@bp.route("/district")
+@roles_required(*intake.INTAKE_ROLES)
+def district():  # type: ignore[no-untyped-def]
+    """htmx: what the ZIP (or the chosen constituent) says about the district."""
+    return render_template("intake/_district.html", **_context(_partial_form()))

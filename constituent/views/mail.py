@@ -1,0 +1,275 @@
+"""Incoming agency email filed onto cases: upload, the per-message report, the unfiled queue,
+filing from it, opening a new case from a message, and the message page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
+
+from constituent.extensions import csrf, db
+from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
+from constituent.models import Category, InboundMessage, InboundStatus, User
+from constituent.services import audit, constituents, intake, permissions, uploads
+from constituent.services import mail as mail_service
+from constituent.services.errors import DomainError, NotFound
+from constituent.views.errors import render_error
+from constituent.views.helpers import case_number, roles_required
+
+bp = Blueprint("mail", __name__, url_prefix="/mail")
+
+MAIL_ROLES = mail_service.MAIL_ROLES
+# A saved message carries its attachments base64-encoded (a third larger): the upload limit
+# of this page is well above the site's, so that a message with a 30 MB attachment still
+# arrives and is filed (the attachment itself is refused with a reason).
+DEFAULT_UPLOAD_LIMIT = 64 * 1024 * 1024
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _upload_limit() -> int:
+    return int(current_app.config.get("MAIL_UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_LIMIT)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    """The whole upload is over this page's limit: say so, import nothing."""
+    limit = _upload_limit() // (1024 * 1024)
+    return render_error(
+        413, f"What you sent is larger than the {limit} MB this page accepts at once. Upload "
+             "fewer messages at a time, or ask the office IT staff to run `flask mail import` "
+             "on the folder. Nothing was imported.")
+
+
+def _file_form(message: InboundMessage, given: FileMessageForm | None = None
+               ) -> FileMessageForm:
+    if given is not None:
+        return given
+    return FileMessageForm(prefix=f"m{message.id}", formdata=None)
+
+
+def _render_inbox(report: mail_service.ImportReport | None = None,
+                  upload_form: UploadForm | None = None,
+                  given: tuple[int, FileMessageForm] | None = None,
+                  code: int = 200) -> tuple[str, int]:
+    user = _user()
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    queue = mail_service.unfiled_messages(user, page)
+    rows = []
+    for message in queue.messages:
+        form = _file_form(message, given[1] if given and given[0] == message.id else None)
+        rows.append({
+            "message": message,
+            "form": form,
+            "reason": mail_service.queue_reason(message, user),
+            "suggestions": mail_service.suggest_cases(message, user),
+        })
+    return render_template(
+        "mail/inbox.html", upload_form=upload_form or UploadForm(formdata=None),
+        report=report, queue=queue, rows=rows, upload_limit=_upload_limit(),
+        max_attachment=uploads.MAX_UPLOAD_LABEL,
+    ), code
+
+
+@bp.get("/")
+@roles_required(*MAIL_ROLES)
+def inbox():  # type: ignore[no-untyped-def]
+    """The Incoming mail page: upload, and the queue of messages waiting to be filed."""
+    return _render_inbox()
+
+
+@bp.post("/upload")
+@csrf.exempt  # the form's own CSRF field is checked below, once the larger limit is set
+@roles_required(*MAIL_ROLES)
+def upload():  # type: ignore[no-untyped-def]
+    """Import the uploaded messages and show what became of each one."""
+    request.max_content_length = _upload_limit()
+    form = UploadForm()
+    if not form.validate_on_submit():
+        db.session.rollback()
+        return _render_inbox(upload_form=form, code=422)
+    sources: list[mail_service.MailSource] = []
+    for upload_file in form.chosen():
+        sources += mail_service.split_upload(upload_file.read(), upload_file.filename or "")
+    report = mail_service.import_sources(sources, user=_user())
+    db.session.commit()
+    return _render_inbox(report=report)
+
+
+@bp.post("/<int:message_id>/file")
+@roles_required(*MAIL_ROLES)
+def file_message(message_id: int):  # type: ignore[no-untyped-def]
+    """File a queued message onto the case whose number the staffer typed or picked."""
+    user = _user()
+    message = mail_service.get_message(user, message_id)
+    if message.status == InboundStatus.FILED:
+        flash("That message was already filed.", "info")
+        return redirect(url_for(".inbox"))
+    form = FileMessageForm(prefix=f"m{message.id}")
+    back = request.form.get("back") == "detail"
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(next(iter(form.case_number.errors or ["Type the case number."])),
+                              field="case_number")
+        filing = mail_service.file_by_number(message, form.case_number.data or "", user)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status_code != 400:
+            raise
+        form.case_number.errors = [exc.message]
+        if back:
+            return _render_detail(mail_service.get_message(user, message_id), form, 422)
+        return _render_inbox(given=(message_id, form), code=422)
+    db.session.commit()
+    text = f"Filed “{message.subject or 'no subject'}” to case {case_number(filing.case.number)}."
+    if filing.referral is not None:
+        text += (f" Recorded as the response to the referral to {filing.referral.agency.label}"
+                 " (outcome pending).")
+    elif filing.note:
+        text += " " + filing.note
+    flash(text, "success")
+    return redirect(url_for(".inbox"))
+
+
+def _render_detail(message: InboundMessage, form: FileMessageForm | None = None,
+                   code: int = 200) -> tuple[str, int]:
+    user = _user()
+    context: dict[str, Any] = {"message": message, "case": None, "form": None,
+                               "suggestions": [], "reason": "", "response": None}
+    if message.status == InboundStatus.FILED and message.case_id is not None:
+        case = permissions.get_case(user, message.case_id)
+        if case.confidential:
+            audit.record("confidential_case_viewed", "case", case.number,
+                         detail=f"inbound message {message.id}", user=user)
+        context["case"] = case
+        context["response"] = mail_service.response_of(message)
+    else:
+        context["form"] = form or _file_form(message)
+        context["suggestions"] = mail_service.suggest_cases(message, user)
+        context["reason"] = mail_service.queue_reason(message, user)
+    db.session.commit()
+    return render_template("mail/detail.html", **context), code
+
+
+@bp.get("/<int:message_id>")
+@roles_required(*MAIL_ROLES)
+def message_detail(message_id: int):  # type: ignore[no-untyped-def]
+    """One message: its headers, its text (escaped), its attachments, and filing."""
+    return _render_detail(mail_service.get_message(_user(), message_id))
+
+
+@bp.get("/<int:message_id>/attachments/<int:item_id>")
+@roles_required(*MAIL_ROLES)
+def attachment(message_id: int, item_id: int):  # type: ignore[no-untyped-def]
+    """Download a kept attachment of a message the user may see."""
+    message = mail_service.get_message(_user(), message_id)
+    item = mail_service.get_attachment(message, item_id)
+    stored = item.attachment
+    assert stored is not None
+    path = uploads.stored_path(stored)
+    detail = f"inbound message {message.id}"
+    if message.case is not None:
+        detail += f", case {message.case.number}" + (
+            " (confidential)" if message.case.confidential else "")
+    audit.record("attachment_downloaded", "attachment", stored.id, detail=detail)
+    db.session.commit()
+    response = send_file(path, mimetype=stored.content_type, as_attachment=True,
+                         download_name=stored.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Opening a new case from a message -----------------------------------------------------------
+
+
+def _category_choices() -> list[SelectChoice]:
+    rows = db.session.scalars(
+        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name))
+    return [SelectChoice("", "Choose a category")] + [SelectChoice(c.id, c.name) for c in rows]
+
+
+def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, Any]:
+    """Candidates, the chosen record and the district question, as on the log-a-call page."""
+    user = _user()
+    details = form.details()
+    selected = None
+    if details.constituent_id:
+        try:
+            selected = constituents.get_constituent(user, details.constituent_id)
+        except NotFound:
+            selected = None
+    matches = constituents.find_matches(
+        user, first_name=details.first_name, last_name=details.last_name,
+        email=details.email, street=details.street, zip5=details.zip5,
+        exclude_id=selected.id if selected else None,
+    )
+    question = intake.district_question(user, details.zip5, selected)
+    form.district_id.choices = [SelectChoice("", "Choose a district")] + [
+        SelectChoice(d.id, f"{d.code} · {d.name}") for d in question.options]
+    form.district_id.label.text = question.label
+    searched = any(v.strip() for v in (details.first_name, details.last_name, details.email,
+                                        details.street))
+    return {"message": message, "form": form, "matches": matches, "selected": selected,
+            "question": question, "searched": searched}
+
+
+@bp.route("/<int:message_id>/new-case", methods=["GET", "POST"])
+@roles_required(*MAIL_ROLES)
+def new_case(message_id: int):  # type: ignore[no-untyped-def]
+    """Open a new case from a queued message: "Find matches" re-renders with candidates."""
+    user = _user()
+    message = mail_service.get_message(user, message_id)
+    if message.status == InboundStatus.FILED:
+        flash("That message was already filed.", "info")
+        return redirect(url_for(".message_detail", message_id=message.id))
+    if request.method == "GET":
+        sender = mail_service.sender_address(message)
+        form = NewCaseForm(formdata=None, subject=message.subject[:200],
+                           email="" if mail_service.is_agency_sender(sender) else sender)
+    else:
+        form = NewCaseForm()
+    form.category_id.choices = _category_choices()
+    status = 200
+    if request.method == "POST" and request.form.get("action") != "find":
+        form.validate()
+        details = form.details()
+        errors = intake.validate_call(user, details)
+        if not errors and not form.errors:
+            try:
+                case = mail_service.open_case_from_message(message, user, details)
+                db.session.commit()
+            except intake.IntakeRefused as exc:
+                errors = exc.errors
+            except DomainError as exc:
+                if exc.status_code != 400:
+                    raise
+                errors = {exc.field or "subject": exc.message}
+            else:
+                flash(f"Case {case_number(case.number)} opened for "
+                      f"{case.constituent.full_name}, with the email on its timeline.",
+                      "success")
+                return redirect(url_for("cases.case_detail", case_id=case.id))
+        db.session.rollback()
+        message = mail_service.get_message(user, message_id)
+        for name, text in errors.items():
+            target = form[name] if name in form else form.subject
+            if not target.errors:
+                target.errors = [*target.errors, text]
+        status = 422
+    return render_template("mail/new_case.html", **_new_case_context(message, form)), status

@@ -1,0 +1,579 @@
+"""Referrals to agencies, agency responses, the overdue queue and response times."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
+
+from constituent.extensions import db
+from constituent.forms.referrals import (
+    AcknowledgeForm,
+    CaseStatusForm,
+    DeclineForm,
+    ReferralEditForm,
+    ReferralForm,
+    ResponseForm,
+    SecondInquiryForm,
+    WithdrawForm,
+    choices,
+)
+from constituent.models import (
+    Agency,
+    AgencyContact,
+    AgencyResponse,
+    Case,
+    CaseStatus,
+    District,
+    Referral,
+    ReferralMethod,
+    ResponseOutcome,
+    Role,
+    User,
+)
+from constituent.services import audit, permissions, routing
+from constituent.services import referrals as referral_service
+from constituent.services.errors import Conflict, DomainError, NotFound
+from constituent.services.permissions import Action
+from constituent.views.auth import safe_next
+from constituent.views.helpers import local_today, roles_required
+
+bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+
+STAFF = (Role.CASEWORKER, Role.SUPERVISOR)
+STALE = ("Someone else saved this referral or its case after you opened the page. "
+         "Nothing you entered was saved: reload the page and try again.")
+
+
+# Helpers shared by the views and the partials ------------------------------------------------
+
+
+def case_url(case: Case) -> str | None:
+    """The case page's address (None until the case page exists)."""
+    if "cases.case_detail" in current_app.view_functions:
+        return url_for("cases.case_detail", case_id=case.id)
+    return None
+
+
+def _back_to_case(case: Case, referral: Referral | None = None) -> Any:
+    target = case_url(case)
+    if target is None and referral is not None:
+        target = url_for("referrals.referral_detail", referral_id=referral.id)
+    return redirect(target or url_for("referrals.overdue"))
+
+
+@contextmanager
+def _saving() -> Iterator[None]:
+    """Commit once at the end; someone else's concurrent save becomes a 409."""
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict(STALE) from exc
+
+
+def _form_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a rule's refusal beside its field (or on the form); nothing is saved."""
+    db.session.rollback()
+    if exc.status_code != 400:
+        raise exc  # 403 / 404 / 409 have their own pages
+    name = exc.field if exc.field and exc.field in form else None
+    if name is not None:
+        form[name].errors = [*form[name].errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _audit_confidential(case: Case, what: str) -> None:
+    if case.confidential:
+        audit.record("confidential_case_viewed", "case", case.number, detail=what)
+        db.session.commit()
+
+
+def _agency_choices() -> list[SelectChoice]:
+    agencies = db.session.scalars(
+        sa.select(Agency).where(Agency.active).order_by(Agency.name)
+    ).all()
+    return choices([(0, "Choose an agency")]
+                   + [(a.id, f"{a.label} — {a.level.label}") for a in agencies])
+
+
+def _contact_choices(agency: Agency | None = None) -> list[SelectChoice]:
+    query = (
+        sa.select(AgencyContact)
+        .join(Agency, Agency.id == AgencyContact.agency_id)
+        .where(AgencyContact.active, Agency.active)
+        .order_by(Agency.name, AgencyContact.name)
+    )
+    if agency is not None:
+        query = query.where(AgencyContact.agency_id == agency.id)
+    pairs: list[tuple[int, str]] = [(0, "No particular contact")]
+    for c in db.session.scalars(query):
+        label = f"{c.agency.acronym or c.agency.name} — {c.name}"
+        if c.title:
+            label += f", {c.title}"
+        pairs.append((c.id, label))
+    return choices(pairs)
+
+
+def _load(model: type, ident: int | None) -> Any:
+    return db.session.get(model, ident) if ident else None
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """A referral on the case page's panel."""
+
+    referral: Referral
+    overdue: bool
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class CasePanel:
+    """What the case page's referral panel shows, and what the user may do there."""
+
+    rows: list[PanelRow]
+    can_edit: bool
+
+
+def referrals_for_case(case: Case) -> CasePanel:
+    """The case's referrals for its page (the case page has already checked access)."""
+    if not current_user.is_authenticated or not permissions.can(current_user, Action.VIEW, case):
+        return CasePanel(rows=[], can_edit=False)
+    today = local_today()
+    rows = [
+        PanelRow(r, referral_service.is_overdue(r, today), referral_service.days_overdue(r, today))
+        for r in referral_service.case_referrals(case)
+    ]
+    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    return CasePanel(rows=rows, can_edit=can_edit)
+
+
+def overdue_referrals_for(user: User) -> list[referral_service.OverdueReferral]:
+    """The user's own overdue referrals (on cases assigned to them), for My Work."""
+    if not user.is_authenticated or user.role not in STAFF:
+        return []
+    return referral_service.overdue_referrals(user, assignee=user, today=local_today())
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status": referral_service.STATUS_LABELS,
+        "method": referral_service.METHOD_LABELS,
+        "outcome": referral_service.OUTCOME_LABELS,
+    }
+
+
+# Template globals for the partials other pages include (available in imported macros too).
+for _name, _function in (
+    ("referrals_for_case", referrals_for_case),
+    ("overdue_referrals_for", overdue_referrals_for),
+    ("referral_case_url", case_url),
+    ("referral_labels", _labels),
+):
+    bp.add_app_template_global(_function, _name)
+
+
+# New referral --------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/case/<int:case_id>/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
+    case_id = case_id or request.args.get("case_id", type=int)
+    if not case_id:
+        abort(404)
+    case = permissions.get_case(current_user, case_id, Action.EDIT)
+    form = ReferralForm()
+    form.agency.choices = _agency_choices()
+    form.contact.choices = _contact_choices()
+    may_override = referral_service.may_override_release(current_user, case)
+    if not may_override:
+        del form.override_reason
+    suggestion = routing.best_rule(case.category, case.district)
+    today = local_today()
+    if request.method == "GET":
+        _audit_confidential(case, "new referral form")
+        form.sent_on.data = today
+        form.method.data = ReferralMethod.EMAIL.value
+        if suggestion is not None:
+            form.agency.data = suggestion.agency.id
+            form.contact.data = suggestion.contact.id if suggestion.contact else 0
+            form.due_on.data = referral_service.default_due_on(case, suggestion.agency, today)
+    gate_problem = None
+    status = 200
+    if form.validate_on_submit():
+        agency = _load(Agency, form.agency.data)
+        contact = _load(AgencyContact, form.contact.data)
+        if agency is None:
+            form.agency.errors = ["Choose the agency."]
+        else:
+            try:
+                with _saving():
+                    referral = referral_service.route_case(
+                        case,
+                        agency=agency,
+                        contact=contact,
+                        method=ReferralMethod(form.method.data),
+                        sent_on=form.sent_on.data,
+                        due_on=form.due_on.data,
+                        reference_number=form.reference_number.data,
+                        author=current_user,
+                        override_reason=form.override_reason.data if may_override else None,
+                        today=today,
+                    )
+                flash(f"Referred to {agency.label}; the response is due "
+                      f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
+                      "success")
+                return _back_to_case(case, referral)
+            except DomainError as exc:
+                _form_error(form, exc)
+                if exc.field == "agency" and exc.message.startswith("No signed privacy release"):
+                    gate_problem = exc.message
+    if request.method == "POST":
+        status = 422
+    days = {a.id: referral_service.follow_up_days(case, a)
+            for a in db.session.scalars(sa.select(Agency).where(Agency.active))}
+    return render_template(
+        "referrals/new.html", form=form, case=case, suggestion=suggestion,
+        gate_problem=gate_problem, may_override=may_override, releases=case.releases,
+        follow_up_days_json=json.dumps({str(k): v for k, v in days.items()}),
+    ), status
+
+
+# One referral ----------------------------------------------------------------------------------
+
+
+def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
+    case = referral.case
+    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    today = local_today()
+    version = referral.version
+    defaults = {
+        "acknowledge_form": AcknowledgeForm(formdata=None, acknowledged_on=today,
+                                            version=version),
+        "decline_form": DeclineForm(formdata=None, version=version),
+        "withdraw_form": WithdrawForm(formdata=None, version=version),
+        "inquiry_form": SecondInquiryForm(formdata=None, inquiry_on=today, version=version),
+    }
+    defaults.update(forms)
+    return render_template(
+        "referrals/detail.html", referral=referral, case=case, can_edit=can_edit,
+        overdue=referral_service.is_overdue(referral, today),
+        days_overdue=referral_service.days_overdue(referral, today),
+        is_open=referral.status in referral_service.OPEN_REFERRAL_STATUSES,
+        **defaults,
+    ), status
+
+
+@bp.route("/<int:referral_id>")
+@roles_required(*STAFF)
+def referral_detail(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
+    _audit_confidential(referral.case, f"referral {referral.id}")
+    return _detail(referral)
+
+
+def _editable(referral_id: int) -> Referral:
+    return referral_service.get_referral(current_user, referral_id, Action.EDIT)
+
+
+@bp.route("/<int:referral_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = ReferralEditForm(obj=None if request.method == "POST" else referral)
+    form.contact.choices = _contact_choices(referral.agency)
+    if request.method == "GET":
+        _audit_confidential(referral.case, f"referral {referral.id} edit form")
+        form.contact.data = referral.contact_id or 0
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.update_referral(
+                    referral, contact=_load(AgencyContact, form.contact.data),
+                    reference_number=form.reference_number.data, due_on=form.due_on.data,
+                    author=current_user, version=form.version.data,
+                )
+            flash("Referral updated.", "success")
+            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+    if request.method == "POST":
+        status = 422
+    return render_template("referrals/edit.html", form=form, referral=referral,
+                           case=referral.case), status
+
+
+@bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
+@roles_required(*STAFF)
+def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.acknowledge(
+                    referral, on=form.acknowledged_on.data, author=current_user,
+                    reference_number=form.reference_number.data, version=form.version.data,
+                    today=local_today(),
+                )
+            flash(f"Recorded that {referral.agency.label} acknowledged the referral.", "success")
+            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+    return _detail(referral, 422, acknowledge_form=form)
+
+
+@bp.route("/<int:referral_id>/decline", methods=["POST"])
+@roles_required(*STAFF)
+def decline(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.decline(referral, reason=form.reason.data or "",
+                                         author=current_user, version=form.version.data)
+            flash(f"Recorded that {referral.agency.label} declined the referral.", "success")
+            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+    return _detail(referral, 422, decline_form=form)
+
+
+@bp.route("/<int:referral_id>/withdraw", methods=["POST"])
+@roles_required(*STAFF)
+def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.withdraw(referral, reason=form.reason.data,
+                                          author=current_user, version=form.version.data)
+            flash(f"Referral to {referral.agency.label} withdrawn.", "success")
+            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+    return _detail(referral, 422, withdraw_form=form)
+
+
+@bp.route("/<int:referral_id>/second-inquiry", methods=["POST"])
+@roles_required(*STAFF)
+def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = SecondInquiryForm()
+    back = safe_next(request.form.get("next"))
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.second_inquiry(
+                    referral, author=current_user, on=form.inquiry_on.data or local_today(),
+                    due_on=form.due_on.data,
+                    # Optional() skips the choice check for blank-looking input such as "\n".
+                    method=(ReferralMethod(form.method.data)
+                            if form.method.data in ReferralMethod.__members__.values()
+                            else None),
+                    note=form.note.data, version=form.version.data,
+                )
+            flash(f"Inquiry to {referral.agency.label} recorded; the response is now due "
+                  f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
+                  "success")
+            return redirect(back or url_for("referrals.referral_detail",
+                                            referral_id=referral.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+    if back:  # a button on a list: say what went wrong there
+        message = "; ".join(form.form_errors or [e for errs in form.errors.values()
+                                                 for e in errs if isinstance(e, str)])
+        flash(message or "The inquiry could not be recorded.", "error")
+        return redirect(back)
+    return _detail(referral, 422, inquiry_form=form)
+
+
+# Agency responses -------------------------------------------------------------------------------
+
+
+@bp.route("/<int:referral_id>/response", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def record_response(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    form = ResponseForm()
+    if request.method == "GET":
+        _audit_confidential(referral.case, f"referral {referral.id} response form")
+        form.received_on.data = local_today()
+        form.channel.data = referral.method.value
+        form.version.data = referral.version
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with _saving():
+                referral_service.check_version(referral, form.version.data)
+                response = referral_service.record_response(
+                    referral, received_on=form.received_on.data,
+                    channel=ReferralMethod(form.channel.data), body=form.body.data or "",
+                    outcome=ResponseOutcome(form.outcome.data), author=current_user,
+                )
+            flash(f"Response from {referral.agency.label} recorded.", "success")
+            return redirect(url_for("referrals.response_detail", referral_id=referral.id,
+                                    response_id=response.id))
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+    if request.method == "POST":
+        status = 422
+    return render_template("referrals/response_form.html", form=form, referral=referral,
+                           case=referral.case), status
+
+
+def _response(referral: Referral, response_id: int) -> AgencyResponse:
+    response = db.session.get(AgencyResponse, response_id)
+    if response is None or response.referral_id != referral.id:
+        raise NotFound("No response with that number on this referral.")
+    return response
+
+
+@bp.route("/<int:referral_id>/responses/<int:response_id>")
+@roles_required(*STAFF)
+def response_detail(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
+    response = _response(referral, response_id)
+    _audit_confidential(referral.case, f"response {response.id}")
+    return _response_page(referral, response)
+
+
+def _response_page(referral: Referral, response: AgencyResponse,
+                   form: CaseStatusForm | None = None, status: int = 200) -> Any:
+    case = referral.case
+    suggested = referral_service.next_case_status(case, response.outcome)
+    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    if form is None:
+        form = CaseStatusForm(formdata=None, case_version=case.version,
+                              status=(suggested or case.status).value)
+    other_open = [r for r in referral_service.case_referrals(case)
+                  if r.id != referral.id
+                  and r.status in referral_service.OPEN_REFERRAL_STATUSES]
+    return render_template(
+        "referrals/response.html", referral=referral, response=response, case=case,
+        suggested=suggested, form=form, can_edit=can_edit and case.status != CaseStatus.CLOSED,
+        other_open=other_open,
+    ), status
+
+
+@bp.route("/<int:referral_id>/responses/<int:response_id>/case-status", methods=["POST"])
+@roles_required(*STAFF)
+def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    referral = _editable(referral_id)
+    response = _response(referral, response_id)
+    case = referral.case
+    form = CaseStatusForm()
+    if form.validate_on_submit():
+        if form.case_version.data is not None and form.case_version.data != case.version:
+            raise Conflict("The case changed after you opened this page (someone else saved "
+                           "it). Nothing was changed: reload the page and choose again.")
+        try:
+            with _saving():
+                referral_service.move_case_after_response(
+                    case, CaseStatus(form.status.data), author=current_user, response=response
+                )
+            flash(f"Case moved to {CaseStatus(form.status.data).label.lower()}.", "success")
+            return _back_to_case(case, referral)
+        except DomainError as exc:
+            _form_error(form, exc)
+            referral = _editable(referral_id)
+            response = _response(referral, response_id)
+    return _response_page(referral, response, form, 422)
+
+
+# The follow-up queue and response times ---------------------------------------------------------
+
+
+@bp.route("/overdue")
+@roles_required(*STAFF)
+def overdue():  # type: ignore[no-untyped-def]
+    agency_id = request.args.get("agency", type=int) or None
+    district_id = request.args.get("district", type=int) or None
+    assignee_id = request.args.get("assignee", type=int) or None
+    districts = list(current_user.districts)
+    if district_id is not None and district_id not in {d.id for d in districts}:
+        district_id = None  # only the user's own districts are offered
+    rows = referral_service.overdue_referrals(
+        current_user, agency=agency_id, district=district_id, assignee=assignee_id,
+        today=local_today(),
+    )
+    agencies = db.session.scalars(
+        sa.select(Agency).where(
+            Agency.id.in_(sa.select(Referral.agency_id).where(
+                Referral.status.in_(referral_service.OPEN_REFERRAL_STATUSES)))
+        ).order_by(Agency.name)
+    ).all()
+    district_ids = [d.id for d in districts]
+    staff = db.session.scalars(
+        sa.select(User)
+        .where(User.active, User.role.in_(STAFF),
+               User.districts.any(District.id.in_(district_ids)))
+        .order_by(User.full_name)
+    ).all() if district_ids else []
+    return render_template(
+        "referrals/overdue.html", rows=rows, agencies=agencies, districts=districts,
+        staff=staff, agency_id=agency_id, district_id=district_id, assignee_id=assignee_id,
+        filtered=any((agency_id, district_id, assignee_id)),
+        inquiry_form=SecondInquiryForm(formdata=None),
+    )
+
+
+SORT_KEYS: dict[str, Callable[[referral_service.AgencyResponseTimes], Any]] = {
+    "agency": lambda r: r.agency.name.lower(),
+    "sent": lambda r: r.sent,
+    "responded": lambda r: r.responded,
+    "median": lambda r: r.median_days,
+    "p90": lambda r: r.p90_days,
+    "overdue": lambda r: r.overdue,
+}
+
+
+@bp.route("/response-times")
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def response_times():  # type: ignore[no-untyped-def]
+    sort = request.args.get("sort", "agency")
+    if sort not in SORT_KEYS:
+        sort = "agency"
+    descending = request.args.get("order") == "desc"
+    rows = referral_service.response_time_stats(current_user, today=local_today())
+    key = SORT_KEYS[sort]
+    known = [r for r in rows if key(r) is not None]
+    unknown = [r for r in rows if key(r) is None]  # no responses yet: always listed last
+    known.sort(key=key, reverse=descending)
+    return render_template("referrals/response_times.html", rows=known + unknown, sort=sort,
+                           descending=descending, columns=[
+                               ("agency", "Agency"), ("sent", "Referrals sent"),
+                               ("responded", "Responded"), ("median", "Median days"),
+                               ("p90", "90th percentile days"), ("overdue", "Overdue now")])
+

@@ -1,0 +1,239 @@
+"""District casework summaries: the comparison of districts, one district's summary, its
+print view, CSV downloads of every table, and (supervisors, admins) the cases behind a number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from constituent.extensions import db
+from constituent.forms.summaries import PeriodForm
+from constituent.models import District, User
+from constituent.services import exports, permissions, summaries, summary_tables
+from constituent.services.errors import DomainError
+from constituent.services.summaries import Period
+from constituent.views.helpers import csv_download, local_today, office_tz, roles_required
+
+bp = Blueprint("summaries", __name__, url_prefix="/summaries")
+
+READERS = summaries.SUMMARY_ROLES
+DETAIL = summaries.DETAIL_ROLES
+PER_PAGE = 50
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _period_form() -> tuple[PeriodForm, Period | None]:
+    """The period chooser filled from the address, and the period it names (None if wrong)."""
+    today = local_today()
+    form = PeriodForm(formdata=request.args)
+    form.period.choices = summaries.period_choices(today)
+    if not form.validate():
+        return form, None
+    try:
+        period = summaries.parse_period(form.period.data, form.start.data, form.end.data, today)
+    except DomainError as exc:
+        field = form[exc.field] if exc.field in form else form.period
+        field.errors = [*field.errors, exc.message]
+        return form, None
+    form.period.data = period.token
+    if period.kind == summaries.PeriodKind.CUSTOM:
+        form.start.data, form.end.data = period.start, period.end
+    return form, period
+
+
+def _summary(district: District, period: Period) -> summaries.DistrictSummary:
+    audience = summaries.audience_for(_user())
+    return summaries.district_summary(district, period, office_tz(), local_today(),
+                                      staff=audience.staff_table)
+
+
+def _drill_url(args: dict[str, str] | None) -> str | None:
+    return url_for("summaries.cases", **args) if args else None
+
+
+def _csv(filename: str, header: list[str], rows: Any, what: str, record_id: str) -> Response:
+    """Audit the export (committed before streaming starts), then stream the CSV."""
+    return csv_download(filename, header, rows, record_type="summary", record_id=record_id,
+                        what=what)
+
+
+def _bad_period(form: PeriodForm, template: str, **context: Any) -> tuple[str, int]:
+    return render_template(template, form=form, period=None, **context), 422
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def overview():  # type: ignore[no-untyped-def]
+    form, period = _period_form()
+    if period is None:
+        return _bad_period(form, "summaries/overview.html", table=None)
+    sort = request.args.get("sort", "district")
+    descending = request.args.get("order") == "desc"
+    comparison = summaries.compare_districts(summaries.summary_districts(_user()), period,
+                                             office_tz())
+    table = summary_tables.comparison_table(comparison, summaries.audience_for(_user()),
+                                            sort, descending)
+    args = period.query_args()
+
+    def sort_url(key: str, desc: bool) -> str:
+        return url_for("summaries.overview", sort=key, order="desc" if desc else "asc", **args)
+
+    def row_url(code: str) -> str:
+        return url_for("summaries.district", code=code, **args)
+
+    names = {row.district.code: row.district.name for row in comparison.rows}
+    return render_template("summaries/overview.html", form=form, period=period,
+                           comparison=comparison, table=table, sort=sort, descending=descending,
+                           drill_url=_drill_url, sort_url=sort_url, row_url=row_url,
+                           row_note=names.get)
+
+
+@bp.get("/comparison.csv")
+@roles_required(*READERS)
+def overview_csv():  # type: ignore[no-untyped-def]
+    form, period = _period_form()
+    if period is None:
+        return _bad_period(form, "summaries/overview.html", table=None)
+    comparison = summaries.compare_districts(summaries.summary_districts(_user()), period,
+                                             office_tz())
+    table = summary_tables.comparison_table(comparison, summaries.audience_for(_user()),
+                                            request.args.get("sort", "district"),
+                                            request.args.get("order") == "desc")
+    return _csv(f"districts-{period.start}-{period.end}.csv", table.csv_header(),
+                table.csv_rows(), f"district comparison, {period.dates}", "comparison")
+
+
+@bp.get("/<code>")
+@roles_required(*READERS)
+def district(code: str):  # type: ignore[no-untyped-def]
+    found = summaries.district_for(_user(), code)
+    form, period = _period_form()
+    if period is None:
+        return _bad_period(form, "summaries/district.html", district=found, tables=None)
+    summary = _summary(found, period)
+    tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
+    return render_template("summaries/district.html", form=form, period=period, district=found,
+                           summary=summary, tables=tables, how_counted=summaries.HOW_COUNTED,
+                           drill_url=_drill_url)
+
+
+@bp.get("/<code>/print")
+@roles_required(*READERS)
+def print_view(code: str):  # type: ignore[no-untyped-def]
+    found = summaries.district_for(_user(), code)
+    form, period = _period_form()
+    if period is None:
+        return _bad_period(form, "summaries/district.html", district=found, tables=None)
+    summary = _summary(found, period)
+    tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
+    return render_template("summaries/print.html", period=period, district=found,
+                           summary=summary, tables=tables, how_counted=summaries.HOW_COUNTED)
+
+
+@bp.get("/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, "
+        "by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv")
+@roles_required(*READERS)
+def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
+    found = summaries.district_for(_user(), code)
+    form, period = _period_form()
+    if period is None:
+        return _bad_period(form, "summaries/district.html", district=found, tables=None)
+    tables = summary_tables.summary_tables(_summary(found, period),
+                                           summaries.audience_for(_user()))
+    what = f"{found.code} summary, {key}, {period.dates}"
+    filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
+    if key == "all":
+        return _csv(filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables),
+                    what, found.code)
+    table = next((t for t in tables if t.key == key), None)
+    if table is None:  # the staff table for a reader who may not see it
+        return render_template("errors/error.html", code=404, title="Page not found",
+                               message="There is no such table on this summary."), 404
+    return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
+
+
+def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None,
+                                       summaries.Drill | None]:
+    found = summaries.district_for(_user(), code)
+    form, period = _period_form()
+    drill = summaries.parse_drill(request.args.to_dict()) if period is not None else None
+    return found, form, period, drill
+
+
+def _drill_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items()
+            if k in ("figure", *summaries.DRILL_FILTERS)}
+
+
+@bp.get("/<code>/cases")
+@roles_required(*DETAIL)
+def cases(code: str):  # type: ignore[no-untyped-def]
+    found, form, period, drill = _drill_context(code)
+    if period is None or drill is None:
+        return _bad_period(form, "summaries/cases.html", district=found, rows=None,
+                           extra=_drill_args())
+    tz, today, user = office_tz(), local_today(), _user()
+    visible = permissions.visible_cases(user)
+    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
+    behind = summaries.count_behind(drill, found, period, tz, today)
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    rows = [summaries.drill_row(r) for r in
+            db.session.execute(listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE))]
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "summaries/cases.html", district=found, form=form, period=period, drill=drill,
+        description=summaries.describe_drill(drill, period), rows=rows, total=total,
+        behind=behind, page=page, pages=pages, args=args, tz=tz,
+        summary_args=period.query_args(),
+    )
+
+
+@bp.get("/<code>/cases.csv")
+@roles_required(*DETAIL)
+def cases_csv(code: str):  # type: ignore[no-untyped-def]
+    found, form, period, drill = _drill_context(code)
+    if period is None or drill is None:
+        return _bad_period(form, "summaries/cases.html", district=found, rows=None,
+                           extra=_drill_args())
+    tz, today = office_tz(), local_today()
+    listed = summaries.drill_rows_select(permissions.visible_cases(_user()), drill, found,
+                                         period, tz, today)
+    description = summaries.describe_drill(drill, period)
+    header = ["Case", "Constituent", "ZIP", "Town", "Subject", "Category", "Status",
+              "Priority", "Channel", "Outcome", "Confidential", "Assigned to", "Opened",
+              "Closed", "Days open at period end"]
+    referral = drill.figure.is_referral
+    if referral:
+        header += ["Agency", "Sent", "Due", "Answered"]
+    prefix = str(current_app.config["CASE_PREFIX"])
+
+    def rows():  # type: ignore[no-untyped-def]
+        for raw in exports.stream_rows(listed):
+            r = summaries.drill_row(raw)
+            line = [f"{prefix}{r.number}", r.constituent, r.zip5, r.town, r.subject, r.category,
+                    r.status.label, r.priority.label, r.channel.label,
+                    r.outcome.label if r.outcome else "", "yes" if r.confidential else "no",
+                    r.assignee, exports.local_text(r.opened_at, tz),
+                    exports.local_text(r.closed_at, tz), round(r.days_open, 1)]
+            if referral:
+                line += [r.agency, r.sent_on, r.due_on, r.responded_on]
+            yield line
+
+    filename = f"{found.code}-{drill.figure.value.replace('_', '-')}-cases.csv"
+    return _csv(filename, header, rows(), f"{found.code} cases behind: {description}",
+                found.code)
