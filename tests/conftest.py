@@ -1,0 +1,121 @@
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL when
+CONSTITUENT_TEST_DATABASE_URL is set), a client that can sign in, and data factories."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from constituent import create_app
+from constituent.config import TestConfig
+from constituent.extensions import db, limiter
+from tests import factories
+from tests.dbutil import fresh_database
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def _app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    tmp = tmp_path_factory.mktemp("app")
+    with fresh_database(tmp, "suite") as url:
+        app = create_app({
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SEARCH_INDEX_DIR": str(tmp / "index"),
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "SECRET_KEY": "test-secret-key-not-for-production",
+        })
+        with app.app_context():
+            db.create_all()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _empty_tables(app: Flask) -> None:
+    limiter.reset()  # sign-in throttling counts must not leak from one test into the next
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    uploads = Path(app.config["UPLOAD_DIR"])
+    if uploads.exists():
+        shutil.rmtree(uploads)
+
+
+@pytest.fixture()
+def app(_app: Flask) -> Iterator[Flask]:
+    """The app with empty tables, inside an app context; its test clients can sign in."""
+    _empty_tables(_app)
+    _app.test_client_class = Client
+    with _app.app_context():
+        yield _app
+        db.session.remove()
+
+
+class Client(FlaskClient):
+    """A test client that knows how to sign in and send CSRF tokens.
+
+    Each request runs in its own app context (its own ``g`` and database session), as in a
+    real server. Around it the test's own session commits: what the test set up is visible to
+    the request, and the test then reads what the request saved (a new snapshot).
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.commit()
+        return response
+
+    def csrf_token(self, url: str = "/login") -> str:
+        page = self.get(url, follow_redirects=True).get_data(as_text=True)
+        match = CSRF_RE.search(page)
+        assert match, f"no CSRF token on {url}"
+        return match.group(1)
+
+    def login(self, email: str, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+        token = self.csrf_token("/login")
+        return self.post("/login", data={"email": email, "password": password,
+                                         "csrf_token": token})
+
+    def form_post(self, url: str, data: dict | None = None, token_from: str | None = None,
+                  **kw):  # type: ignore[no-untyped-def]
+        """POST with a CSRF token taken from ``token_from`` (default: the same URL)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(token_from or url))
+        return self.post(url, data=data, **kw)
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self.post("/logout", data={"csrf_token": self.csrf_token("/")})
+
+
+@pytest.fixture()
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture()
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def office(app: Flask) -> factories.Office:
+    """Two districts, categories, one user of each role in district A, one caseworker in B."""
+    return factories.make_office()
+
+
+def count(model: type) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))

@@ -1,0 +1,126 @@
+"""A real gunicorn server on 127.0.0.1 and simulated staff talking to it over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """gunicorn serving the app; ``kill9`` kills the master and every worker at once."""
+
+    env: dict[str, str]
+    workers: int = 4
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        gunicorn = VENV_BIN / "gunicorn"
+        self.proc = subprocess.Popen(  # noqa: S603
+            [str(gunicorn), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+             "constituent:create_app()"],
+            env=self.env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=open(Path(self.env["CONSTITUENT_INSTANCE_PATH"])
+                                                   / "gunicorn.log", "ab"),
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = Browser(self).request("GET", "/login")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("gunicorn exited during start-up; see gunicorn.log")
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer in time")
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+class Browser:
+    """One staffer's cookies over plain http.client (keeps the load test dependency-free)."""
+
+    def __init__(self, server: Server, timeout: float = 30.0) -> None:
+        self.server = server
+        self.cookies: dict[str, str] = {}
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, data: dict | None = None
+                ) -> tuple[int, dict[str, str], str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=self.timeout)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie()
+                cookie.load(header)
+                for key, morsel in cookie.items():
+                    self.cookies[key] = morsel.value
+            return response.status, dict(response.headers), text
+        finally:
+            conn.close()
+
+    def token(self, path: str) -> str:
+        status, _, text = self.request("GET", path)
+        match = CSRF_RE.search(text)
+        if not match:
+            raise RuntimeError(f"no CSRF token on {path} (status {status})")
+        return match.group(1)
+
+    def post(self, path: str, data: dict, token_from: str | None = None
+             ) -> tuple[int, dict[str, str], str]:
+        data = {**data, "csrf_token": self.token(token_from or path)}
+        return self.request("POST", path, data)
+
+    def login(self, email: str, password: str) -> None:
+        status, headers, _ = self.post("/login", {"email": email, "password": password})
+        if status != 302:
+            raise RuntimeError(f"sign-in of {email} answered {status}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
