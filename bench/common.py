@@ -1,0 +1,65 @@
+"""Shared set-up for the benchmarks: a demo office seeded at a given scale, reused across runs."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import Flask  # noqa: E402
+
+from constituent import create_app  # noqa: E402
+from constituent.extensions import db  # noqa: E402
+from constituent.services import demo  # noqa: E402
+
+WORK = Path(tempfile.gettempdir()) / "constituent-bench"
+
+
+def database_url(name: str, scale: int, database: str | None) -> str:
+    """The given URL (postgresql:// accepted), or a SQLite file per benchmark and scale."""
+    WORK.mkdir(exist_ok=True)
+    url = database or f"sqlite:///{WORK / f'{name}-scale{scale}.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def seeded_app(name: str, scale: int, database: str | None = None, **config: object) -> Flask:
+    """An app on a database holding the demo office at ``scale`` (seeded once, then reused)."""
+    url = database_url(name, scale, database)
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret", "TESTING": True,
+        "SEARCH_INDEX_DIR": str(WORK / f"{name}-index"), "UPLOAD_DIR": str(WORK / "uploads"),
+        **config,
+    })
+    with app.app_context():
+        db.create_all()
+        if not demo.is_seeded():
+            print(f"Seeding the demo office at scale {scale} into {url} ...", flush=True)
+            started = time.perf_counter()
+            demo.seed(scale=scale)
+            db.session.commit()
+            print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    return app
+
+
+def timed_ms(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
+    """Milliseconds of ``runs`` calls of ``fn`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def p50_p95(ms: list[float]) -> tuple[float, float]:
+    ordered = sorted(ms)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
