@@ -216,6 +216,7 @@ def observe(app: Flask, client_for, ids: dict[str, int], world=None
                     response = client.post(url, data={"csrf_token": client.token})
                 row.append(outcome(response))
                 header_problems.extend(missing_headers(response, f"{method} {url} as {role}"))
+                response.close()  # streamed downloads end here, as when a browser hangs up
             seen[(rule.rule, method)] = " ".join(row)
     return seen
 
@@ -283,6 +284,7 @@ def _probe(app, client_for, roles, ids, world) -> list[str]:  # type: ignore[no-
                 response = client.post(url, data={"csrf_token": client.token})
             if response.status_code not in (403, 404):
                 leaks.append(f"{method} {url} as {role}: {response.status_code}")
+            response.close()
     return leaks
 
 

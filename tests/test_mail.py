@@ -187,8 +187,10 @@ def test_webmail_domains_never_match_by_domain(client, office, setup):
     case = factories.gen_case(office.a, office.category, assignee=office.caseworker)
     referral_service.route_case(
         case, agency=food, contact=None, method=ReferralMethod.EMAIL,
-        sent_on=referral_service.office_today(), due_on=None, reference_number=None,
-        author=office.supervisor, override_reason="Urgent: food insecurity")
+        # A day back: the message below is dated two hours ago, which just after midnight in
+        # the office is the day before, and a reply cannot predate the referral.
+        sent_on=referral_service.office_today() - timedelta(days=1), due_on=None,
+        reference_number=None, author=office.supervisor, override_reason="Urgent: food insecurity")
     db.session.commit()
     client.login(office.caseworker.email)
     upload(client, (tagged(case, sender="A Stranger <stranger@gmail.com>"), "a.eml"))

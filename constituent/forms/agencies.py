@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -17,16 +14,10 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
+from constituent.forms import choices
 from constituent.models import AgencyLevel
-
-
-def choices(pairs: Iterable[tuple[Any, str]], optgroup: str | None = None) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms select choices, optionally in an <optgroup>."""
-    return [SelectChoice(str(value), label, optgroup=optgroup) for value, label in pairs]
-
 
 LEVEL_PAIRS = [(lv.value, lv.label) for lv in AgencyLevel]
 LEVEL_CHOICES = choices(LEVEL_PAIRS)

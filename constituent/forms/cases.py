@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -18,9 +17,9 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from constituent.forms import choices
 from constituent.models import (
     CaseStatus,
     EventKind,
@@ -34,11 +33,6 @@ from constituent.services import cases as case_service
 DATE_MESSAGE = "Enter a date such as 2025-03-14."
 
 
-def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms select choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
 class DayField(DateField):
     """A date input whose parse error says what to type."""
 
@@ -49,7 +43,7 @@ class DayField(DateField):
             raise ValueError(DATE_MESSAGE) from exc
 
 
-ENTRY_KIND_CHOICES = options((k.value, k.label) for k in case_service.ENTRY_KINDS)
+ENTRY_KIND_CHOICES = choices((k.value, k.label) for k in case_service.ENTRY_KINDS)
 
 
 def _limit(n: int, what: str = "it") -> Length:
@@ -75,7 +69,7 @@ class StatusForm(FlaskForm):
                          validators=[DataRequired("Choose the new status.")])
     outcome = SelectField(
         "Outcome (needed to close)",
-        choices=options([("", "— Choose when closing —")] + [(o.value, o.label) for o in Outcome]),
+        choices=choices([("", "— Choose when closing —")] + [(o.value, o.label) for o in Outcome]),
         validators=[Optional()],
     )
     note = TextAreaField("Note (optional)", validators=[_limit(2000, "the note")])
@@ -127,7 +121,7 @@ class ReleaseRequestForm(FlaskForm):
     requested_on = DayField("Requested on", validators=[InputRequired(DATE_MESSAGE)],
                              format="%Y-%m-%d")
     method = SelectField("How it was requested",
-                         choices=options((m.value, m.label) for m in RequestMethod))
+                         choices=choices((m.value, m.label) for m in RequestMethod))
 
 
 class ReleaseReceivedForm(FlaskForm):
@@ -136,7 +130,7 @@ class ReleaseReceivedForm(FlaskForm):
     signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)],
                           format="%Y-%m-%d")
     signature_method = SelectField("Signature",
-                                   choices=options((m.value, m.label) for m in SignatureMethod))
+                                   choices=choices((m.value, m.label) for m in SignatureMethod))
     agencies = SelectMultipleField(
         "Agencies it covers", choices=[], coerce=int,
         widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput(),
@@ -162,7 +156,7 @@ class HeaderForm(FlaskForm):
         "Description", validators=[_limit(case_service.DESCRIPTION_LIMIT, "the description")],
     )
     category = SelectField("Category", choices=[], coerce=int)
-    priority = SelectField("Priority", choices=options((p.value, p.label) for p in Priority))
+    priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority))
     district = SelectField("District", choices=[], coerce=int)
     confidential = BooleanField("Confidential (only supervisors and the assignee may see it)")
 
@@ -175,7 +169,7 @@ class CaseFilterForm(FlaskForm):
 
     status = SelectField(
         "Status",
-        choices=options([(case_service.ACTIVE, "All open"), ("", "Any status")]
+        choices=choices([(case_service.ACTIVE, "All open"), ("", "Any status")]
                         + [(s.value, s.label) for s in CaseStatus]),
         default=case_service.ACTIVE, validators=[Optional()],
     )
@@ -184,19 +178,19 @@ class CaseFilterForm(FlaskForm):
     assignee = SelectField("Assigned to", choices=[], validators=[Optional()])
     priority = SelectField(
         "Priority",
-        choices=options([("", "Any priority")] + [(p.value, p.label) for p in Priority]),
+        choices=choices([("", "Any priority")] + [(p.value, p.label) for p in Priority]),
         validators=[Optional()],
     )
     age = SelectField(
-        "Age", choices=options([("", "Any age")] + [
+        "Age", choices=choices([("", "Any age")] + [
             (k, label) for k, (label, _, _) in case_service.AGE_BRACKETS.items()]),
         validators=[Optional()],
     )
     confidential = SelectField(
-        "Confidential", choices=options([("", "Either"), ("yes", "Confidential only"),
+        "Confidential", choices=choices([("", "Either"), ("yes", "Confidential only"),
                                          ("no", "Not confidential")]),
         validators=[Optional()],
     )
-    sort = SelectField("Sort by", choices=options(case_service.SORTS.items()),
+    sort = SelectField("Sort by", choices=choices(case_service.SORTS.items()),
                        default="priority", validators=[Optional()])
     page = IntegerField("Page", default=1, validators=[Optional()])

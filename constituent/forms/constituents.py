@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
+from constituent.forms import choices
 from constituent.forms.intake import limit, optional_int
 from constituent.models import ContactKind, ContactMethod
 from constituent.services.constituents import LIMITS, ConstituentData
@@ -33,7 +34,8 @@ class ConstituentForm(FlaskForm):
                               choices=[])
     preferred_contact = SelectField(
         "Preferred contact",
-        choices=[("", "No preference")] + [(m.value, m.value.capitalize()) for m in ContactMethod])
+        choices=choices([("", "No preference")]
+                        + [(m.value, m.value.capitalize()) for m in ContactMethod]))
     language = StringField("Preferred language", validators=[limit(LIMITS["language"])])
     is_veteran = BooleanField("Veteran")
     is_senior = BooleanField("Senior")
@@ -62,7 +64,8 @@ class ConstituentForm(FlaskForm):
 class ContactPointForm(FlaskForm):
     """Add a phone number or an email address."""
 
-    kind = SelectField("Kind", choices=[(k.value, k.value.capitalize()) for k in ContactKind])
+    kind = SelectField("Kind",
+                       choices=choices((k.value, k.value.capitalize()) for k in ContactKind))
     value = StringField("Number or address", validators=[
         DataRequired("Enter the number or address."), limit(LIMITS["email"])])
     label = StringField("Label (home, work, cell)", validators=[limit(LIMITS["contact_label"])])

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
+from constituent.forms import choices
 from constituent.models import Channel, Priority
 from constituent.services.constituents import LIMITS
 from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
@@ -53,9 +54,9 @@ class IntakeForm(FlaskForm):
     subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
     description = TextAreaField("What the caller said", validators=[limit(MAX_DESCRIPTION)],
                                 render_kw={"rows": 4})
-    channel = SelectField("Channel", choices=[(c.value, c.label) for c in Channel],
+    channel = SelectField("Channel", choices=choices((c.value, c.label) for c in Channel),
                           default=Channel.PHONE.value)
-    priority = SelectField("Priority", choices=[(p.value, p.label) for p in Priority],
+    priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority),
                            default=Priority.ROUTINE.value)
     confidential = BooleanField("Confidential (only supervisors and the assignee see it)")
     release_needed = BooleanField("Privacy release needed (an agency will be contacted)")

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
 from constituent.models import District, Role, User, ZipDistrict
@@ -108,7 +109,8 @@ def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
 def audit():  # type: ignore[no-untyped-def]
     """The audit trail, filtered by user, record, action and date, newest first."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Any action")] + [(a, a) for a in audit_service.known_actions()]
+    form.action.choices = choices(
+        [("", "Any action")] + [(a, a) for a in audit_service.known_actions()])
     valid = form.validate()
     filters = _audit_filters(form) if valid else audit_service.AuditFilters()
     query = audit_service.find_events(filters)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.agencies import (
     AgencyFilterForm,
     AgencyForm,
@@ -18,7 +19,6 @@ from constituent.forms.agencies import (
     ImportForm,
     RuleForm,
     RuleTryForm,
-    choices,
 )
 from constituent.forms.letters import LetterTemplateForm
 from constituent.models import Category, District, LetterKind, Role, RoutingRule

@@ -21,8 +21,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.cases import (
     AssignForm,
     CaseFilterForm,
@@ -115,16 +117,16 @@ def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
 # The case page -------------------------------------------------------------------------------
 
 
-def _status_choices(case: Case) -> list[tuple[str, str]]:
+def _status_choices(case: Case) -> list[SelectChoice]:
     """Only the statuses the case may move to (a closed case is reopened by its own form)."""
     if case.status == CaseStatus.CLOSED:
         return []
-    return [("", "— Choose —")] + [(s.value, s.label) for s in workflow.allowed_next(case)]
+    return choices([("", "— Choose —")] + [(s.value, s.label) for s in workflow.allowed_next(case)])
 
 
-def _assign_choices(assignees: list[User]) -> list[tuple[int, str]]:
-    return [(0, "Nobody (unassigned)")] + [
-        (u.id, f"{u.full_name} ({u.role.label})") for u in assignees]
+def _assign_choices(assignees: list[User]) -> list[SelectChoice]:
+    return choices([(0, "Nobody (unassigned)")] + [
+        (u.id, f"{u.full_name} ({u.role.label})") for u in assignees])
 
 
 def _attach_error(form: FlaskForm, exc: DomainError) -> None:
@@ -161,7 +163,7 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     follow_up = given.get("follow_up") or FollowUpForm(
         prefix="followup", formdata=None, due_on=today + timedelta(days=FOLLOW_UP_DAYS),
         assignee=default_for)
-    follow_up.assignee.choices = [(u.id, u.full_name) for u in fu_assignees]
+    follow_up.assignee.choices = choices((u.id, u.full_name) for u in fu_assignees)
     forms["follow_up"] = follow_up
 
     done: dict[int, CompleteFollowUpForm] = {}
@@ -174,7 +176,7 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
         prefix="relreq", formdata=None, requested_on=today)
     received = given.get("release_received") or ReleaseReceivedForm(
         prefix="relrec", formdata=None, signed_on=today)
-    received.agencies.choices = [(a.id, a.label) for a in releases.active_agencies()]
+    received.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
     forms["release_received"] = received
     forms["not_needed"] = given.get("not_needed") or NotNeededForm(prefix="relnn",
                                                                      formdata=None)

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.constituents import (
     ConstituentForm,
     ContactPointForm,
@@ -85,9 +87,9 @@ def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
     return _detail(person)
 
 
-def _district_choices() -> list[tuple[Any, str]]:
+def _district_choices() -> list[SelectChoice]:
     rows = db.session.scalars(db.select(District).order_by(District.code))
-    return [("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in rows]
+    return choices([("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in rows])
 
 
 @bp.route("/<int:constituent_id>/edit", methods=["GET", "POST"])

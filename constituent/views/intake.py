@@ -7,8 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.intake import IntakeForm
 from constituent.models import Case, Category
 from constituent.services import constituents, intake, permissions
@@ -19,10 +21,10 @@ from constituent.views.helpers import case_number, roles_required
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 
-def _category_choices() -> list[tuple[Any, str]]:
+def _category_choices() -> list[SelectChoice]:
     rows = db.session.scalars(
         sa.select(Category).where(Category.active.is_(True)).order_by(Category.name))
-    return [("", "Choose a category")] + [(c.id, c.name) for c in rows]
+    return choices([("", "Choose a category")] + [(c.id, c.name) for c in rows])
 
 
 def _context(form: IntakeForm) -> dict[str, Any]:
@@ -40,8 +42,8 @@ def _context(form: IntakeForm) -> dict[str, Any]:
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(current_user, details.zip5, selected)
-    form.district_id.choices = [("", "Choose a district")] + [
-        (d.id, f"{d.code} · {d.name}") for d in question.options]
+    form.district_id.choices = choices([("", "Choose a district")] + [
+        (d.id, f"{d.code} · {d.name}") for d in question.options])
     form.district_id.label.text = question.label
     searched = any((details.first_name.strip(), details.last_name.strip(), details.phone.strip(),
                     details.email.strip(), details.street.strip()))

@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
-from constituent.forms.agencies import choices
+from constituent.forms import choices
 from constituent.forms.letters import LetterChoiceForm, PrintLetterForm
 from constituent.models import Agency, AgencyContact, Case, Referral, Role, User
 from constituent.services import audit, routing

@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 
 from constituent.extensions import db
+from constituent.forms import choices
 from constituent.forms.summaries import PeriodForm
 from constituent.models import District, User
 from constituent.services import exports, permissions, summaries, summary_tables
@@ -39,7 +40,8 @@ def _period_form() -> tuple[PeriodForm, Period | None]:
     """The period chooser filled from the address, and the period it names (None if wrong)."""
     today = local_today()
     form = PeriodForm(formdata=request.args)
-    form.period.choices = summaries.period_choices(today)
+    form.period.choices = [choice for group, pairs in summaries.period_choices(today).items()
+                          for choice in choices(pairs, optgroup=group)]
     if not form.validate():
         return form, None
     try:
