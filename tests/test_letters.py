@@ -418,3 +418,18 @@ def test_render_letter_refuses_a_referral_of_another_case(app, office, letter_ca
                                      referral=referral)
     assert exc.value.field == "referral_id"
     assert count(Letter) == 0
+
+
+def test_the_case_page_offers_a_letter_to_those_who_may_write_one(client, office, letter_case):
+    link = f'href="/cases/{letter_case.id}/letters/new"'
+    for user, offered in ((office.caseworker, True), (office.supervisor, True),
+                          (office.intake, False), (office.admin, False)):
+        client.login(user.email)
+        page = client.get(f"/cases/{letter_case.id}")
+        if page.status_code == 200:
+            assert (link in page.get_data(as_text=True)) is offered, user.email
+            if offered:
+                assert client.get(f"/cases/{letter_case.id}/letters/new").status_code == 200
+        else:
+            assert not offered and page.status_code in (403, 404)
+        client.logout()

@@ -55,6 +55,7 @@ from constituent.models import (
 from constituent.services import (
     audit,
     followups,
+    letters,
     permissions,
     releases,
     uploads,
@@ -199,6 +200,8 @@ def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = 
         "releases": case.releases,
         "can_edit": permissions.can(user, Action.EDIT, case),
         "can_manage": permissions.can(user, Action.MANAGE, case),
+        "can_write_letter": (user.role in letters.WRITERS
+                             and permissions.can(user, Action.EDIT, case)),
         "forms": _forms(case, **(given or {})),
         "problem": problem,
         "today": local_today(),

@@ -21,7 +21,7 @@ from constituent.views.helpers import local_today, roles_required
 
 bp = Blueprint("letters", __name__)
 
-WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
+WRITERS = letter_service.WRITERS
 READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN, Role.INTAKE)
 
 
