@@ -706,3 +706,18 @@ def test_an_uploaded_mbox_is_split_into_its_messages(client, office, setup):
     text = page_text(upload(client, (box, "export.mbox")))
     assert "2 messages: 1 filed, 1 queued, 0 duplicate, 0 refused." in text
     assert "export.mbox, message 1 of 2" in text and "export.mbox, message 2 of 2" in text
+
+
+def test_the_case_timeline_links_a_filed_email_to_its_message(client, office, setup):
+    case = setup["case"]
+    client.login(office.caseworker.email)
+    upload(client, (tagged(case, sender="Someone <someone@elsewhere.example>",
+                           body="Following up on my letter."), "f.eml"))
+    message = db.session.scalar(sa.select(InboundMessage).where(
+        InboundMessage.case_id == case.id))
+    assert message is not None
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f'href="/mail/{message.id}"' in page
+    opened = client.get(f"/mail/{message.id}")
+    assert opened.status_code == 200
+    assert "Following up on my letter." in opened.get_data(as_text=True)

@@ -56,6 +56,7 @@ from constituent.services import (
     audit,
     followups,
     letters,
+    mail,
     permissions,
     releases,
     uploads,
@@ -200,6 +201,7 @@ def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = 
         "releases": case.releases,
         "can_edit": permissions.can(user, Action.EDIT, case),
         "can_manage": permissions.can(user, Action.MANAGE, case),
+        "can_open_mail": user.role in mail.MAIL_ROLES,
         "can_write_letter": (user.role in letters.WRITERS
                              and permissions.can(user, Action.EDIT, case)),
         "forms": _forms(case, **(given or {})),
