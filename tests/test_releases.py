@@ -232,3 +232,18 @@ def test_not_needed_is_refused_once_a_signed_release_is_on_file(client, office, 
 ])
 def test_sniff_judges_by_structure(content, kind):
     assert uploads.sniff(content) == kind
+
+
+def test_a_stored_file_is_deleted_when_its_transaction_rolls_back(app, office):
+    case = open_case(office)
+    kept = uploads.store_upload(io.BytesIO(png_bytes()), "kept.png", case=case,
+                                uploaded_by=office.caseworker)
+    db.session.commit()
+    undone = uploads.store_upload(io.BytesIO(png_bytes()), "undone.png", case=case,
+                                  uploaded_by=office.caseworker)
+    undone_path = uploads._path_for(undone.storage_key)
+    assert undone_path.is_file()
+    db.session.rollback()  # e.g. the save failed after the file was written
+    assert not undone_path.is_file()
+    assert uploads.stored_path(kept).is_file()
+    assert count(Attachment) == 1

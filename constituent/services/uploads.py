@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from constituent.extensions import db
@@ -22,6 +24,9 @@ ACCEPTED_LABEL = "PDF, PNG or JPEG"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 PDF_SIGNATURE = b"%PDF-"
+# Files written during the session's current transaction: kept when it commits, deleted when
+# it rolls back, so a failed save leaves no orphan on disk.
+NEW_FILES_KEY = "constituent.uploads.new_files"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ def store_upload(
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "xb") as fh:
         fh.write(data)
+    db.session.info.setdefault(NEW_FILES_KEY, []).append(path)
     stem = Path(secure_filename(filename or "")).stem[:100] or "upload"
     attachment = Attachment(
         case_id=case.id if case is not None else None,
@@ -113,3 +119,14 @@ def stored_path(attachment: Attachment) -> Path:
     if not path.is_file():
         raise NotFound("The stored file is missing. Tell the office IT staff.")
     return path
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_files(session: Session) -> None:
+    session.info.pop(NEW_FILES_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _delete_new_files(session: Session) -> None:
+    for path in session.info.pop(NEW_FILES_KEY, []):
+        path.unlink(missing_ok=True)
