@@ -225,11 +225,10 @@ def import_agencies(file: Path, dry_run: bool) -> None:
 def report_district(code: str, start: datetime | None, end: datetime | None, fmt: str,
                     suppress_small_counts: bool) -> None:
     """Write a district's summary figures (every table of its page) to standard output."""
-    from zoneinfo import ZoneInfo
-
     from constituent.services import summary_tables
+    from constituent.services.clock import office_tz
 
-    tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
+    tz = office_tz()
     try:
         for chunk in summary_tables.report_chunks(
             code, start.date() if start else None, end.date() if end else None, fmt,

@@ -6,7 +6,6 @@ import operator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -36,6 +35,7 @@ from constituent.models import (
     utcnow,
 )
 from constituent.services import audit, timeline
+from constituent.services.clock import office_date, office_today
 from constituent.services.errors import Conflict, DomainError, NotFound
 
 # Who writes letters on a case they may edit: the staff who work cases.
@@ -208,17 +208,12 @@ def _config(key: str, default: str) -> str:
     return str(current_app.config.get(key, default)) if has_app_context() else default
 
 
-def office_today() -> date:
-    """Today's date in the office's time zone."""
-    return datetime.now(ZoneInfo(_config("OFFICE_TIMEZONE", "America/New_York"))).date()
-
-
 def long_date(value: date | datetime | None) -> str:
     """A date as letters write it: 'March 2, 2026' (a datetime in the office's time zone)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(_config("OFFICE_TIMEZONE", "America/New_York"))).date()
+        value = office_date(value)
     return f"{value:%B} {value.day}, {value.year}"
 
 

@@ -21,7 +21,6 @@ from email.parser import BytesParser
 from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -50,6 +49,7 @@ from constituent.models import (
 )
 from constituent.models.mail import AttachmentOutcome, InboundAttachment
 from constituent.services import audit, intake, permissions, referrals, timeline, uploads
+from constituent.services.clock import office_date as _office_date
 from constituent.services.errors import DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action
 
@@ -556,10 +556,6 @@ class SenderDirectory:
 
 
 # Filing ------------------------------------------------------------------------------------------
-
-
-def _office_date(value: datetime) -> date:
-    return value.astimezone(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
 
 
 def _fmt(value: date) -> str:

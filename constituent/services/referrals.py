@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from constituent.extensions import db
@@ -31,6 +29,8 @@ from constituent.models import (
     User,
 )
 from constituent.services import audit, permissions, routing, timeline, workflow
+from constituent.services.clock import office_date as _office_date
+from constituent.services.clock import office_today
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action
 
@@ -70,15 +70,6 @@ STATUS_LABELS: dict[ReferralStatus, str] = {
 
 
 # Dates -------------------------------------------------------------------------------------
-
-
-def office_today() -> date:
-    """Today's date in the office's time zone."""
-    return datetime.now(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
-
-
-def _office_date(value: datetime) -> date:
-    return value.astimezone(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
 
 
 def _fmt(value: date) -> str:

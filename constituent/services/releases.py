@@ -6,12 +6,10 @@ requested while one is awaited, otherwise needed / not needed as staff decided.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
 from constituent.extensions import db
 from constituent.models import (
@@ -26,15 +24,11 @@ from constituent.models import (
     utcnow,
 )
 from constituent.services import audit, timeline, uploads
+from constituent.services.clock import office_today
 from constituent.services.errors import DomainError
 
 NOTE_LIMIT = 2000
 EARLIEST_SIGNED_ON = date(2000, 1, 1)
-
-
-def office_today() -> date:
-    """Today's date in the office's time zone."""
-    return datetime.now(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
 
 
 def _format(day: date) -> str:

@@ -1,0 +1,27 @@
+"""The office's calendar: its time zone (``CONSTITUENT_TIMEZONE``), today there, and the
+office date of an instant. Every "today" and "which day was that" in the app comes from here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+def office_tz() -> ZoneInfo:
+    """The office's time zone (the default one outside an app, e.g. rendering a letter)."""
+    name = current_app.config.get("OFFICE_TIMEZONE") if has_app_context() else None
+    return ZoneInfo(name or DEFAULT_TIMEZONE)
+
+
+def office_today() -> date:
+    """Today's date in the office's time zone."""
+    return datetime.now(office_tz()).date()
+
+
+def office_date(value: datetime) -> date:
+    """The office's calendar date of an aware instant."""
+    return value.astimezone(office_tz()).date()
