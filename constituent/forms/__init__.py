@@ -6,8 +6,28 @@ from collections.abc import Iterable
 from typing import Any
 
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+MAX_ID = 2**31 - 1  # any record id; larger numbers would overflow the database's integer
 
 
 def choices(pairs: Iterable[tuple[Any, str]], optgroup: str | None = None) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices, optionally in an <optgroup>."""
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
+
+
+def limit(n: int) -> Length:
+    """A length limit whose message names the limit."""
+    return Length(max=n, message=f"Use at most {n:,} characters.")
+
+
+def optional_int(value: object) -> int | None:
+    """A select's value as a record id; '', junk and impossible numbers become None (the
+    service then says what is missing)."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number <= MAX_ID else None

@@ -7,8 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
-from constituent.forms import choices
-from constituent.forms.intake import limit, optional_int
+from constituent.forms import choices, limit, optional_int
 from constituent.models import ContactKind, ContactMethod
 from constituent.services.constituents import LIMITS, ConstituentData
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 
-from constituent.forms.intake import limit
+from constituent.forms import limit
 
 
 class ZipUploadForm(FlaskForm):

@@ -4,39 +4,23 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import Optional, Regexp
 
-from constituent.forms import choices
+from constituent.forms import choices, limit, optional_int
 from constituent.models import Channel, Priority
 from constituent.services.constituents import LIMITS
 from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
 
 
-def optional_int(value: object) -> int | None:
-    """Coerce a select's value to an int, '' and junk to None (the service says what's wrong)."""
-    if value in (None, ""):
-        return None
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
-def limit(n: int) -> Length:
-    """A length limit whose message names the limit."""
-    return Length(max=n, message=f"Use at most {n:,} characters.")
-
-
-class IntakeForm(FlaskForm):
-    """Log a call. Name, phone, email, street and ZIP double as the look-up fields."""
+class NewCaseFields(FlaskForm):
+    """Who a new case is about (found or new) and what it is: shared by the log-a-call form
+    and by opening a case from an email. Name, email, street and ZIP double as look-ups."""
 
     constituent_id = StringField("Constituent", validators=[Optional(), limit(20)])
     first_name = StringField("First name", validators=[limit(LIMITS["first_name"])],
                              render_kw={"autocomplete": "off"})
     last_name = StringField("Last name", validators=[limit(LIMITS["last_name"])],
                             render_kw={"autocomplete": "off"})
-    phone = StringField("Phone", validators=[limit(LIMITS["phone"])],
-                        render_kw={"autocomplete": "off", "inputmode": "tel"})
     email = StringField("Email", validators=[limit(LIMITS["email"])],
                         render_kw={"autocomplete": "off", "inputmode": "email"})
     street = StringField("Street address", validators=[limit(LIMITS["street"])],
@@ -52,22 +36,18 @@ class IntakeForm(FlaskForm):
     category_id = SelectField("Category", coerce=optional_int, validate_choice=False,
                               choices=[])
     subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
-    description = TextAreaField("What the caller said", validators=[limit(MAX_DESCRIPTION)],
-                                render_kw={"rows": 4})
-    channel = SelectField("Channel", choices=choices((c.value, c.label) for c in Channel),
-                          default=Channel.PHONE.value)
     priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority),
                            default=Priority.ROUTINE.value)
     confidential = BooleanField("Confidential (only supervisors and the assignee see it)")
     release_needed = BooleanField("Privacy release needed (an agency will be contacted)")
 
-    def details(self) -> CallDetails:
-        """The submitted values as the service's plain dataclass."""
+    def details(self, *, channel: str, phone: str = "", description: str = "") -> CallDetails:
+        """The submitted values as the intake service's plain dataclass."""
         return CallDetails(
             constituent_id=optional_int((self.constituent_id.data or "").strip()),
             first_name=self.first_name.data or "",
             last_name=self.last_name.data or "",
-            phone=self.phone.data or "",
+            phone=phone,
             email=self.email.data or "",
             street=self.street.data or "",
             city=self.city.data or "",
@@ -76,9 +56,25 @@ class IntakeForm(FlaskForm):
             district_id=self.district_id.data,
             category_id=self.category_id.data,
             subject=self.subject.data or "",
-            description=self.description.data or "",
-            channel=self.channel.data or "",
+            description=description,
+            channel=channel,
             priority=self.priority.data or "",
             confidential=bool(self.confidential.data),
             release_needed=bool(self.release_needed.data),
         )
+
+
+class IntakeForm(NewCaseFields):
+    """Log a call: the shared fields, with the caller's phone, what they said and how."""
+
+    phone = StringField("Phone", validators=[limit(LIMITS["phone"])],
+                        render_kw={"autocomplete": "off", "inputmode": "tel"})
+    description = TextAreaField("What the caller said", validators=[limit(MAX_DESCRIPTION)],
+                                render_kw={"rows": 4})
+    channel = SelectField("Channel", choices=choices((c.value, c.label) for c in Channel),
+                          default=Channel.PHONE.value)
+
+    def details(self) -> CallDetails:  # type: ignore[override]
+        """The submitted call as the service's plain dataclass."""
+        return super().details(channel=self.channel.data or "", phone=self.phone.data or "",
+                               description=self.description.data or "")
