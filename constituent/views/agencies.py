@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from constituent.extensions import db
 from constituent.forms import choices
@@ -50,6 +52,23 @@ def _field_error(form: FlaskForm, exc: DomainError) -> None:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> tuple[Response | None, int]:
+    """Save a submitted form: ``save`` calls the service and returns the flash message and
+    where to go; then commit and redirect. A refusal rolls back and is shown beside its
+    field; the status to re-show the form with is 422 after a submit, 200 before."""
+    if form.validate_on_submit():
+        try:
+            message, target = save()
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            flash(message, "success")
+            return redirect(target), 302
+    return None, 422 if form.is_submitted() else 200
 
 
 def _categories() -> list[Category]:
@@ -126,18 +145,15 @@ def agency_new():  # type: ignore[no-untyped-def]
     form = AgencyForm()
     categories = _categories()
     form.category_ids.choices = choices((c.id, c.name) for c in categories)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            agency = agency_service.create_agency(_agency_data(form), _user())
-            db.session.commit()
-            flash(f"{agency.name} was added to the directory.", "success")
-            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-    if form.is_submitted():
-        status = 422
+
+    def save() -> tuple[str, str]:
+        agency = agency_service.create_agency(_agency_data(form), _user())
+        return (f"{agency.name} was added to the directory.",
+                url_for("agencies.agency_detail", agency_id=agency.id))
+
+    done, status = _save(form, save)
+    if done is not None:
+        return done
     return render_template("agencies/form.html", form=form, agency=None,
                            categories=categories), status
 
@@ -258,18 +274,15 @@ def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
     """Add a liaison to an agency."""
     agency = agency_service.get_agency(agency_id)
     form = ContactForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            contact = agency_service.add_contact(agency, _contact_data(form), _user())
-            db.session.commit()
-            flash(f"{contact.name} was added to {agency.name}.", "success")
-            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-    if form.is_submitted():
-        status = 422
+
+    def save() -> tuple[str, str]:
+        contact = agency_service.add_contact(agency, _contact_data(form), _user())
+        return (f"{contact.name} was added to {agency.name}.",
+                url_for("agencies.agency_detail", agency_id=agency.id))
+
+    done, status = _save(form, save)
+    if done is not None:
+        return done
     return render_template("agencies/contact_form.html", form=form, agency=agency,
                            contact=None), status
 
@@ -280,18 +293,15 @@ def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
     """Edit a liaison's details."""
     contact = agency_service.get_contact(contact_id)
     form = ContactForm(obj=contact)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            agency_service.update_contact(contact, _contact_data(form), _user())
-            db.session.commit()
-            flash(f"{contact.name} was saved.", "success")
-            return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-    if form.is_submitted():
-        status = 422
+
+    def save() -> tuple[str, str]:
+        agency_service.update_contact(contact, _contact_data(form), _user())
+        return (f"{contact.name} was saved.",
+                url_for("agencies.agency_detail", agency_id=contact.agency_id))
+
+    done, status = _save(form, save)
+    if done is not None:
+        return done
     return render_template("agencies/contact_form.html", form=form, agency=contact.agency,
                            contact=contact), status
 
@@ -376,18 +386,14 @@ def rule_new():  # type: ignore[no-untyped-def]
     """Add a routing rule."""
     form = RuleForm()
     _rule_choices(form)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            rule = routing.create_rule(_rule_data(form), _user())
-            db.session.commit()
-            flash(f"{routing.describe_rule(rule)} was added.", "success")
-            return redirect(url_for("agencies.rule_list"))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-    if form.is_submitted():
-        status = 422
+
+    def save() -> tuple[str, str]:
+        rule = routing.create_rule(_rule_data(form), _user())
+        return f"{routing.describe_rule(rule)} was added.", url_for("agencies.rule_list")
+
+    done, status = _save(form, save)
+    if done is not None:
+        return done
     return render_template("agencies/rule_form.html", form=form, rule=None), status
 
 
@@ -398,18 +404,14 @@ def rule_edit(rule_id: int):  # type: ignore[no-untyped-def]
     rule = routing.get_rule(rule_id)
     form = RuleForm(obj=rule)
     _rule_choices(form)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            routing.update_rule(rule, _rule_data(form), _user())
-            db.session.commit()
-            flash(f"{routing.describe_rule(rule)} was saved.", "success")
-            return redirect(url_for("agencies.rule_list"))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-    if form.is_submitted():
-        status = 422
+
+    def save() -> tuple[str, str]:
+        routing.update_rule(rule, _rule_data(form), _user())
+        return f"{routing.describe_rule(rule)} was saved.", url_for("agencies.rule_list")
+
+    done, status = _save(form, save)
+    if done is not None:
+        return done
     return render_template("agencies/rule_form.html", form=form, rule=rule), status
 
 
