@@ -170,7 +170,15 @@ def main() -> None:
             for statement in RECOMMENDED_INDEXES:
                 db.session.execute(sa.text(statement))
             db.session.commit()
-        run(args)
+        try:
+            run(args)
+        finally:
+            if args.with_indexes:  # leave the reused database as the app's migrations made it
+                db.session.rollback()
+                for statement in RECOMMENDED_INDEXES:
+                    name = statement.split("EXISTS ")[1].split(" ")[0]
+                    db.session.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+                db.session.commit()
 
 
 # Indexes that let the summaries read ranges instead of whole districts (not in the models:
