@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from constituent import create_app
 from constituent.config import TestConfig
 from constituent.extensions import db
+from constituent.search import indexer
 from tests import factories
 from tests.dbutil import fresh_database
 
@@ -76,6 +77,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, office)
         finally:
             server.shutdown()
+            # The app's search indexer thread would otherwise poll a dropped database.
+            indexer.stop_background_indexer(app)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
