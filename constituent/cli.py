@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from constituent.database import immediate_writes
 from constituent.extensions import db
 from constituent.models import Role, User
 from constituent.search.cli import search_cli
@@ -25,6 +29,18 @@ agencies_cli = AppGroup("agencies", help="The agency directory.")
 report_cli = AppGroup("report", help="District summary figures for scripts.")
 mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(command: F) -> F:
+    """A command that reads and then writes, possibly while the web app is saving: its
+    transactions take SQLite's write lock when they begin (see ``immediate_writes``)."""
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with immediate_writes():
+            return command(*args, **kwargs)
+    return wrapped  # type: ignore[return-value]
+
 
 @users_cli.command("create")
 @click.option("--email", required=True)
@@ -34,6 +50,7 @@ mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
               help="District code, e.g. NY-21 (repeat for several).")
 @click.option("--generate-password", "generate", is_flag=True,
               help="Generate a password and print it once, instead of prompting for one.")
+@writes
 def create_user(email: str, full_name: str, role: str, districts: tuple[str, ...],
                 generate: bool) -> None:
     """Create a staff account (password prompted, or generated and printed once)."""
@@ -69,6 +86,7 @@ def list_users() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--states", default="", help="Comma-separated state codes to import, e.g. NY,VT.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@writes
 def import_districts(file: Path, states: str, dry_run: bool) -> None:
     """Import a ZIP → district table (zccd.csv format) and re-district constituents."""
     wanted = {s.strip().upper() for s in states.split(",") if s.strip()} or None
@@ -101,6 +119,7 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000),
               help="Multiply constituents and cases (10 and 100 for benchmarks).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when cases already exist.")
+@writes
 def seed_demo(scale: int, if_empty: bool) -> None:
     """Seed a realistic demo office and print the demo sign-ins."""
     if if_empty and demo.is_seeded():
@@ -176,6 +195,7 @@ def restore_command(path: Path, yes: bool) -> None:
 @agencies_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@writes
 def import_agencies(file: Path, dry_run: bool) -> None:
     """Load agencies and contacts from a CSV file (one row per contact).
 
@@ -243,6 +263,7 @@ def report_district(code: str, start: datetime | None, end: datetime | None, fmt
 
 @mail_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@writes
 def import_mail(path: Path) -> None:
     """Import saved agency email: a folder of .eml files, or an mbox file.
 

@@ -4,6 +4,9 @@ becomes for the user (409 or 503, never a 500)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -14,6 +17,25 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from constituent.extensions import db
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Set by ``immediate_writes()``: work outside a request that reads and then writes.
+_immediate: ContextVar[bool] = ContextVar("constituent_immediate_writes", default=False)
+
+
+@contextmanager
+def immediate_writes() -> Iterator[None]:
+    """Begin this thread's SQLite transactions IMMEDIATE while inside (CLI commands that write).
+
+    A DEFERRED transaction that has read cannot become a write transaction once another
+    connection has committed since its read began: SQLite answers "database is locked" at
+    once, without waiting for busy_timeout. Write requests already begin IMMEDIATE; this
+    does the same for an import that runs beside the web app. Other threads (the search
+    indexer, whose reads must not hold the write lock) are not affected.
+    """
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
@@ -29,8 +51,9 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, busy_timeout_ms: int) 
 
 
 def _sqlite_begin(conn: Any) -> None:
-    """BEGIN IMMEDIATE for requests that write (waits up to busy_timeout), BEGIN otherwise."""
-    if has_request_context() and request.method not in SAFE_METHODS:
+    """BEGIN IMMEDIATE for requests that write and inside ``immediate_writes()`` (waits up to
+    busy_timeout for the write lock), BEGIN otherwise."""
+    if _immediate.get() or (has_request_context() and request.method not in SAFE_METHODS):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
