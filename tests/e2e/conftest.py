@@ -9,10 +9,12 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
@@ -50,6 +52,23 @@ class LiveServer:
     office: factories.Office
 
 
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1:<free port> from a thread; yields its URL. Afterwards stop
+    the server and the app's search indexer (which would otherwise poll a dropped database)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        indexer.stop_background_indexer(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served by a threaded WSGI server on 127.0.0.1:<free port>."""
@@ -70,18 +89,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             for record in vars(office).values():
                 db.session.refresh(record)  # load every column before detaching
             db.session.expunge_all()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, office)
-        finally:
-            server.shutdown()
-            # The app's search indexer thread would otherwise poll a dropped database.
-            indexer.stop_background_indexer(app)
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        with serving(app) as url:
+            yield LiveServer(url, app, office)
 
 
 @pytest.fixture(scope="session")
@@ -156,19 +165,29 @@ class UI:
         self.click("form[action='/logout'] button")
 
 
-@pytest.fixture()
-def ui(browser, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[UI]:
+@contextmanager
+def browsing(browser, base_url: str, name: str) -> Iterator[UI]:  # type: ignore[no-untyped-def]
+    """A fresh browser context on ``base_url``: axe served from the app's origin, CSP
+    violations reported by the console collected for the harness to fail on."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route(f"**{AXE_URL}", lambda route: route.fulfill(
         path=str(AXE_JS), content_type="application/javascript"))
     page = context.new_page()
     page.set_default_timeout(15000)
-    ui = UI(page=page, base_url=live_server.url, name=request.node.name)
+    ui = UI(page=page, base_url=base_url, name=name)
 
     def on_console(message) -> None:  # type: ignore[no-untyped-def]
         if message.type == "error" and "Content Security Policy" in message.text:
             ui.csp_errors.append(message.text)
 
     page.on("console", on_console)
-    yield ui
-    context.close()
+    try:
+        yield ui
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def ui(browser, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[UI]:
+    with browsing(browser, live_server.url, request.node.name) as opened:
+        yield opened

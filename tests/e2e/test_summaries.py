@@ -8,14 +8,12 @@ CONSTITUENT_UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-summary.png for the 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from constituent import create_app
 from constituent.config import TestConfig
@@ -24,7 +22,7 @@ from constituent.models import Case, Constituent, User
 from constituent.services import auth, demo
 from tests import factories
 from tests.dbutil import fresh_database
-from tests.e2e.conftest import AXE_JS, AXE_URL, SCREENSHOTS, UI
+from tests.e2e.conftest import SCREENSHOTS, UI, browsing, serving
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -61,35 +59,14 @@ def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice
                     sa.select(Constituent.first_name, Constituent.last_name, Constituent.street)):
                 forbidden.update({f"{first} {last}", f"{last}, {first}", street})
             forbidden.update(db.session.scalars(sa.select(Case.subject).distinct()))
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield DemoOffice(f"http://127.0.0.1:{server.server_port}", "legislator@demo.example",
-                             sorted(x for x in forbidden if x))
-        finally:
-            server.shutdown()
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        with serving(app) as url:
+            yield DemoOffice(url, "legislator@demo.example", sorted(x for x in forbidden if x))
 
 
 @pytest.fixture()
 def demo_ui(browser, demo_office: DemoOffice, request: pytest.FixtureRequest) -> Iterator[UI]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(f"**{AXE_URL}", lambda route: route.fulfill(
-        path=str(AXE_JS), content_type="application/javascript"))
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    ui = UI(page=page, base_url=demo_office.url, name=request.node.name)
-
-    def on_console(message) -> None:  # type: ignore[no-untyped-def]
-        if message.type == "error" and "Content Security Policy" in message.text:
-            ui.csp_errors.append(message.text)
-
-    page.on("console", on_console)
-    yield ui
-    context.close()
+    with browsing(browser, demo_office.url, request.node.name) as opened:
+        yield opened
 
 
 def assert_no_personal_data(ui: UI, forbidden: list[str]) -> None:
