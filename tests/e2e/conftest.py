@@ -52,6 +52,19 @@ class LiveServer:
     office: factories.Office
 
 
+def e2e_app(url: str, tmp: Path) -> Flask:
+    """The app as a browser meets it (TESTING off, real CSP), on its own database and folders."""
+    return create_app({
+        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+        "TESTING": False,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SEARCH_INDEX_DIR": str(tmp / "index"),
+        "UPLOAD_DIR": str(tmp / "uploads"),
+        "SECRET_KEY": "e2e-secret-key-not-for-production",
+        "OFFICE_NAME": "Office of Rep. Jordan Avery",
+    })
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1:<free port> from a thread; yields its URL. Afterwards stop
@@ -74,15 +87,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The app served by a threaded WSGI server on 127.0.0.1:<free port>."""
     tmp = tmp_path_factory.mktemp("e2e")
     with fresh_database(tmp, "e2e") as url:
-        app = create_app({
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "TESTING": False,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SEARCH_INDEX_DIR": str(tmp / "index"),
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "SECRET_KEY": "e2e-secret-key-not-for-production",
-            "OFFICE_NAME": "Office of Rep. Jordan Avery",
-        })
+        app = e2e_app(url, tmp)
         with app.app_context():
             upgrade()
             office = factories.make_office()

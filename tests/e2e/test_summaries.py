@@ -15,14 +15,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from constituent import create_app
-from constituent.config import TestConfig
 from constituent.extensions import db
 from constituent.models import Case, Constituent, User
 from constituent.services import auth, demo
 from tests import factories
 from tests.dbutil import fresh_database
-from tests.e2e.conftest import SCREENSHOTS, UI, browsing, serving
+from tests.e2e.conftest import SCREENSHOTS, UI, browsing, e2e_app, serving
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -38,15 +36,7 @@ class DemoOffice:
 def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice]:
     tmp = tmp_path_factory.mktemp("e2e-summaries")
     with fresh_database(tmp, "e2esum") as url:
-        app = create_app({
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "TESTING": False,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SEARCH_INDEX_DIR": str(tmp / "index"),
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "SECRET_KEY": "e2e-secret-key-not-for-production",
-            "OFFICE_NAME": "Office of Rep. Jordan Avery",
-        })
+        app = e2e_app(url, tmp)
         with app.app_context():
             db.create_all()
             demo.seed(scale=1)
