@@ -50,6 +50,6 @@ class FileMessageForm(FlaskForm):
 class NewCaseForm(NewCaseFields):
     """Open a new case from a queued message: who it is about, and what it is."""
 
-    def details(self) -> CallDetails:  # type: ignore[override]
+    def details(self) -> CallDetails:
         """The submitted values as the intake service's plain dataclass (channel: email)."""
-        return super().details(channel=Channel.EMAIL.value)
+        return self.call_details(channel=Channel.EMAIL.value)
