@@ -25,18 +25,23 @@ def database_url(name: str, scale: int, database: str | None) -> str:
     WORK.mkdir(exist_ok=True)
     url = database or f"sqlite:///{WORK / f'{name}-scale{scale}.db'}"
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
 def seeded_app(name: str, scale: int, database: str | None = None, **config: object) -> Flask:
     """An app on a database holding the demo office at ``scale`` (seeded once, then reused)."""
     url = database_url(name, scale, database)
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret", "TESTING": True,
-        "SEARCH_INDEX_DIR": str(WORK / f"{name}-index"), "UPLOAD_DIR": str(WORK / "uploads"),
-        **config,
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-secret",
+            "TESTING": True,
+            "SEARCH_INDEX_DIR": str(WORK / f"{name}-index"),
+            "UPLOAD_DIR": str(WORK / "uploads"),
+            **config,
+        }
+    )
     with app.app_context():
         db.create_all()
         if not demo.is_seeded():

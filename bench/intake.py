@@ -60,22 +60,36 @@ def main() -> None:
         email = user.email
         people = db.session.execute(
             sa.select(Constituent.first_name, Constituent.last_name, ContactPoint.value)
-            .join(ContactPoint, (ContactPoint.constituent_id == Constituent.id)
-                  & (ContactPoint.kind == ContactKind.PHONE))
-            .order_by(sa.func.random()).limit(500)).all()
+            .join(
+                ContactPoint,
+                (ContactPoint.constituent_id == Constituent.id)
+                & (ContactPoint.kind == ContactKind.PHONE),
+            )
+            .order_by(sa.func.random())
+            .limit(500)
+        ).all()
         n_people = db.session.scalar(sa.select(sa.func.count()).select_from(Constituent))
         served = [d.code for d in db.session.scalars(sa.select(District))]
-        single = db.session.execute(
-            sa.select(ZipDistrict.zip5).where(ZipDistrict.district_code.in_(served))
-            .group_by(ZipDistrict.zip5).having(sa.func.count() == 1).limit(50)).scalars().all()
+        single = (
+            db.session.execute(
+                sa.select(ZipDistrict.zip5)
+                .where(ZipDistrict.district_code.in_(served))
+                .group_by(ZipDistrict.zip5)
+                .having(sa.func.count() == 1)
+                .limit(50)
+            )
+            .scalars()
+            .all()
+        )
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         db.session.remove()
 
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = CSRF_RE.search(page).group(1)
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, "benchmark sign-in failed"
     token = CSRF_RE.search(client.get("/intake/").get_data(as_text=True)).group(1)
 
@@ -85,24 +99,36 @@ def main() -> None:
     def lookup() -> None:
         first, last, phone = rng.choice(people)
         # What intake types: a nickname-able first name, the surname, the phone as spoken.
-        query = {"first_name": first, "last_name": last[:5],
-                 "phone": re.sub(r"\D", "", phone)}
+        query = {"first_name": first, "last_name": last[:5], "phone": re.sub(r"\D", "", phone)}
         assert client.get("/intake/lookup", query_string=query).status_code == 200
 
     counter = iter(range(10**9))
 
     def log_call() -> None:
         n = next(counter)
-        response = client.post("/intake/", data={
-            "csrf_token": token, "first_name": "Bench", "last_name": f"Caller{n}",
-            "phone": f"(518) 555-{n % 10000:04d}", "street": f"{n} Main Street",
-            "city": "Plattsburgh", "zip5": rng.choice(single), "category_id": category_id,
-            "subject": "Retirement check stopped", "channel": "phone", "priority": "routine",
-            "description": "Caller says the Social Security payment stopped last month."})
+        response = client.post(
+            "/intake/",
+            data={
+                "csrf_token": token,
+                "first_name": "Bench",
+                "last_name": f"Caller{n}",
+                "phone": f"(518) 555-{n % 10000:04d}",
+                "street": f"{n} Main Street",
+                "city": "Plattsburgh",
+                "zip5": rng.choice(single),
+                "category_id": category_id,
+                "subject": "Retirement check stopped",
+                "channel": "phone",
+                "priority": "routine",
+                "description": "Caller says the Social Security payment stopped last month.",
+            },
+        )
         assert response.status_code == 302, response.status_code
 
-    print(f"\nIntake benchmark: {n_people:,} constituents, {args.runs} requests each "
-          f"({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]})")
+    print(
+        f"\nIntake benchmark: {n_people:,} constituents, {args.runs} requests each "
+        f"({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]})"
+    )
     ref = p50_p95(timed_ms(reference, args.runs))
     print(f"{'request':<28}{'p50 ms':>9}{'p95 ms':>9}{'p50 ×ref':>10}{'p95 ×ref':>10}")
     print(f"{'SELECT 1 (reference)':<28}{ref[0]:>9.2f}{ref[1]:>9.2f}{1:>10.1f}{1:>10.1f}")

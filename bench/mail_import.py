@@ -58,8 +58,9 @@ AGENCY_LINES = [
 ]
 
 
-def _message(rng: random.Random, n: int, subject: str, body: str, sender: str,
-             attach: str | None) -> bytes:
+def _message(
+    rng: random.Random, n: int, subject: str, body: str, sender: str, attach: str | None
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "casework@office.example"
@@ -70,9 +71,12 @@ def _message(rng: random.Random, n: int, subject: str, body: str, sender: str,
     if attach == "pdf":
         msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="letter.pdf")
     elif attach == "docx":
-        msg.add_attachment(DOCX, maintype="application",
-                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                           filename="form.docx")
+        msg.add_attachment(
+            DOCX,
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+            filename="form.docx",
+        )
     return msg.as_bytes()
 
 
@@ -82,14 +86,24 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
         sa.select(Case.number, AgencyContact.email)
         .join(Referral, Referral.case_id == Case.id)
         .join(AgencyContact, AgencyContact.id == Referral.contact_id)
-        .where(Referral.status.in_((ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)),
-               AgencyContact.email.is_not(None), Case.status != CaseStatus.CLOSED)
+        .where(
+            Referral.status.in_((ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)),
+            AgencyContact.email.is_not(None),
+            Case.status != CaseStatus.CLOSED,
+        )
     ).all()
     numbers = list(db.session.scalars(sa.select(Case.number)))
-    contacts = [e for e in db.session.scalars(
-        sa.select(AgencyContact.email).where(AgencyContact.email.is_not(None)))]
-    constituents = list(db.session.scalars(
-        sa.select(ContactPoint.value).where(ContactPoint.kind == ContactKind.EMAIL).limit(5000)))
+    contacts = [
+        e
+        for e in db.session.scalars(
+            sa.select(AgencyContact.email).where(AgencyContact.email.is_not(None))
+        )
+    ]
+    constituents = list(
+        db.session.scalars(
+            sa.select(ContactPoint.value).where(ContactPoint.kind == ContactKind.EMAIL).limit(5000)
+        )
+    )
     rng.shuffle(referred)
     if folder.exists():
         shutil.rmtree(folder)
@@ -108,13 +122,24 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
             else:
                 number = rng.choice(numbers)
                 sender = rng.choice(contacts + [f"reply{n}@other-office.example"])
-            data = _message(rng, n, f"RE: Congressional inquiry [Case #{number}]",
-                            f"{text}\n\nPlease quote [Case #{number}] in any reply.", sender,
-                            attach)
+            data = _message(
+                rng,
+                n,
+                f"RE: Congressional inquiry [Case #{number}]",
+                f"{text}\n\nPlease quote [Case #{number}] in any reply.",
+                sender,
+                attach,
+            )
         elif n < tagged + truncated:
             kinds["truncated"] += 1
-            whole = _message(rng, n, f"RE: Congressional inquiry [Case #{rng.choice(numbers)}]",
-                             text, rng.choice(contacts), "pdf")
+            whole = _message(
+                rng,
+                n,
+                f"RE: Congressional inquiry [Case #{rng.choice(numbers)}]",
+                text,
+                rng.choice(contacts),
+                "pdf",
+            )
             data = whole[: len(whole) // 2]
         else:
             kinds["untagged"] += 1
@@ -153,8 +178,9 @@ def main() -> None:
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(source, target)
         shutil.rmtree(WORK / "mail-uploads", ignore_errors=True)
-        app = seeded_app("mail-run", args.scale, f"sqlite:///{target}",
-                         UPLOAD_DIR=str(WORK / "mail-uploads"))
+        app = seeded_app(
+            "mail-run", args.scale, f"sqlite:///{target}", UPLOAD_DIR=str(WORK / "mail-uploads")
+        )
 
     folder = WORK / f"mail-messages-scale{args.scale}"
     with app.app_context():
@@ -171,8 +197,7 @@ def main() -> None:
                 email.message_from_bytes(path.read_bytes())
             reference = min(reference, time.perf_counter() - started)
 
-        responses_before = db.session.scalar(sa.select(sa.func.count()).select_from(
-            AgencyResponse))
+        responses_before = db.session.scalar(sa.select(sa.func.count()).select_from(AgencyResponse))
         done = 0
 
         def imported(_result: mail_service.MessageReport) -> None:
@@ -188,28 +213,41 @@ def main() -> None:
         db.session.commit()
         elapsed = time.perf_counter() - started
 
-        responses = db.session.scalar(sa.select(sa.func.count()).select_from(
-            AgencyResponse)) - responses_before
-        kept = db.session.scalar(sa.select(sa.func.count()).select_from(InboundAttachment)
-                                 .where(InboundAttachment.outcome == AttachmentOutcome.KEPT))
+        responses = (
+            db.session.scalar(sa.select(sa.func.count()).select_from(AgencyResponse))
+            - responses_before
+        )
+        kept = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(InboundAttachment)
+            .where(InboundAttachment.outcome == AttachmentOutcome.KEPT)
+        )
         dialect = db.engine.dialect.name
 
     n = len(paths)
     rate, ref_rate = n / elapsed, n / reference
     counts = report.counts
     print(f"Mail import into the demo office at scale {args.scale} ({cases:,} cases, {dialect}):")
-    print(f"  {n:,} messages, {size / 1e6:.1f} MB: " + ", ".join(
-        f"{v:,} {k}" for k, v in kinds.items()))
-    print(f"  import (parse, tag, file, respond, attachments, commit)  "
-          f"{rate:9,.1f} messages/s  ({elapsed:.2f} s)")
-    print(f"  email.message_from_bytes over the same files (reference) "
-          f"{ref_rate:9,.1f} messages/s  ({reference:.2f} s)")
+    print(
+        f"  {n:,} messages, {size / 1e6:.1f} MB: "
+        + ", ".join(f"{v:,} {k}" for k, v in kinds.items())
+    )
+    print(
+        f"  import (parse, tag, file, respond, attachments, commit)  "
+        f"{rate:9,.1f} messages/s  ({elapsed:.2f} s)"
+    )
+    print(
+        f"  email.message_from_bytes over the same files (reference) "
+        f"{ref_rate:9,.1f} messages/s  ({reference:.2f} s)"
+    )
     print(f"  ratio: the import runs at 1/{ref_rate / rate:,.0f} of the parser's rate")
-    print(f"  filed {counts[mail_service.ImportOutcome.FILED]:,}, "
-          f"queued {counts[mail_service.ImportOutcome.QUEUED]:,}, "
-          f"duplicate {counts[mail_service.ImportOutcome.DUPLICATE]:,}, "
-          f"refused {counts[mail_service.ImportOutcome.REFUSED]:,}; "
-          f"{responses:,} agency responses recorded, {kept:,} attachments kept")
+    print(
+        f"  filed {counts[mail_service.ImportOutcome.FILED]:,}, "
+        f"queued {counts[mail_service.ImportOutcome.QUEUED]:,}, "
+        f"duplicate {counts[mail_service.ImportOutcome.DUPLICATE]:,}, "
+        f"refused {counts[mail_service.ImportOutcome.REFUSED]:,}; "
+        f"{responses:,} agency responses recorded, {kept:,} attachments kept"
+    )
 
 
 if __name__ == "__main__":

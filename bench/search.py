@@ -39,25 +39,36 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-KINDS = ["single word", "two-word AND", "phrase", "prefix", "field filter + words",
-         "date range", "sorted by date", "with highlights (20)"]
+KINDS = [
+    "single word",
+    "two-word AND",
+    "phrase",
+    "prefix",
+    "field filter + words",
+    "date range",
+    "sorted by date",
+    "with highlights (20)",
+]
 NOTE_KINDS = ("note", "call", "email")
 
 
 # --- setting up ------------------------------------------------------------------------------
 
+
 def environment(args: argparse.Namespace) -> dict[str, str]:
     """CONSTITUENT_* settings for the benchmark's database and index."""
     work = Path(args.workdir)
     env = dict(os.environ)
-    env.update({
-        "CONSTITUENT_INSTANCE_PATH": str(work / "instance"),
-        "CONSTITUENT_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
-        "CONSTITUENT_SEARCH_INDEX_DIR": str(work / "index"),
-        "CONSTITUENT_SEARCH_BACKGROUND_INDEXER": "0",
-        "FLASK_APP": "constituent",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "CONSTITUENT_INSTANCE_PATH": str(work / "instance"),
+            "CONSTITUENT_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
+            "CONSTITUENT_SEARCH_INDEX_DIR": str(work / "index"),
+            "CONSTITUENT_SEARCH_BACKGROUND_INDEXER": "0",
+            "FLASK_APP": "constituent",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -76,22 +87,81 @@ def vocabulary(rng: random.Random, size: int) -> list[str]:
     long tail, shuffled within bands so that frequency does not follow the alphabet."""
     from faker.providers.lorem.en_US import Provider
 
-    casework = ("benefit payment claim appeal denial letter notice hearing office caseworker "
-                "application document records deadline pension survivor disability medical "
-                "housing landlord eviction voucher rent utility heat shutoff passport visa "
-                "naturalization interview refund identity verification levy installment "
-                "premium coverage prescription insulin treatment shelter custody placement "
-                "overpayment waiver reconsideration adjudicator liaison inquiry release "
-                "signature certificate transcript diagnosis surgery invoice collections "
-                "veteran widow daughter husband grandson employer paycheck wages mortgage "
-                "foreclosure insurance deductible pharmacy clinic hospital ambulance").split()
+    casework = (
+        "benefit payment claim appeal denial letter notice hearing office caseworker "
+        "application document records deadline pension survivor disability medical "
+        "housing landlord eviction voucher rent utility heat shutoff passport visa "
+        "naturalization interview refund identity verification levy installment "
+        "premium coverage prescription insulin treatment shelter custody placement "
+        "overpayment waiver reconsideration adjudicator liaison inquiry release "
+        "signature certificate transcript diagnosis surgery invoice collections "
+        "veteran widow daughter husband grandson employer paycheck wages mortgage "
+        "foreclosure insurance deductible pharmacy clinic hospital ambulance"
+    ).split()
     words = list(dict.fromkeys([w for w in Provider.word_list if len(w) > 2] + casework))
     rng.shuffle(words)
-    syllables = ["ba", "be", "bo", "ca", "co", "da", "de", "di", "fa", "fo", "ga", "ge", "ha",
-                 "ka", "ke", "la", "le", "li", "lo", "ma", "me", "mi", "mo", "na", "ne", "no",
-                 "pa", "pe", "po", "ra", "re", "ri", "ro", "sa", "se", "si", "so", "ta", "te",
-                 "ti", "to", "va", "ve", "vi", "wa", "za", "ter", "son", "ling", "ford", "wick",
-                 "mont", "ville", "ham", "dale", "rick", "stan", "bert", "gar", "lin"]
+    syllables = [
+        "ba",
+        "be",
+        "bo",
+        "ca",
+        "co",
+        "da",
+        "de",
+        "di",
+        "fa",
+        "fo",
+        "ga",
+        "ge",
+        "ha",
+        "ka",
+        "ke",
+        "la",
+        "le",
+        "li",
+        "lo",
+        "ma",
+        "me",
+        "mi",
+        "mo",
+        "na",
+        "ne",
+        "no",
+        "pa",
+        "pe",
+        "po",
+        "ra",
+        "re",
+        "ri",
+        "ro",
+        "sa",
+        "se",
+        "si",
+        "so",
+        "ta",
+        "te",
+        "ti",
+        "to",
+        "va",
+        "ve",
+        "vi",
+        "wa",
+        "za",
+        "ter",
+        "son",
+        "ling",
+        "ford",
+        "wick",
+        "mont",
+        "ville",
+        "ham",
+        "dale",
+        "rick",
+        "stan",
+        "bert",
+        "gar",
+        "lin",
+    ]
     seen = set(words)
     while len(words) < size:
         word = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
@@ -126,8 +196,10 @@ def generate_notes(env: dict[str, str], args: argparse.Namespace) -> None:
         from constituent.models import TimelineEvent
 
         ids = db.session.scalars(
-            sa.select(TimelineEvent.id).where(TimelineEvent.kind.in_(NOTE_KINDS))
-            .order_by(TimelineEvent.id)).all()
+            sa.select(TimelineEvent.id)
+            .where(TimelineEvent.kind.in_(NOTE_KINDS))
+            .order_by(TimelineEvent.id)
+        ).all()
         batch = []
         for n, event_id in enumerate(ids, 1):
             length = rng.randint(8, 40)
@@ -138,7 +210,9 @@ def generate_notes(env: dict[str, str], args: argparse.Namespace) -> None:
                 db.session.execute(
                     sa.update(TimelineEvent.__table__)
                     .where(TimelineEvent.__table__.c.id == sa.bindparam("b_id"))
-                    .values(body=sa.bindparam("body")), batch)
+                    .values(body=sa.bindparam("body")),
+                    batch,
+                )
                 db.session.commit()
                 batch.clear()
     marker.write_text(f"{len(ids)} notes\n")
@@ -165,14 +239,17 @@ def ensure_database(env: dict[str, str], args: argparse.Namespace) -> None:
 
 def create_queue_table(env: dict[str, str]) -> None:
     """search_queue arrives with the next migration; create it if the database lacks it."""
-    code = ("from constituent import create_app\nfrom constituent.extensions import db\n"
-            "from constituent.models import SearchQueue\napp = create_app()\n"
-            "with app.app_context():\n"
-            "    SearchQueue.__table__.create(db.engine, checkfirst=True)\n")
+    code = (
+        "from constituent import create_app\nfrom constituent.extensions import db\n"
+        "from constituent.models import SearchQueue\napp = create_app()\n"
+        "with app.app_context():\n"
+        "    SearchQueue.__table__.create(db.engine, checkfirst=True)\n"
+    )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
 
 
 # --- FTS5 over the same documents ------------------------------------------------------------
+
 
 def build_fts(app, path: Path) -> tuple[float, int]:
     """An FTS5 table of every case document's text, and a table of what filters need."""
@@ -205,18 +282,36 @@ def build_fts(app, path: Path) -> tuple[float, int]:
         while low <= top:
             with Session(db.engine) as session:
                 docs = documents.case_documents(
-                    session, documents.Selection(low=low, high=low + 1999), tz)
-            conn.executemany("INSERT INTO fts (rowid, text, body) VALUES (?, ?, ?)",
-                             [(i, d["text"], documents.decompress(d["body"]))
-                              for i, d in docs.items()])
-            conn.executemany("INSERT INTO meta VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-                (i, int(d["district_id"]), d["confidential"] == "y",
-                 None if d["assignee_id"] == "none" else int(d["assignee_id"]),
-                 None if d["opened_by_id"] == "none" else int(d["opened_by_id"]),
-                 d["district"], d["status"], d["category"], d["opened"], d.get("closed"),
-                 d["opened_ts"], d["activity_ts"]) for i, d in docs.items()])
-            conn.executemany("INSERT INTO case_agency VALUES (?, ?)", [
-                (i, a) for i, d in docs.items() for a in d["agency"].split(",") if a])
+                    session, documents.Selection(low=low, high=low + 1999), tz
+                )
+            conn.executemany(
+                "INSERT INTO fts (rowid, text, body) VALUES (?, ?, ?)",
+                [(i, d["text"], documents.decompress(d["body"])) for i, d in docs.items()],
+            )
+            conn.executemany(
+                "INSERT INTO meta VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        i,
+                        int(d["district_id"]),
+                        d["confidential"] == "y",
+                        None if d["assignee_id"] == "none" else int(d["assignee_id"]),
+                        None if d["opened_by_id"] == "none" else int(d["opened_by_id"]),
+                        d["district"],
+                        d["status"],
+                        d["category"],
+                        d["opened"],
+                        d.get("closed"),
+                        d["opened_ts"],
+                        d["activity_ts"],
+                    )
+                    for i, d in docs.items()
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO case_agency VALUES (?, ?)",
+                [(i, a) for i, d in docs.items() for a in d["agency"].split(",") if a],
+            )
             n += len(docs)
             low += 2000
     conn.commit()
@@ -235,13 +330,21 @@ class FTS:
         # A supervisor of these districts: the same rule as case_scope.
         self.permitted = f"meta.district_id IN ({','.join(str(d) for d in district_ids)})"
 
-    def run(self, match: str | None, where: str = "", params: Iterable = (),
-            order: str = "bm25(fts)", highlight: bool = False) -> int:
+    def run(
+        self,
+        match: str | None,
+        where: str = "",
+        params: Iterable = (),
+        order: str = "bm25(fts)",
+        highlight: bool = False,
+    ) -> int:
         params = list(params)
         conds = [self.permitted] + ([where] if where else [])
         if match is not None:
-            base = (f"FROM fts JOIN meta ON meta.id = fts.rowid WHERE fts MATCH ? AND "
-                    f"{' AND '.join(conds)}")
+            base = (
+                f"FROM fts JOIN meta ON meta.id = fts.rowid WHERE fts MATCH ? AND "
+                f"{' AND '.join(conds)}"
+            )
             params = [match, *params]
         else:
             base = f"FROM meta WHERE {' AND '.join(conds)}"
@@ -252,35 +355,67 @@ class FTS:
         c.execute(f"INSERT INTO hits SELECT meta.id {base}", params)  # noqa: S608
         total = c.execute("SELECT count(*) FROM hits").fetchone()[0]
         for column in ("district", "status", "category"):
-            c.execute(f"SELECT {column}, count(*) FROM meta JOIN hits USING (id) "  # noqa: S608
-                      f"GROUP BY {column}").fetchall()
-        c.execute("SELECT agency, count(*) FROM case_agency JOIN hits ON hits.id = "
-                  "case_agency.case_id GROUP BY agency").fetchall()
+            c.execute(
+                f"SELECT {column}, count(*) FROM meta JOIN hits USING (id) "  # noqa: S608
+                f"GROUP BY {column}"
+            ).fetchall()
+        c.execute(
+            "SELECT agency, count(*) FROM case_agency JOIN hits ON hits.id = "
+            "case_agency.case_id GROUP BY agency"
+        ).fetchall()
         select = "fts.rowid" if match is not None else "meta.id"
         if highlight and match is not None:
             select = "fts.rowid, snippet(fts, 1, '<mark>', '</mark>', '…', 24)"
-        rows = c.execute(f"SELECT {select} {base} ORDER BY {order} LIMIT 20",  # noqa: S608
-                         params).fetchall()
+        rows = c.execute(
+            f"SELECT {select} {base} ORDER BY {order} LIMIT 20",  # noqa: S608
+            params,
+        ).fetchall()
         return total if rows is not None else 0
 
 
 # --- the queries -----------------------------------------------------------------------------
 
-def sample_queries(fts_path: Path, count: int, rng: random.Random,
-                   statuses: list[str], categories: list[str],
-                   months: list[tuple[int, int]]) -> dict[str, list[tuple]]:
+
+def sample_queries(
+    fts_path: Path,
+    count: int,
+    rng: random.Random,
+    statuses: list[str],
+    categories: list[str],
+    months: list[tuple[int, int]],
+) -> dict[str, list[tuple]]:
     """Queries people would type: words taken from random documents (so frequent words are
     asked for more often, as in life), pairs and phrases from the same document."""
     conn = sqlite3.connect(fts_path)
     top = conn.execute("SELECT max(rowid) FROM fts").fetchone()[0]
     word_re = re.compile(r"[A-Za-z]{4,}")
-    stop = {"with", "that", "this", "from", "have", "they", "them", "were", "their", "been",
-            "will", "about", "into", "there", "what", "when", "which", "after", "before"}
+    stop = {
+        "with",
+        "that",
+        "this",
+        "from",
+        "have",
+        "they",
+        "them",
+        "were",
+        "their",
+        "been",
+        "will",
+        "about",
+        "into",
+        "there",
+        "what",
+        "when",
+        "which",
+        "after",
+        "before",
+    }
 
     def doc_words() -> list[str]:
         while True:
-            row = conn.execute("SELECT body FROM fts WHERE rowid >= ? LIMIT 1",
-                               (rng.randint(1, top),)).fetchone()
+            row = conn.execute(
+                "SELECT body FROM fts WHERE rowid >= ? LIMIT 1", (rng.randint(1, top),)
+            ).fetchone()
             if row:
                 words = [w.lower() for w in word_re.findall(row[0]) if w.lower() not in stop]
                 if len(words) >= 3:
@@ -293,11 +428,12 @@ def sample_queries(fts_path: Path, count: int, rng: random.Random,
         queries["single word"].append((one,))
         a, b = rng.sample(words, 2)
         queries["two-word AND"].append((f"{a} {b}",))
-        body = conn.execute("SELECT body FROM fts WHERE rowid >= ? LIMIT 1",
-                            (rng.randint(1, top),)).fetchone()[0]
+        body = conn.execute(
+            "SELECT body FROM fts WHERE rowid >= ? LIMIT 1", (rng.randint(1, top),)
+        ).fetchone()[0]
         tokens = word_re.findall(body)
         start = rng.randint(0, max(0, len(tokens) - 3))
-        phrase = " ".join(t.lower() for t in tokens[start:start + rng.choice((2, 3))])
+        phrase = " ".join(t.lower() for t in tokens[start : start + rng.choice((2, 3))])
         queries["phrase"].append((phrase,))
         long_words = [w for w in words if len(w) >= 6] or ["pension"]
         queries["prefix"].append((rng.choice(long_words)[:4],))
@@ -347,9 +483,12 @@ def fts_run(fts: FTS, kind: str, q: tuple) -> int:
         return fts.run(fts_quote(q[2]), where=f"meta.{q[0]} = ?", params=[q[1]])
     year, month = q
     last = (datetime(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return fts.run(None, where="meta.opened BETWEEN ? AND ?",
-                   params=[year * 10000 + month * 100 + 1, year * 10000 + month * 100 + last],
-                   order="meta.opened_ts DESC")
+    return fts.run(
+        None,
+        where="meta.opened BETWEEN ? AND ?",
+        params=[year * 10000 + month * 100 + 1, year * 10000 + month * 100 + last],
+        order="meta.opened_ts DESC",
+    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -368,6 +507,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 # --- measurements ----------------------------------------------------------------------------
+
 
 def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) -> list[dict]:
     """p50/p95 per query kind for Whoosh (as the app searches) and FTS5."""
@@ -397,9 +537,18 @@ def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) 
             f_times.append(timed(lambda kind=kind, q=q: fts_run(fts, kind, q)))
         wp50, wp95 = percentiles(w_times)
         fp50, fp95 = percentiles(f_times)
-        rows.append({"kind": kind, "n": len(w_times), "whoosh_p50": wp50, "whoosh_p95": wp95,
-                     "fts_p50": fp50, "fts_p95": fp95, "ratio_p95": wp95 / fp95 if fp95 else 0,
-                     "median_hits": statistics.median(totals) if totals else 0})
+        rows.append(
+            {
+                "kind": kind,
+                "n": len(w_times),
+                "whoosh_p50": wp50,
+                "whoosh_p95": wp95,
+                "fts_p50": fp50,
+                "fts_p95": fp95,
+                "ratio_p95": wp95 / fp95 if fp95 else 0,
+                "median_hits": statistics.median(totals) if totals else 0,
+            }
+        )
     return rows
 
 
@@ -436,7 +585,8 @@ def measure_saves(app, supervisor, n: int) -> dict[str, float]:
             with app.test_request_context(method="POST"):
                 started = time.perf_counter()
                 case = db.session.get(Case, case_id) or db.session.scalar(
-                    sa.select(Case).order_by(Case.id).limit(1))
+                    sa.select(Case).order_by(Case.id).limit(1)
+                )
                 timeline.add_event(case, EventKind.NOTE, f"Benchmark note {word}.")
                 db.session.commit()
                 elapsed = (time.perf_counter() - started) * 1000
@@ -509,8 +659,14 @@ def measure_rss(env: dict[str, str], email: str, queries: dict[str, list[tuple]]
     texts = []
     for kind in KINDS:
         texts += [whoosh_text(kind, q)[0] for q in queries[kind][:60]]
-    done = subprocess.run([sys.executable, "-c", RSS_PROBE, email, json.dumps(texts)], env=env,
-                          cwd=ROOT, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE, email, json.dumps(texts)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -521,22 +677,33 @@ def directory_size(path: Path) -> int:
 
 # --- main ------------------------------------------------------------------------------------
 
+
 def main() -> None:
     """Seed or reuse, build both indexes, measure, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=int, default=100,
-                        help="`flask demo seed --scale`: 400 cases per unit (500 = 200,000)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=100,
+        help="`flask demo seed --scale`: 400 cases per unit (500 = 200,000)",
+    )
     parser.add_argument("--workdir", default="/tmp/constituent-search-bench")
-    parser.add_argument("--database-url", default=None,
-                        help="PostgreSQL URL (default: SQLite in --workdir)")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL (default: SQLite in --workdir)"
+    )
     parser.add_argument("--queries", type=int, default=200, help="queries per kind (≥200)")
     parser.add_argument("--procs", type=int, default=2, help="processes for the rebuild")
     parser.add_argument("--saves", type=int, default=100, help="saves to time")
-    parser.add_argument("--text", choices=["generated", "demo"], default="generated",
-                        help="notes with generated text (default) or the demo's stock notes")
+    parser.add_argument(
+        "--text",
+        choices=["generated", "demo"],
+        default="generated",
+        help="notes with generated text (default) or the demo's stock notes",
+    )
     parser.add_argument("--vocabulary", type=int, default=30000)
-    parser.add_argument("--skip-reindex", action="store_true",
-                        help="reuse the index already built in --workdir")
+    parser.add_argument(
+        "--skip-reindex", action="store_true", help="reuse the index already built in --workdir"
+    )
     args = parser.parse_args()
 
     env = environment(args)
@@ -554,8 +721,9 @@ def main() -> None:
 
     work = Path(args.workdir)
     with app.app_context():
-        supervisor = db.session.scalar(sa.select(User).where(
-            User.email == "supervisor@demo.example"))
+        supervisor = db.session.scalar(
+            sa.select(User).where(User.email == "supervisor@demo.example")
+        )
         district_ids = sorted(supervisor.district_ids)
         categories = list(db.session.scalars(sa.select(Category.slug)))
         cases = db.session.scalar(sa.text("SELECT count(*) FROM cases"))
@@ -587,8 +755,9 @@ def main() -> None:
         months.append((cursor.year, cursor.month))
         cursor = datetime(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
     rng = random.Random(2026)
-    queries = sample_queries(fts_path, args.queries, rng, [s.value for s in CaseStatus],
-                             categories, months)
+    queries = sample_queries(
+        fts_path, args.queries, rng, [s.value for s in CaseStatus], categories, months
+    )
     fts = FTS(fts_path, district_ids)
 
     say(f"Running {args.queries} queries of each kind (warm-up first) ...")
@@ -606,37 +775,55 @@ def main() -> None:
     rss = measure_rss(env, "supervisor@demo.example", queries)
 
     print()
-    print(f"Search benchmark: {cases:,} cases, {events:,} timeline events "
-          f"(--scale {args.scale}, text: {args.text}), supervisor of {len(district_ids)} "
-          f"districts, {args.queries} queries per kind")
+    print(
+        f"Search benchmark: {cases:,} cases, {events:,} timeline events "
+        f"(--scale {args.scale}, text: {args.text}), supervisor of {len(district_ids)} "
+        f"districts, {args.queries} queries per kind"
+    )
     print()
-    header = (f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'FTS5 p50':>9} {'p95':>8} "
-              f"{'p95 ratio':>9} {'median hits':>11}")
+    header = (
+        f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'FTS5 p50':>9} {'p95':>8} "
+        f"{'p95 ratio':>9} {'median hits':>11}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['kind']:<24} {r['whoosh_p50']:>8.1f}ms {r['whoosh_p95']:>6.1f}ms "
-              f"{r['fts_p50']:>7.1f}ms {r['fts_p95']:>6.1f}ms {r['ratio_p95']:>8.1f}x "
-              f"{r['median_hits']:>11,.0f}")
-    print(f"{'full results page':<24} {page_p50:>8.1f}ms {page_p95:>6.1f}ms "
-          f"{'(cases + people + agencies sections, SQL check, highlights)':>0}")
+        print(
+            f"{r['kind']:<24} {r['whoosh_p50']:>8.1f}ms {r['whoosh_p95']:>6.1f}ms "
+            f"{r['fts_p50']:>7.1f}ms {r['fts_p95']:>6.1f}ms {r['ratio_p95']:>8.1f}x "
+            f"{r['median_hits']:>11,.0f}"
+        )
+    print(
+        f"{'full results page':<24} {page_p50:>8.1f}ms {page_p95:>6.1f}ms "
+        f"{'(cases + people + agencies sections, SQL check, highlights)':>0}"
+    )
     print()
     if rebuild is not None:
         docs = sum(rebuild.counts.values())
-        print(f"Full reindex: {rebuild.seconds:.1f}s for {docs:,} documents "
-              f"({docs / rebuild.seconds:,.0f} docs/s; cases {rebuild.counts['cases']:,}), "
-              f"procs={args.procs}")
+        print(
+            f"Full reindex: {rebuild.seconds:.1f}s for {docs:,} documents "
+            f"({docs / rebuild.seconds:,.0f} docs/s; cases {rebuild.counts['cases']:,}), "
+            f"procs={args.procs}"
+        )
     print(f"FTS5 build over the same case documents: {fts_seconds:.1f}s ({fts_docs:,} docs)")
-    print(f"Index size: Whoosh {index_bytes / 1e6:,.1f} MB, FTS5 (with text) "
-          f"{fts_bytes / 1e6:,.1f} MB")
-    print(f"Save (add a note, commit): p50 {saves['save_with_p50']:.2f} ms / p95 "
-          f"{saves['save_with_p95']:.2f} ms with the queue; {saves['save_without_p50']:.2f} / "
-          f"{saves['save_without_p95']:.2f} ms without: adds {saves['save_added_p50']:.2f} ms "
-          f"(p50), {saves['save_added_p95']:.2f} ms (p95)")
-    print(f"Saved case findable after: p50 {saves['findable_p50']:.0f} ms, p95 "
-          f"{saves['findable_p95']:.0f} ms (background indexer thread)")
-    print(f"Serving process memory: {rss['start']:.0f} MB at start, {rss['after']:.0f} MB after "
-          f"{rss['searches']} searches (+{rss['after'] - rss['start']:.0f} MB)")
+    print(
+        f"Index size: Whoosh {index_bytes / 1e6:,.1f} MB, FTS5 (with text) "
+        f"{fts_bytes / 1e6:,.1f} MB"
+    )
+    print(
+        f"Save (add a note, commit): p50 {saves['save_with_p50']:.2f} ms / p95 "
+        f"{saves['save_with_p95']:.2f} ms with the queue; {saves['save_without_p50']:.2f} / "
+        f"{saves['save_without_p95']:.2f} ms without: adds {saves['save_added_p50']:.2f} ms "
+        f"(p50), {saves['save_added_p95']:.2f} ms (p95)"
+    )
+    print(
+        f"Saved case findable after: p50 {saves['findable_p50']:.0f} ms, p95 "
+        f"{saves['findable_p95']:.0f} ms (background indexer thread)"
+    )
+    print(
+        f"Serving process memory: {rss['start']:.0f} MB at start, {rss['after']:.0f} MB after "
+        f"{rss['searches']} searches (+{rss['after'] - rss['start']:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

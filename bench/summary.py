@@ -103,8 +103,9 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
-def timed_beside(fn: Callable[[], object], ref: Callable[[], object], runs: int
-                 ) -> tuple[list[float], list[float]]:
+def timed_beside(
+    fn: Callable[[], object], ref: Callable[[], object], runs: int
+) -> tuple[list[float], list[float]]:
     """Run ``fn`` and the reference alternately, so both meet the same machine load."""
     for _ in range(3):
         fn()
@@ -133,21 +134,32 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file in /tmp)")
     parser.add_argument("--district", default="NY-21")
-    parser.add_argument("--sqlite-tuned", action="store_true",
-                        help="SQLite: 1 GB mmap and a 256 MB page cache on every connection")
-    parser.add_argument("--with-indexes", action="store_true",
-                        help="create the indexes recommended for summaries before timing")
+    parser.add_argument(
+        "--sqlite-tuned",
+        action="store_true",
+        help="SQLite: 1 GB mmap and a 256 MB page cache on every connection",
+    )
+    parser.add_argument(
+        "--with-indexes",
+        action="store_true",
+        help="create the indexes recommended for summaries before timing",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.gettempdir()) / "constituent-bench"
     work.mkdir(exist_ok=True)
     url = args.database or f"sqlite:///{work / f'summary-scale{args.scale}.db'}"
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
-        "SEARCH_INDEX_DIR": str(work / "index"), "UPLOAD_DIR": str(work / "uploads"),
-    })
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "TESTING": True,
+            "SEARCH_INDEX_DIR": str(work / "index"),
+            "UPLOAD_DIR": str(work / "uploads"),
+        }
+    )
     with app.app_context():
         if args.sqlite_tuned and db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _tune_sqlite)
@@ -212,72 +224,99 @@ def run(args: argparse.Namespace) -> None:
     today = datetime.now(tz).date()
     period = summaries.last_12_months(today)
     start, end = period.bounds(tz)
-    in_district = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(
-        Case.district_id == district.id))
+    in_district = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Case).where(Case.district_id == district.id)
+    )
     import os
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{engine.dialect.name}{' (tuned)' if args.sqlite_tuned else ''}"
-          f"{' with the recommended indexes' if args.with_indexes else ''}: {total:,} cases "
-          f"({in_district:,} in {district.code}); period {period.name}, {period.dates}; "
-          f"{args.runs} runs each after 3 warm-up runs; load average {load} on "
-          f"{os.cpu_count()} CPUs\n")
+    print(
+        f"{engine.dialect.name}{' (tuned)' if args.sqlite_tuned else ''}"
+        f"{' with the recommended indexes' if args.with_indexes else ''}: {total:,} cases "
+        f"({in_district:,} in {district.code}); period {period.name}, {period.dates}; "
+        f"{args.runs} runs each after 3 warm-up runs; load average {load} on "
+        f"{os.cpu_count()} CPUs\n"
+    )
 
     summary = summaries.district_summary(district, period, tz, today, staff=True)
     h = summary.current.headline
     ours = (h.opened, h.closed, h.open_at_end, round(h.time_to_close.median_days or 0, 6))
     ref = reference(district.id, start, end)
     theirs = (ref[0], ref[1], ref[2], round(float(ref[3] or 0), 6))
-    print(f"headline: service {ours}  reference {theirs}  "
-          f"{'agree' if ours == theirs else 'DISAGREE'}\n")
+    print(
+        f"headline: service {ours}  reference {theirs}  "
+        f"{'agree' if ours == theirs else 'DISAGREE'}\n"
+    )
 
     opened = summaries.Drill(summaries.Figure.OPENED)
 
     def case_csv() -> int:
-        listed = summaries.drill_rows_select(permissions.visible_cases(supervisor), opened,
-                                             district, period, tz, today)
-        rows = ([r.number, r.constituent, r.subject, r.days_open]
-                for r in map(summaries.drill_row, exports.stream_rows(listed)))
+        listed = summaries.drill_rows_select(
+            permissions.visible_cases(supervisor), opened, district, period, tz, today
+        )
+        rows = (
+            [r.number, r.constituent, r.subject, r.days_open]
+            for r in map(summaries.drill_row, exports.stream_rows(listed))
+        )
         return consume(exports.csv_chunks(["Case", "Constituent", "Subject", "Days"], rows))
 
     def summary_csv() -> int:
         s = summaries.district_summary(district, period, tz, today, staff=True)
         tables = summary_tables.summary_tables(s, summaries.FULL_VIEW)
-        return consume(exports.csv_chunks(summary_tables.LONG_HEADER,
-                                          summary_tables.long_rows(tables)))
+        return consume(
+            exports.csv_chunks(summary_tables.LONG_HEADER, summary_tables.long_rows(tables))
+        )
 
     def case_rows_reference() -> int:
-        return len(db.session.execute(sa.text(
-            "SELECT c.number, co.first_name || ' ' || co.last_name, c.subject "
-            "FROM cases c JOIN constituents co ON co.id = c.constituent_id "
-            "WHERE c.district_id = :d AND c.opened_at >= :s AND c.opened_at < :e "
-            "ORDER BY c.number"),
-            {"d": district.id, "s": _bind(start), "e": _bind(end)}).all())
+        return len(
+            db.session.execute(
+                sa.text(
+                    "SELECT c.number, co.first_name || ' ' || co.last_name, c.subject "
+                    "FROM cases c JOIN constituents co ON co.id = c.constituent_id "
+                    "WHERE c.district_id = :d AND c.opened_at >= :s AND c.opened_at < :e "
+                    "ORDER BY c.number"
+                ),
+                {"d": district.id, "s": _bind(start), "e": _bind(end)},
+            ).all()
+        )
 
     measured = [
-        ("12-month summary of one district (2 periods, all tables)",
-         lambda: summaries.district_summary(district, period, tz, today, staff=True)),
-        ("headline figures only, one district, this period",
-         lambda: summaries.headlines([district.id], period, tz)),
-        ("all-districts table (2 periods)",
-         lambda: summaries.compare_districts(districts, period, tz)),
+        (
+            "12-month summary of one district (2 periods, all tables)",
+            lambda: summaries.district_summary(district, period, tz, today, staff=True),
+        ),
+        (
+            "headline figures only, one district, this period",
+            lambda: summaries.headlines([district.id], period, tz),
+        ),
+        (
+            "all-districts table (2 periods)",
+            lambda: summaries.compare_districts(districts, period, tz),
+        ),
         ("CSV: every figure of the summary (all.csv)", summary_csv),
         (f"CSV: cases opened in the period, {district.code}", case_csv),
     ]
+
     def ref() -> tuple:
         return reference(district.id, start, end)
 
-    print(f"{'':56} {'p50 ms':>8} {'p95 ms':>8}   {'reference p50/p95':>17}   "
-          f"{'ratio p50/p95':>13}")
+    print(
+        f"{'':56} {'p50 ms':>8} {'p95 ms':>8}   {'reference p50/p95':>17}   {'ratio p50/p95':>13}"
+    )
     for label, fn in measured:
         ms, ref_ms = timed_beside(fn, ref, args.runs)
         p50, p95 = p50_p95(ms)
         r50, r95 = p50_p95(ref_ms)
-        print(f"{label:56} {p50:8.0f} {p95:8.0f}   {r50:8.0f} {r95:8.0f}   "
-              f"{p50 / r50:6.2f}x {p95 / r95:5.2f}x", flush=True)
+        print(
+            f"{label:56} {p50:8.0f} {p95:8.0f}   {r50:8.0f} {r95:8.0f}   "
+            f"{p50 / r50:6.2f}x {p95 / r95:5.2f}x",
+            flush=True,
+        )
     raw = timed(case_rows_reference, args.runs)
-    print(f"{'  (raw SQL fetch of the same case rows, for the CSV)':56} "
-          f"{p50_p95(raw)[0]:8.0f} {p50_p95(raw)[1]:8.0f}")
+    print(
+        f"{'  (raw SQL fetch of the same case rows, for the CSV)':56} "
+        f"{p50_p95(raw)[0]:8.0f} {p50_p95(raw)[1]:8.0f}"
+    )
 
     # Peak Python memory of the CSV export of every case, at two sizes.
     everything = summaries.parse_period("custom", date(today.year - 9, 1, 1), today, today)
@@ -292,12 +331,36 @@ def run(args: argparse.Namespace) -> None:
                 listed = summaries.drill_rows_select(
                     permissions.visible_cases(supervisor), opened, d, everything, tz, today
                 ).limit(limit)
-                rows = ([r.number, r.constituent, r.zip5, r.town, r.subject, r.category,
-                         r.status.label, r.opened_at, r.closed_at, round(r.days_open, 1)]
-                        for r in map(summaries.drill_row, exports.stream_rows(listed)))
-                for chunk in exports.csv_chunks(["Case", "Constituent", "ZIP", "Town",
-                                                 "Subject", "Category", "Status", "Opened",
-                                                 "Closed", "Days"], rows):
+                rows = (
+                    [
+                        r.number,
+                        r.constituent,
+                        r.zip5,
+                        r.town,
+                        r.subject,
+                        r.category,
+                        r.status.label,
+                        r.opened_at,
+                        r.closed_at,
+                        round(r.days_open, 1),
+                    ]
+                    for r in map(summaries.drill_row, exports.stream_rows(listed))
+                )
+                for chunk in exports.csv_chunks(
+                    [
+                        "Case",
+                        "Constituent",
+                        "ZIP",
+                        "Town",
+                        "Subject",
+                        "Category",
+                        "Status",
+                        "Opened",
+                        "Closed",
+                        "Days",
+                    ],
+                    rows,
+                ):
                     out += len(chunk)
                     rows_out += chunk.count("\r\n")
             return rows_out, out
@@ -309,9 +372,11 @@ def run(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"  up to {limit:>8,} rows per district: {rows_out:>8,} lines, "
-              f"{chars / 1e6:6.1f} MB of CSV, {seconds:5.1f} s (traced), "
-              f"peak Python memory {peak / 1e6:5.2f} MB")
+        print(
+            f"  up to {limit:>8,} rows per district: {rows_out:>8,} lines, "
+            f"{chars / 1e6:6.1f} MB of CSV, {seconds:5.1f} s (traced), "
+            f"peak Python memory {peak / 1e6:5.2f} MB"
+        )
 
 
 def _bind(value: Any) -> Any:

@@ -67,8 +67,20 @@ def register_blueprints(app: Flask) -> None:
         summaries,
     )
 
-    for module in (auth, main, intake, cases, constituents, agencies, referrals, letters, mail,
-                   search, summaries, admin):
+    for module in (
+        auth,
+        main,
+        intake,
+        cases,
+        constituents,
+        agencies,
+        referrals,
+        letters,
+        mail,
+        search,
+        summaries,
+        admin,
+    ):
         app.register_blueprint(module.bp)
 
 

@@ -35,10 +35,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def writes(command: F) -> F:
     """A command that reads and then writes, possibly while the web app is saving: its
     transactions take SQLite's write lock when they begin (see ``immediate_writes``)."""
+
     @functools.wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         with immediate_writes():
             return command(*args, **kwargs)
+
     return wrapped  # type: ignore[return-value]
 
 
@@ -46,13 +48,23 @@ def writes(command: F) -> F:
 @click.option("--email", required=True)
 @click.option("--name", "full_name", default="", help="Full name shown in the app.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--district", "districts", multiple=True, required=True,
-              help="District code, e.g. NY-21 (repeat for several).")
-@click.option("--generate-password", "generate", is_flag=True,
-              help="Generate a password and print it once, instead of prompting for one.")
+@click.option(
+    "--district",
+    "districts",
+    multiple=True,
+    required=True,
+    help="District code, e.g. NY-21 (repeat for several).",
+)
+@click.option(
+    "--generate-password",
+    "generate",
+    is_flag=True,
+    help="Generate a password and print it once, instead of prompting for one.",
+)
 @writes
-def create_user(email: str, full_name: str, role: str, districts: tuple[str, ...],
-                generate: bool) -> None:
+def create_user(
+    email: str, full_name: str, role: str, districts: tuple[str, ...], generate: bool
+) -> None:
     """Create a staff account (password prompted, or generated and printed once)."""
     if generate:
         password = auth.generate_password()
@@ -97,11 +109,15 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     for change in report.changes:
-        click.echo(f"  {change.name} (#{change.constituent_id}, ZIP {change.zip5}): "
-                   f"{change.old_code or 'none'} -> {change.new_code or 'out of district'}")
+        click.echo(
+            f"  {change.name} (#{change.constituent_id}, ZIP {change.zip5}): "
+            f"{change.old_code or 'none'} -> {change.new_code or 'out of district'}"
+        )
     for change in report.needs_review:
-        click.echo(f"  needs review: {change.name} (#{change.constituent_id}, ZIP {change.zip5}) "
-                   f"is in a split ZIP that no longer includes {change.old_code}")
+        click.echo(
+            f"  needs review: {change.name} (#{change.constituent_id}, ZIP {change.zip5}) "
+            f"is in a split ZIP that no longer includes {change.old_code}"
+        )
     verb = "would change" if dry_run else "changed"
     click.echo(
         f"{report.rows} rows for {', '.join(report.states)}: {report.added} added, "
@@ -116,8 +132,13 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
 
 
 @demo_cli.command("seed")
-@click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000),
-              help="Multiply constituents and cases (10 and 100 for benchmarks).")
+@click.option(
+    "--scale",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Multiply constituents and cases (10 and 100 for benchmarks).",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when cases already exist.")
 @writes
 def seed_demo(scale: int, if_empty: bool) -> None:
@@ -140,8 +161,10 @@ def seed_demo(scale: int, if_empty: bool) -> None:
 
     result = demo.seed(scale=scale, progress=progress)
     db.session.commit()
-    click.echo(f"Seeded {result.constituents} constituents, {result.cases} cases, "
-               f"{result.events} timeline events.")
+    click.echo(
+        f"Seeded {result.constituents} constituents, {result.cases} cases, "
+        f"{result.events} timeline events."
+    )
     if result.credentials:
         path = Path(current_app.instance_path) / "demo-credentials.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,16 +257,27 @@ def import_agencies(file: Path, dry_run: bool) -> None:
 
 @report_cli.command("district")
 @click.argument("code")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day, YYYY-MM-DD (default: the last 12 months).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last day, YYYY-MM-DD.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True)
-@click.option("--suppress-small-counts", is_flag=True,
-              help="Show ZIP and town counts below 5 as <5, as legislators see them.")
-def report_district(code: str, start: datetime | None, end: datetime | None, fmt: str,
-                    suppress_small_counts: bool) -> None:
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day, YYYY-MM-DD (default: the last 12 months).",
+)
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day, YYYY-MM-DD."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--suppress-small-counts",
+    is_flag=True,
+    help="Show ZIP and town counts below 5 as <5, as legislators see them.",
+)
+def report_district(
+    code: str, start: datetime | None, end: datetime | None, fmt: str, suppress_small_counts: bool
+) -> None:
     """Write a district's summary figures (every table of its page) to standard output."""
     from constituent.services import summary_tables
     from constituent.services.clock import office_tz
@@ -251,8 +285,13 @@ def report_district(code: str, start: datetime | None, end: datetime | None, fmt
     tz = office_tz()
     try:
         for chunk in summary_tables.report_chunks(
-            code, start.date() if start else None, end.date() if end else None, fmt,
-            suppress_small_counts=suppress_small_counts, tz=tz, today=datetime.now(tz).date(),
+            code,
+            start.date() if start else None,
+            end.date() if end else None,
+            fmt,
+            suppress_small_counts=suppress_small_counts,
+            tz=tz,
+            today=datetime.now(tz).date(),
         ):
             click.echo(chunk, nl=False)
     except DomainError as exc:
@@ -301,8 +340,15 @@ def import_mail(path: Path) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, districts_cli, demo_cli, agencies_cli, search_cli, report_cli,
-                  mail_cli):
+    for group in (
+        users_cli,
+        districts_cli,
+        demo_cli,
+        agencies_cli,
+        search_cli,
+        report_cli,
+        mail_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

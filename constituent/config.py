@@ -54,7 +54,8 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # The in-process indexer thread: on by default (off under TESTING); set 0 when several
         # processes serve and `flask search worker` runs beside them.
         "SEARCH_BACKGROUND_INDEXER": (
-            None if _env("SEARCH_BACKGROUND_INDEXER") is None
+            None
+            if _env("SEARCH_BACKGROUND_INDEXER") is None
             else (_env("SEARCH_BACKGROUND_INDEXER") or "").lower() in {"1", "true", "yes"}
         ),
         "UPLOAD_DIR": _env("UPLOAD_DIR") or str(instance_path / "uploads"),

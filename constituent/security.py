@@ -41,8 +41,7 @@ def _refuse_nul_characters() -> None:
     # Multipart bodies are left to the view: some set a larger upload limit of their own
     # before the body is parsed (their text fields are covered by the database error page).
     urlencoded = request.mimetype == "application/x-www-form-urlencoded"
-    for values in (request.args, request.form if request.method == "POST" and urlencoded
-                   else {}):
+    for values in (request.args, request.form if request.method == "POST" and urlencoded else {}):
         for value in values.values():  # type: ignore[attr-defined]
             if "\x00" in value:
                 abort(400)

@@ -26,13 +26,15 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def _app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp = tmp_path_factory.mktemp("app")
     with fresh_database(tmp, "suite") as url:
-        app = create_app({
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SEARCH_INDEX_DIR": str(tmp / "index"),
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-        })
+        app = create_app(
+            {
+                **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SEARCH_INDEX_DIR": str(tmp / "index"),
+                "UPLOAD_DIR": str(tmp / "uploads"),
+                "SECRET_KEY": "test-secret-key-not-for-production",
+            }
+        )
         with app.app_context():
             db.create_all()
         yield app
@@ -86,11 +88,9 @@ class Client(FlaskClient):
 
     def login(self, email: str, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
         token = self.csrf_token("/login")
-        return self.post("/login", data={"email": email, "password": password,
-                                         "csrf_token": token})
+        return self.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
-    def form_post(self, url: str, data: dict | None = None, token_from: str | None = None,
-                  **kw):  # type: ignore[no-untyped-def]
+    def form_post(self, url: str, data: dict | None = None, token_from: str | None = None, **kw):  # type: ignore[no-untyped-def]
         """POST with a CSRF token taken from ``token_from`` (default: the same URL)."""
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf_token(token_from or url))

@@ -35,8 +35,13 @@ def gen_district(code: str = "NY-21", name: str | None = None) -> District:
     return district
 
 
-def gen_user(role: Role = Role.CASEWORKER, districts: list[District] | None = None,
-             email: str | None = None, password: str = PASSWORD, **kw) -> User:
+def gen_user(
+    role: Role = Role.CASEWORKER,
+    districts: list[District] | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
+    **kw,
+) -> User:
     user = User(
         email=email or f"{role.value}{next(_seq)}@test.example",
         full_name=kw.pop("full_name", f"Test {role.value.title()}"),
@@ -58,31 +63,56 @@ def gen_category(name: str = "Social Security") -> Category:
     return category
 
 
-def gen_constituent(district: District | None = None, first: str = "Margaret",
-                    last: str = "Example", phone: str | None = None, email: str | None = None,
-                    zip5: str = "12901", **kw) -> Constituent:
+def gen_constituent(
+    district: District | None = None,
+    first: str = "Margaret",
+    last: str = "Example",
+    phone: str | None = None,
+    email: str | None = None,
+    zip5: str = "12901",
+    **kw,
+) -> Constituent:
     person = Constituent(
-        first_name=first, last_name=last, first_name_key=normalize.name_key(first),
-        last_name_key=normalize.name_key(last), zip5=zip5, district=district,
-        street=kw.pop("street", "12 Main Street"), city=kw.pop("city", "Plattsburgh"),
-        state="NY", **kw,
+        first_name=first,
+        last_name=last,
+        first_name_key=normalize.name_key(first),
+        last_name_key=normalize.name_key(last),
+        zip5=zip5,
+        district=district,
+        street=kw.pop("street", "12 Main Street"),
+        city=kw.pop("city", "Plattsburgh"),
+        state="NY",
+        **kw,
     )
     if phone:
-        person.contact_points.append(ContactPoint(
-            kind=ContactKind.PHONE, value=phone, normalized=normalize.phone_e164(phone) or phone,
-            is_primary=True))
+        person.contact_points.append(
+            ContactPoint(
+                kind=ContactKind.PHONE,
+                value=phone,
+                normalized=normalize.phone_e164(phone) or phone,
+                is_primary=True,
+            )
+        )
     if email:
-        person.contact_points.append(ContactPoint(
-            kind=ContactKind.EMAIL, value=email, normalized=normalize.email_key(email)))
+        person.contact_points.append(
+            ContactPoint(kind=ContactKind.EMAIL, value=email, normalized=normalize.email_key(email))
+        )
     person.street_key = normalize.street_key(person.street)
     db.session.add(person)
     db.session.flush()
     return person
 
 
-def gen_case(district: District, category: Category, constituent: Constituent | None = None,
-             opened_by: User | None = None, assignee: User | None = None,
-             confidential: bool = False, opened_at: datetime | None = None, **kw) -> Case:
+def gen_case(
+    district: District,
+    category: Category,
+    constituent: Constituent | None = None,
+    opened_by: User | None = None,
+    assignee: User | None = None,
+    confidential: bool = False,
+    opened_at: datetime | None = None,
+    **kw,
+) -> Case:
     number = kw.pop("number", None)
     case = Case(
         # The real allocator, so factory cases never collide with cases opened by the app.
@@ -124,16 +154,22 @@ class Office:
     other_caseworker: User  # in district B only
 
     def user(self, role: Role) -> User:
-        return {Role.INTAKE: self.intake, Role.CASEWORKER: self.caseworker,
-                Role.SUPERVISOR: self.supervisor, Role.LEGISLATOR: self.legislator,
-                Role.ADMIN: self.admin}[role]
+        return {
+            Role.INTAKE: self.intake,
+            Role.CASEWORKER: self.caseworker,
+            Role.SUPERVISOR: self.supervisor,
+            Role.LEGISLATOR: self.legislator,
+            Role.ADMIN: self.admin,
+        }[role]
 
 
 def make_office() -> Office:
     a, b = gen_district("NY-21"), gen_district("NY-20")
     category = gen_category()
     office = Office(
-        a=a, b=b, category=category,
+        a=a,
+        b=b,
+        category=category,
         intake=gen_user(Role.INTAKE, [a], email="intake@test.example"),
         caseworker=gen_user(Role.CASEWORKER, [a], email="caseworker@test.example"),
         supervisor=gen_user(Role.SUPERVISOR, [a], email="supervisor@test.example"),

@@ -93,7 +93,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/constituents/", "GET"): "L A A A D D",
     ("/constituents/<int:constituent_id>", "GET"): "L A A A D D",
     ("/constituents/<int:constituent_id>/contact-points", "POST"): "L D A A D D",
-    ("/constituents/<int:constituent_id>/contact-points/<int:point_id>/remove", "POST"): "L D A A D D",
+    (
+        "/constituents/<int:constituent_id>/contact-points/<int:point_id>/remove",
+        "POST",
+    ): "L D A A D D",
     ("/constituents/<int:constituent_id>/edit", "GET"): "L D A A D D",
     ("/constituents/<int:constituent_id>/edit", "POST"): "L D A A D D",
     ("/constituents/<int:constituent_id>/household", "POST"): "L D A A D D",
@@ -137,7 +140,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/search/", "GET"): "L A A A D A",
     ("/summaries/", "GET"): "L D D A A A",
     ("/summaries/<code>", "GET"): "L D D A A A",
-    ("/summaries/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv", "GET"): "L D D A A A",
+    (
+        "/summaries/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv",
+        "GET",
+    ): "L D D A A A",
     ("/summaries/<code>/cases", "GET"): "L D D A D A",
     ("/summaries/<code>/cases.csv", "GET"): "L D D A D A",
     ("/summaries/<code>/print", "GET"): "L D D A A A",
@@ -163,8 +169,11 @@ def outcome(response) -> str:  # type: ignore[no-untyped-def]
     code = response.status_code
     if code >= 500:
         return "5"
-    if code == 302 and "/login" in response.headers.get("Location", "") and \
-            "/login" not in response.request.path:
+    if (
+        code == 302
+        and "/login" in response.headers.get("Location", "")
+        and "/login" not in response.request.path
+    ):
         return "L"
     if code in (403, 404):
         return "D"
@@ -176,8 +185,12 @@ def missing_headers(response, where: str) -> list[str]:  # type: ignore[no-untyp
     h = response.headers
     problems = []
     csp = h.get("Content-Security-Policy", "")
-    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'",
-                      "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
         if directive not in csp or "unsafe-inline" in csp:
             problems.append(f"{where}: CSP lacks {directive!r}")
     if h.get("X-Content-Type-Options") != "nosniff":
@@ -192,8 +205,7 @@ def missing_headers(response, where: str) -> list[str]:  # type: ignore[no-untyp
 header_problems: list[str] = []
 
 
-def observe(app: Flask, client_for, ids: dict[str, int], world=None
-            ) -> dict[tuple[str, str], str]:
+def observe(app: Flask, client_for, ids: dict[str, int], world=None) -> dict[tuple[str, str], str]:
     seen: dict[tuple[str, str], str] = {}
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
     for rule in rules:
@@ -208,8 +220,7 @@ def observe(app: Flask, client_for, ids: dict[str, int], world=None
                 client = client_for(role)
                 if method == "POST" and rule.endpoint in DESTRUCTIVE and world is not None:
                     fresh = fresh_records(world)[DESTRUCTIVE[rule.endpoint]]
-                    url = rule.build(route_params(rule, {**ids, **fresh}),
-                                     append_unknown=False)[1]
+                    url = rule.build(route_params(rule, {**ids, **fresh}), append_unknown=False)[1]
                 if method == "GET":
                     response = client.get(url)
                 else:
@@ -235,8 +246,9 @@ def client_for(app, world):
             client = app.test_client()
             if role != "anonymous":
                 client.login(world.office.user(role).email)
-            page = client.get("/login" if role == "anonymous" else "/",
-                              follow_redirects=True).get_data(as_text=True)
+            page = client.get(
+                "/login" if role == "anonymous" else "/", follow_redirects=True
+            ).get_data(as_text=True)
             match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
             client.token = match.group(1) if match else ""
             clients[role] = client
@@ -250,18 +262,32 @@ def test_every_route_method_and_role_matches_the_table(app, world, client_for):
     header_problems.clear()
     seen = observe(app, client_for, world.ids, world)
     errors = [f"{k}: 5xx for some role: {v}" for k, v in seen.items() if "5" in v]
-    missing = [f"{k}: no entry in EXPECTED (observed {v!r})" for k, v in seen.items()
-               if k not in EXPECTED]
-    wrong = [f"{k}: expected {EXPECTED[k]!r}, observed {v!r}" for k, v in seen.items()
-             if k in EXPECTED and EXPECTED[k] != v]
+    missing = [
+        f"{k}: no entry in EXPECTED (observed {v!r})" for k, v in seen.items() if k not in EXPECTED
+    ]
+    wrong = [
+        f"{k}: expected {EXPECTED[k]!r}, observed {v!r}"
+        for k, v in seen.items()
+        if k in EXPECTED and EXPECTED[k] != v
+    ]
     stale = [f"{k}: in EXPECTED but no such route" for k in EXPECTED if k not in seen]
     problems = errors + missing + wrong + stale + header_problems[:20]
     assert not problems, "\n".join(problems)
 
 
-OBJECT_PARAMS = {"case_id", "constituent_id", "referral_id", "attachment_id", "letter_id",
-                 "message_id", "response_id", "follow_up_id", "member_id", "point_id",
-                 "item_id"}
+OBJECT_PARAMS = {
+    "case_id",
+    "constituent_id",
+    "referral_id",
+    "attachment_id",
+    "letter_id",
+    "message_id",
+    "response_id",
+    "follow_up_id",
+    "member_id",
+    "point_id",
+    "item_id",
+}
 
 
 def _object_routes(app: Flask):  # type: ignore[no-untyped-def]
@@ -295,9 +321,15 @@ def test_records_of_another_district_are_refused_to_every_role(app, world, clien
 
 
 def test_a_confidential_case_is_refused_to_everyone_but_supervisors_and_its_assignee(
-        app, world, client_for):
-    leaks = _probe(app, client_for, [Role.INTAKE, Role.CASEWORKER, Role.LEGISLATOR, Role.ADMIN],
-                   world.confidential_ids, world)
+    app, world, client_for
+):
+    leaks = _probe(
+        app,
+        client_for,
+        [Role.INTAKE, Role.CASEWORKER, Role.LEGISLATOR, Role.ADMIN],
+        world.confidential_ids,
+        world,
+    )
     assert not leaks, "\n".join(leaks)
     supervisor = client_for(Role.SUPERVISOR)
     case_id = world.confidential_ids["case_id"]

@@ -68,13 +68,16 @@ def test_directory_filters_by_level_and_category(client, office):
     assert "Safe Harbor Domestic Violence Shelter" not in state
     housing = db.session.scalar(sa.select(Category).where(Category.name == "Housing"))
     both = client.get(f"/agencies/?category={housing.id}").get_data(as_text=True)
-    for name in ("Department of Housing and Urban Development",
-                 "New York State Homes and Community Renewal",
-                 "Legal Aid Society of Northeastern New York"):
+    for name in (
+        "Department of Housing and Urban Development",
+        "New York State Homes and Community Renewal",
+        "Legal Aid Society of Northeastern New York",
+    ):
         assert name in both
     assert "Social Security Administration" not in both
-    nonprofit_housing = client.get(
-        f"/agencies/?category={housing.id}&level=nonprofit").get_data(as_text=True)
+    nonprofit_housing = client.get(f"/agencies/?category={housing.id}&level=nonprofit").get_data(
+        as_text=True
+    )
     assert "Legal Aid Society of Northeastern New York" in nonprofit_housing
     assert "Department of Housing and Urban Development" not in nonprofit_housing
 
@@ -120,9 +123,13 @@ def test_bad_filter_values_get_a_message_not_a_500(client, office):
 
 def agency_form(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "name": "Clinton County Office for the Aging", "acronym": "CCOFA", "level": "county",
-        "expected_response_days": "10", "website": "https://aging.example.gov",
-        "notes": "Handles HEAP applications for seniors.", "category_ids": [],
+        "name": "Clinton County Office for the Aging",
+        "acronym": "CCOFA",
+        "level": "county",
+        "expected_response_days": "10",
+        "website": "https://aging.example.gov",
+        "notes": "Handles HEAP applications for seniors.",
+        "category_ids": [],
     }
     data.update(overrides)
     return data
@@ -130,8 +137,7 @@ def agency_form(**overrides: object) -> dict[str, object]:
 
 def test_admin_creates_an_agency_with_categories(client, office):
     seed_directory()
-    utilities = db.session.scalar(
-        sa.select(Category).where(Category.name == "Utilities"))
+    utilities = db.session.scalar(sa.select(Category).where(Category.name == "Utilities"))
     client.login(office.admin.email)
     response = client.form_post("/agencies/new", agency_form(category_ids=[utilities.id]))
     assert response.status_code == 302
@@ -141,26 +147,37 @@ def test_admin_creates_an_agency_with_categories(client, office):
     assert response.headers["Location"].endswith(f"/agencies/{agency.id}")
     page = client.get(f"/agencies/{agency.id}").get_data(as_text=True)
     assert "Handles HEAP applications for seniors." in page
-    assert db.session.scalar(sa.select(AuditEvent).where(
-        AuditEvent.action == "agency_created", AuditEvent.record_id == str(agency.id)))
+    assert db.session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "agency_created", AuditEvent.record_id == str(agency.id)
+        )
+    )
 
 
 def test_create_refuses_bad_input_beside_the_field(client, office):
     seed_directory()
     client.login(office.admin.email)
-    response = client.form_post("/agencies/new", agency_form(
-        name="social security administration", expected_response_days="0",
-        website="ftp://nope"))
+    response = client.form_post(
+        "/agencies/new",
+        agency_form(
+            name="social security administration", expected_response_days="0", website="ftp://nope"
+        ),
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Enter a number from 1 to 365." in page
-    response = client.form_post("/agencies/new", agency_form(
-        name="social security administration", website="ftp://x.example"),
-        token_from="/agencies/new")
+    response = client.form_post(
+        "/agencies/new",
+        agency_form(name="social security administration", website="ftp://x.example"),
+        token_from="/agencies/new",
+    )
     assert response.status_code == 422
     assert "must start with https://" in response.get_data(as_text=True)
-    response = client.form_post("/agencies/new", agency_form(
-        name="social security administration"), token_from="/agencies/new")
+    response = client.form_post(
+        "/agencies/new",
+        agency_form(name="social security administration"),
+        token_from="/agencies/new",
+    )
     assert response.status_code == 422
     assert "already in the directory" in response.get_data(as_text=True)
     assert count(Agency) == 22
@@ -174,10 +191,19 @@ def test_edit_saves_and_bumps_the_version(client, office):
     url = f"/agencies/{ssa.id}/edit"
     page = client.get(url).get_data(as_text=True)
     assert f'name="version" type="hidden" value="{version}"' in page
-    response = client.form_post(url, agency_form(
-        name=ssa.name, acronym="SSA", level="federal", expected_response_days="25",
-        website=ssa.website, notes="Field office in Plattsburgh.",
-        category_ids=[c.id for c in ssa.categories], version=str(version)))
+    response = client.form_post(
+        url,
+        agency_form(
+            name=ssa.name,
+            acronym="SSA",
+            level="federal",
+            expected_response_days="25",
+            website=ssa.website,
+            notes="Field office in Plattsburgh.",
+            category_ids=[c.id for c in ssa.categories],
+            version=str(version),
+        ),
+    )
     assert response.status_code == 302
     db.session.refresh(ssa)
     assert ssa.expected_response_days == 25 and ssa.notes == "Field office in Plattsburgh."
@@ -192,15 +218,30 @@ def test_edit_with_a_stale_version_is_refused_with_409_and_nothing_overwritten(c
     stale = ssa.version
     # Someone else saves first.
     agency_service.update_agency(
-        ssa, agency_service.AgencyData(name=ssa.name, level="federal", acronym="SSA",
-                                       category_ids=[c.id for c in ssa.categories],
-                                       expected_response_days=45, website=ssa.website),
-        expected_version=stale)
+        ssa,
+        agency_service.AgencyData(
+            name=ssa.name,
+            level="federal",
+            acronym="SSA",
+            category_ids=[c.id for c in ssa.categories],
+            expected_response_days=45,
+            website=ssa.website,
+        ),
+        expected_version=stale,
+    )
     db.session.commit()
-    response = client.form_post(url, agency_form(
-        name=ssa.name, acronym="SSA", level="federal", expected_response_days="20",
-        website=ssa.website, category_ids=[c.id for c in ssa.categories],
-        version=str(stale)))
+    response = client.form_post(
+        url,
+        agency_form(
+            name=ssa.name,
+            acronym="SSA",
+            level="federal",
+            expected_response_days="20",
+            website=ssa.website,
+            category_ids=[c.id for c in ssa.categories],
+            version=str(stale),
+        ),
+    )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "changed by someone else" in page
@@ -214,24 +255,26 @@ def test_edit_with_a_stale_version_is_refused_with_409_and_nothing_overwritten(c
 def test_update_service_raises_conflict_with_the_changed_fields(app, office):
     agencies = seed_directory()
     ssa = agencies["SSA"]
-    data = agency_service.AgencyData(name="Social Security Admin", level="federal",
-                                     acronym="SSA", expected_response_days=30,
-                                     website=ssa.website,
-                                     category_ids=[c.id for c in ssa.categories])
+    data = agency_service.AgencyData(
+        name="Social Security Admin",
+        level="federal",
+        acronym="SSA",
+        expected_response_days=30,
+        website=ssa.website,
+        category_ids=[c.id for c in ssa.categories],
+    )
     with pytest.raises(agency_service.Conflict) as exc:
         agency_service.update_agency(ssa, data, expected_version=ssa.version - 1)
     assert exc.value.status_code == 409
     assert [c[0] for c in exc.value.changes] == ["Name"]
-    assert exc.value.changes[0][1:] == ("Social Security Administration",
-                                        "Social Security Admin")
+    assert exc.value.changes[0][1:] == ("Social Security Administration", "Social Security Admin")
 
 
 def test_deactivating_hides_an_agency_from_routing_but_keeps_it(client, office):
     agencies = seed_directory()
     ssa = agencies["SSA"]
     client.login(office.admin.email)
-    response = client.form_post(f"/agencies/{ssa.id}/deactivate",
-                                token_from=f"/agencies/{ssa.id}")
+    response = client.form_post(f"/agencies/{ssa.id}/deactivate", token_from=f"/agencies/{ssa.id}")
     assert response.status_code == 302
     db.session.refresh(ssa)
     assert ssa.active is False
@@ -249,15 +292,23 @@ def test_deleting_an_agency_with_referrals_is_refused(client, office):
     agencies = seed_directory()
     ssa = agencies["SSA"]
     case = factories.gen_case(office.a, office.category, opened_by=office.caseworker)
-    db.session.add(Referral(case_id=case.id, agency_id=ssa.id, contact_id=ssa.contacts[0].id,
-                            method=ReferralMethod.EMAIL, sent_on=date(2026, 3, 1),
-                            due_on=date(2026, 3, 31)))
+    db.session.add(
+        Referral(
+            case_id=case.id,
+            agency_id=ssa.id,
+            contact_id=ssa.contacts[0].id,
+            method=ReferralMethod.EMAIL,
+            sent_on=date(2026, 3, 1),
+            due_on=date(2026, 3, 31),
+        )
+    )
     db.session.commit()
     client.login(office.admin.email)
     page = client.get(f"/agencies/{ssa.id}").get_data(as_text=True)
     assert "Delete agency" not in page and "1 in all, 1 awaiting an answer" in page
-    response = client.form_post(f"/agencies/{ssa.id}/delete", token_from=f"/agencies/{ssa.id}",
-                                follow_redirects=True)
+    response = client.form_post(
+        f"/agencies/{ssa.id}/delete", token_from=f"/agencies/{ssa.id}", follow_redirects=True
+    )
     assert "has 1 referral on record, so it cannot be deleted" in response.get_data(as_text=True)
     assert db.session.get(Agency, ssa.id) is not None
     assert count(Referral) == 1
@@ -268,17 +319,21 @@ def test_deleting_an_unused_agency_removes_it_with_contacts_and_rules(client, of
     usps = agencies["USPS"]
     usps_id = usps.id
     assert count(RoutingRule) and db.session.scalar(
-        sa.select(sa.func.count()).where(RoutingRule.agency_id == usps_id))
+        sa.select(sa.func.count()).where(RoutingRule.agency_id == usps_id)
+    )
     client.login(office.admin.email)
     response = client.form_post(f"/agencies/{usps_id}/delete", token_from=f"/agencies/{usps_id}")
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Agency, usps_id) is None
     assert not db.session.scalar(
-        sa.select(sa.func.count()).select_from(AgencyContact)
-        .where(AgencyContact.agency_id == usps_id))
+        sa.select(sa.func.count())
+        .select_from(AgencyContact)
+        .where(AgencyContact.agency_id == usps_id)
+    )
     assert not db.session.scalar(
-        sa.select(sa.func.count()).select_from(RoutingRule).where(RoutingRule.agency_id == usps_id))
+        sa.select(sa.func.count()).select_from(RoutingRule).where(RoutingRule.agency_id == usps_id)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,22 +346,35 @@ def test_admin_adds_edits_and_deactivates_a_contact(client, office):
     va = agencies["VA"]
     client.login(office.admin.email)
     url = f"/agencies/{va.id}/contacts/new"
-    response = client.form_post(url, {"name": "Ida Brooks", "title": "Caseworker",
-                                      "email": "Ida.Brooks@VA.example.gov",
-                                      "phone": "(518) 555-0111"})
+    response = client.form_post(
+        url,
+        {
+            "name": "Ida Brooks",
+            "title": "Caseworker",
+            "email": "Ida.Brooks@VA.example.gov",
+            "phone": "(518) 555-0111",
+        },
+    )
     assert response.status_code == 302
     contact = db.session.scalar(sa.select(AgencyContact).where(AgencyContact.name == "Ida Brooks"))
     assert contact.agency_id == va.id and contact.email == "ida.brooks@va.example.gov"
-    bad = client.form_post(f"/agencies/contacts/{contact.id}/edit",
-                           {"name": "Ida Brooks", "email": "not an email"})
+    bad = client.form_post(
+        f"/agencies/contacts/{contact.id}/edit", {"name": "Ida Brooks", "email": "not an email"}
+    )
     assert bad.status_code == 422 and "Enter a valid email address." in bad.get_data(as_text=True)
-    client.form_post(f"/agencies/contacts/{contact.id}/edit",
-                     {"name": "Ida Brooks-Lee", "title": "Senior Caseworker", "email": "",
-                      "phone": "", "notes": ""})
+    client.form_post(
+        f"/agencies/contacts/{contact.id}/edit",
+        {
+            "name": "Ida Brooks-Lee",
+            "title": "Senior Caseworker",
+            "email": "",
+            "phone": "",
+            "notes": "",
+        },
+    )
     db.session.refresh(contact)
     assert contact.name == "Ida Brooks-Lee" and contact.email is None
-    client.form_post(f"/agencies/contacts/{contact.id}/deactivate",
-                     token_from=f"/agencies/{va.id}")
+    client.form_post(f"/agencies/contacts/{contact.id}/deactivate", token_from=f"/agencies/{va.id}")
     db.session.refresh(contact)
     assert contact.active is False
     assert "Reactivate" in client.get(f"/agencies/{va.id}").get_data(as_text=True)
@@ -368,8 +436,9 @@ def test_reimporting_updates_rather_than_duplicates(runner, app, tmp_path):
     assert "agencies 0 added, 0 updated, 2 unchanged" in again.output
     assert "contacts 0 added, 0 updated, 2 unchanged" in again.output
     assert (count(Agency), count(AgencyContact)) == (agencies, contacts)
-    changed = CSV_GOOD_AND_BAD.replace("Director,lena.park", "Commissioner,lena.park") \
-        .replace("Utilities,,,,,,,", "Utilities,21,,,,,,")
+    changed = CSV_GOOD_AND_BAD.replace("Director,lena.park", "Commissioner,lena.park").replace(
+        "Utilities,,,,,,,", "Utilities,21,,,,,,"
+    )
     third = runner.invoke(args=["agencies", "import", str(write_csv(tmp_path, changed, "b.csv"))])
     assert "agencies 0 added, 1 updated, 1 unchanged" in third.output
     assert "contacts 0 added, 1 updated, 1 unchanged" in third.output
@@ -397,8 +466,9 @@ def test_import_of_a_file_without_the_required_columns_is_refused(runner, app, t
 
 
 def test_import_a_row_with_too_many_cells_is_refused(app):
-    report = agency_service.import_directory(io.StringIO(
-        "name,level\nGood Agency,state\nBad Agency,state,extra\n"))
+    report = agency_service.import_directory(
+        io.StringIO("name,level\nGood Agency,state\nBad Agency,state,extra\n")
+    )
     assert [(e.line, e.name) for e in report.errors] == [(3, "Bad Agency")]
     assert "more cells than the header" in report.errors[0].message
     assert agency_by_name("Good Agency") is not None
@@ -408,17 +478,21 @@ def test_admin_imports_a_directory_through_the_web_page(client, office):
     demo._ensure_categories()
     db.session.commit()
     client.login(office.admin.email)
-    response = client.form_post("/agencies/import", {
-        "file": (io.BytesIO(CSV_GOOD_AND_BAD.encode()), "directory.csv")},
-        content_type="multipart/form-data")
+    response = client.form_post(
+        "/agencies/import",
+        {"file": (io.BytesIO(CSV_GOOD_AND_BAD.encode()), "directory.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "3 of 8 rows imported" in page
     assert "Unknown category &#39;Pets&#39;" in page or "Unknown category 'Pets'" in page
     assert agency_by_name("Town of Keene") is not None
-    not_utf8 = client.form_post("/agencies/import", {
-        "file": (io.BytesIO("name,level\nCaf\xe9,state\n".encode("latin-1")), "x.csv")},
-        content_type="multipart/form-data")
+    not_utf8 = client.form_post(
+        "/agencies/import",
+        {"file": (io.BytesIO("name,level\nCaf\xe9,state\n".encode("latin-1")), "x.csv")},
+        content_type="multipart/form-data",
+    )
     assert not_utf8.status_code == 422 and "not UTF-8" in not_utf8.get_data(as_text=True)
 
 
@@ -454,8 +528,11 @@ def test_only_admins_change_the_directory(client, office, role):
     assert client.get(f"/agencies/{ssa.id}/edit").status_code == 403
     assert client.get("/agencies/import").status_code == 403
     token = client.csrf_token("/agencies/")
-    for url in (f"/agencies/{ssa.id}/deactivate", f"/agencies/{ssa.id}/delete",
-                f"/agencies/contacts/{ssa.contacts[0].id}/deactivate"):
+    for url in (
+        f"/agencies/{ssa.id}/deactivate",
+        f"/agencies/{ssa.id}/delete",
+        f"/agencies/contacts/{ssa.contacts[0].id}/deactivate",
+    ):
         assert client.post(url, data={"csrf_token": token}).status_code == 403
     db.session.refresh(ssa)
     assert ssa.active and ssa.contacts[0].active

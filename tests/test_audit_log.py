@@ -34,8 +34,11 @@ def test_sign_in_out_denials_and_exports_are_recorded_and_filterable(client, off
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["When (office time)", "User", "Action"]
     assert {"sign_in", "access_denied", "sign_out"} <= {r[2] for r in rows[1:]}
-    exports = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "export", AuditEvent.record_type == "audit")).all()
+    exports = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "export", AuditEvent.record_type == "audit"
+        )
+    ).all()
     assert len(exports) == 1
 
 
@@ -51,22 +54,39 @@ def test_audit_page_is_for_admins_and_refuses_bad_dates(client, office):
 def test_no_sensitive_value_reaches_audit_text_or_logs(client, office, caplog):
     caplog.set_level(logging.DEBUG)
     person = factories.gen_constituent(office.a)
-    case = factories.gen_case(office.a, office.category, constituent=person,
-                              opened_by=office.intake, assignee=office.caseworker,
-                              description=f"SSN {CANARY_SSN} on the denial letter")
+    case = factories.gen_case(
+        office.a,
+        office.category,
+        constituent=person,
+        opened_by=office.intake,
+        assignee=office.caseworker,
+        description=f"SSN {CANARY_SSN} on the denial letter",
+    )
     db.session.commit()
     client.login(office.supervisor.email)
     client.get(f"/cases/{case.id}")
-    client.form_post(f"/cases/{case.id}/entries",
-                     {"entry-kind": "note", "entry-body": f"Confirmed SSN {CANARY_SSN}"},
-                     token_from=f"/cases/{case.id}")
-    client.form_post(f"/cases/{case.id}/edit", {
-        "version": db.session.get(Case, case.id).version, "subject": f"SSN {CANARY_SSN}",
-        "description": "x", "category": office.category.id, "priority": "routine",
-        "district": office.a.id}, token_from=f"/cases/{case.id}/edit")
+    client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "note", "entry-body": f"Confirmed SSN {CANARY_SSN}"},
+        token_from=f"/cases/{case.id}",
+    )
+    client.form_post(
+        f"/cases/{case.id}/edit",
+        {
+            "version": db.session.get(Case, case.id).version,
+            "subject": f"SSN {CANARY_SSN}",
+            "description": "x",
+            "category": office.category.id,
+            "priority": "routine",
+            "district": office.a.id,
+        },
+        token_from=f"/cases/{case.id}/edit",
+    )
     client.get(f"/search/?q={CANARY_SSN}")
-    texts = [f"{e.action} {e.record_type} {e.record_id} {e.detail}"
-             for e in db.session.scalars(sa.select(AuditEvent))]
+    texts = [
+        f"{e.action} {e.record_type} {e.record_id} {e.detail}"
+        for e in db.session.scalars(sa.select(AuditEvent))
+    ]
     assert texts, "the actions above should have been audited"
     assert not [t for t in texts if CANARY_SSN in t]
     assert CANARY_SSN not in caplog.text

@@ -27,8 +27,10 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client, office):
         assert SIGN_IN_FAILED in page
         assert "unknown" not in page.lower()
     failures = db.session.scalar(
-        sa.select(sa.func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "sign_in_failed"))
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "sign_in_failed")
+    )
     assert failures == 2
 
 
@@ -55,23 +57,36 @@ def test_old_session_cookie_is_refused_after_sign_out(client, app, office):
 def test_next_goes_only_to_this_site(client, office):
     for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"):
         token = client.csrf_token("/login")
-        response = client.post("/login", data={
-            "email": office.admin.email, "password": factories.PASSWORD,
-            "csrf_token": token, "next": bad})
+        response = client.post(
+            "/login",
+            data={
+                "email": office.admin.email,
+                "password": factories.PASSWORD,
+                "csrf_token": token,
+                "next": bad,
+            },
+        )
         assert response.status_code == 302
         assert "evil" not in response.headers["Location"]
         assert not response.headers["Location"].startswith("javascript")
         client.logout()
     token = client.csrf_token("/login")
-    response = client.post("/login", data={
-        "email": office.admin.email, "password": factories.PASSWORD, "csrf_token": token,
-        "next": "/admin/districts"})
+    response = client.post(
+        "/login",
+        data={
+            "email": office.admin.email,
+            "password": factories.PASSWORD,
+            "csrf_token": token,
+            "next": "/admin/districts",
+        },
+    )
     assert response.headers["Location"].endswith("/admin/districts")
 
 
 def test_post_without_csrf_token_is_a_400_page(client, office):
-    response = client.post("/login", data={"email": office.admin.email,
-                                           "password": factories.PASSWORD})
+    response = client.post(
+        "/login", data={"email": office.admin.email, "password": factories.PASSWORD}
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Bad request" in page and "usa-header" in page

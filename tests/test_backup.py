@@ -18,9 +18,16 @@ from tests.dbutil import fresh_database
 @pytest.fixture()
 def migrated_app(tmp_path):
     with fresh_database(tmp_path, "bak") as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x" * 40,
-                          "TESTING": True, "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024,
-                          "ARGON2_PARALLELISM": 1})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "x" * 40,
+                "TESTING": True,
+                "ARGON2_TIME_COST": 1,
+                "ARGON2_MEMORY_COST": 1024,
+                "ARGON2_PARALLELISM": 1,
+            }
+        )
         with app.app_context():
             upgrade()
             yield app

@@ -70,26 +70,37 @@ class World:
 
 @pytest.fixture()
 def world(office) -> World:
-    assignee = factories.gen_user(Role.CASEWORKER, [office.a], email="assignee@test.example",
-                                  full_name="Alex Assignee")
+    assignee = factories.gen_user(
+        Role.CASEWORKER, [office.a], email="assignee@test.example", full_name="Alex Assignee"
+    )
     intake_other = factories.gen_user(Role.INTAKE, [office.a], email="intake2@test.example")
-    agency = Agency(name="Social Security Administration", acronym="SSA",
-                    level=AgencyLevel.FEDERAL)
+    agency = Agency(name="Social Security Administration", acronym="SSA", level=AgencyLevel.FEDERAL)
     db.session.add(agency)
     db.session.commit()
     users = {
-        "intake_opener": office.intake, "intake_other": intake_other,
-        "caseworker": office.caseworker, "assignee": assignee,
-        "other_district": office.other_caseworker, "supervisor": office.supervisor,
-        "admin": office.admin, "legislator": office.legislator, "anonymous": None,
+        "intake_opener": office.intake,
+        "intake_other": intake_other,
+        "caseworker": office.caseworker,
+        "assignee": assignee,
+        "other_district": office.other_caseworker,
+        "supervisor": office.supervisor,
+        "admin": office.admin,
+        "legislator": office.legislator,
+        "anonymous": None,
     }
     return World(office=office, users=users, agency=agency)
 
 
 def make_case(world: World, confidential: bool) -> Case:
     office = world.office
-    return open_case(office, opened_by=office.intake, assignee=world.users["assignee"],
-                     confidential=confidential, subject=SUBJECT, release_needed=True)
+    return open_case(
+        office,
+        opened_by=office.intake,
+        assignee=world.users["assignee"],
+        confidential=confidential,
+        subject=SUBJECT,
+        release_needed=True,
+    )
 
 
 # Each route: (name, method, needed level, what a success answers, prepare(case) → url, data)
@@ -100,8 +111,9 @@ def _detail(world, case):
 
 
 def _attachment(world, case):
-    stored = uploads.store_upload(io.BytesIO(png_bytes()), "release.png", case=case,
-                                  uploaded_by=world.office.supervisor)
+    stored = uploads.store_upload(
+        io.BytesIO(png_bytes()), "release.png", case=case, uploaded_by=world.office.supervisor
+    )
     db.session.commit()
     return f"/cases/{case.id}/attachments/{stored.id}", None
 
@@ -116,8 +128,12 @@ def _edit_form(world, case):
 
 def _edit(world, case):
     return f"/cases/{case.id}/edit", {
-        "version": case.version, "subject": "Changed by a probe", "description": "x",
-        "category": case.category_id, "priority": "expedite", "district": case.district_id,
+        "version": case.version,
+        "subject": "Changed by a probe",
+        "description": "x",
+        "category": case.category_id,
+        "priority": "expedite",
+        "district": case.district_id,
         **({"confidential": "y"} if case.confidential else {}),
     }
 
@@ -143,28 +159,39 @@ def _assign(world, case):
 def _follow_up(world, case):
     return f"/cases/{case.id}/follow-ups", {
         "followup-due_on": local_today().isoformat(),
-        "followup-assignee": world.office.supervisor.id, "followup-description": "Probe"}
+        "followup-assignee": world.office.supervisor.id,
+        "followup-description": "Probe",
+    }
 
 
 def _follow_up_done(world, case):
-    follow_up = FollowUp(case_id=case.id, assignee_id=world.office.supervisor.id,
-                         due_on=local_today(), description="Probe task")
+    follow_up = FollowUp(
+        case_id=case.id,
+        assignee_id=world.office.supervisor.id,
+        due_on=local_today(),
+        description="Probe task",
+    )
     db.session.add(follow_up)
     db.session.commit()
     return f"/cases/{case.id}/follow-ups/{follow_up.id}/done", {
-        f"fu{follow_up.id}-note": "Probe done"}
+        f"fu{follow_up.id}-note": "Probe done"
+    }
 
 
 def _release_request(world, case):
     return f"/cases/{case.id}/release/request", {
-        "relreq-requested_on": local_today().isoformat(), "relreq-method": "mailed_form"}
+        "relreq-requested_on": local_today().isoformat(),
+        "relreq-method": "mailed_form",
+    }
 
 
 def _release_received(world, case):
     return f"/cases/{case.id}/release/received", {
-        "relrec-signed_on": local_today().isoformat(), "relrec-signature_method": "wet",
+        "relrec-signed_on": local_today().isoformat(),
+        "relrec-signature_method": "wet",
         "relrec-agencies": [str(world.agency.id)],
-        "relrec-file": (io.BytesIO(png_bytes()), "signed.png")}
+        "relrec-file": (io.BytesIO(png_bytes()), "signed.png"),
+    }
 
 
 def _release_not_needed(world, case):
@@ -206,11 +233,22 @@ def fingerprint(case_id: int) -> tuple:
     """What a refused POST must leave untouched."""
     db.session.expire_all()
     case = db.session.get(Case, case_id)
-    return (case.version, case.status, case.assignee_id, case.release_state,
-            db.session.scalar(sa.select(sa.func.count()).select_from(TimelineEvent).where(
-                TimelineEvent.case_id == case_id)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp).where(
-                FollowUp.case_id == case_id, FollowUp.completed_at.is_(None))))
+    return (
+        case.version,
+        case.status,
+        case.assignee_id,
+        case.release_state,
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(TimelineEvent)
+            .where(TimelineEvent.case_id == case_id)
+        ),
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(FollowUp)
+            .where(FollowUp.case_id == case_id, FollowUp.completed_at.is_(None))
+        ),
+    )
 
 
 @pytest.mark.parametrize("confidential", [False, True], ids=["ordinary", "confidential"])
@@ -231,8 +269,9 @@ def test_every_case_route_for_every_role(client, world, persona, confidential):
         if method == "GET":
             r = client.get(url)
         else:
-            r = client.post(url, data={**data, "csrf_token": token},
-                            content_type="multipart/form-data")
+            r = client.post(
+                url, data={**data, "csrf_token": token}, content_type="multipart/form-data"
+            )
         want = expected_status(access, needed, success)
         body = r.get_data(as_text=False)
         if r.status_code != want:
@@ -255,8 +294,7 @@ def test_every_case_route_for_every_role(client, world, persona, confidential):
 
 @pytest.mark.parametrize("confidential", [False, True], ids=["ordinary", "confidential"])
 @pytest.mark.parametrize("persona", list(ACCESS))
-def test_case_list_shows_exactly_the_cases_the_user_may_open(client, world, persona,
-                                                            confidential):
+def test_case_list_shows_exactly_the_cases_the_user_may_open(client, world, persona, confidential):
     user = world.users[persona]
     access = ACCESS[persona][1 if confidential else 0]
     case = make_case(world, confidential)
@@ -279,7 +317,8 @@ def test_case_list_shows_exactly_the_cases_the_user_may_open(client, world, pers
 
 
 def test_attachment_of_a_confidential_case_is_not_served_to_a_caseworker_not_assigned(
-        client, world):
+    client, world
+):
     case = make_case(world, confidential=True)
     url, _ = _attachment(world, case)
     client.login(world.office.caseworker.email)

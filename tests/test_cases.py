@@ -42,14 +42,28 @@ def text_of(response) -> str:
 
 
 def test_case_page_header_shows_the_facts_staff_need(client, office):
-    case = open_case(office, assignee=office.caseworker, priority=Priority.EXPEDITE,
-                     subject="Passport stuck in processing")
-    db.session.add(FollowUp(case_id=case.id, assignee_id=office.caseworker.id,
-                            due_on=utcnow().date() + timedelta(days=3),
-                            description="Call the passport agency"))
-    db.session.add(FollowUp(case_id=case.id, assignee_id=office.caseworker.id,
-                            due_on=utcnow().date() + timedelta(days=1),
-                            description="Call the constituent"))
+    case = open_case(
+        office,
+        assignee=office.caseworker,
+        priority=Priority.EXPEDITE,
+        subject="Passport stuck in processing",
+    )
+    db.session.add(
+        FollowUp(
+            case_id=case.id,
+            assignee_id=office.caseworker.id,
+            due_on=utcnow().date() + timedelta(days=3),
+            description="Call the passport agency",
+        )
+    )
+    db.session.add(
+        FollowUp(
+            case_id=case.id,
+            assignee_id=office.caseworker.id,
+            due_on=utcnow().date() + timedelta(days=1),
+            description="Call the constituent",
+        )
+    )
     case.opened_at = utcnow() - timedelta(days=12, hours=1)
     case.intervals[0].opened_at = case.opened_at
     db.session.commit()
@@ -75,8 +89,9 @@ def test_confidential_case_shows_a_badge_and_every_view_is_audited(client, offic
     for _ in range(2):
         page = text_of(client.get(f"/cases/{case.id}"))
         assert ">Confidential</span>" in page
-    viewed = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "confidential_case_viewed")).all()
+    viewed = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "confidential_case_viewed")
+    ).all()
     assert len(viewed) == 2
     assert {v.user_id for v in viewed} == {office.supervisor.id}
     assert {v.record_id for v in viewed} == {str(case.number)}
@@ -86,8 +101,14 @@ def test_an_ordinary_case_view_is_not_audited_as_confidential(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     assert client.get(f"/cases/{case.id}").status_code == 200
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "confidential_case_viewed")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "confidential_case_viewed")
+        )
+        == 0
+    )
 
 
 def test_case_page_links_to_the_constituent_when_that_page_exists(client, office, app):
@@ -106,19 +127,25 @@ def test_add_entries_in_one_step_newest_first_with_author(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     url = f"/cases/{case.id}"
-    r = client.form_post(f"{url}/entries", {"entry-kind": "call",
-                                            "entry-body": "Called SSA, waiting for a callback."},
-                         token_from=url)
+    r = client.form_post(
+        f"{url}/entries",
+        {"entry-kind": "call", "entry-body": "Called SSA, waiting for a callback."},
+        token_from=url,
+    )
     assert r.status_code == 302
-    client.form_post(f"{url}/entries", {"entry-kind": "note", "entry-body": "Correction: SSA "
-                                        "said two weeks."}, token_from=url)
+    client.form_post(
+        f"{url}/entries",
+        {"entry-kind": "note", "entry-body": "Correction: SSA said two weeks."},
+        token_from=url,
+    )
     added = events(case.id)
     assert [e.kind for e in added][-2:] == [EventKind.CALL, EventKind.NOTE]
     assert added[-1].author_id == office.caseworker.id
     page = text_of(client.get(url))
-    timeline = page[page.index('id="timeline"'):]
+    timeline = page[page.index('id="timeline"') :]
     assert timeline.index("Correction: SSA said two weeks.") < timeline.index(
-        "Called SSA, waiting for a callback.")
+        "Called SSA, waiting for a callback."
+    )
     assert office.caseworker.full_name in timeline
 
 
@@ -126,8 +153,11 @@ def test_empty_entry_is_refused_beside_its_field(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     before = len(events(case.id))
-    r = client.form_post(f"/cases/{case.id}/entries", {"entry-kind": "note", "entry-body": " "},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "note", "entry-body": " "},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert 'id="entry-body-error"' in text_of(r)
     assert "Write what happened." in text_of(r)
@@ -138,9 +168,11 @@ def test_too_long_entry_is_refused_with_the_limit_named(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     before = len(events(case.id))
-    r = client.form_post(f"/cases/{case.id}/entries",
-                         {"entry-kind": "note", "entry-body": "x" * 20_001},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "note", "entry-body": "x" * 20_001},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert "at most 20,000 characters" in text_of(r)
     assert len(events(case.id)) == before
@@ -150,9 +182,11 @@ def test_a_one_megabyte_entry_is_refused_with_the_limit_named(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     before = len(events(case.id))
-    r = client.form_post(f"/cases/{case.id}/entries",
-                         {"entry-kind": "note", "entry-body": "x" * 1_000_000},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "note", "entry-body": "x" * 1_000_000},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code in (413, 422)
     assert "20,000 characters" in text_of(r)
     assert len(events(case.id)) == before
@@ -161,9 +195,11 @@ def test_a_one_megabyte_entry_is_refused_with_the_limit_named(client, office):
 def test_entry_kind_outside_the_list_is_refused(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
-    r = client.form_post(f"/cases/{case.id}/entries",
-                         {"entry-kind": "status_change", "entry-body": "Sneaky"},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "status_change", "entry-body": "Sneaky"},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert not events(case.id, EventKind.STATUS_CHANGE)
 
@@ -174,8 +210,11 @@ def test_entry_kind_outside_the_list_is_refused(client, office):
 def test_assigning_notifies_the_assignee_and_records_it(client, office):
     case = open_case(office)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": office.caseworker.id},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 302
     assert db.session.get(Case, case.id).assignee_id == office.caseworker.id
     notes = db.session.scalars(sa.select(Notification)).all()
@@ -187,20 +226,29 @@ def test_assigning_notifies_the_assignee_and_records_it(client, office):
     # Reassign: the new assignee is told, the timeline says from whom to whom.
     second = factories.gen_user(Role.CASEWORKER, [office.a], full_name="Dana Second")
     db.session.commit()
-    client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": second.id},
-                     token_from=f"/cases/{case.id}")
+    client.form_post(
+        f"/cases/{case.id}/assign", {"assign-assignee": second.id}, token_from=f"/cases/{case.id}"
+    )
     assert db.session.get(Case, case.id).assignee_id == second.id
     assert "Reassigned from" in events(case.id, EventKind.ASSIGNMENT)[-1].body
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.user_id == second.id)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == second.id)
+        )
+        == 1
+    )
 
 
 def test_assignee_outside_the_district_is_refused(client, office):
     case = open_case(office)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/assign",
-                         {"assign-assignee": office.other_caseworker.id},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.other_caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert db.session.get(Case, case.id).assignee_id is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
@@ -247,28 +295,37 @@ def test_assignment_email_goes_to_the_staff_member_only_after_commit(client, off
     case.constituent = person
     db.session.commit()
     client.login(office.supervisor.email)
-    client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": office.caseworker.id},
-                     token_from=f"/cases/{case.id}")
+    client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert [m["To"] for m in smtp.sent] == [office.caseworker.email]
     assert f"C-{case.number}" in smtp.sent[0]["Subject"]
     assert "resident@home.example" not in str(smtp.sent[0])
     assert case.description not in str(smtp.sent[0])  # case text stays in the system
     # A refused save mails nobody.
-    client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": office.other_caseworker.id},
-                     token_from=f"/cases/{case.id}")
+    client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.other_caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert len(smtp.sent) == 1
 
 
-def test_a_mail_failure_is_logged_and_the_assignment_still_saved(client, office, smtp,
-                                                                 monkeypatch):
+def test_a_mail_failure_is_logged_and_the_assignment_still_saved(client, office, smtp, monkeypatch):
     smtp.fail = True
     logged = []
-    monkeypatch.setattr(notifications.log, "exception",
-                        lambda message, *a, **kw: logged.append(message))
+    monkeypatch.setattr(
+        notifications.log, "exception", lambda message, *a, **kw: logged.append(message)
+    )
     case = open_case(office)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": office.caseworker.id},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 302
     assert db.session.get(Case, case.id).assignee_id == office.caseworker.id
     assert logged == ["could not send notification email to a staff account"]
@@ -280,8 +337,11 @@ def test_no_email_without_smtp_settings(client, office, monkeypatch, app):
     monkeypatch.setitem(app.config, "MAIL_SERVER", None)
     case = open_case(office)
     client.login(office.supervisor.email)
-    client.form_post(f"/cases/{case.id}/assign", {"assign-assignee": office.caseworker.id},
-                     token_from=f"/cases/{case.id}")
+    client.form_post(
+        f"/cases/{case.id}/assign",
+        {"assign-assignee": office.caseworker.id},
+        token_from=f"/cases/{case.id}",
+    )
     assert FakeSMTP.sent == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
 
@@ -290,9 +350,14 @@ def test_no_email_without_smtp_settings(client, office, monkeypatch, app):
 
 
 def header_data(case: Case, **changes) -> dict:
-    data = {"version": case.version, "subject": case.subject, "description": case.description,
-            "category": case.category_id, "priority": case.priority.value,
-            "district": case.district_id}
+    data = {
+        "version": case.version,
+        "subject": case.subject,
+        "description": case.description,
+        "category": case.category_id,
+        "priority": case.priority.value,
+        "district": case.district_id,
+    }
     if case.confidential:
         data["confidential"] = "y"
     data.update(changes)
@@ -304,9 +369,10 @@ def test_edit_the_header(client, office):
     client.login(office.supervisor.email)
     form = text_of(client.get(f"/cases/{case.id}/edit"))
     assert f'name="version" type="hidden" value="{case.version}"' in form
-    r = client.form_post(f"/cases/{case.id}/edit",
-                         header_data(case, subject="Pension: back payments owed",
-                                     priority="emergency"))
+    r = client.form_post(
+        f"/cases/{case.id}/edit",
+        header_data(case, subject="Pension: back payments owed", priority="emergency"),
+    )
     assert r.status_code == 302
     saved = db.session.get(Case, case.id)
     assert saved.subject == "Pension: back payments owed"
@@ -314,8 +380,7 @@ def test_edit_the_header(client, office):
     assert "Subject: Pension: back payments owed" in events(case.id, EventKind.SYSTEM)[-1].body
 
 
-def test_a_stale_header_save_gets_409_showing_the_changes_and_overwrites_nothing(client,
-                                                                                 office):
+def test_a_stale_header_save_gets_409_showing_the_changes_and_overwrites_nothing(client, office):
     case = open_case(office)
     client.login(office.supervisor.email)
     client.get(f"/cases/{case.id}/edit")  # the form is loaded at version 1 ...
@@ -343,15 +408,20 @@ def test_a_concurrent_write_caught_at_commit_is_a_409(client, office, monkeypatc
     def racing_update(case, **kw):
         # Another request bumps the row's version after we read the case, before we write.
         with db.session.no_autoflush:
-            db.session.execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
-                               .values(version=Case.__table__.c.version + 1))
+            db.session.execute(
+                sa.update(Case.__table__)
+                .where(Case.__table__.c.id == case.id)
+                .values(version=Case.__table__.c.version + 1)
+            )
         return real(case, **kw)
 
     monkeypatch.setattr(case_service, "update_case_header", racing_update)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/edit",
-                         header_data(case, subject="Racing subject"),
-                         token_from=f"/cases/{case.id}/edit")
+    r = client.form_post(
+        f"/cases/{case.id}/edit",
+        header_data(case, subject="Racing subject"),
+        token_from=f"/cases/{case.id}/edit",
+    )
     assert r.status_code == 409
     assert "Racing subject" in text_of(r)
     assert db.session.get(Case, case.id).subject != "Racing subject"
@@ -360,8 +430,11 @@ def test_a_concurrent_write_caught_at_commit_is_a_409(client, office, monkeypatc
 def test_header_district_must_be_one_of_the_editors_districts(client, office):
     case = open_case(office)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/edit", header_data(case, district=office.b.id),
-                         token_from=f"/cases/{case.id}/edit")
+    r = client.form_post(
+        f"/cases/{case.id}/edit",
+        header_data(case, district=office.b.id),
+        token_from=f"/cases/{case.id}/edit",
+    )
     assert r.status_code == 422
     assert db.session.get(Case, case.id).district_id == office.a.id
 
@@ -369,9 +442,11 @@ def test_header_district_must_be_one_of_the_editors_districts(client, office):
 def test_header_description_over_the_limit_is_refused(client, office):
     case = open_case(office)
     client.login(office.supervisor.email)
-    r = client.form_post(f"/cases/{case.id}/edit",
-                         header_data(case, description="y" * 20_001),
-                         token_from=f"/cases/{case.id}/edit")
+    r = client.form_post(
+        f"/cases/{case.id}/edit",
+        header_data(case, description="y" * 20_001),
+        token_from=f"/cases/{case.id}/edit",
+    )
     assert r.status_code == 422
     assert "at most 20,000 characters" in text_of(r)
     assert db.session.get(Case, case.id).description == case.description
@@ -380,8 +455,7 @@ def test_header_description_over_the_limit_is_refused(client, office):
 # The case-number box ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", ["{n}", "C-{n}", "c{n}", "#{n}", " c-{n} ", "Case #{n}",
-                                   "C{n}"])
+@pytest.mark.parametrize("typed", ["{n}", "C-{n}", "c{n}", "#{n}", " c-{n} ", "Case #{n}", "C{n}"])
 def test_case_number_box_opens_the_case(client, office, typed):
     case = open_case(office)
     client.login(office.caseworker.email)
@@ -447,18 +521,20 @@ def test_case_list_filters(client, office):
     assert str(closed.number) in listed(text_of(client.get("/cases/?status=")))
     assert listed(text_of(client.get("/cases/?status=closed"))) == {str(closed.number)}
     assert listed(text_of(client.get("/cases/?priority=emergency"))) == {str(urgent.number)}
-    assert listed(text_of(client.get(f"/cases/?category={other_category.id}"))) == {
-        str(vet.number)}
+    assert listed(text_of(client.get(f"/cases/?category={other_category.id}"))) == {str(vet.number)}
     assert listed(text_of(client.get(f"/cases/?assignee={office.caseworker.id}"))) == {
-        str(routine.number), str(secret.number)}
+        str(routine.number),
+        str(secret.number),
+    }
     assert listed(text_of(client.get("/cases/?assignee=none"))) == {str(urgent.number)}
     assert listed(text_of(client.get("/cases/?assignee=me"))) == {str(vet.number)}
     assert listed(text_of(client.get("/cases/?confidential=yes"))) == {str(secret.number)}
     assert str(secret.number) not in listed(text_of(client.get("/cases/?confidential=no")))
     assert listed(text_of(client.get(f"/cases/?district={office.a.id}"))) == every
     # A district the user does not belong to is not offered and shows nothing of it.
-    assert str(elsewhere.number) not in listed(text_of(client.get(
-        f"/cases/?district={office.b.id}&status=")))
+    assert str(elsewhere.number) not in listed(
+        text_of(client.get(f"/cases/?district={office.b.id}&status="))
+    )
 
 
 def test_case_list_age_brackets_sum_the_open_intervals(client, office):
@@ -512,16 +588,17 @@ def test_a_note_added_meanwhile_does_not_make_the_header_form_stale(client, offi
     case = open_case(office)
     version = case.version
     client.login(office.caseworker.email)
-    r = client.form_post(f"/cases/{case.id}/entries",
-                         {"entry-kind": "note", "entry-body": "Called the agency."},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/entries",
+        {"entry-kind": "note", "entry-body": "Called the agency."},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 302
     assert db.session.get(Case, case.id).version == version
     client.logout()
     client.login(office.supervisor.email)
     stale_form = header_data(case, subject="Edited after the note")
     stale_form["version"] = version
-    r = client.form_post(f"/cases/{case.id}/edit", stale_form,
-                         token_from=f"/cases/{case.id}/edit")
+    r = client.form_post(f"/cases/{case.id}/edit", stale_form, token_from=f"/cases/{case.id}/edit")
     assert r.status_code == 302
     assert db.session.get(Case, case.id).subject == "Edited after the note"

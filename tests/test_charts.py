@@ -14,7 +14,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def luminance(hex_colour: str) -> float:
     h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
 
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
@@ -30,17 +30,36 @@ def contrast(a: str, b: str = "#ffffff") -> float:
 def sample_charts() -> list[str]:
     labels = ["30 days or less", "31–90 days", "91–180 days", "Over 180 days"]
     return [
-        charts.bar_chart("c1", "Time to close", "Cases by days to close.", labels,
-                         [charts.Series("This period", [4, 1, 0, 1]),
-                          charts.Series("Previous period", [1, 0, 0, 0])],
-                         x_label="Days to close", y_label="Cases closed"),
-        charts.hbar_chart("c2", "By category", "Cases by category.", ["Housing", "Veterans"],
-                          [3, 12], x_label="Cases opened", y_label="Category"),
-        charts.line_chart("c3", "By month", "Opened and closed by month.",
-                          ["Jan 2026", "Feb 2026", "Mar 2026"],
-                          [charts.Series("Opened", [5, 8, 2]),
-                           charts.Series("Closed", [3, 9, 4])],
-                          x_label="Month", y_label="Cases"),
+        charts.bar_chart(
+            "c1",
+            "Time to close",
+            "Cases by days to close.",
+            labels,
+            [
+                charts.Series("This period", [4, 1, 0, 1]),
+                charts.Series("Previous period", [1, 0, 0, 0]),
+            ],
+            x_label="Days to close",
+            y_label="Cases closed",
+        ),
+        charts.hbar_chart(
+            "c2",
+            "By category",
+            "Cases by category.",
+            ["Housing", "Veterans"],
+            [3, 12],
+            x_label="Cases opened",
+            y_label="Category",
+        ),
+        charts.line_chart(
+            "c3",
+            "By month",
+            "Opened and closed by month.",
+            ["Jan 2026", "Feb 2026", "Mar 2026"],
+            [charts.Series("Opened", [5, 8, 2]), charts.Series("Closed", [3, 9, 4])],
+            x_label="Month",
+            y_label="Cases",
+        ),
     ]
 
 
@@ -91,21 +110,29 @@ def test_no_style_attributes_so_the_csp_holds():
 
 def test_bars_are_proportional_to_values():
     root = ET.fromstring(sample_charts()[0])
-    heights = [float(r.get("height")) for r in root.iter(f"{SVG}rect")
-               if r.get("stroke") in charts.SERIES_COLOURS and r.get("height") != "14"]
+    heights = [
+        float(r.get("height"))
+        for r in root.iter(f"{SVG}rect")
+        if r.get("stroke") in charts.SERIES_COLOURS and r.get("height") != "14"
+    ]
     # 8 bars: this period 4, 1, 0, 1 and previous 1, 0, 0, 0 (interleaved per label)
     assert len(heights) == 8
     assert heights[0] == pytest.approx(4 * heights[1])  # 4 vs 1
     assert heights[2] == pytest.approx(heights[1])  # 1 vs 1 (next label's first bar)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: charts.bar_chart("e", "T", "D.", ["a", "b"], [charts.Series("x", [0, 0])],
-                             x_label="x", y_label="y"),
-    lambda: charts.hbar_chart("e", "T", "D.", [], [], x_label="x", y_label="y"),
-    lambda: charts.line_chart("e", "T", "D.", ["Jan"], [charts.Series("x", [0])],
-                              x_label="x", y_label="y"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: charts.bar_chart(
+            "e", "T", "D.", ["a", "b"], [charts.Series("x", [0, 0])], x_label="x", y_label="y"
+        ),
+        lambda: charts.hbar_chart("e", "T", "D.", [], [], x_label="x", y_label="y"),
+        lambda: charts.line_chart(
+            "e", "T", "D.", ["Jan"], [charts.Series("x", [0])], x_label="x", y_label="y"
+        ),
+    ],
+)
 def test_empty_data_draws_a_chart_that_says_no_cases(make):
     svg = make()
     root = ET.fromstring(svg)
@@ -115,15 +142,32 @@ def test_empty_data_draws_a_chart_that_says_no_cases(make):
 
 
 def test_labels_are_escaped():
-    svg = charts.hbar_chart("x", "<b>T</b>", 'D "quoted" & <script>', ["<script>alert(1)</script>"],
-                            [1], x_label="x", y_label="y")
+    svg = charts.hbar_chart(
+        "x",
+        "<b>T</b>",
+        'D "quoted" & <script>',
+        ["<script>alert(1)</script>"],
+        [1],
+        x_label="x",
+        y_label="y",
+    )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     ET.fromstring(svg)  # still well-formed
 
 
-@pytest.mark.parametrize(("maximum", "expected_top"), [
-    (0, 1), (1, 1), (4, 4), (7, 8), (12, 15), (139, 150), (1234, 1500), (0.4, 0.4),
-])
+@pytest.mark.parametrize(
+    ("maximum", "expected_top"),
+    [
+        (0, 1),
+        (1, 1),
+        (4, 4),
+        (7, 8),
+        (12, 15),
+        (139, 150),
+        (1234, 1500),
+        (0.4, 0.4),
+    ],
+)
 def test_nice_ticks_cover_the_maximum_with_round_steps(maximum, expected_top):
     ticks = charts.nice_ticks(maximum)
     assert ticks[0] == 0 and ticks[-1] >= maximum

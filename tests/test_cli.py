@@ -13,9 +13,21 @@ from tests.conftest import count
 def test_users_create_with_generated_password_and_list(runner, app):
     factories.gen_district("NY-21")
     db.session.commit()
-    result = runner.invoke(args=["users", "create", "--email", "Pat@Office.example", "--name",
-                                 "Pat Lee", "--role", "caseworker", "--district", "ny-21",
-                                 "--generate-password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Pat@Office.example",
+            "--name",
+            "Pat Lee",
+            "--role",
+            "caseworker",
+            "--district",
+            "ny-21",
+            "--generate-password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Password: " in result.output
     password = result.output.split("Password: ")[1].strip()
@@ -29,20 +41,53 @@ def test_users_create_with_generated_password_and_list(runner, app):
 def test_users_create_prompts_for_password_and_refuses_short_ones(runner, app):
     factories.gen_district("NY-21")
     db.session.commit()
-    result = runner.invoke(args=["users", "create", "--email", "a@b.example", "--role", "admin",
-                                 "--district", "NY-21"], input="short\nshort\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@b.example",
+            "--role",
+            "admin",
+            "--district",
+            "NY-21",
+        ],
+        input="short\nshort\n",
+    )
     assert result.exit_code != 0 and "at least 12 characters" in result.output
     assert count(User) == 0
     good = "a long enough passphrase"
-    result = runner.invoke(args=["users", "create", "--email", "a@b.example", "--role", "admin",
-                                 "--district", "NY-21"], input=f"{good}\n{good}\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@b.example",
+            "--role",
+            "admin",
+            "--district",
+            "NY-21",
+        ],
+        input=f"{good}\n{good}\n",
+    )
     assert result.exit_code == 0, result.output
     assert count(User) == 1
 
 
 def test_users_create_unknown_district_is_refused(runner, app):
-    result = runner.invoke(args=["users", "create", "--email", "a@b.example", "--role", "admin",
-                                 "--district", "ZZ-99", "--generate-password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@b.example",
+            "--role",
+            "admin",
+            "--district",
+            "ZZ-99",
+            "--generate-password",
+        ]
+    )
     assert result.exit_code != 0 and "Unknown district ZZ-99" in result.output
     assert count(User) == 0
 

@@ -19,11 +19,14 @@ from tests.conftest import Client
 
 def test_sqlite_write_lock_held_elsewhere_gives_503_not_500(tmp_path):
     path = tmp_path / "busy.db"
-    app = create_app({
-        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "x" * 40,
-        "SQLITE_BUSY_TIMEOUT_MS": 100,
-    })
+    app = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "x" * 40,
+            "SQLITE_BUSY_TIMEOUT_MS": 100,
+        }
+    )
     app.test_client_class = Client
     with app.app_context():
         db.create_all()
@@ -34,26 +37,40 @@ def test_sqlite_write_lock_held_elsewhere_gives_503_not_500(tmp_path):
         with blocker.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the lock
             try:
-                response = client.post("/login", data={
-                    "email": office.admin.email, "password": "wrong password here",
-                    "csrf_token": token})
+                response = client.post(
+                    "/login",
+                    data={
+                        "email": office.admin.email,
+                        "password": "wrong password here",
+                        "csrf_token": token,
+                    },
+                )
             finally:
                 conn.exec_driver_sql("ROLLBACK")
         blocker.dispose()
         assert response.status_code == 503
         assert "busy" in response.get_data(as_text=True).lower()
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "sign_in_failed")) == 0
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "sign_in_failed")
+            )
+            == 0
+        )
         db.session.remove()
         db.engine.dispose()
 
 
 def _sqlite_app(path):  # type: ignore[no-untyped-def]
-    return create_app({
-        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "x" * 40,
-        "SQLITE_BUSY_TIMEOUT_MS": 2000,
-    })
+    return create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "x" * 40,
+            "SQLITE_BUSY_TIMEOUT_MS": 2000,
+        }
+    )
 
 
 def _other_save(path) -> None:  # type: ignore[no-untyped-def]

@@ -25,11 +25,21 @@ def detail_url(person) -> str:
 
 def edit_form(person, **overrides) -> dict:
     data = {
-        "version": str(person.version), "first_name": person.first_name, "middle_name": "",
-        "last_name": person.last_name, "suffix": "", "street": person.street or "",
-        "street2": "", "city": person.city or "", "state": person.state or "",
-        "zip5": person.zip5 or "", "district_id": str(person.district_id or ""),
-        "preferred_contact": "", "language": "", "notes": "", "do_not_contact_reason": "",
+        "version": str(person.version),
+        "first_name": person.first_name,
+        "middle_name": "",
+        "last_name": person.last_name,
+        "suffix": "",
+        "street": person.street or "",
+        "street2": "",
+        "city": person.city or "",
+        "state": person.state or "",
+        "zip5": person.zip5 or "",
+        "district_id": str(person.district_id or ""),
+        "preferred_contact": "",
+        "language": "",
+        "notes": "",
+        "do_not_contact_reason": "",
     }
     data.update(overrides)
     return data
@@ -40,21 +50,36 @@ def test_legislators_and_admins_get_403_on_every_constituent_page(client, office
     db.session.commit()
     for role in (Role.LEGISLATOR, Role.ADMIN):
         client.login(office.user(role).email)
-        for url in ("/constituents/", detail_url(person), f"{detail_url(person)}/edit",
-                    "/constituents/merge"):
+        for url in (
+            "/constituents/",
+            detail_url(person),
+            f"{detail_url(person)}/edit",
+            "/constituents/merge",
+        ):
             assert client.get(url).status_code == 403, (role, url)
         client.logout()
 
 
 def test_list_search_by_name_nickname_phone_email_and_zip(client, office):
-    peggy = factories.gen_constituent(office.a, first="Margaret", last="Okafor",
-                                      phone="518 555 0123", email="m.okafor@example.org",
-                                      zip5="12903")
+    peggy = factories.gen_constituent(
+        office.a,
+        first="Margaret",
+        last="Okafor",
+        phone="518 555 0123",
+        email="m.okafor@example.org",
+        zip5="12903",
+    )
     other = factories.gen_constituent(office.a, first="Tom", last="Baker", zip5="12901")
     db.session.commit()
     client.login(office.intake.email)
-    for query in ("okafor", "Peggy Okafor", "Okafor, Marg", "(518) 555-0123",
-                  "M.Okafor@example.org", "12903"):
+    for query in (
+        "okafor",
+        "Peggy Okafor",
+        "Okafor, Marg",
+        "(518) 555-0123",
+        "M.Okafor@example.org",
+        "12903",
+    ):
         page = client.get("/constituents/", query_string={"q": query}).get_data(as_text=True)
         assert detail_url(peggy) in page, query
         assert detail_url(other) not in page, query
@@ -79,23 +104,54 @@ def test_visibility_no_district_own_district_or_a_visible_case(client, office):
 
 
 def test_profile_shows_contacts_household_flags_do_not_contact_and_only_permitted_cases(
-        client, office):
-    person = factories.gen_constituent(office.a, first="Ruth", last="Ng", phone="5185550100",
-                                       email="ruth@example.org", is_veteran=True,
-                                       do_not_contact=True,
-                                       do_not_contact_reason="Asked not to be called")
+    client, office
+):
+    person = factories.gen_constituent(
+        office.a,
+        first="Ruth",
+        last="Ng",
+        phone="5185550100",
+        email="ruth@example.org",
+        is_veteran=True,
+        do_not_contact=True,
+        do_not_contact_reason="Asked not to be called",
+    )
     person.household.append(HouseholdMember(name="Sam Ng", relationship_label="son"))
-    own = factories.gen_case(office.a, office.category, constituent=person,
-                             opened_by=office.intake, subject="Passport delayed")
-    factories.gen_case(office.a, office.category, constituent=person, opened_by=office.supervisor,
-                       subject="Other staff case")
-    factories.gen_case(office.a, office.category, constituent=person, confidential=True,
-                       opened_by=office.intake, subject="Confidential matter")
+    own = factories.gen_case(
+        office.a,
+        office.category,
+        constituent=person,
+        opened_by=office.intake,
+        subject="Passport delayed",
+    )
+    factories.gen_case(
+        office.a,
+        office.category,
+        constituent=person,
+        opened_by=office.supervisor,
+        subject="Other staff case",
+    )
+    factories.gen_case(
+        office.a,
+        office.category,
+        constituent=person,
+        confidential=True,
+        opened_by=office.intake,
+        subject="Confidential matter",
+    )
     db.session.commit()
     client.login(office.intake.email)
     page = client.get(detail_url(person)).get_data(as_text=True)
-    for text in ("5185550100", "ruth@example.org", "Sam Ng", "(son)", "Veteran",
-                 "Do not contact.", "Asked not to be called", "Passport delayed"):
+    for text in (
+        "5185550100",
+        "ruth@example.org",
+        "Sam Ng",
+        "(son)",
+        "Veteran",
+        "Do not contact.",
+        "Asked not to be called",
+        "Passport delayed",
+    ):
         assert text in page
     assert "Other staff case" not in page and "Confidential matter" not in page
     assert f"C-{own.number}" in page
@@ -116,8 +172,9 @@ def test_caseworker_edits_and_a_stale_form_gets_409_without_overwriting(client, 
     client.logout()
     client.login(office.caseworker.email)
     stale = edit_form(person, city="Old Town")
-    saved = client.form_post(url, edit_form(person, city="Keeseville", is_veteran="y",
-                                            language="Spanish"))
+    saved = client.form_post(
+        url, edit_form(person, city="Keeseville", is_veteran="y", language="Spanish")
+    )
     assert saved.status_code == 302
     db.session.refresh(person)
     assert (person.city, person.is_veteran, person.language) == ("Keeseville", True, "Spanish")
@@ -128,8 +185,9 @@ def test_caseworker_edits_and_a_stale_form_gets_409_without_overwriting(client, 
     assert "Keeseville" in page and "Old Town" in page and "What changed" in page
     db.session.refresh(person)
     assert person.city == "Keeseville" and person.version == 2
-    audit = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "constituent_updated")).one()
+    audit = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "constituent_updated")
+    ).one()
     assert "city" in audit.detail and "Keeseville" not in audit.detail
 
 
@@ -156,8 +214,7 @@ def test_edit_zip_redistricts_and_a_split_zip_needs_a_choice(client, office):
     url = f"{detail_url(person)}/edit"
     response = client.form_post(url, edit_form(person, zip5="12345", district_id=""))
     assert response.status_code == 422 and "split between" in response.get_data(as_text=True)
-    assert client.form_post(url, edit_form(person, zip5="10001", district_id="")).status_code \
-        == 302
+    assert client.form_post(url, edit_form(person, zip5="10001", district_id="")).status_code == 302
     db.session.refresh(person)
     assert person.out_of_district and person.district is None
 
@@ -167,18 +224,30 @@ def test_contact_points_and_household_members_are_added_and_removed(client, offi
     db.session.commit()
     client.login(office.caseworker.email)
     base = detail_url(person)
-    bad = client.form_post(f"{base}/contact-points", {"kind": "phone", "value": "12"},
-                           token_from=base)
+    bad = client.form_post(
+        f"{base}/contact-points", {"kind": "phone", "value": "12"}, token_from=base
+    )
     assert bad.status_code == 422 and "can be dialled" in bad.get_data(as_text=True)
-    assert client.form_post(f"{base}/contact-points",
-                            {"kind": "phone", "value": "(518) 555-0142", "label": "cell"},
-                            token_from=base).status_code == 302
-    dup = client.form_post(f"{base}/contact-points", {"kind": "phone", "value": "518.555.0142"},
-                           token_from=base)
+    assert (
+        client.form_post(
+            f"{base}/contact-points",
+            {"kind": "phone", "value": "(518) 555-0142", "label": "cell"},
+            token_from=base,
+        ).status_code
+        == 302
+    )
+    dup = client.form_post(
+        f"{base}/contact-points", {"kind": "phone", "value": "518.555.0142"}, token_from=base
+    )
     assert dup.status_code == 422 and "already has" in dup.get_data(as_text=True)
-    assert client.form_post(f"{base}/household", {"name": "Ana Example",
-                                                  "relationship": "daughter"},
-                            token_from=base).status_code == 302
+    assert (
+        client.form_post(
+            f"{base}/household",
+            {"name": "Ana Example", "relationship": "daughter"},
+            token_from=base,
+        ).status_code
+        == 302
+    )
     db.session.refresh(person)
     assert [c.normalized for c in person.contact_points] == ["+15185550142"]
     assert person.contact_points[0].is_primary
@@ -190,13 +259,18 @@ def test_contact_points_and_household_members_are_added_and_removed(client, offi
     assert person.contact_points == [] and person.household == []
 
 
-def test_supervisor_merges_duplicates_keeping_every_case_event_release_and_contact(
-        client, office):
-    kept = factories.gen_constituent(office.a, first="Margaret", last="Okafor",
-                                     phone="518-555-0123")
-    dup = factories.gen_constituent(office.a, first="Peggy", last="Okafor",
-                                    phone="(518) 555-0123", email="peggy@example.org",
-                                    is_veteran=True)
+def test_supervisor_merges_duplicates_keeping_every_case_event_release_and_contact(client, office):
+    kept = factories.gen_constituent(
+        office.a, first="Margaret", last="Okafor", phone="518-555-0123"
+    )
+    dup = factories.gen_constituent(
+        office.a,
+        first="Peggy",
+        last="Okafor",
+        phone="(518) 555-0123",
+        email="peggy@example.org",
+        is_veteran=True,
+    )
     dup.household.append(HouseholdMember(name="Joe Okafor", relationship_label="husband"))
     cases = [factories.gen_case(office.a, office.category, constituent=dup) for _ in range(2)]
     db.session.add(TimelineEvent(case=cases[0], kind=EventKind.NOTE, body="Called back."))
@@ -209,14 +283,14 @@ def test_supervisor_merges_duplicates_keeping_every_case_event_release_and_conta
     client.login(office.supervisor.email)
     profile = client.get(detail_url(kept)).get_data(as_text=True)
     assert f"duplicate={dup.id}" in profile  # offered as a possible duplicate
-    compare = client.get("/constituents/merge", query_string={"kept": kept.id,
-                                                              "duplicate": dup.id})
+    compare = client.get("/constituents/merge", query_string={"kept": kept.id, "duplicate": dup.id})
     assert compare.status_code == 200 and "Joe Okafor" in compare.get_data(as_text=True)
     form = {"kept": kept.id, "duplicate": dup.id}
     unconfirmed = client.form_post("/constituents/merge", form, token_from="/constituents/merge")
     assert unconfirmed.status_code == 422 and dup.merged_into_id is None
-    done = client.form_post("/constituents/merge", {**form, "confirm": "y"},
-                            token_from="/constituents/merge")
+    done = client.form_post(
+        "/constituents/merge", {**form, "confirm": "y"}, token_from="/constituents/merge"
+    )
     assert done.status_code == 302
     db.session.refresh(kept)
     db.session.refresh(dup)
@@ -224,22 +298,34 @@ def test_supervisor_merges_duplicates_keeping_every_case_event_release_and_conta
     assert dup.cases == [] and dup.merged_into_id == kept.id and dup.merged_at is not None
     assert any(e.body == "Called back." for e in cases[0].events)
     assert cases[1].releases and cases[1].constituent_id == kept.id
-    assert sorted(c.normalized for c in kept.contact_points) == ["+15185550123",
-                                                                 "peggy@example.org"]
-    assert db.session.scalar(sa.select(sa.func.count(ContactPoint.id)).where(
-        ContactPoint.kind == ContactKind.PHONE, ContactPoint.constituent_id == kept.id)) == 1
+    assert sorted(c.normalized for c in kept.contact_points) == [
+        "+15185550123",
+        "peggy@example.org",
+    ]
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(ContactPoint.id)).where(
+                ContactPoint.kind == ContactKind.PHONE, ContactPoint.constituent_id == kept.id
+            )
+        )
+        == 1
+    )
     assert [m.name for m in kept.household] == ["Joe Okafor"] and kept.is_veteran
     # Old links resolve to the kept record; the alias is never a candidate again.
     old_link = client.get(detail_url(dup))
     assert old_link.status_code == 301 and old_link.headers["Location"].endswith(detail_url(kept))
-    assert [m.constituent.id for m in service.find_matches(
-        office.supervisor, first_name="Peggy", last_name="Okafor")] == [kept.id]
-    audit = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "constituent_merged")).one()
+    assert [
+        m.constituent.id
+        for m in service.find_matches(office.supervisor, first_name="Peggy", last_name="Okafor")
+    ] == [kept.id]
+    audit = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "constituent_merged")
+    ).one()
     assert audit.user_id == office.supervisor.id and audit.record_id == str(kept.id)
     assert "Okafor" not in audit.detail and "0123" not in audit.detail
-    again = client.form_post("/constituents/merge", {**form, "confirm": "y"},
-                             token_from="/constituents/merge")
+    again = client.form_post(
+        "/constituents/merge", {**form, "confirm": "y"}, token_from="/constituents/merge"
+    )
     assert again.status_code == 422 and "already merged" in again.get_data(as_text=True)
 
 
@@ -249,9 +335,11 @@ def test_merge_is_refused_when_a_case_is_outside_the_supervisors_districts(clien
     factories.gen_case(office.b, office.category, constituent=dup)
     db.session.commit()
     client.login(office.supervisor.email)
-    response = client.form_post("/constituents/merge",
-                                {"kept": kept.id, "duplicate": dup.id, "confirm": "y"},
-                                token_from="/constituents/merge")
+    response = client.form_post(
+        "/constituents/merge",
+        {"kept": kept.id, "duplicate": dup.id, "confirm": "y"},
+        token_from="/constituents/merge",
+    )
     assert response.status_code == 403
     db.session.refresh(dup)
     assert dup.merged_into_id is None and len(dup.cases) == 1

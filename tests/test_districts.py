@@ -26,8 +26,9 @@ def redistricting(office):
     mover = factories.gen_constituent(office.a, first="Mo", last="Ver", zip5="12950")
     stayer = factories.gen_constituent(office.a, first="Stay", last="Put", zip5="12901")
     open_case = factories.gen_case(office.a, office.category, constituent=mover)
-    closed_case = factories.gen_case(office.a, office.category, constituent=mover,
-                                     status=CaseStatus.CLOSED)
+    closed_case = factories.gen_case(
+        office.a, office.category, constituent=mover, status=CaseStatus.CLOSED
+    )
     db.session.commit()
     return mover, stayer, open_case, closed_case
 
@@ -54,12 +55,15 @@ def test_only_admins_open_the_upload_page(client, office):
     assert page.status_code == 200 and 'type="file"' in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not UTF-8 text"),
-    ("name,email\nAnn,ann@example.org\n", "not a ZIP table: missing column(s)"),
-    (HEADER + "36,NY,ABCDE,21\n", "is not five digits"),
-    (HEADER, "no ZIP rows"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not UTF-8 text"),
+        ("name,email\nAnn,ann@example.org\n", "not a ZIP table: missing column(s)"),
+        (HEADER + "36,NY,ABCDE,21\n", "is not five digits"),
+        (HEADER, "no ZIP rows"),
+    ],
+)
 def test_a_file_that_is_not_a_zip_table_is_refused(client, office, content, message):
     client.login(office.admin.email)
     response = upload(client, content, dry_run=False)

@@ -16,8 +16,9 @@ from constituent.services import exports
 from tests import factories
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx",
-                                  '=HYPERLINK("http://x.example","y")'])
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x.example","y")']
+)
 def test_formula_starts_are_neutralised(text):
     assert exports.neutralise(text) == "'" + text
 
@@ -33,10 +34,12 @@ def parse(chunks) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
 
 def test_csv_has_a_header_and_writes_numbers_dates_and_blanks():
-    rows = parse(exports.csv_chunks(["Name", "Change", "Day", "Nothing"],
-                                    [["Zoë Ångström", -3, date(2026, 3, 1), None]]))
-    assert rows == [["Name", "Change", "Day", "Nothing"],
-                    ["Zoë Ångström", "-3", "2026-03-01", ""]]
+    rows = parse(
+        exports.csv_chunks(
+            ["Name", "Change", "Day", "Nothing"], [["Zoë Ångström", -3, date(2026, 3, 1), None]]
+        )
+    )
+    assert rows == [["Name", "Change", "Day", "Nothing"], ["Zoë Ångström", "-3", "2026-03-01", ""]]
 
 
 def test_download_flavour_starts_with_a_utf8_bom():
@@ -47,7 +50,7 @@ def test_download_flavour_starts_with_a_utf8_bom():
 
 def test_neutralised_cells_survive_quoting():
     rows = parse(exports.csv_chunks(["Name"], [['=HYPERLINK("http://a.example","b"), x']]))
-    assert rows[1] == ["'=HYPERLINK(\"http://a.example\",\"b\"), x"]
+    assert rows[1] == ['\'=HYPERLINK("http://a.example","b"), x']
 
 
 def test_rows_come_out_in_bounded_chunks_without_a_row_limit():
@@ -74,8 +77,9 @@ def test_memory_stays_flat_as_rows_grow():
 def test_stream_rows_reads_the_database_in_batches(office):
     for _ in range(7):
         factories.gen_case(office.a, office.category)
-    numbers = [row[0] for row in exports.stream_rows(
-        sa.select(Case.number).order_by(Case.number), batch=3)]
+    numbers = [
+        row[0] for row in exports.stream_rows(sa.select(Case.number).order_by(Case.number), batch=3)
+    ]
     assert len(numbers) == 7 and numbers == sorted(numbers)
 
 

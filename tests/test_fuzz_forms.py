@@ -25,10 +25,12 @@ from tests.world import make_world
 
 # derandomize: the same generated inputs every run, so CI is repeatable (the long profile
 # explores new ones).
-settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
-settings.register_profile("long", max_examples=2000, deadline=None,
-                          suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck)
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # (role, page) pairs whose forms are fuzzed; {case_id} etc. come from the world fixture.
@@ -90,8 +92,9 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
         a = dict(attrs)
         if tag == "form":
-            self._form = Form(action=a.get("action") or self.page_url,
-                              method=(a.get("method") or "get").lower())
+            self._form = Form(
+                action=a.get("action") or self.page_url, method=(a.get("method") or "get").lower()
+            )
             self.forms.append(self._form)
         elif self._form is None:
             return
@@ -120,10 +123,30 @@ class FormParser(HTMLParser):
 nasty_text = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
-    st.sampled_from(["", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "2026-02-30",
-                     "9999-12-31", "0000-00-00", "'; DROP TABLE cases; --", "<script>x</script>",
-                     "{{ 7*7 }}", "\x00", "\r\n\t", "../../etc/passwd", "=HYPERLINK(\"x\")",
-                     "a" * 10_001, "é" * 5000, "\u202e\u0000\ufeff"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e309",
+            "NaN",
+            "2026-02-30",
+            "9999-12-31",
+            "0000-00-00",
+            "'; DROP TABLE cases; --",
+            "<script>x</script>",
+            "{{ 7*7 }}",
+            "\x00",
+            "\r\n\t",
+            "../../etc/passwd",
+            '=HYPERLINK("x")',
+            "a" * 10_001,
+            "é" * 5000,
+            "\u202e\u0000\ufeff",
+        ]
+    ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
 
@@ -143,8 +166,10 @@ def fill(draw, form: Form) -> dict:  # type: ignore[no-untyped-def]
             data[name] = value
     for name in form.files:
         if draw(st.booleans()):
-            data[name] = (io.BytesIO(draw(st.binary(max_size=2048))),
-                          draw(st.sampled_from(["a.pdf", "b.png", "c.exe", "", "..\\\\x.pdf"])))
+            data[name] = (
+                io.BytesIO(draw(st.binary(max_size=2048))),
+                draw(st.sampled_from(["a.pdf", "b.png", "c.exe", "", "..\\\\x.pdf"])),
+            )
     return data
 
 
@@ -156,8 +181,9 @@ def world(app):
     return world
 
 
-@pytest.mark.parametrize("role,page", PAGES, ids=[f"{r.value if r else 'anon'}:{p}"
-                                                   for r, p in PAGES])
+@pytest.mark.parametrize(
+    "role,page", PAGES, ids=[f"{r.value if r else 'anon'}:{p}" for r, p in PAGES]
+)
 def test_generated_input_never_causes_a_server_error(app, world, role, page):
     client = app.test_client()
     if role is not None:
@@ -192,15 +218,18 @@ def fuzz_form(client, form: Form, token: str) -> int:  # type: ignore[no-untyped
         values = fill(data.draw, form)
         if form.method == "post":
             values["csrf_token"] = token
-            response = client.post(form.action, data=values,
-                                   content_type="multipart/form-data" if form.files else None)
+            response = client.post(
+                form.action, data=values, content_type="multipart/form-data" if form.files else None
+            )
         else:
-            response = client.get(form.action, query_string={
-                k: v for k, v in values.items() if isinstance(v, str)})
+            response = client.get(
+                form.action, query_string={k: v for k, v in values.items() if isinstance(v, str)}
+            )
         tried += 1
         shown = {k: (v[:80] if isinstance(v, str) else "<file>") for k, v in values.items()}
         assert response.status_code < 500, (
-            f"{form.method.upper()} {form.action} -> {response.status_code} with {shown}")
+            f"{form.method.upper()} {form.action} -> {response.status_code} with {shown}"
+        )
 
     run()
     return tried

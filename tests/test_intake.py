@@ -26,11 +26,20 @@ URL = "/intake/"
 def call(office, **overrides):
     """The form of a new caller with one concern; overrides replace fields."""
     data = {
-        "constituent_id": "", "first_name": "Dorothy", "last_name": "Vance",
-        "phone": "(518) 555-0199", "email": "dorothy@example.org", "street": "4 Elm Street",
-        "city": "Plattsburgh", "zip5": "12901", "category_id": str(office.category.id),
-        "subject": "Pension stopped", "description": "Her VA pension stopped in May.",
-        "channel": "phone", "priority": "routine", "action": "log",
+        "constituent_id": "",
+        "first_name": "Dorothy",
+        "last_name": "Vance",
+        "phone": "(518) 555-0199",
+        "email": "dorothy@example.org",
+        "street": "4 Elm Street",
+        "city": "Plattsburgh",
+        "zip5": "12901",
+        "category_id": str(office.category.id),
+        "subject": "Pension stopped",
+        "description": "Her VA pension stopped in May.",
+        "channel": "phone",
+        "priority": "routine",
+        "action": "log",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -60,8 +69,7 @@ def test_new_caller_one_submit_creates_constituent_case_and_first_event(client, 
     person = case.constituent
     assert (person.first_name, person.last_name) == ("Dorothy", "Vance")
     assert person.district == office.a and not person.out_of_district
-    assert [c.normalized for c in person.contact_points] == ["+15185550199",
-                                                             "dorothy@example.org"]
+    assert [c.normalized for c in person.contact_points] == ["+15185550199", "dorothy@example.org"]
     assert person.street_key == "4 elm st"
     assert case.district == office.a and case.opened_by == office.intake
     assert case.release_state == ReleaseState.NEEDED and case.priority.value == "expedite"
@@ -123,15 +131,18 @@ def test_out_of_district_zip_is_flagged_and_the_case_stays_with_the_office(clien
 
 
 def test_out_of_district_caller_of_a_two_district_user_chooses_the_handling_district(
-        client, office, zips):
+    client, office, zips
+):
     office.supervisor.districts.append(office.b)
     db.session.commit()
     client.login(office.supervisor.email)
     refused = client.form_post(URL, call(office, zip5="10001"))
     assert refused.status_code == 422
     assert "Choose the district handling the case." in refused.get_data(as_text=True)
-    assert client.form_post(URL, call(office, zip5="10001",
-                                      district_id=str(office.b.id))).status_code == 302
+    assert (
+        client.form_post(URL, call(office, zip5="10001", district_id=str(office.b.id))).status_code
+        == 302
+    )
     assert only_case().district == office.b
 
 
@@ -145,20 +156,24 @@ def test_unknown_zip_says_so_and_needs_confirming(client, office, zips):
     assert only_case().constituent.out_of_district
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("description", "x" * 1_048_576, "Use at most 10,000 characters"),
-    ("subject", "s" * 201, "Use at most 200 characters"),
-    ("zip5", "1290", "five digits"),
-    ("email", "dorothy@", "with a name and a domain"),
-    ("email", "dorothy", "with a name and a domain"),
-    ("phone", "555-01", "can be dialled"),
-    ("first_name", "", "Enter the first name"),
-    ("subject", "", "Enter a subject"),
-    ("category_id", "", "Choose a category"),
-    ("channel", "pigeon", "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("description", "x" * 1_048_576, "Use at most 10,000 characters"),
+        ("subject", "s" * 201, "Use at most 200 characters"),
+        ("zip5", "1290", "five digits"),
+        ("email", "dorothy@", "with a name and a domain"),
+        ("email", "dorothy", "with a name and a domain"),
+        ("phone", "555-01", "can be dialled"),
+        ("first_name", "", "Enter the first name"),
+        ("subject", "", "Enter a subject"),
+        ("category_id", "", "Choose a category"),
+        ("channel", "pigeon", "Not a valid choice"),
+    ],
+)
 def test_bad_input_is_refused_beside_its_field_and_nothing_is_saved(
-        client, office, zips, field, value, message):
+    client, office, zips, field, value, message
+):
     client.login(office.intake.email)
     response = client.form_post(URL, call(office, **{field: value}))
     assert response.status_code == 422
@@ -168,8 +183,14 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_is_saved(
     if field != "subject":
         assert 'value="Pension stopped"' in page  # the rest of the form is kept
     assert count(Constituent) == 0 and count(Case) == 0 and count(TimelineEvent) == 0
-    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
-        AuditEvent.action.in_(["constituent_created", "case_opened"]))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.action.in_(["constituent_created", "case_opened"])
+            )
+        )
+        == 0
+    )
 
 
 def test_constituent_is_not_created_when_the_case_is_refused(client, office, zips):
@@ -185,12 +206,14 @@ def test_picking_an_existing_constituent_opens_the_case_on_their_record(client, 
     person = factories.gen_constituent(office.a, phone="518-555-0123")
     db.session.commit()
     client.login(office.intake.email)
-    response = client.form_post(URL, call(office, constituent_id=str(person.id),
-                                          first_name="", last_name="", zip5="bad"))
+    response = client.form_post(
+        URL, call(office, constituent_id=str(person.id), first_name="", last_name="", zip5="bad")
+    )
     # The new-constituent fields are ignored except for the form's own format check.
     assert response.status_code == 422
-    response = client.form_post(URL, call(office, constituent_id=str(person.id),
-                                          first_name="", last_name="", zip5=""))
+    response = client.form_post(
+        URL, call(office, constituent_id=str(person.id), first_name="", last_name="", zip5="")
+    )
     assert response.status_code == 302
     assert count(Constituent) == 1
     assert only_case().constituent_id == person.id and only_case().district == office.a
@@ -226,9 +249,15 @@ def test_lookup_finds_by_nickname_both_ways(client, office):
 
 
 def test_lookup_finds_by_phone_in_any_format_email_and_street(client, office):
-    person = factories.gen_constituent(office.a, first="Ana", last="Ruiz", phone="518-555-0123",
-                                       email="Ana.Ruiz@Example.org", street="12 North Main Street",
-                                       zip5="12901")
+    person = factories.gen_constituent(
+        office.a,
+        first="Ana",
+        last="Ruiz",
+        phone="518-555-0123",
+        email="Ana.Ruiz@Example.org",
+        street="12 North Main Street",
+        zip5="12901",
+    )
     db.session.commit()
     client.login(office.intake.email)
     for phone in ("(518) 555-0123", "518.555.0123", "+1 518 555 0123", "5185550123"):
@@ -242,8 +271,7 @@ def test_lookup_finds_by_phone_in_any_format_email_and_street(client, office):
 
 def test_lookup_never_offers_merged_away_or_invisible_records(client, office):
     kept = factories.gen_constituent(office.a, first="Margaret", last="Okafor")
-    gone = factories.gen_constituent(office.a, first="Margaret", last="Okafor",
-                                     merged_into=kept)
+    gone = factories.gen_constituent(office.a, first="Margaret", last="Okafor", merged_into=kept)
     other = factories.gen_constituent(office.b, first="Margaret", last="Okafor")
     db.session.commit()
     client.login(office.intake.email)
@@ -256,8 +284,9 @@ def test_find_matches_button_works_without_javascript(client, office, zips):
     person = factories.gen_constituent(office.a, first="Margaret", last="Okafor")
     db.session.commit()
     client.login(office.intake.email)
-    response = client.form_post(URL, call(office, first_name="Peggy", last_name="Okafor",
-                                          zip5="12345", action="find"))
+    response = client.form_post(
+        URL, call(office, first_name="Peggy", last_name="Okafor", zip5="12345", action="find")
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'value="{person.id}"' in page and "split between NY-20 and NY-21" in page

@@ -52,11 +52,22 @@ def letter_case(office):
     demo._ensure_routing_rules(categories, agencies)
     demo._ensure_letter_templates()
     office.a.legislator_name = "Rep. Jordan Avery"
-    person = factories.gen_constituent(office.a, first="Margaret", last="Okafor",
-                                       phone="(518) 555-0142", email="margaret@example.net")
-    case = factories.gen_case(office.a, office.category, constituent=person,
-                              opened_by=office.intake, assignee=office.caseworker,
-                              subject="Retirement check stopped", number=1042)
+    person = factories.gen_constituent(
+        office.a,
+        first="Margaret",
+        last="Okafor",
+        phone="(518) 555-0142",
+        email="margaret@example.net",
+    )
+    case = factories.gen_case(
+        office.a,
+        office.category,
+        constituent=person,
+        opened_by=office.intake,
+        assignee=office.caseworker,
+        subject="Retirement check stopped",
+        number=1042,
+    )
     db.session.commit()
     return case
 
@@ -65,8 +76,9 @@ def template(name: str) -> LetterTemplate:
     return db.session.scalar(sa.select(LetterTemplate).where(LetterTemplate.name == name))
 
 
-def data(body: str, subject: str = "Letter", kind: str = "acknowledgement",
-         name: str = "Test") -> letter_service.TemplateData:
+def data(
+    body: str, subject: str = "Letter", kind: str = "acknowledgement", name: str = "Test"
+) -> letter_service.TemplateData:
     return letter_service.TemplateData(name=name, kind=kind, subject=subject, body=body)
 
 
@@ -90,19 +102,21 @@ def test_an_escape_in_the_subject_is_refused_too(app):
 
 
 def test_dict_methods_of_merge_groups_are_not_reachable(app):
-    for body in ("{{ case.update({'subject': 'x'}) }}", "{{ case.items() }}",
-                 "{{ case.clear() }}"):
+    for body in ("{{ case.update({'subject': 'x'}) }}", "{{ case.items() }}", "{{ case.clear() }}"):
         with pytest.raises(DomainError) as exc:
             letter_service.validate_template(data(body))
         assert "Unknown merge field: case." in exc.value.message
 
 
-@pytest.mark.parametrize("body,field", [
-    ("Dear {{ constituent.nickname }}", "constituent.nickname"),
-    ("{{ config }}", "config"),
-    ("{{ request.environ }}", "request"),
-    ("{{ case.numbr }}", "case.numbr"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ("Dear {{ constituent.nickname }}", "constituent.nickname"),
+        ("{{ config }}", "config"),
+        ("{{ request.environ }}", "request"),
+        ("{{ case.numbr }}", "case.numbr"),
+    ],
+)
 def test_an_unknown_merge_field_is_named(app, body, field):
     with pytest.raises(DomainError) as exc:
         letter_service.validate_template(data(body))
@@ -114,16 +128,18 @@ def test_a_template_that_does_not_compile_is_refused_with_its_line(app):
     with pytest.raises(DomainError) as exc:
         letter_service.validate_template(data(body))
     assert exc.value.field == "body"
-    assert re.search(r"does not compile: line \d+: Unexpected end of template",
-                     exc.value.message)
+    assert re.search(r"does not compile: line \d+: Unexpected end of template", exc.value.message)
     with pytest.raises(DomainError) as exc:
         letter_service.validate_template(data("Line one\nLine two {{ case.subject }\nThree"))
     assert "line 2:" in exc.value.message
 
 
 def test_huge_output_is_refused_not_built(app):
-    for body in ("{{ 'x' * 10000000 }}", "{{ 9 ** 99999999 }}",
-                 "{% for i in range(10000000) %}x{% endfor %}"):
+    for body in (
+        "{{ 'x' * 10000000 }}",
+        "{{ 9 ** 99999999 }}",
+        "{% for i in range(10000000) %}x{% endfor %}",
+    ):
         with pytest.raises(DomainError):
             letter_service.validate_template(data(body))
 
@@ -134,15 +150,17 @@ def test_an_agency_inquiry_must_carry_the_case_tag_in_its_subject(app):
         letter_service.validate_template(data(body, subject="Inquiry", kind="agency_inquiry"))
     assert exc.value.field == "subject" and "[Case #{{ case.number }}]" in exc.value.message
     for subject in ("Inquiry [Case #{{ case.number }}]", "Inquiry {{ case.tag }}"):
-        rendered = letter_service.validate_template(data(body, subject=subject,
-                                                         kind="agency_inquiry"))
+        rendered = letter_service.validate_template(
+            data(body, subject=subject, kind="agency_inquiry")
+        )
         assert "[Case #1042]" in rendered.subject
 
 
 def test_the_demo_templates_are_valid_and_the_inquiry_carries_the_tag(app):
     for kind, name, subject, body in demo.LETTER_TEMPLATES:
-        rendered = letter_service.validate_template(data(body, subject=subject, kind=kind,
-                                                         name=name))
+        rendered = letter_service.validate_template(
+            data(body, subject=subject, kind=kind, name=name)
+        )
         assert "{{" not in rendered.body
     inquiry = next(t for t in demo.LETTER_TEMPLATES if t[0] == LetterKind.AGENCY_INQUIRY)
     assert "[Case #{{ case.number }}]" in inquiry[2]
@@ -167,44 +185,59 @@ def test_merge_fields_are_plain_strings_with_the_documented_names(app, letter_ca
 
 
 def template_form(**overrides: str) -> dict[str, str]:
-    form = {"name": "Second inquiry", "kind": "agency_inquiry",
-            "subject": "Second request [Case #{{ case.number }}]",
-            "body": "Dear {{ agency.contact_name }}:\n\nWe wrote about {{ case.subject }}."}
+    form = {
+        "name": "Second inquiry",
+        "kind": "agency_inquiry",
+        "subject": "Second request [Case #{{ case.number }}]",
+        "body": "Dear {{ agency.contact_name }}:\n\nWe wrote about {{ case.subject }}.",
+    }
     form.update(overrides)
     return form
 
 
 def test_admin_adds_a_template_and_previews_it_with_sample_data(client, office):
     client.login(office.admin.email)
-    preview = client.form_post("/agencies/letter-templates/new",
-                               {**template_form(), "action": "preview"})
+    preview = client.form_post(
+        "/agencies/letter-templates/new", {**template_form(), "action": "preview"}
+    )
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
     assert "Re: Second request [Case #1042]" in page and "Dear Dana Whitfield:" in page
     assert count(LetterTemplate) == 0
-    saved = client.form_post("/agencies/letter-templates/new", {**template_form(),
-                                                                "action": "save"})
+    saved = client.form_post(
+        "/agencies/letter-templates/new", {**template_form(), "action": "save"}
+    )
     assert saved.status_code == 302
     assert template("Second inquiry").kind == LetterKind.AGENCY_INQUIRY
 
 
-@pytest.mark.parametrize("body,message", [
-    ("{{ ''.__class__ }}", "Python internals"),
-    ("{{ cycler.__init__.__globals__ }}", "Python internals"),
-    ("Dear {{ constituent.nickname }}", "Unknown merge field: constituent.nickname"),
-    ("Hello\n{% for x in %}", "does not compile: line 2:"),
-])
-def test_a_bad_template_is_refused_on_save_and_the_saved_one_kept(client, office, body,
-                                                                    message):
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("{{ ''.__class__ }}", "Python internals"),
+        ("{{ cycler.__init__.__globals__ }}", "Python internals"),
+        ("Dear {{ constituent.nickname }}", "Unknown merge field: constituent.nickname"),
+        ("Hello\n{% for x in %}", "does not compile: line 2:"),
+    ],
+)
+def test_a_bad_template_is_refused_on_save_and_the_saved_one_kept(client, office, body, message):
     demo._ensure_letter_templates()
     db.session.commit()
     ack = template("Constituent acknowledgement")
     before = ack.body
     client.login(office.admin.email)
     url = f"/agencies/letter-templates/{ack.id}/edit"
-    response = client.form_post(url, {"name": ack.name, "kind": "acknowledgement",
-                                      "subject": ack.subject, "body": body,
-                                      "version": str(ack.version), "action": "save"})
+    response = client.form_post(
+        url,
+        {
+            "name": ack.name,
+            "kind": "acknowledgement",
+            "subject": ack.subject,
+            "body": body,
+            "version": str(ack.version),
+            "action": "save",
+        },
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page.replace("&#39;", "'")
@@ -220,18 +253,34 @@ def test_template_edit_with_a_stale_version_is_a_conflict(client, office):
     stale = ack.version
     client.login(office.admin.email)
     url = f"/agencies/letter-templates/{ack.id}/edit"
-    client.form_post(url, {"name": ack.name, "kind": "acknowledgement", "subject": "Thanks!",
-                           "body": ack.body, "version": str(stale), "action": "save"})
-    response = client.form_post(url, {"name": ack.name, "kind": "acknowledgement",
-                                      "subject": "Received", "body": ack.body,
-                                      "version": str(stale), "action": "save"})
+    client.form_post(
+        url,
+        {
+            "name": ack.name,
+            "kind": "acknowledgement",
+            "subject": "Thanks!",
+            "body": ack.body,
+            "version": str(stale),
+            "action": "save",
+        },
+    )
+    response = client.form_post(
+        url,
+        {
+            "name": ack.name,
+            "kind": "acknowledgement",
+            "subject": "Received",
+            "body": ack.body,
+            "version": str(stale),
+            "action": "save",
+        },
+    )
     assert response.status_code == 409
     db.session.refresh(ack)
     assert ack.subject == "Thanks!"
 
 
-@pytest.mark.parametrize("role", [Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR,
-                                  Role.LEGISLATOR])
+@pytest.mark.parametrize("role", [Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR, Role.LEGISLATOR])
 def test_only_admins_edit_templates(client, office, role):
     demo._ensure_letter_templates()
     db.session.commit()
@@ -240,8 +289,10 @@ def test_only_admins_edit_templates(client, office, role):
     assert client.get("/agencies/letter-templates").status_code == 403
     assert client.get(f"/agencies/letter-templates/{ack.id}/edit").status_code == 403
     token = client.csrf_token("/")
-    response = client.post(f"/agencies/letter-templates/{ack.id}/edit", data={
-        "csrf_token": token, "name": "x", "kind": "closing", "subject": "x", "body": "x"})
+    response = client.post(
+        f"/agencies/letter-templates/{ack.id}/edit",
+        data={"csrf_token": token, "name": "x", "kind": "closing", "subject": "x", "body": "x"},
+    )
     assert response.status_code == 403
     db.session.refresh(ack)
     assert ack.name == "Constituent acknowledgement"
@@ -252,16 +303,18 @@ def test_only_admins_edit_templates(client, office, role):
 # ---------------------------------------------------------------------------------------
 
 
-def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(client, office,
-                                                                         letter_case):
+def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(
+    client, office, letter_case
+):
     inquiry = template("Agency inquiry")
     client.login(office.caseworker.email)
     new_url = f"/cases/{letter_case.id}/letters/new"
     page = client.get(new_url).get_data(as_text=True)
     # The contact starts from the routing rule's suggestion, and says why.
     assert "Suggested: Rule for Social Security (all districts)." in page
-    ssa_contact = re.search(r'<option selected value="(\d+)">SSA: Dana Whitfield', page) or \
-        re.search(r'<option value="(\d+)" selected>SSA: Dana Whitfield', page)
+    ssa_contact = re.search(
+        r'<option selected value="(\d+)">SSA: Dana Whitfield', page
+    ) or re.search(r'<option value="(\d+)" selected>SSA: Dana Whitfield', page)
     assert ssa_contact, "the suggested contact is preselected"
     contact_id = ssa_contact.group(1)
     preview = client.get(f"{new_url}?template_id={inquiry.id}&contact_id={contact_id}")
@@ -270,16 +323,19 @@ def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(client,
     assert "Re: Congressional inquiry [Case #1042]" in text
     assert "Dear Dana Whitfield:" in text and "Margaret Okafor" in text
     assert count(Letter) == 0 and count(TimelineEvent) == 0
-    response = client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": inquiry.id, "contact_id": contact_id, "referral_id": ""},
-        token_from=f"{new_url}?template_id={inquiry.id}&contact_id={contact_id}")
+    response = client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": inquiry.id, "contact_id": contact_id, "referral_id": ""},
+        token_from=f"{new_url}?template_id={inquiry.id}&contact_id={contact_id}",
+    )
     assert response.status_code == 302
     letter = db.session.scalar(sa.select(Letter))
     assert response.headers["Location"].endswith(f"/letters/{letter.id}")
     assert letter.subject == "Congressional inquiry [Case #1042]"
     assert "Margaret Okafor" in letter.body and letter.created_by_id == office.caseworker.id
-    event = db.session.scalar(sa.select(TimelineEvent).where(
-        TimelineEvent.kind == EventKind.LETTER))
+    event = db.session.scalar(
+        sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.LETTER)
+    )
     assert event.case_id == letter_case.id and event.data["letter_id"] == letter.id
     assert "Agency inquiry" in event.body and event.author_id == office.caseworker.id
     audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "letter_printed"))
@@ -291,23 +347,37 @@ def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(client,
 
 def test_a_referral_supplies_the_agency_and_its_reference_number(client, office, letter_case):
     ssa = db.session.scalar(sa.select(Agency).where(Agency.acronym == "SSA"))
-    referral = Referral(case_id=letter_case.id, agency_id=ssa.id, contact_id=ssa.contacts[0].id,
-                        method=ReferralMethod.LETTER, sent_on=date(2026, 3, 2),
-                        due_on=date(2026, 4, 1), reference_number="SSA-778899")
+    referral = Referral(
+        case_id=letter_case.id,
+        agency_id=ssa.id,
+        contact_id=ssa.contacts[0].id,
+        method=ReferralMethod.LETTER,
+        sent_on=date(2026, 3, 2),
+        due_on=date(2026, 4, 1),
+        reference_number="SSA-778899",
+    )
     db.session.add(referral)
-    db.session.add(LetterTemplate(kind=LetterKind.AGENCY_INQUIRY, name="Follow-up",
-                                  subject="Follow-up {{ case.tag }}",
-                                  body="Your reference {{ agency.reference_number }}, sent "
-                                       "{{ agency.sent_on }}."))
+    db.session.add(
+        LetterTemplate(
+            kind=LetterKind.AGENCY_INQUIRY,
+            name="Follow-up",
+            subject="Follow-up {{ case.tag }}",
+            body="Your reference {{ agency.reference_number }}, sent {{ agency.sent_on }}.",
+        )
+    )
     db.session.commit()
     follow_up = template("Follow-up")
     client.login(office.caseworker.email)
-    page = client.get(f"/cases/{letter_case.id}/letters/new?template_id={follow_up.id}"
-                      f"&referral_id={referral.id}&contact_id=").get_data(as_text=True)
+    page = client.get(
+        f"/cases/{letter_case.id}/letters/new?template_id={follow_up.id}"
+        f"&referral_id={referral.id}&contact_id="
+    ).get_data(as_text=True)
     assert "Your reference SSA-778899, sent March 2, 2026." in page
-    client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": follow_up.id, "referral_id": referral.id, "contact_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new")
+    client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": follow_up.id, "referral_id": referral.id, "contact_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+    )
     letter = db.session.scalar(sa.select(Letter))
     assert letter.referral_id == referral.id and "SSA-778899" in letter.body
 
@@ -315,28 +385,39 @@ def test_a_referral_supplies_the_agency_and_its_reference_number(client, office,
 def test_an_inquiry_without_an_agency_asks_for_one(client, office, letter_case):
     inquiry = template("Agency inquiry")
     client.login(office.caseworker.email)
-    response = client.get(f"/cases/{letter_case.id}/letters/new?template_id={inquiry.id}"
-                          "&contact_id=&referral_id=")
+    response = client.get(
+        f"/cases/{letter_case.id}/letters/new?template_id={inquiry.id}&contact_id=&referral_id="
+    )
     assert response.status_code == 422
     assert "choose an agency contact or a referral" in response.get_data(as_text=True)
-    client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": inquiry.id, "contact_id": "", "referral_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new")
+    client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": inquiry.id, "contact_id": "", "referral_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+    )
     assert count(Letter) == 0
 
 
 def test_a_referral_of_another_case_is_refused(client, office, letter_case):
     other = factories.gen_case(office.a, office.category, opened_by=office.intake)
     ssa = db.session.scalar(sa.select(Agency).where(Agency.acronym == "SSA"))
-    referral = Referral(case_id=other.id, agency_id=ssa.id, method=ReferralMethod.EMAIL,
-                        sent_on=date(2026, 3, 2), due_on=date(2026, 4, 1))
+    referral = Referral(
+        case_id=other.id,
+        agency_id=ssa.id,
+        method=ReferralMethod.EMAIL,
+        sent_on=date(2026, 3, 2),
+        due_on=date(2026, 4, 1),
+    )
     db.session.add(referral)
     db.session.commit()
     client.login(office.caseworker.email)
     inquiry = template("Agency inquiry")
-    response = client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": inquiry.id, "referral_id": referral.id, "contact_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new", follow_redirects=True)
+    response = client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": inquiry.id, "referral_id": referral.id, "contact_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+        follow_redirects=True,
+    )
     assert response.status_code == 422
     assert "Not a valid choice" in response.get_data(as_text=True)  # not one of its referrals
     assert count(Letter) == 0
@@ -344,27 +425,38 @@ def test_a_referral_of_another_case_is_refused(client, office, letter_case):
 
 def test_a_template_broken_after_saving_gives_a_message_not_a_500(client, office, letter_case):
     # Written straight to the database, as an older release or a hand edit might have.
-    db.session.add(LetterTemplate(kind=LetterKind.CLOSING, name="Broken",
-                                  subject="Closing", body="{{ ''.__class__.__mro__ }}"))
+    db.session.add(
+        LetterTemplate(
+            kind=LetterKind.CLOSING,
+            name="Broken",
+            subject="Closing",
+            body="{{ ''.__class__.__mro__ }}",
+        )
+    )
     db.session.commit()
     broken = template("Broken")
     client.login(office.caseworker.email)
-    response = client.get(f"/cases/{letter_case.id}/letters/new?template_id={broken.id}"
-                          "&contact_id=&referral_id=")
+    response = client.get(
+        f"/cases/{letter_case.id}/letters/new?template_id={broken.id}&contact_id=&referral_id="
+    )
     assert response.status_code == 422
     assert "Python internals" in response.get_data(as_text=True).replace("&#39;", "'")
-    client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": broken.id, "referral_id": "", "contact_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new")
+    client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": broken.id, "referral_id": "", "contact_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+    )
     assert count(Letter) == 0 and count(TimelineEvent) == 0
 
 
 def test_letters_follow_case_permissions(client, office, letter_case):
     ack = template("Constituent acknowledgement")
     client.login(office.caseworker.email)
-    client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": ack.id, "referral_id": "", "contact_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new")
+    client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": ack.id, "referral_id": "", "contact_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+    )
     letter = db.session.scalar(sa.select(Letter))
     assert letter is not None
     client.logout()
@@ -373,8 +465,12 @@ def test_letters_follow_case_permissions(client, office, letter_case):
     assert client.get(f"/cases/{letter_case.id}/letters/new").status_code == 404
     assert client.get(f"/letters/{letter.id}").status_code == 404
     token = client.csrf_token("/")
-    assert client.post(f"/cases/{letter_case.id}/letters", data={
-        "csrf_token": token, "template_id": ack.id}).status_code == 404
+    assert (
+        client.post(
+            f"/cases/{letter_case.id}/letters", data={"csrf_token": token, "template_id": ack.id}
+        ).status_code
+        == 404
+    )
     client.logout()
     # The supervisor of the district may; intake and the legislator may not write letters.
     client.login(office.supervisor.email)
@@ -395,35 +491,51 @@ def test_a_confidential_case_letter_view_is_audited(client, office, letter_case)
     db.session.commit()
     ack = template("Constituent acknowledgement")
     client.login(office.caseworker.email)  # assigned to it: may see it
-    client.form_post(f"/cases/{letter_case.id}/letters", {
-        "template_id": ack.id, "referral_id": "", "contact_id": ""},
-        token_from=f"/cases/{letter_case.id}/letters/new")
+    client.form_post(
+        f"/cases/{letter_case.id}/letters",
+        {"template_id": ack.id, "referral_id": "", "contact_id": ""},
+        token_from=f"/cases/{letter_case.id}/letters/new",
+    )
     letter = db.session.scalar(sa.select(Letter))
     before = count(AuditEvent)
     assert client.get(f"/letters/{letter.id}").status_code == 200
-    viewed = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "confidential_case_viewed", AuditEvent.record_id == str(letter_case.number)))
+    viewed = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "confidential_case_viewed",
+            AuditEvent.record_id == str(letter_case.number),
+        )
+    )
     assert count(AuditEvent) == before + 1 and len(list(viewed)) >= 2
 
 
 def test_render_letter_refuses_a_referral_of_another_case(app, office, letter_case):
     other = factories.gen_case(office.a, office.category, opened_by=office.intake)
     ssa = db.session.scalar(sa.select(Agency).where(Agency.acronym == "SSA"))
-    referral = Referral(case_id=other.id, agency_id=ssa.id, method=ReferralMethod.EMAIL,
-                        sent_on=date(2026, 3, 2), due_on=date(2026, 4, 1))
+    referral = Referral(
+        case_id=other.id,
+        agency_id=ssa.id,
+        method=ReferralMethod.EMAIL,
+        sent_on=date(2026, 3, 2),
+        due_on=date(2026, 4, 1),
+    )
     db.session.add(referral)
     db.session.flush()
     with pytest.raises(DomainError) as exc:
-        letter_service.render_letter(template("Agency inquiry"), letter_case, office.caseworker,
-                                     referral=referral)
+        letter_service.render_letter(
+            template("Agency inquiry"), letter_case, office.caseworker, referral=referral
+        )
     assert exc.value.field == "referral_id"
     assert count(Letter) == 0
 
 
 def test_the_case_page_offers_a_letter_to_those_who_may_write_one(client, office, letter_case):
     link = f'href="/cases/{letter_case.id}/letters/new"'
-    for user, offered in ((office.caseworker, True), (office.supervisor, True),
-                          (office.intake, False), (office.admin, False)):
+    for user, offered in (
+        (office.caseworker, True),
+        (office.supervisor, True),
+        (office.intake, False),
+        (office.admin, False),
+    ):
         client.login(user.email)
         page = client.get(f"/cases/{letter_case.id}")
         if page.status_code == 200:

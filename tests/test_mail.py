@@ -43,15 +43,23 @@ from tests.referral_helpers import gen_agency, gen_contact, gen_release
 
 SSA_ADDRESS = "liaison@ssa.example.gov"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
-       b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
-def eml(subject: str = "Re: Congressional inquiry", body: str | None = "Thank you for your "
-        "inquiry. The payment will be reissued.", *, sender: str = f"Dana Whitfield <{SSA_ADDRESS}>",
-        html: str | None = None, attachments: list[tuple[bytes, str, str]] | None = None,
-        message_id: str | None = None, sent_at: datetime | None = None,
-        extra_headers: dict[str, str] | None = None) -> bytes:
+def eml(
+    subject: str = "Re: Congressional inquiry",
+    body: str | None = "Thank you for your inquiry. The payment will be reissued.",
+    *,
+    sender: str = f"Dana Whitfield <{SSA_ADDRESS}>",
+    html: str | None = None,
+    attachments: list[tuple[bytes, str, str]] | None = None,
+    message_id: str | None = None,
+    sent_at: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> bytes:
     """A saved message as a mail program writes it."""
     msg = EmailMessage()
     msg["From"] = sender
@@ -76,13 +84,18 @@ def eml(subject: str = "Re: Congressional inquiry", body: str | None = "Thank yo
 
 def truncated_mime() -> bytes:
     """A multipart message cut off in the middle of its attachment (no closing boundary)."""
-    whole = eml("[Case #{n}] cut", "The text part is whole.", attachments=[(PDF * 40, "a.pdf",
-                                                                           "application/pdf")])
+    whole = eml(
+        "[Case #{n}] cut",
+        "The text part is whole.",
+        attachments=[(PDF * 40, "a.pdf", "application/pdf")],
+    )
     return whole[: len(whole) - 400]
 
 
-HEADERS_ONLY = (b"From: Dana Whitfield <liaison@ssa.example.gov>\nTo: casework@office.example\n"
-                b"Subject: Re: [Case #1001] payment\nDate: Mon, 3 Mar 2025 10:00:00 -0500\n")
+HEADERS_ONLY = (
+    b"From: Dana Whitfield <liaison@ssa.example.gov>\nTo: casework@office.example\n"
+    b"Subject: Re: [Case #1001] payment\nDate: Mon, 3 Mar 2025 10:00:00 -0500\n"
+)
 BINARY = bytes(range(256)) * 8
 
 
@@ -91,13 +104,24 @@ def setup(office):  # type: ignore[no-untyped-def]
     """A case of district A routed to SSA (release on file), and the SSA liaison."""
     ssa = gen_agency("Social Security Administration", "SSA")
     contact = gen_contact(ssa, "Dana Whitfield", email=SSA_ADDRESS)
-    case = factories.gen_case(office.a, office.category, opened_by=office.caseworker,
-                              assignee=office.caseworker, status=CaseStatus.OPEN)
+    case = factories.gen_case(
+        office.a,
+        office.category,
+        opened_by=office.caseworker,
+        assignee=office.caseworker,
+        status=CaseStatus.OPEN,
+    )
     gen_release(case, [ssa])
     referral = referral_service.route_case(
-        case, agency=ssa, contact=contact, method=ReferralMethod.EMAIL,
-        sent_on=referral_service.office_today() - timedelta(days=10), due_on=None,
-        reference_number=None, author=office.caseworker)
+        case,
+        agency=ssa,
+        contact=contact,
+        method=ReferralMethod.EMAIL,
+        sent_on=referral_service.office_today() - timedelta(days=10),
+        due_on=None,
+        reference_number=None,
+        author=office.caseworker,
+    )
     db.session.commit()
     return {"ssa": ssa, "contact": contact, "case": case, "referral": referral}
 
@@ -108,13 +132,21 @@ def tagged(case: Case, **kw) -> bytes:  # type: ignore[no-untyped-def]
 
 def upload(client, *files: tuple[bytes, str]):  # type: ignore[no-untyped-def]
     return client.form_post(
-        "/mail/upload", {"files": [(io.BytesIO(data), name) for data, name in files]},
-        token_from="/mail/", content_type="multipart/form-data")
+        "/mail/upload",
+        {"files": [(io.BytesIO(data), name) for data, name in files]},
+        token_from="/mail/",
+        content_type="multipart/form-data",
+    )
 
 
 def email_events(case: Case) -> list[TimelineEvent]:
-    return list(db.session.scalars(sa.select(TimelineEvent).where(
-        TimelineEvent.case_id == case.id, TimelineEvent.kind == EventKind.EMAIL)))
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent).where(
+                TimelineEvent.case_id == case.id, TimelineEvent.kind == EventKind.EMAIL
+            )
+        )
+    )
 
 
 def page_text(response) -> str:  # type: ignore[no-untyped-def]
@@ -125,15 +157,17 @@ def page_text(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_tagged_message_from_the_agency_contact_is_filed_and_becomes_the_response(
-        client, office, setup):
+    client, office, setup
+):
     case, referral = setup["case"], setup["referral"]
     client.login(office.caseworker.email)
     response = upload(client, (tagged(case), "ssa-reply.eml"))
     assert response.status_code == 200
     text = page_text(response)
     assert f"Filed to case C-{case.number}." in text
-    assert "Recorded as the response to the referral to Social Security Administration (SSA)" \
-        in text
+    assert (
+        "Recorded as the response to the referral to Social Security Administration (SSA)" in text
+    )
     assert "1 message: 1 filed, 0 queued, 0 duplicate, 0 refused." in text
 
     message = db.session.scalar(sa.select(InboundMessage))
@@ -147,8 +181,9 @@ def test_a_tagged_message_from_the_agency_contact_is_filed_and_becomes_the_respo
     assert referral.status == ReferralStatus.RESPONDED
     [event] = email_events(case)
     assert event.author_id == office.caseworker.id
-    assert "Recorded as the response to the referral to Social Security Administration" \
-        in event.body
+    assert (
+        "Recorded as the response to the referral to Social Security Administration" in event.body
+    )
     assert event.data["inbound_message_id"] == message.id
 
     case_page = page_text(client.get(f"/cases/{case.id}"))
@@ -162,18 +197,35 @@ def test_a_tagged_message_from_the_agency_contact_is_filed_and_becomes_the_respo
 def test_a_sender_of_the_agencys_domain_counts_too(client, office, setup):
     case = setup["case"]
     client.login(office.caseworker.email)
-    upload(client, (tagged(case, sender="Casework Unit <casework.unit@mail.ssa.example.gov>"),
-                    "a.eml"))
+    upload(
+        client, (tagged(case, sender="Casework Unit <casework.unit@mail.ssa.example.gov>"), "a.eml")
+    )
     assert count(AgencyResponse) == 1
 
 
 def test_a_tagged_message_from_an_unknown_sender_is_an_email_only(client, office, setup):
     case, referral = setup["case"], setup["referral"]
     client.login(office.caseworker.email)
-    text = page_text(upload(client, (tagged(case, sender="Someone <someone@elsewhere.example>",
-                                            body="A note about the case."), "other.eml")))
-    assert f"Filed to case C-{case.number}." in text and "response" not in text.split(
-        "What happened to each message")[1].split("Waiting to be filed")[0].lower()
+    text = page_text(
+        upload(
+            client,
+            (
+                tagged(
+                    case,
+                    sender="Someone <someone@elsewhere.example>",
+                    body="A note about the case.",
+                ),
+                "other.eml",
+            ),
+        )
+    )
+    assert (
+        f"Filed to case C-{case.number}." in text
+        and "response"
+        not in text.split("What happened to each message")[1]
+        .split("Waiting to be filed")[0]
+        .lower()
+    )
     assert count(AgencyResponse) == 0
     db.session.refresh(referral)
     assert referral.status == ReferralStatus.SENT
@@ -186,17 +238,29 @@ def test_webmail_domains_never_match_by_domain(client, office, setup):
     gen_contact(food, "Patty Ng", email="foodbank.help@gmail.com")
     case = factories.gen_case(office.a, office.category, assignee=office.caseworker)
     referral_service.route_case(
-        case, agency=food, contact=None, method=ReferralMethod.EMAIL,
+        case,
+        agency=food,
+        contact=None,
+        method=ReferralMethod.EMAIL,
         # A day back: the message below is dated two hours ago, which just after midnight in
         # the office is the day before, and a reply cannot predate the referral.
-        sent_on=referral_service.office_today() - timedelta(days=1), due_on=None,
-        reference_number=None, author=office.supervisor, override_reason="Urgent: food insecurity")
+        sent_on=referral_service.office_today() - timedelta(days=1),
+        due_on=None,
+        reference_number=None,
+        author=office.supervisor,
+        override_reason="Urgent: food insecurity",
+    )
     db.session.commit()
     client.login(office.caseworker.email)
     upload(client, (tagged(case, sender="A Stranger <stranger@gmail.com>"), "a.eml"))
     assert count(AgencyResponse) == 0
-    upload(client, (tagged(case, sender="Patty Ng <foodbank.help@gmail.com>",
-                           body="We delivered a box."), "b.eml"))
+    upload(
+        client,
+        (
+            tagged(case, sender="Patty Ng <foodbank.help@gmail.com>", body="We delivered a box."),
+            "b.eml",
+        ),
+    )
     assert count(AgencyResponse) == 1
 
 
@@ -205,21 +269,37 @@ def test_the_tag_with_the_office_prefix_and_in_the_text(client, office, setup):
     other = factories.gen_case(office.a, office.category)
     db.session.commit()
     client.login(office.caseworker.email)
-    text = page_text(upload(
-        client,
-        (eml(f"Inquiry [Case #C-{other.number}]", sender="x@elsewhere.example"), "prefix.eml"),
-        (eml("Your letter", f"Regarding your letter [Case #{case.number}], see below.",
-             sender="x@elsewhere.example"), "body.eml"),
-        (eml("Two cases", f"[Case #{case.number}] and [Case #{other.number}]",
-             sender="x@elsewhere.example"), "two.eml"),
-    ))
+    text = page_text(
+        upload(
+            client,
+            (eml(f"Inquiry [Case #C-{other.number}]", sender="x@elsewhere.example"), "prefix.eml"),
+            (
+                eml(
+                    "Your letter",
+                    f"Regarding your letter [Case #{case.number}], see below.",
+                    sender="x@elsewhere.example",
+                ),
+                "body.eml",
+            ),
+            (
+                eml(
+                    "Two cases",
+                    f"[Case #{case.number}] and [Case #{other.number}]",
+                    sender="x@elsewhere.example",
+                ),
+                "two.eml",
+            ),
+        )
+    )
     assert f"Filed to case C-{other.number}." in text
     assert f"Filed to case C-{case.number}." in text
-    assert (f"It names several cases in its text (C-{case.number}, C-{other.number}) and none "
-            "in its subject: choose the case.") in text
-    assert [m.status for m in db.session.scalars(
-        sa.select(InboundMessage).order_by(InboundMessage.id))] == [
-        InboundStatus.FILED, InboundStatus.FILED, InboundStatus.UNFILED]
+    assert (
+        f"It names several cases in its text (C-{case.number}, C-{other.number}) and none "
+        "in its subject: choose the case."
+    ) in text
+    assert [
+        m.status for m in db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id))
+    ] == [InboundStatus.FILED, InboundStatus.FILED, InboundStatus.UNFILED]
 
 
 def test_a_message_sent_before_the_referral_is_not_its_response(client, office, setup):
@@ -235,20 +315,31 @@ def test_a_closed_case_gets_the_email_on_its_timeline(client, office, setup):
     closed = factories.gen_case(office.a, office.category, status=CaseStatus.CLOSED)
     db.session.commit()
     client.login(office.caseworker.email)
-    text = page_text(upload(client, (eml(f"[Case #{closed.number}] late reply",
-                                         sender="x@elsewhere.example"), "late.eml")))
+    text = page_text(
+        upload(
+            client,
+            (eml(f"[Case #{closed.number}] late reply", sender="x@elsewhere.example"), "late.eml"),
+        )
+    )
     assert "The case is closed; the email is on its timeline." in text
     assert len(email_events(closed)) == 1
 
 
 def test_an_html_only_message_is_turned_into_escaped_text(client, office, setup):
     case = setup["case"]
-    html = ("<html><head><style>p {color: red}</style><script>alert('x')</script></head><body>"
-            "<p>Dear office,</p><p>1 &lt; 2 &amp; <b>bold</b> &lt;img src=x onerror=alert(1)&gt;"
-            "</p><img src=x onerror=alert(2)></body></html>")
+    html = (
+        "<html><head><style>p {color: red}</style><script>alert('x')</script></head><body>"
+        "<p>Dear office,</p><p>1 &lt; 2 &amp; <b>bold</b> &lt;img src=x onerror=alert(1)&gt;"
+        "</p><img src=x onerror=alert(2)></body></html>"
+    )
     client.login(office.caseworker.email)
-    upload(client, (eml(f"[Case #{case.number}] html", None, html=html,
-                        sender="x@elsewhere.example"), "html.eml"))
+    upload(
+        client,
+        (
+            eml(f"[Case #{case.number}] html", None, html=html, sender="x@elsewhere.example"),
+            "html.eml",
+        ),
+    )
     message = db.session.scalar(sa.select(InboundMessage))
     assert message.body_text == "Dear office,\n\n1 < 2 & bold <img src=x onerror=alert(1)>"
     page = client.get(f"/mail/{message.id}").get_data(as_text=True)
@@ -261,8 +352,18 @@ def test_an_html_only_message_is_turned_into_escaped_text(client, office, setup)
 def test_a_plain_text_part_is_preferred_to_html(client, office, setup):
     case = setup["case"]
     client.login(office.caseworker.email)
-    upload(client, (eml(f"[Case #{case.number}] both", "Plain words.",
-                        html="<p>HTML words.</p>", sender="x@elsewhere.example"), "both.eml"))
+    upload(
+        client,
+        (
+            eml(
+                f"[Case #{case.number}] both",
+                "Plain words.",
+                html="<p>HTML words.</p>",
+                sender="x@elsewhere.example",
+            ),
+            "both.eml",
+        ),
+    )
     assert db.session.scalar(sa.select(InboundMessage.body_text)) == "Plain words."
 
 
@@ -279,36 +380,53 @@ def test_the_bad_input_batch_is_reported_message_by_message(client, office, setu
         (BINARY, "garbage.eml"),
         (b"", "empty.eml"),
         (eml("Re: [Case #99999] who?", sender="x@elsewhere.example"), "unknown.eml"),
-        (tagged(case, sender="x@elsewhere.example", body="Scan attached.",
-                attachments=[(big_pdf, "scan.pdf", "application/pdf"),
-                             (PDF, "letter.pdf", "application/pdf"),
-                             (b"PK\x03\x04 not a pdf", "form.docx",
-                              "application/vnd.openxmlformats-officedocument"
-                              ".wordprocessingml.document")]), "big.eml"),
-        (eml("No tag here", "Second good message, untagged.", sender="x@elsewhere.example"),
-         "untagged.eml"),
+        (
+            tagged(
+                case,
+                sender="x@elsewhere.example",
+                body="Scan attached.",
+                attachments=[
+                    (big_pdf, "scan.pdf", "application/pdf"),
+                    (PDF, "letter.pdf", "application/pdf"),
+                    (
+                        b"PK\x03\x04 not a pdf",
+                        "form.docx",
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    ),
+                ],
+            ),
+            "big.eml",
+        ),
+        (
+            eml("No tag here", "Second good message, untagged.", sender="x@elsewhere.example"),
+            "untagged.eml",
+        ),
     ]
     client.login(office.caseworker.email)
     response = upload(client, *batch)
     assert response.status_code == 200
     text = page_text(response)
     assert "8 messages: 2 filed, 2 queued, 0 duplicate, 4 refused." in text
-    rows = {name: line for name, line in re.findall(
-        r"<th scope=\"row\"[^>]*>([^<]+)</th>(.*?)</tr>", response.get_data(as_text=True), re.S)}
+    rows = {
+        name: line
+        for name, line in re.findall(
+            r"<th scope=\"row\"[^>]*>([^<]+)</th>(.*?)</tr>", response.get_data(as_text=True), re.S
+        )
+    }
     assert "Filed" in rows["good-1.eml"]
     assert "headers but no body" in rows["headers-only.eml"]
     assert "The message is cut off" in rows["cut.eml"]
     assert "binary data, not an email message" in rows["garbage.eml"]
     assert "The file is empty." in rows["empty.eml"]
-    assert ("It names case C-99999, which is not a case you can file onto."
-            in page_text_of(rows["unknown.eml"]))
+    assert "It names case C-99999, which is not a case you can file onto." in page_text_of(
+        rows["unknown.eml"]
+    )
     big = page_text_of(rows["big.eml"])
     assert f"Filed to case C-{case.number}." in big
     assert "scan.pdf (30.0 MB): refused — it is 30.0 MB, over the 10 MB limit" in big
     assert "letter.pdf" in big and "kept" in big
     assert "form.docx" in big and "skipped — only PDF, PNG or JPEG files are kept" in big
-    assert "There is no [Case #…] tag in its subject or text." in page_text_of(
-        rows["untagged.eml"])
+    assert "There is no [Case #…] tag in its subject or text." in page_text_of(rows["untagged.eml"])
 
     # Good messages filed whole; broken ones left nothing behind.
     assert count(InboundMessage) == 4
@@ -348,7 +466,8 @@ def test_the_same_message_saved_twice_is_a_duplicate_by_message_id(client, offic
 
 
 def test_a_message_that_fails_half_way_leaves_nothing_and_the_batch_goes_on(
-        app, office, setup, monkeypatch):
+    app, office, setup, monkeypatch
+):
     case = setup["case"]
     real = timeline.add_event
 
@@ -360,14 +479,21 @@ def test_a_message_that_fails_half_way_leaves_nothing_and_the_batch_goes_on(
     monkeypatch.setattr(timeline, "add_event", failing)
     sources = [
         MailSource("1.eml", lambda: tagged(case, body="fine one", sender="x@elsewhere.example")),
-        MailSource("2.eml", lambda: tagged(case, body="EXPLODE", attachments=[
-            (PDF, "kept-then-undone.pdf", "application/pdf")])),
+        MailSource(
+            "2.eml",
+            lambda: tagged(
+                case, body="EXPLODE", attachments=[(PDF, "kept-then-undone.pdf", "application/pdf")]
+            ),
+        ),
         MailSource("3.eml", lambda: tagged(case, body="fine two", sender="x@elsewhere.example")),
     ]
     report = mail_service.import_sources(sources, user=office.caseworker)
     db.session.commit()
     assert [m.outcome for m in report.messages] == [
-        ImportOutcome.FILED, ImportOutcome.REFUSED, ImportOutcome.FILED]
+        ImportOutcome.FILED,
+        ImportOutcome.REFUSED,
+        ImportOutcome.FILED,
+    ]
     assert "unexpected error" in report.messages[1].detail
     assert count(InboundMessage) == 2 and count(AgencyResponse) == 0
     assert count(Attachment) == 0 and count(InboundAttachment) == 0
@@ -381,22 +507,30 @@ def test_a_message_that_fails_half_way_leaves_nothing_and_the_batch_goes_on(
 
 
 def test_flask_mail_import_an_mbox_with_a_broken_message_in_the_middle(
-        runner, office, setup, tmp_path):
+    runner, office, setup, tmp_path
+):
     case = setup["case"]
     good_1 = tagged(case, body="Good one.", sender="x@elsewhere.example")
     broken = truncated_mime().replace(b"{n}", str(case.number).encode())
     good_2 = tagged(case, body="Good two.")
     path = tmp_path / "agency.mbox"
-    path.write_bytes(b"".join(
-        b"From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n" + m.replace(b"\nFrom ", b"\n>From ")
-        + b"\n" for m in (good_1, broken, good_2)))
+    path.write_bytes(
+        b"".join(
+            b"From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n"
+            + m.replace(b"\nFrom ", b"\n>From ")
+            + b"\n"
+            for m in (good_1, broken, good_2)
+        )
+    )
     result = runner.invoke(args=["mail", "import", str(path)])
     assert result.exit_code == 1, result.output
     out = result.output
     assert f"[filed] agency.mbox, message 1 of 3: Filed to case C-{case.number}." in out
     assert "[refused] agency.mbox, message 2 of 3: The message is cut off" in out
-    assert (f"[filed] agency.mbox, message 3 of 3: Filed to case C-{case.number}. Recorded as "
-            "the response to the referral to Social Security Administration (SSA)") in out
+    assert (
+        f"[filed] agency.mbox, message 3 of 3: Filed to case C-{case.number}. Recorded as "
+        "the response to the referral to Social Security Administration (SSA)"
+    ) in out
     assert "3 messages: 2 filed, 0 queued, 0 duplicate, 1 refused." in out
     events = count(TimelineEvent)
     again = runner.invoke(args=["mail", "import", str(path)])
@@ -431,8 +565,7 @@ def queued(client, office, data: bytes, name: str = "q.eml") -> InboundMessage: 
     client.login(office.caseworker.email)
     upload(client, (data, name))
     client.logout()
-    return db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id.desc())
-                              ).first()
+    return db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id.desc())).first()
 
 
 def test_file_a_queued_message_by_its_case_number(client, office, setup):
@@ -441,9 +574,11 @@ def test_file_a_queued_message_by_its_case_number(client, office, setup):
     client.login(office.caseworker.email)
     inbox = client.get("/mail/").get_data(as_text=True)
     assert f'id="m{message.id}-case_number"' in inbox and "Your inquiry" in inbox
-    response = client.form_post(f"/mail/{message.id}/file",
-                                {f"m{message.id}-case_number": f"C-{case.number}"},
-                                token_from="/mail/")
+    response = client.form_post(
+        f"/mail/{message.id}/file",
+        {f"m{message.id}-case_number": f"C-{case.number}"},
+        token_from="/mail/",
+    )
     assert response.status_code == 302 and response.location.endswith("/mail/")
     db.session.refresh(message)
     assert message.status == InboundStatus.FILED and message.case_id == case.id
@@ -470,30 +605,46 @@ def test_filing_refuses_a_bad_or_unknown_number_beside_the_field(client, office,
     assert empty.status_code == 422
     db.session.refresh(message)
     assert message.status == InboundStatus.UNFILED and count(TimelineEvent) == len(
-        db.session.scalars(sa.select(TimelineEvent)).all())
+        db.session.scalars(sa.select(TimelineEvent)).all()
+    )
 
 
 def test_suggestions_from_numbers_and_known_constituent_emails(client, office, setup):
     case = setup["case"]
-    person = factories.gen_constituent(office.a, first="Rosa", last="Quinn",
-                                       email="rosa.quinn@example.net")
-    hers = factories.gen_case(office.a, office.category, constituent=person,
-                              subject="Passport delayed")
+    person = factories.gen_constituent(
+        office.a, first="Rosa", last="Quinn", email="rosa.quinn@example.net"
+    )
+    hers = factories.gen_case(
+        office.a, office.category, constituent=person, subject="Passport delayed"
+    )
     elsewhere = factories.gen_case(office.b, office.category)
     db.session.commit()
-    by_number = queued(client, office, eml(
-        "Follow-up", f"Regarding case {case.number} and file #{elsewhere.number}.",
-        sender="x@elsewhere.example"), "n.eml")
-    by_email = queued(client, office, eml("Help please", "My passport is late.",
-                                          sender="Rosa Quinn <Rosa.Quinn@example.net>"), "e.eml")
+    by_number = queued(
+        client,
+        office,
+        eml(
+            "Follow-up",
+            f"Regarding case {case.number} and file #{elsewhere.number}.",
+            sender="x@elsewhere.example",
+        ),
+        "n.eml",
+    )
+    by_email = queued(
+        client,
+        office,
+        eml("Help please", "My passport is late.", sender="Rosa Quinn <Rosa.Quinn@example.net>"),
+        "e.eml",
+    )
     client.login(office.caseworker.email)
     inbox = client.get("/mail/").get_data(as_text=True)
     assert f'value="{case.number}"' in inbox and f"File to C-{case.number}" in inbox
     assert f"File to C-{hers.number}" in inbox and "Passport delayed" in inbox
     assert f"C-{elsewhere.number}" not in inbox  # not a case this caseworker may edit
-    response = client.form_post(f"/mail/{by_email.id}/file",
-                                {f"m{by_email.id}-case_number": str(hers.number)},
-                                token_from="/mail/")
+    response = client.form_post(
+        f"/mail/{by_email.id}/file",
+        {f"m{by_email.id}-case_number": str(hers.number)},
+        token_from="/mail/",
+    )
     assert response.status_code == 302
     db.session.refresh(by_email)
     assert by_email.case_id == hers.id and by_number.status == InboundStatus.UNFILED
@@ -502,24 +653,39 @@ def test_suggestions_from_numbers_and_known_constituent_emails(client, office, s
 def test_open_a_new_case_from_a_queued_message(client, office, setup):
     person = factories.gen_constituent(office.a, first="Walter", last="Ames")
     db.session.commit()
-    message = queued(client, office, eml(
-        "Benefits question", "Mr. Ames asks about his benefits.", sender="x@elsewhere.example",
-        attachments=[(PDF, "notice.pdf", "application/pdf")]))
+    message = queued(
+        client,
+        office,
+        eml(
+            "Benefits question",
+            "Mr. Ames asks about his benefits.",
+            sender="x@elsewhere.example",
+            attachments=[(PDF, "notice.pdf", "application/pdf")],
+        ),
+    )
     client.login(office.caseworker.email)
     url = f"/mail/{message.id}/new-case"
     form = client.get(url)
     assert form.status_code == 200 and 'value="Benefits question"' in form.get_data(as_text=True)
-    found = client.form_post(url, {"action": "find", "last_name": "Ames",
-                                   "subject": "Benefits question"})
+    found = client.form_post(
+        url, {"action": "find", "last_name": "Ames", "subject": "Benefits question"}
+    )
     assert f'value="{person.id}"' in found.get_data(as_text=True)
-    missing = client.form_post(url, {"action": "open", "constituent_id": str(person.id),
-                                     "subject": "Benefits question"})
+    missing = client.form_post(
+        url, {"action": "open", "constituent_id": str(person.id), "subject": "Benefits question"}
+    )
     assert missing.status_code == 422 and "Choose a category." in page_text(missing)
     assert count(Case) == 1
-    response = client.form_post(url, {
-        "action": "open", "constituent_id": str(person.id),
-        "category_id": str(office.category.id), "subject": "Benefits question",
-        "priority": "routine"})
+    response = client.form_post(
+        url,
+        {
+            "action": "open",
+            "constituent_id": str(person.id),
+            "category_id": str(office.category.id),
+            "subject": "Benefits question",
+            "priority": "routine",
+        },
+    )
     assert response.status_code == 302
     case = db.session.scalar(sa.select(Case).where(Case.constituent_id == person.id))
     assert response.location.endswith(f"/cases/{case.id}")
@@ -533,15 +699,27 @@ def test_open_a_new_case_from_a_queued_message(client, office, setup):
 
 
 def test_open_a_new_case_with_a_new_constituent(client, office, setup):
-    message = queued(client, office, eml("Housing", "I need help with my landlord.",
-                                         sender="Ann Lee <ann.lee@example.net>"))
+    message = queued(
+        client,
+        office,
+        eml("Housing", "I need help with my landlord.", sender="Ann Lee <ann.lee@example.net>"),
+    )
     client.login(office.caseworker.email)
     url = f"/mail/{message.id}/new-case"
     assert 'value="ann.lee@example.net"' in client.get(url).get_data(as_text=True)
-    response = client.form_post(url, {
-        "action": "open", "constituent_id": "", "first_name": "Ann", "last_name": "Lee",
-        "email": "ann.lee@example.net", "category_id": str(office.category.id),
-        "subject": "Landlord problem", "priority": "routine"})
+    response = client.form_post(
+        url,
+        {
+            "action": "open",
+            "constituent_id": "",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "email": "ann.lee@example.net",
+            "category_id": str(office.category.id),
+            "subject": "Landlord problem",
+            "priority": "routine",
+        },
+    )
     assert response.status_code == 302, page_text(response)
     case = db.session.scalar(sa.select(Case).where(Case.subject == "Landlord problem"))
     assert case.constituent.full_name == "Ann Lee"
@@ -562,13 +740,19 @@ def test_mail_is_casework_only(client, office, setup, role):
     assert client.get("/mail/").status_code == 403
     assert client.get(f"/mail/{message.id}").status_code == 403
     token = client.csrf_token("/")
-    assert client.post(f"/mail/{message.id}/file", data={
-        "csrf_token": token, f"m{message.id}-case_number": "1"}).status_code == 403
+    assert (
+        client.post(
+            f"/mail/{message.id}/file",
+            data={"csrf_token": token, f"m{message.id}-case_number": "1"},
+        ).status_code
+        == 403
+    )
     assert client.post("/mail/upload", data={"csrf_token": token}).status_code == 403
 
 
 def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case(
-        client, office, setup):
+    client, office, setup
+):
     case = setup["case"]
     data = tagged(case)
     client.login(office.other_caseworker.email)
@@ -576,9 +760,11 @@ def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case
     assert f"It names case C-{case.number}, which is not a case you can file onto." in text
     message = db.session.scalar(sa.select(InboundMessage))
     assert message.status == InboundStatus.UNFILED
-    refused = client.form_post(f"/mail/{message.id}/file",
-                               {f"m{message.id}-case_number": str(case.number)},
-                               token_from="/mail/")
+    refused = client.form_post(
+        f"/mail/{message.id}/file",
+        {f"m{message.id}-case_number": str(case.number)},
+        token_from="/mail/",
+    )
     assert refused.status_code == 422
     assert f"There is no case C-{case.number} that you can file onto." in page_text(refused)
     assert case.subject not in client.get("/mail/").get_data(as_text=True)
@@ -587,8 +773,11 @@ def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case
     client.login(office.caseworker.email)
     inbox = client.get("/mail/").get_data(as_text=True)
     assert "which you can file it onto" in inbox and f"File to C-{case.number}" in inbox
-    client.form_post(f"/mail/{message.id}/file",
-                     {f"m{message.id}-case_number": str(case.number)}, token_from="/mail/")
+    client.form_post(
+        f"/mail/{message.id}/file",
+        {f"m{message.id}-case_number": str(case.number)},
+        token_from="/mail/",
+    )
     assert client.get(f"/mail/{message.id}").status_code == 200
     client.logout()
     client.login(office.other_caseworker.email)
@@ -598,26 +787,38 @@ def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case
 
 
 def test_confidential_cases_only_for_those_who_may_edit_them(client, office, setup):
-    secret = factories.gen_case(office.a, office.category, confidential=True,
-                                subject="Protective order", assignee=office.supervisor)
+    secret = factories.gen_case(
+        office.a,
+        office.category,
+        confidential=True,
+        subject="Protective order",
+        assignee=office.supervisor,
+    )
     db.session.commit()
     client.login(office.caseworker.email)
-    text = page_text(upload(client, (eml(f"[Case #{secret.number}] order",
-                                         sender="x@elsewhere.example"), "c.eml")))
+    text = page_text(
+        upload(
+            client, (eml(f"[Case #{secret.number}] order", sender="x@elsewhere.example"), "c.eml")
+        )
+    )
     assert "which is not a case you can file onto" in text
     assert "Protective order" not in client.get("/mail/").get_data(as_text=True)
     message = db.session.scalar(sa.select(InboundMessage))
     client.logout()
     client.login(office.supervisor.email)
     assert "File to C-" + str(secret.number) in client.get("/mail/").get_data(as_text=True)
-    client.form_post(f"/mail/{message.id}/file",
-                     {f"m{message.id}-case_number": str(secret.number)}, token_from="/mail/")
+    client.form_post(
+        f"/mail/{message.id}/file",
+        {f"m{message.id}-case_number": str(secret.number)},
+        token_from="/mail/",
+    )
     db.session.refresh(message)
     assert message.case_id == secret.id
     before = count(AuditEvent)
     assert client.get(f"/mail/{message.id}").status_code == 200
-    viewed = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "confidential_case_viewed")).all()
+    viewed = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "confidential_case_viewed")
+    ).all()
     assert count(AuditEvent) > before and viewed[-1].record_id == str(secret.number)
     client.logout()
     client.login(office.caseworker.email)
@@ -630,10 +831,20 @@ def test_confidential_cases_only_for_those_who_may_edit_them(client, office, set
 def test_kept_attachments_download_from_the_message_and_the_case(client, office, setup):
     case = setup["case"]
     client.login(office.caseworker.email)
-    upload(client, (tagged(case, sender="x@elsewhere.example",
-                           attachments=[(PDF, "letter.pdf", "application/pdf"),
-                                        (b"\x00\x01", "data.bin", "application/octet-stream")]),
-                    "a.eml"))
+    upload(
+        client,
+        (
+            tagged(
+                case,
+                sender="x@elsewhere.example",
+                attachments=[
+                    (PDF, "letter.pdf", "application/pdf"),
+                    (b"\x00\x01", "data.bin", "application/octet-stream"),
+                ],
+            ),
+            "a.eml",
+        ),
+    )
     message = db.session.scalar(sa.select(InboundMessage))
     kept = next(a for a in message.attachments if a.outcome == AttachmentOutcome.KEPT)
     page = client.get(f"/mail/{message.id}").get_data(as_text=True)
@@ -649,8 +860,9 @@ def test_kept_attachments_download_from_the_message_and_the_case(client, office,
 
 def test_an_upload_of_nothing_is_refused_beside_the_field(client, office, setup):
     client.login(office.caseworker.email)
-    response = client.form_post("/mail/upload", {}, token_from="/mail/",
-                                content_type="multipart/form-data")
+    response = client.form_post(
+        "/mail/upload", {}, token_from="/mail/", content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "Choose one or more saved messages" in page_text(response)
 
@@ -667,9 +879,11 @@ def test_parse_refusals_name_the_problem():
 def test_an_upload_without_the_form_token_imports_nothing(client, office, setup):
     client.login(office.caseworker.email)
     client.get("/mail/")
-    response = client.post("/mail/upload", data={
-        "csrf_token": "forged", "files": [(io.BytesIO(tagged(setup["case"])), "a.eml")]},
-        content_type="multipart/form-data")
+    response = client.post(
+        "/mail/upload",
+        data={"csrf_token": "forged", "files": [(io.BytesIO(tagged(setup["case"])), "a.eml")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "The form expired. Reload the page and try again." in page_text(response)
     assert count(InboundMessage) == 0
@@ -678,8 +892,9 @@ def test_an_upload_without_the_form_token_imports_nothing(client, office, setup)
 def test_an_upload_over_the_page_limit_is_refused_whole(client, office, setup, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_UPLOAD_MAX_BYTES", 4 * 1024 * 1024)
     client.login(office.caseworker.email)
-    big = tagged(setup["case"], attachments=[(PDF + b"0" * (5 * 1024 * 1024), "big.pdf",
-                                              "application/pdf")])
+    big = tagged(
+        setup["case"], attachments=[(PDF + b"0" * (5 * 1024 * 1024), "big.pdf", "application/pdf")]
+    )
     response = upload(client, (big, "big.eml"))
     assert response.status_code == 413
     assert "larger than the 4 MB this page accepts at once" in page_text(response)
@@ -689,9 +904,16 @@ def test_an_upload_over_the_page_limit_is_refused_whole(client, office, setup, a
 def test_the_new_case_form_survives_impossible_ids(client, office, setup):
     message = queued(client, office, eml("Help", "Please help.", sender="x@elsewhere.example"))
     client.login(office.caseworker.email)
-    response = client.form_post(f"/mail/{message.id}/new-case", {
-        "action": "open", "constituent_id": "9223372036854775808",
-        "category_id": "9223372036854775808", "district_id": "-1", "subject": "Help"})
+    response = client.form_post(
+        f"/mail/{message.id}/new-case",
+        {
+            "action": "open",
+            "constituent_id": "9223372036854775808",
+            "category_id": "9223372036854775808",
+            "district_id": "-1",
+            "subject": "Help",
+        },
+    )
     assert response.status_code == 422
     assert "Choose a category." in page_text(response)
     assert count(Case) == 1
@@ -699,9 +921,13 @@ def test_the_new_case_form_survives_impossible_ids(client, office, setup):
 
 def test_an_uploaded_mbox_is_split_into_its_messages(client, office, setup):
     case = setup["case"]
-    box = b"".join(b"From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n" + m + b"\n" for m in (
-        tagged(case, body="First in the box.", sender="x@elsewhere.example"),
-        eml("Untagged", "Second in the box.", sender="x@elsewhere.example")))
+    box = b"".join(
+        b"From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n" + m + b"\n"
+        for m in (
+            tagged(case, body="First in the box.", sender="x@elsewhere.example"),
+            eml("Untagged", "Second in the box.", sender="x@elsewhere.example"),
+        )
+    )
     client.login(office.caseworker.email)
     text = page_text(upload(client, (box, "export.mbox")))
     assert "2 messages: 1 filed, 1 queued, 0 duplicate, 0 refused." in text
@@ -711,10 +937,18 @@ def test_an_uploaded_mbox_is_split_into_its_messages(client, office, setup):
 def test_the_case_timeline_links_a_filed_email_to_its_message(client, office, setup):
     case = setup["case"]
     client.login(office.caseworker.email)
-    upload(client, (tagged(case, sender="Someone <someone@elsewhere.example>",
-                           body="Following up on my letter."), "f.eml"))
-    message = db.session.scalar(sa.select(InboundMessage).where(
-        InboundMessage.case_id == case.id))
+    upload(
+        client,
+        (
+            tagged(
+                case,
+                sender="Someone <someone@elsewhere.example>",
+                body="Following up on my letter.",
+            ),
+            "f.eml",
+        ),
+    )
+    message = db.session.scalar(sa.select(InboundMessage).where(InboundMessage.case_id == case.id))
     assert message is not None
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f'href="/mail/{message.id}"' in page

@@ -19,8 +19,7 @@ pytestmark = pytest.mark.migrations
 @pytest.fixture()
 def empty_app(tmp_path):
     with fresh_database(tmp_path, "mig") as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x" * 40,
-                          "TESTING": True})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x" * 40, "TESTING": True})
         with app.app_context():
             yield app
             db.session.remove()
@@ -30,7 +29,8 @@ def empty_app(tmp_path):
 def _diff(app) -> list:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True})
+            conn, opts={"compare_type": True, "render_as_batch": True}
+        )
         return compare_metadata(context, db.metadata)
 
 
@@ -41,8 +41,7 @@ def test_upgrade_head_matches_the_models(empty_app):
 
 def test_every_revision_downgrades_to_base(empty_app):
     upgrade()
-    script = ScriptDirectory.from_config(
-        empty_app.extensions["migrate"].migrate.get_config())
+    script = ScriptDirectory.from_config(empty_app.extensions["migrate"].migrate.get_config())
     revisions = list(script.walk_revisions())
     assert revisions, "no migration revisions found"
     for _ in revisions:
@@ -58,10 +57,14 @@ def test_audit_events_are_append_only_on_postgresql(empty_app):
         pytest.skip("the trigger exists on PostgreSQL only")
     upgrade()
     with db.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO audit_events (at, action, detail) "
-                             "VALUES (now(), 'sign_in', '')"))
-    for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events",
-                      "TRUNCATE audit_events"):
+        conn.execute(
+            sa.text("INSERT INTO audit_events (at, action, detail) VALUES (now(), 'sign_in', '')")
+        )
+    for statement in (
+        "UPDATE audit_events SET action = 'x'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(sa.text(statement))

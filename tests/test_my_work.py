@@ -27,8 +27,12 @@ def numbers(html: str) -> list[str]:
 
 
 def add_follow_up(case, user, days: int, text: str) -> FollowUp:
-    follow_up = FollowUp(case_id=case.id, assignee_id=user.id if user else None,
-                         due_on=local_today() + timedelta(days=days), description=text)
+    follow_up = FollowUp(
+        case_id=case.id,
+        assignee_id=user.id if user else None,
+        due_on=local_today() + timedelta(days=days),
+        description=text,
+    )
     db.session.add(follow_up)
     return follow_up
 
@@ -52,8 +56,9 @@ def test_my_open_cases_by_priority_then_age(client, office):
     old_routine.opened_at = utcnow() - timedelta(days=40)
     old_routine.intervals[0].opened_at = old_routine.opened_at
     new_routine = open_case(office, assignee=office.caseworker, commit=False)
-    emergency = open_case(office, assignee=office.caseworker, priority=Priority.EMERGENCY,
-                          commit=False)
+    emergency = open_case(
+        office, assignee=office.caseworker, priority=Priority.EMERGENCY, commit=False
+    )
     closed = open_case(office, assignee=office.caseworker, commit=False)
     closed.status = CaseStatus.CLOSED
     not_mine = open_case(office, assignee=office.supervisor, commit=False)
@@ -79,9 +84,9 @@ def test_my_follow_ups_overdue_today_and_next_seven_days(client, office):
     client.login(office.caseworker.email)
     page = client.get("/my-work").get_data(as_text=True)
     mine = section(page, "follow-ups-heading")
-    overdue = mine[mine.index("Overdue"):mine.index("Due today")]
-    today = mine[mine.index("Due today"):mine.index("Next 7 days")]
-    upcoming = mine[mine.index("Next 7 days"):]
+    overdue = mine[mine.index("Overdue") : mine.index("Due today")]
+    today = mine[mine.index("Due today") : mine.index("Next 7 days")]
+    upcoming = mine[mine.index("Next 7 days") :]
     assert "Overdue task" in overdue and "Today task" not in overdue
     assert "Today task" in today
     assert "Soon task" in upcoming
@@ -115,8 +120,9 @@ def test_supervisor_sees_unassigned_cases_and_the_teams_overdue_work(client, off
 
 def test_unread_notifications_and_marking_them_read(client, office):
     case = open_case(office)
-    first = notifications.notify(office.caseworker, "Case C-1 was assigned to you by X.",
-                                 kind="case_assigned", case=case)
+    first = notifications.notify(
+        office.caseworker, "Case C-1 was assigned to you by X.", kind="case_assigned", case=case
+    )
     notifications.notify(office.caseworker, "A follow-up was added for you.", kind="follow_up")
     theirs = notifications.notify(office.supervisor, "Supervisor only", kind="x")
     db.session.commit()
@@ -135,7 +141,8 @@ def test_unread_notifications_and_marking_them_read(client, office):
     assert r.status_code == 404
     assert db.session.get(Notification, theirs.id).read_at is None
     client.form_post("/my-work/notifications/read", {}, token_from="/my-work")
-    unread = db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.read_at.is_(None)))
+    unread = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).where(Notification.read_at.is_(None))
+    )
     assert unread == 1  # only the supervisor's
     assert "You are all caught up." in client.get("/my-work").get_data(as_text=True)

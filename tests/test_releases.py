@@ -38,8 +38,9 @@ def agencies(office) -> tuple[Agency, Agency]:
     return ssa, va
 
 
-def received_form(agency_ids, content: bytes, filename: str = "release.pdf",
-                  signed_on: str | None = None) -> dict:
+def received_form(
+    agency_ids, content: bytes, filename: str = "release.pdf", signed_on: str | None = None
+) -> dict:
     return {
         "relrec-signed_on": signed_on or local_today().isoformat(),
         "relrec-signature_method": "wet",
@@ -49,8 +50,12 @@ def received_form(agency_ids, content: bytes, filename: str = "release.pdf",
 
 
 def post_received(client, case, data):
-    return client.form_post(f"/cases/{case.id}/release/received", data,
-                            token_from=f"/cases/{case.id}", content_type="multipart/form-data")
+    return client.form_post(
+        f"/cases/{case.id}/release/received",
+        data,
+        token_from=f"/cases/{case.id}",
+        content_type="multipart/form-data",
+    )
 
 
 def stored_files(app) -> list[Path]:
@@ -67,15 +72,18 @@ def test_request_a_release(client, office):
     client.login(office.caseworker.email)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Needed" in page
-    r = client.form_post(f"/cases/{case.id}/release/request",
-                         {"relreq-requested_on": local_today().isoformat(),
-                          "relreq-method": "e_signature"}, token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/release/request",
+        {"relreq-requested_on": local_today().isoformat(), "relreq-method": "e_signature"},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 302
     saved = db.session.get(Case, case.id)
     assert saved.release_state == ReleaseState.REQUESTED
     assert saved.releases[0].request_method.value == "e_signature"
-    event = db.session.scalars(sa.select(TimelineEvent).where(
-        TimelineEvent.kind == EventKind.RELEASE)).one()
+    event = db.session.scalars(
+        sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.RELEASE)
+    ).one()
     assert "requested" in event.body and event.author_id == office.caseworker.id
 
 
@@ -83,9 +91,14 @@ def test_record_a_signed_release_with_its_scan_and_download_it(client, office, a
     ssa, va = agencies
     case = open_case(office, release_needed=True)
     client.login(office.caseworker.email)
-    client.form_post(f"/cases/{case.id}/release/request",
-                     {"relreq-requested_on": (local_today() - timedelta(days=3)).isoformat(),
-                      "relreq-method": "mailed_form"}, token_from=f"/cases/{case.id}")
+    client.form_post(
+        f"/cases/{case.id}/release/request",
+        {
+            "relreq-requested_on": (local_today() - timedelta(days=3)).isoformat(),
+            "relreq-method": "mailed_form",
+        },
+        token_from=f"/cases/{case.id}",
+    )
     content = png_bytes()
     r = post_received(client, case, received_form([ssa.id], content, "scan.png"))
     assert r.status_code == 302, r.get_data(as_text=True)
@@ -128,15 +141,19 @@ def test_a_pdf_is_accepted(client, office, agencies):
     assert {a.acronym for a in release.agencies} == {"SSA", "VA"}
 
 
-@pytest.mark.parametrize("content, name", [
-    (ELF_AS_PDF, "release.pdf"),
-    (PE_AS_PDF, "release.pdf"),
-    (b"%PDF-1.4 but never finished", "release.pdf"),
-    (b"<html><script>alert(1)</script></html>", "release.png"),
-    (b"GIF89a" + b"\x00" * 50, "release.jpg"),
-])
-def test_files_that_are_not_pdf_png_or_jpeg_are_refused_by_content(client, office, agencies,
-                                                                   app, content, name):
+@pytest.mark.parametrize(
+    "content, name",
+    [
+        (ELF_AS_PDF, "release.pdf"),
+        (PE_AS_PDF, "release.pdf"),
+        (b"%PDF-1.4 but never finished", "release.pdf"),
+        (b"<html><script>alert(1)</script></html>", "release.png"),
+        (b"GIF89a" + b"\x00" * 50, "release.jpg"),
+    ],
+)
+def test_files_that_are_not_pdf_png_or_jpeg_are_refused_by_content(
+    client, office, agencies, app, content, name
+):
     case = open_case(office)
     client.login(office.caseworker.email)
     r = post_received(client, case, received_form([agencies[0].id], content, name))
@@ -173,8 +190,9 @@ def test_signed_date_in_the_future_is_refused_and_nothing_stored(client, office,
     case = open_case(office)
     client.login(office.caseworker.email)
     tomorrow = (local_today() + timedelta(days=2)).isoformat()
-    r = post_received(client, case, received_form([agencies[0].id], png_bytes(),
-                                                  signed_on=tomorrow))
+    r = post_received(
+        client, case, received_form([agencies[0].id], png_bytes(), signed_on=tomorrow)
+    )
     assert r.status_code == 422
     page = r.get_data(as_text=True)
     assert 'id="relrec-signed_on-error"' in page
@@ -200,13 +218,16 @@ def test_no_agency_and_no_file_are_refused(client, office, agencies):
 def test_mark_a_release_not_needed(client, office):
     case = open_case(office, release_needed=True)
     client.login(office.caseworker.email)
-    r = client.form_post(f"/cases/{case.id}/release/not-needed",
-                         {"relnn-note": "Only needs state agency information."},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/release/not-needed",
+        {"relnn-note": "Only needs state agency information."},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 302
     assert db.session.get(Case, case.id).release_state == ReleaseState.NOT_NEEDED
-    event = db.session.scalars(sa.select(TimelineEvent).where(
-        TimelineEvent.kind == EventKind.RELEASE)).one()
+    event = db.session.scalars(
+        sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.RELEASE)
+    ).one()
     assert "not needed" in event.body
 
 
@@ -214,33 +235,37 @@ def test_not_needed_is_refused_once_a_signed_release_is_on_file(client, office, 
     case = open_case(office, release_needed=True)
     client.login(office.caseworker.email)
     post_received(client, case, received_form([agencies[0].id], png_bytes()))
-    r = client.form_post(f"/cases/{case.id}/release/not-needed", {},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(f"/cases/{case.id}/release/not-needed", {}, token_from=f"/cases/{case.id}")
     assert r.status_code == 422
     assert db.session.get(Case, case.id).release_state == ReleaseState.RECEIVED
 
 
-@pytest.mark.parametrize("content, kind", [
-    (pdf_bytes(), uploads.PDF),
-    (png_bytes(), uploads.PNG),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20 + b"\xff\xd9", uploads.JPEG),
-    (ELF_AS_PDF, None),
-    (PE_AS_PDF, None),
-    (b"", None),
-    (b"\xff\xd8\xff", None),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, None),
-])
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (pdf_bytes(), uploads.PDF),
+        (png_bytes(), uploads.PNG),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20 + b"\xff\xd9", uploads.JPEG),
+        (ELF_AS_PDF, None),
+        (PE_AS_PDF, None),
+        (b"", None),
+        (b"\xff\xd8\xff", None),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, None),
+    ],
+)
 def test_sniff_judges_by_structure(content, kind):
     assert uploads.sniff(content) == kind
 
 
 def test_a_stored_file_is_deleted_when_its_transaction_rolls_back(app, office):
     case = open_case(office)
-    kept = uploads.store_upload(io.BytesIO(png_bytes()), "kept.png", case=case,
-                                uploaded_by=office.caseworker)
+    kept = uploads.store_upload(
+        io.BytesIO(png_bytes()), "kept.png", case=case, uploaded_by=office.caseworker
+    )
     db.session.commit()
-    undone = uploads.store_upload(io.BytesIO(png_bytes()), "undone.png", case=case,
-                                  uploaded_by=office.caseworker)
+    undone = uploads.store_upload(
+        io.BytesIO(png_bytes()), "undone.png", case=case, uploaded_by=office.caseworker
+    )
     undone_path = uploads._path_for(undone.storage_key)
     assert undone_path.is_file()
     db.session.rollback()  # e.g. the save failed after the file was written

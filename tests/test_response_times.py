@@ -28,32 +28,45 @@ def history(office):  # type: ignore[no-untyped-def]
     ssa = gen_agency("Social Security Administration", "SSA", expected_response_days=30)
     va = gen_agency("Department of Veterans Affairs", "VA", expected_response_days=45)
     irs = gen_agency("Taxpayer Advocate Service", "TAS", expected_response_days=30)
-    hud = gen_agency("Department of Housing and Urban Development", "HUD",
-                     expected_response_days=30)
+    hud = gen_agency(
+        "Department of Housing and Urban Development", "HUD", expected_response_days=30
+    )
     start = today() - timedelta(days=200)
 
     def case(**kw):  # type: ignore[no-untyped-def]
         return factories.gen_case(kw.pop("district", office.a), office.category, **kw)
 
     def answered(agency, days, **kw):  # type: ignore[no-untyped-def]
-        return gen_referral(case(**kw), agency, sent_on=start,
-                            due_on=start + timedelta(days=agency.expected_response_days),
-                            status=ReferralStatus.RESPONDED,
-                            responded_on=start + timedelta(days=days))
+        return gen_referral(
+            case(**kw),
+            agency,
+            sent_on=start,
+            due_on=start + timedelta(days=agency.expected_response_days),
+            status=ReferralStatus.RESPONDED,
+            responded_on=start + timedelta(days=days),
+        )
 
     for d in (3, 10, 12, 20, 40):
         answered(ssa, d)
-    gen_referral(case(), ssa, sent_on=today() - timedelta(days=40),
-                 due_on=today() - timedelta(days=10))
-    gen_referral(case(), ssa, sent_on=today() - timedelta(days=5),
-                 due_on=today() + timedelta(days=25))
+    gen_referral(
+        case(), ssa, sent_on=today() - timedelta(days=40), due_on=today() - timedelta(days=10)
+    )
+    gen_referral(
+        case(), ssa, sent_on=today() - timedelta(days=5), due_on=today() + timedelta(days=25)
+    )
     for d in (14, 5, 30, 9):
         answered(va, d)
-    gen_referral(case(), va, sent_on=start, due_on=start + timedelta(days=45),
-                 status=ReferralStatus.WITHDRAWN)
+    gen_referral(
+        case(),
+        va,
+        sent_on=start,
+        due_on=start + timedelta(days=45),
+        status=ReferralStatus.WITHDRAWN,
+    )
     answered(irs, 7)
-    gen_referral(case(), hud, sent_on=today() - timedelta(days=60),
-                 due_on=today() - timedelta(days=30))
+    gen_referral(
+        case(), hud, sent_on=today() - timedelta(days=60), due_on=today() - timedelta(days=30)
+    )
     # Out of district A: an extra slow SSA answer only district B may count.
     answered(ssa, 90, district=office.b)
     # A confidential case: supervisors count it; admins (who cannot open it) do not.
@@ -124,7 +137,7 @@ def test_page_sorts_by_any_column(client, office, history):
     page = client.get("/referrals/response-times").get_data(as_text=True)
     assert table_agencies(page) == ["HUD", "VA", "SSA", "TAS"]  # by name
     assert 'aria-sort="ascending"' in page
-    assert "<td class=\"text-right\">32</td>" in page and "25.2" in page
+    assert '<td class="text-right">32</td>' in page and "25.2" in page
     page = client.get("/referrals/response-times?sort=median&order=desc").get_data(as_text=True)
     # SSA 12, VA 11.5, TAS 4; HUD has no answer and comes last whatever the order
     assert table_agencies(page) == ["SSA", "VA", "TAS", "HUD"]
@@ -137,10 +150,16 @@ def test_page_sorts_by_any_column(client, office, history):
     assert table_agencies(page) == ["HUD", "VA", "SSA", "TAS"]
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    (Role.SUPERVISOR, 200), (Role.ADMIN, 200), (Role.CASEWORKER, 403), (Role.INTAKE, 403),
-    (Role.LEGISLATOR, 403),
-])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.SUPERVISOR, 200),
+        (Role.ADMIN, 200),
+        (Role.CASEWORKER, 403),
+        (Role.INTAKE, 403),
+        (Role.LEGISLATOR, 403),
+    ],
+)
 def test_page_is_for_supervisors_and_admins(client, office, history, role, status):
     client.login(office.user(role).email)
     assert client.get("/referrals/response-times").status_code == status

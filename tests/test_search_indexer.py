@@ -43,15 +43,17 @@ def clean_index(app):
 def _env(app, tmp_path: Path) -> dict[str, str]:
     """Environment for another process of the same deployment (same database and index)."""
     env = dict(os.environ)
-    env.update({
-        "CONSTITUENT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "CONSTITUENT_SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
-        "CONSTITUENT_SECRET_KEY": "test-secret-key-not-for-production",
-        "CONSTITUENT_INSTANCE_PATH": str(tmp_path / "instance"),
-        "CONSTITUENT_SEARCH_BACKGROUND_INDEXER": "0",
-        "FLASK_APP": "constituent",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "CONSTITUENT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "CONSTITUENT_SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
+            "CONSTITUENT_SECRET_KEY": "test-secret-key-not-for-production",
+            "CONSTITUENT_INSTANCE_PATH": str(tmp_path / "instance"),
+            "CONSTITUENT_SEARCH_BACKGROUND_INDEXER": "0",
+            "FLASK_APP": "constituent",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -92,8 +94,13 @@ def test_two_processes_saving_at_once_both_end_up_indexed(app, office, tmp_path)
     go = tmp_path / "go"
     env = _env(app, tmp_path)
     procs = [
-        subprocess.Popen([sys.executable, "-c", SAVER, str(case.id), word, str(go)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(case.id), word, str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for case, word in ((first, "vexmorant"), (second, "quillovane"))
     ]
     go.touch()
@@ -113,13 +120,16 @@ def test_the_worker_command_indexes_saves_made_by_web_processes(app, office, tmp
     build(app)
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "search", "worker", "--interval", "0.1"],
-        env=_env(app, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=_env(app, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         timeline.add_event(case, EventKind.NOTE, "Worker should find drosselvank.")
         db.session.commit()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not case_numbers(office.supervisor,
-                                                               "drosselvank"):
+        while time.monotonic() < deadline and not case_numbers(office.supervisor, "drosselvank"):
             time.sleep(0.1)
         assert case_numbers(office.supervisor, "drosselvank") == {case.number}
     finally:
@@ -130,8 +140,10 @@ def test_the_worker_command_indexes_saves_made_by_web_processes(app, office, tmp
 
 
 def test_reindex_during_searches_keeps_answering_and_carries_over_saves(app, office):
-    cases = [factories.gen_case(office.a, office.category, subject=f"Heating assistance {i}")
-             for i in range(30)]
+    cases = [
+        factories.gen_case(office.a, office.category, subject=f"Heating assistance {i}")
+        for i in range(30)
+    ]
     db.session.commit()
     build(app)
     before = current_generation(index_root(app))
@@ -211,8 +223,7 @@ def test_a_deleted_index_is_rebuilt_and_people_are_told_meanwhile(app, client, o
     assert f"C-{case.number}" in page.get_data(as_text=True)
 
 
-def test_the_background_indexer_rebuilds_a_missing_index_on_start_and_follows_commits(
-        app, office):
+def test_the_background_indexer_rebuilds_a_missing_index_on_start_and_follows_commits(app, office):
     case = factories.gen_case(office.a, office.category, subject="Passport for urgent travel")
     db.session.commit()
     indexer.start_background_indexer(app)
@@ -279,11 +290,17 @@ def test_check_finds_and_repair_fixes_injected_drift(app, office, runner):
     ix = open_index(current_generation(index_root(app)) / "cases")
     writer = ix.writer()
     writer.delete_by_term("id", str(missing.id))
-    writer.add_document(id="999999", text="ghost of a deleted case", district_id=str(office.a.id),
-                        confidential="n", stamp="x")
+    writer.add_document(
+        id="999999",
+        text="ghost of a deleted case",
+        district_id=str(office.a.id),
+        confidential="n",
+        stamp="x",
+    )
     writer.commit()
-    db.session.execute(sa.update(Case).where(Case.id == stale.id)
-                       .values(subject="Quietly renamed plovastic"))
+    db.session.execute(
+        sa.update(Case).where(Case.id == stale.id).values(subject="Quietly renamed plovastic")
+    )
     db.session.commit()
     assert queued() == []
     search_index(app).close()

@@ -34,12 +34,15 @@ def test_the_whoosh_filter_and_case_scope_select_exactly_the_same_cases(app, see
     for i in range(24):
         role = rng.choice(list(Role))
         chosen = rng.sample(districts, rng.randint(0, 3))
-        users.append(factories.gen_user(role, chosen, email=f"u{i}@rand.example",
-                                        active=rng.random() > 0.1))
+        users.append(
+            factories.gen_user(role, chosen, email=f"u{i}@rand.example", active=rng.random() > 0.1)
+        )
     staff = [u for u in users if u.role in (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR)]
     for _ in range(80):
         factories.gen_case(
-            rng.choice(districts), category, confidential=rng.random() < 0.4,
+            rng.choice(districts),
+            category,
+            confidential=rng.random() < 0.4,
             assignee=rng.choice(staff + [None]) if staff else None,
             opened_by=rng.choice(staff + [None]) if staff else None,
         )
@@ -49,10 +52,11 @@ def test_the_whoosh_filter_and_case_scope_select_exactly_the_same_cases(app, see
         searcher = reading.searcher("cases")
         for user in users:
             for action in Action:
-                by_sql = set(db.session.scalars(
-                    sa.select(Case.id).where(case_scope(user, action))))
-                by_index = {int(searcher.stored_fields(d)["id"])
-                            for d in searcher.docs_for_query(case_search_filter(user, action))}
+                by_sql = set(db.session.scalars(sa.select(Case.id).where(case_scope(user, action))))
+                by_index = {
+                    int(searcher.stored_fields(d)["id"])
+                    for d in searcher.docs_for_query(case_search_filter(user, action))
+                }
                 assert by_index == by_sql, (user.role, action, user.district_ids)
 
 
@@ -61,22 +65,32 @@ def _confidential_probe_data(office):
     an ordinary case everyone in district A may see that shares another word with it."""
     assigned = factories.gen_user(Role.CASEWORKER, [office.a], email="assigned@test.example")
     secret_case = factories.gen_case(
-        office.a, office.category, confidential=True, assignee=assigned,
-        opened_by=office.intake, subject="Shelter placement needed",
+        office.a,
+        office.category,
+        confidential=True,
+        assignee=assigned,
+        opened_by=office.intake,
+        subject="Shelter placement needed",
         description=f"Caller fleeing abuse; code word {SECRET} for the shelter intake.",
     )
     ordinary = factories.gen_case(
-        office.a, office.category, opened_by=office.intake, assignee=office.caseworker,
-        subject="Shelter heating bill", description="Heating assistance application.",
+        office.a,
+        office.category,
+        opened_by=office.intake,
+        assignee=office.caseworker,
+        subject="Shelter heating bill",
+        description="Heating assistance application.",
     )
     db.session.commit()
     return assigned, secret_case, ordinary
 
 
-@pytest.mark.parametrize("who", ["intake", "caseworker", "supervisor", "admin", "assigned",
-                                 "other_caseworker"])
+@pytest.mark.parametrize(
+    "who", ["intake", "caseworker", "supervisor", "admin", "assigned", "other_caseworker"]
+)
 def test_a_confidential_cases_unique_word_is_found_only_by_those_who_may_open_it(
-        app, client, office, who):
+    app, client, office, who
+):
     assigned, secret_case, ordinary = _confidential_probe_data(office)
     build(app)
     user = assigned if who == "assigned" else getattr(office, who)
@@ -92,7 +106,8 @@ def test_a_confidential_cases_unique_word_is_found_only_by_those_who_may_open_it
         assert f"<mark>{SECRET}</mark>" in html
     else:
         assert SECRET not in page_text(html).replace(f"Search: {SECRET}", "").replace(
-            f'value="{SECRET}"', "")
+            f'value="{SECRET}"', ""
+        )
         assert f"C-{secret_case.number}" not in html
         assert "No cases you can open match this search." in html
 
@@ -138,8 +153,10 @@ def test_counts_and_facets_leave_out_other_districts(app, client, office):
     page = client.get("/search/", query_string={"q": "passport"}).get_data(as_text=True)
     assert "3 cases found" in page
     assert "NY-20" not in page  # district B appears nowhere, not even as a facet
-    assert case_numbers(office.other_caseworker, "passport") and len(
-        case_numbers(office.other_caseworker, "passport")) == 5
+    assert (
+        case_numbers(office.other_caseworker, "passport")
+        and len(case_numbers(office.other_caseworker, "passport")) == 5
+    )
 
 
 def test_constituents_are_listed_only_when_the_user_may_see_them(app, client, office):
@@ -147,8 +164,9 @@ def test_constituents_are_listed_only_when_the_user_may_see_them(app, client, of
     nowhere = factories.gen_constituent(None, first="Ivo", last="Ravensworth")
     elsewhere = factories.gen_constituent(office.b, first="Iris", last="Ravensworth")
     with_case = factories.gen_constituent(office.b, first="Ines", last="Ravensworth")
-    factories.gen_case(office.a, office.category, constituent=with_case,
-                       opened_by=office.caseworker)
+    factories.gen_case(
+        office.a, office.category, constituent=with_case, opened_by=office.caseworker
+    )
     db.session.commit()
     build(app)
     client.login(office.caseworker.email)
@@ -164,8 +182,9 @@ def test_listing_confidential_cases_with_their_text_is_audited(app, client, offi
     build(app)
     client.login(office.supervisor.email)
     client.get("/search/", query_string={"q": SECRET})
-    events = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "search_confidential_results")).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "search_confidential_results")
+    ).all()
     assert [e.user_id for e in events] == [office.supervisor.id]
     assert str(secret_case.number) in events[0].detail
     assert SECRET not in events[0].detail

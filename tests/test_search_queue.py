@@ -37,8 +37,9 @@ def clean_index(app):
 
 def test_a_rollback_leaves_no_queue_row_and_no_ghost_in_the_index(app, office):
     build(app)
-    case = factories.gen_case(office.a, office.category, subject="Ghostly qwyxplorn request",
-                              opened_by=office.caseworker)
+    case = factories.gen_case(
+        office.a, office.category, subject="Ghostly qwyxplorn request", opened_by=office.caseworker
+    )
     number = case.number
     assert ("case", case.id) in queued(in_transaction=True)  # flushed: queued already
     assert queued() == []  # but not committed
@@ -54,8 +55,9 @@ def test_a_change_flushed_long_before_the_commit_is_indexed(app, office):
     case = factories.gen_case(office.a, office.category, opened_by=office.caseworker)
     db.session.commit()
     sync(app)
-    timeline.add_event(case, EventKind.NOTE, "Spoke with the brelvinox liaison.",
-                       author=office.caseworker)
+    timeline.add_event(
+        case, EventKind.NOTE, "Spoke with the brelvinox liaison.", author=office.caseworker
+    )
     db.session.flush()  # an early flush, as a service does to get ids
     db.session.add(factories.gen_category("Housing"))  # later work in the same transaction
     db.session.commit()
@@ -90,12 +92,23 @@ def test_notes_responses_and_filed_mail_reindex_their_case(app, office):
     db.session.commit()
     build(app)
 
-    db.session.add(AgencyResponse(referral=referral, received_on=date(2026, 3, 2),
-                                  channel=ReferralMethod.EMAIL, outcome=ResponseOutcome.PENDING,
-                                  body="Adjudicator quentrafold has the file."))
-    message = InboundMessage(sha256="a" * 64, sender="liaison@ssa.example",
-                             subject="About your inquiry", body_text="Ref morvalith attached.",
-                             status=InboundStatus.FILED, case_id=case.id)
+    db.session.add(
+        AgencyResponse(
+            referral=referral,
+            received_on=date(2026, 3, 2),
+            channel=ReferralMethod.EMAIL,
+            outcome=ResponseOutcome.PENDING,
+            body="Adjudicator quentrafold has the file.",
+        )
+    )
+    message = InboundMessage(
+        sha256="a" * 64,
+        sender="liaison@ssa.example",
+        subject="About your inquiry",
+        body_text="Ref morvalith attached.",
+        status=InboundStatus.FILED,
+        case_id=case.id,
+    )
     db.session.add(message)
     db.session.commit()
     sync(app)
@@ -111,15 +124,21 @@ def test_notes_responses_and_filed_mail_reindex_their_case(app, office):
 
 
 def test_renaming_a_constituent_reindexes_their_cases_and_contacts_reach_the_person(
-        app, office, client):
+    app, office, client
+):
     person = factories.gen_constituent(office.a, first="Harriet", last="Oldname")
     case = factories.gen_case(office.a, office.category, constituent=person)
     db.session.commit()
     build(app)
     person.last_name = "Vantrelle"
-    db.session.add(ContactPoint(constituent=person, kind=ContactKind.EMAIL,
-                                value="h.vantrelle@mail.example",
-                                normalized="h.vantrelle@mail.example"))
+    db.session.add(
+        ContactPoint(
+            constituent=person,
+            kind=ContactKind.EMAIL,
+            value="h.vantrelle@mail.example",
+            normalized="h.vantrelle@mail.example",
+        )
+    )
     db.session.commit()
     assert ("constituent", person.id) in queued()
     assert ("case", case.id) in queued()
@@ -158,8 +177,9 @@ def test_a_deleted_case_leaves_the_index(app, office):
 
 def test_a_save_neither_waits_for_nor_fails_on_a_busy_or_missing_index(app, office, client):
     build(app)
-    case = factories.gen_case(office.a, office.category, assignee=office.caseworker,
-                              opened_by=office.caseworker)
+    case = factories.gen_case(
+        office.a, office.category, assignee=office.caseworker, opened_by=office.caseworker
+    )
     db.session.commit()
     client.login(office.caseworker.email)
     root = index_root(app)

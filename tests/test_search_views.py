@@ -28,8 +28,11 @@ def _hit_numbers(html: str) -> list[str]:
 
 def test_case_text_is_escaped_and_only_the_highlight_is_markup(app, client, office):
     case = factories.gen_case(
-        office.a, office.category, subject="<b>Bold</b> pension question",
-        description='Pension letter said <script>alert("x")</script> & <img src=x onerror=y>.')
+        office.a,
+        office.category,
+        subject="<b>Bold</b> pension question",
+        description='Pension letter said <script>alert("x")</script> & <img src=x onerror=y>.',
+    )
     db.session.commit()
     build(app)
     client.login(office.caseworker.email)
@@ -48,21 +51,28 @@ def test_a_facet_narrows_the_search_and_can_be_removed(app, client, office):
     for _ in range(3):
         factories.gen_case(office.a, office.category, subject="Benefit appeal")
     for _ in range(2):
-        factories.gen_case(office.a, housing, subject="Benefit for rent arrears",
-                           status=CaseStatus.CLOSED)
+        factories.gen_case(
+            office.a, housing, subject="Benefit for rent arrears", status=CaseStatus.CLOSED
+        )
     db.session.commit()
     build(app)
     client.login(office.caseworker.email)
     html = client.get("/search/?q=benefit").get_data(as_text=True)
     assert "5 cases found" in html
-    link = re.search(r'<a class="usa-link app-facet" href="([^"]+)"><span class="app-facet__label">'
-                     r'Housing</span> <span class="app-facet__count">2</span>', html)
+    link = re.search(
+        r'<a class="usa-link app-facet" href="([^"]+)"><span class="app-facet__label">'
+        r'Housing</span> <span class="app-facet__count">2</span>',
+        html,
+    )
     assert link, html
     narrowed = client.get(unescape(link.group(1))).get_data(as_text=True)
     assert "2 cases found" in narrowed
     assert 'value="benefit category:housing"' in narrowed
-    remove = re.search(r'<a class="usa-link app-facet app-facet--active" href="([^"]+)">'
-                       r'<span class="app-facet__label">Housing', narrowed)
+    remove = re.search(
+        r'<a class="usa-link app-facet app-facet--active" href="([^"]+)">'
+        r'<span class="app-facet__label">Housing',
+        narrowed,
+    )
     assert remove
     assert "5 cases found" in client.get(unescape(remove.group(1))).get_data(as_text=True)
     status = client.get("/search/?q=benefit+status:closed").get_data(as_text=True)
@@ -71,8 +81,15 @@ def test_a_facet_narrows_the_search_and_can_be_removed(app, client, office):
 
 def test_sorting_by_date_and_paging(app, client, office):
     start = datetime(2026, 1, 1, 15, tzinfo=UTC)
-    cases = [factories.gen_case(office.a, office.category, subject=f"Tax refund held {i}",
-                                opened_at=start + timedelta(days=i)) for i in range(25)]
+    cases = [
+        factories.gen_case(
+            office.a,
+            office.category,
+            subject=f"Tax refund held {i}",
+            opened_at=start + timedelta(days=i),
+        )
+        for i in range(25)
+    ]
     db.session.commit()
     build(app)
     client.login(office.caseworker.email)
@@ -90,15 +107,24 @@ def test_sorting_by_date_and_paging(app, client, office):
 
 
 def test_date_pickers_narrow_by_opened_and_closed(app, client, office):
-    jan = factories.gen_case(office.a, office.category, subject="Visa question",
-                             opened_at=datetime(2026, 1, 10, 15, tzinfo=UTC))
-    factories.gen_case(office.a, office.category, subject="Visa question",
-                       opened_at=datetime(2026, 5, 10, 15, tzinfo=UTC))
+    jan = factories.gen_case(
+        office.a,
+        office.category,
+        subject="Visa question",
+        opened_at=datetime(2026, 1, 10, 15, tzinfo=UTC),
+    )
+    factories.gen_case(
+        office.a,
+        office.category,
+        subject="Visa question",
+        opened_at=datetime(2026, 5, 10, 15, tzinfo=UTC),
+    )
     db.session.commit()
     build(app)
     client.login(office.caseworker.email)
-    html = client.get("/search/?q=visa&opened_from=2026-01-01&opened_to=2026-01-31"
-                      ).get_data(as_text=True)
+    html = client.get("/search/?q=visa&opened_from=2026-01-01&opened_to=2026-01-31").get_data(
+        as_text=True
+    )
     assert _hit_numbers(html) == [f"C-{jan.number}"]
     bad = client.get("/search/?q=visa&opened_from=2026-02-30")
     assert bad.status_code == 422

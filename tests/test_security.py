@@ -24,8 +24,12 @@ def test_security_headers_on_pages_errors_and_the_sign_in_page(client, office):
         response = client.get(path)
         headers = response.headers
         csp = headers["Content-Security-Policy"]
-        for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'",
-                          "frame-ancestors 'none'"):
+        for directive in (
+            "default-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ):
             assert directive in csp
         assert "unsafe-inline" not in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
@@ -89,12 +93,25 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(clie
     stolen = _captured_cookie(other)
     client.login(office.admin.email)
     url = "/account/password"
-    wrong = client.form_post(url, {"current_password": "not my password at all",
-                                   "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    wrong = client.form_post(
+        url,
+        {
+            "current_password": "not my password at all",
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
     assert wrong.status_code == 422 and "current password is not right" in wrong.get_data(
-        as_text=True)
-    ok = client.form_post(url, {"current_password": factories.PASSWORD,
-                                "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+        as_text=True
+    )
+    ok = client.form_post(
+        url,
+        {
+            "current_password": factories.PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
     assert ok.status_code == 302
     assert client.get("/admin/users").status_code == 200  # this session goes on
     assert _replay(app, stolen).status_code == 302  # the other one is refused
@@ -108,8 +125,9 @@ def test_disabling_an_account_ends_its_sessions(client, app, office):
     cookie = _captured_cookie(victim)
     assert victim.get("/", follow_redirects=True).status_code == 200
     client.login(office.admin.email)
-    response = client.form_post(f"/admin/users/{office.caseworker.id}/disable", {},
-                                token_from="/admin/users")
+    response = client.form_post(
+        f"/admin/users/{office.caseworker.id}/disable", {}, token_from="/admin/users"
+    )
     assert response.status_code == 302
     replay = app.test_client()
     replay.set_cookie("session", cookie)
@@ -124,12 +142,15 @@ def test_replayed_cookie_after_sign_out_is_refused(client, app, office):
     assert _replay(app, cookie).status_code == 302
 
 
-@pytest.mark.parametrize("password,message", [
-    ("short pass", "at least 12"),
-    ("x" * 129, "at most 128"),
-    ("iloveyouforever", "commonly used"),
-    ("Password1234", "commonly used"),
-])
+@pytest.mark.parametrize(
+    "password,message",
+    [
+        ("short pass", "at least 12"),
+        ("x" * 129, "at most 128"),
+        ("iloveyouforever", "commonly used"),
+        ("Password1234", "commonly used"),
+    ],
+)
 def test_password_rules(app, password, message):
     with pytest.raises(DomainError, match=message):
         auth.check_password_rules(password)
@@ -146,8 +167,9 @@ def _fail(client, email):
 def test_sign_in_is_throttled_per_account_without_blocking_others(client, office):
     for _ in range(5):
         assert _fail(client, office.caseworker.email).status_code == 401
-    blocked = client.form_post("/login", {"email": office.caseworker.email,
-                                          "password": factories.PASSWORD})
+    blocked = client.form_post(
+        "/login", {"email": office.caseworker.email, "password": factories.PASSWORD}
+    )
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
     assert "Content-Security-Policy" in blocked.headers
@@ -173,11 +195,15 @@ def test_throttling_counts_live_in_redis_when_configured(tmp_path):
     except Exception:
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    app = create_app({
-        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}",
-        "SECRET_KEY": "x" * 40, "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": prefix,
-    })
+    app = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}",
+            "SECRET_KEY": "x" * 40,
+            "RATELIMIT_STORAGE_URI": url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+        }
+    )
     from tests.conftest import Client
 
     app.test_client_class = Client

@@ -18,8 +18,19 @@ from tests import factories
 from tests.test_summaries import MARCH, History, make_history
 
 MARCH_ARGS = "period=m2026-03"
-TABLE_KEYS = ["headline", "trend", "time_to_close", "open_priority", "aging", "by_category",
-              "by_outcome", "by_channel", "by_agency", "by_zip", "by_town"]
+TABLE_KEYS = [
+    "headline",
+    "trend",
+    "time_to_close",
+    "open_priority",
+    "aging",
+    "by_category",
+    "by_outcome",
+    "by_channel",
+    "by_agency",
+    "by_zip",
+    "by_town",
+]
 
 
 class Tables(HTMLParser):
@@ -100,8 +111,9 @@ def history(office) -> History:
 
 
 def exports_recorded() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "export"))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
+    )
 
 
 # Who may open what ---------------------------------------------------------------------------
@@ -110,8 +122,12 @@ def exports_recorded() -> int:
 @pytest.mark.parametrize("role", [Role.INTAKE, Role.CASEWORKER])
 def test_caseworkers_and_intake_may_not_open_summaries(client, office, role):
     client.login(office.user(role).email)
-    for path in ("/summaries/", "/summaries/NY-21", "/summaries/NY-21/headline.csv",
-                 "/summaries/NY-21/cases?figure=opened"):
+    for path in (
+        "/summaries/",
+        "/summaries/NY-21",
+        "/summaries/NY-21/headline.csv",
+        "/summaries/NY-21/cases?figure=opened",
+    ):
         assert client.get(path).status_code == 403
 
 
@@ -130,13 +146,20 @@ def test_another_district_is_forbidden_with_a_clear_message(client, office):
     assert "There is no district with the code" in missing.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("query", "field", "message"), [
-    ("period=custom&start=2026-03-31&end=2026-03-01", "end", "The end date is before the start"),
-    ("period=custom&start=2010-01-01&end=2021-01-01", "end", "at most 10 years"),
-    ("period=custom&start=2026-03-01&end=not-a-date", "end", "Not a valid date"),
-    ("period=custom&start=2999-01-01&end=2999-01-31", "start", "starts after today"),
-    ("period=m1999-99", "period", "Choose a period from the list"),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        (
+            "period=custom&start=2026-03-31&end=2026-03-01",
+            "end",
+            "The end date is before the start",
+        ),
+        ("period=custom&start=2010-01-01&end=2021-01-01", "end", "at most 10 years"),
+        ("period=custom&start=2026-03-01&end=not-a-date", "end", "Not a valid date"),
+        ("period=custom&start=2999-01-01&end=2999-01-31", "start", "starts after today"),
+        ("period=m1999-99", "period", "Choose a period from the list"),
+    ],
+)
 def test_bad_periods_get_a_message_beside_the_field(client, office, query, field, message):
     client.login(office.supervisor.email)
     for path in ("/summaries/", "/summaries/NY-21"):
@@ -180,32 +203,57 @@ def test_page_csv_and_cli_agree(client, runner, history, office):
     for key in [*TABLE_KEYS, "by_staff"]:
         rows = read_csv(client.get(f"/summaries/NY-21/{key}.csv?{MARCH_ARGS}"))
         page_rows = tables[f"caption-{key}"]
-        assert [[norm(v) for v in r] for r in rows[1:]] == \
-            [[norm(text) for text, _ in r] for r in page_rows], key
+        assert [[norm(v) for v in r] for r in rows[1:]] == [
+            [norm(text) for text, _ in r] for r in page_rows
+        ], key
     every = read_csv(client.get(f"/summaries/NY-21/all.csv?{MARCH_ARGS}"))
-    result = runner.invoke(args=["report", "district", "NY-21", "--from", "2026-03-01",
-                                 "--to", "2026-03-31", "--format", "csv"])
+    result = runner.invoke(
+        args=[
+            "report",
+            "district",
+            "NY-21",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--format",
+            "csv",
+        ]
+    )
     assert result.exit_code == 0, result.output
     cli_rows = list(csv.reader(io.StringIO(result.output)))
     assert cli_rows == every
     assert ["Headline figures", "Cases opened", "This period", "7"] in cli_rows
-    as_json = runner.invoke(args=["report", "district", "ny-21", "--from", "2026-03-01",
-                                  "--to", "2026-03-31", "--format", "json"])
+    as_json = runner.invoke(
+        args=[
+            "report",
+            "district",
+            "ny-21",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--format",
+            "json",
+        ]
+    )
     data = json.loads(as_json.output)
     assert data["period"] == {"name": "March 2026", "from": "2026-03-01", "to": "2026-03-31"}
     assert data["previous_period"]["from"] == "2026-02-01"
     for key in TABLE_KEYS:
         page_rows = tables[f"caption-{key}"]
-        assert [[norm(v) for v in r] for r in data["tables"][key]["rows"]] == \
-            [[norm(text) for text, _ in r] for r in page_rows], key
+        assert [[norm(v) for v in r] for r in data["tables"][key]["rows"]] == [
+            [norm(text) for text, _ in r] for r in page_rows
+        ], key
     assert data["tables"]["by_zip"]["rows"][1][:2] == ["12992", 1]  # exact for office IT
 
 
 def test_cli_refuses_unknown_districts_and_bad_dates(runner, office):
     result = runner.invoke(args=["report", "district", "ZZ-01"])
     assert result.exit_code != 0 and "no district with the code" in result.output
-    result = runner.invoke(args=["report", "district", "NY-21", "--from", "2026-03-31",
-                                 "--to", "2026-03-01"])
+    result = runner.invoke(
+        args=["report", "district", "NY-21", "--from", "2026-03-31", "--to", "2026-03-01"]
+    )
     assert result.exit_code != 0 and "before the start date" in result.output
 
 
@@ -218,8 +266,9 @@ def test_every_export_is_audited(client, runner, history, office):
     client.get(f"/summaries/NY-21/cases.csv?figure=closed&{MARCH_ARGS}")
     runner.invoke(args=["report", "district", "NY-21"])
     assert exports_recorded() == before + 5
-    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
-                               .order_by(AuditEvent.id)).first()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)
+    ).first()
     assert event.user_email == office.supervisor.email and "by_zip" in event.detail
 
 
@@ -237,8 +286,9 @@ def test_csv_downloads_are_streamed_utf8_with_a_header(client, history, office):
 # The legislator: counts and durations only ---------------------------------------------------
 
 
-def test_legislator_sees_no_names_no_drill_down_and_small_zip_counts_hidden(client, history,
-                                                                           office):
+def test_legislator_sees_no_names_no_drill_down_and_small_zip_counts_hidden(
+    client, history, office
+):
     client.login(office.legislator.email)
     response = client.get(f"/summaries/NY-21?{MARCH_ARGS}")
     assert response.status_code == 200
@@ -263,15 +313,25 @@ def test_legislator_sees_no_names_no_drill_down_and_small_zip_counts_hidden(clie
     assert rows[1:] == [["12901", "6", "<5", ""], ["12992", "<5", "0", ""]]
     assert client.get(f"/summaries/NY-21/by_staff.csv?{MARCH_ARGS}").status_code == 404
     assert client.get(f"/summaries/NY-21/cases?figure=closed&{MARCH_ARGS}").status_code == 403
-    assert client.get(f"/summaries/NY-21/cases.csv?figure=closed&{MARCH_ARGS}"
-                      ).status_code == 403
+    assert client.get(f"/summaries/NY-21/cases.csv?figure=closed&{MARCH_ARGS}").status_code == 403
 
 
 def test_cli_suppresses_small_counts_only_when_asked(runner, history, office):
-    result = runner.invoke(args=["report", "district", "NY-21", "--from", "2026-03-01",
-                                 "--to", "2026-03-31", "--suppress-small-counts"])
+    result = runner.invoke(
+        args=[
+            "report",
+            "district",
+            "NY-21",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--suppress-small-counts",
+        ]
+    )
     assert ["Cases opened by ZIP code", "12992", "This period", "<5"] in list(
-        csv.reader(io.StringIO(result.output)))
+        csv.reader(io.StringIO(result.output))
+    )
 
 
 def test_overview_lists_the_users_districts_sorted(client, history, office):
@@ -285,12 +345,15 @@ def test_overview_lists_the_users_districts_sorted(client, history, office):
     db.session.commit()
     client.logout()
     client.login(both.email)
-    for sort, order, expected in [("opened", "desc", ["NY-21", "NY-20"]),
-                                  ("opened", "asc", ["NY-20", "NY-21"]),
-                                  ("district", "asc", ["NY-20", "NY-21"]),
-                                  ("median", "desc", ["NY-21", "NY-20"])]:
-        html = client.get(f"/summaries/?{MARCH_ARGS}&sort={sort}&order={order}"
-                          ).get_data(as_text=True)
+    for sort, order, expected in [
+        ("opened", "desc", ["NY-21", "NY-20"]),
+        ("opened", "asc", ["NY-20", "NY-21"]),
+        ("district", "asc", ["NY-20", "NY-21"]),
+        ("median", "desc", ["NY-21", "NY-20"]),
+    ]:
+        html = client.get(f"/summaries/?{MARCH_ARGS}&sort={sort}&order={order}").get_data(
+            as_text=True
+        )
         assert [r[0][0] for r in page_tables(html)["caption-comparison"]] == expected
     assert 'aria-sort="descending"' in html
 
@@ -303,12 +366,16 @@ def drill_numbers(html: str) -> set[str]:
     return {row[0][0].split()[0] for row in rows}
 
 
-def test_supervisor_drill_down_lists_exactly_the_cases_behind_each_number(client, history,
-                                                                         office):
+def test_supervisor_drill_down_lists_exactly_the_cases_behind_each_number(client, history, office):
     client.login(office.supervisor.email)
     html = client.get(f"/summaries/NY-21?{MARCH_ARGS}").get_data(as_text=True)
-    links = {(text, href) for rows in page_tables(html).values() for row in rows
-             for text, href in row if href and "/cases?" in href}
+    links = {
+        (text, href)
+        for rows in page_tables(html).values()
+        for row in rows
+        for text, href in row
+        if href and "/cases?" in href
+    }
     assert len(links) > 60
     checked = 0
     for text, href in links:
@@ -324,16 +391,17 @@ def test_supervisor_drill_down_lists_exactly_the_cases_behind_each_number(client
     closed = client.get(f"/summaries/NY-21/cases?figure=closed&{MARCH_ARGS}")
     expected = {f"C-{n}" for n in history.numbers("c3", "c4", "c5", "c10", "c12", "c16")}
     assert drill_numbers(closed.get_data(as_text=True)) == expected
-    category = client.get(f"/summaries/NY-21/cases?figure=closed&category={history.ss.id}"
-                          f"&{MARCH_ARGS}")
+    category = client.get(
+        f"/summaries/NY-21/cases?figure=closed&category={history.ss.id}&{MARCH_ARGS}"
+    )
     assert drill_numbers(category.get_data(as_text=True)) == {
-        f"C-{n}" for n in history.numbers("c4", "c5", "c12")}
+        f"C-{n}" for n in history.numbers("c4", "c5", "c12")
+    }
 
 
 def test_admin_drill_down_leaves_out_confidential_cases_and_says_so(client, history, office):
     client.login(office.admin.email)
-    body = client.get(f"/summaries/NY-21/cases?figure=closed&{MARCH_ARGS}").get_data(
-        as_text=True)
+    body = client.get(f"/summaries/NY-21/cases?figure=closed&{MARCH_ARGS}").get_data(as_text=True)
     assert f"C-{history.cases['c5'].number}" not in body
     assert "5 rows" in body
     assert "1 of the 6 behind this number is confidential" in body
@@ -342,8 +410,16 @@ def test_admin_drill_down_leaves_out_confidential_cases_and_says_so(client, hist
 def test_drill_down_link_with_an_unknown_figure_is_refused(client, history, office):
     client.login(office.supervisor.email)
     assert client.get(f"/summaries/NY-21/cases?figure=nonsense&{MARCH_ARGS}").status_code == 400
-    for bad in ("category=x", "category=99999999999999999999999", "within=-1",
-                "staff=1e9", "month=2026-13", "age=old", "close_time=soon", "channel=pigeon"):
+    for bad in (
+        "category=x",
+        "category=99999999999999999999999",
+        "within=-1",
+        "staff=1e9",
+        "month=2026-13",
+        "age=old",
+        "close_time=soon",
+        "channel=pigeon",
+    ):
         response = client.get(f"/summaries/NY-21/cases?figure=closed&{bad}&{MARCH_ARGS}")
         assert response.status_code == 400, bad
         assert "does not name a number on the summary" in response.get_data(as_text=True)
@@ -358,7 +434,7 @@ def test_drill_down_csv_neutralises_formulas_in_names(client, history, office):
     client.login(office.supervisor.email)
     rows = read_csv(client.get(f"/summaries/NY-21/cases.csv?figure=closed&{MARCH_ARGS}"))
     row = next(r for r in rows if r[0] == f"C-{history.cases['c4'].number}")
-    assert row[1] == "'=HYPERLINK(\"http://attacker.example\",\"Click\") @SUM(A1)"
+    assert row[1] == '\'=HYPERLINK("http://attacker.example","Click") @SUM(A1)'
     assert row[4] == "'+1 555 0100 called"
     assert row[14] == "23.0"  # days open: a number, written as a number
 
@@ -373,8 +449,7 @@ def test_a_district_with_no_cases_shows_zeros_and_no_cases_charts(client, office
     response = client.get(f"/summaries/NY-20?{MARCH_ARGS}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    headline = {row[0][0]: [c[0] for c in row[1:]]
-                for row in page_tables(html)["caption-headline"]}
+    headline = {row[0][0]: [c[0] for c in row[1:]] for row in page_tables(html)["caption-headline"]}
     assert headline["Cases opened"] == ["0", "0", "0"]
     assert headline["Median days to close"] == ["—", "—", "—"]
     assert html.count(">No cases<") >= 6  # every chart says so
@@ -385,7 +460,7 @@ def test_a_district_with_no_cases_shows_zeros_and_no_cases_charts(client, office
 def test_print_view_names_district_period_and_date_produced(client, history, office):
     client.login(office.legislator.email)
     html = client.get(f"/summaries/NY-21/print?{MARCH_ARGS}").get_data(as_text=True)
-    header = html[html.index("app-print-header"):html.index("<h1>")]
+    header = html[html.index("app-print-header") : html.index("<h1>")]
     assert "NY-21" in header and "District NY-21" in header and "March 2026" in header
     assert "Produced" in header
     assert "/cases" not in html and "<script>" not in html
@@ -405,9 +480,16 @@ def test_legislator_navigation_leads_to_summaries(client, office):
 def test_drill_urls_carry_the_exact_period(client, history, office):
     client.login(office.supervisor.email)
     html = client.get(f"/summaries/NY-21?{MARCH_ARGS}").get_data(as_text=True)
-    href = next(h for rows in page_tables(html).values() for row in rows for _, h in row
-                if h and "figure=opened" in h)
+    href = next(
+        h
+        for rows in page_tables(html).values()
+        for row in rows
+        for _, h in row
+        if h and "figure=opened" in h
+    )
     query = parse_qs(urlsplit(href.replace("&amp;", "&")).query)
     assert query["period"] == ["custom"]
-    assert (query["start"], query["end"]) in ((["2026-03-01"], ["2026-03-31"]),
-                                              (["2026-02-01"], ["2026-02-28"]))
+    assert (query["start"], query["end"]) in (
+        (["2026-03-01"], ["2026-03-31"]),
+        (["2026-02-01"], ["2026-02-28"]),
+    )

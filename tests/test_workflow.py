@@ -18,15 +18,23 @@ from tests.case_helpers import open_case
 
 
 def status_events(case_id: int) -> list[TimelineEvent]:
-    return list(db.session.scalars(
-        sa.select(TimelineEvent).where(TimelineEvent.case_id == case_id,
-                                       TimelineEvent.kind == EventKind.STATUS_CHANGE)
-        .order_by(TimelineEvent.id)))
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent)
+            .where(TimelineEvent.case_id == case_id, TimelineEvent.kind == EventKind.STATUS_CHANGE)
+            .order_by(TimelineEvent.id)
+        )
+    )
 
 
 def intervals(case_id: int) -> list[CaseInterval]:
-    return list(db.session.scalars(sa.select(CaseInterval).where(
-        CaseInterval.case_id == case_id).order_by(CaseInterval.opened_at)))
+    return list(
+        db.session.scalars(
+            sa.select(CaseInterval)
+            .where(CaseInterval.case_id == case_id)
+            .order_by(CaseInterval.opened_at)
+        )
+    )
 
 
 def test_the_status_form_offers_only_the_allowed_next_statuses(client, office):
@@ -35,8 +43,8 @@ def test_the_status_form_offers_only_the_allowed_next_statuses(client, office):
     db.session.commit()
     client.login(office.caseworker.email)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    select = page[page.index('id="status-status"'):]
-    select = select[:select.index("</select>")]
+    select = page[page.index('id="status-status"') :]
+    select = select[: select.index("</select>")]
     offered = set(re.findall(r'value="([a-z_]+)"', select))
     assert offered == {"closed", "open"}
 
@@ -45,16 +53,17 @@ def test_move_through_the_workflow_each_change_on_the_timeline(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     url = f"/cases/{case.id}"
-    for status in ("waiting_on_agency", "waiting_on_constituent", "waiting_on_agency",
-                   "resolved"):
+    for status in ("waiting_on_agency", "waiting_on_constituent", "waiting_on_agency", "resolved"):
         r = client.form_post(f"{url}/status", {"status-status": status}, token_from=url)
         assert r.status_code == 302, status
         assert db.session.get(Case, case.id).status == CaseStatus(status)
     moves = [(e.data["from"], e.data["to"]) for e in status_events(case.id)]
-    assert moves == [("open", "waiting_on_agency"),
-                     ("waiting_on_agency", "waiting_on_constituent"),
-                     ("waiting_on_constituent", "waiting_on_agency"),
-                     ("waiting_on_agency", "resolved")]
+    assert moves == [
+        ("open", "waiting_on_agency"),
+        ("waiting_on_agency", "waiting_on_constituent"),
+        ("waiting_on_constituent", "waiting_on_agency"),
+        ("waiting_on_agency", "resolved"),
+    ]
     assert all(e.author_id == office.caseworker.id for e in status_events(case.id))
 
 
@@ -63,20 +72,25 @@ def test_a_move_the_workflow_does_not_allow_is_refused(client, office):
     case.status = CaseStatus.RESOLVED
     db.session.commit()
     client.login(office.caseworker.email)
-    r = client.form_post(f"/cases/{case.id}/status", {"status-status": "waiting_on_agency"},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/status",
+        {"status-status": "waiting_on_agency"},
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert db.session.get(Case, case.id).status == CaseStatus.RESOLVED
     with pytest.raises(DomainError):
-        workflow.change_status(db.session.get(Case, case.id), CaseStatus.WAITING_ON_AGENCY,
-                               office.caseworker)
+        workflow.change_status(
+            db.session.get(Case, case.id), CaseStatus.WAITING_ON_AGENCY, office.caseworker
+        )
 
 
 def test_closing_needs_an_outcome(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
-    r = client.form_post(f"/cases/{case.id}/status", {"status-status": "closed"},
-                         token_from=f"/cases/{case.id}")
+    r = client.form_post(
+        f"/cases/{case.id}/status", {"status-status": "closed"}, token_from=f"/cases/{case.id}"
+    )
     assert r.status_code == 422
     page = r.get_data(as_text=True)
     assert 'id="status-outcome-error"' in page
@@ -90,9 +104,15 @@ def test_close_then_reopen_with_a_reason(client, office):
     case = open_case(office)
     client.login(office.caseworker.email)
     url = f"/cases/{case.id}"
-    r = client.form_post(f"{url}/status", {"status-status": "closed",
-                                           "status-outcome": "assisted",
-                                           "status-note": "Benefits restored."}, token_from=url)
+    r = client.form_post(
+        f"{url}/status",
+        {
+            "status-status": "closed",
+            "status-outcome": "assisted",
+            "status-note": "Benefits restored.",
+        },
+        token_from=url,
+    )
     assert r.status_code == 302
     saved = db.session.get(Case, case.id)
     assert saved.status == CaseStatus.CLOSED
@@ -110,8 +130,9 @@ def test_close_then_reopen_with_a_reason(client, office):
     assert "Say why the case is being reopened." in r.get_data(as_text=True)
     assert db.session.get(Case, case.id).status == CaseStatus.CLOSED
 
-    r = client.form_post(f"{url}/reopen", {"reopen-reason": "Payments stopped again."},
-                         token_from=url)
+    r = client.form_post(
+        f"{url}/reopen", {"reopen-reason": "Payments stopped again."}, token_from=url
+    )
     assert r.status_code == 302
     saved = db.session.get(Case, case.id)
     assert saved.status == CaseStatus.OPEN

@@ -38,27 +38,32 @@ class AgencyFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Search name, acronym or notes", validators=[Optional(), Length(max=100)])
-    level = SelectField("Level", choices=choices([("", "Any level"), *LEVEL_PAIRS]),
-                        validators=[Optional()])
+    level = SelectField(
+        "Level", choices=choices([("", "Any level"), *LEVEL_PAIRS]), validators=[Optional()]
+    )
     category = SelectField("Category", coerce=optional_int, validators=[Optional()])
-    status = SelectField("Status", choices=STATUS_CHOICES, default="active",
-                         validators=[Optional()])
+    status = SelectField(
+        "Status", choices=STATUS_CHOICES, default="active", validators=[Optional()]
+    )
 
 
 class AgencyForm(FlaskForm):
     """Create or edit an agency."""
 
-    name = StringField("Name", validators=[DataRequired("Enter the agency's name."),
-                                           Length(max=200)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the agency's name."), Length(max=200)]
+    )
     acronym = StringField("Acronym", validators=[Optional(), Length(max=20)])
-    level = SelectField("Level", choices=LEVEL_CHOICES,
-                        validators=[DataRequired("Choose a level.")])
-    category_ids = SelectMultipleField("Categories served", coerce=int,
-                                       validators=[Optional()])
+    level = SelectField(
+        "Level", choices=LEVEL_CHOICES, validators=[DataRequired("Choose a level.")]
+    )
+    category_ids = SelectMultipleField("Categories served", coerce=int, validators=[Optional()])
     expected_response_days = IntegerField(
         "Expected response days",
-        validators=[InputRequired("Enter how many days the agency usually takes to answer."),
-                    NumberRange(min=1, max=365, message="Enter a number from 1 to 365.")],
+        validators=[
+            InputRequired("Enter how many days the agency usually takes to answer."),
+            NumberRange(min=1, max=365, message="Enter a number from 1 to 365."),
+        ],
         default=30,
     )
     website = URLField("Website", validators=[Optional(), Length(max=300)])
@@ -69,11 +74,13 @@ class AgencyForm(FlaskForm):
 class ContactForm(FlaskForm):
     """Add or edit an agency contact."""
 
-    name = StringField("Name", validators=[DataRequired("Enter the contact's name."),
-                                           Length(max=120)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the contact's name."), Length(max=120)]
+    )
     title = StringField("Title", validators=[Optional(), Length(max=120)])
-    email = EmailField("Email", validators=[Optional(), Length(max=254),
-                                            Email("Enter a valid email address.")])
+    email = EmailField(
+        "Email", validators=[Optional(), Length(max=254), Email("Enter a valid email address.")]
+    )
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
 
@@ -81,16 +88,20 @@ class ContactForm(FlaskForm):
 class RuleForm(FlaskForm):
     """Create or edit a routing rule."""
 
-    category_id = SelectField("Category", coerce=optional_int,
-                              validators=[InputRequired("Choose a category.")])
+    category_id = SelectField(
+        "Category", coerce=optional_int, validators=[InputRequired("Choose a category.")]
+    )
     district_id = SelectField("District", coerce=optional_int, validators=[Optional()])
-    agency_id = SelectField("Agency", coerce=optional_int,
-                            validators=[InputRequired("Choose an agency.")])
+    agency_id = SelectField(
+        "Agency", coerce=optional_int, validators=[InputRequired("Choose an agency.")]
+    )
     contact_id = SelectField("Contact", coerce=optional_int, validators=[Optional()])
     follow_up_days = IntegerField(
         "Follow-up days",
-        validators=[Optional(), NumberRange(min=1, max=365,
-                                            message="Enter a number from 1 to 365.")],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=365, message="Enter a number from 1 to 365."),
+        ],
     )
 
 

@@ -10,11 +10,16 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET filter: it changes nothing
 
     user = StringField("User email contains", validators=[Optional(), Length(max=254)])
-    action = SelectField("Action", choices=[], validate_choice=False,
-                         validators=[Optional(), Length(max=60)])
-    record_type = StringField("Record type", validators=[Optional(), Length(max=40)],
-                              description="e.g. case, user, constituent, summary")
-    record_id = StringField("Record", validators=[Optional(), Length(max=40)],
-                            description="Its number or id")
+    action = SelectField(
+        "Action", choices=[], validate_choice=False, validators=[Optional(), Length(max=60)]
+    )
+    record_type = StringField(
+        "Record type",
+        validators=[Optional(), Length(max=40)],
+        description="e.g. case, user, constituent, summary",
+    )
+    record_id = StringField(
+        "Record", validators=[Optional(), Length(max=40)], description="Its number or id"
+    )
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])

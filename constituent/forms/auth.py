@@ -15,11 +15,15 @@ class SignInForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password."),
-                                        Length(max=128)])
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=128)],
+    )
     new_password = PasswordField(
-        "New password", validators=[DataRequired("Enter a new password."), Length(max=1000)],
-        description="At least 12 characters. A long phrase is easiest to remember.")
+        "New password",
+        validators=[DataRequired("Enter a new password."), Length(max=1000)],
+        description="At least 12 characters. A long phrase is easiest to remember.",
+    )
     confirm_password = PasswordField(
-        "New password again", validators=[DataRequired("Enter the new password again."),
-                                          Length(max=1000)])
+        "New password again",
+        validators=[DataRequired("Enter the new password again."), Length(max=1000)],
+    )

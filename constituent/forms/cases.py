@@ -53,20 +53,22 @@ def _limit(n: int, what: str = "it") -> Length:
 class EntryForm(FlaskForm):
     """Add a note, call, email, letter or meeting to the timeline in one step."""
 
-    kind = SelectField("Kind of entry", choices=ENTRY_KIND_CHOICES,
-                       default=EventKind.NOTE.value)
+    kind = SelectField("Kind of entry", choices=ENTRY_KIND_CHOICES, default=EventKind.NOTE.value)
     body = TextAreaField(
         "What happened",
-        validators=[DataRequired("Write what happened."),
-                    _limit(case_service.ENTRY_LIMIT, "the entry")],
+        validators=[
+            DataRequired("Write what happened."),
+            _limit(case_service.ENTRY_LIMIT, "the entry"),
+        ],
     )
 
 
 class StatusForm(FlaskForm):
     """Move an open case along the workflow (closing needs an outcome)."""
 
-    status = SelectField("New status", choices=[],
-                         validators=[DataRequired("Choose the new status.")])
+    status = SelectField(
+        "New status", choices=[], validators=[DataRequired("Choose the new status.")]
+    )
     outcome = SelectField(
         "Outcome (needed to close)",
         choices=choices([("", "— Choose when closing —")] + [(o.value, o.label) for o in Outcome]),
@@ -86,8 +88,10 @@ class ReopenForm(FlaskForm):
 
     reason = TextAreaField(
         "Reason for reopening",
-        validators=[DataRequired("Say why the case is being reopened."),
-                    _limit(2000, "the reason")],
+        validators=[
+            DataRequired("Say why the case is being reopened."),
+            _limit(2000, "the reason"),
+        ],
     )
 
 
@@ -100,8 +104,7 @@ class AssignForm(FlaskForm):
 class FollowUpForm(FlaskForm):
     """A dated task on the case for a member of staff."""
 
-    due_on = DayField("Due on", validators=[InputRequired(DATE_MESSAGE)],
-                       format="%Y-%m-%d")
+    due_on = DayField("Due on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
     assignee = SelectField("For", choices=[], coerce=int)
     description = StringField(
         "What needs doing",
@@ -118,22 +121,27 @@ class CompleteFollowUpForm(FlaskForm):
 class ReleaseRequestForm(FlaskForm):
     """Record that a privacy release was sent for signature."""
 
-    requested_on = DayField("Requested on", validators=[InputRequired(DATE_MESSAGE)],
-                             format="%Y-%m-%d")
-    method = SelectField("How it was requested",
-                         choices=choices((m.value, m.label) for m in RequestMethod))
+    requested_on = DayField(
+        "Requested on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d"
+    )
+    method = SelectField(
+        "How it was requested", choices=choices((m.value, m.label) for m in RequestMethod)
+    )
 
 
 class ReleaseReceivedForm(FlaskForm):
     """Record the signed release with its scanned form."""
 
-    signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)],
-                          format="%Y-%m-%d")
-    signature_method = SelectField("Signature",
-                                   choices=choices((m.value, m.label) for m in SignatureMethod))
+    signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
+    signature_method = SelectField(
+        "Signature", choices=choices((m.value, m.label) for m in SignatureMethod)
+    )
     agencies = SelectMultipleField(
-        "Agencies it covers", choices=[], coerce=int,
-        widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput(),
+        "Agencies it covers",
+        choices=[],
+        coerce=int,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
     )
     file = FileField("Signed form (PDF, PNG or JPEG, at most 10 MB)")
 
@@ -149,11 +157,15 @@ class HeaderForm(FlaskForm):
 
     version = HiddenField()
     subject = StringField(
-        "Subject", validators=[DataRequired("Enter a subject."),
-                               _limit(case_service.SUBJECT_LIMIT, "the subject")],
+        "Subject",
+        validators=[
+            DataRequired("Enter a subject."),
+            _limit(case_service.SUBJECT_LIMIT, "the subject"),
+        ],
     )
     description = TextAreaField(
-        "Description", validators=[_limit(case_service.DESCRIPTION_LIMIT, "the description")],
+        "Description",
+        validators=[_limit(case_service.DESCRIPTION_LIMIT, "the description")],
     )
     category = SelectField("Category", choices=[], coerce=int)
     priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority))
@@ -169,9 +181,12 @@ class CaseFilterForm(FlaskForm):
 
     status = SelectField(
         "Status",
-        choices=choices([(case_service.ACTIVE, "All open"), ("", "Any status")]
-                        + [(s.value, s.label) for s in CaseStatus]),
-        default=case_service.ACTIVE, validators=[Optional()],
+        choices=choices(
+            [(case_service.ACTIVE, "All open"), ("", "Any status")]
+            + [(s.value, s.label) for s in CaseStatus]
+        ),
+        default=case_service.ACTIVE,
+        validators=[Optional()],
     )
     district = SelectField("District", choices=[], validators=[Optional()])
     category = SelectField("Category", choices=[], validators=[Optional()])
@@ -182,15 +197,22 @@ class CaseFilterForm(FlaskForm):
         validators=[Optional()],
     )
     age = SelectField(
-        "Age", choices=choices([("", "Any age")] + [
-            (k, label) for k, (label, _, _) in case_service.AGE_BRACKETS.items()]),
+        "Age",
+        choices=choices(
+            [("", "Any age")]
+            + [(k, label) for k, (label, _, _) in case_service.AGE_BRACKETS.items()]
+        ),
         validators=[Optional()],
     )
     confidential = SelectField(
-        "Confidential", choices=choices([("", "Either"), ("yes", "Confidential only"),
-                                         ("no", "Not confidential")]),
+        "Confidential",
+        choices=choices([("", "Either"), ("yes", "Confidential only"), ("no", "Not confidential")]),
         validators=[Optional()],
     )
-    sort = SelectField("Sort by", choices=choices(case_service.SORTS.items()),
-                       default="priority", validators=[Optional()])
+    sort = SelectField(
+        "Sort by",
+        choices=choices(case_service.SORTS.items()),
+        default="priority",
+        validators=[Optional()],
+    )
     page = IntegerField("Page", default=1, validators=[Optional()])

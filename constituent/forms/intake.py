@@ -17,32 +17,44 @@ class NewCaseFields(FlaskForm):
     and by opening a case from an email. Name, email, street and ZIP double as look-ups."""
 
     constituent_id = StringField("Constituent", validators=[Optional(), limit(20)])
-    first_name = StringField("First name", validators=[limit(LIMITS["first_name"])],
-                             render_kw={"autocomplete": "off"})
-    last_name = StringField("Last name", validators=[limit(LIMITS["last_name"])],
-                            render_kw={"autocomplete": "off"})
-    email = StringField("Email", validators=[limit(LIMITS["email"])],
-                        render_kw={"autocomplete": "off", "inputmode": "email"})
-    street = StringField("Street address", validators=[limit(LIMITS["street"])],
-                         render_kw={"autocomplete": "off"})
-    city = StringField("City", validators=[limit(LIMITS["city"])],
-                       render_kw={"autocomplete": "off"})
-    zip5 = StringField("ZIP", validators=[
-        Optional(), Regexp(r"^\d{5}$", message="Enter a ZIP code of five digits, like 12901.")],
-        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 10})
+    first_name = StringField(
+        "First name", validators=[limit(LIMITS["first_name"])], render_kw={"autocomplete": "off"}
+    )
+    last_name = StringField(
+        "Last name", validators=[limit(LIMITS["last_name"])], render_kw={"autocomplete": "off"}
+    )
+    email = StringField(
+        "Email",
+        validators=[limit(LIMITS["email"])],
+        render_kw={"autocomplete": "off", "inputmode": "email"},
+    )
+    street = StringField(
+        "Street address", validators=[limit(LIMITS["street"])], render_kw={"autocomplete": "off"}
+    )
+    city = StringField(
+        "City", validators=[limit(LIMITS["city"])], render_kw={"autocomplete": "off"}
+    )
+    zip5 = StringField(
+        "ZIP",
+        validators=[
+            Optional(),
+            Regexp(r"^\d{5}$", message="Enter a ZIP code of five digits, like 12901."),
+        ],
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 10},
+    )
     zip_confirmed = BooleanField("This ZIP is right (flag the constituent out of district)")
-    district_id = SelectField("District", coerce=optional_int, validate_choice=False,
-                              choices=[])
-    category_id = SelectField("Category", coerce=optional_int, validate_choice=False,
-                              choices=[])
+    district_id = SelectField("District", coerce=optional_int, validate_choice=False, choices=[])
+    category_id = SelectField("Category", coerce=optional_int, validate_choice=False, choices=[])
     subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
-    priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority),
-                           default=Priority.ROUTINE.value)
+    priority = SelectField(
+        "Priority",
+        choices=choices((p.value, p.label) for p in Priority),
+        default=Priority.ROUTINE.value,
+    )
     confidential = BooleanField("Confidential (only supervisors and the assignee see it)")
     release_needed = BooleanField("Privacy release needed (an agency will be contacted)")
 
-    def call_details(self, *, channel: str, phone: str = "", description: str = ""
-                     ) -> CallDetails:
+    def call_details(self, *, channel: str, phone: str = "", description: str = "") -> CallDetails:
         """The submitted values, with what the subclass adds, as the intake service's
         plain dataclass."""
         return CallDetails(
@@ -69,14 +81,22 @@ class NewCaseFields(FlaskForm):
 class IntakeForm(NewCaseFields):
     """Log a call: the shared fields, with the caller's phone, what they said and how."""
 
-    phone = StringField("Phone", validators=[limit(LIMITS["phone"])],
-                        render_kw={"autocomplete": "off", "inputmode": "tel"})
-    description = TextAreaField("What the caller said", validators=[limit(MAX_DESCRIPTION)],
-                                render_kw={"rows": 4})
-    channel = SelectField("Channel", choices=choices((c.value, c.label) for c in Channel),
-                          default=Channel.PHONE.value)
+    phone = StringField(
+        "Phone",
+        validators=[limit(LIMITS["phone"])],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    description = TextAreaField(
+        "What the caller said", validators=[limit(MAX_DESCRIPTION)], render_kw={"rows": 4}
+    )
+    channel = SelectField(
+        "Channel", choices=choices((c.value, c.label) for c in Channel), default=Channel.PHONE.value
+    )
 
     def details(self) -> CallDetails:
         """The submitted call as the service's plain dataclass."""
-        return self.call_details(channel=self.channel.data or "", phone=self.phone.data or "",
-                                 description=self.description.data or "")
+        return self.call_details(
+            channel=self.channel.data or "",
+            phone=self.phone.data or "",
+            description=self.description.data or "",
+        )

@@ -14,15 +14,21 @@ from constituent.services.letters import KIND_LABELS, MAX_BODY_SOURCE, MAX_SUBJE
 class LetterTemplateForm(FlaskForm):
     """Create or edit a letter template."""
 
-    name = StringField("Name", validators=[DataRequired("Enter a name for the template."),
-                                           Length(max=120)])
-    kind = SelectField("Kind of letter",
-                       choices=choices([(k.value, KIND_LABELS[k]) for k in LetterKind]),
-                       validators=[DataRequired("Choose what kind of letter this is.")])
-    subject = StringField("Subject", validators=[DataRequired("Enter a subject."),
-                                                 Length(max=MAX_SUBJECT)])
-    body = TextAreaField("Letter text", validators=[DataRequired("Enter the letter's text."),
-                                                    Length(max=MAX_BODY_SOURCE)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter a name for the template."), Length(max=120)]
+    )
+    kind = SelectField(
+        "Kind of letter",
+        choices=choices([(k.value, KIND_LABELS[k]) for k in LetterKind]),
+        validators=[DataRequired("Choose what kind of letter this is.")],
+    )
+    subject = StringField(
+        "Subject", validators=[DataRequired("Enter a subject."), Length(max=MAX_SUBJECT)]
+    )
+    body = TextAreaField(
+        "Letter text",
+        validators=[DataRequired("Enter the letter's text."), Length(max=MAX_BODY_SOURCE)],
+    )
     version = HiddenField(validators=[Optional(), Length(max=12)])
 
 
@@ -32,8 +38,11 @@ class LetterChoiceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    template_id = SelectField("Letter template", coerce=optional_int,
-                              validators=[InputRequired("Choose a letter template.")])
+    template_id = SelectField(
+        "Letter template",
+        coerce=optional_int,
+        validators=[InputRequired("Choose a letter template.")],
+    )
     referral_id = SelectField("Referral", coerce=optional_int, validators=[Optional()])
     contact_id = SelectField("Agency contact", coerce=optional_int, validators=[Optional()])
 

@@ -33,8 +33,10 @@ class UploadForm(FlaskForm):
         if not chosen:
             raise ValidationError("Choose one or more saved messages (.eml files or an mbox).")
         if len(chosen) > MAX_FILES:
-            raise ValidationError(f"Upload at most {MAX_FILES} files at a time, or ask the "
-                                  "office IT staff to run `flask mail import` on the folder.")
+            raise ValidationError(
+                f"Upload at most {MAX_FILES} files at a time, or ask the "
+                "office IT staff to run `flask mail import` on the folder."
+            )
 
 
 class FileMessageForm(FlaskForm):

@@ -42,15 +42,18 @@ def _int_or_zero(value: object) -> int:
 class ReferralForm(FlaskForm):
     """Send the case to an agency contact."""
 
-    agency = SelectField("Agency", coerce=_int_or_zero,
-                         validators=[DataRequired("Choose the agency.")])
+    agency = SelectField(
+        "Agency", coerce=_int_or_zero, validators=[DataRequired("Choose the agency.")]
+    )
     contact = SelectField("Contact at the agency", coerce=_int_or_zero, validators=[Optional()])
-    method = SelectField("Sent by", choices=METHOD_CHOICES,
-                         validators=[DataRequired("Choose how it was sent.")])
+    method = SelectField(
+        "Sent by", choices=METHOD_CHOICES, validators=[DataRequired("Choose how it was sent.")]
+    )
     sent_on = DateField("Date sent", validators=[InputRequired(DATE_MESSAGE)])
     due_on = DateField("Response due", validators=[Optional()])
-    reference_number = StringField("Agency reference number",
-                                   validators=[Optional(), Length(max=80)])
+    reference_number = StringField(
+        "Agency reference number", validators=[Optional(), Length(max=80)]
+    )
     override_reason = TextAreaField(
         "Reason to send without a covering privacy release (supervisors)",
         validators=[Optional(), Length(max=2000)],
@@ -61,8 +64,9 @@ class ReferralEditForm(FlaskForm):
     """Correct a referral's contact, agency reference or due date."""
 
     contact = SelectField("Contact at the agency", coerce=_int_or_zero, validators=[Optional()])
-    reference_number = StringField("Agency reference number",
-                                   validators=[Optional(), Length(max=80)])
+    reference_number = StringField(
+        "Agency reference number", validators=[Optional(), Length(max=80)]
+    )
     due_on = DateField("Response due", validators=[InputRequired(DATE_MESSAGE)])
     version = _version_field()
 
@@ -71,26 +75,33 @@ class AcknowledgeForm(FlaskForm):
     """The agency confirmed it has the referral."""
 
     acknowledged_on = DateField("Date acknowledged", validators=[InputRequired(DATE_MESSAGE)])
-    reference_number = StringField("Agency reference number (if given)",
-                                   validators=[Optional(), Length(max=80)],
-                                   id="ack-reference_number")
+    reference_number = StringField(
+        "Agency reference number (if given)",
+        validators=[Optional(), Length(max=80)],
+        id="ack-reference_number",
+    )
     version = _version_field("ack-version")
 
 
 class DeclineForm(FlaskForm):
     """The agency will not take the referral; why."""
 
-    reason = TextAreaField("Why the agency declined", validators=[
-        DataRequired("Say why the agency declined the referral."), Length(max=2000)],
-        id="decline-reason")
+    reason = TextAreaField(
+        "Why the agency declined",
+        validators=[DataRequired("Say why the agency declined the referral."), Length(max=2000)],
+        id="decline-reason",
+    )
     version = _version_field("decline-version")
 
 
 class WithdrawForm(FlaskForm):
     """The office takes the referral back."""
 
-    reason = TextAreaField("Reason for withdrawing (optional)",
-                           validators=[Optional(), Length(max=2000)], id="withdraw-reason")
+    reason = TextAreaField(
+        "Reason for withdrawing (optional)",
+        validators=[Optional(), Length(max=2000)],
+        id="withdraw-reason",
+    )
     version = _version_field("withdraw-version")
 
 
@@ -98,11 +109,16 @@ class SecondInquiryForm(FlaskForm):
     """A further inquiry on an overdue referral; blank fields take the defaults."""
 
     inquiry_on = DateField("Date of the inquiry", validators=[Optional()])
-    method = SelectField("Sent by", choices=choices([("", "Same as before"), *METHOD_PAIRS]),
-                         validators=[Optional()], id="inquiry-method")
+    method = SelectField(
+        "Sent by",
+        choices=choices([("", "Same as before"), *METHOD_PAIRS]),
+        validators=[Optional()],
+        id="inquiry-method",
+    )
     due_on = DateField("New response due date", validators=[Optional()], id="inquiry-due_on")
-    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)],
-                         id="inquiry-note")
+    note = TextAreaField(
+        "Note (optional)", validators=[Optional(), Length(max=2000)], id="inquiry-note"
+    )
     version = _version_field("inquiry-version")
 
 
@@ -110,22 +126,42 @@ class ResponseForm(FlaskForm):
     """The agency's answer: when, how, what it said, and the outcome."""
 
     received_on = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
-    channel = SelectField("Received by", choices=METHOD_CHOICES,
-                          validators=[DataRequired("Choose how the response came.")])
-    outcome = SelectField("Outcome", choices=choices(
-        [("", "Choose the outcome")] + [(o.value, OUTCOME_LABELS[o]) for o in ResponseOutcome]),
-                          validators=[DataRequired("Choose the outcome.")])
-    body = TextAreaField("Full text of the response", validators=[
-        DataRequired("Paste the text of the agency's response."),
-        Length(max=RESPONSE_TEXT_LIMIT)])
+    channel = SelectField(
+        "Received by",
+        choices=METHOD_CHOICES,
+        validators=[DataRequired("Choose how the response came.")],
+    )
+    outcome = SelectField(
+        "Outcome",
+        choices=choices(
+            [("", "Choose the outcome")] + [(o.value, OUTCOME_LABELS[o]) for o in ResponseOutcome]
+        ),
+        validators=[DataRequired("Choose the outcome.")],
+    )
+    body = TextAreaField(
+        "Full text of the response",
+        validators=[
+            DataRequired("Paste the text of the agency's response."),
+            Length(max=RESPONSE_TEXT_LIMIT),
+        ],
+    )
     version = _version_field()
 
 
 class CaseStatusForm(FlaskForm):
     """Move the case on after an agency's response."""
 
-    status = SelectField("New case status", choices=choices(
-        (s.value, s.label) for s in (CaseStatus.OPEN, CaseStatus.WAITING_ON_CONSTITUENT,
-                                     CaseStatus.WAITING_ON_AGENCY, CaseStatus.RESOLVED)
-    ), validators=[DataRequired("Choose the status.")])
+    status = SelectField(
+        "New case status",
+        choices=choices(
+            (s.value, s.label)
+            for s in (
+                CaseStatus.OPEN,
+                CaseStatus.WAITING_ON_CONSTITUENT,
+                CaseStatus.WAITING_ON_AGENCY,
+                CaseStatus.RESOLVED,
+            )
+        ),
+        validators=[DataRequired("Choose the status.")],
+    )
     case_version = _version_field()

@@ -33,13 +33,22 @@ class SearchForm(FlaskForm):
     q = StringField(
         "Search cases, constituents and agencies",
         render_kw={"inputmode": "search", "enterkeyhint": "search", "autocomplete": "off"},
-        validators=[Length(max=MAX_LENGTH, message=(
-            f"Searches are limited to {MAX_LENGTH} characters. Type the few words you "
-            "remember instead."))],
+        validators=[
+            Length(
+                max=MAX_LENGTH,
+                message=(
+                    f"Searches are limited to {MAX_LENGTH} characters. Type the few words you "
+                    "remember instead."
+                ),
+            )
+        ],
     )
-    sort = SelectField("Sort cases by",
-                       choices=[SelectChoice(v, label) for v, label in SORTS.items()],
-                       default="relevance", validators=[Optional()])
+    sort = SelectField(
+        "Sort cases by",
+        choices=[SelectChoice(v, label) for v, label in SORTS.items()],
+        default="relevance",
+        validators=[Optional()],
+    )
     opened_from = DayField("Opened on or after", validators=[Optional()])
     opened_to = DayField("Opened on or before", validators=[Optional()])
     closed_from = DayField("Closed on or after", validators=[Optional()])

@@ -13,9 +13,16 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField("Period", choices=[], validate_choice=False,
-                         validators=[Optional(), Length(max=16)])
-    start = DateField("From (custom dates)", validators=[Optional()],
-                      render_kw={"min": "1900-01-01", "max": "2999-12-31"})
-    end = DateField("To (custom dates)", validators=[Optional()],
-                    render_kw={"min": "1900-01-01", "max": "2999-12-31"})
+    period = SelectField(
+        "Period", choices=[], validate_choice=False, validators=[Optional(), Length(max=16)]
+    )
+    start = DateField(
+        "From (custom dates)",
+        validators=[Optional()],
+        render_kw={"min": "1900-01-01", "max": "2999-12-31"},
+    )
+    end = DateField(
+        "To (custom dates)",
+        validators=[Optional()],
+        render_kw={"min": "1900-01-01", "max": "2999-12-31"},
+    )

@@ -32,9 +32,7 @@ agency_categories = sa.Table(
     "agency_categories",
     Base.metadata,
     sa.Column("agency_id", sa.ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column(
-        "category_id", sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("category_id", sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
 )
 
 

@@ -23,8 +23,11 @@ class RequestMethod(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"mailed_form": "Mailed form", "e_signature": "E-signature",
-                "in_person": "In person"}[self.value]
+        return {
+            "mailed_form": "Mailed form",
+            "e_signature": "E-signature",
+            "in_person": "In person",
+        }[self.value]
 
 
 class SignatureMethod(enum.StrEnum):

@@ -26,8 +26,13 @@ class _Bars:
     def __call__(self, name: str, done: int, total: int) -> None:
         bar = self.bars.get(name)
         if bar is None:
-            bar = click.progressbar(length=max(total, 1), label=f"{self.verb} {name:<12}",
-                                    show_pos=True, show_percent=True, show_eta=True)
+            bar = click.progressbar(
+                length=max(total, 1),
+                label=f"{self.verb} {name:<12}",
+                show_pos=True,
+                show_percent=True,
+                show_eta=True,
+            )
             bar.__enter__()
             self.bars[name] = bar
         bar.update(done - bar.pos)
@@ -41,8 +46,12 @@ class _Bars:
 
 
 @search_cli.command("reindex")
-@click.option("--procs", type=click.IntRange(1, 16), default=None,
-              help="Processes analysing text (default: the CPU count, at most 4).")
+@click.option(
+    "--procs",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Processes analysing text (default: the CPU count, at most 4).",
+)
 def reindex_command(procs: int | None) -> None:
     """Rebuild every index from the database and switch to it atomically.
 
@@ -59,8 +68,10 @@ def reindex_command(procs: int | None) -> None:
     total = sum(result.counts.values())
     rate = total / result.seconds if result.seconds else 0.0
     counts = ", ".join(f"{n:,} {name}" for name, n in result.counts.items())
-    click.echo(f"Rebuilt the search index ({counts}) in {result.seconds:.1f}s "
-               f"({rate:,.0f} documents/s); {result.replayed} saved meanwhile carried over.")
+    click.echo(
+        f"Rebuilt the search index ({counts}) in {result.seconds:.1f}s "
+        f"({rate:,.0f} documents/s); {result.replayed} saved meanwhile carried over."
+    )
     click.echo(f"Index: {index_root() / result.generation}")
 
 
@@ -74,13 +85,20 @@ def sync_command() -> None:
         result = indexer.drain(lock_timeout=300.0)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc
-    click.echo(f"Indexed {result.indexed} and removed {result.removed} documents "
-               f"({result.rows} queued changes).")
+    click.echo(
+        f"Indexed {result.indexed} and removed {result.removed} documents "
+        f"({result.rows} queued changes)."
+    )
 
 
 @search_cli.command("worker")
-@click.option("--interval", type=click.FloatRange(0.05, 60.0), default=0.5, show_default=True,
-              help="Seconds between looks at the queue.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.05, 60.0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between looks at the queue.",
+)
 def worker_command(interval: float) -> None:
     """Keep the index up to date until stopped (for deployments with several web processes)."""
     stopping = False
@@ -133,16 +151,19 @@ def check_command(repair: bool) -> None:
             click.echo(f"{d.index}: {d.checked:,} documents agree with the database.")
             continue
         drift = True
-        click.echo(f"{d.index}: {len(d.missing)} missing, {len(d.extra)} no longer in the "
-                   f"database, {len(d.stale)} out of date (of {d.checked:,}).")
+        click.echo(
+            f"{d.index}: {len(d.missing)} missing, {len(d.extra)} no longer in the "
+            f"database, {len(d.stale)} out of date (of {d.checked:,})."
+        )
         for label, ids in (("missing", d.missing), ("extra", d.extra), ("stale", d.stale)):
             if ids:
                 shown = ", ".join(str(i) for i in ids[:20])
                 more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
                 click.echo(f"  {label}: {shown}{more}")
         if d.repaired:
-            click.echo(f"  repaired: {len(d.missing) + len(d.extra) + len(d.stale)} "
-                       "documents re-indexed.")
+            click.echo(
+                f"  repaired: {len(d.missing) + len(d.extra) + len(d.stale)} documents re-indexed."
+            )
     if drift and not repair:
         click.echo("Run `flask search check --repair` to fix the differences.")
         raise SystemExit(1)

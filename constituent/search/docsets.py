@@ -177,15 +177,17 @@ def phrase_bits(reader: Any, fieldname: str, words: list[str], candidates: int) 
     fmt = field.format
     starts: dict[int, set[int]] | None = None
     # The rarest word first: later words only look at documents still in the running.
-    order = sorted(range(len(words)),
-                   key=lambda k: reader.doc_frequency(fieldname, field.to_bytes(words[k])))
+    order = sorted(
+        range(len(words)), key=lambda k: reader.doc_frequency(fieldname, field.to_bytes(words[k]))
+    )
     for k in order:
         positions = _positions(reader, fieldname, field.to_bytes(words[k]), fmt, docs)
         if starts is None:
             starts = {d: {p - k for p in ps} for d, ps in positions.items()}
         else:
-            starts = {d: s & {p - k for p in positions[d]}
-                      for d, s in starts.items() if d in positions}
+            starts = {
+                d: s & {p - k for p in positions[d]} for d, s in starts.items() if d in positions
+            }
         starts = {d: s for d, s in starts.items() if s}
         docs = sorted(starts)
         if not docs:
@@ -193,8 +195,9 @@ def phrase_bits(reader: Any, fieldname: str, words: list[str], candidates: int) 
     return from_ids(docs, reader.doc_count_all())
 
 
-def _positions(reader: Any, fieldname: str, btext: bytes, fmt: Any,
-               docs: list[int]) -> dict[int, list[int]]:
+def _positions(
+    reader: Any, fieldname: str, btext: bytes, fmt: Any, docs: list[int]
+) -> dict[int, list[int]]:
     """Positions of a term in some documents (ascending), decoding only their blocks."""
     if (fieldname, btext) not in reader:
         return {}

@@ -96,13 +96,33 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
     assignee = aliased(User)
     rows = session.execute(
         sa.select(
-            Case.id, Case.number, Case.subject, Case.description, Case.outcome_note,
-            Case.channel, Case.priority, Case.status, Case.confidential, Case.district_id,
-            Case.assignee_id, Case.opened_by_id, Case.opened_at, Case.closed_at,
-            Case.last_activity_at, Case.constituent_id, District.code, Category.slug,
-            Category.name, assignee.full_name, assignee.email, Constituent.first_name,
-            Constituent.middle_name, Constituent.last_name, Constituent.suffix,
-            Constituent.city, Constituent.zip5,
+            Case.id,
+            Case.number,
+            Case.subject,
+            Case.description,
+            Case.outcome_note,
+            Case.channel,
+            Case.priority,
+            Case.status,
+            Case.confidential,
+            Case.district_id,
+            Case.assignee_id,
+            Case.opened_by_id,
+            Case.opened_at,
+            Case.closed_at,
+            Case.last_activity_at,
+            Case.constituent_id,
+            District.code,
+            Category.slug,
+            Category.name,
+            assignee.full_name,
+            assignee.email,
+            Constituent.first_name,
+            Constituent.middle_name,
+            Constituent.last_name,
+            Constituent.suffix,
+            Constituent.city,
+            Constituent.zip5,
         )
         .join(District, District.id == Case.district_id)
         .join(Category, Category.id == Case.category_id)
@@ -123,8 +143,9 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
             notes[case_id].append(body)
     agencies: dict[int, list[tuple[int, str, str | None, str | None]]] = defaultdict(list)
     for case_id, agency_id, name, acronym, reference in session.execute(
-        sa.select(Referral.case_id, Agency.id, Agency.name, Agency.acronym,
-                  Referral.reference_number)
+        sa.select(
+            Referral.case_id, Agency.id, Agency.name, Agency.acronym, Referral.reference_number
+        )
         .join(Agency, Agency.id == Referral.agency_id)
         .where(selection.where(Referral.case_id))
         .order_by(Referral.case_id, Referral.id)
@@ -140,8 +161,12 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
         responses[case_id].append(body)
     mail: dict[int, list[str]] = defaultdict(list)
     for case_id, sender, subject, body in session.execute(
-        sa.select(InboundMessage.case_id, InboundMessage.sender, InboundMessage.subject,
-                  InboundMessage.body_text)
+        sa.select(
+            InboundMessage.case_id,
+            InboundMessage.sender,
+            InboundMessage.subject,
+            InboundMessage.body_text,
+        )
         .where(selection.where(InboundMessage.case_id))
         .order_by(InboundMessage.case_id, InboundMessage.id)
     ):
@@ -158,16 +183,28 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
             _join(name, acronym, reference) for _id, name, acronym, reference in agency_rows
         )
         display = _join(
-            r.description, *notes.get(r.id, ()), *responses.get(r.id, ()),
-            *mail.get(r.id, ()), r.outcome_note,
+            r.description,
+            *notes.get(r.id, ()),
+            *responses.get(r.id, ()),
+            *mail.get(r.id, ()),
+            r.outcome_note,
         )
         given = {n.split()[0] for n in (names[0], *alias_names) if n}
         doc: dict[str, Any] = {
             "id": str(r.id),
             "number": r.number,
             "subject": r.subject,
-            "text": _join(r.subject, display, *names, *alias_names, r.city, r.zip5,
-                          agency_text, r.name, r.code),
+            "text": _join(
+                r.subject,
+                display,
+                *names,
+                *alias_names,
+                r.city,
+                r.zip5,
+                agency_text,
+                r.name,
+                r.code,
+            ),
             "aka": " ".join(sorted(set().union(*(name_variants(g) for g in given)))),
             "district_id": str(r.district_id),
             "confidential": "y" if r.confidential else "n",
@@ -209,8 +246,13 @@ def _aliases(session: Session, person_ids: set[int]) -> dict[int, list[str]]:
     if not person_ids:
         return out
     for target, first, middle, last, suffix in session.execute(
-        sa.select(Constituent.merged_into_id, Constituent.first_name, Constituent.middle_name,
-                  Constituent.last_name, Constituent.suffix)
+        sa.select(
+            Constituent.merged_into_id,
+            Constituent.first_name,
+            Constituent.middle_name,
+            Constituent.last_name,
+            Constituent.suffix,
+        )
         .where(Constituent.merged_into_id.in_(sorted(person_ids)))
         .order_by(Constituent.id)
     ):
@@ -222,9 +264,17 @@ def constituent_documents(session: Session, selection: Selection) -> dict[int, d
     """Documents for the selected constituents that exist and were not merged away."""
     rows = session.execute(
         sa.select(
-            Constituent.id, Constituent.first_name, Constituent.middle_name,
-            Constituent.last_name, Constituent.suffix, Constituent.street, Constituent.street2,
-            Constituent.city, Constituent.state, Constituent.zip5, Constituent.district_id,
+            Constituent.id,
+            Constituent.first_name,
+            Constituent.middle_name,
+            Constituent.last_name,
+            Constituent.suffix,
+            Constituent.street,
+            Constituent.street2,
+            Constituent.city,
+            Constituent.state,
+            Constituent.zip5,
+            Constituent.district_id,
             District.code,
         )
         .outerjoin(District, District.id == Constituent.district_id)
@@ -252,8 +302,16 @@ def constituent_documents(session: Session, selection: Selection) -> dict[int, d
         given = {n.split()[0] for n in (names[0], *alias_names) if n}
         doc: dict[str, Any] = {
             "id": str(r.id),
-            "text": _join(*names, *alias_names, r.street, r.street2, r.city, r.state, r.zip5,
-                          *contacts.get(r.id, ())),
+            "text": _join(
+                *names,
+                *alias_names,
+                r.street,
+                r.street2,
+                r.city,
+                r.state,
+                r.zip5,
+                *contacts.get(r.id, ()),
+            ),
             "aka": " ".join(sorted(set().union(*(name_variants(g) for g in given)))),
             "district_id": str(r.district_id) if r.district_id else "none",
             "district": r.code.lower() if r.code else "none",
@@ -267,8 +325,9 @@ def constituent_documents(session: Session, selection: Selection) -> dict[int, d
 def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
     """Documents for the selected agencies (with their contacts and categories)."""
     rows = session.execute(
-        sa.select(Agency.id, Agency.name, Agency.acronym, Agency.level, Agency.website,
-                  Agency.notes)
+        sa.select(
+            Agency.id, Agency.name, Agency.acronym, Agency.level, Agency.website, Agency.notes
+        )
         .where(selection.where(Agency.id))
         .order_by(Agency.id)
     ).all()
@@ -276,8 +335,13 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
         return {}
     contacts: dict[int, list[str]] = defaultdict(list)
     for agency_id, name, title, email, phone in session.execute(
-        sa.select(AgencyContact.agency_id, AgencyContact.name, AgencyContact.title,
-                  AgencyContact.email, AgencyContact.phone)
+        sa.select(
+            AgencyContact.agency_id,
+            AgencyContact.name,
+            AgencyContact.title,
+            AgencyContact.email,
+            AgencyContact.phone,
+        )
         .where(selection.where(AgencyContact.agency_id))
         .order_by(AgencyContact.agency_id, AgencyContact.id)
     ):
@@ -294,9 +358,15 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
     for r in rows:
         doc: dict[str, Any] = {
             "id": str(r.id),
-            "text": _join(r.name, r.acronym, r.level.value, r.website, r.notes,
-                          *(name for _slug_, name in cats.get(r.id, ())),
-                          *contacts.get(r.id, ())),
+            "text": _join(
+                r.name,
+                r.acronym,
+                r.level.value,
+                r.website,
+                r.notes,
+                *(name for _slug_, name in cats.get(r.id, ())),
+                *contacts.get(r.id, ()),
+            ),
             "agency_words": f"{r.name} {r.acronym or ''} {_slug(r.acronym or r.name)}",
             "category_words": " ".join(
                 f"{slug} {name.replace('/', ' ')}" for slug, name in cats.get(r.id, ())
@@ -322,8 +392,11 @@ def count(session: Session, kind: str) -> int:
     if kind == "cases":
         stmt = sa.select(sa.func.count()).select_from(Case)
     elif kind == "constituents":
-        stmt = sa.select(sa.func.count()).select_from(Constituent).where(
-            Constituent.merged_into_id.is_(None))
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Constituent)
+            .where(Constituent.merged_into_id.is_(None))
+        )
     else:
         stmt = sa.select(sa.func.count()).select_from(Agency)
     return int(session.scalar(stmt) or 0)

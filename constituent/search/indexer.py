@@ -81,6 +81,7 @@ def _session() -> Session:
 
 # --- draining the queue ----------------------------------------------------------------------
 
+
 @dataclass
 class DrainResult:
     """What one drain did."""
@@ -127,8 +128,13 @@ def _journal(root: Path, current: Path, wanted: dict[str, set[int]]) -> None:
         os.fsync(fh.fileno())
 
 
-def drain(app: Flask | None = None, *, batch_size: int = 500, max_batches: int | None = None,
-          lock_timeout: float | None = 0.0) -> DrainResult:
+def drain(
+    app: Flask | None = None,
+    *,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+    lock_timeout: float | None = 0.0,
+) -> DrainResult:
     """Apply queued changes to the current index in batches; IndexBusy if another writer runs."""
     app = _app(app)
     root = index_root(app)
@@ -142,7 +148,8 @@ def drain(app: Flask | None = None, *, batch_size: int = 500, max_batches: int |
             with _session() as session:
                 rows = session.execute(
                     sa.select(SearchQueue.id, SearchQueue.kind, SearchQueue.record_id)
-                    .order_by(SearchQueue.id).limit(batch_size)
+                    .order_by(SearchQueue.id)
+                    .limit(batch_size)
                 ).all()
                 if not rows:
                     break
@@ -150,8 +157,10 @@ def drain(app: Flask | None = None, *, batch_size: int = 500, max_batches: int |
                 for _row_id, kind, record_id in rows:
                     if kind in KIND_INDEX:
                         wanted[KIND_INDEX[kind]].add(int(record_id))
-                docs = {name: documents.build(session, name, Selection(ids=sorted(ids)), tz)
-                        for name, ids in wanted.items()}
+                docs = {
+                    name: documents.build(session, name, Selection(ids=sorted(ids)), tz)
+                    for name, ids in wanted.items()
+                }
             for name, ids in wanted.items():
                 indexed, removed = _apply(gen / name, ids, docs[name])
                 result.indexed += indexed
@@ -159,8 +168,9 @@ def drain(app: Flask | None = None, *, batch_size: int = 500, max_batches: int |
             _journal(root, gen, wanted)
             # Only now that Whoosh has committed: forget the rows (a fresh write transaction).
             with _session() as session, session.begin():
-                session.execute(sa.delete(SearchQueue).where(
-                    SearchQueue.id.in_([r.id for r in rows])))
+                session.execute(
+                    sa.delete(SearchQueue).where(SearchQueue.id.in_([r.id for r in rows]))
+                )
             result.rows += len(rows)
             result.batches += 1
     return result
@@ -175,6 +185,7 @@ def pending(app: Flask | None = None) -> int:
 
 # --- rebuilding ------------------------------------------------------------------------------
 
+
 @dataclass
 class RebuildResult:
     """A finished rebuild: the new generation and what it holds."""
@@ -185,16 +196,22 @@ class RebuildResult:
     replayed: int = 0
 
 
-def _build_index(app: Flask, path: Path, name: str, progress: Progress | None,
-                 procs: int, batch_size: int, limitmb: int) -> int:
+def _build_index(
+    app: Flask,
+    path: Path,
+    name: str,
+    progress: Progress | None,
+    procs: int,
+    batch_size: int,
+    limitmb: int,
+) -> int:
     path.mkdir(parents=True)
     ix = FileStorage(str(path), supports_mmap=False).create_index(SCHEMAS[name]())
     tz = _tz(app)
     with _session() as session:
         total = documents.count(session, name)
         top = documents.max_id(session, name)
-        low = int(session.scalar(sa.select(sa.func.min(
-            documents.model_for(name).id))) or 1)
+        low = int(session.scalar(sa.select(sa.func.min(documents.model_for(name).id))) or 1)
     if progress:
         progress(name, 0, total)
     if total == 0:
@@ -239,7 +256,7 @@ def _replay_journal(app: Flask, gen: Path) -> int:
     for name, ids in wanted.items():
         ordered = sorted(ids)
         for start in range(0, len(ordered), 500):
-            chunk = set(ordered[start:start + 500])
+            chunk = set(ordered[start : start + 500])
             with _session() as session:
                 docs = documents.build(session, name, Selection(ids=sorted(chunk)), tz)
             _apply(gen / name, chunk, docs)
@@ -254,9 +271,14 @@ def _remove_old_generations(root: Path, keep: set[str]) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def rebuild(app: Flask | None = None, *, progress: Progress | None = None,
-            procs: int | None = None, batch_size: int = 1000,
-            limitmb: int = 256) -> RebuildResult:
+def rebuild(
+    app: Flask | None = None,
+    *,
+    progress: Progress | None = None,
+    procs: int | None = None,
+    batch_size: int = 1000,
+    limitmb: int = 256,
+) -> RebuildResult:
     """Build every index from the database into a new generation, then switch to it.
 
     Searches keep using the current generation meanwhile, and the indexer keeps applying
@@ -266,23 +288,32 @@ def rebuild(app: Flask | None = None, *, progress: Progress | None = None,
     app = _app(app)
     root = index_root(app)
     root.mkdir(parents=True, exist_ok=True)
-    procs = procs if procs is not None else int(app.config.get("SEARCH_INDEX_PROCS", 0) or
-                                                 min(os.cpu_count() or 1, 4))
+    procs = (
+        procs
+        if procs is not None
+        else int(app.config.get("SEARCH_INDEX_PROCS", 0) or min(os.cpu_count() or 1, 4))
+    )
     started = time.monotonic()
     gen = root / f"{GEN_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     with writer_lock(root, None):
         if rebuild_marker(root):
             raise RebuildInProgress("another process is rebuilding the search index")
         gen.mkdir()
-        write_json_atomic(root / REBUILDING, {
-            "generation": gen.name, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": time.time(),
-        })
+        write_json_atomic(
+            root / REBUILDING,
+            {
+                "generation": gen.name,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.time(),
+            },
+        )
     result = RebuildResult(generation=gen.name)
     try:
         for name in INDEX_NAMES:
-            result.counts[name] = _build_index(app, gen / name, name, progress, procs,
-                                               batch_size, limitmb)
+            result.counts[name] = _build_index(
+                app, gen / name, name, progress, procs, batch_size, limitmb
+            )
         with writer_lock(root, None):
             result.replayed = _replay_journal(app, gen)
             previous = current_generation(root)
@@ -325,8 +356,9 @@ def healthy(app: Flask | None = None) -> bool:
     return True
 
 
-def ensure_index(app: Flask | None = None, *, progress: Progress | None = None,
-                 check_files: bool = True) -> RebuildResult | None:
+def ensure_index(
+    app: Flask | None = None, *, progress: Progress | None = None, check_files: bool = True
+) -> RebuildResult | None:
     """Rebuild the index if it is missing or damaged (and nobody else is rebuilding it)."""
     app = _app(app)
     root = index_root(app)
@@ -344,8 +376,9 @@ def ensure_index(app: Flask | None = None, *, progress: Progress | None = None,
     return result
 
 
-def run_once(app: Flask | None = None, *, lock_timeout: float | None = 0.0,
-             check_files: bool = False) -> DrainResult:
+def run_once(
+    app: Flask | None = None, *, lock_timeout: float | None = 0.0, check_files: bool = False
+) -> DrainResult:
     """One round of the indexer: rebuild a missing index, then drain the queue."""
     app = _app(app)
     ensure_index(app, check_files=check_files)
@@ -353,6 +386,7 @@ def run_once(app: Flask | None = None, *, lock_timeout: float | None = 0.0,
 
 
 # --- check -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Drift:
@@ -382,8 +416,9 @@ def _index_stamps(app: Flask, name: str) -> tuple[dict[int, str], set[int]]:
     return stamps, duplicates
 
 
-def _database_stamps(app: Flask, name: str, batch_size: int = 2000,
-                     progress: Progress | None = None) -> dict[int, str]:
+def _database_stamps(
+    app: Flask, name: str, batch_size: int = 2000, progress: Progress | None = None
+) -> dict[int, str]:
     tz = _tz(app)
     stamps: dict[int, str] = {}
     with _session() as session:
@@ -392,8 +427,7 @@ def _database_stamps(app: Flask, name: str, batch_size: int = 2000,
     low = 1
     while low <= top:
         with _session() as session:
-            docs = documents.build(session, name, Selection(low=low, high=low + batch_size - 1),
-                                   tz)
+            docs = documents.build(session, name, Selection(low=low, high=low + batch_size - 1), tz)
         stamps.update((i, d["stamp"]) for i, d in docs.items())
         if progress:
             progress(name, len(stamps), total)
@@ -401,8 +435,9 @@ def _database_stamps(app: Flask, name: str, batch_size: int = 2000,
     return stamps
 
 
-def check(app: Flask | None = None, *, repair: bool = False,
-          progress: Progress | None = None) -> list[Drift]:
+def check(
+    app: Flask | None = None, *, repair: bool = False, progress: Progress | None = None
+) -> list[Drift]:
     """Compare every index with the database (ids and content hashes); repair if asked.
 
     Queued changes are applied first, so work in flight is not reported as drift. Repairs go
@@ -417,8 +452,10 @@ def check(app: Flask | None = None, *, repair: bool = False,
         drift = Drift(index=name, checked=len(in_db))
         drift.missing = sorted(set(in_db) - set(in_index))
         drift.extra = sorted(set(in_index) - set(in_db))
-        drift.stale = sorted({i for i in set(in_db) & set(in_index)
-                              if in_db[i] != in_index[i]} | (duplicates & set(in_db)))
+        drift.stale = sorted(
+            {i for i in set(in_db) & set(in_index) if in_db[i] != in_index[i]}
+            | (duplicates & set(in_db))
+        )
         report.append(drift)
     if repair and any(not d.ok for d in report):
         with _session() as session, session.begin():
@@ -433,6 +470,7 @@ def check(app: Flask | None = None, *, repair: bool = False,
 
 # --- running in the background ---------------------------------------------------------------
 
+
 class BackgroundIndexer:
     """A daemon thread that applies the queue soon after each commit (embedded default)."""
 
@@ -445,8 +483,7 @@ class BackgroundIndexer:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="search-indexer",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, name="search-indexer", daemon=True)
             self._thread.start()
 
     def wake(self) -> None:
@@ -490,7 +527,8 @@ def start_background_indexer(app: Flask) -> BackgroundIndexer:
         indexer = _background.get(id(app))
         if indexer is None:
             indexer = _background[id(app)] = BackgroundIndexer(
-                app, float(app.config.get("SEARCH_INDEXER_INTERVAL", 1.0)))
+                app, float(app.config.get("SEARCH_INDEXER_INTERVAL", 1.0))
+            )
             queue.on_commit(indexer.wake)
             indexer.start()
         return indexer

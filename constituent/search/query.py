@@ -39,11 +39,22 @@ MIN_PREFIX = 3
 PREFIX_LIMIT = 2000
 PREFIX_TERMS = 64
 
-FIELDS = ("district", "status", "category", "agency", "assignee", "priority", "channel", "zip",
-          "opened", "closed")
+FIELDS = (
+    "district",
+    "status",
+    "category",
+    "agency",
+    "assignee",
+    "priority",
+    "channel",
+    "zip",
+    "opened",
+    "closed",
+)
 FIELD_LIST = ", ".join(f"{f}:" for f in FIELDS)
-EXAMPLES = ('e.g. pension widow, "pension stopped", pens*, status:open, '
-            'opened:2026-01-01 to 2026-03-31')
+EXAMPLES = (
+    'e.g. pension widow, "pension stopped", pens*, status:open, opened:2026-01-01 to 2026-03-31'
+)
 # Which index knows which filter.
 SUPPORTED = {
     "cases": set(FIELDS),
@@ -53,6 +64,7 @@ SUPPORTED = {
 
 
 # --- the tree --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Word:
@@ -111,6 +123,7 @@ class Parsed:
 
 # --- lexing ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Tok:
     kind: str  # word, phrase, field, lparen, rparen, and, or, not
@@ -127,13 +140,17 @@ def _clean(text: str) -> str:
     if len(text) > MAX_LENGTH:
         raise DomainError(
             f"This search is {len(text):,} characters long; searches are limited to "
-            f"{MAX_LENGTH} characters. Type the few words you remember instead.", field="q")
+            f"{MAX_LENGTH} characters. Type the few words you remember instead.",
+            field="q",
+        )
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"[\t\n\r\f\v]", " ", text)
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in text):
         raise DomainError(
             "The search contains an invisible control character (often pasted by accident). "
-            "Retype the search.", field="q")
+            "Retype the search.",
+            field="q",
+        )
     return text.replace("“", '"').replace("”", '"').replace("„", '"')
 
 
@@ -154,9 +171,11 @@ def _lex(text: str) -> list[_Tok]:
             end = text.find('"', i + 1)
             if end < 0:
                 raise DomainError(
-                    'A quotation mark is not closed. Put a phrase between two quotation '
-                    'marks, e.g. "pension stopped".', field="q")
-            tokens.append(_Tok("phrase", text[i + 1:end], quoted=True))
+                    "A quotation mark is not closed. Put a phrase between two quotation "
+                    'marks, e.g. "pension stopped".',
+                    field="q",
+                )
+            tokens.append(_Tok("phrase", text[i + 1 : end], quoted=True))
             i = end + 1
         else:
             j = i
@@ -167,10 +186,11 @@ def _lex(text: str) -> list[_Tok]:
                 end = text.find('"', j + 1)
                 if end < 0:
                     raise DomainError(
-                        'A quotation mark is not closed. Put a phrase between two quotation '
-                        'marks, e.g. category:"social security".', field="q")
-                tokens.append(_Tok("field", text[j + 1:end], name=raw[:-1].lower(),
-                                   quoted=True))
+                        "A quotation mark is not closed. Put a phrase between two quotation "
+                        'marks, e.g. category:"social security".',
+                        field="q",
+                    )
+                tokens.append(_Tok("field", text[j + 1 : end], name=raw[:-1].lower(), quoted=True))
                 i = end + 1
                 continue
             i = j
@@ -190,8 +210,9 @@ def _word_token(raw: str) -> _Tok:
         return _Tok("field", m.group(2), name=m.group(1).lower())
     if m and m.group(2) and not m.group(2).startswith("/"):
         raise DomainError(
-            f'There is no “{m.group(1)}” filter. You can filter by {FIELD_LIST} '
-            f"e.g. status:open.", field="q")
+            f"There is no “{m.group(1)}” filter. You can filter by {FIELD_LIST} e.g. status:open.",
+            field="q",
+        )
     return _Tok("word", raw)
 
 
@@ -249,12 +270,14 @@ class _Parser:
         name = _OP_NAMES[op]
         if tok is None or tok.kind == "rparen":
             raise DomainError(
-                f"“{name}” needs a search term after it, e.g. housing {name} eviction.",
-                field="q")
+                f"“{name}” needs a search term after it, e.g. housing {name} eviction.", field="q"
+            )
         if tok.kind in ("and", "or"):
             raise DomainError(
                 f"“{name}” is followed by “{_OP_NAMES[tok.kind]}”: put a search term "
-                f"between them, e.g. housing {name} eviction.", field="q")
+                f"between them, e.g. housing {name} eviction.",
+                field="q",
+            )
 
     def unary(self) -> Node:
         tok = self.peek()
@@ -265,14 +288,15 @@ class _Parser:
             nxt = self.peek()
             if nxt is None or nxt.kind in ("rparen", "and", "or"):
                 raise DomainError(
-                    "“NOT” (or “-”) needs a search term after it, e.g. pension NOT army.",
-                    field="q")
+                    "“NOT” (or “-”) needs a search term after it, e.g. pension NOT army.", field="q"
+                )
             return Not(self.unary())
         if tok.kind in ("and", "or"):
             name = _OP_NAMES[tok.kind]
             raise DomainError(
                 f"“{name}” needs a search term on each side, e.g. housing {name} eviction.",
-                field="q")
+                field="q",
+            )
         return self.primary()
 
     def primary(self) -> Node:
@@ -282,8 +306,9 @@ class _Parser:
                 raise DomainError("Too many nested parentheses.", field="q")
             nxt = self.peek()
             if nxt is not None and nxt.kind == "rparen":
-                raise DomainError("Empty parentheses “()”: put search terms inside them.",
-                                  field="q")
+                raise DomainError(
+                    "Empty parentheses “()”: put search terms inside them.", field="q"
+                )
             if nxt is None:
                 raise DomainError("A parenthesis “(” is not closed.", field="q")
             self.depth += 1
@@ -299,8 +324,10 @@ class _Parser:
         self._count()
         if tok.kind == "phrase":
             if not tok.text.strip():
-                raise DomainError('Empty quotation marks: put words between them, e.g. '
-                                  '"pension stopped".', field="q")
+                raise DomainError(
+                    'Empty quotation marks: put words between them, e.g. "pension stopped".',
+                    field="q",
+                )
             self.words.extend(tok.text.split())
             return Phrase(tok.text.strip())
         if tok.kind == "field":
@@ -310,12 +337,13 @@ class _Parser:
             stem = text.rstrip("*")
             if "*" in stem or "?" in stem:
                 raise DomainError(
-                    "Only a * at the end of a word is supported, e.g. pens* for pension.",
-                    field="q")
+                    "Only a * at the end of a word is supported, e.g. pens* for pension.", field="q"
+                )
             letters = re.sub(r"\W", "", stem)
             if len(letters) < MIN_PREFIX:
                 raise DomainError(
-                    f"Type at least {MIN_PREFIX} letters before “*”, e.g. pens*.", field="q")
+                    f"Type at least {MIN_PREFIX} letters before “*”, e.g. pens*.", field="q"
+                )
             return Prefix(stem)
         self.words.append(text)
         return Word(text)
@@ -325,21 +353,24 @@ class _Parser:
         if self.terms > MAX_TERMS:
             raise DomainError(
                 f"This search has more than {MAX_TERMS} terms; use the few words that matter.",
-                field="q")
+                field="q",
+            )
 
     def field_value(self, tok: _Tok) -> Node:
         name, value = tok.name, tok.text.strip()
         self.fields.add(name)
         if not value:
-            example = {"opened": "opened:2026-01-01 to 2026-03-31",
-                       "closed": "closed:2026-03"}.get(name, f"{name}:{_example(name)}")
+            example = {"opened": "opened:2026-01-01 to 2026-03-31", "closed": "closed:2026-03"}.get(
+                name, f"{name}:{_example(name)}"
+            )
             raise DomainError(f"“{name}:” needs a value, e.g. {example}.", field="q")
         if name in ("opened", "closed"):
             return self.date_range(name, value)
         if name == "zip":
             if not re.fullmatch(r"\d{5}", value):
-                raise DomainError(f"ZIP “{value}” should be five digits, e.g. zip:12901.",
-                                  field="q")
+                raise DomainError(
+                    f"ZIP “{value}” should be five digits, e.g. zip:12901.", field="q"
+                )
         elif name in _CHOICES:
             _resolve_choice(name, value)  # raises on an unknown value
         return FieldValue(name, value)
@@ -350,26 +381,41 @@ class _Parser:
         else:
             first, last = value, ""
             nxt, after = self.peek(), self.peek(1)
-            if (nxt is not None and nxt.kind == "word" and nxt.text.lower() in ("to", "-")
-                    and after is not None and after.kind == "word"):
+            if (
+                nxt is not None
+                and nxt.kind == "word"
+                and nxt.text.lower() in ("to", "-")
+                and after is not None
+                and after.kind == "word"
+            ):
                 self.next()
                 last = self.next().text
             elif nxt is not None and nxt.kind == "word" and nxt.text.lower() == "to":
                 raise DomainError(
-                    f"“{name}:{value} to” needs an end date, e.g. "
-                    f"{name}:2026-01-01 to 2026-03-31.", field="q")
+                    f"“{name}:{value} to” needs an end date, e.g. {name}:2026-01-01 to 2026-03-31.",
+                    field="q",
+                )
         start = _parse_date(first, name, end=False)
         end = _parse_date(last or first, name, end=True)
         if start > end:
             raise DomainError(
                 f"The {name} range starts after it ends ({start:%Y-%m-%d} is after "
-                f"{end:%Y-%m-%d}).", field="q")
+                f"{end:%Y-%m-%d}).",
+                field="q",
+            )
         return DateRange(name, start, end)
 
 
 def _example(name: str) -> str:
-    return {"district": "NY-21", "status": "open", "category": "veterans", "agency": "SSA",
-            "assignee": "me", "priority": "emergency", "channel": "phone"}.get(name, "value")
+    return {
+        "district": "NY-21",
+        "status": "open",
+        "category": "veterans",
+        "agency": "SSA",
+        "assignee": "me",
+        "priority": "emergency",
+        "channel": "phone",
+    }.get(name, "value")
 
 
 def _parse_date(text: str, name: str, end: bool) -> date:
@@ -379,7 +425,9 @@ def _parse_date(text: str, name: str, end: bool) -> date:
     if m is None:
         raise DomainError(
             f"“{text}” is not a date. Write dates as YYYY-MM-DD, e.g. "
-            f"{name}:2026-01-01 to 2026-03-31 (or {name}:2026-03 for a month).", field="q")
+            f"{name}:2026-01-01 to 2026-03-31 (or {name}:2026-03 for a month).",
+            field="q",
+        )
     year, month, day = int(m.group(1)), m.group(2), m.group(3)
     try:
         if month is None:
@@ -394,7 +442,9 @@ def _parse_date(text: str, name: str, end: bool) -> date:
     except ValueError:
         raise DomainError(
             f"“{text}” is not a real date. Write dates as YYYY-MM-DD, e.g. "
-            f"{name}:2026-01-01 to 2026-03-31.", field="q") from None
+            f"{name}:2026-01-01 to 2026-03-31.",
+            field="q",
+        ) from None
 
 
 _CHOICES: dict[str, dict[str, str]] = {
@@ -418,8 +468,9 @@ def _resolve_choice(name: str, value: str) -> list[str]:
     if key and starts:
         return starts
     allowed = ", ".join(v.replace("_", "-") for v in choices)
-    raise DomainError(f"{name.capitalize()} “{value}” is not known. Use one of: {allowed}.",
-                      field="q")
+    raise DomainError(
+        f"{name.capitalize()} “{value}” is not known. Use one of: {allowed}.", field="q"
+    )
 
 
 def parse(text: str) -> Parsed:
@@ -433,7 +484,9 @@ def parse(text: str) -> Parsed:
     if not _has_positive(tree):
         raise DomainError(
             "The search only says what to leave out. Add what to look for, e.g. "
-            "pension NOT army, or status:open NOT housing.", field="q")
+            "pension NOT army, or status:open NOT housing.",
+            field="q",
+        )
     return Parsed(tree=tree, words=parser.words, fields=parser.fields)
 
 
@@ -449,6 +502,7 @@ def _has_positive(node: Node) -> bool:
 
 # --- case numbers ----------------------------------------------------------------------------
 
+
 def case_number(text: str, prefix: str = "C-") -> int | None:
     """The case number when the whole search is one: '1042', 'C-1042', '#1042', 'case 1042'."""
     from constituent.services.cases import parse_case_number
@@ -457,6 +511,7 @@ def case_number(text: str, prefix: str = "C-") -> int | None:
 
 
 # --- compiling -------------------------------------------------------------------------------
+
 
 class _Unsupported(Exception):
     """The search uses a filter this index does not have."""
@@ -510,8 +565,9 @@ class FastPhrase(wq.Phrase):
         if any((self.fieldname, b) not in reader for b in btexts):
             return [], []
         matchers = [reader.postings(self.fieldname, b) for b in btexts]
-        order = sorted(range(len(matchers)),
-                       key=lambda i: reader.doc_frequency(self.fieldname, btexts[i]))
+        order = sorted(
+            range(len(matchers)), key=lambda i: reader.doc_frequency(self.fieldname, btexts[i])
+        )
         return _phrase_matches(matchers, order)
 
 
@@ -557,8 +613,11 @@ def _words_query(text: str, ctx: CompileContext, phrase: bool) -> wq.Query:
     if not phrase and ctx.index in ("cases", "constituents"):
         names = keywords(text)
         # Bob finds Robert: only when some document has the name as a variant.
-        if (len(names) == 1 and names[0].isalpha()
-                and (ctx.reader is None or ("aka", names[0]) in ctx.reader)):
+        if (
+            len(names) == 1
+            and names[0].isalpha()
+            and (ctx.reader is None or ("aka", names[0]) in ctx.reader)
+        ):
             q = wq.Or([q, wq.Term("aka", names[0])])
     return q
 
@@ -582,7 +641,8 @@ def _prefix_query(text: str, ctx: CompileContext) -> wq.Query:
             if len(found) > PREFIX_LIMIT:
                 raise DomainError(
                     f"“{text}*” matches too many different words; type a few more letters.",
-                    field="q")
+                    field="q",
+                )
     if not found:
         return wq.NullQuery
     if len(found) > PREFIX_TERMS:

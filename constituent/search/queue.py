@@ -101,8 +101,11 @@ def before_flush(session: Session, _flush_context: UOWTransaction, _instances: A
             if not old and state.identity is not None and len(state.identity) == 1:
                 column = state.mapper.column_attrs[attr].columns[0]
                 key = state.mapper.primary_key[0]
-                value = session.connection().execute(
-                    sa.select(column).where(key == state.identity[0])).scalar()
+                value = (
+                    session.connection()
+                    .execute(sa.select(column).where(key == state.identity[0]))
+                    .scalar()
+                )
                 old = [value] if value is not None else []
             previous[(id(obj), attr)] = old
     session.info[_PREVIOUS] = previous
@@ -154,21 +157,24 @@ def _collect(session: Session) -> _Touched:
         elif isinstance(obj, Agency):
             touched.add(AGENCY, obj.id)
             if not is_new and _changed(obj, "name", "acronym"):
-                touched.fan_out(CASE, sa.select(Referral.case_id).where(
-                    Referral.agency_id == obj.id))
+                touched.fan_out(
+                    CASE, sa.select(Referral.case_id).where(Referral.agency_id == obj.id)
+                )
         elif isinstance(obj, AgencyContact):
             touched.add(AGENCY, obj.agency_id, *_previous(session, obj, "agency_id"))
         elif isinstance(obj, AgencyResponse):
             touched.response_referrals.update(
-                int(v) for v in (obj.referral_id, *_previous(session, obj, "referral_id")) if v)
+                int(v) for v in (obj.referral_id, *_previous(session, obj, "referral_id")) if v
+            )
         elif isinstance(obj, Category):
             if not is_new and _changed(obj, "name", "slug"):
                 touched.fan_out(CASE, sa.select(Case.id).where(Case.category_id == obj.id))
         elif isinstance(obj, District):
             if not is_new and _changed(obj, "code"):
                 touched.fan_out(CASE, sa.select(Case.id).where(Case.district_id == obj.id))
-                touched.fan_out(CONSTITUENT, sa.select(Constituent.id).where(
-                    Constituent.district_id == obj.id))
+                touched.fan_out(
+                    CONSTITUENT, sa.select(Constituent.id).where(Constituent.district_id == obj.id)
+                )
         elif isinstance(obj, User):
             if not is_new and _changed(obj, "full_name", "email"):
                 touched.fan_out(CASE, sa.select(Case.id).where(Case.assignee_id == obj.id))
@@ -178,8 +184,9 @@ def _collect(session: Session) -> _Touched:
     return touched
 
 
-def _each(new: Iterable[object], dirty: Iterable[object],
-          deleted: Iterable[object]) -> Iterable[tuple[object, bool]]:
+def _each(
+    new: Iterable[object], dirty: Iterable[object], deleted: Iterable[object]
+) -> Iterable[tuple[object, bool]]:
     for obj in new:
         yield obj, True
     for obj in dirty:
@@ -213,9 +220,14 @@ def after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     if not _has_queue_table(connection):
         return
     if touched.response_referrals:
-        touched.add(CASE, *connection.scalars(
-            sa.select(Referral.case_id).where(Referral.id.in_(sorted(touched.response_referrals)))
-        ))
+        touched.add(
+            CASE,
+            *connection.scalars(
+                sa.select(Referral.case_id).where(
+                    Referral.id.in_(sorted(touched.response_referrals))
+                )
+            ),
+        )
     seen: set[tuple[str, int]] = session.info.setdefault(_QUEUED, set())
     now = utcnow()
     rows = []
@@ -230,11 +242,14 @@ def after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     for kind, select in touched.fanouts:
         ids = select.subquery()
         column = next(iter(ids.c))
-        connection.execute(sa.insert(table).from_select(
-            ["kind", "record_id", "queued_at"],
-            sa.select(sa.literal(kind), column, sa.literal(now, SearchQueue.queued_at.type))
-            .where(column.is_not(None)),
-        ))
+        connection.execute(
+            sa.insert(table).from_select(
+                ["kind", "record_id", "queued_at"],
+                sa.select(
+                    sa.literal(kind), column, sa.literal(now, SearchQueue.queued_at.type)
+                ).where(column.is_not(None)),
+            )
+        )
     if rows or touched.fanouts:
         session.info[_PENDING] = True
 
@@ -270,8 +285,12 @@ def queue_records(session: Session, kind: str, ids: Iterable[int]) -> int:
 
 def install(session_target: Any) -> None:
     """Listen on a session class (or scoped_session) once per process."""
-    for name, fn in (("before_flush", before_flush), ("after_flush", after_flush),
-                     ("after_transaction_end", after_transaction_end),
-                     ("after_rollback", after_rollback), ("after_commit", after_commit)):
+    for name, fn in (
+        ("before_flush", before_flush),
+        ("after_flush", after_flush),
+        ("after_transaction_end", after_transaction_end),
+        ("after_rollback", after_rollback),
+        ("after_commit", after_commit),
+    ):
         if not event.contains(session_target, name, fn):
             event.listen(session_target, name, fn)

@@ -80,8 +80,9 @@ def _score_docs(sub: Any, terms: list[_Term], docs: list[int]) -> dict[int, floa
         if (term.fieldname, term.btext) not in reader:
             continue
         lengths = _lengths(reader, term.fieldname)
-        matcher = reader._terms.matcher(term.fieldname, term.btext,
-                                        reader.schema[term.fieldname].format)
+        matcher = reader._terms.matcher(
+            term.fieldname, term.btext, reader.schema[term.fieldname].format
+        )
         if not isinstance(matcher, W3LeafMatcher):
             for doc in matcher.all_ids():
                 if doc in scores:
@@ -120,8 +121,9 @@ def _length_order(reader: Any, fieldname: str) -> array:
     if order is None:
         lengths = _lengths(reader, fieldname)
         count = reader.doc_count_all()
-        order = array("I", range(count) if lengths is None else sorted(
-            range(count), key=lengths.__getitem__))
+        order = array(
+            "I", range(count) if lengths is None else sorted(range(count), key=lengths.__getitem__)
+        )
         cache[fieldname] = order
     return order
 
@@ -138,8 +140,9 @@ def _candidates(sub: Any, term: _Term, local_hits: docsets.Membership, pool: int
                 break
     if (term.fieldname, term.btext) not in reader:
         return sorted(chosen)
-    matcher = reader._terms.matcher(term.fieldname, term.btext,
-                                    reader.schema[term.fieldname].format)
+    matcher = reader._terms.matcher(
+        term.fieldname, term.btext, reader.schema[term.fieldname].format
+    )
     if not isinstance(matcher, W3LeafMatcher):
         chosen.update(d for d in matcher.all_ids() if d in local_hits)
         return sorted(chosen)

@@ -54,8 +54,12 @@ SORTS = {
     "newest": "Newest first",
     "activity": "Recent activity",
 }
-FACETS = (("district", "District"), ("status", "Status"), ("category", "Category"),
-          ("agency", "Agency"))
+FACETS = (
+    ("district", "District"),
+    ("status", "Status"),
+    ("category", "Category"),
+    ("agency", "Agency"),
+)
 SUGGEST_MAX_DISTANCE = 2
 SUGGEST_CANDIDATES = 200
 
@@ -156,8 +160,7 @@ def _snap(text: str, index: int, forward: bool) -> int:
     return 0 if space < 0 else space + 1
 
 
-def highlight_text(text: str, terms: frozenset[str], top: int = 3,
-                   whole: bool = False) -> Markup:
+def highlight_text(text: str, terms: frozenset[str], top: int = 3, whole: bool = False) -> Markup:
     """Escaped passages of ``text`` with the query's words in <mark> (Markup, safe to render).
 
     Every character of the text goes through markupsafe.escape; the <mark> tags are the only
@@ -185,8 +188,9 @@ def highlight_text(text: str, terms: frozenset[str], top: int = 3,
     for start, end, _words in sorted(best):
         end = max(end, min(len(text), start + PASSAGE_CHARS))
         a, b = _snap(text, start, forward=False), _snap(text, end, forward=True)
-        pieces.append(("…" if a > 0 else "") + _marked(text, a, b, matches)
-                      + ("…" if b < len(text) else ""))
+        pieces.append(
+            ("…" if a > 0 else "") + _marked(text, a, b, matches) + ("…" if b < len(text) else "")
+        )
     # Safe: every piece was escaped by _marked; only <mark> is markup.
     return Markup(" ".join(pieces))  # noqa: S704  # nosec B704
 
@@ -201,6 +205,7 @@ def text_terms(q: wq.Query) -> frozenset[str]:
 
 
 # --- per-segment caches ----------------------------------------------------------------------
+
 
 def _facet_bits(reading: Reading, fieldname: str) -> dict[str, int]:
     """Facet value → global bitmap of the documents having it (cached per segment)."""
@@ -227,14 +232,16 @@ def _facet_bits(reading: Reading, fieldname: str) -> dict[str, int]:
 
 # --- the search ------------------------------------------------------------------------------
 
+
 def _labels(facet: str, values: Iterable[str]) -> dict[str, tuple[str, str]]:
     """value → (label, query token) for facet values, from the database's current names."""
     values = list(values)
     if not values:
         return {}
     if facet == "district":
-        rows = db.session.execute(sa.select(District.code).where(
-            sa.func.lower(District.code).in_(values))).scalars()
+        rows = db.session.execute(
+            sa.select(District.code).where(sa.func.lower(District.code).in_(values))
+        ).scalars()
         return {code.lower(): (code, f"district:{code}") for code in rows}
     if facet == "status":
         out = {}
@@ -245,18 +252,19 @@ def _labels(facet: str, values: Iterable[str]) -> dict[str, tuple[str, str]]:
                 continue
         return out
     if facet == "category":
-        rows = db.session.execute(sa.select(Category.slug, Category.name).where(
-            Category.slug.in_(values))).all()
+        rows = db.session.execute(
+            sa.select(Category.slug, Category.name).where(Category.slug.in_(values))
+        ).all()
         return {slug: (name, f"category:{slug}") for slug, name in rows}
     ids = [int(v) for v in values if v.isdigit()]
-    rows = db.session.execute(sa.select(Agency.id, Agency.name, Agency.acronym).where(
-        Agency.id.in_(ids))).all()
+    rows = db.session.execute(
+        sa.select(Agency.id, Agency.name, Agency.acronym).where(Agency.id.in_(ids))
+    ).all()
     out = {}
     for agency_id, name, acronym in rows:
         key = acronym or name
         token_value = "-".join("".join(c if c.isalnum() else " " for c in key.lower()).split())
-        out[str(agency_id)] = (f"{name} ({acronym})" if acronym else name,
-                               f"agency:{token_value}")
+        out[str(agency_id)] = (f"{name} ({acronym})" if acronym else name, f"agency:{token_value}")
     return out
 
 
@@ -278,8 +286,11 @@ def _labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetCount]]:
     result: dict[str, list[FacetCount]] = {}
     for facet, by_value in counts.items():
         labels = _labels(facet, by_value)
-        items = [FacetCount(facet, labels[v][1], labels[v][0], n)
-                 for v, n in by_value.items() if v in labels]
+        items = [
+            FacetCount(facet, labels[v][1], labels[v][0], n)
+            for v, n in by_value.items()
+            if v in labels
+        ]
         items.sort(key=lambda f: (-f.count, f.label))
         result[facet] = items
     return result
@@ -299,8 +310,11 @@ def ranking_query(parsed: Parsed, reader: Any) -> wq.Query | None:
             for term in search_query.analyze(node.text):
                 terms.append(wq.Term("text", term))
             names = search_query.keywords(node.text)
-            if (isinstance(node, search_query.Word) and len(names) == 1
-                    and ("aka", names[0]) in reader):
+            if (
+                isinstance(node, search_query.Word)
+                and len(names) == 1
+                and ("aka", names[0]) in reader
+            ):
                 terms.append(wq.Term("aka", names[0], boost=0.5))
         elif isinstance(node, (search_query.And, search_query.Or)):
             for child in node.children:
@@ -313,8 +327,9 @@ def ranking_query(parsed: Parsed, reader: Any) -> wq.Query | None:
     return unique[0] if len(unique) == 1 else wq.Or(unique)
 
 
-def _page_docnums(reading: Reading, parsed: Parsed, hits: int, sort: str,
-                  page: int) -> list[tuple[int, dict]]:
+def _page_docnums(
+    reading: Reading, parsed: Parsed, hits: int, sort: str, page: int
+) -> list[tuple[int, dict]]:
     """The page's (docnum, stored fields), best first or by date."""
     searcher = reading.searcher("cases")
     limit = page * PER_PAGE
@@ -326,9 +341,10 @@ def _page_docnums(reading: Reading, parsed: Parsed, hits: int, sort: str,
         # By date, or to fill up with matches that have none of the ranked words.
         values = _sort_values(reading, "activity_ts" if sort == "activity" else "opened_ts")
         rest = hits & ~docsets.from_ids(docnums, searcher.doc_count_all()) if docnums else hits
-        docnums += heapq.nlargest(limit - len(docnums), docsets.to_ids(rest),
-                                  key=values.__getitem__)
-    chosen = docnums[(page - 1) * PER_PAGE:limit]
+        docnums += heapq.nlargest(
+            limit - len(docnums), docsets.to_ids(rest), key=values.__getitem__
+        )
+    chosen = docnums[(page - 1) * PER_PAGE : limit]
     return [(d, searcher.stored_fields(d)) for d in chosen]
 
 
@@ -337,6 +353,7 @@ def _sort_values(reading: Reading, column: str) -> array:
     key = ("sort", column)
     cached = reading.opened.filters.get(key)  # type: ignore[arg-type]
     if cached is None:
+
         def compute(sub: Searcher, _offset: int) -> array:
             reader = sub.reader()
             count = reader.doc_count_all()
@@ -351,8 +368,7 @@ def _sort_values(reading: Reading, column: str) -> array:
     return cached  # type: ignore[return-value]
 
 
-def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int,
-             user: User) -> str | None:
+def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: User) -> str | None:
     """A corrected search built only from words that occur in permitted documents."""
     searcher = reading.searcher("cases")
     reader = searcher.reader()
@@ -393,7 +409,7 @@ def _best_candidate(searcher: Searcher, reader: Any, word: str, allowed: int) ->
     for maxdist in range(1, SUGGEST_MAX_DISTANCE + 1):
         found = set()
         for term in reader.terms_within("text", ORIGINAL_MARK + word, maxdist, prefix=2):
-            found.add(term[len(ORIGINAL_MARK):])
+            found.add(term[len(ORIGINAL_MARK) :])
         for term in reader.terms_within("text", word, maxdist, prefix=1):
             if not term.startswith(ORIGINAL_MARK):
                 found.add(term)
@@ -432,8 +448,14 @@ class CasePage:
         return min(MAX_PAGE, math.ceil(self.total / PER_PAGE))
 
 
-def case_page(reading: Reading, user: User, parsed: Parsed, sort: str = "relevance",
-              page: int = 1, with_facets: bool = True) -> CasePage:
+def case_page(
+    reading: Reading,
+    user: User,
+    parsed: Parsed,
+    sort: str = "relevance",
+    page: int = 1,
+    with_facets: bool = True,
+) -> CasePage:
     """Match, filter by permission, count, facet and pick one page (no database access)."""
     searcher = reading.searcher("cases")
     q = search_query.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
@@ -451,11 +473,13 @@ def case_page(reading: Reading, user: User, parsed: Parsed, sort: str = "relevan
     return result
 
 
-def _cases(reading: Reading, user: User, parsed: Parsed, text: str, sort: str,
-           page: int, outcome: Outcome) -> None:
+def _cases(
+    reading: Reading, user: User, parsed: Parsed, text: str, sort: str, page: int, outcome: Outcome
+) -> None:
     found = case_page(reading, user, parsed, sort, page)
-    results = CaseResults(page=found.page, total=found.total, pages=found.pages,
-                          facets=_labelled(found.facets))
+    results = CaseResults(
+        page=found.page, total=found.total, pages=found.pages, facets=_labelled(found.facets)
+    )
     outcome.cases = results
     if found.query is None:
         outcome.cases = None
@@ -465,22 +489,33 @@ def _cases(reading: Reading, user: User, parsed: Parsed, text: str, sort: str,
         return
     ids = [int(stored["id"]) for _d, stored in found.chosen]
     # The page's cases, loaded through the same scope as every other page.
-    rows = db.session.scalars(
-        visible_cases(user, Action.VIEW).where(Case.id.in_(ids))
-        .options(joinedload(Case.constituent), joinedload(Case.district),
-                 joinedload(Case.category), joinedload(Case.assignee))
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            visible_cases(user, Action.VIEW)
+            .where(Case.id.in_(ids))
+            .options(
+                joinedload(Case.constituent),
+                joinedload(Case.district),
+                joinedload(Case.category),
+                joinedload(Case.assignee),
+            )
+        )
+        .unique()
+        .all()
+    )
     by_id = {c.id: c for c in rows}
     terms = text_terms(found.query)
     for _docnum, stored in found.chosen:
         case = by_id.get(int(stored["id"]))
         if case is None:
             continue
-        results.hits.append(CaseHit(
-            case=case,
-            subject=highlight_text(case.subject, terms, whole=True),
-            passages=highlight_text(decompress(stored.get("body")), terms),
-        ))
+        results.hits.append(
+            CaseHit(
+                case=case,
+                subject=highlight_text(case.subject, terms, whole=True),
+                passages=highlight_text(decompress(stored.get("body")), terms),
+            )
+        )
         if case.confidential:
             outcome.confidential_shown.append(case.number)
 
@@ -491,8 +526,9 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     if user.role not in people.VIEW_ROLES:
         return
     searcher = reading.searcher("constituents")
-    q = search_query.compile_query(parsed, CompileContext("constituents", user.id,
-                                                          searcher.reader()))
+    q = search_query.compile_query(
+        parsed, CompileContext("constituents", user.id, searcher.reader())
+    )
     if q is None:
         return
     districts = sorted(user.district_ids)
@@ -504,16 +540,23 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     elsewhere = reading.opened.filters.get(cache_key)
     if elsewhere is None:
         elsewhere = db.session.scalars(
-            sa.select(Constituent.id).where(
-                people.constituent_scope(user), Constituent.district_id.is_not(None),
+            sa.select(Constituent.id)
+            .where(
+                people.constituent_scope(user),
+                Constituent.district_id.is_not(None),
                 Constituent.district_id.not_in(districts) if districts else sa.true(),
                 Constituent.merged_into_id.is_(None),
-            ).order_by(Constituent.id)
+            )
+            .order_by(Constituent.id)
         ).all()
         reading.opened.filters[cache_key] = elsewhere
-    flt = wq.Or([wq.Term("district_id", "none"),
-                 *(wq.Term("district_id", str(d)) for d in districts),
-                 *(wq.Term("id", str(i)) for i in elsewhere)])
+    flt = wq.Or(
+        [
+            wq.Term("district_id", "none"),
+            *(wq.Term("district_id", str(d)) for d in districts),
+            *(wq.Term("id", str(i)) for i in elsewhere),
+        ]
+    )
     allowed = reading.allowed("constituents", flt)
     matched = docsets.matching(q, searcher, allowed) & allowed
     outcome.constituent_total = matched.bit_count()
@@ -523,18 +566,22 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     ids = [int(hit["id"]) for hit in results]
     if not ids:
         return
-    rows = db.session.scalars(
-        people.visible_constituents(user).where(Constituent.id.in_(ids))
-        .options(joinedload(Constituent.district))
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            people.visible_constituents(user)
+            .where(Constituent.id.in_(ids))
+            .options(joinedload(Constituent.district))
+        )
+        .unique()
+        .all()
+    )
     by_id = {p.id: p for p in rows}
     outcome.constituents = [by_id[i] for i in ids if i in by_id][:SECTION_SIZE]
 
 
 def _agencies(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
     searcher = reading.searcher("agencies")
-    q = search_query.compile_query(parsed, CompileContext("agencies", user.id,
-                                                          searcher.reader()))
+    q = search_query.compile_query(parsed, CompileContext("agencies", user.id, searcher.reader()))
     if q is None:
         return
     results = searcher.search(q, limit=SECTION_SIZE)
@@ -567,8 +614,7 @@ def count_cases(user: User, text: str) -> int:
     parsed = search_query.parse(text)
     with search_index().reading() as reading:
         searcher = reading.searcher("cases")
-        q = search_query.compile_query(parsed, CompileContext("cases", user.id,
-                                                              searcher.reader()))
+        q = search_query.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
         if q is None:
             return 0
         allowed = reading.allowed("cases", case_search_filter(user, Action.VIEW))

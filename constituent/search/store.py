@@ -97,10 +97,14 @@ GEN_PREFIX = "gen-"
 # A REBUILDING marker this old, or from a process that is gone, is abandoned.
 STALE_REBUILD_SECONDS = 6 * 3600
 
-MESSAGE_REBUILDING = ("The search index is being rebuilt. Search will be back in a few "
-                      "minutes; everything you save meanwhile is kept and will be found.")
-MESSAGE_MISSING = ("The search index is missing or damaged and is being rebuilt. Search will "
-                   "be back in a few minutes; nothing you saved is lost.")
+MESSAGE_REBUILDING = (
+    "The search index is being rebuilt. Search will be back in a few "
+    "minutes; everything you save meanwhile is kept and will be found."
+)
+MESSAGE_MISSING = (
+    "The search index is missing or damaged and is being rebuilt. Search will "
+    "be back in a few minutes; nothing you saved is lost."
+)
 
 
 class IndexBusy(Exception):
@@ -120,6 +124,7 @@ def index_root(app: Flask | None = None) -> Path:
 
 
 # --- the CURRENT pointer ---------------------------------------------------------------------
+
 
 def read_json(path: Path) -> dict[str, Any] | None:
     """A small JSON file as a dict, or None when missing or unreadable."""
@@ -174,8 +179,9 @@ def mark_broken(root: Path, gen: Path, reason: str) -> None:
     """Record that ``gen`` is damaged, so that the indexer rebuilds it."""
     log.error("search index %s is damaged (%s); it will be rebuilt", gen, reason)
     with contextlib.suppress(OSError):
-        write_json_atomic(root / BROKEN, {"generation": gen.name, "reason": reason[:300],
-                                          "at": time.time()})
+        write_json_atomic(
+            root / BROKEN, {"generation": gen.name, "reason": reason[:300], "at": time.time()}
+        )
 
 
 def is_broken(root: Path, gen: Path) -> bool:
@@ -207,6 +213,7 @@ def status_message(root: Path) -> str:
 
 
 # --- the writer lock -------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def writer_lock(root: Path, timeout: float | None = 0.0) -> Iterator[None]:
@@ -259,6 +266,7 @@ def segment_id(searcher: Searcher) -> str:
 
 
 # --- searchers kept open by a process --------------------------------------------------------
+
 
 @dataclass
 class _Open:
@@ -347,8 +355,20 @@ def _looks_corrupt(exc: Exception) -> bool:
     import struct
     import zlib
 
-    if not isinstance(exc, (OSError, EOFError, struct.error, pickle.UnpicklingError,
-                            zlib.error, KeyError, IndexError, ValueError, TypeError)):
+    if not isinstance(
+        exc,
+        (
+            OSError,
+            EOFError,
+            struct.error,
+            pickle.UnpicklingError,
+            zlib.error,
+            KeyError,
+            IndexError,
+            ValueError,
+            TypeError,
+        ),
+    ):
         return False
     tb = exc.__traceback__
     last = None
@@ -370,8 +390,9 @@ class Reading:
 
     def leaves(self, kind: str) -> list[tuple[Searcher, int, str]]:
         """(segment searcher, document number offset, segment id) of one index."""
-        return [(sub, offset, segment_id(sub))
-                for sub, offset in self.searcher(kind).leaf_searchers()]
+        return [
+            (sub, offset, segment_id(sub)) for sub, offset in self.searcher(kind).leaf_searchers()
+        ]
 
     def segment_cached(self, kind: str, what: str, compute: Any) -> list[Any]:
         """Per segment of ``kind``: ``compute(segment searcher, offset)``, cached per segment."""
@@ -394,8 +415,10 @@ class Reading:
         cached = self.opened.filters.get(key)
         if cached is None:
             parts = self.segment_cached(
-                kind, f"allowed:{key[1]}",
-                lambda sub, offset: docsets.evaluate(filter_query, sub) << offset)
+                kind,
+                f"allowed:{key[1]}",
+                lambda sub, offset: docsets.evaluate(filter_query, sub) << offset,
+            )
             cached = 0
             for bits in parts:
                 cached |= bits

@@ -34,8 +34,18 @@ DEFAULT_RESPONSE_DAYS = 30
 # are repeated on each of its rows (an agency without contacts is one row with the contact
 # columns empty). Only `name` and `level` are required.
 IMPORT_COLUMNS = (
-    "name", "acronym", "level", "categories", "expected_response_days", "website", "notes",
-    "contact_name", "contact_title", "contact_email", "contact_phone", "contact_notes",
+    "name",
+    "acronym",
+    "level",
+    "categories",
+    "expected_response_days",
+    "website",
+    "notes",
+    "contact_name",
+    "contact_title",
+    "contact_email",
+    "contact_phone",
+    "contact_notes",
 )
 REQUIRED_COLUMNS = ("name", "level")
 
@@ -98,21 +108,26 @@ def find_agencies(
     words = (query or "").strip()
     if words:
         like = f"%{words.lower()}%"
-        stmt = stmt.where(sa.or_(
-            sa.func.lower(Agency.name).like(like),
-            sa.func.lower(Agency.acronym).like(like),
-            sa.func.lower(Agency.notes).like(like),
-        ))
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Agency.name).like(like),
+                sa.func.lower(Agency.acronym).like(like),
+                sa.func.lower(Agency.notes).like(like),
+            )
+        )
     if level:
         try:
             stmt = stmt.where(Agency.level == AgencyLevel(level))
         except ValueError as exc:
             raise DomainError(f"Unknown level {level!r}.", field="level") from exc
     if category_id:
-        stmt = stmt.where(Agency.id.in_(
-            sa.select(agency_categories.c.agency_id)
-            .where(agency_categories.c.category_id == category_id)
-        ))
+        stmt = stmt.where(
+            Agency.id.in_(
+                sa.select(agency_categories.c.agency_id).where(
+                    agency_categories.c.category_id == category_id
+                )
+            )
+        )
     if status == "active":
         stmt = stmt.where(Agency.active.is_(True))
     elif status == "inactive":
@@ -121,9 +136,9 @@ def find_agencies(
     per_page = max(1, per_page)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    items = list(db.session.scalars(
-        stmt.order_by(Agency.name).limit(per_page).offset((page - 1) * per_page)
-    ))
+    items = list(
+        db.session.scalars(stmt.order_by(Agency.name).limit(per_page).offset((page - 1) * per_page))
+    )
     return AgencyPage(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -137,27 +152,36 @@ def get_agency(agency_id: int) -> Agency:
 
 def active_agencies() -> list[Agency]:
     """Every active agency, by name (for pick lists)."""
-    return list(db.session.scalars(
-        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ))
+    return list(
+        db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
+    )
 
 
 def referral_counts(agency: Agency) -> tuple[int, int]:
     """(all referrals, referrals still awaiting an answer) made to this agency."""
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Referral).where(Referral.agency_id == agency.id)
-    ) or 0
-    waiting = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Referral).where(
-            Referral.agency_id == agency.id,
-            Referral.status.in_([ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED]),
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Referral).where(Referral.agency_id == agency.id)
         )
-    ) or 0
+        or 0
+    )
+    waiting = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Referral)
+            .where(
+                Referral.agency_id == agency.id,
+                Referral.status.in_([ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED]),
+            )
+        )
+        or 0
+    )
     return total, waiting
 
 
-def _validated(data: AgencyData) -> tuple[str, AgencyLevel, str | None, list[Category], int,
-                                          str | None, str | None]:
+def _validated(
+    data: AgencyData,
+) -> tuple[str, AgencyLevel, str | None, list[Category], int, str | None, str | None]:
     name = (data.name or "").strip()
     if not name:
         raise DomainError("Enter the agency's name.", field="name")
@@ -167,8 +191,8 @@ def _validated(data: AgencyData) -> tuple[str, AgencyLevel, str | None, list[Cat
         level = AgencyLevel(data.level)
     except ValueError as exc:
         raise DomainError(
-            f"Unknown level {data.level!r}; choose "
-            f"{', '.join(lv.value for lv in AgencyLevel)}.", field="level"
+            f"Unknown level {data.level!r}; choose {', '.join(lv.value for lv in AgencyLevel)}.",
+            field="level",
         ) from exc
     acronym = _clean(data.acronym)
     if acronym and len(acronym) > 20:
@@ -182,20 +206,19 @@ def _validated(data: AgencyData) -> tuple[str, AgencyLevel, str | None, list[Cat
     website = _clean(data.website)
     if website:
         if len(website) > 300:
-            raise DomainError("The website address is longer than 300 characters.",
-                              field="website")
+            raise DomainError("The website address is longer than 300 characters.", field="website")
         if not website.lower().startswith(("https://", "http://")):
-            raise DomainError("The website must start with https:// or http://.",
-                              field="website")
+            raise DomainError("The website must start with https:// or http://.", field="website")
     categories: list[Category] = []
     ids = sorted(set(data.category_ids or []))
     if ids:
-        categories = list(db.session.scalars(
-            sa.select(Category).where(Category.id.in_(ids)).order_by(Category.name)
-        ))
+        categories = list(
+            db.session.scalars(
+                sa.select(Category).where(Category.id.in_(ids)).order_by(Category.name)
+            )
+        )
         if len(categories) != len(ids):
-            raise DomainError("One of the chosen categories does not exist.",
-                              field="category_ids")
+            raise DomainError("One of the chosen categories does not exist.", field="category_ids")
     return name, level, acronym, categories, int(days), website, _clean(data.notes)
 
 
@@ -210,10 +233,16 @@ def create_agency(data: AgencyData, user: User | None = None) -> Agency:
     """Add an agency to the directory (names are unique, ignoring case)."""
     name, level, acronym, categories, days, website, notes = _validated(data)
     if _name_taken(name):
-        raise DomainError(f"An agency named {name!r} is already in the directory.",
-                          field="name")
-    agency = Agency(name=name, level=level, acronym=acronym, categories=categories,
-                    expected_response_days=days, website=website, notes=notes)
+        raise DomainError(f"An agency named {name!r} is already in the directory.", field="name")
+    agency = Agency(
+        name=name,
+        level=level,
+        acronym=acronym,
+        categories=categories,
+        expected_response_days=days,
+        website=website,
+        notes=notes,
+    )
     db.session.add(agency)
     db.session.flush()
     audit.record("agency_created", "agency", agency.id, detail=name, user=user)
@@ -242,9 +271,13 @@ def update_agency(
     """Save an edit made on version ``expected_version``; Conflict if someone saved since."""
     name, level, acronym, categories, days, website, notes = _validated(data)
     entered = {
-        "Name": name, "Acronym": acronym or "", "Level": level.label,
+        "Name": name,
+        "Acronym": acronym or "",
+        "Level": level.label,
         "Categories": ", ".join(c.name for c in categories),
-        "Expected response days": str(days), "Website": website or "", "Notes": notes or "",
+        "Expected response days": str(days),
+        "Website": website or "",
+        "Notes": notes or "",
     }
     if agency.version != expected_version:
         raise Conflict(
@@ -253,8 +286,7 @@ def update_agency(
             changes=_differences(_agency_values(agency), entered),
         )
     if _name_taken(name, except_id=agency.id):
-        raise DomainError(f"An agency named {name!r} is already in the directory.",
-                          field="name")
+        raise DomainError(f"An agency named {name!r} is already in the directory.", field="name")
     changed = [label for label, _, _ in _differences(_agency_values(agency), entered)]
     if not changed:
         return agency
@@ -272,8 +304,7 @@ def _flush_versioned(label: str) -> None:
         db.session.flush()
     except StaleDataError as exc:
         raise Conflict(
-            f"{label} was changed by someone else while you saved. Nothing you entered was "
-            "saved."
+            f"{label} was changed by someone else while you saved. Nothing you entered was saved."
         ) from exc
 
 
@@ -284,8 +315,13 @@ def set_agency_active(agency: Agency, active: bool, user: User | None = None) ->
     agency.active = active
     agency.updated_at = utcnow()
     _flush_versioned(agency.name)
-    audit.record("agency_activated" if active else "agency_deactivated", "agency", agency.id,
-                 detail=agency.name, user=user)
+    audit.record(
+        "agency_activated" if active else "agency_deactivated",
+        "agency",
+        agency.id,
+        detail=agency.name,
+        user=user,
+    )
     return agency
 
 
@@ -329,18 +365,25 @@ def _validated_contact(data: ContactData) -> ContactData:
     if not name:
         raise DomainError("Enter the contact's name.", field="name")
     limits = {"name": 120, "title": 120, "email": 254, "phone": 40, "notes": 2000}
-    values = {"name": name, "title": _clean(data.title), "email": _clean(data.email),
-              "phone": _clean(data.phone), "notes": _clean(data.notes)}
+    values = {
+        "name": name,
+        "title": _clean(data.title),
+        "email": _clean(data.email),
+        "phone": _clean(data.phone),
+        "notes": _clean(data.notes),
+    }
     for key, limit in limits.items():
         if values[key] and len(values[key]) > limit:
             raise DomainError(f"The {key} is longer than {limit} characters.", field=key)
     if values["email"]:
         try:
-            values["email"] = validate_email(values["email"], check_deliverability=False)\
-                .normalized.lower()
+            values["email"] = validate_email(
+                values["email"], check_deliverability=False
+            ).normalized.lower()
         except EmailNotValidError as exc:
-            raise DomainError(f"{values['email']} is not a valid email address.",
-                              field="email") from exc
+            raise DomainError(
+                f"{values['email']} is not a valid email address.", field="email"
+            ) from exc
     return ContactData(**values)
 
 
@@ -355,12 +398,23 @@ def get_contact(contact_id: int) -> AgencyContact:
 def add_contact(agency: Agency, data: ContactData, user: User | None = None) -> AgencyContact:
     """Add a liaison to an agency."""
     clean = _validated_contact(data)
-    contact = AgencyContact(agency=agency, name=clean.name, title=clean.title,
-                            email=clean.email, phone=clean.phone, notes=clean.notes)
+    contact = AgencyContact(
+        agency=agency,
+        name=clean.name,
+        title=clean.title,
+        email=clean.email,
+        phone=clean.phone,
+        notes=clean.notes,
+    )
     db.session.add(contact)
     db.session.flush()
-    audit.record("agency_contact_added", "agency_contact", contact.id,
-                 detail=f"{agency.name}: {clean.name}", user=user)
+    audit.record(
+        "agency_contact_added",
+        "agency_contact",
+        contact.id,
+        detail=f"{agency.name}: {clean.name}",
+        user=user,
+    )
     return contact
 
 
@@ -372,8 +426,13 @@ def update_contact(
     contact.name, contact.title, contact.email = clean.name, clean.title, clean.email
     contact.phone, contact.notes = clean.phone, clean.notes
     db.session.flush()
-    audit.record("agency_contact_updated", "agency_contact", contact.id,
-                 detail=f"{contact.agency.name}: {clean.name}", user=user)
+    audit.record(
+        "agency_contact_updated",
+        "agency_contact",
+        contact.id,
+        detail=f"{contact.agency.name}: {clean.name}",
+        user=user,
+    )
     return contact
 
 
@@ -384,9 +443,13 @@ def set_contact_active(
     if contact.active != active:
         contact.active = active
         db.session.flush()
-        audit.record("agency_contact_activated" if active else "agency_contact_deactivated",
-                     "agency_contact", contact.id,
-                     detail=f"{contact.agency.name}: {contact.name}", user=user)
+        audit.record(
+            "agency_contact_activated" if active else "agency_contact_deactivated",
+            "agency_contact",
+            contact.id,
+            detail=f"{contact.agency.name}: {contact.name}",
+            user=user,
+        )
     return contact
 
 
@@ -461,8 +524,9 @@ def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Cate
     try:
         level = AgencyLevel(level_text)
     except ValueError:
-        problems.append(f"level {get('level')!r} is not one of "
-                        f"{', '.join(lv.value for lv in AgencyLevel)}")
+        problems.append(
+            f"level {get('level')!r} is not one of {', '.join(lv.value for lv in AgencyLevel)}"
+        )
     acronym = get("acronym") or None
     if acronym and len(acronym) > 20:
         problems.append("acronym is longer than 20 characters")
@@ -480,17 +544,17 @@ def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Cate
     days = None
     if days_text:
         if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_RESPONSE_DAYS:
-            problems.append(f"expected_response_days {days_text!r} is not a whole number of "
-                            f"days from 1 to {MAX_RESPONSE_DAYS}")
+            problems.append(
+                f"expected_response_days {days_text!r} is not a whole number of "
+                f"days from 1 to {MAX_RESPONSE_DAYS}"
+            )
         else:
             days = int(days_text)
     website = get("website") or None
-    if website and (len(website) > 300 or not website.lower().startswith(("https://",
-                                                                           "http://"))):
+    if website and (len(website) > 300 or not website.lower().startswith(("https://", "http://"))):
         problems.append("website must start with https:// or http:// (at most 300 characters)")
     contact = None
-    contact_values = {k: get(f"contact_{k}") for k in ("name", "title", "email", "phone",
-                                                         "notes")}
+    contact_values = {k: get(f"contact_{k}") for k in ("name", "title", "email", "phone", "notes")}
     if any(contact_values.values()):
         if not contact_values["name"]:
             problems.append("contact_name is empty but other contact columns are filled")
@@ -503,8 +567,17 @@ def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Cate
         text = "; ".join(problems)
         raise DomainError(text[0].upper() + text[1:] + ("" if text.endswith(".") else "."))
     assert level is not None
-    return _Row(line=line, name=name, acronym=acronym, level=level, categories=chosen,
-                days=days, website=website, notes=get("notes") or None, contact=contact)
+    return _Row(
+        line=line,
+        name=name,
+        acronym=acronym,
+        level=level,
+        categories=chosen,
+        days=days,
+        website=website,
+        notes=get("notes") or None,
+        contact=contact,
+    )
 
 
 def import_directory(text: Iterable[str], user: User | None = None) -> DirectoryImport:
@@ -538,26 +611,33 @@ def import_directory(text: Iterable[str], user: User | None = None) -> Directory
             break
         except csv.Error as exc:
             report.rows += 1
-            report.errors.append(RowError(reader.line_num, "", f"Unreadable CSV: {exc}. "
-                                          "The rest of the file was not read."))
+            report.errors.append(
+                RowError(
+                    reader.line_num,
+                    "",
+                    f"Unreadable CSV: {exc}. The rest of the file was not read.",
+                )
+            )
             break
         report.rows += 1
         try:
             row = _parse_row(raw, reader.line_num, categories)
         except DomainError as exc:
             name = raw.get("name")
-            report.errors.append(RowError(reader.line_num, (name or "").strip()[:200],
-                                          exc.message))
+            report.errors.append(RowError(reader.line_num, (name or "").strip()[:200], exc.message))
             continue
         groups.setdefault(row.name.lower(), []).append(row)
     for rows in groups.values():
         _import_agency(rows, report)
     db.session.flush()
     audit.record(
-        "agencies_imported", "agency", None, user=user,
+        "agencies_imported",
+        "agency",
+        None,
+        user=user,
         detail=f"rows={report.rows} refused={len(report.errors)} "
-               f"agencies created={report.agencies_created} updated={report.agencies_updated} "
-               f"contacts created={report.contacts_created} updated={report.contacts_updated}",
+        f"agencies created={report.agencies_created} updated={report.agencies_updated} "
+        f"contacts created={report.contacts_created} updated={report.contacts_updated}",
     )
     return report
 
@@ -572,14 +652,22 @@ def _import_agency(rows: list[_Row], report: DirectoryImport) -> None:
         sa.select(Agency).where(sa.func.lower(Agency.name) == first.name.lower())
     )
     if agency is None:
-        agency = Agency(name=first.name, acronym=first.acronym, level=first.level,
-                        expected_response_days=first.days or DEFAULT_RESPONSE_DAYS,
-                        website=first.website, notes=first.notes, categories=categories)
+        agency = Agency(
+            name=first.name,
+            acronym=first.acronym,
+            level=first.level,
+            expected_response_days=first.days or DEFAULT_RESPONSE_DAYS,
+            website=first.website,
+            notes=first.notes,
+            categories=categories,
+        )
         db.session.add(agency)
         report.agencies_created += 1
     else:
         wanted = {
-            "acronym": first.acronym, "level": first.level, "website": first.website,
+            "acronym": first.acronym,
+            "level": first.level,
+            "website": first.website,
             "notes": first.notes,
             "expected_response_days": first.days or agency.expected_response_days,
         }
@@ -601,19 +689,36 @@ def _import_agency(rows: list[_Row], report: DirectoryImport) -> None:
 def _import_contact(agency: Agency, data: ContactData, report: DirectoryImport) -> None:
     match = None
     if data.email:
-        match = next((c for c in agency.contacts if (c.email or "").lower() == data.email),
-                     None)
+        match = next((c for c in agency.contacts if (c.email or "").lower() == data.email), None)
     if match is None:
-        match = next((c for c in agency.contacts if c.name.lower() == data.name.lower()
-                      and (not c.email or not data.email)), None)
+        match = next(
+            (
+                c
+                for c in agency.contacts
+                if c.name.lower() == data.name.lower() and (not c.email or not data.email)
+            ),
+            None,
+        )
     if match is None:
-        agency.contacts.append(AgencyContact(name=data.name, title=data.title,
-                                             email=data.email, phone=data.phone,
-                                             notes=data.notes))
+        agency.contacts.append(
+            AgencyContact(
+                name=data.name,
+                title=data.title,
+                email=data.email,
+                phone=data.phone,
+                notes=data.notes,
+            )
+        )
         report.contacts_created += 1
         return
-    wanted = {"name": data.name, "title": data.title, "email": data.email,
-              "phone": data.phone, "notes": data.notes, "active": True}
+    wanted = {
+        "name": data.name,
+        "title": data.title,
+        "email": data.email,
+        "phone": data.phone,
+        "notes": data.notes,
+        "active": True,
+    }
     if any(getattr(match, k) != v for k, v in wanted.items()):
         for key, value in wanted.items():
             setattr(match, key, value)

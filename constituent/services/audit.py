@@ -56,8 +56,7 @@ def find_events(filters: AuditFilters) -> sa.Select[tuple[AuditEvent]]:
     """The audit events matching the filters, newest first."""
     query = sa.select(AuditEvent)
     if filters.user:
-        query = query.where(AuditEvent.user_email.contains(filters.user.lower(),
-                                                           autoescape=True))
+        query = query.where(AuditEvent.user_email.contains(filters.user.lower(), autoescape=True))
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.record_type:
@@ -73,5 +72,6 @@ def find_events(filters: AuditFilters) -> sa.Select[tuple[AuditEvent]]:
 
 def known_actions() -> list[str]:
     """Every action recorded so far, for the filter's list."""
-    return list(db.session.scalars(sa.select(AuditEvent.action).distinct()
-                                   .order_by(AuditEvent.action)))
+    return list(
+        db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )

@@ -104,8 +104,9 @@ def password_record(email: str) -> PasswordRecord | None:
     if not email:
         return None
     row = db.session.execute(
-        sa.select(User.id, User.password_hash, User.active)
-        .where(User.email == email.strip().lower())
+        sa.select(User.id, User.password_hash, User.active).where(
+            User.email == email.strip().lower()
+        )
     ).first()
     return PasswordRecord(row.id, row.password_hash, row.active) if row else None
 

@@ -62,11 +62,12 @@ def backup(target: Path) -> Path:
     if pg_dump is None:
         raise DomainError(
             "pg_dump is not installed. Install the PostgreSQL client, or run: "
-            "pg_dump --format=custom --file BACKUP \"$CONSTITUENT_DATABASE_URL\""
+            'pg_dump --format=custom --file BACKUP "$CONSTITUENT_DATABASE_URL"'
         )
     subprocess.run(  # noqa: S603  # nosec B603
         [pg_dump, "--format=custom", "--no-owner", "--file", str(target), _libpq_url()],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return target
 
@@ -113,21 +114,26 @@ def _restore_postgres(source: Path, head: str) -> None:
     if pg_restore is None:
         raise DomainError("pg_restore is not installed (PostgreSQL client tools).")
     listing = subprocess.run(  # noqa: S603  # nosec B603
-        [pg_restore, "--list", str(source)], capture_output=True, text=True, check=False)
+        [pg_restore, "--list", str(source)], capture_output=True, text=True, check=False
+    )
     if listing.returncode != 0 or "alembic_version" not in listing.stdout:
         raise DomainError(f"{source.name} is not a readable backup of this application.")
     # Restore into a scratch database first to read its revision, then into the live one.
     live_url = make_url(_libpq_url())
     scratch = f"constituent_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(live_url.set(drivername="postgresql+psycopg", database="postgres"),
-                             isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        live_url.set(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{scratch}"'))
         scratch_url = live_url.set(database=scratch).render_as_string(hide_password=False)
         subprocess.run(  # noqa: S603  # nosec B603
             [pg_restore, "--no-owner", "--dbname", scratch_url, str(source)],
-            check=True, capture_output=True)
+            check=True,
+            capture_output=True,
+        )
         engine = sa.create_engine(live_url.set(drivername="postgresql+psycopg", database=scratch))
         with engine.connect() as conn:
             revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
@@ -140,6 +146,16 @@ def _restore_postgres(source: Path, head: str) -> None:
         admin.dispose()
     db.engine.dispose()
     subprocess.run(  # noqa: S603  # nosec B603
-        [pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-         "--dbname", live_url.render_as_string(hide_password=False), str(source)],
-        check=True, capture_output=True)
+        [
+            pg_restore,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+            live_url.render_as_string(hide_password=False),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )

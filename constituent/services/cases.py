@@ -46,7 +46,9 @@ def next_case_number() -> int:
     """
     for _ in range(3):
         bumped = db.session.execute(
-            sa.update(Counter).where(Counter.name == "case").values(value=Counter.value + 1)
+            sa.update(Counter)
+            .where(Counter.name == "case")
+            .values(value=Counter.value + 1)
             .returning(Counter.value)
         ).scalar()
         if bumped is not None:
@@ -112,8 +114,7 @@ def open_case(
 SUBJECT_LIMIT = 200
 DESCRIPTION_LIMIT = 20_000
 ENTRY_LIMIT = 20_000
-ENTRY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.EMAIL, EventKind.LETTER,
-               EventKind.MEETING)
+ENTRY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.EMAIL, EventKind.LETTER, EventKind.MEETING)
 
 
 def _shorten(text: str, limit: int = 200) -> str:
@@ -121,7 +122,11 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 
 def _header_values(
-    subject: str, description: str, category: Category, priority: Priority, confidential: bool,
+    subject: str,
+    description: str,
+    category: Category,
+    priority: Priority,
+    confidential: bool,
     district: District,
 ) -> list[tuple[str, str, Any]]:
     """(label, shown value, comparable value) of each editable header field."""
@@ -136,18 +141,32 @@ def _header_values(
 
 
 def header_changes(
-    case: Case, *, subject: str, description: str, category: Category, priority: Priority,
-    confidential: bool, district: District,
+    case: Case,
+    *,
+    subject: str,
+    description: str,
+    category: Category,
+    priority: Priority,
+    confidential: bool,
+    district: District,
 ) -> list[tuple[str, str, str]]:
     """(field, value now saved, value entered) for every header field that differs."""
-    entered = _header_values(subject.strip(), description.strip(), category, priority,
-                             confidential, district)
-    saved = _header_values(case.subject, case.description or "", case.category, case.priority,
-                           case.confidential, case.district)
-    return [(label, now_shown, yours_shown)
-            for (label, now_shown, now), (_, yours_shown, yours) in zip(saved, entered,
-                                                                         strict=True)
-            if now != yours]
+    entered = _header_values(
+        subject.strip(), description.strip(), category, priority, confidential, district
+    )
+    saved = _header_values(
+        case.subject,
+        case.description or "",
+        case.category,
+        case.priority,
+        case.confidential,
+        case.district,
+    )
+    return [
+        (label, now_shown, yours_shown)
+        for (label, now_shown, now), (_, yours_shown, yours) in zip(saved, entered, strict=True)
+        if now != yours
+    ]
 
 
 def update_case_header(
@@ -169,8 +188,15 @@ def update_case_header(
     """
     subject = subject.strip()
     description = description.strip()
-    changes = header_changes(case, subject=subject, description=description, category=category,
-                             priority=priority, confidential=confidential, district=district)
+    changes = header_changes(
+        case,
+        subject=subject,
+        description=description,
+        category=category,
+        priority=priority,
+        confidential=confidential,
+        district=district,
+    )
     if expected_version is None or expected_version != case.version:
         raise Conflict(
             "Someone else saved this case after you opened the form. Nothing you entered was "
@@ -180,8 +206,9 @@ def update_case_header(
     if not subject:
         raise DomainError("Enter a subject.", field="subject")
     if len(subject) > SUBJECT_LIMIT:
-        raise DomainError(f"Keep the subject to at most {SUBJECT_LIMIT} characters.",
-                          field="subject")
+        raise DomainError(
+            f"Keep the subject to at most {SUBJECT_LIMIT} characters.", field="subject"
+        )
     if len(description) > DESCRIPTION_LIMIT:
         raise DomainError(
             f"Keep the description to at most {DESCRIPTION_LIMIT:,} characters.",
@@ -202,7 +229,10 @@ def update_case_header(
     if "Description" in changed:
         details.append("description edited")
     timeline.add_event(
-        case, EventKind.SYSTEM, "Case details changed. " + "; ".join(details) + ".", author=by,
+        case,
+        EventKind.SYSTEM,
+        "Case details changed. " + "; ".join(details) + ".",
+        author=by,
         data={"fields": changed},
     )
     audit.record("case_header_edited", "case", case.number, detail=", ".join(changed), user=by)
@@ -214,16 +244,18 @@ def update_case_header(
 
 def eligible_assignees(case: Case) -> list[User]:
     """Active caseworkers and supervisors of the case's district, by name."""
-    return list(db.session.scalars(
-        sa.select(User)
-        .join(user_districts, user_districts.c.user_id == User.id)
-        .where(
-            user_districts.c.district_id == case.district_id,
-            User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
-            User.active.is_(True),
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(user_districts, user_districts.c.user_id == User.id)
+            .where(
+                user_districts.c.district_id == case.district_id,
+                User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
+                User.active.is_(True),
+            )
+            .order_by(User.full_name, User.id)
         )
-        .order_by(User.full_name, User.id)
-    ))
+    )
 
 
 def assign_case(case: Case, assignee: User | None, by: User) -> None:
@@ -244,12 +276,22 @@ def assign_case(case: Case, assignee: User | None, by: User) -> None:
     else:
         body = f"Reassigned from {previous.full_name} to {assignee.full_name}."
     timeline.add_event(
-        case, EventKind.ASSIGNMENT, body, author=by,
-        data={"assignee_id": assignee.id if assignee else None,
-              "previous_assignee_id": previous.id if previous else None},
+        case,
+        EventKind.ASSIGNMENT,
+        body,
+        author=by,
+        data={
+            "assignee_id": assignee.id if assignee else None,
+            "previous_assignee_id": previous.id if previous else None,
+        },
     )
-    audit.record("case_assigned", "case", case.number,
-                 detail=f"assignee user {assignee.id if assignee else 'none'}", user=by)
+    audit.record(
+        "case_assigned",
+        "case",
+        case.number,
+        detail=f"assignee user {assignee.id if assignee else 'none'}",
+        user=by,
+    )
     if assignee is not None and assignee.id != by.id:
         notifications.notify_assignment(case, assignee, by)
 
@@ -271,11 +313,13 @@ def add_entry(case: Case, kind: EventKind, body: str, by: User) -> TimelineEvent
 
 def timeline_for(case: Case) -> list[TimelineEvent]:
     """The case's timeline, newest first."""
-    return list(db.session.scalars(
-        sa.select(TimelineEvent)
-        .where(TimelineEvent.case_id == case.id)
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent)
+            .where(TimelineEvent.case_id == case.id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        )
+    )
 
 
 # The case list ---------------------------------------------------------------------------------
@@ -296,8 +340,12 @@ SORTS: dict[str, str] = {
 }
 ACTIVE = "active"  # every status but closed
 # What a row of a case table shows, loaded in a few queries instead of one per row.
-LIST_LOADS = (selectinload(Case.constituent), selectinload(Case.category),
-              selectinload(Case.assignee), selectinload(Case.district))
+LIST_LOADS = (
+    selectinload(Case.constituent),
+    selectinload(Case.category),
+    selectinload(Case.assignee),
+    selectinload(Case.district),
+)
 PER_PAGE = 25
 
 
@@ -318,13 +366,19 @@ def age_seconds_expr(now: datetime | None = None) -> ColumnElement[float]:
     """SQL: seconds a case has been open, summed over its intervals (as workflow.open_days)."""
     now_value = _now_literal(now or utcnow())
     summed = (
-        sa.select(sa.func.sum(_seconds_between(
-            CaseInterval.opened_at, sa.func.coalesce(CaseInterval.closed_at, now_value))))
+        sa.select(
+            sa.func.sum(
+                _seconds_between(
+                    CaseInterval.opened_at, sa.func.coalesce(CaseInterval.closed_at, now_value)
+                )
+            )
+        )
         .where(CaseInterval.case_id == Case.id)
         .scalar_subquery()
     )
     without_intervals = _seconds_between(
-        Case.opened_at, sa.func.coalesce(Case.closed_at, now_value))
+        Case.opened_at, sa.func.coalesce(Case.closed_at, now_value)
+    )
     return sa.func.coalesce(summed, without_intervals)
 
 
@@ -427,7 +481,9 @@ def find_cases(user: User, filters: CaseFilters, per_page: int = PER_PAGE) -> Ca
     ).all()
     return CasePage(
         rows=[CaseRow(case=c, age_days=int((secs or 0) // 86400)) for c, secs in rows],
-        total=total, page=page, per_page=per_page,
+        total=total,
+        page=page,
+        per_page=per_page,
     )
 
 
@@ -439,7 +495,7 @@ def parse_case_number(text: str, prefix: str) -> int | None:
     value = value.removeprefix("case").lstrip("#")
     for candidate in (prefix.lower(), prefix.lower().rstrip("-_#/. "), "c-", "c"):
         if candidate and value.startswith(candidate):
-            value = value[len(candidate):]
+            value = value[len(candidate) :]
             break
     value = value.lstrip("#")
     # ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses.

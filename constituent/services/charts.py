@@ -73,10 +73,14 @@ def _open(chart_id: str, title: str, description: str, height: int) -> list[str]
 def _empty(chart_id: str, title: str, description: str, empty_text: str) -> Markup:
     height = 160
     parts = _open(chart_id, title, f"{description} {empty_text}.".strip(), height)
-    parts.append(f'<rect x="1" y="1" width="{WIDTH - 2}" height="{height - 2}" fill="none" '
-                 f'stroke="{AXIS}" stroke-dasharray="4 4"/>')
-    parts.append(f'<text x="{WIDTH / 2}" y="{height / 2 + 6}" text-anchor="middle" '
-                 f'font-size="18" font-weight="700">{escape(empty_text)}</text>')
+    parts.append(
+        f'<rect x="1" y="1" width="{WIDTH - 2}" height="{height - 2}" fill="none" '
+        f'stroke="{AXIS}" stroke-dasharray="4 4"/>'
+    )
+    parts.append(
+        f'<text x="{WIDTH / 2}" y="{height / 2 + 6}" text-anchor="middle" '
+        f'font-size="18" font-weight="700">{escape(empty_text)}</text>'
+    )
     parts.append("</svg>")
     # Every text piece is escaped above.
     return Markup("".join(parts))  # noqa: S704  # nosec B704
@@ -105,13 +109,17 @@ def _legend(chart_id: str, series: Sequence[Series], y: int, line: bool) -> str:
         colour = SERIES_COLOURS[i % 2]
         if line:
             dash = ' stroke-dasharray="6 4"' if i % 2 else ""
-            parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" '
-                         f'stroke="{colour}" stroke-width="2.5"{dash}/>')
+            parts.append(
+                f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" '
+                f'stroke="{colour}" stroke-width="2.5"{dash}/>'
+            )
             parts.append(_marker(i, x + 12, y - 4))
             x += 30
         else:
-            parts.append(f'<rect x="{x}" y="{y - 11}" width="14" height="14" '
-                         f'fill="{_fill(chart_id, i)}" stroke="{colour}" stroke-width="1.5"/>')
+            parts.append(
+                f'<rect x="{x}" y="{y - 11}" width="14" height="14" '
+                f'fill="{_fill(chart_id, i)}" stroke="{colour}" stroke-width="1.5"/>'
+            )
             x += 20
         parts.append(f'<text x="{x}" y="{y}">{escape(s.name)}</text>')
         x += 16 + int(7.2 * len(s.name))
@@ -121,8 +129,10 @@ def _legend(chart_id: str, series: Sequence[Series], y: int, line: bool) -> str:
 def _marker(index: int, cx: float, cy: float) -> str:
     colour = SERIES_COLOURS[index % 2]
     if index % 2:
-        return (f'<rect x="{cx - 4:.1f}" y="{cy - 4:.1f}" width="8" height="8" '
-                f'fill="{BACKGROUND}" stroke="{colour}" stroke-width="2"/>')
+        return (
+            f'<rect x="{cx - 4:.1f}" y="{cy - 4:.1f}" width="8" height="8" '
+            f'fill="{BACKGROUND}" stroke="{colour}" stroke-width="2"/>'
+        )
     return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>'
 
 
@@ -135,25 +145,28 @@ def _label_lines(label: str, width: float) -> list[str]:
     return list(min(splits, key=lambda pair: max(len(pair[0]), len(pair[1]))))
 
 
-def _y_axis(ticks: list[float], top: int, bottom: int, left: int, right: int,
-            y_label: str) -> list[str]:
+def _y_axis(
+    ticks: list[float], top: int, bottom: int, left: int, right: int, y_label: str
+) -> list[str]:
     parts = []
     span = ticks[-1] or 1
     for t in ticks:
         y = bottom - (bottom - top) * t / span
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
-                     f'stroke="{GRID}"/>')
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(t)}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{AXIS}"/>')
     mid = (top + bottom) / 2
-    parts.append(f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {mid:.1f})">{escape(y_label)}</text>')
+    parts.append(
+        f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {mid:.1f})">{escape(y_label)}</text>'
+    )
     return parts
 
 
-def _x_labels(labels: Sequence[str], left: int, right: int, bottom: int,
-              x_label: str, height: int) -> list[str]:
+def _x_labels(
+    labels: Sequence[str], left: int, right: int, bottom: int, x_label: str, height: int
+) -> list[str]:
     parts = []
     step = (right - left) / len(labels)
     for i, label in enumerate(labels):
@@ -164,10 +177,13 @@ def _x_labels(labels: Sequence[str], left: int, right: int, bottom: int,
             f'<tspan x="{x:.1f}" dy="{0 if j == 0 else 13}">{escape(line)}</tspan>'
             for j, line in enumerate(lines)
         )
-        parts.append(f'<text y="{bottom + 16}" text-anchor="middle" font-size="{size}">'
-                     f'{tspans}</text>')
-    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-                 f'font-weight="700">{escape(x_label)}</text>')
+        parts.append(
+            f'<text y="{bottom + 16}" text-anchor="middle" font-size="{size}">{tspans}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
+        f'font-weight="700">{escape(x_label)}</text>'
+    )
     return parts
 
 
@@ -202,10 +218,13 @@ def bar_chart(
             parts.append(
                 f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{_fill(chart_id, k)}" stroke="{SERIES_COLOURS[k % 2]}" '
-                f'stroke-width="1.5"/>')
+                f'stroke-width="1.5"/>'
+            )
             if bar >= 22:
-                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - h - 4:.1f}" '
-                             f'text-anchor="middle" font-size="11">{_num(value)}</text>')
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{bottom - h - 4:.1f}" '
+                    f'text-anchor="middle" font-size="11">{_num(value)}</text>'
+                )
     parts += _x_labels(labels, left, right, bottom, x_label, height)
     parts.append("</svg>")
     # Every text piece is escaped above.
@@ -234,25 +253,30 @@ def hbar_chart(
     span = ticks[-1]
     for t in ticks:
         x = left + (right - left) * t / span
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" '
-                     f'stroke="{GRID}"/>')
-        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">'
-                     f'{_num(t)}</text>')
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_num(t)}</text>')
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + row * i
         w = (right - left) * value / span
         short = label if len(label) <= 32 else label[:31] + "…"
-        parts.append(f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
-                     f'{escape(short)}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
-                     f'fill="{SERIES_COLOURS[0]}"/>')
-        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">'
-                     f'{_num(value)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(short)}</text>"
+        )
+        parts.append(
+            f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
+            f'fill="{SERIES_COLOURS[0]}"/>'
+        )
+        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">{_num(value)}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
-    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-                 f'font-weight="700">{escape(x_label)}</text>')
-    parts.append(f'<text x="8" y="{top - 4 if top > 14 else 12}" font-weight="700" '
-                 f'font-size="11">{escape(y_label)}</text>')
+    parts.append(
+        f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
+        f'font-weight="700">{escape(x_label)}</text>'
+    )
+    parts.append(
+        f'<text x="8" y="{top - 4 if top > 14 else 12}" font-weight="700" '
+        f'font-size="11">{escape(y_label)}</text>'
+    )
     parts.append("</svg>")
     # Every text piece is escaped above.
     return Markup("".join(parts))  # noqa: S704  # nosec B704
@@ -286,8 +310,10 @@ def line_chart(
         ]
         dash = ' stroke-dasharray="6 4"' if k % 2 else ""
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[k % 2]}" '
-                     f'stroke-width="2.5"{dash}/>')
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[k % 2]}" '
+            f'stroke-width="2.5"{dash}/>'
+        )
         parts.extend(_marker(k, x, y) for x, y in points)
     parts += _x_labels(labels, left, right, bottom, x_label, height)
     parts.append("</svg>")

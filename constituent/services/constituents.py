@@ -40,10 +40,23 @@ MERGE_ROLES = (Role.SUPERVISOR,)
 
 # Length limits, the same as the columns (forms use these too).
 LIMITS = {
-    "first_name": 80, "middle_name": 80, "last_name": 80, "suffix": 20, "street": 200,
-    "street2": 200, "city": 100, "state": 2, "zip5": 5, "language": 40,
-    "do_not_contact_reason": 500, "notes": 5000, "phone": 40, "email": 254,
-    "contact_label": 40, "household_name": 160, "household_relationship": 60,
+    "first_name": 80,
+    "middle_name": 80,
+    "last_name": 80,
+    "suffix": 20,
+    "street": 200,
+    "street2": 200,
+    "city": 100,
+    "state": 2,
+    "zip5": 5,
+    "language": 40,
+    "do_not_contact_reason": 500,
+    "notes": 5000,
+    "phone": 40,
+    "email": 254,
+    "contact_label": 40,
+    "household_name": 160,
+    "household_relationship": 60,
 }
 PER_SIGNAL = 20  # rows fetched per look-up signal (name, phone, email, address)
 MATCH_LIMIT = 8
@@ -54,16 +67,29 @@ PHONE_MESSAGE = "Enter a phone number that can be dialled, like (518) 555-0123."
 EMAIL_MESSAGE = "Enter an email address with a name and a domain, like name@example.com."
 
 FIELD_LABELS = {
-    "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
-    "suffix": "Suffix", "street": "Street", "street2": "Apartment, suite", "city": "City",
-    "state": "State", "zip5": "ZIP", "preferred_contact": "Preferred contact",
-    "language": "Language", "is_veteran": "Veteran", "is_senior": "Senior",
-    "has_disability": "Disability", "do_not_contact": "Do not contact",
-    "do_not_contact_reason": "Do-not-contact reason", "notes": "Notes", "district": "District",
+    "first_name": "First name",
+    "middle_name": "Middle name",
+    "last_name": "Last name",
+    "suffix": "Suffix",
+    "street": "Street",
+    "street2": "Apartment, suite",
+    "city": "City",
+    "state": "State",
+    "zip5": "ZIP",
+    "preferred_contact": "Preferred contact",
+    "language": "Language",
+    "is_veteran": "Veteran",
+    "is_senior": "Senior",
+    "has_disability": "Disability",
+    "do_not_contact": "Do not contact",
+    "do_not_contact_reason": "Do-not-contact reason",
+    "notes": "Notes",
+    "district": "District",
 }
 
 
 # --- who may see which constituent ----------------------------------------------------------
+
 
 def constituent_scope(user: User | None) -> ColumnElement[bool]:
     """The SQL condition selecting the constituents ``user`` may see. Deny by default.
@@ -82,7 +108,8 @@ def constituent_scope(user: User | None) -> ColumnElement[bool]:
     )
     has_hidden_confidential_case = sa.exists(
         sa.select(Case.id).where(
-            Case.constituent_id == Constituent.id, Case.confidential,
+            Case.constituent_id == Constituent.id,
+            Case.confidential,
             sa.not_(case_scope(user)),
         )
     )
@@ -103,16 +130,17 @@ def _live() -> ColumnElement[bool]:
 
 def visible_constituents(user: User | None) -> sa.Select[tuple[Constituent]]:
     """A SELECT of the live (not merged-away) constituents the user may see."""
-    return sa.select(Constituent).where(
-        constituent_scope(user), _live()
-    )
+    return sa.select(Constituent).where(constituent_scope(user), _live())
 
 
 def can_see(user: User | None, person: Constituent) -> bool:
     """Whether the user may see this constituent (same rule as the lists)."""
-    return db.session.scalar(
-        sa.select(Constituent.id).where(Constituent.id == person.id, constituent_scope(user))
-    ) is not None
+    return (
+        db.session.scalar(
+            sa.select(Constituent.id).where(Constituent.id == person.id, constituent_scope(user))
+        )
+        is not None
+    )
 
 
 def kept_record(person: Constituent) -> Constituent:
@@ -139,14 +167,17 @@ def get_constituent(user: User | None, constituent_id: int) -> Constituent:
 
 def visible_cases_of(user: User | None, person: Constituent) -> list[Case]:
     """The constituent's cases that the user may see, newest first."""
-    return list(db.session.scalars(
-        sa.select(Case)
-        .where(Case.constituent_id == person.id, case_scope(user, Action.VIEW))
-        .order_by(Case.opened_at.desc(), Case.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(Case.constituent_id == person.id, case_scope(user, Action.VIEW))
+            .order_by(Case.opened_at.desc(), Case.id.desc())
+        )
+    )
 
 
 # --- normal forms and checks -----------------------------------------------------------------
+
 
 @functools.cache
 def _namer() -> NickNamer:
@@ -283,6 +314,7 @@ def _raise_first(errors: dict[str, str]) -> None:
 
 # --- districts from the ZIP table ------------------------------------------------------------
 
+
 @dataclass
 class Districting:
     """What the ZIP table says about an address's ZIP, in the office's terms."""
@@ -319,8 +351,9 @@ def districting(zip5: str) -> Districting:
     return Districting(zip5, kind, found)
 
 
-def resolve_district(zip5: str, chosen_id: int | None,
-                     unknown_ok: bool = False) -> tuple[District | None, bool, bool]:
+def resolve_district(
+    zip5: str, chosen_id: int | None, unknown_ok: bool = False
+) -> tuple[District | None, bool, bool]:
     """(district, out_of_district, district_override) for an address, staff choice first.
 
     A chosen district that the ZIP table does not give for the ZIP counts as an override, which
@@ -337,21 +370,25 @@ def resolve_district(zip5: str, chosen_id: int | None,
         return where.served[0], False, False
     if where.kind == "split":
         codes = " and ".join(d.code for d in where.served)
-        raise DomainError(f"Choose the district: ZIP {zip5} is split between {codes}.",
-                          field="district_id")
+        raise DomainError(
+            f"Choose the district: ZIP {zip5} is split between {codes}.", field="district_id"
+        )
     if where.kind == "out":
         return None, True, False
     if where.kind == "unknown":
         if unknown_ok:
             return None, True, False
-        raise DomainError(f"ZIP {zip5} is not in the ZIP table. Check it, or choose the "
-                          "district by hand.", field="zip5")
+        raise DomainError(
+            f"ZIP {zip5} is not in the ZIP table. Check it, or choose the district by hand.",
+            field="zip5",
+        )
     if where.kind == "invalid":
         raise DomainError("Enter a ZIP code of five digits, like 12901.", field="zip5")
     return None, False, False
 
 
 # --- creating and editing --------------------------------------------------------------------
+
 
 def create_constituent(
     data: ConstituentData,
@@ -366,8 +403,9 @@ def create_constituent(
     """Create a constituent with their phones and emails (validated here; flushes)."""
     data = data.cleaned()
     _raise_first(validate_constituent(data))
-    person = Constituent(district=district, out_of_district=out_of_district,
-                         district_override=district_override)
+    person = Constituent(
+        district=district, out_of_district=out_of_district, district_override=district_override
+    )
     _apply(person, data)
     db.session.add(person)
     for raw in phones or []:
@@ -381,19 +419,26 @@ def create_constituent(
     return person
 
 
-def _add_contact(person: Constituent, kind: ContactKind, value: str, normalized: str,
-                 label: str | None = None) -> ContactPoint:
+def _add_contact(
+    person: Constituent, kind: ContactKind, value: str, normalized: str, label: str | None = None
+) -> ContactPoint:
     primary = not any(c.kind == kind for c in person.contact_points)
-    point = ContactPoint(kind=kind, value=value, normalized=normalized, label=label or None,
-                         is_primary=primary)
+    point = ContactPoint(
+        kind=kind, value=value, normalized=normalized, label=label or None, is_primary=primary
+    )
     person.contact_points.append(point)
     return point
 
 
 def _display(person: Constituent, name: str) -> str:
     if name == "district":
-        return person.district.code if person.district else "Out of district" \
-            if person.out_of_district else "None"
+        return (
+            person.district.code
+            if person.district
+            else "Out of district"
+            if person.out_of_district
+            else "None"
+        )
     value = getattr(person, name)
     if isinstance(value, bool):
         return "Yes" if value else "No"
@@ -444,16 +489,24 @@ def update_constituent(
     try:
         db.session.flush()
     except StaleDataError as exc:
-        raise Conflict("Someone saved this constituent at the same moment. Nothing you "
-                       "entered was saved; open the record again.") from exc
+        raise Conflict(
+            "Someone saved this constituent at the same moment. Nothing you "
+            "entered was saved; open the record again."
+        ) from exc
     if changed:
-        audit.record("constituent_updated", "constituent", person.id,
-                     detail="fields=" + ",".join(changed), user=author)
+        audit.record(
+            "constituent_updated",
+            "constituent",
+            person.id,
+            detail="fields=" + ",".join(changed),
+            user=author,
+        )
     return changed
 
 
-def add_contact_point(person: Constituent, kind: str, value: str, label: str = "",
-                      author: User | None = None) -> ContactPoint:
+def add_contact_point(
+    person: Constituent, kind: str, value: str, label: str = "", author: User | None = None
+) -> ContactPoint:
     """Add a phone or email (validated, no duplicates) to a constituent; flushes."""
     value = value.strip()
     if kind not in {k.value for k in ContactKind}:
@@ -469,8 +522,9 @@ def add_contact_point(person: Constituent, kind: str, value: str, label: str = "
         raise DomainError("This constituent already has that contact point.", field="value")
     point = _add_contact(person, ContactKind(kind), value, normalized, label.strip())
     db.session.flush()
-    audit.record("contact_point_added", "constituent", person.id, detail=f"kind={kind}",
-                 user=author)
+    audit.record(
+        "contact_point_added", "constituent", person.id, detail=f"kind={kind}", user=author
+    )
     return point
 
 
@@ -485,19 +539,26 @@ def remove_contact_point(person: Constituent, point_id: int, author: User | None
         if other is not None:
             other.is_primary = True
     db.session.flush()
-    audit.record("contact_point_removed", "constituent", person.id,
-                 detail=f"kind={point.kind.value}", user=author)
+    audit.record(
+        "contact_point_removed",
+        "constituent",
+        person.id,
+        detail=f"kind={point.kind.value}",
+        user=author,
+    )
 
 
-def add_household_member(person: Constituent, name: str, relationship: str = "",
-                         author: User | None = None) -> HouseholdMember:
+def add_household_member(
+    person: Constituent, name: str, relationship: str = "", author: User | None = None
+) -> HouseholdMember:
     """Add someone to the constituent's household; flushes."""
     name, relationship = name.strip(), relationship.strip()
     if not name:
         raise DomainError("Enter the household member's name.", field="name")
-    for value, limit, field_name in ((name, LIMITS["household_name"], "name"),
-                                     (relationship, LIMITS["household_relationship"],
-                                      "relationship")):
+    for value, limit, field_name in (
+        (name, LIMITS["household_name"], "name"),
+        (relationship, LIMITS["household_relationship"], "relationship"),
+    ):
         message = too_long(value, limit)
         if message:
             raise DomainError(message, field=field_name)
@@ -508,8 +569,9 @@ def add_household_member(person: Constituent, name: str, relationship: str = "",
     return member
 
 
-def remove_household_member(person: Constituent, member_id: int,
-                            author: User | None = None) -> None:
+def remove_household_member(
+    person: Constituent, member_id: int, author: User | None = None
+) -> None:
     """Remove a household member from the constituent's record."""
     member = next((m for m in person.household if m.id == member_id), None)
     if member is None:
@@ -570,9 +632,7 @@ def find_matches(
     of its nicknames), phone in E.164, email, normalised street within the ZIP. Merged-away
     records and constituents the user may not see never appear.
     """
-    base = sa.select(Constituent.id).where(
-        constituent_scope(user), _live()
-    )
+    base = sa.select(Constituent.id).where(constituent_scope(user), _live())
     if exclude_id is not None:
         base = base.where(Constituent.id != exclude_id)
     queries = []
@@ -582,25 +642,34 @@ def find_matches(
     if len(last) >= 2:
         query = base.where(_starts_with(Constituent.last_name_key, last))
         if first:
-            query = query.where(sa.or_(Constituent.first_name_key.in_(variants),
-                                       _starts_with(Constituent.first_name_key, first)))
+            query = query.where(
+                sa.or_(
+                    Constituent.first_name_key.in_(variants),
+                    _starts_with(Constituent.first_name_key, first),
+                )
+            )
         queries.append(query.order_by(Constituent.last_name_key, Constituent.first_name_key))
     digits = re.sub(r"\D", "", phone or "")
     e164 = normalize.phone_e164(phone) if 7 <= len(digits) <= 15 else None
     if e164:
-        queries.append(base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id)
-                       .where(ContactPoint.kind == ContactKind.PHONE,
-                              ContactPoint.normalized == e164))
+        queries.append(
+            base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id).where(
+                ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == e164
+            )
+        )
     mail = normalize.email_key(email or "")
     if "@" in mail and len(mail) <= LIMITS["email"]:
-        queries.append(base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id)
-                       .where(ContactPoint.kind == ContactKind.EMAIL,
-                              ContactPoint.normalized == mail))
+        queries.append(
+            base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id).where(
+                ContactPoint.kind == ContactKind.EMAIL, ContactPoint.normalized == mail
+            )
+        )
     street_key = normalize.street_key((street or "")[: LIMITS["street"]])
     zip5 = (zip5 or "").strip()
     if street_key and ZIP_RE.match(zip5):
-        queries.append(base.where(Constituent.zip5 == zip5,
-                                  _starts_with(Constituent.street_key, street_key)))
+        queries.append(
+            base.where(Constituent.zip5 == zip5, _starts_with(Constituent.street_key, street_key))
+        )
     ids: list[int] = []
     for query in queries:
         for found in db.session.scalars(query.limit(PER_SIGNAL)):
@@ -609,7 +678,8 @@ def find_matches(
     if not ids:
         return []
     people = db.session.scalars(
-        sa.select(Constituent).where(Constituent.id.in_(ids))
+        sa.select(Constituent)
+        .where(Constituent.id.in_(ids))
         .options(selectinload(Constituent.contact_points), selectinload(Constituent.district))
     ).all()
     matches = []
@@ -625,12 +695,14 @@ def find_matches(
             elif person.first_name_key in variants:
                 reasons.append("name (nickname)")
                 score += 3
-        if e164 and any(c.kind == ContactKind.PHONE and c.normalized == e164
-                        for c in person.contact_points):
+        if e164 and any(
+            c.kind == ContactKind.PHONE and c.normalized == e164 for c in person.contact_points
+        ):
             reasons.append("phone")
             score += 4
-        if "@" in mail and any(c.kind == ContactKind.EMAIL and c.normalized == mail
-                               for c in person.contact_points):
+        if "@" in mail and any(
+            c.kind == ContactKind.EMAIL and c.normalized == mail for c in person.contact_points
+        ):
             reasons.append("email")
             score += 4
         if street_key and person.zip5 == zip5 and (person.street_key or "").startswith(street_key):
@@ -638,13 +710,20 @@ def find_matches(
             score += 3
         if reasons:
             matches.append(Match(person, reasons, score))
-    matches.sort(key=lambda m: (-m.score, m.constituent.last_name_key,
-                                m.constituent.first_name_key, m.constituent.id))
+    matches.sort(
+        key=lambda m: (
+            -m.score,
+            m.constituent.last_name_key,
+            m.constituent.first_name_key,
+            m.constituent.id,
+        )
+    )
     return matches[:limit]
 
 
-def search_constituents(user: User | None, query: str, page: int = 1,
-                        per_page: int = PAGE_SIZE) -> tuple[list[Constituent], bool]:
+def search_constituents(
+    user: User | None, query: str, page: int = 1, per_page: int = PAGE_SIZE
+) -> tuple[list[Constituent], bool]:
     """One page of visible constituents matching a name, phone, email or ZIP; and has-next.
 
     'smith' → last names starting so; 'peggy smith' or 'smith, peggy' → with the first name or
@@ -658,15 +737,23 @@ def search_constituents(user: User | None, query: str, page: int = 1,
     elif ZIP_RE.match(query):
         select = select.where(Constituent.zip5 == query)
     elif "@" in query:
-        select = select.where(Constituent.id.in_(
-            sa.select(ContactPoint.constituent_id).where(
-                ContactPoint.kind == ContactKind.EMAIL,
-                ContactPoint.normalized == normalize.email_key(query))))
+        select = select.where(
+            Constituent.id.in_(
+                sa.select(ContactPoint.constituent_id).where(
+                    ContactPoint.kind == ContactKind.EMAIL,
+                    ContactPoint.normalized == normalize.email_key(query),
+                )
+            )
+        )
     elif len(re.sub(r"\D", "", query)) >= 7 and not re.search(r"[a-zA-Z]", query):
         e164 = normalize.phone_e164(query) or ""
-        select = select.where(Constituent.id.in_(
-            sa.select(ContactPoint.constituent_id).where(
-                ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == e164)))
+        select = select.where(
+            Constituent.id.in_(
+                sa.select(ContactPoint.constituent_id).where(
+                    ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == e164
+                )
+            )
+        )
     else:
         if "," in query:
             last, _, first = query.partition(",")
@@ -678,19 +765,23 @@ def search_constituents(user: User | None, query: str, page: int = 1,
             return [], False
         select = select.where(_starts_with(Constituent.last_name_key, last_key))
         if first_key:
-            select = select.where(sa.or_(
-                Constituent.first_name_key.in_(name_variants(first_key)),
-                _starts_with(Constituent.first_name_key, first_key)))
+            select = select.where(
+                sa.or_(
+                    Constituent.first_name_key.in_(name_variants(first_key)),
+                    _starts_with(Constituent.first_name_key, first_key),
+                )
+            )
     rows = db.session.scalars(
-        select.options(selectinload(Constituent.contact_points),
-                       selectinload(Constituent.district))
+        select.options(selectinload(Constituent.contact_points), selectinload(Constituent.district))
         .order_by(Constituent.last_name_key, Constituent.first_name_key, Constituent.id)
-        .limit(per_page + 1).offset((page - 1) * per_page)
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
     ).all()
     return list(rows[:per_page]), len(rows) > per_page
 
 
 # --- merging duplicates ----------------------------------------------------------------------
+
 
 @dataclass
 class MergeReport:
@@ -701,8 +792,18 @@ class MergeReport:
     household: int = 0
 
 
-_FILL_IF_EMPTY = ("middle_name", "suffix", "street", "street2", "street_key", "city", "state",
-                  "zip5", "preferred_contact", "language")
+_FILL_IF_EMPTY = (
+    "middle_name",
+    "suffix",
+    "street",
+    "street2",
+    "street_key",
+    "city",
+    "state",
+    "zip5",
+    "preferred_contact",
+    "language",
+)
 
 
 def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) -> MergeReport:
@@ -717,8 +818,9 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
     if kept.id == duplicate.id:
         raise DomainError("Choose two different records.", field="duplicate")
     if kept.merged_into_id is not None or duplicate.merged_into_id is not None:
-        raise DomainError("One of these records was already merged into another.",
-                          field="duplicate")
+        raise DomainError(
+            "One of these records was already merged into another.", field="duplicate"
+        )
     for person in (kept, duplicate):
         if not can_see(author, person):
             raise NotFound("No constituent with that number is available to you.")
@@ -729,13 +831,16 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         )
     )
     if hidden:
-        raise Forbidden("These records have cases outside your districts; a supervisor of "
-                        "those districts must merge them.")
+        raise Forbidden(
+            "These records have cases outside your districts; a supervisor of "
+            "those districts must merge them."
+        )
     report = MergeReport()
     for case in list(duplicate.cases):
         case.constituent = kept
         timeline.add_event(
-            case, EventKind.SYSTEM,
+            case,
+            EventKind.SYSTEM,
             f"Constituent record #{duplicate.id} was merged into record #{kept.id}.",
             author=author,
         )
@@ -759,13 +864,17 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         report.household += 1
     db.session.flush()
     # Others who pointed at the duplicate now point at the kept record.
-    db.session.execute(sa.update(HouseholdMember)
-                       .where(HouseholdMember.member_constituent_id == duplicate.id)
-                       .values(member_constituent_id=kept.id))
-    db.session.execute(sa.update(Constituent)
-                       .where(Constituent.merged_into_id == duplicate.id)
-                       .values(merged_into_id=kept.id),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(
+        sa.update(HouseholdMember)
+        .where(HouseholdMember.member_constituent_id == duplicate.id)
+        .values(member_constituent_id=kept.id)
+    )
+    db.session.execute(
+        sa.update(Constituent)
+        .where(Constituent.merged_into_id == duplicate.id)
+        .values(merged_into_id=kept.id),
+        execution_options={"synchronize_session": False},
+    )
     for flag in ("is_veteran", "is_senior", "has_disability"):
         if getattr(duplicate, flag):
             setattr(kept, flag, True)
@@ -778,14 +887,16 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
     if kept.district_id is None and not kept.out_of_district and duplicate.district_id:
         kept.district_id = duplicate.district_id
     if duplicate.notes:
-        kept.notes = "\n\n".join(n for n in (kept.notes, duplicate.notes) if n)[:LIMITS["notes"]]
+        kept.notes = "\n\n".join(n for n in (kept.notes, duplicate.notes) if n)[: LIMITS["notes"]]
     duplicate.merged_into = kept
     duplicate.merged_at = utcnow()
     db.session.flush()
     audit.record(
-        "constituent_merged", "constituent", kept.id,
+        "constituent_merged",
+        "constituent",
+        kept.id,
         detail=f"merged #{duplicate.id} into #{kept.id}: cases={report.cases} "
-               f"contact_points={report.contact_points} household={report.household}",
+        f"contact_points={report.contact_points} household={report.household}",
         user=author,
     )
     return report

@@ -63,87 +63,210 @@ BASE_CASES = 400
 # Per category: (subject, description) templates. {agency} and {name} are filled in.
 CASE_TEXTS: dict[str, list[tuple[str, str]]] = {
     "Social Security": [
-        ("Retirement check stopped", "Caller's Social Security retirement payment stopped after she reported a change of address. No notice received. Rent due on the first."),
-        ("SSDI application delayed", "Disability claim filed eleven months ago; reconsideration pending. Caller cannot work after back surgery and is behind on bills."),
-        ("Survivor benefits after spouse died", "Widow applied for survivor benefits after her husband passed away; the field office asked for a marriage certificate she already sent twice."),
-        ("SSI overpayment notice", "Caller received an overpayment notice for SSI and wants a waiver; says she reported her income every month."),
+        (
+            "Retirement check stopped",
+            "Caller's Social Security retirement payment stopped after she reported a change of address. No notice received. Rent due on the first.",
+        ),
+        (
+            "SSDI application delayed",
+            "Disability claim filed eleven months ago; reconsideration pending. Caller cannot work after back surgery and is behind on bills.",
+        ),
+        (
+            "Survivor benefits after spouse died",
+            "Widow applied for survivor benefits after her husband passed away; the field office asked for a marriage certificate she already sent twice.",
+        ),
+        (
+            "SSI overpayment notice",
+            "Caller received an overpayment notice for SSI and wants a waiver; says she reported her income every month.",
+        ),
     ],
     "Veterans": [
-        ("VA pension stopped", "The woman's VA pension stopped after her husband died; she does not know whether she qualifies for survivors pension (DIC)."),
-        ("Disability claim pending", "Army veteran with PTSD filed a disability compensation claim; it has been in gathering-evidence status for seven months."),
-        ("Military records for burial", "Family needs the DD-214 of a Korea-era veteran for burial honors at the national cemetery next week."),
-        ("VA health care enrollment", "Veteran moved from Ohio and cannot get an appointment at the Albany VA medical center; enrollment shows as pending."),
+        (
+            "VA pension stopped",
+            "The woman's VA pension stopped after her husband died; she does not know whether she qualifies for survivors pension (DIC).",
+        ),
+        (
+            "Disability claim pending",
+            "Army veteran with PTSD filed a disability compensation claim; it has been in gathering-evidence status for seven months.",
+        ),
+        (
+            "Military records for burial",
+            "Family needs the DD-214 of a Korea-era veteran for burial honors at the national cemetery next week.",
+        ),
+        (
+            "VA health care enrollment",
+            "Veteran moved from Ohio and cannot get an appointment at the Albany VA medical center; enrollment shows as pending.",
+        ),
     ],
     "Immigration": [
-        ("Green card renewal delayed", "I-90 filed ten months ago; the receipt notice extension expires next month and the caller needs proof of status for a new job."),
-        ("Naturalization interview scheduling", "N-400 filed over a year ago; biometrics done, no interview scheduled."),
-        ("Visa for parent's visit", "Caller's mother was refused a visitor visa; caller asks what documents would help a new application."),
+        (
+            "Green card renewal delayed",
+            "I-90 filed ten months ago; the receipt notice extension expires next month and the caller needs proof of status for a new job.",
+        ),
+        (
+            "Naturalization interview scheduling",
+            "N-400 filed over a year ago; biometrics done, no interview scheduled.",
+        ),
+        (
+            "Visa for parent's visit",
+            "Caller's mother was refused a visitor visa; caller asks what documents would help a new application.",
+        ),
     ],
     "IRS": [
-        ("Refund held for identity verification", "The tax refund has been held since April; caller verified identity online but status has not changed."),
-        ("Notice of levy", "Caller received a levy notice for a balance he says was paid under an installment agreement."),
-        ("Amended return not processed", "Amended return filed 14 months ago; caller needs the refund for medical bills."),
+        (
+            "Refund held for identity verification",
+            "The tax refund has been held since April; caller verified identity online but status has not changed.",
+        ),
+        (
+            "Notice of levy",
+            "Caller received a levy notice for a balance he says was paid under an installment agreement.",
+        ),
+        (
+            "Amended return not processed",
+            "Amended return filed 14 months ago; caller needs the refund for medical bills.",
+        ),
     ],
     "Medicare/Medicaid": [
-        ("Medicaid renewal lost", "Caller's Medicaid coverage ended after the renewal packet was lost in the mail; insulin refill is due."),
-        ("Medicare Part D coverage denial", "Prescription plan denied coverage of a heart medication; pharmacy asked for a prior authorization that the doctor already sent."),
-        ("Medicare premium overbilled", "Medicare Part B premium deducted twice from the Social Security check for three months."),
+        (
+            "Medicaid renewal lost",
+            "Caller's Medicaid coverage ended after the renewal packet was lost in the mail; insulin refill is due.",
+        ),
+        (
+            "Medicare Part D coverage denial",
+            "Prescription plan denied coverage of a heart medication; pharmacy asked for a prior authorization that the doctor already sent.",
+        ),
+        (
+            "Medicare premium overbilled",
+            "Medicare Part B premium deducted twice from the Social Security check for three months.",
+        ),
     ],
     "Housing": [
-        ("Eviction notice", "Tenant received an eviction notice after the landlord refused her Section 8 voucher payment; court date in two weeks."),
-        ("Section 8 voucher transfer", "Family needs to transfer a housing choice voucher to another county to be near a child's school."),
-        ("Unsafe conditions in public housing", "No heat in the apartment for nine days; the housing authority has not answered repair requests."),
+        (
+            "Eviction notice",
+            "Tenant received an eviction notice after the landlord refused her Section 8 voucher payment; court date in two weeks.",
+        ),
+        (
+            "Section 8 voucher transfer",
+            "Family needs to transfer a housing choice voucher to another county to be near a child's school.",
+        ),
+        (
+            "Unsafe conditions in public housing",
+            "No heat in the apartment for nine days; the housing authority has not answered repair requests.",
+        ),
     ],
     "Unemployment": [
-        ("Unemployment claim on hold", "Claim held for identity verification for six weeks; caller was laid off from the paper mill."),
-        ("Overpayment appeal", "Caller was told she owes back benefits; the appeal hearing was postponed twice."),
+        (
+            "Unemployment claim on hold",
+            "Claim held for identity verification for six weeks; caller was laid off from the paper mill.",
+        ),
+        (
+            "Overpayment appeal",
+            "Caller was told she owes back benefits; the appeal hearing was postponed twice.",
+        ),
     ],
     "Passports": [
-        ("Passport needed for urgent travel", "Caller's mother is dying in Ireland; the passport application has been in process for seven weeks and travel is in ten days."),
-        ("Lost passport application", "Application mailed with original birth certificate; no record at the passport agency after eight weeks."),
+        (
+            "Passport needed for urgent travel",
+            "Caller's mother is dying in Ireland; the passport application has been in process for seven weeks and travel is in ten days.",
+        ),
+        (
+            "Lost passport application",
+            "Application mailed with original birth certificate; no record at the passport agency after eight weeks.",
+        ),
     ],
     "Child welfare": [
-        ("Child protective services case", "Grandmother caring for two grandchildren asks for help reaching the CPS caseworker about a kinship placement."),
-        ("Foster care payments delayed", "Foster parent has not received board payments for three months."),
+        (
+            "Child protective services case",
+            "Grandmother caring for two grandchildren asks for help reaching the CPS caseworker about a kinship placement.",
+        ),
+        (
+            "Foster care payments delayed",
+            "Foster parent has not received board payments for three months.",
+        ),
     ],
     "Substance use": [
-        ("Treatment bed needed", "Mother says her son needs a detox and treatment bed; every facility she called has a waiting list."),
-        ("Recovery housing", "Caller leaving inpatient treatment next week needs a recovery residence near Watertown."),
+        (
+            "Treatment bed needed",
+            "Mother says her son needs a detox and treatment bed; every facility she called has a waiting list.",
+        ),
+        (
+            "Recovery housing",
+            "Caller leaving inpatient treatment next week needs a recovery residence near Watertown.",
+        ),
     ],
     "Domestic violence": [
-        ("Shelter placement", "Caller fleeing an abusive partner needs shelter for herself and two children tonight."),
-        ("Protective order and housing", "Survivor needs help with an emergency housing transfer after a protective order."),
+        (
+            "Shelter placement",
+            "Caller fleeing an abusive partner needs shelter for herself and two children tonight.",
+        ),
+        (
+            "Protective order and housing",
+            "Survivor needs help with an emergency housing transfer after a protective order.",
+        ),
     ],
     "Health care": [
-        ("Hospital bill after insurance denial", "Insurer denied an emergency surgery claim; the hospital sent the bill to collections."),
-        ("Food assistance and medical diet", "Senior on a renal diet asks for food bank delivery and help with a prescription copay."),
+        (
+            "Hospital bill after insurance denial",
+            "Insurer denied an emergency surgery claim; the hospital sent the bill to collections.",
+        ),
+        (
+            "Food assistance and medical diet",
+            "Senior on a renal diet asks for food bank delivery and help with a prescription copay.",
+        ),
     ],
     "Utilities": [
-        ("Heat shut-off notice", "National Grid sent a shut-off notice in January; caller applied for HEAP and is waiting."),
-        ("Billing dispute", "Electric bill tripled after a meter replacement; the utility will not review the estimate."),
+        (
+            "Heat shut-off notice",
+            "National Grid sent a shut-off notice in January; caller applied for HEAP and is waiting.",
+        ),
+        (
+            "Billing dispute",
+            "Electric bill tripled after a meter replacement; the utility will not review the estimate.",
+        ),
     ],
     "Federal retirement": [
-        ("OPM annuity not started", "Retired postal worker has received only interim payments for eight months since retiring."),
-        ("Survivor annuity after husband's death", "Widow of a federal employee applied for survivor annuity; OPM has not acknowledged the application."),
+        (
+            "OPM annuity not started",
+            "Retired postal worker has received only interim payments for eight months since retiring.",
+        ),
+        (
+            "Survivor annuity after husband's death",
+            "Widow of a federal employee applied for survivor annuity; OPM has not acknowledged the application.",
+        ),
     ],
     "Mail delivery": [
-        ("Mail not delivered for two weeks", "Rural route residents report no mail delivery for two weeks, including medication by mail."),
+        (
+            "Mail not delivered for two weeks",
+            "Rural route residents report no mail delivery for two weeks, including medication by mail.",
+        ),
         ("Lost certified mail", "Certified letter with court documents never arrived."),
     ],
     "Disaster assistance": [
-        ("FEMA flood claim denied", "Homeowner's FEMA application after the spring flooding was denied for insufficient damage."),
+        (
+            "FEMA flood claim denied",
+            "Homeowner's FEMA application after the spring flooding was denied for insufficient damage.",
+        ),
     ],
     "Student aid": [
-        ("Public service loan forgiveness", "Teacher with ten years of qualifying payments was denied PSLF; servicer miscounted payments."),
+        (
+            "Public service loan forgiveness",
+            "Teacher with ten years of qualifying payments was denied PSLF; servicer miscounted payments.",
+        ),
     ],
     "Small business": [
-        ("Disaster loan paperwork", "Owner of a diner damaged by flooding needs help with SBA disaster loan paperwork."),
+        (
+            "Disaster loan paperwork",
+            "Owner of a diner damaged by flooding needs help with SBA disaster loan paperwork.",
+        ),
     ],
     "Labor": [
         ("Unpaid wages", "Farmworker says the employer withheld the last four weeks of wages."),
     ],
     "Motor vehicles": [
-        ("Licence suspended in error", "Caller's driver licence shows suspended for an insurance lapse; he has proof of continuous coverage."),
+        (
+            "Licence suspended in error",
+            "Caller's driver licence shows suspended for an insurance lapse; he has proof of continuous coverage.",
+        ),
     ],
 }
 
@@ -231,8 +354,9 @@ def _ensure_districts() -> dict[str, District]:
     for code, name, legislator in DEMO_DISTRICTS:
         d = districts.get_by_code(code)
         if d is None:
-            d = District(code=code, name=name, state=STATE, chamber="house",
-                         legislator_name=legislator)
+            d = District(
+                code=code, name=name, state=STATE, chamber="house", legislator_name=legislator
+            )
             db.session.add(d)
         out[code] = d
     db.session.flush()
@@ -259,12 +383,15 @@ def _ensure_agencies(categories: dict[str, Category]) -> dict[str, Agency]:
         if name in existing:
             continue
         agency = Agency(
-            name=name, acronym=acronym, level=AgencyLevel(level), expected_response_days=days,
-            website=site, categories=[categories[c] for c in cats],
+            name=name,
+            acronym=acronym,
+            level=AgencyLevel(level),
+            expected_response_days=days,
+            website=site,
+            categories=[categories[c] for c in cats],
         )
         for cname, title, email, phone in contacts:
-            agency.contacts.append(AgencyContact(name=cname, title=title, email=email,
-                                                 phone=phone))
+            agency.contacts.append(AgencyContact(name=cname, title=title, email=email, phone=phone))
         db.session.add(agency)
         existing[name] = agency
     db.session.flush()
@@ -279,28 +406,43 @@ def _ensure_routing_rules(categories: dict[str, Category], agencies: dict[str, A
         if not candidates:
             continue
         agency = sorted(candidates, key=lambda a: list(AgencyLevel).index(a.level))[0]
-        db.session.add(RoutingRule(
-            category=category, agency=agency,
-            contact=agency.contacts[0] if agency.contacts else None,
-            follow_up_days=agency.expected_response_days,
-        ))
+        db.session.add(
+            RoutingRule(
+                category=category,
+                agency=agency,
+                contact=agency.contacts[0] if agency.contacts else None,
+                follow_up_days=agency.expected_response_days,
+            )
+        )
 
 
 LETTER_TEMPLATES = [
-    (LetterKind.AGENCY_INQUIRY, "Agency inquiry", "Congressional inquiry [Case #{{ case.number }}]",
-     "{{ agency.contact_name }}\n{{ agency.name }}\n\nDear {{ agency.contact_name }}:\n\n"
-     "I am writing on behalf of my constituent, {{ constituent.full_name }}, who has asked for "
-     "my help with the following matter: {{ case.subject }}.\n\nA signed privacy release is "
-     "enclosed. Please review the matter and reply to my office, quoting [Case #{{ case.number }}].\n\n"
-     "Sincerely,\n\n{{ office.legislator }}\n{{ office.name }}\nStaff contact: {{ staffer.name }}"),
-    (LetterKind.ACKNOWLEDGEMENT, "Constituent acknowledgement", "We received your request",
-     "Dear {{ constituent.full_name }}:\n\nThank you for contacting my office about "
-     "{{ case.subject|lower }}. {{ staffer.name }} of my staff will work on your request "
-     "(reference {{ case.reference }}).\n\nSincerely,\n\n{{ office.legislator }}"),
-    (LetterKind.CLOSING, "Closing letter", "Your request is complete",
-     "Dear {{ constituent.full_name }}:\n\nMy office has completed its work on "
-     "{{ case.subject|lower }}. If you need further help, please call {{ office.name }}.\n\n"
-     "Sincerely,\n\n{{ office.legislator }}"),
+    (
+        LetterKind.AGENCY_INQUIRY,
+        "Agency inquiry",
+        "Congressional inquiry [Case #{{ case.number }}]",
+        "{{ agency.contact_name }}\n{{ agency.name }}\n\nDear {{ agency.contact_name }}:\n\n"
+        "I am writing on behalf of my constituent, {{ constituent.full_name }}, who has asked for "
+        "my help with the following matter: {{ case.subject }}.\n\nA signed privacy release is "
+        "enclosed. Please review the matter and reply to my office, quoting [Case #{{ case.number }}].\n\n"
+        "Sincerely,\n\n{{ office.legislator }}\n{{ office.name }}\nStaff contact: {{ staffer.name }}",
+    ),
+    (
+        LetterKind.ACKNOWLEDGEMENT,
+        "Constituent acknowledgement",
+        "We received your request",
+        "Dear {{ constituent.full_name }}:\n\nThank you for contacting my office about "
+        "{{ case.subject|lower }}. {{ staffer.name }} of my staff will work on your request "
+        "(reference {{ case.reference }}).\n\nSincerely,\n\n{{ office.legislator }}",
+    ),
+    (
+        LetterKind.CLOSING,
+        "Closing letter",
+        "Your request is complete",
+        "Dear {{ constituent.full_name }}:\n\nMy office has completed its work on "
+        "{{ case.subject|lower }}. If you need further help, please call {{ office.name }}.\n\n"
+        "Sincerely,\n\n{{ office.legislator }}",
+    ),
 ]
 
 
@@ -325,12 +467,20 @@ def _ensure_users(
     for i in range(1, 4):
         email = f"caseworker{i}@demo.example"
         if auth.find_user_by_email(email) is None:
-            auth.create_user(email, fake.name(), Role.CASEWORKER, [codes[(i - 1) % len(codes)]],
-                             auth.generate_password())
-    staff = list(db.session.scalars(
-        sa.select(User).where(User.role.in_([Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE]))
-        .order_by(User.id)
-    ))
+            auth.create_user(
+                email,
+                fake.name(),
+                Role.CASEWORKER,
+                [codes[(i - 1) % len(codes)]],
+                auth.generate_password(),
+            )
+    staff = list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_([Role.CASEWORKER, Role.SUPERVISOR, Role.INTAKE]))
+            .order_by(User.id)
+        )
+    )
     return staff, creds
 
 
@@ -379,26 +529,58 @@ def _seed_constituents(
             district_id, ood = served[code].id, False
         town = towns.setdefault(zip5, fake.city())
         street = fake.street_address()
-        rows.append({
-            "id": cid, "first_name": first, "last_name": last,
-            "first_name_key": normalize.name_key(first), "last_name_key": normalize.name_key(last),
-            "street": street, "street_key": normalize.street_key(street), "city": town,
-            "state": STATE, "zip5": zip5, "district_id": district_id, "out_of_district": ood,
-            "district_override": False,
-            "is_veteran": rng.random() < 0.12, "is_senior": rng.random() < 0.25,
-            "has_disability": rng.random() < 0.1, "do_not_contact": rng.random() < 0.01,
-            "language": rng.choice(["English"] * 9 + ["Spanish"]),
-            "version": 1, "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "id": cid,
+                "first_name": first,
+                "last_name": last,
+                "first_name_key": normalize.name_key(first),
+                "last_name_key": normalize.name_key(last),
+                "street": street,
+                "street_key": normalize.street_key(street),
+                "city": town,
+                "state": STATE,
+                "zip5": zip5,
+                "district_id": district_id,
+                "out_of_district": ood,
+                "district_override": False,
+                "is_veteran": rng.random() < 0.12,
+                "is_senior": rng.random() < 0.25,
+                "has_disability": rng.random() < 0.1,
+                "do_not_contact": rng.random() < 0.01,
+                "language": rng.choice(["English"] * 9 + ["Spanish"]),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         phone_raw = f"({rng.choice(area_codes)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
-        cps.append({"id": next(cp_ids), "constituent_id": cid, "kind": "phone",
-                    "value": phone_raw, "normalized": normalize.phone_e164(phone_raw) or phone_raw,
-                    "label": "mobile", "is_primary": True, "created_at": now})
+        cps.append(
+            {
+                "id": next(cp_ids),
+                "constituent_id": cid,
+                "kind": "phone",
+                "value": phone_raw,
+                "normalized": normalize.phone_e164(phone_raw) or phone_raw,
+                "label": "mobile",
+                "is_primary": True,
+                "created_at": now,
+            }
+        )
         if rng.random() < 0.6:
             email = f"{normalize.name_key(first)}.{normalize.name_key(last)}{cid}@example.net"
-            cps.append({"id": next(cp_ids), "constituent_id": cid, "kind": "email",
-                        "value": email, "normalized": email, "label": None, "is_primary": False,
-                        "created_at": now})
+            cps.append(
+                {
+                    "id": next(cp_ids),
+                    "constituent_id": cid,
+                    "kind": "email",
+                    "value": email,
+                    "normalized": email,
+                    "label": None,
+                    "is_primary": False,
+                    "created_at": now,
+                }
+            )
         people.append((cid, district_id, ood))
         if len(rows) >= 2000:
             _flush_rows(Constituent, rows, ContactPoint, cps)
@@ -434,17 +616,32 @@ def _seed_cases(
     served_ids = [d.id for d in served.values()]
     rules = {r.category_id: r for r in db.session.scalars(sa.select(RoutingRule))}
     cat_list = [c for c in categories.values() if c.name in CASE_TEXTS]
-    weights = [8 if c.name in ("Social Security", "Veterans", "Immigration", "IRS") else
-               4 if c.name in ("Medicare/Medicaid", "Housing", "Passports", "Unemployment") else 1
-               for c in cat_list]
+    weights = [
+        8
+        if c.name in ("Social Security", "Veterans", "Immigration", "IRS")
+        else 4
+        if c.name in ("Medicare/Medicaid", "Housing", "Passports", "Unemployment")
+        else 1
+        for c in cat_list
+    ]
     counter = db.session.get(Counter, "case")
     if counter is None:
         counter = Counter(name="case", value=1000)
         db.session.add(counter)
         db.session.flush()
     number = counter.value
-    ids = {m: _next_id(m) for m in (Case, CaseInterval, TimelineEvent, FollowUp, Referral,
-                                    AgencyResponse, PrivacyRelease)}
+    ids = {
+        m: _next_id(m)
+        for m in (
+            Case,
+            CaseInterval,
+            TimelineEvent,
+            FollowUp,
+            Referral,
+            AgencyResponse,
+            PrivacyRelease,
+        )
+    }
     buf: dict[type, list[dict]] = {m: [] for m in ids}
     covered: list[dict] = []  # privacy_release_agencies rows
     events = 0
@@ -455,12 +652,28 @@ def _seed_cases(
         buf[model].append(row)
         return row["id"]
 
-    def ev(case_id: int, kind: str, body: str, at: datetime, author: int | None,
-           data: dict | None = None) -> None:
+    def ev(
+        case_id: int,
+        kind: str,
+        body: str,
+        at: datetime,
+        author: int | None,
+        data: dict | None = None,
+    ) -> None:
         nonlocal events
         events += 1
-        add(TimelineEvent, {"case_id": case_id, "kind": kind, "body": body, "author_id": author,
-                            "data": data, "occurred_at": at, "created_at": at})
+        add(
+            TimelineEvent,
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "body": body,
+                "author_id": author,
+                "data": data,
+                "occurred_at": at,
+                "created_at": at,
+            },
+        )
 
     for i in range(n):
         number += 1
@@ -477,8 +690,10 @@ def _seed_cases(
         assignee = rng.choice(workers) if rng.random() < 0.93 else None
         priority = rng.choices(["routine", "expedite", "emergency"], [80, 16, 4])[0]
         channel = rng.choices([c.value for c in Channel], [55, 12, 18, 7, 6, 2])[0]
-        confidential = category.name in ("Domestic violence", "Child welfare", "Substance use") \
+        confidential = (
+            category.name in ("Domestic violence", "Child welfare", "Substance use")
             or rng.random() < 0.03
+        )
         federal = agency is not None and agency.level == AgencyLevel.FEDERAL
         # Lifecycle: open intervals; a closed case may have been reopened.
         intervals: list[tuple[datetime, datetime | None]] = []
@@ -502,63 +717,126 @@ def _seed_cases(
             status = CaseStatus.CLOSED
         else:
             status = rng.choices(
-                [CaseStatus.OPEN, CaseStatus.WAITING_ON_CONSTITUENT, CaseStatus.WAITING_ON_AGENCY,
-                 CaseStatus.RESOLVED], [30, 15, 45, 10])[0]
+                [
+                    CaseStatus.OPEN,
+                    CaseStatus.WAITING_ON_CONSTITUENT,
+                    CaseStatus.WAITING_ON_AGENCY,
+                    CaseStatus.RESOLVED,
+                ],
+                [30, 15, 45, 10],
+            )[0]
             if status == CaseStatus.WAITING_ON_AGENCY and agency is None:
                 status = CaseStatus.OPEN
         last_close = intervals[-1][1] if closed_for_good else None
-        outcome = (rng.choices([o.value for o in Outcome], [55, 15, 15, 5, 4, 4, 2])[0]
-                   if closed_for_good else None)
-        release_state = (ReleaseState.RECEIVED if federal and (closed_for_good or
-                         status == CaseStatus.WAITING_ON_AGENCY)
-                         else ReleaseState.REQUESTED if federal else ReleaseState.NOT_NEEDED)
+        outcome = (
+            rng.choices([o.value for o in Outcome], [55, 15, 15, 5, 4, 4, 2])[0]
+            if closed_for_good
+            else None
+        )
+        release_state = (
+            ReleaseState.RECEIVED
+            if federal and (closed_for_good or status == CaseStatus.WAITING_ON_AGENCY)
+            else ReleaseState.REQUESTED
+            if federal
+            else ReleaseState.NOT_NEEDED
+        )
         last_activity = last_close or max(opened, now - timedelta(days=rng.uniform(0, 20)))
-        case_id = add(Case, {
-            "number": number, "constituent_id": person_id, "district_id": district_id,
-            "category_id": category.id, "subject": subject, "description": description,
-            "channel": channel, "priority": priority, "status": status.value,
-            "confidential": confidential, "release_state": release_state.value,
-            "assignee_id": assignee.id if assignee else None, "opened_by_id": opener.id,
-            "outcome": outcome, "opened_at": opened, "closed_at": last_close,
-            "last_activity_at": last_activity, "version": 1, "created_at": opened,
-            "updated_at": last_activity,
-        })
+        case_id = add(
+            Case,
+            {
+                "number": number,
+                "constituent_id": person_id,
+                "district_id": district_id,
+                "category_id": category.id,
+                "subject": subject,
+                "description": description,
+                "channel": channel,
+                "priority": priority,
+                "status": status.value,
+                "confidential": confidential,
+                "release_state": release_state.value,
+                "assignee_id": assignee.id if assignee else None,
+                "opened_by_id": opener.id,
+                "outcome": outcome,
+                "opened_at": opened,
+                "closed_at": last_close,
+                "last_activity_at": last_activity,
+                "version": 1,
+                "created_at": opened,
+                "updated_at": last_activity,
+            },
+        )
         author = assignee.id if assignee else None
-        ev(case_id, "intake", f"{channel.replace('_', '-').capitalize()} intake: {description}",
-           opened, opener.id)
+        ev(
+            case_id,
+            "intake",
+            f"{channel.replace('_', '-').capitalize()} intake: {description}",
+            opened,
+            opener.id,
+        )
         if assignee:
-            ev(case_id, "assignment", f"Assigned to {assignee.full_name}.",
-               opened + timedelta(minutes=20), opener.id, {"assignee_id": assignee.id})
+            ev(
+                case_id,
+                "assignment",
+                f"Assigned to {assignee.full_name}.",
+                opened + timedelta(minutes=20),
+                opener.id,
+                {"assignee_id": assignee.id},
+            )
         for k, (start, end) in enumerate(intervals):
             add(CaseInterval, {"case_id": case_id, "opened_at": start, "closed_at": end})
             if k > 0:
-                ev(case_id, "status_change", "Reopened: the constituent called back, the "
-                   "problem came back.", start, author, {"from": "closed", "to": "open"})
+                ev(
+                    case_id,
+                    "status_change",
+                    "Reopened: the constituent called back, the problem came back.",
+                    start,
+                    author,
+                    {"from": "closed", "to": "open"},
+                )
             span_end = end or now
             notes = rng.randint(2, 6)
             for j in range(notes):
                 at = start + (span_end - start) * ((j + 1) / (notes + 1))
-                ev(case_id, rng.choice(["note", "note", "call", "email"]),
-                   rng.choice(NOTE_TEXTS).format(agency=agency_name), at, author)
+                ev(
+                    case_id,
+                    rng.choice(["note", "note", "call", "email"]),
+                    rng.choice(NOTE_TEXTS).format(agency=agency_name),
+                    at,
+                    author,
+                )
             if end is not None:
-                ev(case_id, "status_change", f"Closed with outcome: "
-                   f"{Outcome(outcome or 'assisted').label}.", end, author,
-                   {"from": "resolved", "to": "closed", "outcome": outcome})
+                ev(
+                    case_id,
+                    "status_change",
+                    f"Closed with outcome: {Outcome(outcome or 'assisted').label}.",
+                    end,
+                    author,
+                    {"from": "resolved", "to": "closed", "outcome": outcome},
+                )
         if release_state != ReleaseState.NOT_NEEDED:
             requested = (opened + timedelta(days=1)).date()
             received = release_state == ReleaseState.RECEIVED
-            release_id = add(PrivacyRelease, {
-                "case_id": case_id, "requested_on": requested, "request_method": "mailed_form",
-                "signed_on": requested + timedelta(days=3) if received else None,
-                "signature_method": "wet" if received else None,
-                "received_at": opened + timedelta(days=5) if received else None,
-                "recorded_by_id": author, "created_at": opened,
-            })
+            release_id = add(
+                PrivacyRelease,
+                {
+                    "case_id": case_id,
+                    "requested_on": requested,
+                    "request_method": "mailed_form",
+                    "signed_on": requested + timedelta(days=3) if received else None,
+                    "signature_method": "wet" if received else None,
+                    "received_at": opened + timedelta(days=5) if received else None,
+                    "recorded_by_id": author,
+                    "created_at": opened,
+                },
+            )
             if received and agency is not None:  # the signed release names the agency
                 covered.append({"release_id": release_id, "agency_id": agency.id})
-        if agency is not None and (closed_for_good or status in (
-                CaseStatus.WAITING_ON_AGENCY, CaseStatus.RESOLVED)) and \
-                (not federal or release_state == ReleaseState.RECEIVED):
+        if (
+            agency is not None
+            and (closed_for_good or status in (CaseStatus.WAITING_ON_AGENCY, CaseStatus.RESOLVED))
+            and (not federal or release_state == ReleaseState.RECEIVED)
+        ):
             sent = min((opened + timedelta(days=6)).date(), now.date())
             days = rule.follow_up_days or agency.expected_response_days
             responded = closed_for_good or status == CaseStatus.RESOLVED
@@ -566,41 +844,84 @@ def _seed_cases(
             if last_close is not None:
                 resp_on = min(resp_on, last_close.date())
             resp_on = min(resp_on, now.date())
-            ref_id = add(Referral, {
-                "case_id": case_id, "agency_id": agency.id,
-                "contact_id": rule.contact_id, "method": rng.choice(["email", "portal", "letter"]),
-                "sent_on": sent, "due_on": sent + timedelta(days=days),
-                "reference_number": f"{(agency.acronym or 'REF')}-{rng.randint(100000, 999999)}",
-                "status": ReferralStatus.RESPONDED.value if responded else ReferralStatus.SENT.value,
-                "inquiry_count": 1, "responded_on": resp_on if responded else None,
-                "created_by_id": author, "version": 1,
-                "created_at": datetime.combine(sent, datetime.min.time(), UTC),
-                "updated_at": datetime.combine(sent, datetime.min.time(), UTC),
-            })
-            ev(case_id, "referral", f"Referred to {agency.name}.",
-               datetime.combine(sent, datetime.min.time(), UTC) + timedelta(hours=14), author,
-               {"referral_id": ref_id})
+            ref_id = add(
+                Referral,
+                {
+                    "case_id": case_id,
+                    "agency_id": agency.id,
+                    "contact_id": rule.contact_id,
+                    "method": rng.choice(["email", "portal", "letter"]),
+                    "sent_on": sent,
+                    "due_on": sent + timedelta(days=days),
+                    "reference_number": f"{(agency.acronym or 'REF')}-{rng.randint(100000, 999999)}",
+                    "status": ReferralStatus.RESPONDED.value
+                    if responded
+                    else ReferralStatus.SENT.value,
+                    "inquiry_count": 1,
+                    "responded_on": resp_on if responded else None,
+                    "created_by_id": author,
+                    "version": 1,
+                    "created_at": datetime.combine(sent, datetime.min.time(), UTC),
+                    "updated_at": datetime.combine(sent, datetime.min.time(), UTC),
+                },
+            )
+            ev(
+                case_id,
+                "referral",
+                f"Referred to {agency.name}.",
+                datetime.combine(sent, datetime.min.time(), UTC) + timedelta(hours=14),
+                author,
+                {"referral_id": ref_id},
+            )
             if responded:
                 text = rng.choice(RESPONSE_TEXTS)
-                add(AgencyResponse, {
-                    "referral_id": ref_id, "received_on": resp_on, "channel": "email",
-                    "body": text, "outcome": "resolved", "recorded_by_id": author,
-                    "created_at": datetime.combine(resp_on, datetime.min.time(), UTC),
-                })
-                ev(case_id, "response", f"Response from {agency.name}: {text}",
-                   datetime.combine(resp_on, datetime.min.time(), UTC) + timedelta(hours=15),
-                   author)
+                add(
+                    AgencyResponse,
+                    {
+                        "referral_id": ref_id,
+                        "received_on": resp_on,
+                        "channel": "email",
+                        "body": text,
+                        "outcome": "resolved",
+                        "recorded_by_id": author,
+                        "created_at": datetime.combine(resp_on, datetime.min.time(), UTC),
+                    },
+                )
+                ev(
+                    case_id,
+                    "response",
+                    f"Response from {agency.name}: {text}",
+                    datetime.combine(resp_on, datetime.min.time(), UTC) + timedelta(hours=15),
+                    author,
+                )
         if not closed_for_good and assignee and rng.random() < 0.7:
-            add(FollowUp, {
-                "case_id": case_id, "assignee_id": assignee.id,
-                "due_on": (now + timedelta(days=rng.randint(-10, 14))).date(),
-                "description": rng.choice(["Call the constituent back", "Check with the agency",
-                                           "Second inquiry if no answer"]),
-                "created_by_id": assignee.id, "created_at": opened,
-            })
+            add(
+                FollowUp,
+                {
+                    "case_id": case_id,
+                    "assignee_id": assignee.id,
+                    "due_on": (now + timedelta(days=rng.randint(-10, 14))).date(),
+                    "description": rng.choice(
+                        [
+                            "Call the constituent back",
+                            "Check with the agency",
+                            "Second inquiry if no answer",
+                        ]
+                    ),
+                    "created_by_id": assignee.id,
+                    "created_at": opened,
+                },
+            )
         if len(buf[TimelineEvent]) >= 5000 or i == n - 1:
-            for model in (Case, CaseInterval, TimelineEvent, FollowUp, Referral, AgencyResponse,
-                          PrivacyRelease):
+            for model in (
+                Case,
+                CaseInterval,
+                TimelineEvent,
+                FollowUp,
+                Referral,
+                AgencyResponse,
+                PrivacyRelease,
+            ):
                 _flush_rows(model, buf[model])
             _flush_rows(privacy_release_agencies, covered)
             if progress:
@@ -614,8 +935,19 @@ def _fix_sequences() -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
     # Fixed table names from this module, never user input.
-    for table in ("constituents", "contact_points", "cases", "case_intervals", "timeline_events",
-                  "follow_ups", "referrals", "agency_responses", "privacy_releases"):
-        statement = "SELECT setval(pg_get_serial_sequence('{0}', 'id'), " \
+    for table in (
+        "constituents",
+        "contact_points",
+        "cases",
+        "case_intervals",
+        "timeline_events",
+        "follow_ups",
+        "referrals",
+        "agency_responses",
+        "privacy_releases",
+    ):
+        statement = (
+            "SELECT setval(pg_get_serial_sequence('{0}', 'id'), "
             "COALESCE((SELECT MAX(id) FROM {0}), 1))"
+        )
         db.session.execute(sa.text(statement.format(table)))

@@ -72,8 +72,11 @@ def lookup_zip(zip5: str) -> ZipLookup:
         )
     )
     served = (
-        list(db.session.scalars(sa.select(District).where(District.code.in_(codes)).order_by(
-            District.code)))
+        list(
+            db.session.scalars(
+                sa.select(District).where(District.code.in_(codes)).order_by(District.code)
+            )
+        )
         if codes
         else []
     )
@@ -120,8 +123,9 @@ def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple
     try:
         rows_read = list(enumerate(reader, start=2))
     except csv.Error as exc:
-        raise DomainError(f"Line {reader.line_num}: not readable as CSV ({exc}).",
-                          field="file") from exc
+        raise DomainError(
+            f"Line {reader.line_num}: not readable as CSV ({exc}).", field="file"
+        ) from exc
     for line_no, row in rows_read:
         state = (row.get("state_abbr") or "").strip().upper()
         zcta = (row.get("zcta") or "").strip()
@@ -194,9 +198,11 @@ def import_zip_table(
     if existing:  # a first import has nobody to move
         _redistrict(rows, report, author, progress)
     audit.record(
-        "zip_table_imported", "zip_table", ",".join(file_states)[:40],
+        "zip_table_imported",
+        "zip_table",
+        ",".join(file_states)[:40],
         detail=f"rows={report.rows} added={report.added} removed={report.removed} "
-               f"moved={len(report.changes)}",
+        f"moved={len(report.changes)}",
         user=author,
     )
     return report
@@ -215,8 +221,9 @@ def _redistrict(
     constituents = db.session.scalars(
         sa.select(Constituent)
         .where(
-            Constituent.zip5.in_(sa.select(ZipDistrict.zip5).where(
-                ZipDistrict.state.in_(report.states))),
+            Constituent.zip5.in_(
+                sa.select(ZipDistrict.zip5).where(ZipDistrict.state.in_(report.states))
+            ),
             Constituent.district_override.is_(False),
             Constituent.merged_into_id.is_(None),
         )
@@ -238,8 +245,7 @@ def _redistrict(
             new_code = served_codes[0]
         else:
             report.needs_review.append(
-                DistrictChange(person.id, person.full_name, person.zip5 or "", current, None,
-                               False)
+                DistrictChange(person.id, person.full_name, person.zip5 or "", current, None, False)
             )
             continue
         change = DistrictChange(

@@ -35,20 +35,28 @@ def _format(day: date) -> str:
 
 def follow_up_assignees(case: Case) -> list[User]:
     """Staff who may be given a follow-up on this case (they must be able to work on it)."""
-    return [u for u in case_service.eligible_assignees(case)
-            if permissions.can(u, Action.EDIT, case)]
+    return [
+        u for u in case_service.eligible_assignees(case) if permissions.can(u, Action.EDIT, case)
+    ]
 
 
 def add_follow_up(
-    case: Case, *, due_on: date, assignee: User, description: str, by: User, today: date,
+    case: Case,
+    *,
+    due_on: date,
+    assignee: User,
+    description: str,
+    by: User,
+    today: date,
 ) -> FollowUp:
     """Add a dated task on the case for a member of staff."""
     text = (description or "").strip()
     if not text:
         raise DomainError("Say what needs doing.", field="description")
     if len(text) > DESCRIPTION_LIMIT:
-        raise DomainError(f"Keep it to at most {DESCRIPTION_LIMIT} characters.",
-                          field="description")
+        raise DomainError(
+            f"Keep it to at most {DESCRIPTION_LIMIT} characters.", field="description"
+        )
     if due_on < today:
         raise DomainError("The due date cannot be in the past.", field="due_on")
     if due_on > today + timedelta(days=3 * 365):
@@ -56,19 +64,27 @@ def add_follow_up(
     if assignee.id not in {u.id for u in follow_up_assignees(case)}:
         raise DomainError("Choose someone who works on this case.", field="assignee")
     follow_up = FollowUp(
-        case=case, due_on=due_on, assignee=assignee, description=text, created_by_id=by.id,
+        case=case,
+        due_on=due_on,
+        assignee=assignee,
+        description=text,
+        created_by_id=by.id,
     )
     db.session.add(follow_up)
     db.session.flush()
     timeline.add_event(
-        case, EventKind.FOLLOW_UP,
+        case,
+        EventKind.FOLLOW_UP,
         f"Follow-up for {assignee.full_name} due {_format(due_on)}: {text}",
-        author=by, data={"follow_up_id": follow_up.id, "action": "added"},
+        author=by,
+        data={"follow_up_id": follow_up.id, "action": "added"},
     )
     if assignee.id != by.id:
         notifications.notify(
-            assignee, f"A follow-up due {_format(due_on)} was added for you.",
-            kind="follow_up_added", case=case,
+            assignee,
+            f"A follow-up due {_format(due_on)} was added for you.",
+            kind="follow_up_added",
+            case=case,
         )
     return follow_up
 
@@ -97,7 +113,10 @@ def complete_follow_up(follow_up: FollowUp, *, by: User, note: str | None = None
     if text:
         body += f"\n{text}"
     timeline.add_event(
-        follow_up.case, EventKind.FOLLOW_UP, body, author=by,
+        follow_up.case,
+        EventKind.FOLLOW_UP,
+        body,
+        author=by,
         data={"follow_up_id": follow_up.id, "action": "completed"},
     )
 
@@ -179,10 +198,14 @@ def my_work(user: User, today: date, limit: int = 200, case_limit: int = 50) -> 
         unassigned = open_cases.where(Case.assignee_id.is_(None))
         work.unassigned = _case_rows(unassigned, case_limit)
         work.unassigned_total = _count(unassigned)
-        work.team_overdue = list(db.session.scalars(
-            _follow_up_query(user)
-            .where(FollowUp.due_on < today,
-                   sa.or_(FollowUp.assignee_id.is_(None), FollowUp.assignee_id != user.id))
-            .limit(limit)
-        ))
+        work.team_overdue = list(
+            db.session.scalars(
+                _follow_up_query(user)
+                .where(
+                    FollowUp.due_on < today,
+                    sa.or_(FollowUp.assignee_id.is_(None), FollowUp.assignee_id != user.id),
+                )
+                .limit(limit)
+            )
+        )
     return work

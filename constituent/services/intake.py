@@ -87,39 +87,57 @@ def _handling(user: User) -> list[District]:
     return own if len(own) > 1 else []
 
 
-def district_question(user: User, zip5: str, constituent: Constituent | None = None
-                      ) -> DistrictQuestion:
+def district_question(
+    user: User, zip5: str, constituent: Constituent | None = None
+) -> DistrictQuestion:
     """What the intake form should say and ask about the district for this ZIP or record."""
     handling_label = "District handling the case"
     if constituent is not None:
         if constituent.district is not None:
-            return DistrictQuestion("on_file", f"District on file: {constituent.district.code}.",
-                                    district=constituent.district)
-        note = ("On file as out of district: the case is handled by your office."
-                if constituent.out_of_district else "No district on file: the case is handled "
-                "by your office.")
+            return DistrictQuestion(
+                "on_file",
+                f"District on file: {constituent.district.code}.",
+                district=constituent.district,
+            )
+        note = (
+            "On file as out of district: the case is handled by your office."
+            if constituent.out_of_district
+            else "No district on file: the case is handled by your office."
+        )
         return DistrictQuestion("on_file", note, _handling(user), handling_label)
     where = constituents.districting(zip5)
     if where.kind == "set":
         district = where.served[0]
-        return DistrictQuestion("set", f"ZIP {where.zip5} is in {district.code} "
-                                f"({district.name}).", district=district)
+        return DistrictQuestion(
+            "set", f"ZIP {where.zip5} is in {district.code} ({district.name}).", district=district
+        )
     if where.kind == "split":
         codes = " and ".join(d.code for d in where.served)
         return DistrictQuestion(
-            "split", f"ZIP {where.zip5} is split between {codes}: ask the caller's address "
-            "and choose the district.", where.served, "District (split ZIP)")
+            "split",
+            f"ZIP {where.zip5} is split between {codes}: ask the caller's address "
+            "and choose the district.",
+            where.served,
+            "District (split ZIP)",
+        )
     if where.kind == "out":
         return DistrictQuestion(
-            "out", f"Out of district: ZIP {where.zip5} is in {', '.join(where.codes)}, outside "
+            "out",
+            f"Out of district: ZIP {where.zip5} is in {', '.join(where.codes)}, outside "
             "this office's districts. The constituent will be flagged out of district and the "
             "case handled by your office (a courtesy referral is still possible).",
-            _handling(user), handling_label)
+            _handling(user),
+            handling_label,
+        )
     if where.kind == "unknown":
         return DistrictQuestion(
-            "unknown", f"ZIP {where.zip5} is not in the ZIP table. Check it with the caller; "
+            "unknown",
+            f"ZIP {where.zip5} is not in the ZIP table. Check it with the caller; "
             "if it is right, tick “This ZIP is right” and the constituent will be flagged out "
-            "of district.", _handling(user), handling_label)
+            "of district.",
+            _handling(user),
+            handling_label,
+        )
     return DistrictQuestion(where.kind, "", _handling(user), handling_label)
 
 
@@ -145,14 +163,22 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
         try:
             plan.constituent = constituents.get_constituent(user, details.constituent_id)
         except NotFound:
-            errors["constituent_id"] = ("That constituent is not available to you; search "
-                                        "again or enter a new constituent.")
-        question = district_question(user, "", plan.constituent) if plan.constituent \
+            errors["constituent_id"] = (
+                "That constituent is not available to you; search again or enter a new constituent."
+            )
+        question = (
+            district_question(user, "", plan.constituent)
+            if plan.constituent
             else DistrictQuestion("none")
+        )
     else:
-        plan.new = ConstituentData(first_name=details.first_name, last_name=details.last_name,
-                                   street=details.street, city=details.city,
-                                   zip5=details.zip5).cleaned()
+        plan.new = ConstituentData(
+            first_name=details.first_name,
+            last_name=details.last_name,
+            street=details.street,
+            city=details.city,
+            zip5=details.zip5,
+        ).cleaned()
         errors.update(constituents.validate_constituent(plan.new))
         if details.phone.strip():
             try:
@@ -169,12 +195,14 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
             errors.setdefault("zip5", question.message)
         plan.out_of_district = question.kind in ("out", "unknown")
     if question.kind == "split":
-        plan.constituent_district = plan.case_district = _pick(question.options,
-                                                               details.district_id)
+        plan.constituent_district = plan.case_district = _pick(
+            question.options, details.district_id
+        )
         if plan.case_district is None:
             codes = " and ".join(d.code for d in question.options)
-            errors["district_id"] = (f"{CHOOSE_DISTRICT}: ZIP {details.zip5.strip()} is split "
-                                     f"between {codes}.")
+            errors["district_id"] = (
+                f"{CHOOSE_DISTRICT}: ZIP {details.zip5.strip()} is split between {codes}."
+            )
     elif question.district is not None:
         plan.constituent_district = plan.case_district = question.district
     elif question.options:
@@ -185,9 +213,13 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
         plan.case_district = _office_districts(user)[0]
     elif "constituent_id" not in errors:
         errors["district_id"] = "Your account has no district; ask an administrator."
-    plan.category = (db.session.scalar(sa.select(Category).where(
-        Category.id == details.category_id, Category.active.is_(True)))
-        if details.category_id else None)
+    plan.category = (
+        db.session.scalar(
+            sa.select(Category).where(Category.id == details.category_id, Category.active.is_(True))
+        )
+        if details.category_id
+        else None
+    )
     if plan.category is None:
         errors["category_id"] = "Choose a category."
     if not details.subject.strip():

@@ -60,8 +60,12 @@ MERGE_FIELDS: list[tuple[str, str, str, str]] = [
     ("constituent", "city", "City or town", "Plattsburgh"),
     ("constituent", "state", "State", "NY"),
     ("constituent", "zip", "ZIP code", "12901"),
-    ("constituent", "address", "Mailing address, several lines",
-     "12 Main Street\nApt 3\nPlattsburgh, NY 12901"),
+    (
+        "constituent",
+        "address",
+        "Mailing address, several lines",
+        "12 Main Street\nApt 3\nPlattsburgh, NY 12901",
+    ),
     ("constituent", "email", "Email (may be empty)", "margaret@example.net"),
     ("constituent", "phone", "Phone (may be empty)", "(518) 555-0199"),
     ("case", "number", "Case number", "1042"),
@@ -78,8 +82,7 @@ MERGE_FIELDS: list[tuple[str, str, str, str]] = [
     ("agency", "contact_title", "Liaison's title", "Congressional Liaison"),
     ("agency", "contact_email", "Liaison's email", "liaison@ssa.example.gov"),
     ("agency", "contact_phone", "Liaison's phone", "(212) 555-0110"),
-    ("agency", "reference_number", "Agency's reference number (from the referral)",
-     "SSA-123456"),
+    ("agency", "reference_number", "Agency's reference number (from the referral)", "SSA-123456"),
     ("agency", "sent_on", "Date the referral was sent", "March 8, 2026"),
     ("agency", "due_on", "Date an answer is due", "April 7, 2026"),
     ("staffer", "name", "Your name", "Casey Caseworker"),
@@ -119,8 +122,13 @@ class _MergeUndefined(StrictUndefined):
 
     __slots__ = ()
 
-    def __init__(self, hint: str | None = None, obj: Any = missing, name: str | None = None,
-                 exc: type[TemplateError] = UndefinedError) -> None:
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: type[TemplateError] = UndefinedError,
+    ) -> None:
         if hint is None and name is not None and exc is UndefinedError:
             if isinstance(obj, _FieldGroup):
                 hint = obj.unavailable or f"Unknown merge field: {obj.group}.{name}"
@@ -156,8 +164,11 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
             raise _TooLarge("the exponent is too large for a letter")
         if op == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) \
-                        and len(seq) * n > MAX_RENDERED:
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(n, int)
+                    and len(seq) * n > MAX_RENDERED
+                ):
                     raise _TooLarge("that repetition would make the letter too long")
         return {"*": operator.mul, "**": operator.pow}[op](left, right)
 
@@ -169,8 +180,9 @@ def _compile(source: str, field: str, label: str) -> Any:
     try:
         return _ENV.from_string(source)
     except TemplateSyntaxError as exc:
-        raise DomainError(f"The {label} does not compile: line {exc.lineno}: {exc.message}",
-                          field=field) from exc
+        raise DomainError(
+            f"The {label} does not compile: line {exc.lineno}: {exc.message}", field=field
+        ) from exc
 
 
 def _render(source: str, fields: dict[str, _FieldGroup], field: str, label: str) -> str:
@@ -184,18 +196,24 @@ def _render(source: str, fields: dict[str, _FieldGroup], field: str, label: str)
             field=field,
         ) from exc
     except UndefinedError as exc:
-        raise DomainError(f"The {label} cannot be filled in: {exc.message}", field=field) \
-            from exc
+        raise DomainError(f"The {label} cannot be filled in: {exc.message}", field=field) from exc
     except TemplateError as exc:
-        raise DomainError(f"The {label} cannot be filled in: {exc.message}", field=field) \
-            from exc
-    except (ArithmeticError, TypeError, ValueError, LookupError, OverflowError,
-            RecursionError) as exc:
-        raise DomainError(f"The {label} cannot be filled in: {type(exc).__name__}: {exc}",
-                          field=field) from exc
+        raise DomainError(f"The {label} cannot be filled in: {exc.message}", field=field) from exc
+    except (
+        ArithmeticError,
+        TypeError,
+        ValueError,
+        LookupError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
+        raise DomainError(
+            f"The {label} cannot be filled in: {type(exc).__name__}: {exc}", field=field
+        ) from exc
     if len(text) > MAX_RENDERED:
-        raise DomainError(f"The {label} comes out longer than {MAX_RENDERED:,} characters.",
-                          field=field)
+        raise DomainError(
+            f"The {label} comes out longer than {MAX_RENDERED:,} characters.", field=field
+        )
     return text
 
 
@@ -240,31 +258,43 @@ def merge_fields(
     person = case.constituent
     phones = [c.value for c in person.contact_points if c.kind.value == "phone"]
     emails = [c.value for c in person.contact_points if c.kind.value == "email"]
-    city_line = ", ".join(p for p in (person.city, f"{person.state or ''} {person.zip5 or ''}"
-                                      .strip()) if p)
+    city_line = ", ".join(
+        p for p in (person.city, f"{person.state or ''} {person.zip5 or ''}".strip()) if p
+    )
     prefix = _config("CASE_PREFIX", "C-")
     district = case.district
     fields: dict[str, dict[str, str]] = {
         "constituent": {
-            "full_name": person.full_name, "first_name": person.first_name,
-            "last_name": person.last_name, "street": person.street or "",
-            "street2": person.street2 or "", "city": person.city or "",
-            "state": person.state or "", "zip": person.zip5 or "",
+            "full_name": person.full_name,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "street": person.street or "",
+            "street2": person.street2 or "",
+            "city": person.city or "",
+            "state": person.state or "",
+            "zip": person.zip5 or "",
             "address": "\n".join(p for p in (person.street, person.street2, city_line) if p),
-            "email": emails[0] if emails else "", "phone": phones[0] if phones else "",
+            "email": emails[0] if emails else "",
+            "phone": phones[0] if phones else "",
         },
         "case": {
-            "number": str(case.number), "reference": f"{prefix}{case.number}",
-            "tag": CASE_TAG.format(number=case.number), "subject": case.subject,
-            "description": case.description or "", "category": case.category.name,
-            "opened_on": long_date(case.opened_at), "status": case.status.label,
+            "number": str(case.number),
+            "reference": f"{prefix}{case.number}",
+            "tag": CASE_TAG.format(number=case.number),
+            "subject": case.subject,
+            "description": case.description or "",
+            "category": case.category.name,
+            "opened_on": long_date(case.opened_at),
+            "status": case.status.label,
         },
         "agency": {},
         "staffer": {"name": user.full_name, "email": user.email, "role": user.role.label},
         "office": {
             "name": _config("OFFICE_NAME", "District Office"),
-            "legislator": district.legislator_name or "", "district": district.code,
-            "district_name": district.name, "date": long_date(today or office_today()),
+            "legislator": district.legislator_name or "",
+            "district": district.code,
+            "district_name": district.name,
+            "date": long_date(today or office_today()),
         },
     }
     if referral is not None:
@@ -274,7 +304,8 @@ def merge_fields(
         agency = contact.agency if contact is not None else None
     if agency is not None:
         fields["agency"] = {
-            "name": agency.name, "acronym": agency.acronym or "",
+            "name": agency.name,
+            "acronym": agency.acronym or "",
             "contact_name": contact.name if contact else "",
             "contact_title": (contact.title or "") if contact else "",
             "contact_email": (contact.email or "") if contact else "",
@@ -292,8 +323,10 @@ def _groups(fields: dict[str, dict[str, str]]) -> dict[str, _FieldGroup]:
         values = {k: str(v) for k, v in fields.get(name, {}).items()}
         unavailable = None
         if name == "agency" and not values:
-            unavailable = ("This template uses agency fields: choose an agency contact or a "
-                           "referral for the letter.")
+            unavailable = (
+                "This template uses agency fields: choose an agency contact or a "
+                "referral for the letter."
+            )
         groups[name] = _FieldGroup(name, values, unavailable)
     return groups
 
@@ -311,8 +344,9 @@ def fill(subject: str, body: str, fields: dict[str, dict[str, str]]) -> Rendered
     groups = _groups(fields)
     rendered_subject = " ".join(_render(subject, groups, "subject", "subject").split())
     if len(rendered_subject) > MAX_SUBJECT:
-        raise DomainError(f"The subject comes out longer than {MAX_SUBJECT} characters.",
-                          field="subject")
+        raise DomainError(
+            f"The subject comes out longer than {MAX_SUBJECT} characters.", field="subject"
+        )
     rendered_body = _render(body, groups, "body", "letter body").strip("\n")
     return RenderedLetter(subject=rendered_subject, body=rendered_body)
 
@@ -367,13 +401,13 @@ def validate_template(data: TemplateData) -> RenderedLetter:
     if not subject:
         raise DomainError("Enter a subject.", field="subject")
     if len(subject) > MAX_SUBJECT:
-        raise DomainError(f"The subject is longer than {MAX_SUBJECT} characters.",
-                          field="subject")
+        raise DomainError(f"The subject is longer than {MAX_SUBJECT} characters.", field="subject")
     if not (data.body or "").strip():
         raise DomainError("Enter the letter's text.", field="body")
     if len(data.body) > MAX_BODY_SOURCE:
-        raise DomainError(f"The letter's text is longer than {MAX_BODY_SOURCE:,} characters.",
-                          field="body")
+        raise DomainError(
+            f"The letter's text is longer than {MAX_BODY_SOURCE:,} characters.", field="body"
+        )
     sample = sample_fields()
     rendered = fill(subject, data.body, sample)
     if kind == LetterKind.AGENCY_INQUIRY:
@@ -382,13 +416,19 @@ def validate_template(data: TemplateData) -> RenderedLetter:
             raise DomainError(
                 "An agency inquiry's subject must carry the case tag, written "
                 "[Case #{{ case.number }}] (or {{ case.tag }}), so that the agency's reply "
-                "is filed on the case.", field="subject")
+                "is filed on the case.",
+                field="subject",
+            )
     return rendered
 
 
 def _template_values(template: LetterTemplate) -> dict[str, str]:
-    return {"Name": template.name, "Kind": KIND_LABELS[template.kind],
-            "Subject": template.subject, "Text": template.body}
+    return {
+        "Name": template.name,
+        "Kind": KIND_LABELS[template.kind],
+        "Subject": template.subject,
+        "Text": template.body,
+    }
 
 
 def _name_taken(name: str, except_id: int | None = None) -> bool:
@@ -404,18 +444,23 @@ def create_template(data: TemplateData, user: User | None = None) -> LetterTempl
     name = data.name.strip()
     if _name_taken(name):
         raise DomainError(f"A template named {name!r} already exists.", field="name")
-    template = LetterTemplate(name=name, kind=LetterKind(data.kind),
-                              subject=data.subject.strip(), body=data.body,
-                              updated_by_id=user.id if user else None)
+    template = LetterTemplate(
+        name=name,
+        kind=LetterKind(data.kind),
+        subject=data.subject.strip(),
+        body=data.body,
+        updated_by_id=user.id if user else None,
+    )
     db.session.add(template)
     db.session.flush()
-    audit.record("letter_template_created", "letter_template", template.id, detail=name,
-                 user=user)
+    audit.record("letter_template_created", "letter_template", template.id, detail=name, user=user)
     return template
 
 
 def update_template(
-    template: LetterTemplate, data: TemplateData, expected_version: int,
+    template: LetterTemplate,
+    data: TemplateData,
+    expected_version: int,
     user: User | None = None,
 ) -> LetterTemplate:
     """Save an edit made on ``expected_version``; Conflict if someone saved since."""
@@ -424,8 +469,12 @@ def update_template(
             kind_label = KIND_LABELS[LetterKind(data.kind)]
         except ValueError:
             kind_label = str(data.kind)
-        entered = {"Name": (data.name or "").strip(), "Kind": kind_label,
-                   "Subject": (data.subject or "").strip(), "Text": data.body or ""}
+        entered = {
+            "Name": (data.name or "").strip(),
+            "Kind": kind_label,
+            "Subject": (data.subject or "").strip(),
+            "Text": data.body or "",
+        }
         saved = _template_values(template)
         raise Conflict(
             f"The template {template.name!r} was changed by someone else after you opened "
@@ -443,10 +492,11 @@ def update_template(
     try:
         db.session.flush()
     except StaleDataError as exc:
-        raise Conflict("The template was changed by someone else while you saved. Nothing "
-                       "you entered was saved.") from exc
-    audit.record("letter_template_updated", "letter_template", template.id, detail=name,
-                 user=user)
+        raise Conflict(
+            "The template was changed by someone else while you saved. Nothing "
+            "you entered was saved."
+        ) from exc
+    audit.record("letter_template_updated", "letter_template", template.id, detail=name, user=user)
     return template
 
 
@@ -458,8 +508,13 @@ def set_template_active(
         template.active = active
         template.updated_at = utcnow()
         db.session.flush()
-        audit.record("letter_template_activated" if active else "letter_template_deactivated",
-                     "letter_template", template.id, detail=template.name, user=user)
+        audit.record(
+            "letter_template_activated" if active else "letter_template_deactivated",
+            "letter_template",
+            template.id,
+            detail=template.name,
+            user=user,
+        )
     return template
 
 
@@ -471,10 +526,10 @@ def set_template_active(
 def _check_sources(case: Case, referral: Referral | None, contact: AgencyContact | None) -> None:
     if referral is not None and referral.case_id != case.id:
         raise DomainError("That referral belongs to another case.", field="referral_id")
-    if contact is not None and referral is None and not (contact.active
-                                                         and contact.agency.active):
-        raise DomainError(f"{contact.name} is no longer an active agency contact.",
-                          field="contact_id")
+    if contact is not None and referral is None and not (contact.active and contact.agency.active):
+        raise DomainError(
+            f"{contact.name} is no longer an active agency contact.", field="contact_id"
+        )
 
 
 def preview_letter(
@@ -486,8 +541,11 @@ def preview_letter(
 ) -> RenderedLetter:
     """Fill a template for a case without recording anything."""
     _check_sources(case, referral, contact)
-    return fill(template.subject, template.body,
-                merge_fields(case, user, referral=referral, contact=contact))
+    return fill(
+        template.subject,
+        template.body,
+        merge_fields(case, user, referral=referral, contact=contact),
+    )
 
 
 def render_letter(
@@ -499,24 +557,39 @@ def render_letter(
 ) -> Letter:
     """Fill a template for a case and record the letter, on the timeline and in the audit."""
     if not template.active:
-        raise DomainError(f"The template {template.name!r} has been retired.",
-                          field="template_id")
+        raise DomainError(f"The template {template.name!r} has been retired.", field="template_id")
     rendered = preview_letter(template, case, user, referral=referral, contact=contact)
-    letter = Letter(case_id=case.id, template_id=template.id,
-                    referral_id=referral.id if referral else None, subject=rendered.subject,
-                    body=rendered.body, created_by_id=user.id, created_at=utcnow())
+    letter = Letter(
+        case_id=case.id,
+        template_id=template.id,
+        referral_id=referral.id if referral else None,
+        subject=rendered.subject,
+        body=rendered.body,
+        created_by_id=user.id,
+        created_at=utcnow(),
+    )
     db.session.add(letter)
     db.session.flush()
     agency = referral.agency if referral else contact.agency if contact else None
     timeline.add_event(
-        case, EventKind.LETTER, f"Letter printed: {template.name} — {rendered.subject}",
+        case,
+        EventKind.LETTER,
+        f"Letter printed: {template.name} — {rendered.subject}",
         author=user,
-        data={"letter_id": letter.id, "template_id": template.id,
-              "referral_id": referral.id if referral else None,
-              "agency_id": agency.id if agency else None},
+        data={
+            "letter_id": letter.id,
+            "template_id": template.id,
+            "referral_id": referral.id if referral else None,
+            "agency_id": agency.id if agency else None,
+        },
     )
-    audit.record("letter_printed", "letter", letter.id,
-                 detail=f"case {case.number}, template {template.name}", user=user)
+    audit.record(
+        "letter_printed",
+        "letter",
+        letter.id,
+        detail=f"case {case.number}, template {template.name}",
+        user=user,
+    )
     return letter
 
 
@@ -530,7 +603,10 @@ def get_letter(letter_id: int) -> Letter:
 
 def letters_for(case: Case) -> list[Letter]:
     """The letters recorded on a case, newest first."""
-    return list(db.session.scalars(
-        sa.select(Letter).where(Letter.case_id == case.id)
-        .order_by(Letter.created_at.desc(), Letter.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Letter)
+            .where(Letter.case_id == case.id)
+            .order_by(Letter.created_at.desc(), Letter.id.desc())
+        )
+    )

@@ -66,12 +66,32 @@ MAX_SUGGESTIONS = 3
 
 # Webmail domains: a contact who writes from one of these is matched by exact address only,
 # never by domain (everyone at gmail.com is not the food bank).
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com",
-    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "comcast.net",
-    "verizon.net", "att.net", "protonmail.com", "proton.me", "gmx.com", "mail.com",
-    "zoho.com", "yandex.com", "fastmail.com",
-})
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "protonmail.com",
+        "proton.me",
+        "gmx.com",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "fastmail.com",
+    }
+)
 
 # Defects that mean the file was cut off or mangled: filing what is left would half-file it.
 TRUNCATION_DEFECTS = (
@@ -94,8 +114,12 @@ class ImportOutcome(enum.StrEnum):
     @property
     def label(self) -> str:
         """How the report names the outcome."""
-        return {"filed": "Filed", "queued": "Waiting in the queue", "duplicate": "Duplicate",
-                "refused": "Refused"}[self.value]
+        return {
+            "filed": "Filed",
+            "queued": "Waiting in the queue",
+            "duplicate": "Duplicate",
+            "refused": "Refused",
+        }[self.value]
 
 
 class MessageRefused(Exception):
@@ -159,9 +183,11 @@ class ImportReport:
         """'3 messages: 1 filed, 1 queued, 0 duplicate, 1 refused.'"""
         c = self.counts
         total = len(self.messages)
-        return (f"{total} {'message' if total == 1 else 'messages'}: "
-                f"{c[ImportOutcome.FILED]} filed, {c[ImportOutcome.QUEUED]} queued, "
-                f"{c[ImportOutcome.DUPLICATE]} duplicate, {c[ImportOutcome.REFUSED]} refused.")
+        return (
+            f"{total} {'message' if total == 1 else 'messages'}: "
+            f"{c[ImportOutcome.FILED]} filed, {c[ImportOutcome.QUEUED]} queued, "
+            f"{c[ImportOutcome.DUPLICATE]} duplicate, {c[ImportOutcome.REFUSED]} refused."
+        )
 
 
 # Sources: .eml files, mbox files, folders ------------------------------------------------------
@@ -187,8 +213,10 @@ def split_mbox_file(path: Path) -> list[MailSource]:
     keys = list(box.keys())
     if len(keys) == 1:
         return [MailSource(path.name, partial(box.get_bytes, keys[0]))]
-    return [MailSource(f"{path.name}, message {n} of {len(keys)}", partial(box.get_bytes, key))
-            for n, key in enumerate(keys, start=1)]
+    return [
+        MailSource(f"{path.name}, message {n} of {len(keys)}", partial(box.get_bytes, key))
+        for n, key in enumerate(keys, start=1)
+    ]
 
 
 def split_upload(data: bytes, filename: str) -> list[MailSource]:
@@ -207,8 +235,10 @@ def split_upload(data: bytes, filename: str) -> list[MailSource]:
 def sources_in_path(path: Path) -> list[MailSource]:
     """`flask mail import PATH`: every .eml file of a folder (by name), or an mbox / .eml file."""
     if path.is_dir():
-        files = sorted((p for p in path.iterdir()
-                        if p.is_file() and p.suffix.lower() == ".eml"), key=lambda p: p.name)
+        files = sorted(
+            (p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".eml"),
+            key=lambda p: p.name,
+        )
         if not files:
             raise DomainError(f"There are no .eml files in {path}.")
         return [MailSource(p.name, p.read_bytes) for p in files]
@@ -228,9 +258,34 @@ class _TextFromHTML(HTMLParser):
     """Plain text out of an HTML mail body: tags dropped, scripts and styles ignored,
     block elements turned into line breaks. Nothing of the HTML is ever rendered."""
 
-    BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-                        "blockquote", "pre", "table", "ul", "ol", "hr", "section", "article",
-                        "header", "footer", "address", "dd", "dt"})
+    BLOCKS = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "tr",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+            "hr",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "address",
+            "dd",
+            "dt",
+        }
+    )
     SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
     def __init__(self) -> None:
@@ -278,8 +333,10 @@ def _tidy(text: str) -> str:
 def _cut(text: str, limit: int, what: str = "message") -> str:
     if len(text) <= limit:
         return text
-    return (text[:limit].rstrip() + f"\n\n[… the rest of the {what} is not kept here: it has "
-            f"{len(text):,} characters]")
+    return (
+        text[:limit].rstrip() + f"\n\n[… the rest of the {what} is not kept here: it has "
+        f"{len(text):,} characters]"
+    )
 
 
 def _one_line(value: object, limit: int) -> str:
@@ -349,23 +406,35 @@ def _attachments(msg: EmailMessage, body: EmailMessage | None) -> list[RawAttach
         content_type = part.get_content_type()
         disposition = part.get_content_disposition()
         filename = part.get_filename()
-        if part.get_content_maintype() == "text" and disposition != "attachment" \
-                and not filename:
+        if part.get_content_maintype() == "text" and disposition != "attachment" and not filename:
             continue  # the other alternative of the body (the HTML of a plain-text message)
         if content_type == "message/rfc822":
             inner = part.get_payload()
             inner_msg = inner[0] if isinstance(inner, list) and inner else None
             subject = _one_line(inner_msg.get("Subject", "") if inner_msg else "", 120)
-            found.append(RawAttachment(
-                filename=_one_line(filename or f"forwarded message {subject}".strip(), 255),
-                content_type=content_type, data=part.as_bytes(), forwarded_message=True))
+            found.append(
+                RawAttachment(
+                    filename=_one_line(filename or f"forwarded message {subject}".strip(), 255),
+                    content_type=content_type,
+                    data=part.as_bytes(),
+                    forwarded_message=True,
+                )
+            )
             continue
         data = part.get_payload(decode=True) or b""
-        inline_picture = (disposition == "inline" and part.get("Content-ID") is not None
-                          and part.get_content_maintype() == "image")
-        found.append(RawAttachment(
-            filename=_one_line(filename or f"attachment-{n}", 255),
-            content_type=content_type[:100], data=data, inline_picture=inline_picture))
+        inline_picture = (
+            disposition == "inline"
+            and part.get("Content-ID") is not None
+            and part.get_content_maintype() == "image"
+        )
+        found.append(
+            RawAttachment(
+                filename=_one_line(filename or f"attachment-{n}", 255),
+                content_type=content_type[:100],
+                data=data,
+                inline_picture=inline_picture,
+            )
+        )
     return found
 
 
@@ -380,26 +449,33 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise MessageRefused(
             f"The message is {_size(len(raw))}, more than the {_size(MAX_MESSAGE_BYTES)} "
-            "a message may be. Save its attachments separately.")
+            "a message may be. Save its attachments separately."
+        )
     header_end = re.search(rb"\r?\n\r?\n", raw)
     head = raw[: header_end.start()] if header_end else raw
     if b"\x00" in head[:65536]:
-        raise MessageRefused("This is binary data, not an email message (is it another kind "
-                             "of file renamed to .eml?).")
+        raise MessageRefused(
+            "This is binary data, not an email message (is it another kind "
+            "of file renamed to .eml?)."
+        )
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
         if not msg.keys():
-            raise MessageRefused("This is not an email message: no mail headers (From, Subject, "
-                                 "Date) were found at its start.")
+            raise MessageRefused(
+                "This is not an email message: no mail headers (From, Subject, "
+                "Date) were found at its start."
+            )
         from_header = msg.get("From")
         if from_header is None:
-            raise MessageRefused("The message has no sender (From header): it is damaged or "
-                                 "not an email message.")
+            raise MessageRefused(
+                "The message has no sender (From header): it is damaged or not an email message."
+            )
         for part in msg.walk():
             if any(isinstance(d, TRUNCATION_DEFECTS) for d in part.defects):
                 raise MessageRefused(
                     "The message is cut off: a MIME part never ends (the file was probably "
-                    "truncated while saving or copying). Save it again from the mail program.")
+                    "truncated while saving or copying). Save it again from the mail program."
+                )
         body = msg.get_body(preferencelist=("plain", "html"))
         text = ""
         if body is not None:
@@ -412,7 +488,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
         if header_end is None or (not text and not attachments):
             raise MessageRefused(
                 "The message has headers but no body (no text and no attachments): the file "
-                "is probably cut off. Save it again from the mail program.")
+                "is probably cut off. Save it again from the mail program."
+            )
         addresses = getattr(from_header, "addresses", ()) or ()
         name, address = "", ""
         if addresses:
@@ -426,16 +503,22 @@ def parse_message(raw: bytes) -> ParsedMessage:
             sent_at = sent_at.replace(tzinfo=UTC)
         message_id = _one_line(msg.get("Message-ID", ""), 998).strip("<> ") or None
         return ParsedMessage(
-            message_id=message_id, sender_name=name, sender_address=address[:320],
-            subject=_one_line(msg.get("Subject", ""), 998), sent_at=sent_at,
-            text=_cut(text, MAX_TEXT_CHARS), attachments=attachments,
+            message_id=message_id,
+            sender_name=name,
+            sender_address=address[:320],
+            subject=_one_line(msg.get("Subject", ""), 998),
+            sent_at=sent_at,
+            text=_cut(text, MAX_TEXT_CHARS),
+            attachments=attachments,
         )
     except MessageRefused:
         raise
     except Exception as exc:  # the parser on damaged input: refuse the message, keep the batch
         log.info("unreadable message: %r", exc)
-        raise MessageRefused("The message could not be read: its headers or structure are "
-                             "damaged. Save it again from the mail program.") from exc
+        raise MessageRefused(
+            "The message could not be read: its headers or structure are "
+            "damaged. Save it again from the mail program."
+        ) from exc
 
 
 # The case tag ------------------------------------------------------------------------------------
@@ -454,7 +537,8 @@ def _tag_re(prefix: str) -> re.Pattern[str]:
     prefix = prefix.strip()
     optional = f"(?:{re.escape(prefix)})?" if prefix else ""
     return re.compile(
-        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*(\d{1,9})\s*\]", re.IGNORECASE)
+        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*(\d{1,9})\s*\]", re.IGNORECASE
+    )
 
 
 @dataclass(frozen=True)
@@ -495,8 +579,10 @@ def _several(numbers: Iterable[int]) -> str:
 
 def _tag_problem(tag: CaseTag, user: User | None) -> str:
     if tag.several:
-        return (f"It names several cases in its text ({_several(tag.several)}) and none in its "
-                "subject: choose the case.")
+        return (
+            f"It names several cases in its text ({_several(tag.several)}) and none in its "
+            "subject: choose the case."
+        )
     if tag.number is None:
         return "There is no [Case #…] tag in its subject or text."
     if user is None:
@@ -522,8 +608,11 @@ class SenderDirectory:
         rows = db.session.execute(
             sa.select(AgencyContact.email, AgencyContact.agency_id, Agency.acronym, Agency.name)
             .join(Agency, Agency.id == AgencyContact.agency_id)
-            .where(AgencyContact.active.is_(True), Agency.active.is_(True),
-                   AgencyContact.email.is_not(None))
+            .where(
+                AgencyContact.active.is_(True),
+                Agency.active.is_(True),
+                AgencyContact.email.is_not(None),
+            )
         ).all()
         by_address: dict[str, int] = {}
         by_domain: dict[str, set[int]] = {}
@@ -592,32 +681,46 @@ def _attachment_line(message: InboundMessage) -> str:
     return "Attachments: " + "; ".join(items)
 
 
-def _response_for(message: InboundMessage, case: Case, directory: SenderDirectory,
-                  ) -> tuple[Referral | None, str]:
+def _response_for(
+    message: InboundMessage,
+    case: Case,
+    directory: SenderDirectory,
+) -> tuple[Referral | None, str]:
     """The case's open referral this message answers, or None with the reason (if any)."""
     address = _address_of(message.sender)
     agency_ids = directory.agencies_for(address)
     if not agency_ids:
         return None, ""
-    open_referrals = list(db.session.scalars(
-        sa.select(Referral)
-        .where(Referral.case_id == case.id, Referral.agency_id.in_(agency_ids),
-               Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES))
-        .order_by(Referral.sent_on, Referral.id)
-    ))
+    open_referrals = list(
+        db.session.scalars(
+            sa.select(Referral)
+            .where(
+                Referral.case_id == case.id,
+                Referral.agency_id.in_(agency_ids),
+                Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES),
+            )
+            .order_by(Referral.sent_on, Referral.id)
+        )
+    )
     names = sorted(directory.names.get(i, "an agency") for i in agency_ids)
     if not open_referrals:
-        return None, (f"The sender writes for {' or '.join(names)}, but the case has no open "
-                      "referral to it: filed as an email only.")
+        return None, (
+            f"The sender writes for {' or '.join(names)}, but the case has no open "
+            "referral to it: filed as an email only."
+        )
     if len(open_referrals) > 1:
-        return None, (f"The sender's address matches several agencies with open referrals "
-                      f"({', '.join(names)}): record the response on the right referral.")
+        return None, (
+            f"The sender's address matches several agencies with open referrals "
+            f"({', '.join(names)}): record the response on the right referral."
+        )
     referral = open_referrals[0]
     received_on = _received_on(message)
     if received_on < referral.sent_on:
-        return None, (f"It was sent before the referral to {referral.agency.label} "
-                      f"({_fmt(referral.sent_on)}), so it is not its response: filed as an "
-                      "email only.")
+        return None, (
+            f"It was sent before the referral to {referral.agency.label} "
+            f"({_fmt(referral.sent_on)}), so it is not its response: filed as an "
+            "email only."
+        )
     return referral, ""
 
 
@@ -678,34 +781,47 @@ def file_message(
     if message.id is None:
         db.session.flush()
     attachments = _attachment_line(message)
-    data = {"inbound_message_id": message.id,
-            "attachment_ids": [a.attachment_id for a in message.attachments if a.attachment_id]}
+    data = {
+        "inbound_message_id": message.id,
+        "attachment_ids": [a.attachment_id for a in message.attachments if a.attachment_id],
+    }
     if referral is not None:
         text = message.body_text or "(The email has no text; see its attachments.)"
         response = referrals.record_response(
-            referral, received_on=_received_on(message), channel=ReferralMethod.EMAIL,
+            referral,
+            received_on=_received_on(message),
+            channel=ReferralMethod.EMAIL,
             body=f"From: {message.sender}\nSubject: {message.subject}\n\n{text}",
-            outcome=ResponseOutcome.PENDING, author=author, inbound_message=message,
+            outcome=ResponseOutcome.PENDING,
+            author=author,
+            inbound_message=message,
         )
         message.referral_id = referral.id
         filing.referral, filing.response_id = referral, response.id
         data["referral_id"] = referral.id
-        body = (f"{header}. Recorded as the response to the referral to "
-                f"{referral.agency.label} (outcome pending until someone reads it); its full "
-                "text is in that response entry.")
+        body = (
+            f"{header}. Recorded as the response to the referral to "
+            f"{referral.agency.label} (outcome pending until someone reads it); its full "
+            "text is in that response entry."
+        )
     else:
         body = f"{header}\n\n{message.body_text or '(The email has no text.)'}"
     if attachments:
         body += f"\n\n{attachments}"
     timeline.add_event(case, EventKind.EMAIL, body, author=author, data=data, occurred_at=sent)
-    audit.record("mail_filed", "inbound_message", message.id,
-                 detail=f"case {case.number}" + (" as an agency response" if referral else ""),
-                 user=author)
+    audit.record(
+        "mail_filed",
+        "inbound_message",
+        message.id,
+        detail=f"case {case.number}" + (" as an agency response" if referral else ""),
+        user=author,
+    )
     return filing
 
 
-def _store_attachments(message: InboundMessage, parsed: ParsedMessage, user: User | None,
-                       stored: list[Path]) -> list[AttachmentNote]:
+def _store_attachments(
+    message: InboundMessage, parsed: ParsedMessage, user: User | None, stored: list[Path]
+) -> list[AttachmentNote]:
     """Keep the PDF, PNG and JPEG attachments through the upload checks; note the rest."""
     notes = []
     for raw in parsed.attachments:
@@ -713,32 +829,45 @@ def _store_attachments(message: InboundMessage, parsed: ParsedMessage, user: Use
         outcome, reason, attachment = AttachmentOutcome.SKIPPED, "", None
         kind = uploads.sniff(raw.data) if raw.data else None
         if raw.forwarded_message:
-            reason = ("a forwarded message is not kept as a file: save it from the mail "
-                      "program and import it as its own .eml")
+            reason = (
+                "a forwarded message is not kept as a file: save it from the mail "
+                "program and import it as its own .eml"
+            )
         elif raw.inline_picture:
             reason = "a picture inside the message text (a logo or signature)"
         elif not raw.data:
             reason = "the attachment is empty"
         elif kind is None:
-            reason = (f"only {uploads.ACCEPTED_LABEL} files are kept (checked by content; "
-                      f"this one is {raw.content_type})")
+            reason = (
+                f"only {uploads.ACCEPTED_LABEL} files are kept (checked by content; "
+                f"this one is {raw.content_type})"
+            )
         elif size > uploads.MAX_UPLOAD_BYTES:
             outcome = AttachmentOutcome.REFUSED
-            reason = (f"it is {_size(size)}, over the {uploads.MAX_UPLOAD_LABEL} limit for "
-                      "stored files; the message itself is filed. Save a smaller copy and add "
-                      "it to the case")
+            reason = (
+                f"it is {_size(size)}, over the {uploads.MAX_UPLOAD_LABEL} limit for "
+                "stored files; the message itself is filed. Save a smaller copy and add "
+                "it to the case"
+            )
         else:
             try:
-                attachment = uploads.store_upload(io.BytesIO(raw.data), raw.filename,
-                                                  case=None, uploaded_by=user)
+                attachment = uploads.store_upload(
+                    io.BytesIO(raw.data), raw.filename, case=None, uploaded_by=user
+                )
             except DomainError as exc:
                 outcome, reason = AttachmentOutcome.REFUSED, exc.message
             else:
                 stored.append(uploads.stored_path(attachment))
                 outcome, reason = AttachmentOutcome.KEPT, ""
-        row = InboundAttachment(message=message, attachment=attachment, filename=raw.filename,
-                                content_type=raw.content_type, size=size, outcome=outcome,
-                                reason=reason[:500])
+        row = InboundAttachment(
+            message=message,
+            attachment=attachment,
+            filename=raw.filename,
+            content_type=raw.content_type,
+            size=size,
+            outcome=outcome,
+            reason=reason[:500],
+        )
         db.session.add(row)
         notes.append(AttachmentNote(raw.filename, outcome, reason, size))
     return notes
@@ -746,13 +875,13 @@ def _store_attachments(message: InboundMessage, parsed: ParsedMessage, user: Use
 
 def _existing(sha256: str | None, message_id: str | None) -> tuple[InboundMessage | None, str]:
     if sha256 is not None:
-        found = db.session.scalar(
-            sa.select(InboundMessage).where(InboundMessage.sha256 == sha256))
+        found = db.session.scalar(sa.select(InboundMessage).where(InboundMessage.sha256 == sha256))
         if found is not None:
             return found, "the same file"
     if message_id:
         found = db.session.scalars(
-            sa.select(InboundMessage).where(InboundMessage.message_id == message_id)
+            sa.select(InboundMessage)
+            .where(InboundMessage.message_id == message_id)
             .order_by(InboundMessage.id)
         ).first()
         if found is not None:
@@ -760,24 +889,34 @@ def _existing(sha256: str | None, message_id: str | None) -> tuple[InboundMessag
     return None, ""
 
 
-def _duplicate(source: str, found: InboundMessage, how: str, user: User | None
-               ) -> MessageReport:
+def _duplicate(source: str, found: InboundMessage, how: str, user: User | None) -> MessageReport:
     when = _fmt(_office_date(found.received_at))
     detail = f"Already imported on {when} ({how}): nothing was added."
     case = None
     if found.status == InboundStatus.FILED and found.case_id is not None:
         case = db.session.get(Case, found.case_id)
         if case is not None and (user is None or permissions.can(user, Action.VIEW, case)):
-            detail = (f"Already imported on {when} ({how}) and filed to case "
-                      f"{case_label(case.number)}: nothing was added.")
+            detail = (
+                f"Already imported on {when} ({how}) and filed to case "
+                f"{case_label(case.number)}: nothing was added."
+            )
         else:
             case = None
     elif found.status == InboundStatus.UNFILED:
-        detail = (f"Already imported on {when} ({how}); it is waiting in the unfiled queue: "
-                  "nothing was added.")
+        detail = (
+            f"Already imported on {when} ({how}); it is waiting in the unfiled queue: "
+            "nothing was added."
+        )
     visible = case is not None or found.status == InboundStatus.UNFILED
-    return MessageReport(source, ImportOutcome.DUPLICATE, detail, subject=found.subject,
-                         sender=found.sender, message=found if visible else None, case=case)
+    return MessageReport(
+        source,
+        ImportOutcome.DUPLICATE,
+        detail,
+        subject=found.subject,
+        sender=found.sender,
+        message=found if visible else None,
+        case=case,
+    )
 
 
 def import_message(
@@ -822,10 +961,13 @@ def import_message(
             reason = f"It could not be filed: {exc.message}"
         else:
             log.exception("mail import failed for %s", source)
-            reason = ("It could not be imported because of an unexpected error (logged for the "
-                      "office IT staff); nothing of it was saved.")
-        return MessageReport(source, ImportOutcome.REFUSED, reason, subject=parsed.subject,
-                             sender=parsed.sender)
+            reason = (
+                "It could not be imported because of an unexpected error (logged for the "
+                "office IT staff); nothing of it was saved."
+            )
+        return MessageReport(
+            source, ImportOutcome.REFUSED, reason, subject=parsed.subject, sender=parsed.sender
+        )
     return report
 
 
@@ -834,19 +976,38 @@ def _remove(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _import_parsed(parsed: ParsedMessage, sha256: str, source: str, user: User | None,
-                   directory: SenderDirectory, stored: list[Path]) -> MessageReport:
+def _import_parsed(
+    parsed: ParsedMessage,
+    sha256: str,
+    source: str,
+    user: User | None,
+    directory: SenderDirectory,
+    stored: list[Path],
+) -> MessageReport:
     message = InboundMessage(
-        sha256=sha256, message_id=parsed.message_id, sender=parsed.sender,
-        subject=parsed.subject, sent_at=parsed.sent_at, body_text=parsed.text,
-        status=InboundStatus.UNFILED, imported_by_id=user.id if user is not None else None,
-        received_at=utcnow(), attachments=[],
+        sha256=sha256,
+        message_id=parsed.message_id,
+        sender=parsed.sender,
+        subject=parsed.subject,
+        sent_at=parsed.sent_at,
+        body_text=parsed.text,
+        status=InboundStatus.UNFILED,
+        imported_by_id=user.id if user is not None else None,
+        received_at=utcnow(),
+        attachments=[],
     )
     db.session.add(message)
     db.session.flush()
     notes = _store_attachments(message, parsed, user, stored)
-    report = MessageReport(source, ImportOutcome.QUEUED, "", subject=parsed.subject,
-                           sender=parsed.sender, message=message, attachments=notes)
+    report = MessageReport(
+        source,
+        ImportOutcome.QUEUED,
+        "",
+        subject=parsed.subject,
+        sender=parsed.sender,
+        message=message,
+        attachments=notes,
+    )
     tag = find_case_tag(parsed.subject, parsed.text)
     case = _case_by_number(tag.number, user) if tag.number is not None else None
     if case is None:
@@ -859,8 +1020,10 @@ def _import_parsed(parsed: ParsedMessage, sha256: str, source: str, user: User |
         report.detail += " The case is closed; the email is on its timeline."
     if filing.referral is not None:
         report.referral_id, report.response_id = filing.referral.id, filing.response_id
-        report.detail += (f" Recorded as the response to the referral to "
-                          f"{filing.referral.agency.label} (outcome: pending).")
+        report.detail += (
+            f" Recorded as the response to the referral to "
+            f"{filing.referral.agency.label} (outcome: pending)."
+        )
     elif filing.note:
         report.detail += " " + filing.note
     return report
@@ -879,8 +1042,11 @@ def import_sources(
         try:
             raw = source.load()
         except (OSError, KeyError, ValueError) as exc:
-            result = MessageReport(source.name, ImportOutcome.REFUSED,
-                                   f"The message could not be read from its file ({exc}).")
+            result = MessageReport(
+                source.name,
+                ImportOutcome.REFUSED,
+                f"The message could not be read from its file ({exc}).",
+            )
         else:
             result = import_message(raw, source.name, user=user, directory=directory)
         report.messages.append(result)
@@ -915,17 +1081,26 @@ class QueuePage:
 def unfiled_messages(user: User, page: int = 1, per_page: int = PER_PAGE) -> QueuePage:
     """The messages waiting to be filed, for every caseworker and supervisor of the office."""
     _require(user)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(InboundMessage).where(
-        InboundMessage.status == InboundStatus.UNFILED)) or 0
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.status == InboundStatus.UNFILED)
+        )
+        or 0
+    )
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
-    messages = list(db.session.scalars(
-        sa.select(InboundMessage)
-        .where(InboundMessage.status == InboundStatus.UNFILED)
-        .options(selectinload(InboundMessage.attachments))
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ))
+    messages = list(
+        db.session.scalars(
+            sa.select(InboundMessage)
+            .where(InboundMessage.status == InboundStatus.UNFILED)
+            .options(selectinload(InboundMessage.attachments))
+            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
     return QueuePage(messages, total, page, pages)
 
 
@@ -954,7 +1129,8 @@ def get_attachment(message: InboundMessage, item_id: int) -> InboundAttachment:
 def response_of(message: InboundMessage) -> AgencyResponse | None:
     """The agency response recorded from this message, if any."""
     return db.session.scalars(
-        sa.select(AgencyResponse).where(AgencyResponse.inbound_message_id == message.id)
+        sa.select(AgencyResponse)
+        .where(AgencyResponse.inbound_message_id == message.id)
         .options(selectinload(AgencyResponse.referral).selectinload(Referral.agency))
     ).first()
 
@@ -972,7 +1148,8 @@ def _number_candidates(text: str) -> list[int]:
     optional = f"(?:{prefix})?" if prefix else ""
     patterns = [
         r"\bcase\s*(?:no\.?|number|#)?\s*[:#]?\s*" + optional + r"\s*(\d{3,9})\b",
-        r"(?:ref(?:erence)?|inquiry|file)\s*(?:no\.?|number|#)\s*[:#]?\s*" + optional
+        r"(?:ref(?:erence)?|inquiry|file)\s*(?:no\.?|number|#)\s*[:#]?\s*"
+        + optional
         + r"(\d{3,9})\b",
         r"#\s?(\d{3,9})\b",
     ]
@@ -989,8 +1166,7 @@ def _number_candidates(text: str) -> list[int]:
     return numbers
 
 
-def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS
-                  ) -> list[Case]:
+def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS) -> list[Case]:
     """Cases the message probably belongs to, among those the user may edit: numbers in its
     subject and text (tags, "case 1042", "C-1042", "#1042"), then open cases of constituents
     whose email address the message carries (the sender, or an address in a forward)."""
@@ -1000,20 +1176,30 @@ def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTI
     numbers = [n for n in (tag.number, *tag.several) if n is not None]
     numbers += [n for n in _number_candidates(text) if n not in numbers]
     if numbers:
-        by_number = {c.number: c for c in db.session.scalars(
-            permissions.visible_cases(user, Action.EDIT)
-            .where(Case.number.in_(numbers[:20]))
-            .options(selectinload(Case.constituent)))}
+        by_number = {
+            c.number: c
+            for c in db.session.scalars(
+                permissions.visible_cases(user, Action.EDIT)
+                .where(Case.number.in_(numbers[:20]))
+                .options(selectinload(Case.constituent))
+            )
+        }
         found += [by_number[n] for n in numbers if n in by_number]
-    addresses = list(dict.fromkeys(
-        [_address_of(message.sender)] + [a.lower() for a in EMAIL_RE.findall(text)[:20]]))
+    addresses = list(
+        dict.fromkeys(
+            [_address_of(message.sender)] + [a.lower() for a in EMAIL_RE.findall(text)[:20]]
+        )
+    )
     addresses = [a for a in addresses if a]
     if addresses and len(found) < limit:
         rows = db.session.scalars(
             permissions.visible_cases(user, Action.EDIT)
             .join(ContactPoint, ContactPoint.constituent_id == Case.constituent_id)
-            .where(ContactPoint.kind == ContactKind.EMAIL,
-                   ContactPoint.normalized.in_(addresses), Case.status != CaseStatus.CLOSED)
+            .where(
+                ContactPoint.kind == ContactKind.EMAIL,
+                ContactPoint.normalized.in_(addresses),
+                Case.status != CaseStatus.CLOSED,
+            )
             .options(selectinload(Case.constituent))
             .order_by(Case.last_activity_at.desc(), Case.id.desc())
             .limit(limit * 2)
@@ -1031,7 +1217,7 @@ def parse_case_number(text: str) -> int | None:
     prefix = _prefix().lower()
     for candidate in (prefix, prefix.rstrip("-_#/. "), "c-", "c"):
         if candidate and value.startswith(candidate):
-            value = value[len(candidate):]
+            value = value[len(candidate) :]
             break
     value = value.lstrip("#")
     if not value.isdigit() or len(value) > 9:
@@ -1046,18 +1232,22 @@ def file_by_number(message: InboundMessage, number_text: str, user: User) -> Fil
         raise DomainError("This message is already filed.", field="case_number")
     number = parse_case_number(number_text)
     if number is None:
-        raise DomainError(f"Type a case number such as {case_label(1042)} or 1042.",
-                          field="case_number")
+        raise DomainError(
+            f"Type a case number such as {case_label(1042)} or 1042.", field="case_number"
+        )
     try:
         case = permissions.get_case_by_number(user, number, Action.EDIT)
     except NotFound:
-        raise DomainError(f"There is no case {case_label(number)} that you can file onto. "
-                          "Check the number.", field="case_number") from None
+        raise DomainError(
+            f"There is no case {case_label(number)} that you can file onto. Check the number.",
+            field="case_number",
+        ) from None
     return file_message(message, case, user)
 
 
-def open_case_from_message(message: InboundMessage, user: User,
-                           details: intake.CallDetails) -> Case:
+def open_case_from_message(
+    message: InboundMessage, user: User, details: intake.CallDetails
+) -> Case:
     """Open a new case from a queued message (as logging a call does) and file it there.
 
     The channel is email; the description is the start of the message unless given; the
@@ -1068,8 +1258,9 @@ def open_case_from_message(message: InboundMessage, user: User,
         raise DomainError("This message is already filed.")
     details.channel = Channel.EMAIL.value
     if not details.description.strip():
-        details.description = _cut(message.body_text or message.subject,
-                                   MAX_DESCRIPTION_CHARS, "email")
+        details.description = _cut(
+            message.body_text or message.subject, MAX_DESCRIPTION_CHARS, "email"
+        )
     case = intake.log_call(user, details)
     file_message(message, case, user)
     return case

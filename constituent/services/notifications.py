@@ -40,7 +40,9 @@ class OutgoingMail:
 def notify(user: User, message: str, *, kind: str, case: Case | None = None) -> Notification:
     """Add an in-app notification for a member of staff (never commits)."""
     notification = Notification(
-        user_id=user.id, case_id=case.id if case is not None else None, kind=kind,
+        user_id=user.id,
+        case_id=case.id if case is not None else None,
+        kind=kind,
         message=message[:500],
     )
     db.session.add(notification)
@@ -56,8 +58,10 @@ def notify_assignment(case: Case, assignee: User, by: User) -> Notification:
     queue_staff_email(
         assignee,
         subject=f"Case {number} assigned to you",
-        body=(f"{message}\n\nPriority: {case.priority.label}.\n"
-              f"Open it in Constituent by typing {number} in the case number box.\n"),
+        body=(
+            f"{message}\n\nPriority: {case.priority.label}.\n"
+            f"Open it in Constituent by typing {number} in the case number box.\n"
+        ),
     )
     return notification
 
@@ -71,8 +75,17 @@ def queue_staff_email(user: User, *, subject: str, body: str) -> OutgoingMail | 
         to=user.email,
         subject=subject,
         body=body,
-        settings={k: config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME",
-                                             "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_SENDER")},
+        settings={
+            k: config.get(k)
+            for k in (
+                "MAIL_SERVER",
+                "MAIL_PORT",
+                "MAIL_USERNAME",
+                "MAIL_PASSWORD",
+                "MAIL_USE_TLS",
+                "MAIL_SENDER",
+            )
+        },
     )
     db.session().info.setdefault(PENDING_KEY, []).append(mail)
     return mail
@@ -112,12 +125,14 @@ def _drop_pending(session: Session) -> None:
 
 def unread_for(user: User, limit: int = 50) -> list[Notification]:
     """The user's unread notifications, newest first."""
-    return list(db.session.scalars(
-        sa.select(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(user: User, notification_id: int) -> Notification:

@@ -76,8 +76,9 @@ def case_search_filter(user: User | None, action: Action = Action.VIEW) -> Whoos
     if role == Role.CASEWORKER:
         if action == Action.MANAGE:
             return wq.And([in_districts, not_confidential])
-        return wq.And([in_districts,
-                       wq.Or([not_confidential, wq.Term("assignee_id", str(user.id))])])
+        return wq.And(
+            [in_districts, wq.Or([not_confidential, wq.Term("assignee_id", str(user.id))])]
+        )
     if role == Role.INTAKE and action == Action.VIEW:
         return wq.And([wq.Term("opened_by_id", str(user.id)), not_confidential, in_districts])
     if role == Role.ADMIN and action == Action.VIEW:

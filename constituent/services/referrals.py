@@ -161,9 +161,7 @@ def _move_case(case: Case, status: CaseStatus, user: User, reason: str) -> None:
     """Move the case through the status workflow (no-op when it is already there)."""
     if case.status == status:
         return
-    if status not in workflow.allowed_next(case) and CaseStatus.OPEN in workflow.allowed_next(
-        case
-    ):
+    if status not in workflow.allowed_next(case) and CaseStatus.OPEN in workflow.allowed_next(case):
         # A resolved case that goes back to an agency is open again first.
         workflow.change_status(case, CaseStatus.OPEN, user, note=reason)
     workflow.change_status(case, status, user, note=reason)
@@ -251,25 +249,36 @@ def route_case(
     if referral.reference_number:
         body += f" Agency reference {referral.reference_number}."
     timeline.add_event(
-        case, EventKind.REFERRAL, body, author=author,
+        case,
+        EventKind.REFERRAL,
+        body,
+        author=author,
         data={"referral_id": referral.id, "action": "sent", "agency_id": agency.id},
     )
     if override_reason:
         timeline.add_event(
-            case, EventKind.REFERRAL,
+            case,
+            EventKind.REFERRAL,
             f"Privacy-release requirement overridden by {author.full_name} for the referral to "
             f"{agency.label}. {problem} Reason given: {override_reason}",
             author=author,
             data={"referral_id": referral.id, "action": "release_override"},
         )
         audit.record(
-            "release_override", "referral", referral.id,
+            "release_override",
+            "referral",
+            referral.id,
             detail=f"Case {case.number} referred to {agency.acronym or agency.name} without a "
-                   "covering privacy release",
+            "covering privacy release",
             user=author,
         )
-    audit.record("referral_sent", "referral", referral.id,
-                 detail=f"case {case.number} to {agency.acronym or agency.name}", user=author)
+    audit.record(
+        "referral_sent",
+        "referral",
+        referral.id,
+        detail=f"case {case.number} to {agency.acronym or agency.name}",
+        user=author,
+    )
     _move_case(case, CaseStatus.WAITING_ON_AGENCY, author, f"Referred to {agency.label}.")
     db.session.flush()
     return referral
@@ -309,9 +318,11 @@ def update_referral(
         referral.due_on = due_on
     if changes:
         timeline.add_event(
-            referral.case, EventKind.REFERRAL,
+            referral.case,
+            EventKind.REFERRAL,
             f"Referral to {referral.agency.label} updated: " + "; ".join(changes) + ".",
-            author=author, data={"referral_id": referral.id, "action": "updated"},
+            author=author,
+            data={"referral_id": referral.id, "action": "updated"},
         )
     db.session.flush()
     return referral
@@ -325,8 +336,13 @@ def _require_open(referral: Referral, doing: str) -> None:
 
 
 def acknowledge(
-    referral: Referral, *, on: date, author: User, reference_number: str | None = None,
-    version: int | None = None, today: date | None = None,
+    referral: Referral,
+    *,
+    on: date,
+    author: User,
+    reference_number: str | None = None,
+    version: int | None = None,
+    today: date | None = None,
 ) -> Referral:
     """Record that the agency acknowledged the referral (optionally with its reference)."""
     check_version(referral, version)
@@ -336,11 +352,13 @@ def acknowledge(
             "can be acknowledged."
         )
     if on < referral.sent_on:
-        raise DomainError("The agency cannot acknowledge a referral before it was sent.",
-                          field="acknowledged_on")
+        raise DomainError(
+            "The agency cannot acknowledge a referral before it was sent.", field="acknowledged_on"
+        )
     if on > (today or office_today()):
-        raise DomainError("The acknowledgement date cannot be in the future.",
-                          field="acknowledged_on")
+        raise DomainError(
+            "The acknowledgement date cannot be in the future.", field="acknowledged_on"
+        )
     referral.status = ReferralStatus.ACKNOWLEDGED
     referral.acknowledged_on = on
     reference_number = (reference_number or "").strip()
@@ -349,14 +367,24 @@ def acknowledge(
     body = f"{referral.agency.label} acknowledged the referral on {_fmt(on)}."
     if reference_number:
         body += f" Agency reference {reference_number}."
-    timeline.add_event(referral.case, EventKind.REFERRAL, body, author=author,
-                       data={"referral_id": referral.id, "action": "acknowledged"})
+    timeline.add_event(
+        referral.case,
+        EventKind.REFERRAL,
+        body,
+        author=author,
+        data={"referral_id": referral.id, "action": "acknowledged"},
+    )
     db.session.flush()
     return referral
 
 
-def decline(referral: Referral, *, reason: str, author: User, version: int | None = None,
-            ) -> Referral:
+def decline(
+    referral: Referral,
+    *,
+    reason: str,
+    author: User,
+    version: int | None = None,
+) -> Referral:
     """Record that the agency declined the referral; a reason is required."""
     check_version(referral, version)
     reason = (reason or "").strip()
@@ -366,16 +394,19 @@ def decline(referral: Referral, *, reason: str, author: User, version: int | Non
     referral.status = ReferralStatus.DECLINED
     referral.declined_reason = reason
     timeline.add_event(
-        referral.case, EventKind.REFERRAL,
+        referral.case,
+        EventKind.REFERRAL,
         f"{referral.agency.label} declined the referral. Reason: {reason}",
-        author=author, data={"referral_id": referral.id, "action": "declined"},
+        author=author,
+        data={"referral_id": referral.id, "action": "declined"},
     )
     db.session.flush()
     return referral
 
 
-def withdraw(referral: Referral, *, author: User, reason: str | None = None,
-             version: int | None = None) -> Referral:
+def withdraw(
+    referral: Referral, *, author: User, reason: str | None = None, version: int | None = None
+) -> Referral:
     """The office withdraws the referral (the agency need not answer any more)."""
     check_version(referral, version)
     _require_open(referral, "withdrawn")
@@ -384,8 +415,13 @@ def withdraw(referral: Referral, *, author: User, reason: str | None = None,
     body = f"Referral to {referral.agency.label} withdrawn by the office."
     if reason:
         body += f" Reason: {reason}"
-    timeline.add_event(referral.case, EventKind.REFERRAL, body, author=author,
-                       data={"referral_id": referral.id, "action": "withdrawn"})
+    timeline.add_event(
+        referral.case,
+        EventKind.REFERRAL,
+        body,
+        author=author,
+        data={"referral_id": referral.id, "action": "withdrawn"},
+    )
     db.session.flush()
     return referral
 
@@ -403,8 +439,14 @@ def days_overdue(referral: Referral, today: date | None = None) -> int:
 
 
 def second_inquiry(
-    referral: Referral, *, author: User, on: date | None = None, due_on: date | None = None,
-    method: ReferralMethod | None = None, note: str | None = None, version: int | None = None,
+    referral: Referral,
+    *,
+    author: User,
+    on: date | None = None,
+    due_on: date | None = None,
+    method: ReferralMethod | None = None,
+    note: str | None = None,
+    version: int | None = None,
 ) -> Referral:
     """Record a further inquiry on an overdue referral and reset its due date.
 
@@ -420,8 +462,7 @@ def second_inquiry(
         )
     new_due = due_on or on + timedelta(days=follow_up_days(referral.case, referral.agency))
     if new_due <= on:
-        raise DomainError("The new due date must be after the date of the inquiry.",
-                          field="due_on")
+        raise DomainError("The new due date must be after the date of the inquiry.", field="due_on")
     previous_due = referral.due_on
     referral.inquiry_count += 1
     referral.last_inquiry_on = on
@@ -438,9 +479,15 @@ def second_inquiry(
     if note and note.strip():
         body += f" {note.strip()}"
     timeline.add_event(
-        referral.case, EventKind.REFERRAL, body, author=author,
-        data={"referral_id": referral.id, "action": "inquiry",
-              "inquiry_count": referral.inquiry_count},
+        referral.case,
+        EventKind.REFERRAL,
+        body,
+        author=author,
+        data={
+            "referral_id": referral.id,
+            "action": "inquiry",
+            "inquiry_count": referral.inquiry_count,
+        },
     )
     db.session.flush()
     return referral
@@ -492,12 +539,12 @@ def record_response(
         referral.responded_on = received_on
     db.session.flush()
     timeline.add_event(
-        referral.case, EventKind.RESPONSE,
+        referral.case,
+        EventKind.RESPONSE,
         f"Response from {referral.agency.label} ({METHOD_LABELS[channel].lower()}, received "
         f"{_fmt(received_on)}), outcome: {OUTCOME_LABELS[outcome]}.\n\n{body}",
         author=author,
-        data={"referral_id": referral.id, "response_id": response.id,
-              "outcome": outcome.value},
+        data={"referral_id": referral.id, "response_id": response.id, "outcome": outcome.value},
     )
     db.session.flush()
     return response
@@ -511,17 +558,26 @@ def next_case_status(case: Case, outcome: ResponseOutcome) -> CaseStatus | None:
     return status
 
 
-def move_case_after_response(case: Case, status: CaseStatus, *, author: User,
-                             response: AgencyResponse) -> None:
+def move_case_after_response(
+    case: Case, status: CaseStatus, *, author: User, response: AgencyResponse
+) -> None:
     """Move the case on after an agency's response (the status the response page offered)."""
-    if status not in (CaseStatus.OPEN, CaseStatus.WAITING_ON_AGENCY,
-                      CaseStatus.WAITING_ON_CONSTITUENT, CaseStatus.RESOLVED):
+    if status not in (
+        CaseStatus.OPEN,
+        CaseStatus.WAITING_ON_AGENCY,
+        CaseStatus.WAITING_ON_CONSTITUENT,
+        CaseStatus.RESOLVED,
+    ):
         raise DomainError("Choose an open status; close the case from its page.", field="status")
     if case.status == CaseStatus.CLOSED:
         raise DomainError("This case is closed. Reopen it from its page first.")
-    _move_case(case, status, author,
-               f"After the response from {response.referral.agency.label} "
-               f"({OUTCOME_LABELS[response.outcome].lower()}).")
+    _move_case(
+        case,
+        status,
+        author,
+        f"After the response from {response.referral.agency.label} "
+        f"({OUTCOME_LABELS[response.outcome].lower()}).",
+    )
     db.session.flush()
 
 
@@ -542,13 +598,18 @@ def get_referral(user: User, referral_id: int, action: Action = Action.VIEW) -> 
 
 def case_referrals(case: Case) -> list[Referral]:
     """The case's referrals, newest first (the caller has already been allowed the case)."""
-    return list(db.session.scalars(
-        sa.select(Referral)
-        .where(Referral.case_id == case.id)
-        .options(selectinload(Referral.agency), selectinload(Referral.contact),
-                 selectinload(Referral.responses))
-        .order_by(Referral.sent_on.desc(), Referral.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Referral)
+            .where(Referral.case_id == case.id)
+            .options(
+                selectinload(Referral.agency),
+                selectinload(Referral.contact),
+                selectinload(Referral.responses),
+            )
+            .order_by(Referral.sent_on.desc(), Referral.id.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -582,9 +643,13 @@ def overdue_referrals(
             Referral.due_on < today,
             Case.status != CaseStatus.CLOSED,
         )
-        .options(selectinload(Referral.agency), selectinload(Referral.contact),
-                 selectinload(Case.assignee), selectinload(Case.district),
-                 selectinload(Case.constituent))
+        .options(
+            selectinload(Referral.agency),
+            selectinload(Referral.contact),
+            selectinload(Case.assignee),
+            selectinload(Case.district),
+            selectinload(Case.constituent),
+        )
         .order_by(Referral.due_on, Case.number, Referral.id)
     )
     if agency is not None:
@@ -635,8 +700,14 @@ def response_time_stats(user: User, today: date | None = None) -> list[AgencyRes
     are left out; sorted by name."""
     today = today or office_today()
     rows = db.session.execute(
-        sa.select(Referral.agency_id, Referral.status, Referral.sent_on, Referral.due_on,
-                  Referral.responded_on, Case.status.label("case_status"))
+        sa.select(
+            Referral.agency_id,
+            Referral.status,
+            Referral.sent_on,
+            Referral.due_on,
+            Referral.responded_on,
+            Case.status.label("case_status"),
+        )
         .join(Case, Case.id == Referral.case_id)
         .where(permissions.case_scope(user, Action.VIEW))
     ).all()
@@ -652,17 +723,21 @@ def response_time_stats(user: User, today: date | None = None) -> list[AgencyRes
             (r.responded_on - r.sent_on).days for r in referrals if r.responded_on is not None
         )
         overdue = sum(
-            1 for r in referrals
-            if r.status in OPEN_REFERRAL_STATUSES and r.due_on < today
+            1
+            for r in referrals
+            if r.status in OPEN_REFERRAL_STATUSES
+            and r.due_on < today
             and r.case_status != CaseStatus.CLOSED
         )
-        result.append(AgencyResponseTimes(
-            agency=agencies[agency_id],
-            sent=len(referrals),
-            responded=len(days),
-            median_days=float(statistics.median(days)) if days else None,
-            p90_days=percentile_90(days),
-            overdue=overdue,
-        ))
+        result.append(
+            AgencyResponseTimes(
+                agency=agencies[agency_id],
+                sent=len(referrals),
+                responded=len(days),
+                median_days=float(statistics.median(days)) if days else None,
+                p90_days=percentile_90(days),
+                overdue=overdue,
+            )
+        )
     result.sort(key=lambda r: r.agency.name.lower())
     return result

@@ -58,7 +58,11 @@ def covered_agencies(case: Case) -> list[Agency]:
 
 
 def request_release(
-    case: Case, *, requested_on: date, method: RequestMethod, by: User,
+    case: Case,
+    *,
+    requested_on: date,
+    method: RequestMethod,
+    by: User,
     today: date | None = None,
 ) -> PrivacyRelease:
     """Record that a release was sent to the constituent for signature."""
@@ -66,15 +70,20 @@ def request_release(
     if requested_on > today:
         raise DomainError("The request date cannot be in the future.", field="requested_on")
     release = PrivacyRelease(
-        case=case, requested_on=requested_on, request_method=method, recorded_by_id=by.id,
+        case=case,
+        requested_on=requested_on,
+        request_method=method,
+        recorded_by_id=by.id,
     )
     db.session.add(release)
     if case.release_state != ReleaseState.RECEIVED:
         case.release_state = ReleaseState.REQUESTED
     timeline.add_event(
-        case, EventKind.RELEASE,
+        case,
+        EventKind.RELEASE,
         f"Privacy release requested on {_format(requested_on)} ({method.label.lower()}).",
-        author=by, data={"action": "requested", "method": method.value},
+        author=by,
+        data={"action": "requested", "method": method.value},
     )
     db.session.flush()
     return release
@@ -123,16 +132,21 @@ def record_received(
     case.release_state = ReleaseState.RECEIVED
     names = ", ".join(a.acronym or a.name for a in release.agencies)
     timeline.add_event(
-        case, EventKind.RELEASE,
+        case,
+        EventKind.RELEASE,
         f"Privacy release received: signed {_format(signed_on)} "
         f"({signature_method.label.lower()}), covering {names}.",
         author=by,
-        data={"action": "received", "agency_ids": [a.id for a in release.agencies],
-              "attachment_id": attachment.id},
+        data={
+            "action": "received",
+            "agency_ids": [a.id for a in release.agencies],
+            "attachment_id": attachment.id,
+        },
     )
     db.session.flush()
-    audit.record("release_received", "case", case.number,
-                 detail=f"attachment {attachment.id}", user=by)
+    audit.record(
+        "release_received", "case", case.number, detail=f"attachment {attachment.id}", user=by
+    )
     return release
 
 
@@ -149,12 +163,11 @@ def mark_not_needed(case: Case, *, by: User, note: str | None = None) -> None:
     body = "Privacy release marked not needed."
     if text:
         body += f"\n{text}"
-    timeline.add_event(case, EventKind.RELEASE, body, author=by,
-                       data={"action": "not_needed"})
+    timeline.add_event(case, EventKind.RELEASE, body, author=by, data={"action": "not_needed"})
 
 
 def active_agencies() -> list[Agency]:
     """Agencies a release may name, by name."""
-    return list(db.session.scalars(
-        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ))
+    return list(
+        db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
+    )

@@ -63,14 +63,16 @@ def best_rule(category: Category | int, district: District | int | None) -> Rule
     contact = rule.contact
     if contact is not None and not contact.active:
         replacement = next((c for c in agency.contacts if c.active), None)
-        reason += (f"; its contact {contact.name} is inactive"
-                   + (f", so {replacement.name} is suggested" if replacement else ""))
+        reason += f"; its contact {contact.name} is inactive" + (
+            f", so {replacement.name} is suggested" if replacement else ""
+        )
         contact = replacement
     elif contact is None:
         contact = next((c for c in agency.contacts if c.active), None)
     days = rule.follow_up_days or agency.expected_response_days
-    return RuleSuggestion(rule=rule, agency=agency, contact=contact, follow_up_days=days,
-                          reason=reason)
+    return RuleSuggestion(
+        rule=rule, agency=agency, contact=contact, follow_up_days=days, reason=reason
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -91,13 +93,19 @@ class RuleData:
 
 def list_rules() -> list[RoutingRule]:
     """Every rule, by category, with general rules after district-specific ones."""
-    return list(db.session.scalars(
-        sa.select(RoutingRule)
-        .join(Category, Category.id == RoutingRule.category_id)
-        .outerjoin(District, District.id == RoutingRule.district_id)
-        .order_by(Category.name, sa.case((RoutingRule.district_id.is_(None), 1), else_=0),
-                  District.code, RoutingRule.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(RoutingRule)
+            .join(Category, Category.id == RoutingRule.category_id)
+            .outerjoin(District, District.id == RoutingRule.district_id)
+            .order_by(
+                Category.name,
+                sa.case((RoutingRule.district_id.is_(None), 1), else_=0),
+                District.code,
+                RoutingRule.id,
+            )
+        )
+    )
 
 
 def get_rule(rule_id: int) -> RoutingRule:
@@ -121,51 +129,73 @@ def _resolve(data: RuleData) -> tuple[Category, District | None, Agency, AgencyC
     if agency is None:
         raise DomainError("Choose an agency.", field="agency_id")
     if not agency.active:
-        raise DomainError(f"{agency.name} is inactive; reactivate it first or choose another "
-                          "agency.", field="agency_id")
+        raise DomainError(
+            f"{agency.name} is inactive; reactivate it first or choose another agency.",
+            field="agency_id",
+        )
     contact = None
     if data.contact_id:
         contact = db.session.get(AgencyContact, data.contact_id)
         if contact is None or contact.agency_id != agency.id:
-            raise DomainError(f"That contact does not work at {agency.name}; choose one of its "
-                              "contacts or none.", field="contact_id")
+            raise DomainError(
+                f"That contact does not work at {agency.name}; choose one of its contacts or none.",
+                field="contact_id",
+            )
         if not contact.active:
-            raise DomainError(f"{contact.name} is inactive; choose an active contact.",
-                              field="contact_id")
+            raise DomainError(
+                f"{contact.name} is inactive; choose an active contact.", field="contact_id"
+            )
     days = data.follow_up_days
     if days is not None and not 1 <= days <= MAX_FOLLOW_UP_DAYS:
-        raise DomainError(f"Follow-up days must be between 1 and {MAX_FOLLOW_UP_DAYS}, or "
-                          "empty to use the agency's expected response days.",
-                          field="follow_up_days")
+        raise DomainError(
+            f"Follow-up days must be between 1 and {MAX_FOLLOW_UP_DAYS}, or "
+            "empty to use the agency's expected response days.",
+            field="follow_up_days",
+        )
     return category, district, agency, contact
 
 
-def _refuse_duplicate(category: Category, district: District | None,
-                      except_id: int | None = None) -> None:
+def _refuse_duplicate(
+    category: Category, district: District | None, except_id: int | None = None
+) -> None:
     stmt = sa.select(RoutingRule.id).where(
         RoutingRule.category_id == category.id,
         RoutingRule.active.is_(True),
-        RoutingRule.district_id.is_(None) if district is None
+        RoutingRule.district_id.is_(None)
+        if district is None
         else RoutingRule.district_id == district.id,
     )
     if except_id is not None:
         stmt = stmt.where(RoutingRule.id != except_id)
     if db.session.scalar(stmt) is not None:
         where = f"in {district.code}" if district else "for all districts"
-        raise DomainError(f"There is already an active rule for {category.name} {where}. Edit "
-                          "that rule, or deactivate it first.", field="district_id")
+        raise DomainError(
+            f"There is already an active rule for {category.name} {where}. Edit "
+            "that rule, or deactivate it first.",
+            field="district_id",
+        )
 
 
 def create_rule(data: RuleData, user: User | None = None) -> RoutingRule:
     """Add a routing rule (one active rule per category and district)."""
     category, district, agency, contact = _resolve(data)
     _refuse_duplicate(category, district)
-    rule = RoutingRule(category=category, district=district, agency=agency, contact=contact,
-                       follow_up_days=data.follow_up_days)
+    rule = RoutingRule(
+        category=category,
+        district=district,
+        agency=agency,
+        contact=contact,
+        follow_up_days=data.follow_up_days,
+    )
     db.session.add(rule)
     db.session.flush()
-    audit.record("routing_rule_created", "routing_rule", rule.id,
-                 detail=f"{describe_rule(rule)} → {agency.name}", user=user)
+    audit.record(
+        "routing_rule_created",
+        "routing_rule",
+        rule.id,
+        detail=f"{describe_rule(rule)} → {agency.name}",
+        user=user,
+    )
     return rule
 
 
@@ -177,8 +207,13 @@ def update_rule(rule: RoutingRule, data: RuleData, user: User | None = None) -> 
     rule.category, rule.district, rule.agency, rule.contact = category, district, agency, contact
     rule.follow_up_days = data.follow_up_days
     db.session.flush()
-    audit.record("routing_rule_updated", "routing_rule", rule.id,
-                 detail=f"{describe_rule(rule)} → {agency.name}", user=user)
+    audit.record(
+        "routing_rule_updated",
+        "routing_rule",
+        rule.id,
+        detail=f"{describe_rule(rule)} → {agency.name}",
+        user=user,
+    )
     return rule
 
 
@@ -192,8 +227,13 @@ def set_rule_active(rule: RoutingRule, active: bool, user: User | None = None) -
             raise DomainError(f"{rule.agency.name} is inactive; reactivate the agency first.")
     rule.active = active
     db.session.flush()
-    audit.record("routing_rule_activated" if active else "routing_rule_deactivated",
-                 "routing_rule", rule.id, detail=describe_rule(rule), user=user)
+    audit.record(
+        "routing_rule_activated" if active else "routing_rule_deactivated",
+        "routing_rule",
+        rule.id,
+        detail=describe_rule(rule),
+        user=user,
+    )
     return rule
 
 

@@ -148,8 +148,9 @@ class Period:
         slices = []
         cursor = self.start
         while cursor <= self.end:
-            month_end = date(cursor.year, cursor.month,
-                             calendar.monthrange(cursor.year, cursor.month)[1])
+            month_end = date(
+                cursor.year, cursor.month, calendar.monthrange(cursor.year, cursor.month)[1]
+            )
             slices.append((cursor, min(month_end, self.end)))
             cursor = month_end + timedelta(days=1)
         return slices
@@ -203,8 +204,7 @@ def last_12_months(today: date) -> Period:
 def calendar_period(kind: PeriodKind, start: date, today: date) -> Period:
     """A calendar month, quarter or year starting on ``start``, cut short at today."""
     if start > today:
-        raise DomainError("That period has not started yet. Choose an earlier one.",
-                          field="period")
+        raise DomainError("That period has not started yet. Choose an earlier one.", field="period")
     if start.year < 1900:  # as for custom dates: the previous period must be a real date too
         raise DomainError("Choose a period from the list.", field="period")
     natural_end = add_months(start, _MONTHS_IN[kind]) - timedelta(days=1)
@@ -224,13 +224,15 @@ def custom_period(start: date | None, end: date | None, today: date) -> Period:
     if end < start:
         raise DomainError("The end date is before the start date.", field="end")
     if start > today:
-        raise DomainError("The period starts after today: there is nothing to count yet.",
-                          field="start")
+        raise DomainError(
+            "The period starts after today: there is nothing to count yet.", field="start"
+        )
     if start.year < 1900:  # the previous period of the same length must be a real date too
         raise DomainError("Choose a start date in 1900 or later.", field="start")
     if end >= add_months(start, 12 * MAX_PERIOD_YEARS):
         raise DomainError(
-            f"A custom period can be at most {MAX_PERIOD_YEARS} years long.", field="end")
+            f"A custom period can be at most {MAX_PERIOD_YEARS} years long.", field="end"
+        )
     if start.day == 1:  # exactly a calendar year, quarter or month: compare like one
         for kind in (PeriodKind.YEAR, PeriodKind.QUARTER, PeriodKind.MONTH):
             aligned = kind != PeriodKind.QUARTER or start.month % 3 == 1
@@ -242,8 +244,7 @@ def custom_period(start: date | None, end: date | None, today: date) -> Period:
     return Period(PeriodKind.CUSTOM, start, end, date_range_text(start, end))
 
 
-def parse_period(choice: str | None, start: date | None, end: date | None, today: date
-                 ) -> Period:
+def parse_period(choice: str | None, start: date | None, end: date | None, today: date) -> Period:
     """The period named by the menu value (``last12``, ``m2026-03``, ``q2026-1``, ``y2026``,
     ``custom`` with dates). No value: custom when dates are given, else the last 12 months."""
     token = (choice or "").strip().lower() or ("custom" if (start or end) else "last12")
@@ -253,13 +254,15 @@ def parse_period(choice: str | None, start: date | None, end: date | None, today
         return custom_period(start, end, today)
     try:
         if token.startswith("m") and len(token) == 8 and token[5] == "-":
-            return calendar_period(PeriodKind.MONTH, date(int(token[1:5]), int(token[6:8]), 1),
-                                   today)
+            return calendar_period(
+                PeriodKind.MONTH, date(int(token[1:5]), int(token[6:8]), 1), today
+            )
         if token.startswith("q") and len(token) == 7 and token[5] == "-":
             quarter = int(token[6])
             if 1 <= quarter <= 4:
-                return calendar_period(PeriodKind.QUARTER,
-                                       date(int(token[1:5]), 3 * quarter - 2, 1), today)
+                return calendar_period(
+                    PeriodKind.QUARTER, date(int(token[1:5]), 3 * quarter - 2, 1), today
+                )
         if token.startswith("y") and len(token) == 5:
             return calendar_period(PeriodKind.YEAR, date(int(token[1:5]), 1, 1), today)
     except ValueError:
@@ -277,8 +280,10 @@ def period_choices(today: date) -> dict[str, list[tuple[str, str]]]:
     return {
         "Rolling": [("last12", "Last 12 months")],
         "Months": [(f"m{m:%Y-%m}", f"{m:%B %Y}") for m in months],
-        "Quarters": [(f"q{q.year}-{(q.month - 1) // 3 + 1}",
-                      f"Q{(q.month - 1) // 3 + 1} {q.year}") for q in quarters],
+        "Quarters": [
+            (f"q{q.year}-{(q.month - 1) // 3 + 1}", f"Q{(q.month - 1) // 3 + 1} {q.year}")
+            for q in quarters
+        ],
         "Years": [(f"y{today.year - i}", str(today.year - i)) for i in range(MAX_PERIOD_YEARS)],
         "Other": [("custom", "Custom dates")],
     }
@@ -316,11 +321,15 @@ def district_for(user: User, code: str) -> District:
     """The district named in a summary address: 404 when unknown, 403 when not the user's."""
     district = district_service.get_by_code(code[:16])
     if district is None:
-        raise NotFound(f"There is no district with the code {code[:16]!r}. "
-                       "Check the address, or choose a district from the summaries page.")
+        raise NotFound(
+            f"There is no district with the code {code[:16]!r}. "
+            "Check the address, or choose a district from the summaries page."
+        )
     if user.role not in SUMMARY_ROLES or district.id not in user.district_ids:
-        raise Forbidden(f"You do not have access to the summaries of {district.code}. "
-                        "An administrator can add the district to your account.")
+        raise Forbidden(
+            f"You do not have access to the summaries of {district.code}. "
+            "An administrator can add the district to your account."
+        )
     return district
 
 
@@ -358,14 +367,15 @@ def closed_in(start: datetime, end: datetime) -> ColumnElement[bool]:
     """Closed in the period: the case is closed now and its final close (the end of its last
     open interval, ``Case.closed_at``) is at or after ``start`` and before ``end``. A case
     reopened later leaves the period it was closed in, and counts where it is closed for good."""
-    return sa.and_(Case.status == CaseStatus.CLOSED, Case.closed_at >= start,
-                   Case.closed_at < end)
+    return sa.and_(Case.status == CaseStatus.CLOSED, Case.closed_at >= start, Case.closed_at < end)
 
 
 def covering(interval: type[CaseInterval] | Any, instant: datetime) -> ColumnElement[bool]:
     """An open interval covering the instant: it started before it and had not ended by it."""
-    return sa.and_(interval.opened_at < instant,
-                   sa.or_(interval.closed_at.is_(None), interval.closed_at >= instant))
+    return sa.and_(
+        interval.opened_at < instant,
+        sa.or_(interval.closed_at.is_(None), interval.closed_at >= instant),
+    )
 
 
 def open_at(instant: datetime) -> ColumnElement[bool]:
@@ -419,8 +429,11 @@ def referral_responded_in(period: Period) -> ColumnElement[bool]:
 def referral_overdue(today: date) -> ColumnElement[bool]:
     """Overdue now (whatever the period): still waiting on the agency (sent or acknowledged),
     due before today, on a case that is not closed."""
-    return sa.and_(Referral.status.in_(WAITING_REFERRAL_STATUSES), Referral.due_on < today,
-                   Case.status != CaseStatus.CLOSED)
+    return sa.and_(
+        Referral.status.in_(WAITING_REFERRAL_STATUSES),
+        Referral.due_on < today,
+        Case.status != CaseStatus.CLOSED,
+    )
 
 
 # Buckets and statistics ----------------------------------------------------------------------
@@ -435,7 +448,8 @@ class Bucket:
 
     def holds(self, days: float) -> bool:
         return (self.above is None or days > self.above) and (
-            self.up_to is None or days <= self.up_to)
+            self.up_to is None or days <= self.up_to
+        )
 
 
 CLOSE_BUCKETS = (
@@ -494,8 +508,10 @@ class DurationStats:
         def at_most(limit: float | None) -> int:
             return n if limit is None else bisect.bisect_right(values, limit)
 
-        buckets = {b.key: at_most(b.up_to) - (0 if b.above is None else at_most(b.above))
-                   for b in CLOSE_BUCKETS}
+        buckets = {
+            b.key: at_most(b.up_to) - (0 if b.above is None else at_most(b.above))
+            for b in CLOSE_BUCKETS
+        }
         within = {w: (at_most(w) / n if n else None) for w in WITHIN_DAYS}
         return cls(n, median(values), percentile_90(values), within, buckets)
 
@@ -549,8 +565,10 @@ class MonthRow:
     @property
     def label(self) -> str:
         text = f"{self.start:%b %Y}"
-        full = self.start.day == 1 and self.end.day == calendar.monthrange(
-            self.end.year, self.end.month)[1]
+        full = (
+            self.start.day == 1
+            and self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
+        )
         return text if full else f"{text} ({date_range_text(self.start, self.end)})"
 
 
@@ -620,13 +638,13 @@ def _values(values: sa.Subquery) -> dict[tuple[int, Any], list[float]]:
     return out
 
 
-def _period_values(values: dict[tuple[int, Any], list[float]], period_index: int
-                   ) -> list[float]:
+def _period_values(values: dict[tuple[int, Any], list[float]], period_index: int) -> list[float]:
     return [v for (p, _), vs in values.items() if p == period_index for v in vs]
 
 
-def _closed_values(scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]],
-                   group: ColumnElement) -> sa.Subquery:
+def _closed_values(
+    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], group: ColumnElement
+) -> sa.Subquery:
     """(p, g, v): the period index, group and days to close of each case closed in a period.
 
     On PostgreSQL ``days_to_close`` is written as a join and a sum per case, so that the
@@ -643,8 +661,11 @@ def _closed_values(scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, 
         )
     interval = aliased(CaseInterval)
     return (
-        sa.select(which.label("p"), group.label("g"),
-                  sa.func.sum(_days_between(interval.closed_at, interval.opened_at)).label("v"))
+        sa.select(
+            which.label("p"),
+            group.label("g"),
+            sa.func.sum(_days_between(interval.closed_at, interval.opened_at)).label("v"),
+        )
         .select_from(Case)
         .join(interval, interval.case_id == Case.id)
         .where(scope, closed_any, interval.closed_at.is_not(None))
@@ -653,8 +674,9 @@ def _closed_values(scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, 
     )
 
 
-def _open_rows(scope: ColumnElement[bool], instant: datetime, *group: ColumnElement,
-               ages: bool = True) -> list[sa.Row]:
+def _open_rows(
+    scope: ColumnElement[bool], instant: datetime, *group: ColumnElement, ages: bool = True
+) -> list[sa.Row]:
     """Cases open at the instant, counted by ``group`` (and by age bucket), driven from the
     intervals covering the instant: one per open case. The age is ``age_at`` as a join and a
     sum per case (the same sum of the same interval spans up to the instant)."""
@@ -662,8 +684,9 @@ def _open_rows(scope: ColumnElement[bool], instant: datetime, *group: ColumnElem
     if ages:
         spell = aliased(CaseInterval)
         at = _instant(instant)
-        end = sa.case((sa.or_(spell.closed_at.is_(None), spell.closed_at > at), at),
-                      else_=spell.closed_at)
+        end = sa.case(
+            (sa.or_(spell.closed_at.is_(None), spell.closed_at > at), at), else_=spell.closed_at
+        )
         cases = (
             sa.select(*group, sa.func.sum(_days_between(end, spell.opened_at)).label("age"))
             .select_from(cover)
@@ -683,9 +706,7 @@ def _open_rows(scope: ColumnElement[bool], instant: datetime, *group: ColumnElem
         )
     keys = [cases.c[g.name] for g in group]
     buckets = [_sum_if(_bucket_condition(cases.c.age, b)) for b in AGE_BUCKETS] if ages else []
-    return db.session.execute(
-        sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)
-    ).all()
+    return db.session.execute(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)).all()
 
 
 def period_figures(
@@ -711,7 +732,10 @@ def period_figures(
     closed_terms = [closed_in(s, e) for s, e in bounds]
     counts = db.session.execute(
         sa.select(
-            Case.category_id, _raw(Case.channel), _raw(Case.outcome), Case.assignee_id,
+            Case.category_id,
+            _raw(Case.channel),
+            _raw(Case.outcome),
+            Case.assignee_id,
             *[_sum_if(t) for t in opened_terms + closed_terms],
             *[_sum_if(opened_in(lo, hi)) for lo, hi in spans],
             *[_sum_if(closed_in(lo, hi)) for lo, hi in spans],
@@ -749,8 +773,9 @@ def period_figures(
     aging = [dict.fromkeys((b.key for b in AGE_BUCKETS), 0) for _ in periods]
     caseload: list[dict[int | None, int]] = [defaultdict(int) for _ in periods]
     for i, (_, end) in enumerate(bounds):
-        for row in _open_rows(scope, end, _raw(Case.priority).label("priority"),
-                              Case.assignee_id.label("assignee_id")):
+        for row in _open_rows(
+            scope, end, _raw(Case.priority).label("priority"), Case.assignee_id.label("assignee_id")
+        ):
             by_priority[i][row[0]] += row[2]
             caseload[i][row[1]] += row[2]
             for bucket, n in zip(AGE_BUCKETS, row[3:], strict=True):
@@ -767,10 +792,17 @@ def period_figures(
     for i, period in enumerate(periods):
         ids = set(opened_by_category[i]) | set(closed_by_category[i])
         by_category = sorted(
-            (CategoryRow(cid, category_names.get(cid, "Unknown category"),
-                         opened_by_category[i].get(cid, 0), closed_by_category[i].get(cid, 0),
-                         median(days.get((i, cid), [])))
-             for cid in ids if opened_by_category[i].get(cid) or closed_by_category[i].get(cid)),
+            (
+                CategoryRow(
+                    cid,
+                    category_names.get(cid, "Unknown category"),
+                    opened_by_category[i].get(cid, 0),
+                    closed_by_category[i].get(cid, 0),
+                    median(days.get((i, cid), [])),
+                )
+                for cid in ids
+                if opened_by_category[i].get(cid) or closed_by_category[i].get(cid)
+            ),
             key=lambda r: (-r.opened, -r.closed, r.name.lower()),
         )
         outcomes = dict(by_outcome[i])
@@ -779,40 +811,59 @@ def period_figures(
         people = None
         if staff:
             uids = {u for u, n in caseload[i].items() if n} | {
-                u for u, n in closed_by_staff[i].items() if n}
+                u for u, n in closed_by_staff[i].items() if n
+            }
             people = sorted(
-                (StaffRow(u, staff_names.get(u, "Unknown") if u is not None else "Unassigned",
-                          caseload[i].get(u, 0), closed_by_staff[i].get(u, 0)) for u in uids),
+                (
+                    StaffRow(
+                        u,
+                        staff_names.get(u, "Unknown") if u is not None else "Unassigned",
+                        caseload[i].get(u, 0),
+                        closed_by_staff[i].get(u, 0),
+                    )
+                    for u in uids
+                ),
                 key=lambda r: (r.user_id is None, r.name.lower()),
             )
-        result.append(Figures(
-            period=period,
-            headline=Headline(sum(by_channel[i].values()), sum(closed_by_category[i].values()),
-                              sum(by_priority[i].values()),
-                              DurationStats.of(_period_values(days, i))),
-            by_priority=by_priority[i],
-            aging=aging[i],
-            by_category=by_category,
-            by_outcome=outcomes,
-            by_channel=by_channel[i],
-            by_agency=agencies[i],
-            by_zip=zips[i],
-            by_town=towns[i],
-            trend=[MonthRow(s, e, opened_by_month[m], closed_by_month[m])
-                   for m, (s, e) in enumerate(months)] if i == 0 else [],
-            by_staff=people,
-        ))
+        result.append(
+            Figures(
+                period=period,
+                headline=Headline(
+                    sum(by_channel[i].values()),
+                    sum(closed_by_category[i].values()),
+                    sum(by_priority[i].values()),
+                    DurationStats.of(_period_values(days, i)),
+                ),
+                by_priority=by_priority[i],
+                aging=aging[i],
+                by_category=by_category,
+                by_outcome=outcomes,
+                by_channel=by_channel[i],
+                by_agency=agencies[i],
+                by_zip=zips[i],
+                by_town=towns[i],
+                trend=[
+                    MonthRow(s, e, opened_by_month[m], closed_by_month[m])
+                    for m, (s, e) in enumerate(months)
+                ]
+                if i == 0
+                else [],
+                by_staff=people,
+            )
+        )
     return result
 
 
-def figures(district_ids: Sequence[int], period: Period, tz: ZoneInfo, today: date, *,
-            staff: bool = False) -> Figures:
+def figures(
+    district_ids: Sequence[int], period: Period, tz: ZoneInfo, today: date, *, staff: bool = False
+) -> Figures:
     """Every figure of one period for the districts taken together."""
     return period_figures(district_ids, [period], tz, today, staff=staff)[0]
 
 
-def _places(scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]]
-            ) -> tuple[list[list[PlaceRow]], list[list[PlaceRow]]]:
+def _places(
+    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]]
+) -> tuple[list[list[PlaceRow]], list[list[PlaceRow]]]:
     """Cases opened in each period by the constituent's ZIP and by town (as recorded now)."""
     town_key = sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, "")))
     zip_key = sa.func.coalesce(Constituent.zip5, "")
@@ -846,8 +897,9 @@ def _date_days(later: ColumnElement, earlier: ColumnElement) -> ColumnElement[fl
     return sa.cast(later - earlier, sa.Float)
 
 
-def _agencies(scope: ColumnElement[bool], periods: Sequence[Period], today: date
-              ) -> list[list[AgencyRow]]:
+def _agencies(
+    scope: ColumnElement[bool], periods: Sequence[Period], today: date
+) -> list[list[AgencyRow]]:
     """Per period and agency: referrals sent and answered in the period, the median days from
     sending to the answer (of those answered in the period), and referrals overdue now."""
     sent = [referral_sent_in(p) for p in periods]
@@ -863,28 +915,40 @@ def _agencies(scope: ColumnElement[bool], periods: Sequence[Period], today: date
         return [[] for _ in periods]
     which = sa.case(*[(t, i) for i, t in enumerate(answered)])
     answer_days = _values(
-        sa.select(which.label("p"), Referral.agency_id.label("g"),
-                  _date_days(Referral.responded_on, Referral.sent_on).label("v"))
+        sa.select(
+            which.label("p"),
+            Referral.agency_id.label("g"),
+            _date_days(Referral.responded_on, Referral.sent_on).label("v"),
+        )
         .join(Case, Case.id == Referral.case_id)
         .where(scope, sa.or_(*answered))
         .subquery()
     )
     ids = {r[0] for r in counts}
     names = _names(Agency, ids)
-    short = dict(db.session.execute(
-        sa.select(Agency.id, Agency.acronym).where(Agency.id.in_(ids))).all())
+    short = dict(
+        db.session.execute(sa.select(Agency.id, Agency.acronym).where(Agency.id.in_(ids))).all()
+    )
     k = len(periods)
     result = []
     for i in range(k):
         rows = [
-            AgencyRow(row[0], _agency_label(names.get(row[0], ""), short.get(row[0]) or ""),
-                      int(row[1 + i] or 0), int(row[1 + k + i] or 0),
-                      median(answer_days.get((i, row[0]), [])),
-                      int(row[1 + 2 * k] or 0))
+            AgencyRow(
+                row[0],
+                _agency_label(names.get(row[0], ""), short.get(row[0]) or ""),
+                int(row[1 + i] or 0),
+                int(row[1 + k + i] or 0),
+                median(answer_days.get((i, row[0]), [])),
+                int(row[1 + 2 * k] or 0),
+            )
             for row in counts
         ]
-        result.append(sorted((r for r in rows if r.sent or r.responded or r.overdue_now),
-                             key=lambda r: (-r.sent, r.name.lower())))
+        result.append(
+            sorted(
+                (r for r in rows if r.sent or r.responded or r.overdue_now),
+                key=lambda r: (-r.sent, r.name.lower()),
+            )
+        )
     return result
 
 
@@ -892,27 +956,41 @@ def _agency_label(name: str, short: str) -> str:
     return f"{name} ({short})" if short and short != name else name
 
 
-def period_headlines(district_ids: Sequence[int], periods: Sequence[Period], tz: ZoneInfo
-                     ) -> list[dict[int, Headline]]:
+def period_headlines(
+    district_ids: Sequence[int], periods: Sequence[Period], tz: ZoneInfo
+) -> list[dict[int, Headline]]:
     """The headline figures of each district separately, for each period (the definitions
     of ``period_figures``, grouped by district)."""
     k = len(periods)
     bounds = [p.bounds(tz) for p in periods]
     scope = in_districts(district_ids)
     terms = [opened_in(s, e) for s, e in bounds] + [closed_in(s, e) for s, e in bounds]
-    counts = {row[0]: [int(x or 0) for x in row[1:]] for row in db.session.execute(
-        sa.select(Case.district_id, *[_sum_if(t) for t in terms])
-        .where(scope, sa.or_(*terms)).group_by(Case.district_id))}
+    counts = {
+        row[0]: [int(x or 0) for x in row[1:]]
+        for row in db.session.execute(
+            sa.select(Case.district_id, *[_sum_if(t) for t in terms])
+            .where(scope, sa.or_(*terms))
+            .group_by(Case.district_id)
+        )
+    }
     days = _values(_closed_values(scope, bounds, Case.district_id))
     open_at_end = [
-        {row[0]: row[1] for row in _open_rows(scope, end, Case.district_id.label("district_id"),
-                                              ages=False)}
+        {
+            row[0]: row[1]
+            for row in _open_rows(scope, end, Case.district_id.label("district_id"), ages=False)
+        }
         for _, end in bounds
     ]
     return [
-        {did: Headline(counts.get(did, [0] * 2 * k)[i], counts.get(did, [0] * 2 * k)[k + i],
-                       open_at_end[i].get(did, 0), DurationStats.of(days.get((i, did), [])))
-         for did in district_ids}
+        {
+            did: Headline(
+                counts.get(did, [0] * 2 * k)[i],
+                counts.get(did, [0] * 2 * k)[k + i],
+                open_at_end[i].get(did, 0),
+                DurationStats.of(days.get((i, did), [])),
+            )
+            for did in district_ids
+        }
         for i in range(k)
     ]
 
@@ -974,8 +1052,9 @@ def compare_districts(districts: Sequence[District], period: Period, tz: ZoneInf
     previous = period.previous()
     ids = [d.id for d in districts]
     now, before = period_headlines(ids, [period, previous], tz)
-    return Comparison(period, previous,
-                      [ComparisonRow(d, now[d.id], before[d.id]) for d in districts])
+    return Comparison(
+        period, previous, [ComparisonRow(d, now[d.id], before[d.id]) for d in districts]
+    )
 
 
 # Drill-down: the cases behind a number -------------------------------------------------------
@@ -992,8 +1071,11 @@ class Figure(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "opened": "Cases opened", "closed": "Cases closed", "open": "Open at period end",
-            "referrals_sent": "Referrals sent", "referrals_responded": "Referrals answered",
+            "opened": "Cases opened",
+            "closed": "Cases closed",
+            "open": "Open at period end",
+            "referrals_sent": "Referrals sent",
+            "referrals_responded": "Referrals answered",
             "referrals_overdue": "Referrals overdue now",
         }[self.value]
 
@@ -1002,8 +1084,20 @@ class Figure(enum.StrEnum):
         return self.value.startswith("referrals_")
 
 
-DRILL_FILTERS = ("category", "channel", "outcome", "priority", "staff", "zip", "town", "month",
-                 "age", "close_time", "within", "agency")
+DRILL_FILTERS = (
+    "category",
+    "channel",
+    "outcome",
+    "priority",
+    "staff",
+    "zip",
+    "town",
+    "month",
+    "age",
+    "close_time",
+    "within",
+    "agency",
+)
 
 
 @dataclass(frozen=True)
@@ -1035,8 +1129,9 @@ def _id(text: str) -> int:
     return number
 
 
-def _drill_condition(drill: Drill, district: District, period: Period, tz: ZoneInfo,
-                     today: date) -> ColumnElement[bool]:
+def _drill_condition(
+    drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
+) -> ColumnElement[bool]:
     start, end = period.bounds(tz)
     f = drill.filters
     terms: list[ColumnElement[bool]] = [Case.district_id == district.id]
@@ -1054,11 +1149,17 @@ def _drill_condition(drill: Drill, district: District, period: Period, tz: ZoneI
         if "priority" in f:
             terms.append(Case.priority == Priority(f["priority"]))
         if "outcome" in f:
-            terms.append(Case.outcome.is_(None) if f["outcome"] == "none"
-                         else Case.outcome == Outcome(f["outcome"]))
+            terms.append(
+                Case.outcome.is_(None)
+                if f["outcome"] == "none"
+                else Case.outcome == Outcome(f["outcome"])
+            )
         if "staff" in f:
-            terms.append(Case.assignee_id.is_(None) if f["staff"] == "none"
-                         else Case.assignee_id == _id(f["staff"]))
+            terms.append(
+                Case.assignee_id.is_(None)
+                if f["staff"] == "none"
+                else Case.assignee_id == _id(f["staff"])
+            )
         if "zip" in f or "town" in f:
             place = []
             if "zip" in f:
@@ -1067,13 +1168,15 @@ def _drill_condition(drill: Drill, district: District, period: Period, tz: ZoneI
             if "town" in f:
                 town = f["town"] if f["town"] != "unknown" else ""
                 place.append(
-                    sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, ""))) == town)
+                    sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, ""))) == town
+                )
             terms.append(Case.constituent_id.in_(sa.select(Constituent.id).where(*place)))
         if "month" in f:
             first = date.fromisoformat(f["month"] + "-01")
             lo = local_midnight(max(first, period.start), tz)
-            hi = local_midnight(min(add_months(first, 1) - timedelta(days=1), period.end)
-                                + timedelta(days=1), tz)
+            hi = local_midnight(
+                min(add_months(first, 1) - timedelta(days=1), period.end) + timedelta(days=1), tz
+            )
             column = Case.closed_at if drill.figure == Figure.CLOSED else Case.opened_at
             terms.extend([column >= lo, column < hi])
         if "age" in f:
@@ -1088,19 +1191,22 @@ def _drill_condition(drill: Drill, district: District, period: Period, tz: ZoneI
             referral_terms = [Referral.case_id == Case.id]
             if "agency" in f:
                 referral_terms.append(Referral.agency_id == _id(f["agency"]))
-            referral_terms.append({
-                Figure.REFERRALS_SENT: referral_sent_in(period),
-                Figure.REFERRALS_RESPONDED: referral_responded_in(period),
-                Figure.REFERRALS_OVERDUE: referral_overdue(today),
-            }[drill.figure])
+            referral_terms.append(
+                {
+                    Figure.REFERRALS_SENT: referral_sent_in(period),
+                    Figure.REFERRALS_RESPONDED: referral_responded_in(period),
+                    Figure.REFERRALS_OVERDUE: referral_overdue(today),
+                }[drill.figure]
+            )
             terms.append(sa.and_(*referral_terms))
     except (ValueError, StopIteration) as exc:
         raise DomainError("That link does not name a number on the summary.") from exc
     return sa.and_(*terms)
 
 
-def drill_select(select: sa.Select, drill: Drill, district: District, period: Period,
-                 tz: ZoneInfo, today: date) -> sa.Select:
+def drill_select(
+    select: sa.Select, drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
+) -> sa.Select:
     """Narrow a SELECT of cases (from ``permissions.visible_cases``) to those behind a number.
 
     Referral figures list one row per referral, so the list has as many rows as the number.
@@ -1110,8 +1216,9 @@ def drill_select(select: sa.Select, drill: Drill, district: District, period: Pe
     return select.where(_drill_condition(drill, district, period, tz, today))
 
 
-def count_behind(drill: Drill, district: District, period: Period, tz: ZoneInfo,
-                 today: date) -> int:
+def count_behind(
+    drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
+) -> int:
     """How many cases (or referrals) the number stands for, whoever is asking: the summary's
     count. Compared with the visible list to say how many are not listed for the user."""
     select = sa.select(sa.func.count()).select_from(Case)
@@ -1125,18 +1232,23 @@ def describe_drill(drill: Drill, period: Period) -> str:
     labels = {
         "category": lambda v: "category " + _names(Category, {_id(v)}).get(_id(v), "unknown"),
         "agency": lambda v: "agency " + _names(Agency, {_id(v)}).get(_id(v), "unknown"),
-        "staff": lambda v: "unassigned" if v == "none"
-        else "assigned to " + _names(User, {_id(v)}, attr="full_name").get(_id(v), "unknown"),
+        "staff": lambda v: (
+            "unassigned"
+            if v == "none"
+            else "assigned to " + _names(User, {_id(v)}, attr="full_name").get(_id(v), "unknown")
+        ),
         "channel": lambda v: "channel " + Channel(v).label,
         "priority": lambda v: "priority " + Priority(v).label.lower(),
-        "outcome": lambda v: "no outcome recorded" if v == "none"
-        else "outcome " + Outcome(v).label.lower(),
+        "outcome": lambda v: (
+            "no outcome recorded" if v == "none" else "outcome " + Outcome(v).label.lower()
+        ),
         "zip": lambda v: "unknown ZIP" if v == "unknown" else "ZIP " + v,
         "town": lambda v: "unknown town" if v == "unknown" else "town " + v.title(),
         "month": lambda v: date.fromisoformat(v + "-01").strftime("%B %Y"),
         "age": lambda v: "open " + next(b.label for b in AGE_BUCKETS if b.key == v),
-        "close_time": lambda v: "closed in " + next(
-            b.label for b in CLOSE_BUCKETS if b.key == v).lower(),
+        "close_time": lambda v: (
+            "closed in " + next(b.label for b in CLOSE_BUCKETS if b.key == v).lower()
+        ),
         "within": lambda v: f"closed within {_id(v)} days",
     }
     try:
@@ -1172,23 +1284,38 @@ class DrillRow:
     responded_on: date | None = None
 
 
-def drill_rows_select(visible: sa.Select, drill: Drill, district: District, period: Period,
-                      tz: ZoneInfo, today: date) -> sa.Select:
+def drill_rows_select(
+    visible: sa.Select, drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
+) -> sa.Select:
     """The columns of a drill-down list over ``permissions.visible_cases(user)``, by number."""
     _, end = period.bounds(tz)
     assignee = aliased(User)
     select = drill_select(visible, drill, district, period, tz, today)
     columns = [
-        Case.id, Case.number,
+        Case.id,
+        Case.number,
         sa.func.trim(Constituent.first_name + " " + Constituent.last_name),
-        sa.func.coalesce(Constituent.zip5, ""), sa.func.coalesce(Constituent.city, ""),
-        Case.subject, Category.name, Case.status, Case.priority, Case.channel, Case.outcome,
-        Case.confidential, sa.func.coalesce(assignee.full_name, ""), Case.opened_at,
-        Case.closed_at, age_at(end),
+        sa.func.coalesce(Constituent.zip5, ""),
+        sa.func.coalesce(Constituent.city, ""),
+        Case.subject,
+        Category.name,
+        Case.status,
+        Case.priority,
+        Case.channel,
+        Case.outcome,
+        Case.confidential,
+        sa.func.coalesce(assignee.full_name, ""),
+        Case.opened_at,
+        Case.closed_at,
+        age_at(end),
     ]
     if drill.figure.is_referral:
-        columns += [sa.func.coalesce(Agency.acronym, Agency.name), Referral.sent_on,
-                    Referral.due_on, Referral.responded_on]
+        columns += [
+            sa.func.coalesce(Agency.acronym, Agency.name),
+            Referral.sent_on,
+            Referral.due_on,
+            Referral.responded_on,
+        ]
     select = (
         select.with_only_columns(*columns, maintain_column_froms=True)
         .join(Constituent, Constituent.id == Case.constituent_id)
@@ -1197,7 +1324,8 @@ def drill_rows_select(visible: sa.Select, drill: Drill, district: District, peri
     )
     if drill.figure.is_referral:
         select = select.join(Agency, Agency.id == Referral.agency_id).order_by(
-            Case.number, Referral.sent_on, Referral.id)
+            Case.number, Referral.sent_on, Referral.id
+        )
     else:
         select = select.order_by(Case.number)
     return select
@@ -1213,35 +1341,67 @@ def drill_row(row: Sequence[object]) -> DrillRow:
 # Plain-words definitions, shown on the page as "How these numbers are counted" --------------
 
 HOW_COUNTED: list[tuple[str, str]] = [
-    ("Dates", "Every date is the office's local date. A case opened at 11 pm on 31 March counts "
-              "in March, even though it was already 1 April in UTC."),
+    (
+        "Dates",
+        "Every date is the office's local date. A case opened at 11 pm on 31 March counts "
+        "in March, even though it was already 1 April in UTC.",
+    ),
     ("Opened", "Cases first opened in the period. Reopening a case does not count as a new case."),
-    ("Closed", "Cases that are closed now and whose last close falls in the period. If a case "
-               "is reopened, it drops out of the period it was closed in and counts again when "
-               "it is closed for good, so a past period's figures can change."),
-    ("Open at period end", "Cases that were open at midnight at the end of the period, whatever "
-                           "their status (open, waiting on the constituent or the agency, "
-                           "resolved but not closed)."),
-    ("Days to close", "For each closed case, the time it spent open, added up over every time "
-                      "it was open: a case reopened twice counts all three spells, not the "
-                      "time it spent closed. 24 hours is one day; 30 days and 2 hours is over "
-                      "30 days."),
-    ("Median and 90th percentile", "Half of the cases closed faster than the median; 90% closed "
-                                   "at or under the 90th percentile (interpolated between cases, "
-                                   "as a spreadsheet's PERCENTILE.INC does)."),
-    ("Age of open cases", "Days each case open at the end of the period had been open by then, "
-                          "added up over every time it was open."),
-    ("Categories, outcomes, channels, priorities, staff", "As recorded on the case now: opened "
+    (
+        "Closed",
+        "Cases that are closed now and whose last close falls in the period. If a case "
+        "is reopened, it drops out of the period it was closed in and counts again when "
+        "it is closed for good, so a past period's figures can change.",
+    ),
+    (
+        "Open at period end",
+        "Cases that were open at midnight at the end of the period, whatever "
+        "their status (open, waiting on the constituent or the agency, "
+        "resolved but not closed).",
+    ),
+    (
+        "Days to close",
+        "For each closed case, the time it spent open, added up over every time "
+        "it was open: a case reopened twice counts all three spells, not the "
+        "time it spent closed. 24 hours is one day; 30 days and 2 hours is over "
+        "30 days.",
+    ),
+    (
+        "Median and 90th percentile",
+        "Half of the cases closed faster than the median; 90% closed "
+        "at or under the 90th percentile (interpolated between cases, "
+        "as a spreadsheet's PERCENTILE.INC does).",
+    ),
+    (
+        "Age of open cases",
+        "Days each case open at the end of the period had been open by then, "
+        "added up over every time it was open.",
+    ),
+    (
+        "Categories, outcomes, channels, priorities, staff",
+        "As recorded on the case now: opened "
         "figures by category and intake channel, closed figures by category, outcome and "
-        "assigned staffer, open cases by priority and assigned staffer."),
-    ("Agencies", "Referrals sent in the period, answered in the period, the median days from "
-                 "sending to the answer (for those answered in the period), and referrals "
-                 "overdue today: waiting on the agency past their due date, on open cases."),
-    ("Where in the district", "Cases opened in the period by the resident's ZIP code and town "
-                              "as recorded now."),
-    ("Confidential cases", "Every figure counts all cases of the district, confidential ones "
-                           "included, so the workload is complete. Lists of cases behind a "
-                           "number show only the cases your role may open."),
-    ("Small numbers", "For the legislator's view, ZIP codes and towns with fewer than 5 cases "
-                      "show \u201c<5\u201d so that no resident can be recognised."),
+        "assigned staffer, open cases by priority and assigned staffer.",
+    ),
+    (
+        "Agencies",
+        "Referrals sent in the period, answered in the period, the median days from "
+        "sending to the answer (for those answered in the period), and referrals "
+        "overdue today: waiting on the agency past their due date, on open cases.",
+    ),
+    (
+        "Where in the district",
+        "Cases opened in the period by the resident's ZIP code and town as recorded now.",
+    ),
+    (
+        "Confidential cases",
+        "Every figure counts all cases of the district, confidential ones "
+        "included, so the workload is complete. Lists of cases behind a "
+        "number show only the cases your role may open.",
+    ),
+    (
+        "Small numbers",
+        "For the legislator's view, ZIP codes and towns with fewer than 5 cases "
+        "show \u201c<5\u201d so that no resident can be recognised.",
+    ),
 ]

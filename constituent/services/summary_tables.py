@@ -176,8 +176,9 @@ class _Drills:
     previous: Period
     extra: dict[str, str] = field(default_factory=dict)
 
-    def __call__(self, figure: Figure, previous: bool = False,
-                 **filters: object) -> dict[str, str] | None:
+    def __call__(
+        self, figure: Figure, previous: bool = False, **filters: object
+    ) -> dict[str, str] | None:
         if not self.enabled:
             return None
         period = self.previous if previous else self.current
@@ -186,11 +187,12 @@ class _Drills:
         return args
 
 
-def _three(now: int, before: int, figure: Figure, drill: _Drills, **filters: object
-           ) -> list[Cell]:
-    return [count(now, drill(figure, **filters)),
-            count(before, drill(figure, True, **filters)),
-            count_change(now, before)]
+def _three(now: int, before: int, figure: Figure, drill: _Drills, **filters: object) -> list[Cell]:
+    return [
+        count(now, drill(figure, **filters)),
+        count(before, drill(figure, True, **filters)),
+        count_change(now, before),
+    ]
 
 
 def _this_prev_change(group: str | None = None) -> list[Column]:
@@ -201,35 +203,94 @@ def _this_prev_change(group: str | None = None) -> list[Column]:
 def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
     """Every table of the summary page, in page order, for this reader."""
     cur, prev = summary.current, summary.previous
-    drill = _Drills(audience.drill_down, summary.district.code, summary.period,
-                    summary.previous_period)
+    drill = _Drills(
+        audience.drill_down, summary.district.code, summary.period, summary.previous_period
+    )
     tables = [
         headline_table(cur.headline, prev.headline, drill),
         trend_table(cur, drill),
-        _bucket_table("time_to_close", "Time to close", "Days to close",
-                      [(b.key, b.label) for b in CLOSE_BUCKETS],
-                      cur.headline.time_to_close.buckets, prev.headline.time_to_close.buckets,
-                      Figure.CLOSED, "close_time", drill),
-        _bucket_table("open_priority", "Open cases at period end by priority", "Priority",
-                      [(p.value, p.label) for p in sorted(Priority, key=lambda p: p.rank)],
-                      cur.by_priority, prev.by_priority, Figure.OPEN, "priority", drill),
-        _bucket_table("aging", "Age of cases open at period end", "Age",
-                      [(b.key, b.label) for b in AGE_BUCKETS], cur.aging, prev.aging,
-                      Figure.OPEN, "age", drill),
+        _bucket_table(
+            "time_to_close",
+            "Time to close",
+            "Days to close",
+            [(b.key, b.label) for b in CLOSE_BUCKETS],
+            cur.headline.time_to_close.buckets,
+            prev.headline.time_to_close.buckets,
+            Figure.CLOSED,
+            "close_time",
+            drill,
+        ),
+        _bucket_table(
+            "open_priority",
+            "Open cases at period end by priority",
+            "Priority",
+            [(p.value, p.label) for p in sorted(Priority, key=lambda p: p.rank)],
+            cur.by_priority,
+            prev.by_priority,
+            Figure.OPEN,
+            "priority",
+            drill,
+        ),
+        _bucket_table(
+            "aging",
+            "Age of cases open at period end",
+            "Age",
+            [(b.key, b.label) for b in AGE_BUCKETS],
+            cur.aging,
+            prev.aging,
+            Figure.OPEN,
+            "age",
+            drill,
+        ),
         category_table(cur, prev, drill),
-        _bucket_table("by_outcome", "Cases closed by outcome", "Outcome",
-                      [(o.value, o.label) for o in Outcome]
-                      + ([("", "No outcome recorded")]
-                         if "" in cur.by_outcome or "" in prev.by_outcome else []),
-                      cur.by_outcome, prev.by_outcome, Figure.CLOSED, "outcome", drill),
-        _bucket_table("by_channel", "Cases opened by intake channel", "Channel",
-                      [(c.value, c.label) for c in Channel], cur.by_channel, prev.by_channel,
-                      Figure.OPENED, "channel", drill),
+        _bucket_table(
+            "by_outcome",
+            "Cases closed by outcome",
+            "Outcome",
+            [(o.value, o.label) for o in Outcome]
+            + (
+                [("", "No outcome recorded")]
+                if "" in cur.by_outcome or "" in prev.by_outcome
+                else []
+            ),
+            cur.by_outcome,
+            prev.by_outcome,
+            Figure.CLOSED,
+            "outcome",
+            drill,
+        ),
+        _bucket_table(
+            "by_channel",
+            "Cases opened by intake channel",
+            "Channel",
+            [(c.value, c.label) for c in Channel],
+            cur.by_channel,
+            prev.by_channel,
+            Figure.OPENED,
+            "channel",
+            drill,
+        ),
         agency_table(cur, prev, drill),
-        place_table("by_zip", "Cases opened by ZIP code", "ZIP code", cur.by_zip, prev.by_zip,
-                    "zip", audience, drill),
-        place_table("by_town", "Cases opened by town", "Town", cur.by_town, prev.by_town,
-                    "town", audience, drill),
+        place_table(
+            "by_zip",
+            "Cases opened by ZIP code",
+            "ZIP code",
+            cur.by_zip,
+            prev.by_zip,
+            "zip",
+            audience,
+            drill,
+        ),
+        place_table(
+            "by_town",
+            "Cases opened by town",
+            "Town",
+            cur.by_town,
+            prev.by_town,
+            "town",
+            audience,
+            drill,
+        ),
     ]
     if audience.staff_table and cur.by_staff is not None and prev.by_staff is not None:
         tables.append(staff_table(cur, prev, drill))
@@ -243,44 +304,79 @@ def headline_table(cur: Headline, prev: Headline, drill: _Drills) -> Table:
     rows = [
         [label("Cases opened"), *_three(cur.opened, prev.opened, Figure.OPENED, drill)],
         [label("Cases closed"), *_three(cur.closed, prev.closed, Figure.CLOSED, drill)],
-        [label("Open at period end"),
-         *_three(cur.open_at_end, prev.open_at_end, Figure.OPEN, drill)],
-        [label("Median days to close"), days(ct.median_days, drill(Figure.CLOSED)),
-         days(pt.median_days, drill(Figure.CLOSED, True)),
-         days_change(ct.median_days, pt.median_days)],
-        [label("90th percentile days to close"), days(ct.p90_days, drill(Figure.CLOSED)),
-         days(pt.p90_days, drill(Figure.CLOSED, True)), days_change(ct.p90_days, pt.p90_days)],
+        [
+            label("Open at period end"),
+            *_three(cur.open_at_end, prev.open_at_end, Figure.OPEN, drill),
+        ],
+        [
+            label("Median days to close"),
+            days(ct.median_days, drill(Figure.CLOSED)),
+            days(pt.median_days, drill(Figure.CLOSED, True)),
+            days_change(ct.median_days, pt.median_days),
+        ],
+        [
+            label("90th percentile days to close"),
+            days(ct.p90_days, drill(Figure.CLOSED)),
+            days(pt.p90_days, drill(Figure.CLOSED, True)),
+            days_change(ct.p90_days, pt.p90_days),
+        ],
     ]
     for w in WITHIN_DAYS:
-        rows.append([
-            label(f"Closed within {w} days"),
-            share(ct.within[w], drill(Figure.CLOSED, within=w)),
-            share(pt.within[w], drill(Figure.CLOSED, True, within=w)),
-            share_change(ct.within[w], pt.within[w]),
-        ])
+        rows.append(
+            [
+                label(f"Closed within {w} days"),
+                share(ct.within[w], drill(Figure.CLOSED, within=w)),
+                share(pt.within[w], drill(Figure.CLOSED, True, within=w)),
+                share_change(ct.within[w], pt.within[w]),
+            ]
+        )
     return Table("headline", "Headline figures", [Column("Figure"), *_this_prev_change()], rows)
 
 
 def trend_table(cur: Figures, drill: _Drills) -> Table:
     rows = [
-        [label(m.label),
-         count(m.opened, drill(Figure.OPENED, month=f"{m.start:%Y-%m}")),
-         count(m.closed, drill(Figure.CLOSED, month=f"{m.start:%Y-%m}"))]
+        [
+            label(m.label),
+            count(m.opened, drill(Figure.OPENED, month=f"{m.start:%Y-%m}")),
+            count(m.closed, drill(Figure.CLOSED, month=f"{m.start:%Y-%m}")),
+        ]
         for m in cur.trend
     ]
-    return Table("trend", "Cases opened and closed by month",
-                 [Column("Month"), Column("Opened"), Column("Closed")], rows,
-                 note="This period only; the months add up to the period's totals.")
+    return Table(
+        "trend",
+        "Cases opened and closed by month",
+        [Column("Month"), Column("Opened"), Column("Closed")],
+        rows,
+        note="This period only; the months add up to the period's totals.",
+    )
 
 
-def _bucket_table(key: str, title: str, first: str, labels: Sequence[tuple[str, str]],
-                  now: dict[str, int], before: dict[str, int], figure: Figure, filter_name: str,
-                  drill: _Drills) -> Table:
+def _bucket_table(
+    key: str,
+    title: str,
+    first: str,
+    labels: Sequence[tuple[str, str]],
+    now: dict[str, int],
+    before: dict[str, int],
+    figure: Figure,
+    filter_name: str,
+    drill: _Drills,
+) -> Table:
     rows = []
     for value, text in labels:
         filter_value = value if value else "none"
-        rows.append([label(text), *_three(now.get(value, 0), before.get(value, 0), figure, drill,
-                                          **{filter_name: filter_value})])
+        rows.append(
+            [
+                label(text),
+                *_three(
+                    now.get(value, 0),
+                    before.get(value, 0),
+                    figure,
+                    drill,
+                    **{filter_name: filter_value},
+                ),
+            ]
+        )
     return Table(key, title, [Column(first), *_this_prev_change()], rows)
 
 
@@ -288,23 +384,32 @@ def category_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
     before = {r.category_id: r for r in prev.by_category}
     now = {r.category_id: r for r in cur.by_category}
     order = [r.category_id for r in cur.by_category] + [
-        r.category_id for r in prev.by_category if r.category_id not in now]
+        r.category_id for r in prev.by_category if r.category_id not in now
+    ]
     rows = []
     for cid in order:
         c, p = now.get(cid), before.get(cid)
         name = (c or p).name  # type: ignore[union-attr]
-        rows.append([
-            label(name),
-            *_three(c.opened if c else 0, p.opened if p else 0, Figure.OPENED, drill,
-                    category=cid),
-            *_three(c.closed if c else 0, p.closed if p else 0, Figure.CLOSED, drill,
-                    category=cid),
-            days(c.median_days if c else None, drill(Figure.CLOSED, category=cid)),
-            days(p.median_days if p else None, drill(Figure.CLOSED, True, category=cid)),
-        ])
-    columns = [Column("Category"), *_this_prev_change("Opened"), *_this_prev_change("Closed"),
-               Column("This period", "Median days to close"),
-               Column("Previous", "Median days to close")]
+        rows.append(
+            [
+                label(name),
+                *_three(
+                    c.opened if c else 0, p.opened if p else 0, Figure.OPENED, drill, category=cid
+                ),
+                *_three(
+                    c.closed if c else 0, p.closed if p else 0, Figure.CLOSED, drill, category=cid
+                ),
+                days(c.median_days if c else None, drill(Figure.CLOSED, category=cid)),
+                days(p.median_days if p else None, drill(Figure.CLOSED, True, category=cid)),
+            ]
+        )
+    columns = [
+        Column("Category"),
+        *_this_prev_change("Opened"),
+        *_this_prev_change("Closed"),
+        Column("This period", "Median days to close"),
+        Column("Previous", "Median days to close"),
+    ]
     return Table("by_category", "Cases by category", columns, rows)
 
 
@@ -312,36 +417,66 @@ def agency_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
     before = {r.agency_id: r for r in prev.by_agency}
     now = {r.agency_id: r for r in cur.by_agency}
     order = [r.agency_id for r in cur.by_agency] + [
-        r.agency_id for r in prev.by_agency if r.agency_id not in now]
+        r.agency_id for r in prev.by_agency if r.agency_id not in now
+    ]
     rows = []
     for aid in order:
         c, p = now.get(aid), before.get(aid)
         any_row = c or p
-        rows.append([
-            label(any_row.name),  # type: ignore[union-attr]
-            *_three(c.sent if c else 0, p.sent if p else 0, Figure.REFERRALS_SENT, drill,
-                    agency=aid),
-            *_three(c.responded if c else 0, p.responded if p else 0,
-                    Figure.REFERRALS_RESPONDED, drill, agency=aid),
-            days(c.median_days_to_respond if c else None,
-                 drill(Figure.REFERRALS_RESPONDED, agency=aid)),
-            days(p.median_days_to_respond if p else None,
-                 drill(Figure.REFERRALS_RESPONDED, True, agency=aid)),
-            count(any_row.overdue_now,  # type: ignore[union-attr]
-                  drill(Figure.REFERRALS_OVERDUE, agency=aid)),
-        ])
-    columns = [Column("Agency"), *_this_prev_change("Referrals sent"),
-               *_this_prev_change("Referrals answered"),
-               Column("This period", "Median days to answer"),
-               Column("Previous", "Median days to answer"),
-               Column("Overdue now")]
-    return Table("by_agency", "Referrals by agency", columns, rows,
-                 note="Overdue now counts today's referrals past due, whatever the period.")
+        rows.append(
+            [
+                label(any_row.name),  # type: ignore[union-attr]
+                *_three(
+                    c.sent if c else 0, p.sent if p else 0, Figure.REFERRALS_SENT, drill, agency=aid
+                ),
+                *_three(
+                    c.responded if c else 0,
+                    p.responded if p else 0,
+                    Figure.REFERRALS_RESPONDED,
+                    drill,
+                    agency=aid,
+                ),
+                days(
+                    c.median_days_to_respond if c else None,
+                    drill(Figure.REFERRALS_RESPONDED, agency=aid),
+                ),
+                days(
+                    p.median_days_to_respond if p else None,
+                    drill(Figure.REFERRALS_RESPONDED, True, agency=aid),
+                ),
+                count(
+                    any_row.overdue_now,  # type: ignore[union-attr]
+                    drill(Figure.REFERRALS_OVERDUE, agency=aid),
+                ),
+            ]
+        )
+    columns = [
+        Column("Agency"),
+        *_this_prev_change("Referrals sent"),
+        *_this_prev_change("Referrals answered"),
+        Column("This period", "Median days to answer"),
+        Column("Previous", "Median days to answer"),
+        Column("Overdue now"),
+    ]
+    return Table(
+        "by_agency",
+        "Referrals by agency",
+        columns,
+        rows,
+        note="Overdue now counts today's referrals past due, whatever the period.",
+    )
 
 
-def place_table(key: str, title: str, first: str, now_rows: list[PlaceRow],
-                before_rows: list[PlaceRow], filter_name: str, audience: Audience,
-                drill: _Drills) -> Table:
+def place_table(
+    key: str,
+    title: str,
+    first: str,
+    now_rows: list[PlaceRow],
+    before_rows: list[PlaceRow],
+    filter_name: str,
+    audience: Audience,
+    drill: _Drills,
+) -> Table:
     suppress = audience.suppress_small_counts
     now = {r.key: r for r in now_rows}
     before = {r.key: r for r in before_rows}
@@ -359,40 +494,54 @@ def place_table(key: str, title: str, first: str, now_rows: list[PlaceRow],
     for k in sorted(keys, key=order):
         n, b = n_of(now, k), n_of(before, k)
         drill_value = k or "unknown"
-        change = (Cell(None, DASH) if suppress and (_small(n) or _small(b))
-                  else count_change(n, b))
-        rows.append([
-            label((now.get(k) or before[k]).label),
-            place_count(n, suppress, drill(Figure.OPENED, **{filter_name: drill_value})),
-            place_count(b, suppress, drill(Figure.OPENED, True, **{filter_name: drill_value})),
-            change,
-        ])
-    note = (f"Counts below {SMALL_COUNT} are shown as \u201c<{SMALL_COUNT}\u201d."
-            if suppress else "")
+        change = Cell(None, DASH) if suppress and (_small(n) or _small(b)) else count_change(n, b)
+        rows.append(
+            [
+                label((now.get(k) or before[k]).label),
+                place_count(n, suppress, drill(Figure.OPENED, **{filter_name: drill_value})),
+                place_count(b, suppress, drill(Figure.OPENED, True, **{filter_name: drill_value})),
+                change,
+            ]
+        )
+    note = (
+        f"Counts below {SMALL_COUNT} are shown as \u201c<{SMALL_COUNT}\u201d." if suppress else ""
+    )
     return Table(key, title, [Column(first), *_this_prev_change()], rows, note=note)
 
 
 def staff_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
     now = {r.user_id: r for r in cur.by_staff or []}
     before = {r.user_id: r for r in prev.by_staff or []}
-    ids = sorted(set(now) | set(before),
-                 key=lambda u: (u is None, (now.get(u) or before[u]).name.lower()))
+    ids = sorted(
+        set(now) | set(before), key=lambda u: (u is None, (now.get(u) or before[u]).name.lower())
+    )
     rows = []
     for uid in ids:
         c, p = now.get(uid), before.get(uid)
         staff = "none" if uid is None else uid
-        rows.append([
-            label((c or p).name),  # type: ignore[union-attr]
-            count(c.caseload if c else 0, drill(Figure.OPEN, staff=staff)),
-            count(p.caseload if p else 0, drill(Figure.OPEN, True, staff=staff)),
-            *_three(c.closed if c else 0, p.closed if p else 0, Figure.CLOSED, drill,
-                    staff=staff),
-        ])
-    columns = [Column("Staffer"), Column("This period", "Open caseload at period end"),
-               Column("Previous", "Open caseload at period end"),
-               *_this_prev_change("Cases closed")]
-    return Table("by_staff", "Caseload and closures by staffer", columns, rows,
-                 note="By the staffer the case is assigned to now.")
+        rows.append(
+            [
+                label((c or p).name),  # type: ignore[union-attr]
+                count(c.caseload if c else 0, drill(Figure.OPEN, staff=staff)),
+                count(p.caseload if p else 0, drill(Figure.OPEN, True, staff=staff)),
+                *_three(
+                    c.closed if c else 0, p.closed if p else 0, Figure.CLOSED, drill, staff=staff
+                ),
+            ]
+        )
+    columns = [
+        Column("Staffer"),
+        Column("This period", "Open caseload at period end"),
+        Column("Previous", "Open caseload at period end"),
+        *_this_prev_change("Cases closed"),
+    ]
+    return Table(
+        "by_staff",
+        "Caseload and closures by staffer",
+        columns,
+        rows,
+        note="By the staffer the case is assigned to now.",
+    )
 
 
 # Charts ------------------------------------------------------------------------------------
@@ -404,54 +553,81 @@ def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
     now_name, before_name = "This period", "Previous period"
     trend = cur.trend
     by_key["trend"].chart = charts.line_chart(
-        "chart-trend", "Cases opened and closed by month",
+        "chart-trend",
+        "Cases opened and closed by month",
         f"Line chart of cases opened and closed in each month of {summary.period.dates}: "
         f"{cur.headline.opened:,} opened and {cur.headline.closed:,} closed in all. "
         "The numbers are in the table that follows.",
         [f"{m.start:%b %Y}" for m in trend],
-        [charts.Series("Opened", [m.opened for m in trend]),
-         charts.Series("Closed", [m.closed for m in trend])],
-        x_label="Month", y_label="Cases")
+        [
+            charts.Series("Opened", [m.opened for m in trend]),
+            charts.Series("Closed", [m.closed for m in trend]),
+        ],
+        x_label="Month",
+        y_label="Cases",
+    )
     buckets = cur.headline.time_to_close.buckets
     by_key["time_to_close"].chart = charts.bar_chart(
-        "chart-time-to-close", "Time to close",
+        "chart-time-to-close",
+        "Time to close",
         f"Bar chart of cases closed in this period and the previous one, by days to close. "
         f"This period: {cur.headline.closed:,} closed, "
         f"{_pct(cur.headline.time_to_close.within[30])} within 30 days.",
         [b.label for b in CLOSE_BUCKETS],
-        [charts.Series(now_name, [buckets[b.key] for b in CLOSE_BUCKETS]),
-         charts.Series(before_name,
-                       [prev.headline.time_to_close.buckets[b.key] for b in CLOSE_BUCKETS])],
-        x_label="Days to close", y_label="Cases closed")
+        [
+            charts.Series(now_name, [buckets[b.key] for b in CLOSE_BUCKETS]),
+            charts.Series(
+                before_name, [prev.headline.time_to_close.buckets[b.key] for b in CLOSE_BUCKETS]
+            ),
+        ],
+        x_label="Days to close",
+        y_label="Cases closed",
+    )
     by_key["aging"].chart = charts.bar_chart(
-        "chart-aging", "Age of cases open at period end",
+        "chart-aging",
+        "Age of cases open at period end",
         f"Bar chart of the {cur.headline.open_at_end:,} cases open at the end of this period "
         "and those open at the end of the previous one, by how long they had been open.",
         [b.label for b in AGE_BUCKETS],
-        [charts.Series(now_name, [cur.aging[b.key] for b in AGE_BUCKETS]),
-         charts.Series(before_name, [prev.aging[b.key] for b in AGE_BUCKETS])],
-        x_label="Days open", y_label="Open cases")
+        [
+            charts.Series(now_name, [cur.aging[b.key] for b in AGE_BUCKETS]),
+            charts.Series(before_name, [prev.aging[b.key] for b in AGE_BUCKETS]),
+        ],
+        x_label="Days open",
+        y_label="Open cases",
+    )
     categories = [r for r in cur.by_category if r.opened]
     by_key["by_category"].chart = charts.hbar_chart(
-        "chart-category", "Cases opened by category",
+        "chart-category",
+        "Cases opened by category",
         f"Bar chart of the {cur.headline.opened:,} cases opened in this period by category"
-        + (f"; most were {categories[0].name} ({categories[0].opened:,})." if categories
-           else "."),
-        [r.name for r in categories], [r.opened for r in categories],
-        x_label="Cases opened", y_label="Category")
+        + (f"; most were {categories[0].name} ({categories[0].opened:,})." if categories else "."),
+        [r.name for r in categories],
+        [r.opened for r in categories],
+        x_label="Cases opened",
+        y_label="Category",
+    )
     outcomes = [(o.label, cur.by_outcome.get(o.value, 0)) for o in Outcome]
     by_key["by_outcome"].chart = charts.hbar_chart(
-        "chart-outcome", "Cases closed by outcome",
+        "chart-outcome",
+        "Cases closed by outcome",
         f"Bar chart of the {cur.headline.closed:,} cases closed in this period by outcome.",
-        [name for name, _ in outcomes], [n for _, n in outcomes],
-        x_label="Cases closed", y_label="Outcome")
+        [name for name, _ in outcomes],
+        [n for _, n in outcomes],
+        x_label="Cases closed",
+        y_label="Outcome",
+    )
     channels = [(c.label, cur.by_channel.get(c.value, 0)) for c in Channel]
     by_key["by_channel"].chart = charts.hbar_chart(
-        "chart-channel", "Cases opened by intake channel",
+        "chart-channel",
+        "Cases opened by intake channel",
         f"Bar chart of the {cur.headline.opened:,} cases opened in this period by the way "
         "the resident reached the office.",
-        [name for name, _ in channels], [n for _, n in channels],
-        x_label="Cases opened", y_label="Channel")
+        [name for name, _ in channels],
+        [n for _, n in channels],
+        x_label="Cases opened",
+        y_label="Channel",
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -474,8 +650,9 @@ COMPARISON_SORTS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def comparison_table(comparison: Comparison, audience: Audience, sort: str = "district",
-                     descending: bool = False) -> Table:
+def comparison_table(
+    comparison: Comparison, audience: Audience, sort: str = "district", descending: bool = False
+) -> Table:
     """One row per district: the headline figures and their change, sorted on a column."""
     key = COMPARISON_SORTS.get(sort, COMPARISON_SORTS["district"])
     present = [r for r in comparison.rows if key(r) is not None]
@@ -483,19 +660,24 @@ def comparison_table(comparison: Comparison, audience: Audience, sort: str = "di
     ordered = sorted(present, key=key, reverse=descending) + missing
     rows = []
     for r in ordered:
-        drill = _Drills(audience.drill_down, r.district.code, comparison.period,
-                        comparison.previous_period)
+        drill = _Drills(
+            audience.drill_down, r.district.code, comparison.period, comparison.previous_period
+        )
         cur, prev = r.current, r.previous
-        rows.append([
-            Cell(r.district.code, r.district.code),
-            count(cur.opened, drill(Figure.OPENED)), count_change(cur.opened, prev.opened),
-            count(cur.closed, drill(Figure.CLOSED)), count_change(cur.closed, prev.closed),
-            count(cur.open_at_end, drill(Figure.OPEN)),
-            count_change(cur.open_at_end, prev.open_at_end),
-            days(cur.time_to_close.median_days, drill(Figure.CLOSED)),
-            days(cur.time_to_close.p90_days, drill(Figure.CLOSED)),
-            share(cur.time_to_close.within[30], drill(Figure.CLOSED, within=30)),
-        ])
+        rows.append(
+            [
+                Cell(r.district.code, r.district.code),
+                count(cur.opened, drill(Figure.OPENED)),
+                count_change(cur.opened, prev.opened),
+                count(cur.closed, drill(Figure.CLOSED)),
+                count_change(cur.closed, prev.closed),
+                count(cur.open_at_end, drill(Figure.OPEN)),
+                count_change(cur.open_at_end, prev.open_at_end),
+                days(cur.time_to_close.median_days, drill(Figure.CLOSED)),
+                days(cur.time_to_close.p90_days, drill(Figure.CLOSED)),
+                share(cur.time_to_close.within[30], drill(Figure.CLOSED, within=30)),
+            ]
+        )
     columns = [
         Column("District", sort_key="district", numeric=False),
         Column("This period", "Cases opened", "opened"),
@@ -508,8 +690,13 @@ def comparison_table(comparison: Comparison, audience: Audience, sort: str = "di
         Column("90th percentile", "Days to close", "p90"),
         Column("Closed within 30 days", sort_key="within30"),
     ]
-    return Table("comparison", "All districts side by side", columns, rows,
-                 note="Changes are against the previous period of the same length.")
+    return Table(
+        "comparison",
+        "All districts side by side",
+        columns,
+        rows,
+        note="Changes are against the previous period of the same length.",
+    )
 
 
 # Every figure in one long list (the "all figures" CSV and `flask report district`) ---------
@@ -552,8 +739,16 @@ def _period_json(period: Period) -> dict[str, str]:
 # `flask report district` ---------------------------------------------------------------------
 
 
-def report_chunks(code: str, start: date | None, end: date | None, fmt: str, *,
-                  suppress_small_counts: bool, tz: ZoneInfo, today: date) -> Iterator[str]:
+def report_chunks(
+    code: str,
+    start: date | None,
+    end: date | None,
+    fmt: str,
+    *,
+    suppress_small_counts: bool,
+    tz: ZoneInfo,
+    today: date,
+) -> Iterator[str]:
     """The text of ``flask report district``: every table of the district's summary, as the
     long CSV of the "all figures" download or as JSON. Audited as an export (the caller
     commits). Office IT runs it with full access to the database, so ZIP and town counts are
@@ -561,14 +756,22 @@ def report_chunks(code: str, start: date | None, end: date | None, fmt: str, *,
     district = district_service.get_by_code(code)
     if district is None:
         raise NotFound(f"There is no district with the code {code!r}.")
-    period = (summaries.parse_period("custom", start, end, today) if start or end
-              else summaries.last_12_months(today))
-    audience = summaries.Audience(suppress_small_counts=suppress_small_counts, staff_table=True,
-                                  drill_down=False)
+    period = (
+        summaries.parse_period("custom", start, end, today)
+        if start or end
+        else summaries.last_12_months(today)
+    )
+    audience = summaries.Audience(
+        suppress_small_counts=suppress_small_counts, staff_table=True, drill_down=False
+    )
     summary = summaries.district_summary(district, period, tz, today, staff=True)
     tables = summary_tables(summary, audience)
-    audit.record("export", "summary", district.code,
-                 detail=f"{district.code} summary, {fmt} via flask report, {period.dates}")
+    audit.record(
+        "export",
+        "summary",
+        district.code,
+        detail=f"{district.code} summary, {fmt} via flask report, {period.dates}",
+    )
     if fmt == "json":
         data = as_json(summary, tables)
         data["how_counted"] = dict(summaries.HOW_COUNTED)

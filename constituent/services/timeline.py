@@ -40,7 +40,9 @@ def add_event(
         case.last_activity_at = now
     else:
         db.session.execute(
-            sa.update(Case).where(Case.id == case.id).values(last_activity_at=now)
+            sa.update(Case)
+            .where(Case.id == case.id)
+            .values(last_activity_at=now)
             .execution_options(synchronize_session=False)
         )
         set_committed_value(case, "last_activity_at", now)

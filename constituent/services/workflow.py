@@ -101,7 +101,10 @@ def change_status(
     if text:
         body += f"\n{text}"
     timeline.add_event(
-        case, EventKind.STATUS_CHANGE, body, author=by,
+        case,
+        EventKind.STATUS_CHANGE,
+        body,
+        author=by,
         data={"from": previous.value, "to": to.value},
     )
 
@@ -124,7 +127,11 @@ def close_case(case: Case, outcome: Outcome | None, by: User, *, note: str | Non
     if text:
         body += f"\n{text}"
     timeline.add_event(
-        case, EventKind.STATUS_CHANGE, body, author=by, occurred_at=now,
+        case,
+        EventKind.STATUS_CHANGE,
+        body,
+        author=by,
+        occurred_at=now,
         data={"from": previous.value, "to": CaseStatus.CLOSED.value, "outcome": outcome.value},
     )
     audit.record("case_closed", "case", case.number, detail=f"outcome {outcome.value}", user=by)
@@ -145,9 +152,16 @@ def reopen_case(case: Case, reason: str, by: User) -> None:
     case.outcome = None
     case.outcome_note = None
     timeline.add_event(
-        case, EventKind.STATUS_CHANGE, f"Reopened: {text}", author=by, occurred_at=now,
-        data={"from": CaseStatus.CLOSED.value, "to": CaseStatus.OPEN.value,
-              "previous_outcome": previous_outcome.value if previous_outcome else None},
+        case,
+        EventKind.STATUS_CHANGE,
+        f"Reopened: {text}",
+        author=by,
+        occurred_at=now,
+        data={
+            "from": CaseStatus.CLOSED.value,
+            "to": CaseStatus.OPEN.value,
+            "previous_outcome": previous_outcome.value if previous_outcome else None,
+        },
     )
     audit.record("case_reopened", "case", case.number, user=by)
 

@@ -69,8 +69,9 @@ def zip_upload():  # type: ignore[no-untyped-def]
         states = {s.strip().upper() for s in (form.states.data or "").split(",") if s.strip()}
         try:
             text = district_service.decode_upload(form.file.data.read())
-            report = district_service.import_zip_table(text, states=states or None,
-                                                       author=current_user)
+            report = district_service.import_zip_table(
+                text, states=states or None, author=current_user
+            )
         except DomainError as exc:
             db.session.rollback()
             form.file.errors = [*form.file.errors, exc.message]
@@ -82,8 +83,9 @@ def zip_upload():  # type: ignore[no-untyped-def]
                 db.session.commit()
     elif form.is_submitted():
         status = 422
-    return render_template("admin/zip_upload.html", form=form, report=report,
-                           dry_run=dry_run), status
+    return render_template(
+        "admin/zip_upload.html", form=form, report=report, dry_run=dry_run
+    ), status
 
 
 AUDIT_PAGE = 50
@@ -98,10 +100,13 @@ def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
         return datetime.combine(day + timedelta(days=extra), time.min, tz)
 
     return audit_service.AuditFilters(
-        user=(form.user.data or "").strip(), action=form.action.data or "",
+        user=(form.user.data or "").strip(),
+        action=form.action.data or "",
         record_type=(form.record_type.data or "").strip(),
         record_id=(form.record_id.data or "").strip().lstrip("#"),
-        since=instant(form.since.data), before=instant(form.until.data, 1))
+        since=instant(form.since.data),
+        before=instant(form.until.data, 1),
+    )
 
 
 @bp.route("/audit")
@@ -110,7 +115,8 @@ def audit():  # type: ignore[no-untyped-def]
     """The audit trail, filtered by user, record, action and date, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = choices(
-        [("", "Any action")] + [(a, a) for a in audit_service.known_actions()])
+        [("", "Any action")] + [(a, a) for a in audit_service.known_actions()]
+    )
     valid = form.validate()
     filters = _audit_filters(form) if valid else audit_service.AuditFilters()
     query = audit_service.find_events(filters)
@@ -121,8 +127,15 @@ def audit():  # type: ignore[no-untyped-def]
     page_no = min(page_no, pages)
     events = db.session.scalars(query.limit(AUDIT_PAGE).offset((page_no - 1) * AUDIT_PAGE))
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, events=list(events), total=total,
-                           page=page_no, pages=pages, args=args), 200 if valid else 422
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        events=list(events),
+        total=total,
+        page=page_no,
+        pages=pages,
+        args=args,
+    ), 200 if valid else 422
 
 
 @bp.route("/audit.csv")
@@ -135,10 +148,19 @@ def audit_csv():  # type: ignore[no-untyped-def]
         abort(400)
     filters = _audit_filters(form)
     tz = office_tz()
-    rows = ((exports.local_text(e.at, tz), e.user_email or "", e.action, e.record_type or "",
-             e.record_id or "", e.detail, e.ip or "")
-            for (e,) in exports.stream_rows(audit_service.find_events(filters)))
-    header = ["When (office time)", "User", "Action", "Record type", "Record", "Detail",
-              "Address"]
-    return csv_download("audit-events.csv", header, rows,
-                        record_type="audit", record_id=None, what="audit events")
+    rows = (
+        (
+            exports.local_text(e.at, tz),
+            e.user_email or "",
+            e.action,
+            e.record_type or "",
+            e.record_id or "",
+            e.detail,
+            e.ip or "",
+        )
+        for (e,) in exports.stream_rows(audit_service.find_events(filters))
+    )
+    header = ["When (office time)", "User", "Action", "Record type", "Record", "Detail", "Address"]
+    return csv_download(
+        "audit-events.csv", header, rows, record_type="audit", record_id=None, what="audit events"
+    )

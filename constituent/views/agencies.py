@@ -72,9 +72,11 @@ def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> tuple[Respons
 
 
 def _categories() -> list[Category]:
-    return list(db.session.scalars(
-        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
+        )
+    )
 
 
 def _districts() -> list[District]:
@@ -106,13 +108,17 @@ def agency_list():  # type: ignore[no-untyped-def]
         page = agency_service.AgencyPage(items=[], total=0, page=1, per_page=PER_PAGE)
     else:
         page = agency_service.find_agencies(
-            query=form.q.data or "", level=form.level.data or None,
-            category_id=form.category.data, status=form.status.data or "active",
-            page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+            query=form.q.data or "",
+            level=form.level.data or None,
+            category_id=form.category.data,
+            status=form.status.data or "active",
+            page=request.args.get("page", 1, type=int),
+            per_page=PER_PAGE,
         )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("agencies/list.html", form=form, page=page, args=args,
-                           filtered=bool(args)), status
+    return render_template(
+        "agencies/list.html", form=form, page=page, args=args, filtered=bool(args)
+    ), status
 
 
 @bp.route("/<int:agency_id>")
@@ -121,20 +127,33 @@ def agency_detail(agency_id: int):  # type: ignore[no-untyped-def]
     """An agency, its contacts, the rules that suggest it, and how often it was used."""
     agency = agency_service.get_agency(agency_id)
     total, waiting = agency_service.referral_counts(agency)
-    rules = list(db.session.scalars(
-        sa.select(RoutingRule).where(RoutingRule.agency_id == agency.id).order_by(RoutingRule.id)
-    ))
-    return render_template("agencies/detail.html", agency=agency, referrals_total=total,
-                           referrals_waiting=waiting, rules=rules, confirm=ConfirmForm(),
-                           describe_rule=routing.describe_rule)
+    rules = list(
+        db.session.scalars(
+            sa.select(RoutingRule)
+            .where(RoutingRule.agency_id == agency.id)
+            .order_by(RoutingRule.id)
+        )
+    )
+    return render_template(
+        "agencies/detail.html",
+        agency=agency,
+        referrals_total=total,
+        referrals_waiting=waiting,
+        rules=rules,
+        confirm=ConfirmForm(),
+        describe_rule=routing.describe_rule,
+    )
 
 
 def _agency_data(form: AgencyForm) -> agency_service.AgencyData:
     return agency_service.AgencyData(
-        name=form.name.data or "", level=form.level.data or "", acronym=form.acronym.data,
+        name=form.name.data or "",
+        level=form.level.data or "",
+        acronym=form.acronym.data,
         category_ids=list(form.category_ids.data or []),
         expected_response_days=form.expected_response_days.data,  # type: ignore[arg-type]
-        website=form.website.data, notes=form.notes.data,
+        website=form.website.data,
+        notes=form.notes.data,
     )
 
 
@@ -148,14 +167,17 @@ def agency_new():  # type: ignore[no-untyped-def]
 
     def save() -> tuple[str, str]:
         agency = agency_service.create_agency(_agency_data(form), _user())
-        return (f"{agency.name} was added to the directory.",
-                url_for("agencies.agency_detail", agency_id=agency.id))
+        return (
+            f"{agency.name} was added to the directory.",
+            url_for("agencies.agency_detail", agency_id=agency.id),
+        )
 
     done, status = _save(form, save)
     if done is not None:
         return done
-    return render_template("agencies/form.html", form=form, agency=None,
-                           categories=categories), status
+    return render_template(
+        "agencies/form.html", form=form, agency=None, categories=categories
+    ), status
 
 
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
@@ -180,8 +202,10 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
         except Conflict as exc:
             db.session.rollback()
             changes, status = exc.changes, 409
-            form.form_errors.append(exc.message + " Check the differences below; saving "
-                                    "again replaces what is now saved with your entries.")
+            form.form_errors.append(
+                exc.message + " Check the differences below; saving "
+                "again replaces what is now saved with your entries."
+            )
             form.version.data = str(agency_service.get_agency(agency_id).version)
         except DomainError as exc:
             db.session.rollback()
@@ -189,8 +213,9 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
             status = 422
     elif form.is_submitted():
         status = 422
-    return render_template("agencies/form.html", form=form, agency=agency,
-                           categories=categories, changes=changes), status
+    return render_template(
+        "agencies/form.html", form=form, agency=agency, categories=categories, changes=changes
+    ), status
 
 
 @bp.route("/<int:agency_id>/deactivate", methods=["POST"])
@@ -198,11 +223,9 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
 def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
     """Stop offering an agency for new referrals and routing; its history stays."""
     _confirm()
-    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), False,
-                                              _user())
+    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), False, _user())
     db.session.commit()
-    flash(f"{agency.name} was deactivated: it is no longer offered for new referrals.",
-          "success")
+    flash(f"{agency.name} was deactivated: it is no longer offered for new referrals.", "success")
     return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
 
 
@@ -211,8 +234,7 @@ def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
 def agency_activate(agency_id: int):  # type: ignore[no-untyped-def]
     """Offer an agency again."""
     _confirm()
-    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), True,
-                                              _user())
+    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), True, _user())
     db.session.commit()
     flash(f"{agency.name} is active again.", "success")
     return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
@@ -253,8 +275,9 @@ def agency_import():  # type: ignore[no-untyped-def]
             status = 422
     elif form.is_submitted():
         status = 422
-    return render_template("agencies/import.html", form=form, report=report,
-                           columns=agency_service.IMPORT_COLUMNS), status
+    return render_template(
+        "agencies/import.html", form=form, report=report, columns=agency_service.IMPORT_COLUMNS
+    ), status
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,9 +286,13 @@ def agency_import():  # type: ignore[no-untyped-def]
 
 
 def _contact_data(form: ContactForm) -> agency_service.ContactData:
-    return agency_service.ContactData(name=form.name.data or "", title=form.title.data,
-                                      email=form.email.data, phone=form.phone.data,
-                                      notes=form.notes.data)
+    return agency_service.ContactData(
+        name=form.name.data or "",
+        title=form.title.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        notes=form.notes.data,
+    )
 
 
 @bp.route("/<int:agency_id>/contacts/new", methods=["GET", "POST"])
@@ -277,14 +304,17 @@ def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
 
     def save() -> tuple[str, str]:
         contact = agency_service.add_contact(agency, _contact_data(form), _user())
-        return (f"{contact.name} was added to {agency.name}.",
-                url_for("agencies.agency_detail", agency_id=agency.id))
+        return (
+            f"{contact.name} was added to {agency.name}.",
+            url_for("agencies.agency_detail", agency_id=agency.id),
+        )
 
     done, status = _save(form, save)
     if done is not None:
         return done
-    return render_template("agencies/contact_form.html", form=form, agency=agency,
-                           contact=None), status
+    return render_template(
+        "agencies/contact_form.html", form=form, agency=agency, contact=None
+    ), status
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -296,14 +326,17 @@ def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
 
     def save() -> tuple[str, str]:
         agency_service.update_contact(contact, _contact_data(form), _user())
-        return (f"{contact.name} was saved.",
-                url_for("agencies.agency_detail", agency_id=contact.agency_id))
+        return (
+            f"{contact.name} was saved.",
+            url_for("agencies.agency_detail", agency_id=contact.agency_id),
+        )
 
     done, status = _save(form, save)
     if done is not None:
         return done
-    return render_template("agencies/contact_form.html", form=form, agency=contact.agency,
-                           contact=contact), status
+    return render_template(
+        "agencies/contact_form.html", form=form, agency=contact.agency, contact=contact
+    ), status
 
 
 @bp.route("/contacts/<int:contact_id>/deactivate", methods=["POST"])
@@ -311,8 +344,9 @@ def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
 def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
     """A liaison who left: no longer offered for referrals."""
     _confirm()
-    contact = agency_service.set_contact_active(agency_service.get_contact(contact_id), False,
-                                                _user())
+    contact = agency_service.set_contact_active(
+        agency_service.get_contact(contact_id), False, _user()
+    )
     db.session.commit()
     flash(f"{contact.name} was deactivated.", "success")
     return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
@@ -323,8 +357,9 @@ def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
 def contact_activate(contact_id: int):  # type: ignore[no-untyped-def]
     """Offer a contact again."""
     _confirm()
-    contact = agency_service.set_contact_active(agency_service.get_contact(contact_id), True,
-                                                _user())
+    contact = agency_service.set_contact_active(
+        agency_service.get_contact(contact_id), True, _user()
+    )
     db.session.commit()
     flash(f"{contact.name} is active again.", "success")
     return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
@@ -336,26 +371,37 @@ def contact_activate(contact_id: int):  # type: ignore[no-untyped-def]
 
 
 def _rule_choices(form: RuleForm) -> None:
-    form.category_id.choices = choices([("", "Choose a category")] + [
-        (c.id, c.name) for c in _categories()])
-    form.district_id.choices = choices([("", "All districts")] + [
-        (d.id, f"{d.code} · {d.name}") for d in _districts()])
+    form.category_id.choices = choices(
+        [("", "Choose a category")] + [(c.id, c.name) for c in _categories()]
+    )
+    form.district_id.choices = choices(
+        [("", "All districts")] + [(d.id, f"{d.code} · {d.name}") for d in _districts()]
+    )
     agencies = agency_service.active_agencies()
-    form.agency_id.choices = choices([("", "Choose an agency")] + [
-        (a.id, a.label) for a in agencies])
+    form.agency_id.choices = choices(
+        [("", "Choose an agency")] + [(a.id, a.label) for a in agencies]
+    )
     contacts = choices([("", "The agency's first contact")])
     for agency in agencies:
-        contacts += choices([(c.id, f"{c.name}{' · ' + c.title if c.title else ''}")
-                             for c in agency.contacts if c.active],
-                            optgroup=agency.acronym or agency.name)
+        contacts += choices(
+            [
+                (c.id, f"{c.name}{' · ' + c.title if c.title else ''}")
+                for c in agency.contacts
+                if c.active
+            ],
+            optgroup=agency.acronym or agency.name,
+        )
     form.contact_id.choices = contacts
 
 
 def _rule_data(form: RuleForm) -> routing.RuleData:
-    return routing.RuleData(category_id=form.category_id.data,  # type: ignore[arg-type]
-                            agency_id=form.agency_id.data,  # type: ignore[arg-type]
-                            district_id=form.district_id.data, contact_id=form.contact_id.data,
-                            follow_up_days=form.follow_up_days.data)
+    return routing.RuleData(
+        category_id=form.category_id.data,  # type: ignore[arg-type]
+        agency_id=form.agency_id.data,  # type: ignore[arg-type]
+        district_id=form.district_id.data,
+        contact_id=form.contact_id.data,
+        follow_up_days=form.follow_up_days.data,
+    )
 
 
 @bp.route("/rules")
@@ -363,10 +409,12 @@ def _rule_data(form: RuleForm) -> routing.RuleData:
 def rule_list():  # type: ignore[no-untyped-def]
     """Routing rules, and which one a category and district would get (and why)."""
     try_form = RuleTryForm(formdata=request.args)
-    try_form.try_category.choices = choices([("", "Choose a category")] + [
-        (c.id, c.name) for c in _categories()])
-    try_form.try_district.choices = choices([("", "No district")] + [
-        (d.id, d.code) for d in _districts()])
+    try_form.try_category.choices = choices(
+        [("", "Choose a category")] + [(c.id, c.name) for c in _categories()]
+    )
+    try_form.try_district.choices = choices(
+        [("", "No district")] + [(d.id, d.code) for d in _districts()]
+    )
     suggestion, tried = None, False
     status = 200
     if request.args:
@@ -375,9 +423,15 @@ def rule_list():  # type: ignore[no-untyped-def]
             suggestion = routing.best_rule(try_form.try_category.data, try_form.try_district.data)
         elif not try_form.validate():
             status = 400
-    return render_template("agencies/rules.html", rules=routing.list_rules(), try_form=try_form,
-                           suggestion=suggestion, tried=tried, confirm=ConfirmForm(),
-                           describe_rule=routing.describe_rule), status
+    return render_template(
+        "agencies/rules.html",
+        rules=routing.list_rules(),
+        try_form=try_form,
+        suggestion=suggestion,
+        tried=tried,
+        confirm=ConfirmForm(),
+        describe_rule=routing.describe_rule,
+    ), status
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])
@@ -461,24 +515,36 @@ def rule_delete(rule_id: int):  # type: ignore[no-untyped-def]
 
 
 def _template_data(form: LetterTemplateForm) -> letter_service.TemplateData:
-    return letter_service.TemplateData(name=form.name.data or "", kind=form.kind.data or "",
-                                       subject=form.subject.data or "",
-                                       body=(form.body.data or "").replace("\r\n", "\n"))
+    return letter_service.TemplateData(
+        name=form.name.data or "",
+        kind=form.kind.data or "",
+        subject=form.subject.data or "",
+        body=(form.body.data or "").replace("\r\n", "\n"),
+    )
 
 
 @bp.route("/letter-templates")
 @roles_required(Role.ADMIN)
 def template_list():  # type: ignore[no-untyped-def]
     """Letter templates."""
-    return render_template("agencies/templates.html", templates=letter_service.list_templates(),
-                           kinds=letter_service.KIND_LABELS, confirm=ConfirmForm())
-
-
-def _template_page(form: LetterTemplateForm, template: Any, status: int,
-                   preview: Any = None, changes: Any = None):  # type: ignore[no-untyped-def]
     return render_template(
-        "agencies/template_form.html", form=form, template=template, preview=preview,
-        changes=changes, merge_fields=letter_service.MERGE_FIELDS,
+        "agencies/templates.html",
+        templates=letter_service.list_templates(),
+        kinds=letter_service.KIND_LABELS,
+        confirm=ConfirmForm(),
+    )
+
+
+def _template_page(
+    form: LetterTemplateForm, template: Any, status: int, preview: Any = None, changes: Any = None
+):  # type: ignore[no-untyped-def]
+    return render_template(
+        "agencies/template_form.html",
+        form=form,
+        template=template,
+        preview=preview,
+        changes=changes,
+        merge_fields=letter_service.MERGE_FIELDS,
     ), status
 
 
@@ -522,16 +588,19 @@ def template_edit(template_id: int):  # type: ignore[no-untyped-def]
             if request.form.get("action") == "preview":
                 preview = letter_service.validate_template(_template_data(form))
             else:
-                letter_service.update_template(template, _template_data(form),
-                                               int(form.version.data or 0), _user())
+                letter_service.update_template(
+                    template, _template_data(form), int(form.version.data or 0), _user()
+                )
                 db.session.commit()
                 flash(f"The template {template.name!r} was saved.", "success")
                 return redirect(url_for("agencies.template_list"))
         except Conflict as exc:
             db.session.rollback()
             changes, status = exc.changes, 409
-            form.form_errors.append(exc.message + " Check the differences below; saving "
-                                    "again replaces what is now saved with your entries.")
+            form.form_errors.append(
+                exc.message + " Check the differences below; saving "
+                "again replaces what is now saved with your entries."
+            )
             form.version.data = str(letter_service.get_template(template_id).version)
         except DomainError as exc:
             db.session.rollback()
@@ -547,8 +616,9 @@ def template_edit(template_id: int):  # type: ignore[no-untyped-def]
 def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
     """Retire a template: it is no longer offered for new letters."""
     _confirm()
-    template = letter_service.set_template_active(letter_service.get_template(template_id),
-                                                  False, _user())
+    template = letter_service.set_template_active(
+        letter_service.get_template(template_id), False, _user()
+    )
     db.session.commit()
     flash(f"The template {template.name!r} was retired.", "success")
     return redirect(url_for("agencies.template_list"))
@@ -559,8 +629,9 @@ def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
 def template_activate(template_id: int):  # type: ignore[no-untyped-def]
     """Offer a retired template again."""
     _confirm()
-    template = letter_service.set_template_active(letter_service.get_template(template_id),
-                                                  True, _user())
+    template = letter_service.set_template_active(
+        letter_service.get_template(template_id), True, _user()
+    )
     db.session.commit()
     flash(f"The template {template.name!r} is offered again.", "success")
     return redirect(url_for("agencies.template_list"))

@@ -63,8 +63,13 @@ def _per_address() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_per_account, key_func=_account_key, methods=["POST"], deduct_when=_failed,
-               scope="sign-in-account")
+@limiter.limit(
+    _per_account,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-account",
+)
 @limiter.limit(_per_address, methods=["POST"], deduct_when=_failed, scope="sign-in-address")
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
@@ -110,8 +115,9 @@ def change_password():  # type: ignore[no-untyped-def]
             form.confirm_password.errors.append("The two new passwords are not the same.")
         else:
             try:
-                auth.change_password(user, form.current_password.data or "",
-                                     form.new_password.data or "")
+                auth.change_password(
+                    user, form.current_password.data or "", form.new_password.data or ""
+                )
             except DomainError as exc:
                 db.session.rollback()
                 form[exc.field or "new_password"].errors.append(exc.message)

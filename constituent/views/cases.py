@@ -90,8 +90,10 @@ def _load(case_id: int, action: Action = Action.VIEW) -> Case:
     case = permissions.get_case(user, case_id, Action.VIEW)
     if action != Action.VIEW and not permissions.can(user, action, case):
         if action == Action.MANAGE:
-            raise Forbidden("Only a supervisor, or a caseworker of the district for a case that "
-                            "is not confidential, can do this.")
+            raise Forbidden(
+                "Only a supervisor, or a caseworker of the district for a case that "
+                "is not confidential, can do this."
+            )
         raise Forbidden("You can read this case but not change it.")
     return case
 
@@ -127,8 +129,10 @@ def _status_choices(case: Case) -> list[SelectChoice]:
 
 
 def _assign_choices(assignees: list[User]) -> list[SelectChoice]:
-    return choices([(0, "Nobody (unassigned)")] + [
-        (u.id, f"{u.full_name} ({u.role.label})") for u in assignees])
+    return choices(
+        [(0, "Nobody (unassigned)")]
+        + [(u.id, f"{u.full_name} ({u.role.label})") for u in assignees]
+    )
 
 
 def _attach_error(form: FlaskForm, exc: DomainError) -> None:
@@ -155,16 +159,23 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     forms["reopen"] = given.get("reopen") or ReopenForm(prefix="reopen", formdata=None)
 
     assign = given.get("assign") or AssignForm(
-        prefix="assign", formdata=None, assignee=case.assignee_id or 0)
+        prefix="assign", formdata=None, assignee=case.assignee_id or 0
+    )
     assign.assignee.choices = _assign_choices(assignees)
     forms["assign"] = assign
 
     me = _user()
-    default_for = case.assignee_id if case.assignee_id in {u.id for u in fu_assignees} else (
-        me.id if me.id in {u.id for u in fu_assignees} else None)
+    default_for = (
+        case.assignee_id
+        if case.assignee_id in {u.id for u in fu_assignees}
+        else (me.id if me.id in {u.id for u in fu_assignees} else None)
+    )
     follow_up = given.get("follow_up") or FollowUpForm(
-        prefix="followup", formdata=None, due_on=today + timedelta(days=FOLLOW_UP_DAYS),
-        assignee=default_for)
+        prefix="followup",
+        formdata=None,
+        due_on=today + timedelta(days=FOLLOW_UP_DAYS),
+        assignee=default_for,
+    )
     follow_up.assignee.choices = choices((u.id, u.full_name) for u in fu_assignees)
     forms["follow_up"] = follow_up
 
@@ -175,18 +186,23 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     forms["done"] = done
 
     forms["release_request"] = given.get("release_request") or ReleaseRequestForm(
-        prefix="relreq", formdata=None, requested_on=today)
+        prefix="relreq", formdata=None, requested_on=today
+    )
     received = given.get("release_received") or ReleaseReceivedForm(
-        prefix="relrec", formdata=None, signed_on=today)
+        prefix="relrec", formdata=None, signed_on=today
+    )
     received.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
     forms["release_received"] = received
-    forms["not_needed"] = given.get("not_needed") or NotNeededForm(prefix="relnn",
-                                                                     formdata=None)
+    forms["not_needed"] = given.get("not_needed") or NotNeededForm(prefix="relnn", formdata=None)
     return forms
 
 
-def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = None,
-                 given: dict[str, FlaskForm] | None = None) -> tuple[str, int]:
+def _render_case(
+    case: Case,
+    code: int = 200,
+    problem: tuple[str, str] | None = None,
+    given: dict[str, FlaskForm] | None = None,
+) -> tuple[str, int]:
     """Render the case page (each showing of a confidential case is audited)."""
     user = _user()
     if case.confidential:
@@ -202,8 +218,9 @@ def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = 
         "can_edit": permissions.can(user, Action.EDIT, case),
         "can_manage": permissions.can(user, Action.MANAGE, case),
         "can_open_mail": user.role in mail.MAIL_ROLES,
-        "can_write_letter": (user.role in letters.WRITERS
-                             and permissions.can(user, Action.EDIT, case)),
+        "can_write_letter": (
+            user.role in letters.WRITERS and permissions.can(user, Action.EDIT, case)
+        ),
         "forms": _forms(case, **(given or {})),
         "problem": problem,
         "today": local_today(),
@@ -211,8 +228,9 @@ def _render_case(case: Case, code: int = 200, problem: tuple[str, str] | None = 
     return render_template("cases/case_detail.html", **context), code
 
 
-def _refuse(case: Case, form: FlaskForm, key: str, anchor: str, label: str,
-            exc: DomainError | None = None) -> tuple[str, int]:
+def _refuse(
+    case: Case, form: FlaskForm, key: str, anchor: str, label: str, exc: DomainError | None = None
+) -> tuple[str, int]:
     """Re-show the case page with the form's errors beside its fields: 422, nothing saved."""
     db.session.rollback()
     if exc is not None:
@@ -255,8 +273,9 @@ def change_status(case_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
     try:
-        workflow.change_status(case, form.chosen_status(), _user(),
-                               outcome=form.chosen_outcome(), note=form.note.data)
+        workflow.change_status(
+            case, form.chosen_status(), _user(), outcome=form.chosen_outcome(), note=form.note.data
+        )
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
     db.session.commit()
@@ -296,8 +315,9 @@ def assign(case_id: int):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
     db.session.commit()
-    flash(f"Assigned to {assignee.full_name}." if assignee else "The case is unassigned.",
-          "success")
+    flash(
+        f"Assigned to {assignee.full_name}." if assignee else "The case is unassigned.", "success"
+    )
     if not permissions.can(_user(), Action.VIEW, case):
         return redirect(url_for(".case_list"))
     return redirect(_case_url(case))
@@ -314,8 +334,12 @@ def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
         return _refuse(case, form, *refuse)
     try:
         followups.add_follow_up(
-            case, due_on=form.due_on.data, assignee=db.session.get(User, form.assignee.data),
-            description=form.description.data or "", by=_user(), today=local_today(),
+            case,
+            due_on=form.due_on.data,
+            assignee=db.session.get(User, form.assignee.data),
+            description=form.description.data or "",
+            by=_user(),
+            today=local_today(),
         )
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
@@ -357,9 +381,13 @@ def request_release(case_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
     try:
-        releases.request_release(case, requested_on=form.requested_on.data,
-                                 method=RequestMethod(form.method.data), by=_user(),
-                                 today=local_today())
+        releases.request_release(
+            case,
+            requested_on=form.requested_on.data,
+            method=RequestMethod(form.method.data),
+            by=_user(),
+            today=local_today(),
+        )
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
     db.session.commit()
@@ -377,14 +405,19 @@ def release_received(case_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
     upload = form.file.data
-    agencies = list(db.session.scalars(
-        sa.select(Agency).where(Agency.id.in_(form.agencies.data or []))))
+    agencies = list(
+        db.session.scalars(sa.select(Agency).where(Agency.id.in_(form.agencies.data or [])))
+    )
     try:
         releases.record_received(
-            case, signed_on=form.signed_on.data,
-            signature_method=SignatureMethod(form.signature_method.data), agencies=agencies,
+            case,
+            signed_on=form.signed_on.data,
+            signature_method=SignatureMethod(form.signature_method.data),
+            agencies=agencies,
             file=upload.stream if upload and upload.filename else None,
-            filename=upload.filename if upload else None, by=_user(), today=local_today(),
+            filename=upload.filename if upload else None,
+            by=_user(),
+            today=local_today(),
         )
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
@@ -414,16 +447,26 @@ def release_not_needed(case_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*CASE_ROLES)
 def attachment(case_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id)
-    found = db.session.scalar(sa.select(Attachment).where(
-        Attachment.id == attachment_id, Attachment.case_id == case.id))
+    found = db.session.scalar(
+        sa.select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+    )
     if found is None:
         raise NotFound("That file is not attached to this case.")
     path = uploads.stored_path(found)
-    audit.record("attachment_downloaded", "attachment", found.id,
-                 detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""))
+    audit.record(
+        "attachment_downloaded",
+        "attachment",
+        found.id,
+        detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""),
+    )
     db.session.commit()
-    response = send_file(path, mimetype=found.content_type, as_attachment=True,
-                         download_name=found.filename, max_age=0)
+    response = send_file(
+        path,
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -434,13 +477,16 @@ def attachment(case_id: int, attachment_id: int):  # type: ignore[no-untyped-def
 
 def _header_choices(form: HeaderForm, case: Case) -> None:
     categories = db.session.scalars(
-        sa.select(Category).where(sa.or_(Category.active.is_(True), Category.id ==
-                                         case.category_id)).order_by(Category.name))
+        sa.select(Category)
+        .where(sa.or_(Category.active.is_(True), Category.id == case.category_id))
+        .order_by(Category.name)
+    )
     form.category.choices = [(c.id, c.name) for c in categories]
     districts = {d.id: d for d in _user().districts}
     districts.setdefault(case.district.id, case.district)
-    form.district.choices = [(d.id, f"{d.code} — {d.name}")
-                             for d in sorted(districts.values(), key=lambda d: d.code)]
+    form.district.choices = [
+        (d.id, f"{d.code} — {d.name}") for d in sorted(districts.values(), key=lambda d: d.code)
+    ]
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
@@ -449,10 +495,15 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.MANAGE)
     if request.method == "GET":
         form = HeaderForm(
-            formdata=None, version=str(case.version), subject=case.subject,
-            description=case.description, category=case.category_id,
-            priority=case.priority.value, district=case.district_id,
-            confidential=case.confidential)
+            formdata=None,
+            version=str(case.version),
+            subject=case.subject,
+            description=case.description,
+            category=case.category_id,
+            priority=case.priority.value,
+            district=case.district_id,
+            confidential=case.confidential,
+        )
         _header_choices(form, case)
         return _render_edit(case, form)
     form = HeaderForm()
@@ -462,14 +513,17 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
         return _render_edit(case, form, 422)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     entered = dict(
-        subject=form.subject.data or "", description=form.description.data or "",
+        subject=form.subject.data or "",
+        description=form.description.data or "",
         category=db.session.get(Category, form.category.data),
-        priority=Priority(form.priority.data), confidential=bool(form.confidential.data),
+        priority=Priority(form.priority.data),
+        confidential=bool(form.confidential.data),
         district=db.session.get(District, form.district.data),
     )
     try:
         changed = case_service.update_case_header(
-            case, expected_version=version, by=_user(), **entered)
+            case, expected_version=version, by=_user(), **entered
+        )
         db.session.commit()
     except Conflict as exc:
         db.session.rollback()
@@ -478,8 +532,9 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
         # Someone saved between our read and our write: show what they saved.
         db.session.rollback()
         case = _load(case_id)
-        return render_error(409, STALE_MESSAGE,
-                            changes=case_service.header_changes(case, **entered))
+        return render_error(
+            409, STALE_MESSAGE, changes=case_service.header_changes(case, **entered)
+        )
     except DomainError as exc:
         db.session.rollback()
         if exc.status_code != 400:
@@ -514,13 +569,18 @@ def go_to_case():  # type: ignore[no-untyped-def]
     number = parse_case_number(raw, prefix)
     if number is None:
         return render_error(
-            400, f"“{raw}” is not a case number. Type a number such as {prefix}1042 or 1042."
-            if raw else f"Type a case number such as {prefix}1042 in the case number box.")
+            400,
+            f"“{raw}” is not a case number. Type a number such as {prefix}1042 or 1042."
+            if raw
+            else f"Type a case number such as {prefix}1042 in the case number box.",
+        )
     try:
         case = permissions.get_case_by_number(_user(), number)
     except NotFound:
-        return render_error(404, f"There is no case {prefix}{number} that you can open. "
-                                 "Check the number and try again.")
+        return render_error(
+            404,
+            f"There is no case {prefix}{number} that you can open. Check the number and try again.",
+        )
     return redirect(_case_url(case))
 
 
@@ -532,13 +592,21 @@ def _filter_choices(form: CaseFilterForm, user: User) -> None:
     form.district.choices = [("", "Any district")] + [(str(d.id), d.code) for d in districts]
     categories = db.session.scalars(sa.select(Category).order_by(Category.name))
     form.category.choices = [("", "Any category")] + [(str(c.id), c.name) for c in categories]
-    staff = db.session.scalars(
-        sa.select(User).where(User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
-                              User.districts.any(District.id.in_(user.district_ids)))
-        .order_by(User.full_name)
-    ) if user.district_ids else []
+    staff = (
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
+                User.districts.any(District.id.in_(user.district_ids)),
+            )
+            .order_by(User.full_name)
+        )
+        if user.district_ids
+        else []
+    )
     form.assignee.choices = [("", "Anyone"), ("me", "Me"), ("none", "Nobody (unassigned)")] + [
-        (str(u.id), u.full_name) for u in staff if u.id != user.id]
+        (str(u.id), u.full_name) for u in staff if u.id != user.id
+    ]
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -571,5 +639,6 @@ def case_list():  # type: ignore[no-untyped-def]
     )
     result = case_service.find_cases(user, filters)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("cases/case_list.html", form=form, result=result, args=args,
-                           filtered=bool(args))
+    return render_template(
+        "cases/case_list.html", form=form, result=result, args=args, filtered=bool(args)
+    )

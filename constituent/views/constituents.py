@@ -50,26 +50,40 @@ def constituent_list():  # type: ignore[no-untyped-def]
     query = request.args.get("q", "")[:200]
     page = request.args.get("page", 1, type=int) or 1
     rows, has_next = constituents.search_constituents(current_user, query, page)
-    return render_template("constituents/list.html", rows=rows, query=query, page=page,
-                           has_next=has_next)
+    return render_template(
+        "constituents/list.html", rows=rows, query=query, page=page, has_next=has_next
+    )
 
 
-def _detail(person: Constituent, status: int = 200, contact_form: ContactPointForm | None = None,
-            household_form: HouseholdForm | None = None):  # type: ignore[no-untyped-def]
+def _detail(
+    person: Constituent,
+    status: int = 200,
+    contact_form: ContactPointForm | None = None,
+    household_form: HouseholdForm | None = None,
+):  # type: ignore[no-untyped-def]
     duplicates = []
     if current_user.role in MERGE_ROLES:
         phone = person.phones[0].value if person.phones else ""
         email = person.emails[0].value if person.emails else ""
         duplicates = constituents.find_matches(
-            current_user, first_name=person.first_name, last_name=person.last_name,
-            phone=phone, email=email, street=person.street or "", zip5=person.zip5 or "",
-            exclude_id=person.id)
+            current_user,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            phone=phone,
+            email=email,
+            street=person.street or "",
+            zip5=person.zip5 or "",
+            exclude_id=person.id,
+        )
         duplicates = [m for m in duplicates if m.score >= 3]
     return render_template(
-        "constituents/detail.html", person=person,
+        "constituents/detail.html",
+        person=person,
         cases=constituents.visible_cases_of(current_user, person),
-        can_edit=current_user.role in EDIT_ROLES, can_merge=current_user.role in MERGE_ROLES,
-        case_links=_case_links(), duplicates=duplicates,
+        can_edit=current_user.role in EDIT_ROLES,
+        can_merge=current_user.role in MERGE_ROLES,
+        case_links=_case_links(),
+        duplicates=duplicates,
         contact_form=contact_form or ContactPointForm(formdata=None),
         household_form=household_form or HouseholdForm(formdata=None),
         remove_form=RemoveForm(formdata=None),
@@ -82,8 +96,9 @@ def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
     """A constituent's profile; a merged-away record's address redirects to the kept one."""
     person = _load(constituent_id)
     if person.id != constituent_id:
-        return redirect(url_for("constituents.constituent_detail", constituent_id=person.id),
-                        code=301)
+        return redirect(
+            url_for("constituents.constituent_detail", constituent_id=person.id), code=301
+        )
     return _detail(person)
 
 
@@ -103,15 +118,20 @@ def edit(constituent_id: int):  # type: ignore[no-untyped-def]
     form.district_id.choices = _district_choices()
     if request.method == "GET":
         form.version.data = str(person.version)
-        form.preferred_contact.data = person.preferred_contact.value \
-            if person.preferred_contact else ""
+        form.preferred_contact.data = (
+            person.preferred_contact.value if person.preferred_contact else ""
+        )
         form.district_id.data = person.district_id
     status = 200
     if form.validate_on_submit():
         try:
             constituents.update_constituent(
-                person, form.data_for_service(), version=int(form.version.data or 0),
-                district_id=form.district_id.data, author=current_user)
+                person,
+                form.data_for_service(),
+                version=int(form.version.data or 0),
+                district_id=form.district_id.data,
+                author=current_user,
+            )
             db.session.commit()
         except Conflict as exc:
             db.session.rollback()
@@ -135,8 +155,13 @@ def add_contact_point(constituent_id: int):  # type: ignore[no-untyped-def]
     form = ContactPointForm()
     if form.validate_on_submit():
         try:
-            constituents.add_contact_point(person, form.kind.data or "", form.value.data or "",
-                                           form.label.data or "", author=current_user)
+            constituents.add_contact_point(
+                person,
+                form.kind.data or "",
+                form.value.data or "",
+                form.label.data or "",
+                author=current_user,
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -167,8 +192,9 @@ def add_household_member(constituent_id: int):  # type: ignore[no-untyped-def]
     form = HouseholdForm()
     if form.validate_on_submit():
         try:
-            constituents.add_household_member(person, form.name.data or "",
-                                              form.relationship.data or "", author=current_user)
+            constituents.add_household_member(
+                person, form.name.data or "", form.relationship.data or "", author=current_user
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -199,13 +225,17 @@ def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]
         if value:
             person = db.session.get(Constituent, value)
             if person is None or not constituents.can_see(current_user, person):
-                form[name].errors = [*form[name].errors,
-                                     "No constituent with that number is available to you."]
+                form[name].errors = [
+                    *form[name].errors,
+                    "No constituent with that number is available to you.",
+                ]
                 person = None
             elif person.merged_into_id is not None:
-                form[name].errors = [*form[name].errors,
-                                     f"Record #{value} was already merged into "
-                                     f"#{constituents.kept_record(person).id}."]
+                form[name].errors = [
+                    *form[name].errors,
+                    f"Record #{value} was already merged into "
+                    f"#{constituents.kept_record(person).id}.",
+                ]
                 person = None
         found.append(person)
     return found[0], found[1]
@@ -230,8 +260,10 @@ def merge():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         status = 422
         if not form.confirm.data:
-            form.confirm.errors = [*form.confirm.errors,
-                                   "Confirm that both records are the same person."]
+            form.confirm.errors = [
+                *form.confirm.errors,
+                "Confirm that both records are the same person.",
+            ]
         elif valid and kept and duplicate:
             try:
                 report = constituents.merge_constituents(kept, duplicate, current_user)
@@ -242,14 +274,16 @@ def merge():  # type: ignore[no-untyped-def]
                     raise
                 _map_error(form, exc)
             else:
-                flash(f"Merged record #{duplicate.id} into this one: {report.cases} "
-                      f"{'case' if report.cases == 1 else 'cases'} moved.", "success")
-                return redirect(url_for("constituents.constituent_detail",
-                                        constituent_id=kept.id))
+                flash(
+                    f"Merged record #{duplicate.id} into this one: {report.cases} "
+                    f"{'case' if report.cases == 1 else 'cases'} moved.",
+                    "success",
+                )
+                return redirect(url_for("constituents.constituent_detail", constituent_id=kept.id))
     cases = {}
     for person in (kept, duplicate):
         if person is not None:
             cases[person.id] = constituents.visible_cases_of(current_user, person)
-    return render_template("constituents/merge.html", form=form, kept=kept,
-                           duplicate=duplicate, cases=cases), status
-
+    return render_template(
+        "constituents/merge.html", form=form, kept=kept, duplicate=duplicate, cases=cases
+    ), status

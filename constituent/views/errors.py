@@ -17,15 +17,30 @@ from constituent.services.errors import DomainError
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Go back, reload the page and try again."),
+    400: (
+        "Bad request",
+        "The request could not be understood. Go back, reload the page and try again.",
+    ),
     403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Page not found", "There is nothing at this address. Check the link, or use the navigation."),
+    404: (
+        "Page not found",
+        "There is nothing at this address. Check the link, or use the navigation.",
+    ),
     405: ("Method not allowed", "This page cannot be used that way."),
-    409: ("Someone else saved first", "This record changed after you opened it. Nothing you entered was saved."),
+    409: (
+        "Someone else saved first",
+        "This record changed after you opened it. Nothing you entered was saved.",
+    ),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Too many attempts in a short time. Wait a minute and try again."),
-    500: ("Something went wrong", "The problem has been logged. Please try again; if it keeps happening, tell the office IT staff."),
-    503: ("Busy, try again", "The system is busy. Nothing was saved; please try again in a moment."),
+    500: (
+        "Something went wrong",
+        "The problem has been logged. Please try again; if it keeps happening, tell the office IT staff.",
+    ),
+    503: (
+        "Busy, try again",
+        "The system is busy. Nothing was saved; please try again in a moment.",
+    ),
 }
 
 
@@ -79,8 +94,12 @@ def register(app: Flask) -> None:
         if is_busy_error(exc):
             log.warning("database busy: answered 503")
             return render_error(503)
-        if "NUL (0x00)" in str(exc.orig) or \
-                getattr(exc.orig, "sqlstate", "") in ("22003", "22P02", "22008", "22007"):
+        if "NUL (0x00)" in str(exc.orig) or getattr(exc.orig, "sqlstate", "") in (
+            "22003",
+            "22P02",
+            "22008",
+            "22007",
+        ):
             # PostgreSQL "numeric value out of range" / bad text for a number or date.
             return render_error(400, "A value in the request is out of range.")
         log.exception("Database error", exc_info=exc)

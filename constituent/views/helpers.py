@@ -58,21 +58,39 @@ def case_number(number: int) -> str:
 # Navigation per role: (endpoint, label). Only endpoints that exist are shown, so an area
 # appears in the menu as soon as its page is built.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.INTAKE: [("intake.log_call", "Log a call"), ("cases.case_list", "My cases"),
-                  ("constituents.constituent_list", "Constituents")],
-    Role.CASEWORKER: [("main.my_work", "My work"), ("intake.log_call", "Log a call"),
-                      ("cases.case_list", "Cases"), ("referrals.overdue", "Overdue"),
-                      ("constituents.constituent_list", "Constituents"),
-                      ("mail.inbox", "Incoming mail"), ("agencies.agency_list", "Agencies")],
-    Role.SUPERVISOR: [("main.my_work", "My work"), ("intake.log_call", "Log a call"),
-                      ("cases.case_list", "Cases"), ("referrals.overdue", "Overdue"),
-                      ("constituents.constituent_list", "Constituents"),
-                      ("mail.inbox", "Incoming mail"), ("agencies.agency_list", "Agencies"),
-                      ("summaries.overview", "Summaries")],
+    Role.INTAKE: [
+        ("intake.log_call", "Log a call"),
+        ("cases.case_list", "My cases"),
+        ("constituents.constituent_list", "Constituents"),
+    ],
+    Role.CASEWORKER: [
+        ("main.my_work", "My work"),
+        ("intake.log_call", "Log a call"),
+        ("cases.case_list", "Cases"),
+        ("referrals.overdue", "Overdue"),
+        ("constituents.constituent_list", "Constituents"),
+        ("mail.inbox", "Incoming mail"),
+        ("agencies.agency_list", "Agencies"),
+    ],
+    Role.SUPERVISOR: [
+        ("main.my_work", "My work"),
+        ("intake.log_call", "Log a call"),
+        ("cases.case_list", "Cases"),
+        ("referrals.overdue", "Overdue"),
+        ("constituents.constituent_list", "Constituents"),
+        ("mail.inbox", "Incoming mail"),
+        ("agencies.agency_list", "Agencies"),
+        ("summaries.overview", "Summaries"),
+    ],
     Role.LEGISLATOR: [("summaries.overview", "District summaries")],
-    Role.ADMIN: [("admin.users", "Users"), ("admin.districts", "Districts"),
-                 ("agencies.agency_list", "Agencies"), ("summaries.overview", "Summaries"),
-                 ("referrals.response_times", "Response times"), ("admin.audit", "Audit log")],
+    Role.ADMIN: [
+        ("admin.users", "Users"),
+        ("admin.districts", "Districts"),
+        ("agencies.agency_list", "Agencies"),
+        ("summaries.overview", "Summaries"),
+        ("referrals.response_times", "Response times"),
+        ("admin.audit", "Audit log"),
+    ],
 }
 
 
@@ -87,16 +105,24 @@ def navigation() -> list[tuple[str, str, str]]:
     return items
 
 
-def csv_download(filename: str, header: list[str], rows: Any, *, record_type: str,
-                 record_id: str | None, what: str) -> Response:
+def csv_download(
+    filename: str,
+    header: list[str],
+    rows: Any,
+    *,
+    record_type: str,
+    record_id: str | None,
+    what: str,
+) -> Response:
     """Audit an export (committed before streaming starts), then stream it as CSV."""
     from constituent.extensions import db
     from constituent.services import audit, exports
 
     audit.record("export", record_type, record_id, detail=what[:1000])
     db.session.commit()
-    response = Response(stream_with_context(exports.csv_chunks(header, rows, bom=True)),
-                        mimetype="text/csv")
+    response = Response(
+        stream_with_context(exports.csv_chunks(header, rows, bom=True)), mimetype="text/csv"
+    )
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

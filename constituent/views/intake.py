@@ -23,7 +23,8 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 def _category_choices() -> list[SelectChoice]:
     rows = db.session.scalars(
-        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name))
+        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
+    )
     return choices([("", "Choose a category")] + [(c.id, c.name) for c in rows])
 
 
@@ -37,18 +38,36 @@ def _context(form: IntakeForm) -> dict[str, Any]:
         except NotFound:
             selected = None
     matches = constituents.find_matches(
-        current_user, first_name=details.first_name, last_name=details.last_name,
-        phone=details.phone, email=details.email, street=details.street, zip5=details.zip5,
+        current_user,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        phone=details.phone,
+        email=details.email,
+        street=details.street,
+        zip5=details.zip5,
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(current_user, details.zip5, selected)
-    form.district_id.choices = choices([("", "Choose a district")] + [
-        (d.id, f"{d.code} · {d.name}") for d in question.options])
+    form.district_id.choices = choices(
+        [("", "Choose a district")] + [(d.id, f"{d.code} · {d.name}") for d in question.options]
+    )
     form.district_id.label.text = question.label
-    searched = any((details.first_name.strip(), details.last_name.strip(), details.phone.strip(),
-                    details.email.strip(), details.street.strip()))
-    return {"form": form, "matches": matches, "selected": selected, "question": question,
-            "searched": searched}
+    searched = any(
+        (
+            details.first_name.strip(),
+            details.last_name.strip(),
+            details.phone.strip(),
+            details.email.strip(),
+            details.street.strip(),
+        )
+    )
+    return {
+        "form": form,
+        "matches": matches,
+        "selected": selected,
+        "question": question,
+        "searched": searched,
+    }
 
 
 def _case_url(case: Case) -> str:
@@ -77,12 +96,17 @@ def log_call():  # type: ignore[no-untyped-def]
             else:
                 if not permissions.can(current_user, Action.VIEW, case):
                     # Opened in a district this user does not work in: its staff take it.
-                    flash(f"Case {case_number(case.number)} opened for "
-                          f"{case.constituent.full_name} in {case.district.code}; that "
-                          "district's staff will handle it.", "success")
+                    flash(
+                        f"Case {case_number(case.number)} opened for "
+                        f"{case.constituent.full_name} in {case.district.code}; that "
+                        "district's staff will handle it.",
+                        "success",
+                    )
                     return redirect(url_for("intake.log_call"))
-                flash(f"Case {case_number(case.number)} opened for "
-                      f"{case.constituent.full_name}.", "success")
+                flash(
+                    f"Case {case_number(case.number)} opened for {case.constituent.full_name}.",
+                    "success",
+                )
                 return redirect(_case_url(case))
         db.session.rollback()
         for name, message in errors.items():

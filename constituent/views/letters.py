@@ -32,21 +32,24 @@ def _user() -> Any:
 def _audit_confidential(case: Case, what: str) -> None:
     """Every view of a confidential case is audited."""
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what,
-                     user=_user())
+        audit.record("confidential_case_viewed", "case", case.number, detail=what, user=_user())
 
 
 def _referrals(case: Case) -> list[Referral]:
-    return list(db.session.scalars(
-        sa.select(Referral).where(Referral.case_id == case.id).order_by(Referral.sent_on.desc(),
-                                                                        Referral.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Referral)
+            .where(Referral.case_id == case.id)
+            .order_by(Referral.sent_on.desc(), Referral.id.desc())
+        )
+    )
 
 
 def _contact_choices() -> list[SelectChoice]:
     options = choices([("", "No agency")])
     rows = db.session.scalars(
-        sa.select(AgencyContact).join(Agency, Agency.id == AgencyContact.agency_id)
+        sa.select(AgencyContact)
+        .join(Agency, Agency.id == AgencyContact.agency_id)
         .where(AgencyContact.active.is_(True), Agency.active.is_(True))
         .order_by(Agency.name, AgencyContact.name)
     )
@@ -56,8 +59,9 @@ def _contact_choices() -> list[SelectChoice]:
     return options
 
 
-def _resolve(case: Case, template_id: int | None, referral_id: int | None,
-             contact_id: int | None) -> tuple[Any, Referral | None, AgencyContact | None]:
+def _resolve(
+    case: Case, template_id: int | None, referral_id: int | None, contact_id: int | None
+) -> tuple[Any, Referral | None, AgencyContact | None]:
     template = letter_service.get_template(template_id) if template_id else None
     referral = None
     if referral_id:
@@ -80,12 +84,21 @@ def new_letter(case_id: int):  # type: ignore[no-untyped-def]
     templates = letter_service.list_templates(active_only=True)
     referrals = _referrals(case)
     form = LetterChoiceForm(formdata=request.args if request.args else None)
-    form.template_id.choices = choices([("", "Choose a template")] + [
-        (t.id, f"{t.name} ({letter_service.KIND_LABELS[t.kind]})") for t in templates])
-    form.referral_id.choices = choices([("", "No referral")] + [
-        (r.id, f"{r.agency.acronym or r.agency.name}, sent {r.sent_on:%b %-d, %Y}"
-               f"{' (' + r.reference_number + ')' if r.reference_number else ''}")
-        for r in referrals])
+    form.template_id.choices = choices(
+        [("", "Choose a template")]
+        + [(t.id, f"{t.name} ({letter_service.KIND_LABELS[t.kind]})") for t in templates]
+    )
+    form.referral_id.choices = choices(
+        [("", "No referral")]
+        + [
+            (
+                r.id,
+                f"{r.agency.acronym or r.agency.name}, sent {r.sent_on:%b %-d, %Y}"
+                f"{' (' + r.reference_number + ')' if r.reference_number else ''}",
+            )
+            for r in referrals
+        ]
+    )
     form.contact_id.choices = _contact_choices()
     suggestion = routing.best_rule(case.category, case.district)
     if not request.args and suggestion and suggestion.contact:
@@ -96,9 +109,11 @@ def new_letter(case_id: int):  # type: ignore[no-untyped-def]
         if form.validate():
             try:
                 template, referral, contact = _resolve(
-                    case, form.template_id.data, form.referral_id.data, form.contact_id.data)
-                preview = letter_service.preview_letter(template, case, user, referral=referral,
-                                                        contact=contact)
+                    case, form.template_id.data, form.referral_id.data, form.contact_id.data
+                )
+                preview = letter_service.preview_letter(
+                    template, case, user, referral=referral, contact=contact
+                )
                 print_form.template_id.data = str(template.id)
                 print_form.referral_id.data = str(referral.id) if referral else ""
                 print_form.contact_id.data = str(contact.id) if contact else ""
@@ -106,17 +121,26 @@ def new_letter(case_id: int):  # type: ignore[no-untyped-def]
                 form.template_id.errors = ["That template does not exist."]
                 status = 422
             except DomainError as exc:
-                target = form[exc.field] if exc.field in ("referral_id", "contact_id") \
+                target = (
+                    form[exc.field]
+                    if exc.field in ("referral_id", "contact_id")
                     else form.template_id
+                )
                 target.errors = [*target.errors, exc.message]
                 status = 422
         else:
             status = 422
     db.session.commit()  # the audit event of a confidential case's view
     return render_template(
-        "letters/new.html", case=case, form=form, preview=preview, print_form=print_form,
-        suggestion=suggestion, letters=letter_service.letters_for(case),
-        has_templates=bool(templates), today=letter_service.long_date(local_today()),
+        "letters/new.html",
+        case=case,
+        form=form,
+        preview=preview,
+        print_form=print_form,
+        suggestion=suggestion,
+        letters=letter_service.letters_for(case),
+        has_templates=bool(templates),
+        today=letter_service.long_date(local_today()),
     ), status
 
 
@@ -135,12 +159,16 @@ def print_letter(case_id: int):  # type: ignore[no-untyped-def]
         contact_id = int(form.contact_id.data) if form.contact_id.data else None
     except ValueError:
         abort(400)
-    args = {"template_id": template_id, "referral_id": referral_id or "",
-            "contact_id": contact_id or ""}
+    args = {
+        "template_id": template_id,
+        "referral_id": referral_id or "",
+        "contact_id": contact_id or "",
+    }
     try:
         template, referral, contact = _resolve(case, template_id, referral_id, contact_id)
-        letter = letter_service.render_letter(template, case, user, referral=referral,
-                                              contact=contact)
+        letter = letter_service.render_letter(
+            template, case, user, referral=referral, contact=contact
+        )
     except DomainError:
         db.session.rollback()
         # Back to the preview, which shows the reason beside the field (nothing was saved).
@@ -162,9 +190,13 @@ def letter_detail(letter_id: int):  # type: ignore[no-untyped-def]
     _audit_confidential(case, f"letter {letter.id}")
     db.session.commit()
     author = db.session.get(User, letter.created_by_id) if letter.created_by_id else None
-    template = (letter_service.get_template(letter.template_id)
-                if letter.template_id else None)
-    return render_template("letters/detail.html", letter=letter, case=case, author=author,
-                           template=template, letter_date=letter_service.long_date(
-                               letter.created_at),
-                           may_edit=user.role in WRITERS)
+    template = letter_service.get_template(letter.template_id) if letter.template_id else None
+    return render_template(
+        "letters/detail.html",
+        letter=letter,
+        case=case,
+        author=author,
+        template=template,
+        letter_date=letter_service.long_date(letter.created_at),
+        may_edit=user.role in WRITERS,
+    )

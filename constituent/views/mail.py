@@ -51,37 +51,46 @@ def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
     """The whole upload is over this page's limit: say so, import nothing."""
     limit = _upload_limit() // (1024 * 1024)
     return render_error(
-        413, f"What you sent is larger than the {limit} MB this page accepts at once. Upload "
-             "fewer messages at a time, or ask the office IT staff to run `flask mail import` "
-             "on the folder. Nothing was imported.")
+        413,
+        f"What you sent is larger than the {limit} MB this page accepts at once. Upload "
+        "fewer messages at a time, or ask the office IT staff to run `flask mail import` "
+        "on the folder. Nothing was imported.",
+    )
 
 
-def _file_form(message: InboundMessage, given: FileMessageForm | None = None
-               ) -> FileMessageForm:
+def _file_form(message: InboundMessage, given: FileMessageForm | None = None) -> FileMessageForm:
     if given is not None:
         return given
     return FileMessageForm(prefix=f"m{message.id}", formdata=None)
 
 
-def _render_inbox(report: mail_service.ImportReport | None = None,
-                  upload_form: UploadForm | None = None,
-                  given: tuple[int, FileMessageForm] | None = None,
-                  code: int = 200) -> tuple[str, int]:
+def _render_inbox(
+    report: mail_service.ImportReport | None = None,
+    upload_form: UploadForm | None = None,
+    given: tuple[int, FileMessageForm] | None = None,
+    code: int = 200,
+) -> tuple[str, int]:
     user = _user()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     queue = mail_service.unfiled_messages(user, page)
     rows = []
     for message in queue.messages:
         form = _file_form(message, given[1] if given and given[0] == message.id else None)
-        rows.append({
-            "message": message,
-            "form": form,
-            "reason": mail_service.queue_reason(message, user),
-            "suggestions": mail_service.suggest_cases(message, user),
-        })
+        rows.append(
+            {
+                "message": message,
+                "form": form,
+                "reason": mail_service.queue_reason(message, user),
+                "suggestions": mail_service.suggest_cases(message, user),
+            }
+        )
     return render_template(
-        "mail/inbox.html", upload_form=upload_form or UploadForm(formdata=None),
-        report=report, queue=queue, rows=rows, upload_limit=_upload_limit(),
+        "mail/inbox.html",
+        upload_form=upload_form or UploadForm(formdata=None),
+        report=report,
+        queue=queue,
+        rows=rows,
+        upload_limit=_upload_limit(),
         max_attachment=uploads.MAX_UPLOAD_LABEL,
     ), code
 
@@ -124,8 +133,10 @@ def file_message(message_id: int):  # type: ignore[no-untyped-def]
     back = request.form.get("back") == "detail"
     try:
         if not form.validate_on_submit():
-            raise DomainError(next(iter(form.case_number.errors or ["Type the case number."])),
-                              field="case_number")
+            raise DomainError(
+                next(iter(form.case_number.errors or ["Type the case number."])),
+                field="case_number",
+            )
         filing = mail_service.file_by_number(message, form.case_number.data or "", user)
     except DomainError as exc:
         db.session.rollback()
@@ -138,24 +149,38 @@ def file_message(message_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     text = f"Filed “{message.subject or 'no subject'}” to case {case_number(filing.case.number)}."
     if filing.referral is not None:
-        text += (f" Recorded as the response to the referral to {filing.referral.agency.label}"
-                 " (outcome pending).")
+        text += (
+            f" Recorded as the response to the referral to {filing.referral.agency.label}"
+            " (outcome pending)."
+        )
     elif filing.note:
         text += " " + filing.note
     flash(text, "success")
     return redirect(url_for(".inbox"))
 
 
-def _render_detail(message: InboundMessage, form: FileMessageForm | None = None,
-                   code: int = 200) -> tuple[str, int]:
+def _render_detail(
+    message: InboundMessage, form: FileMessageForm | None = None, code: int = 200
+) -> tuple[str, int]:
     user = _user()
-    context: dict[str, Any] = {"message": message, "case": None, "form": None,
-                               "suggestions": [], "reason": "", "response": None}
+    context: dict[str, Any] = {
+        "message": message,
+        "case": None,
+        "form": None,
+        "suggestions": [],
+        "reason": "",
+        "response": None,
+    }
     if message.status == InboundStatus.FILED and message.case_id is not None:
         case = permissions.get_case(user, message.case_id)
         if case.confidential:
-            audit.record("confidential_case_viewed", "case", case.number,
-                         detail=f"inbound message {message.id}", user=user)
+            audit.record(
+                "confidential_case_viewed",
+                "case",
+                case.number,
+                detail=f"inbound message {message.id}",
+                user=user,
+            )
         context["case"] = case
         context["response"] = mail_service.response_of(message)
     else:
@@ -185,11 +210,17 @@ def attachment(message_id: int, item_id: int):  # type: ignore[no-untyped-def]
     detail = f"inbound message {message.id}"
     if message.case is not None:
         detail += f", case {message.case.number}" + (
-            " (confidential)" if message.case.confidential else "")
+            " (confidential)" if message.case.confidential else ""
+        )
     audit.record("attachment_downloaded", "attachment", stored.id, detail=detail)
     db.session.commit()
-    response = send_file(path, mimetype=stored.content_type, as_attachment=True,
-                         download_name=stored.filename, max_age=0)
+    response = send_file(
+        path,
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.filename,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -200,7 +231,8 @@ def attachment(message_id: int, item_id: int):  # type: ignore[no-untyped-def]
 
 def _category_choices() -> list[SelectChoice]:
     rows = db.session.scalars(
-        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name))
+        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
+    )
     return [SelectChoice("", "Choose a category")] + [SelectChoice(c.id, c.name) for c in rows]
 
 
@@ -215,18 +247,30 @@ def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, A
         except NotFound:
             selected = None
     matches = constituents.find_matches(
-        user, first_name=details.first_name, last_name=details.last_name,
-        email=details.email, street=details.street, zip5=details.zip5,
+        user,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        email=details.email,
+        street=details.street,
+        zip5=details.zip5,
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(user, details.zip5, selected)
     form.district_id.choices = [SelectChoice("", "Choose a district")] + [
-        SelectChoice(d.id, f"{d.code} · {d.name}") for d in question.options]
+        SelectChoice(d.id, f"{d.code} · {d.name}") for d in question.options
+    ]
     form.district_id.label.text = question.label
-    searched = any(v.strip() for v in (details.first_name, details.last_name, details.email,
-                                        details.street))
-    return {"message": message, "form": form, "matches": matches, "selected": selected,
-            "question": question, "searched": searched}
+    searched = any(
+        v.strip() for v in (details.first_name, details.last_name, details.email, details.street)
+    )
+    return {
+        "message": message,
+        "form": form,
+        "matches": matches,
+        "selected": selected,
+        "question": question,
+        "searched": searched,
+    }
 
 
 @bp.route("/<int:message_id>/new-case", methods=["GET", "POST"])
@@ -240,8 +284,11 @@ def new_case(message_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for(".message_detail", message_id=message.id))
     if request.method == "GET":
         sender = mail_service.sender_address(message)
-        form = NewCaseForm(formdata=None, subject=message.subject[:200],
-                           email="" if mail_service.is_agency_sender(sender) else sender)
+        form = NewCaseForm(
+            formdata=None,
+            subject=message.subject[:200],
+            email="" if mail_service.is_agency_sender(sender) else sender,
+        )
     else:
         form = NewCaseForm()
     form.category_id.choices = _category_choices()
@@ -261,9 +308,11 @@ def new_case(message_id: int):  # type: ignore[no-untyped-def]
                     raise
                 errors = {exc.field or "subject": exc.message}
             else:
-                flash(f"Case {case_number(case.number)} opened for "
-                      f"{case.constituent.full_name}, with the email on its timeline.",
-                      "success")
+                flash(
+                    f"Case {case_number(case.number)} opened for "
+                    f"{case.constituent.full_name}, with the email on its timeline.",
+                    "success",
+                )
                 return redirect(url_for("cases.case_detail", case_id=case.id))
         db.session.rollback()
         message = mail_service.get_message(user, message_id)

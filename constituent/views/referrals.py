@@ -59,8 +59,10 @@ from constituent.views.helpers import local_today, roles_required
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 
 STAFF = (Role.CASEWORKER, Role.SUPERVISOR)
-STALE = ("Someone else saved this referral or its case after you opened the page. "
-         "Nothing you entered was saved: reload the page and try again.")
+STALE = (
+    "Someone else saved this referral or its case after you opened the page. "
+    "Nothing you entered was saved: reload the page and try again."
+)
 
 
 # Helpers shared by the views and the partials ------------------------------------------------
@@ -113,8 +115,9 @@ def _agency_choices() -> list[SelectChoice]:
     agencies = db.session.scalars(
         sa.select(Agency).where(Agency.active).order_by(Agency.name)
     ).all()
-    return choices([(0, "Choose an agency")]
-                   + [(a.id, f"{a.label} — {a.level.label}") for a in agencies])
+    return choices(
+        [(0, "Choose an agency")] + [(a.id, f"{a.label} — {a.level.label}") for a in agencies]
+    )
 
 
 def _contact_choices(agency: Agency | None = None) -> list[SelectChoice]:
@@ -243,9 +246,11 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
                         override_reason=form.override_reason.data if may_override else None,
                         today=today,
                     )
-                flash(f"Referred to {agency.label}; the response is due "
-                      f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
-                      "success")
+                flash(
+                    f"Referred to {agency.label}; the response is due "
+                    f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
+                    "success",
+                )
                 return _back_to_case(case, referral)
             except DomainError as exc:
                 _form_error(form, exc)
@@ -253,11 +258,18 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
                     gate_problem = exc.message
     if request.method == "POST":
         status = 422
-    days = {a.id: referral_service.follow_up_days(case, a)
-            for a in db.session.scalars(sa.select(Agency).where(Agency.active))}
+    days = {
+        a.id: referral_service.follow_up_days(case, a)
+        for a in db.session.scalars(sa.select(Agency).where(Agency.active))
+    }
     return render_template(
-        "referrals/new.html", form=form, case=case, suggestion=suggestion,
-        gate_problem=gate_problem, may_override=may_override, releases=case.releases,
+        "referrals/new.html",
+        form=form,
+        case=case,
+        suggestion=suggestion,
+        gate_problem=gate_problem,
+        may_override=may_override,
+        releases=case.releases,
         follow_up_days_json=json.dumps({str(k): v for k, v in days.items()}),
     ), status
 
@@ -271,15 +283,17 @@ def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
     today = local_today()
     version = referral.version
     defaults = {
-        "acknowledge_form": AcknowledgeForm(formdata=None, acknowledged_on=today,
-                                            version=version),
+        "acknowledge_form": AcknowledgeForm(formdata=None, acknowledged_on=today, version=version),
         "decline_form": DeclineForm(formdata=None, version=version),
         "withdraw_form": WithdrawForm(formdata=None, version=version),
         "inquiry_form": SecondInquiryForm(formdata=None, inquiry_on=today, version=version),
     }
     defaults.update(forms)
     return render_template(
-        "referrals/detail.html", referral=referral, case=case, can_edit=can_edit,
+        "referrals/detail.html",
+        referral=referral,
+        case=case,
+        can_edit=can_edit,
         overdue=referral_service.is_overdue(referral, today),
         days_overdue=referral_service.days_overdue(referral, today),
         is_open=referral.status in referral_service.OPEN_REFERRAL_STATUSES,
@@ -313,9 +327,12 @@ def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
         try:
             with _saving():
                 referral_service.update_referral(
-                    referral, contact=_load(AgencyContact, form.contact.data),
-                    reference_number=form.reference_number.data, due_on=form.due_on.data,
-                    author=current_user, version=form.version.data,
+                    referral,
+                    contact=_load(AgencyContact, form.contact.data),
+                    reference_number=form.reference_number.data,
+                    due_on=form.due_on.data,
+                    author=current_user,
+                    version=form.version.data,
                 )
             flash("Referral updated.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
@@ -323,8 +340,9 @@ def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
             _form_error(form, exc)
     if request.method == "POST":
         status = 422
-    return render_template("referrals/edit.html", form=form, referral=referral,
-                           case=referral.case), status
+    return render_template(
+        "referrals/edit.html", form=form, referral=referral, case=referral.case
+    ), status
 
 
 @bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
@@ -336,8 +354,11 @@ def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
         try:
             with _saving():
                 referral_service.acknowledge(
-                    referral, on=form.acknowledged_on.data, author=current_user,
-                    reference_number=form.reference_number.data, version=form.version.data,
+                    referral,
+                    on=form.acknowledged_on.data,
+                    author=current_user,
+                    reference_number=form.reference_number.data,
+                    version=form.version.data,
                     today=local_today(),
                 )
             flash(f"Recorded that {referral.agency.label} acknowledged the referral.", "success")
@@ -356,8 +377,12 @@ def decline(referral_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with _saving():
-                referral_service.decline(referral, reason=form.reason.data or "",
-                                         author=current_user, version=form.version.data)
+                referral_service.decline(
+                    referral,
+                    reason=form.reason.data or "",
+                    author=current_user,
+                    version=form.version.data,
+                )
             flash(f"Recorded that {referral.agency.label} declined the referral.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
         except DomainError as exc:
@@ -374,8 +399,12 @@ def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with _saving():
-                referral_service.withdraw(referral, reason=form.reason.data,
-                                          author=current_user, version=form.version.data)
+                referral_service.withdraw(
+                    referral,
+                    reason=form.reason.data,
+                    author=current_user,
+                    version=form.version.data,
+                )
             flash(f"Referral to {referral.agency.label} withdrawn.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
         except DomainError as exc:
@@ -394,25 +423,33 @@ def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
         try:
             with _saving():
                 referral_service.second_inquiry(
-                    referral, author=current_user, on=form.inquiry_on.data or local_today(),
+                    referral,
+                    author=current_user,
+                    on=form.inquiry_on.data or local_today(),
                     due_on=form.due_on.data,
                     # Optional() skips the choice check for blank-looking input such as "\n".
-                    method=(ReferralMethod(form.method.data)
-                            if form.method.data in ReferralMethod.__members__.values()
-                            else None),
-                    note=form.note.data, version=form.version.data,
+                    method=(
+                        ReferralMethod(form.method.data)
+                        if form.method.data in ReferralMethod.__members__.values()
+                        else None
+                    ),
+                    note=form.note.data,
+                    version=form.version.data,
                 )
-            flash(f"Inquiry to {referral.agency.label} recorded; the response is now due "
-                  f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
-                  "success")
-            return redirect(back or url_for("referrals.referral_detail",
-                                            referral_id=referral.id))
+            flash(
+                f"Inquiry to {referral.agency.label} recorded; the response is now due "
+                f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
+                "success",
+            )
+            return redirect(back or url_for("referrals.referral_detail", referral_id=referral.id))
         except DomainError as exc:
             _form_error(form, exc)
             referral = _editable(referral_id)
     if back:  # a button on a list: say what went wrong there
-        message = "; ".join(form.form_errors or [e for errs in form.errors.values()
-                                                 for e in errs if isinstance(e, str)])
+        message = "; ".join(
+            form.form_errors
+            or [e for errs in form.errors.values() for e in errs if isinstance(e, str)]
+        )
         flash(message or "The inquiry could not be recorded.", "error")
         return redirect(back)
     return _detail(referral, 422, inquiry_form=form)
@@ -437,20 +474,27 @@ def record_response(referral_id: int):  # type: ignore[no-untyped-def]
             with _saving():
                 referral_service.check_version(referral, form.version.data)
                 response = referral_service.record_response(
-                    referral, received_on=form.received_on.data,
-                    channel=ReferralMethod(form.channel.data), body=form.body.data or "",
-                    outcome=ResponseOutcome(form.outcome.data), author=current_user,
+                    referral,
+                    received_on=form.received_on.data,
+                    channel=ReferralMethod(form.channel.data),
+                    body=form.body.data or "",
+                    outcome=ResponseOutcome(form.outcome.data),
+                    author=current_user,
                 )
             flash(f"Response from {referral.agency.label} recorded.", "success")
-            return redirect(url_for("referrals.response_detail", referral_id=referral.id,
-                                    response_id=response.id))
+            return redirect(
+                url_for(
+                    "referrals.response_detail", referral_id=referral.id, response_id=response.id
+                )
+            )
         except DomainError as exc:
             _form_error(form, exc)
             referral = _editable(referral_id)
     if request.method == "POST":
         status = 422
-    return render_template("referrals/response_form.html", form=form, referral=referral,
-                           case=referral.case), status
+    return render_template(
+        "referrals/response_form.html", form=form, referral=referral, case=referral.case
+    ), status
 
 
 def _response(referral: Referral, response_id: int) -> AgencyResponse:
@@ -469,20 +513,32 @@ def response_detail(referral_id: int, response_id: int):  # type: ignore[no-unty
     return _response_page(referral, response)
 
 
-def _response_page(referral: Referral, response: AgencyResponse,
-                   form: CaseStatusForm | None = None, status: int = 200) -> Any:
+def _response_page(
+    referral: Referral,
+    response: AgencyResponse,
+    form: CaseStatusForm | None = None,
+    status: int = 200,
+) -> Any:
     case = referral.case
     suggested = referral_service.next_case_status(case, response.outcome)
     can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
     if form is None:
-        form = CaseStatusForm(formdata=None, case_version=case.version,
-                              status=(suggested or case.status).value)
-    other_open = [r for r in referral_service.case_referrals(case)
-                  if r.id != referral.id
-                  and r.status in referral_service.OPEN_REFERRAL_STATUSES]
+        form = CaseStatusForm(
+            formdata=None, case_version=case.version, status=(suggested or case.status).value
+        )
+    other_open = [
+        r
+        for r in referral_service.case_referrals(case)
+        if r.id != referral.id and r.status in referral_service.OPEN_REFERRAL_STATUSES
+    ]
     return render_template(
-        "referrals/response.html", referral=referral, response=response, case=case,
-        suggested=suggested, form=form, can_edit=can_edit and case.status != CaseStatus.CLOSED,
+        "referrals/response.html",
+        referral=referral,
+        response=response,
+        case=case,
+        suggested=suggested,
+        form=form,
+        can_edit=can_edit and case.status != CaseStatus.CLOSED,
         other_open=other_open,
     ), status
 
@@ -496,8 +552,10 @@ def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-de
     form = CaseStatusForm()
     if form.validate_on_submit():
         if form.case_version.data is not None and form.case_version.data != case.version:
-            raise Conflict("The case changed after you opened this page (someone else saved "
-                           "it). Nothing was changed: reload the page and choose again.")
+            raise Conflict(
+                "The case changed after you opened this page (someone else saved "
+                "it). Nothing was changed: reload the page and choose again."
+            )
         try:
             with _saving():
                 referral_service.move_case_after_response(
@@ -525,25 +583,44 @@ def overdue():  # type: ignore[no-untyped-def]
     if district_id is not None and district_id not in {d.id for d in districts}:
         district_id = None  # only the user's own districts are offered
     rows = referral_service.overdue_referrals(
-        current_user, agency=agency_id, district=district_id, assignee=assignee_id,
+        current_user,
+        agency=agency_id,
+        district=district_id,
+        assignee=assignee_id,
         today=local_today(),
     )
     agencies = db.session.scalars(
-        sa.select(Agency).where(
-            Agency.id.in_(sa.select(Referral.agency_id).where(
-                Referral.status.in_(referral_service.OPEN_REFERRAL_STATUSES)))
-        ).order_by(Agency.name)
+        sa.select(Agency)
+        .where(
+            Agency.id.in_(
+                sa.select(Referral.agency_id).where(
+                    Referral.status.in_(referral_service.OPEN_REFERRAL_STATUSES)
+                )
+            )
+        )
+        .order_by(Agency.name)
     ).all()
     district_ids = [d.id for d in districts]
-    staff = db.session.scalars(
-        sa.select(User)
-        .where(User.active, User.role.in_(STAFF),
-               User.districts.any(District.id.in_(district_ids)))
-        .order_by(User.full_name)
-    ).all() if district_ids else []
+    staff = (
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.active, User.role.in_(STAFF), User.districts.any(District.id.in_(district_ids))
+            )
+            .order_by(User.full_name)
+        ).all()
+        if district_ids
+        else []
+    )
     return render_template(
-        "referrals/overdue.html", rows=rows, agencies=agencies, districts=districts,
-        staff=staff, agency_id=agency_id, district_id=district_id, assignee_id=assignee_id,
+        "referrals/overdue.html",
+        rows=rows,
+        agencies=agencies,
+        districts=districts,
+        staff=staff,
+        agency_id=agency_id,
+        district_id=district_id,
+        assignee_id=assignee_id,
         filtered=any((agency_id, district_id, assignee_id)),
         inquiry_form=SecondInquiryForm(formdata=None),
     )
@@ -571,9 +648,17 @@ def response_times():  # type: ignore[no-untyped-def]
     known = [r for r in rows if key(r) is not None]
     unknown = [r for r in rows if key(r) is None]  # no responses yet: always listed last
     known.sort(key=key, reverse=descending)
-    return render_template("referrals/response_times.html", rows=known + unknown, sort=sort,
-                           descending=descending, columns=[
-                               ("agency", "Agency"), ("sent", "Referrals sent"),
-                               ("responded", "Responded"), ("median", "Median days"),
-                               ("p90", "90th percentile days"), ("overdue", "Overdue now")])
-
+    return render_template(
+        "referrals/response_times.html",
+        rows=known + unknown,
+        sort=sort,
+        descending=descending,
+        columns=[
+            ("agency", "Agency"),
+            ("sent", "Referrals sent"),
+            ("responded", "Responded"),
+            ("median", "Median days"),
+            ("p90", "90th percentile days"),
+            ("overdue", "Overdue now"),
+        ],
+    )

@@ -68,12 +68,21 @@ def results():  # type: ignore[no-untyped-def]
     """The results page: a case number opens the case; else permitted cases, people, agencies."""
     form = SearchForm(request.args)
     text = (request.args.get("q") or "").strip()
-    context: dict[str, Any] = {"form": form, "text": text, "outcome": None, "facets": FACETS,
-                               "sorts": SORTS, "args": _args, "with_token": _with_token,
-                               "without_token": _without_token, "note": None,
-                               "unavailable": None}
-    dates_given = any(request.args.get(k) for k in ("opened_from", "opened_to", "closed_from",
-                                                    "closed_to"))
+    context: dict[str, Any] = {
+        "form": form,
+        "text": text,
+        "outcome": None,
+        "facets": FACETS,
+        "sorts": SORTS,
+        "args": _args,
+        "with_token": _with_token,
+        "without_token": _without_token,
+        "note": None,
+        "unavailable": None,
+    }
+    dates_given = any(
+        request.args.get(k) for k in ("opened_from", "opened_to", "closed_from", "closed_to")
+    )
     if not text and not dates_given:
         return render_template("search/results.html", **context)
     if not form.validate():
@@ -84,8 +93,12 @@ def results():  # type: ignore[no-untyped-def]
             return response
     full_text = " ".join(p for p in (text, form.date_filters()) if p)
     try:
-        outcome = searching.search(_user(), full_text, sort=form.sort.data or "relevance",
-                                   page=request.args.get("page", 1, type=int) or 1)
+        outcome = searching.search(
+            _user(),
+            full_text,
+            sort=form.sort.data or "relevance",
+            page=request.args.get("page", 1, type=int) or 1,
+        )
     except SearchUnavailable as exc:
         _wake_indexer()
         context["unavailable"] = exc.message
@@ -95,8 +108,12 @@ def results():  # type: ignore[no-untyped-def]
         return render_template("search/results.html", **context), 422
     if outcome.confidential_shown:
         # Listing confidential cases with passages of their text is a view of them.
-        audit.record("search_confidential_results", "search", None,
-                     detail="cases " + ", ".join(str(n) for n in outcome.confidential_shown))
+        audit.record(
+            "search_confidential_results",
+            "search",
+            None,
+            detail="cases " + ", ".join(str(n) for n in outcome.confidential_shown),
+        )
         db.session.commit()
     context["outcome"] = outcome
     return render_template("search/results.html", **context)

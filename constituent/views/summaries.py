@@ -40,8 +40,11 @@ def _period_form() -> tuple[PeriodForm, Period | None]:
     """The period chooser filled from the address, and the period it names (None if wrong)."""
     today = local_today()
     form = PeriodForm(formdata=request.args)
-    form.period.choices = [choice for group, pairs in summaries.period_choices(today).items()
-                          for choice in choices(pairs, optgroup=group)]
+    form.period.choices = [
+        choice
+        for group, pairs in summaries.period_choices(today).items()
+        for choice in choices(pairs, optgroup=group)
+    ]
     if not form.validate():
         return form, None
     try:
@@ -58,8 +61,9 @@ def _period_form() -> tuple[PeriodForm, Period | None]:
 
 def _summary(district: District, period: Period) -> summaries.DistrictSummary:
     audience = summaries.audience_for(_user())
-    return summaries.district_summary(district, period, office_tz(), local_today(),
-                                      staff=audience.staff_table)
+    return summaries.district_summary(
+        district, period, office_tz(), local_today(), staff=audience.staff_table
+    )
 
 
 def _drill_url(args: dict[str, str] | None) -> str | None:
@@ -68,8 +72,9 @@ def _drill_url(args: dict[str, str] | None) -> str | None:
 
 def _csv(filename: str, header: list[str], rows: Any, what: str, record_id: str) -> Response:
     """Audit the export (committed before streaming starts), then stream the CSV."""
-    return csv_download(filename, header, rows, record_type="summary", record_id=record_id,
-                        what=what)
+    return csv_download(
+        filename, header, rows, record_type="summary", record_id=record_id, what=what
+    )
 
 
 def _bad_period(form: PeriodForm, template: str, **context: Any) -> tuple[str, int]:
@@ -84,10 +89,12 @@ def overview():  # type: ignore[no-untyped-def]
         return _bad_period(form, "summaries/overview.html", table=None)
     sort = request.args.get("sort", "district")
     descending = request.args.get("order") == "desc"
-    comparison = summaries.compare_districts(summaries.summary_districts(_user()), period,
-                                             office_tz())
-    table = summary_tables.comparison_table(comparison, summaries.audience_for(_user()),
-                                            sort, descending)
+    comparison = summaries.compare_districts(
+        summaries.summary_districts(_user()), period, office_tz()
+    )
+    table = summary_tables.comparison_table(
+        comparison, summaries.audience_for(_user()), sort, descending
+    )
     args = period.query_args()
 
     def sort_url(key: str, desc: bool) -> str:
@@ -97,10 +104,19 @@ def overview():  # type: ignore[no-untyped-def]
         return url_for("summaries.district", code=code, **args)
 
     names = {row.district.code: row.district.name for row in comparison.rows}
-    return render_template("summaries/overview.html", form=form, period=period,
-                           comparison=comparison, table=table, sort=sort, descending=descending,
-                           drill_url=_drill_url, sort_url=sort_url, row_url=row_url,
-                           row_note=names.get)
+    return render_template(
+        "summaries/overview.html",
+        form=form,
+        period=period,
+        comparison=comparison,
+        table=table,
+        sort=sort,
+        descending=descending,
+        drill_url=_drill_url,
+        sort_url=sort_url,
+        row_url=row_url,
+        row_note=names.get,
+    )
 
 
 @bp.get("/comparison.csv")
@@ -109,13 +125,22 @@ def overview_csv():  # type: ignore[no-untyped-def]
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/overview.html", table=None)
-    comparison = summaries.compare_districts(summaries.summary_districts(_user()), period,
-                                             office_tz())
-    table = summary_tables.comparison_table(comparison, summaries.audience_for(_user()),
-                                            request.args.get("sort", "district"),
-                                            request.args.get("order") == "desc")
-    return _csv(f"districts-{period.start}-{period.end}.csv", table.csv_header(),
-                table.csv_rows(), f"district comparison, {period.dates}", "comparison")
+    comparison = summaries.compare_districts(
+        summaries.summary_districts(_user()), period, office_tz()
+    )
+    table = summary_tables.comparison_table(
+        comparison,
+        summaries.audience_for(_user()),
+        request.args.get("sort", "district"),
+        request.args.get("order") == "desc",
+    )
+    return _csv(
+        f"districts-{period.start}-{period.end}.csv",
+        table.csv_header(),
+        table.csv_rows(),
+        f"district comparison, {period.dates}",
+        "comparison",
+    )
 
 
 @bp.get("/<code>")
@@ -127,9 +152,16 @@ def district(code: str):  # type: ignore[no-untyped-def]
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
     tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
-    return render_template("summaries/district.html", form=form, period=period, district=found,
-                           summary=summary, tables=tables, how_counted=summaries.HOW_COUNTED,
-                           drill_url=_drill_url)
+    return render_template(
+        "summaries/district.html",
+        form=form,
+        period=period,
+        district=found,
+        summary=summary,
+        tables=tables,
+        how_counted=summaries.HOW_COUNTED,
+        drill_url=_drill_url,
+    )
 
 
 @bp.get("/<code>/print")
@@ -141,34 +173,45 @@ def print_view(code: str):  # type: ignore[no-untyped-def]
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
     tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
-    return render_template("summaries/print.html", period=period, district=found,
-                           summary=summary, tables=tables, how_counted=summaries.HOW_COUNTED)
+    return render_template(
+        "summaries/print.html",
+        period=period,
+        district=found,
+        summary=summary,
+        tables=tables,
+        how_counted=summaries.HOW_COUNTED,
+    )
 
 
-@bp.get("/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, "
-        "by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv")
+@bp.get(
+    "/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, "
+    "by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv"
+)
 @roles_required(*READERS)
 def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    tables = summary_tables.summary_tables(_summary(found, period),
-                                           summaries.audience_for(_user()))
+    tables = summary_tables.summary_tables(_summary(found, period), summaries.audience_for(_user()))
     what = f"{found.code} summary, {key}, {period.dates}"
     filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
     if key == "all":
-        return _csv(filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables),
-                    what, found.code)
+        return _csv(
+            filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables), what, found.code
+        )
     table = next((t for t in tables if t.key == key), None)
     if table is None:  # the staff table for a reader who may not see it
-        return render_template("errors/error.html", code=404, title="Page not found",
-                               message="There is no such table on this summary."), 404
+        return render_template(
+            "errors/error.html",
+            code=404,
+            title="Page not found",
+            message="There is no such table on this summary.",
+        ), 404
     return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
 
 
-def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None,
-                                       summaries.Drill | None]:
+def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None, summaries.Drill | None]:
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
     drill = summaries.parse_drill(request.args.to_dict()) if period is not None else None
@@ -176,8 +219,7 @@ def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None,
 
 
 def _drill_args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items()
-            if k in ("figure", *summaries.DRILL_FILTERS)}
+    return {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
 
 
 @bp.get("/<code>/cases")
@@ -185,8 +227,9 @@ def _drill_args() -> dict[str, str]:
 def cases(code: str):  # type: ignore[no-untyped-def]
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:
-        return _bad_period(form, "summaries/cases.html", district=found, rows=None,
-                           extra=_drill_args())
+        return _bad_period(
+            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
+        )
     tz, today, user = office_tz(), local_today(), _user()
     visible = permissions.visible_cases(user)
     listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
@@ -194,13 +237,25 @@ def cases(code: str):  # type: ignore[no-untyped-def]
     behind = summaries.count_behind(drill, found, period, tz, today)
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = [summaries.drill_row(r) for r in
-            db.session.execute(listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE))]
+    rows = [
+        summaries.drill_row(r)
+        for r in db.session.execute(listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE))
+    ]
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "summaries/cases.html", district=found, form=form, period=period, drill=drill,
-        description=summaries.describe_drill(drill, period), rows=rows, total=total,
-        behind=behind, page=page, pages=pages, args=args, tz=tz,
+        "summaries/cases.html",
+        district=found,
+        form=form,
+        period=period,
+        drill=drill,
+        description=summaries.describe_drill(drill, period),
+        rows=rows,
+        total=total,
+        behind=behind,
+        page=page,
+        pages=pages,
+        args=args,
+        tz=tz,
         summary_args=period.query_args(),
     )
 
@@ -210,15 +265,31 @@ def cases(code: str):  # type: ignore[no-untyped-def]
 def cases_csv(code: str):  # type: ignore[no-untyped-def]
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:
-        return _bad_period(form, "summaries/cases.html", district=found, rows=None,
-                           extra=_drill_args())
+        return _bad_period(
+            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
+        )
     tz, today = office_tz(), local_today()
-    listed = summaries.drill_rows_select(permissions.visible_cases(_user()), drill, found,
-                                         period, tz, today)
+    listed = summaries.drill_rows_select(
+        permissions.visible_cases(_user()), drill, found, period, tz, today
+    )
     description = summaries.describe_drill(drill, period)
-    header = ["Case", "Constituent", "ZIP", "Town", "Subject", "Category", "Status",
-              "Priority", "Channel", "Outcome", "Confidential", "Assigned to", "Opened",
-              "Closed", "Days open at period end"]
+    header = [
+        "Case",
+        "Constituent",
+        "ZIP",
+        "Town",
+        "Subject",
+        "Category",
+        "Status",
+        "Priority",
+        "Channel",
+        "Outcome",
+        "Confidential",
+        "Assigned to",
+        "Opened",
+        "Closed",
+        "Days open at period end",
+    ]
     referral = drill.figure.is_referral
     if referral:
         header += ["Agency", "Sent", "Due", "Answered"]
@@ -227,15 +298,26 @@ def cases_csv(code: str):  # type: ignore[no-untyped-def]
     def rows():  # type: ignore[no-untyped-def]
         for raw in exports.stream_rows(listed):
             r = summaries.drill_row(raw)
-            line = [f"{prefix}{r.number}", r.constituent, r.zip5, r.town, r.subject, r.category,
-                    r.status.label, r.priority.label, r.channel.label,
-                    r.outcome.label if r.outcome else "", "yes" if r.confidential else "no",
-                    r.assignee, exports.local_text(r.opened_at, tz),
-                    exports.local_text(r.closed_at, tz), round(r.days_open, 1)]
+            line = [
+                f"{prefix}{r.number}",
+                r.constituent,
+                r.zip5,
+                r.town,
+                r.subject,
+                r.category,
+                r.status.label,
+                r.priority.label,
+                r.channel.label,
+                r.outcome.label if r.outcome else "",
+                "yes" if r.confidential else "no",
+                r.assignee,
+                exports.local_text(r.opened_at, tz),
+                exports.local_text(r.closed_at, tz),
+                round(r.days_open, 1),
+            ]
             if referral:
                 line += [r.agency, r.sent_on, r.due_on, r.responded_on]
             yield line
 
     filename = f"{found.code}-{drill.figure.value.replace('_', '-')}-cases.csv"
-    return _csv(filename, header, rows(), f"{found.code} cases behind: {description}",
-                found.code)
+    return _csv(filename, header, rows(), f"{found.code} cases behind: {description}", found.code)

@@ -29,14 +29,21 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = os.environ.get("CONSTITUENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_URL = "/__e2e__/axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SCREENSHOTS = Path(os.environ.get("CONSTITUENT_SCREENSHOT_DIR")
-                   or Path(tempfile.gettempdir()) / "constituent-screenshots")
+SCREENSHOTS = Path(
+    os.environ.get("CONSTITUENT_SCREENSHOT_DIR")
+    or Path(tempfile.gettempdir()) / "constituent-screenshots"
+)
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
@@ -54,15 +61,17 @@ class LiveServer:
 
 def e2e_app(url: str, tmp: Path) -> Flask:
     """The app as a browser meets it (TESTING off, real CSP), on its own database and folders."""
-    return create_app({
-        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-        "TESTING": False,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SEARCH_INDEX_DIR": str(tmp / "index"),
-        "UPLOAD_DIR": str(tmp / "uploads"),
-        "SECRET_KEY": "e2e-secret-key-not-for-production",
-        "OFFICE_NAME": "Office of Rep. Jordan Avery",
-    })
+    return create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "TESTING": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SEARCH_INDEX_DIR": str(tmp / "index"),
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "SECRET_KEY": "e2e-secret-key-not-for-production",
+            "OFFICE_NAME": "Office of Rep. Jordan Avery",
+        }
+    )
 
 
 @contextmanager
@@ -143,8 +152,10 @@ class UI:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
         slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
-        page.screenshot(path=str(SCREENSHOTS / f"{slug}-{self.shots:02d}.png"),  # type: ignore[attr-defined]
-                        full_page=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{slug}-{self.shots:02d}.png"),  # type: ignore[attr-defined]
+            full_page=True,
+        )
         assert not self.csp_errors, f"Content-Security-Policy violations: {self.csp_errors}"
         if not page.evaluate("typeof window.axe !== 'undefined'"):  # type: ignore[attr-defined]
             # Served from the page's own origin (intercepted below) so the CSP allows it.
@@ -175,8 +186,10 @@ def browsing(browser, base_url: str, name: str) -> Iterator[UI]:  # type: ignore
     """A fresh browser context on ``base_url``: axe served from the app's origin, CSP
     violations reported by the console collected for the harness to fail on."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(f"**{AXE_URL}", lambda route: route.fulfill(
-        path=str(AXE_JS), content_type="application/javascript"))
+    context.route(
+        f"**{AXE_URL}",
+        lambda route: route.fulfill(path=str(AXE_JS), content_type="application/javascript"),
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     ui = UI(page=page, base_url=base_url, name=name)

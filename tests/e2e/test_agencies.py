@@ -22,19 +22,28 @@ def seed(live_server) -> dict[str, int]:
         demo._ensure_letter_templates()
         district = db.session.get(District, office.a.id)
         district.legislator_name = district.legislator_name or "Rep. Jordan Avery"
-        person = factories.gen_constituent(district, first="Margaret", last="Okafor",
-                                           phone="(518) 555-0142")
+        person = factories.gen_constituent(
+            district, first="Margaret", last="Okafor", phone="(518) 555-0142"
+        )
         case = cases.open_case(
-            constituent=person, district=district, category=categories["Social Security"],
+            constituent=person,
+            district=district,
+            category=categories["Social Security"],
             subject="Retirement check stopped",
             description="Payment stopped after a change of address; rent due on the first.",
-            channel=Channel.PHONE, priority=Priority.ROUTINE, confidential=False,
-            release_needed=True, opened_by=db.session.get(User, office.intake.id),
+            channel=Channel.PHONE,
+            priority=Priority.ROUTINE,
+            confidential=False,
+            release_needed=True,
+            opened_by=db.session.get(User, office.intake.id),
             assignee=db.session.get(User, office.caseworker.id),
         )
         db.session.commit()
-        ids = {"case": case.id, "number": case.number,
-               "ssa": agencies["Social Security Administration"].id}
+        ids = {
+            "case": case.id,
+            "number": case.number,
+            "ssa": agencies["Social Security Administration"].id,
+        }
         db.session.remove()
     return ids
 

@@ -28,16 +28,23 @@ def make_case(live_server) -> tuple[int, int, str]:
     with live_server.app.app_context():
         district = db.session.get(District, office.a.id)
         if db.session.scalar(sa.select(Agency).where(Agency.acronym == "SSA")) is None:
-            db.session.add(Agency(name="Social Security Administration", acronym="SSA",
-                                  level=AgencyLevel.FEDERAL))
+            db.session.add(
+                Agency(
+                    name="Social Security Administration", acronym="SSA", level=AgencyLevel.FEDERAL
+                )
+            )
         case = case_service.open_case(
             constituent=factories.gen_constituent(district, first="Rosa", last="Delgado"),
-            district=district, category=db.session.get(Category, office.category.id),
+            district=district,
+            category=db.session.get(Category, office.category.id),
             subject="Survivor benefits not received",
             description="Husband died in March; survivor benefit application filed in April, "
-                        "no payment or letter since.",
-            channel=Channel.PHONE, priority=Priority.EXPEDITE, confidential=False,
-            release_needed=True, opened_by=db.session.get(User, office.intake.id),
+            "no payment or letter since.",
+            channel=Channel.PHONE,
+            priority=Priority.EXPEDITE,
+            confidential=False,
+            release_needed=True,
+            opened_by=db.session.get(User, office.intake.id),
         )
         db.session.commit()
         return case.id, case.number, local_today().isoformat()

@@ -15,13 +15,17 @@ from tests.case_helpers import png_bytes
 from tests.e2e.test_intake import seed_zip
 
 
-def test_log_a_split_zip_call_then_work_the_case_to_closing_and_reopening(ui, live_server,
-                                                                          tmp_path):
+def test_log_a_split_zip_call_then_work_the_case_to_closing_and_reopening(
+    ui, live_server, tmp_path
+):
     seed_zip(live_server, "12960", "NY-20", "NY-21")
     with live_server.app.app_context():
         if db.session.scalar(sa.select(Agency).where(Agency.acronym == "SSA")) is None:
-            db.session.add(Agency(name="Social Security Administration", acronym="SSA",
-                                  level=AgencyLevel.FEDERAL))
+            db.session.add(
+                Agency(
+                    name="Social Security Administration", acronym="SSA", level=AgencyLevel.FEDERAL
+                )
+            )
             db.session.commit()
         today = local_today().isoformat()
     office = live_server.office
@@ -30,9 +34,14 @@ def test_log_a_split_zip_call_then_work_the_case_to_closing_and_reopening(ui, li
 
     # Log the call: one page, one submit.
     ui.goto("/intake/")
-    for field_id, text in [("first_name", "Augustina"), ("last_name", "Prell"),
-                           ("phone", "(518) 555-0177"), ("street", "4 Mill Road"),
-                           ("city", "Moriah"), ("zip5", "12960")]:
+    for field_id, text in [
+        ("first_name", "Augustina"),
+        ("last_name", "Prell"),
+        ("phone", "(518) 555-0177"),
+        ("street", "4 Mill Road"),
+        ("city", "Moriah"),
+        ("zip5", "12960"),
+    ]:
         page.fill(f"#{field_id}", text)
     page.press("#zip5", "Tab")
     page.wait_for_selector("#district_id")

@@ -23,16 +23,14 @@ def seed_zip(live_server, zip5: str, *codes: str) -> None:
 def seed_constituent(live_server, first: str, last: str, phone: str, zip5: str) -> int:
     with live_server.app.app_context():
         district = db.session.scalar(sa.select(District).where(District.code == "NY-21"))
-        person = factories.gen_constituent(district, first=first, last=last, phone=phone,
-                                           zip5=zip5)
+        person = factories.gen_constituent(district, first=first, last=last, phone=phone, zip5=zip5)
         db.session.commit()
         return person.id
 
 
 def test_find_an_existing_constituent_by_nickname_and_by_phone(ui, live_server):
     seed_zip(live_server, "12901", "NY-21")
-    person_id = seed_constituent(live_server, "Margaret", "Quillfeather", "518-555-0177",
-                                 "12901")
+    person_id = seed_constituent(live_server, "Margaret", "Quillfeather", "518-555-0177", "12901")
     ui.login(live_server.office.intake.email)
     assert ui.page.url.endswith("/intake/")  # intake staff start on Log a call
     page = ui.page
@@ -62,9 +60,15 @@ def test_log_a_call_for_a_new_constituent_in_a_split_zip_by_keyboard(ui, live_se
     ui.login(live_server.office.intake.email)
     page = ui.page
     page.focus("#first_name")
-    typed = [("first_name", "Winifred"), ("last_name", "Osterhout"), ("phone", "518 555 0166"),
-             ("email", "w.osterhout@example.org"), ("street", "9 Bridge Street"),
-             ("city", "Keeseville"), ("zip5", "12877")]
+    typed = [
+        ("first_name", "Winifred"),
+        ("last_name", "Osterhout"),
+        ("phone", "518 555 0166"),
+        ("email", "w.osterhout@example.org"),
+        ("street", "9 Bridge Street"),
+        ("city", "Keeseville"),
+        ("zip5", "12877"),
+    ]
     for position, (field_id, text) in enumerate(typed):
         assert page.evaluate("document.activeElement.id") == field_id
         page.keyboard.type(text)
@@ -110,8 +114,10 @@ def test_log_a_call_for_a_new_constituent_in_a_split_zip_by_keyboard(ui, live_se
         assert case.district.code == "NY-21" and person.district.code == "NY-21"
         assert case.priority.value == "emergency" and case.release_state.value == "needed"
         assert (person.first_name, person.last_name) == ("Winifred", "Osterhout")
-        assert [c.normalized for c in person.contact_points] == ["+15185550166",
-                                                                 "w.osterhout@example.org"]
+        assert [c.normalized for c in person.contact_points] == [
+            "+15185550166",
+            "w.osterhout@example.org",
+        ]
     # The case page belongs to another area; it is checked by its own tests.
 
 
@@ -151,8 +157,9 @@ def test_supervisor_edits_and_merges_and_admin_dry_runs_a_zip_table(ui, live_ser
     assert ui.page.url.endswith(f"/constituents/{kept}")  # the old link resolves
     ui.logout()
     csv = tmp_path / "zccd.csv"
-    csv.write_text("state_fips,state_abbr,zcta,cd\n36,NY,12901,21\n36,NY,12877,20\n"
-                   "36,NY,12877,21\n")
+    csv.write_text(
+        "state_fips,state_abbr,zcta,cd\n36,NY,12901,21\n36,NY,12877,20\n36,NY,12877,21\n"
+    )
     ui.login(live_server.office.admin.email)
     ui.goto("/admin/zip-table")
     ui.page.set_input_files("#file", str(csv))

@@ -47,8 +47,9 @@ def _eml(subject: str, body: str, sender: str, attachment: bytes | None = None) 
     msg["Message-ID"] = make_msgid(domain="ssa.example")
     msg.set_content(body)
     if attachment is not None:
-        msg.add_attachment(attachment, maintype="application", subtype="pdf",
-                           filename="ssa-letter.pdf")
+        msg.add_attachment(
+            attachment, maintype="application", subtype="pdf", filename="ssa-letter.pdf"
+        )
     return msg.as_bytes()
 
 
@@ -59,26 +60,38 @@ def _seed(live_server, subject: str, first: str, last: str) -> Case:  # type: ig
     caseworker = db.session.scalar(sa.select(User).where(User.email == office.caseworker.email))
     constituent = factories.gen_constituent(district, first=first, last=last)
     return case_service.open_case(
-        constituent=constituent, district=district,
-        category=db.session.get(Category, office.category.id), subject=subject,
+        constituent=constituent,
+        district=district,
+        category=db.session.get(Category, office.category.id),
+        subject=subject,
         description="Retirement payment stopped after a change of address.",
-        channel=Channel.PHONE, priority=Priority.ROUTINE, confidential=False,
-        release_needed=True, opened_by=caseworker, assignee=caseworker,
+        channel=Channel.PHONE,
+        priority=Priority.ROUTINE,
+        confidential=False,
+        release_needed=True,
+        opened_by=caseworker,
+        assignee=caseworker,
     )
 
 
 def _ssa() -> tuple[Agency, AgencyContact]:
-    agency = db.session.scalar(sa.select(Agency).where(
-        Agency.name == "Social Security Administration"))
+    agency = db.session.scalar(
+        sa.select(Agency).where(Agency.name == "Social Security Administration")
+    )
     if agency is None:
-        agency = Agency(name="Social Security Administration", acronym="SSA",
-                        level=AgencyLevel.FEDERAL, expected_response_days=30)
+        agency = Agency(
+            name="Social Security Administration",
+            acronym="SSA",
+            level=AgencyLevel.FEDERAL,
+            expected_response_days=30,
+        )
         db.session.add(agency)
         db.session.flush()
     contact = db.session.scalar(sa.select(AgencyContact).where(AgencyContact.email == LIAISON))
     if contact is None:
-        contact = AgencyContact(agency=agency, name="Dana Whitfield", title="Liaison",
-                                email=LIAISON)
+        contact = AgencyContact(
+            agency=agency, name="Dana Whitfield", title="Liaison", email=LIAISON
+        )
         db.session.add(contact)
         db.session.flush()
     return agency, contact
@@ -90,29 +103,39 @@ def test_upload_a_tagged_eml_and_find_it_on_the_case_and_as_the_response(ui, liv
         ssa, contact = _ssa()
         case = _seed(live_server, "Survivor benefit not paid", "Loretta", "Vance")
         gen_release(case, [ssa])
-        caseworker = db.session.scalar(sa.select(User).where(
-            User.email == office.caseworker.email))
+        caseworker = db.session.scalar(sa.select(User).where(User.email == office.caseworker.email))
         referral_service.route_case(
-            case, agency=ssa, contact=contact, method=ReferralMethod.EMAIL,
-            sent_on=referral_service.office_today() - timedelta(days=7), due_on=None,
-            reference_number=None, author=caseworker)
+            case,
+            agency=ssa,
+            contact=contact,
+            method=ReferralMethod.EMAIL,
+            sent_on=referral_service.office_today() - timedelta(days=7),
+            due_on=None,
+            reference_number=None,
+            author=caseworker,
+        )
         db.session.commit()
         case_id, number = case.id, case.number
 
-    message = _eml(f"RE: Congressional inquiry [Case #{number}]",
-                   "Dear Representative Avery,\nThe survivor benefit was released today and "
-                   "will arrive within five business days.\nSSA Congressional Unit",
-                   f"Dana Whitfield <{LIAISON}>", attachment=PDF)
+    message = _eml(
+        f"RE: Congressional inquiry [Case #{number}]",
+        "Dear Representative Avery,\nThe survivor benefit was released today and "
+        "will arrive within five business days.\nSSA Congressional Unit",
+        f"Dana Whitfield <{LIAISON}>",
+        attachment=PDF,
+    )
     ui.login(office.caseworker.email)
     ui.click("nav a:has-text('Incoming mail')")
-    ui.page.set_input_files("#files", files=[
-        {"name": "ssa-reply.eml", "mimeType": "message/rfc822", "buffer": message}])
+    ui.page.set_input_files(
+        "#files", files=[{"name": "ssa-reply.eml", "mimeType": "message/rfc822", "buffer": message}]
+    )
     ui.click("#import-mail")
     report = ui.page.inner_text("#import-report")
     assert "1 message: 1 filed, 0 queued, 0 duplicate, 0 refused." in report
     assert f"Filed to case C-{number}." in report
-    assert "Recorded as the response to the referral to Social Security Administration (SSA)" \
-        in report
+    assert (
+        "Recorded as the response to the referral to Social Security Administration (SSA)" in report
+    )
     assert "ssa-letter.pdf" in report and "kept" in report
 
     ui.click(f"#import-report a:has-text('Open case C-{number}')")
@@ -127,10 +150,12 @@ def test_upload_a_tagged_eml_and_find_it_on_the_case_and_as_the_response(ui, liv
     assert "Response from Social Security Administration (SSA)" in ui.page.inner_text("h1")
     assert "The survivor benefit was released today" in ui.page.inner_text("main")
     with live_server.app.app_context():
-        saved = db.session.scalar(sa.select(InboundMessage).where(
-            InboundMessage.case_id == case_id))
-        response = db.session.scalar(sa.select(AgencyResponse).where(
-            AgencyResponse.inbound_message_id == saved.id))
+        saved = db.session.scalar(
+            sa.select(InboundMessage).where(InboundMessage.case_id == case_id)
+        )
+        response = db.session.scalar(
+            sa.select(AgencyResponse).where(AgencyResponse.inbound_message_id == saved.id)
+        )
         assert saved.status == InboundStatus.FILED and response is not None
         message_id = saved.id
 
@@ -146,9 +171,19 @@ def test_file_an_untagged_message_from_the_queue_in_two_clicks(ui, live_server):
         case = _seed(live_server, "Medicare card never arrived", "Harold", "Okafor")
         db.session.commit()
         case_id, number = case.id, case.number
-        report = mail_service.import_sources([mail_service.MailSource("forwarded.eml", lambda: _eml(
-            "Fwd: card replacement", "The replacement card was mailed on Monday.",
-            "Benefits Desk <desk@agency.example>"))], user=None)
+        report = mail_service.import_sources(
+            [
+                mail_service.MailSource(
+                    "forwarded.eml",
+                    lambda: _eml(
+                        "Fwd: card replacement",
+                        "The replacement card was mailed on Monday.",
+                        "Benefits Desk <desk@agency.example>",
+                    ),
+                )
+            ],
+            user=None,
+        )
         db.session.commit()
         message_id = report.messages[0].message.id
         assert report.messages[0].outcome == mail_service.ImportOutcome.QUEUED
@@ -173,17 +208,30 @@ def test_file_an_untagged_message_from_the_queue_in_two_clicks(ui, live_server):
     ui.goto(f"/cases/{case_id}")
     assert "The replacement card was mailed on Monday." in ui.page.inner_text("#timeline")
     with live_server.app.app_context():
-        events = db.session.scalars(sa.select(TimelineEvent).where(
-            TimelineEvent.case_id == case_id, TimelineEvent.kind == EventKind.EMAIL)).all()
+        events = db.session.scalars(
+            sa.select(TimelineEvent).where(
+                TimelineEvent.case_id == case_id, TimelineEvent.kind == EventKind.EMAIL
+            )
+        ).all()
         assert len(events) == 1
 
 
 def test_the_message_page_and_the_new_case_form_of_a_queued_message(ui, live_server):
     office = live_server.office
     with live_server.app.app_context():
-        report = mail_service.import_sources([mail_service.MailSource("q.eml", lambda: _eml(
-            "Question about my pension", "<b>Please</b> call me about my pension.",
-            "Evelyn Marsh <evelyn.marsh@example.net>"))], user=None)
+        report = mail_service.import_sources(
+            [
+                mail_service.MailSource(
+                    "q.eml",
+                    lambda: _eml(
+                        "Question about my pension",
+                        "<b>Please</b> call me about my pension.",
+                        "Evelyn Marsh <evelyn.marsh@example.net>",
+                    ),
+                )
+            ],
+            user=None,
+        )
         db.session.commit()
         message_id = report.messages[0].message.id
 

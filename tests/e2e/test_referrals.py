@@ -41,8 +41,14 @@ def _agency(name: str, acronym: str, level: AgencyLevel = AgencyLevel.FEDERAL) -
     # Other browser tests (the demo seeding of the summaries test) may have given the agency
     # other liaisons: make sure the one this test picks exists.
     if not any(c.active and c.name == "Pat Liaison" for c in agency.contacts):
-        db.session.add(AgencyContact(agency=agency, name="Pat Liaison", title="Liaison",
-                                     email=f"liaison@{acronym.lower()}.example"))
+        db.session.add(
+            AgencyContact(
+                agency=agency,
+                name="Pat Liaison",
+                title="Liaison",
+                email=f"liaison@{acronym.lower()}.example",
+            )
+        )
     return agency
 
 
@@ -52,11 +58,17 @@ def _open_case(live_server, subject: str, assignee_email: str) -> Case:  # type:
     caseworker = db.session.scalar(sa.select(User).where(User.email == assignee_email))
     constituent = factories.gen_constituent(district, first="Dolores", last="Whitfield")
     return case_service.open_case(
-        constituent=constituent, district=district,
-        category=db.session.get(Category, office.category.id), subject=subject,
+        constituent=constituent,
+        district=district,
+        category=db.session.get(Category, office.category.id),
+        subject=subject,
         description="Retirement payment stopped after a change of address.",
-        channel=Channel.PHONE, priority=Priority.ROUTINE, confidential=False,
-        release_needed=True, opened_by=caseworker, assignee=caseworker,
+        channel=Channel.PHONE,
+        priority=Priority.ROUTINE,
+        confidential=False,
+        release_needed=True,
+        opened_by=caseworker,
+        assignee=caseworker,
     )
 
 
@@ -74,18 +86,24 @@ def test_route_to_ssa_needs_the_release_then_response_moves_the_case_on(ui, live
     ui.page.select_option("#agency", label="Social Security Administration (SSA) — Federal")
     ui.click("button:has-text('Send referral')")
     problem = ui.page.inner_text("#release-problem")
-    assert problem == ("No signed privacy release covers Social Security Administration (SSA): "
-                       "no privacy release has been requested for this case.")
+    assert problem == (
+        "No signed privacy release covers Social Security Administration (SSA): "
+        "no privacy release has been requested for this case."
+    )
     assert "Not sent: privacy release missing" in ui.page.inner_text("main")
 
     # Record the signed release through the case page's release form.
     ui.goto(f"/cases/{case_id}")
     ui.page.click("summary:has-text('Record a signed release')")
     ui.page.fill("#relrec-signed_on", today.isoformat())
-    ui.page.locator("#release-actions label.usa-checkbox__label",
-                    has_text="Social Security Administration (SSA)").click()
-    ui.page.set_input_files("#relrec-file", files=[
-        {"name": "release.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    ui.page.locator(
+        "#release-actions label.usa-checkbox__label",
+        has_text="Social Security Administration (SSA)",
+    ).click()
+    ui.page.set_input_files(
+        "#relrec-file",
+        files=[{"name": "release.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
     ui.click("button:has-text('Record signed release')")
     assert "covering SSA" in ui.page.inner_text("#timeline")
 
@@ -107,8 +125,11 @@ def test_route_to_ssa_needs_the_release_then_response_moves_the_case_on(ui, live
     ui.click("a:has-text('Record the agency’s response')")
     ui.page.select_option("#channel", "letter")
     ui.page.select_option("#outcome", "resolved")
-    ui.page.fill("#body", "Dear Representative Avery,\nPayments resume on the 3rd of next "
-                          "month, with the missed amount.\nSincerely, SSA Congressional Unit")
+    ui.page.fill(
+        "#body",
+        "Dear Representative Avery,\nPayments resume on the 3rd of next "
+        "month, with the missed amount.\nSincerely, SSA Congressional Unit",
+    )
     ui.click("button:has-text('Record the response')")
     assert "the usual next status is resolved" in ui.page.inner_text("main")
     assert ui.page.input_value("#status") == "resolved"
@@ -130,9 +151,15 @@ def test_overdue_queue_second_inquiry_and_response_times(ui, live_server):
         today = referral_service.office_today()
         supervisor = db.session.scalar(sa.select(User).where(User.email == office.supervisor.email))
         referral = referral_service.route_case(
-            case, agency=agency, contact=None,
-            method=referral_service.ReferralMethod.EMAIL, sent_on=today - timedelta(days=40),
-            due_on=today - timedelta(days=12), reference_number=None, author=supervisor)
+            case,
+            agency=agency,
+            contact=None,
+            method=referral_service.ReferralMethod.EMAIL,
+            sent_on=today - timedelta(days=40),
+            due_on=today - timedelta(days=12),
+            reference_number=None,
+            author=supervisor,
+        )
         db.session.commit()
         referral_id = referral.id
 

@@ -25,8 +25,9 @@ def _seed(live_server) -> dict[str, int]:
         district = db.session.get(District, office.a.id)
         social = db.session.get(Category, office.category.id)
         # Another browser test's demo seeding may already have made "Veterans".
-        veterans = (db.session.scalar(sa.select(Category).where(Category.name == "Veterans"))
-                    or factories.gen_category("Veterans"))
+        veterans = db.session.scalar(
+            sa.select(Category).where(Category.name == "Veterans")
+        ) or factories.gen_category("Veterans")
         worker = db.session.get(User, office.caseworker.id)
         ids = {}
         for key, category, subject in (
@@ -36,10 +37,14 @@ def _seed(live_server) -> dict[str, int]:
         ):
             person = factories.gen_constituent(district, first="Edna", last=f"Whitlock{key}")
             case = factories.gen_case(
-                district, category, constituent=person, subject=subject, assignee=worker,
+                district,
+                category,
+                constituent=person,
+                subject=subject,
+                assignee=worker,
                 opened_by=worker,
                 description=f"The pension stopped after her husband passed away in March "
-                            f"({key}); she has the death certificate <and> the award letter.",
+                f"({key}); she has the death certificate <and> the award letter.",
             )
             ids[key] = case.id
         db.session.commit()

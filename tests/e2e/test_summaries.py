@@ -46,7 +46,8 @@ def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice
             db.session.commit()
             forbidden = set()
             for first, last, street in db.session.execute(
-                    sa.select(Constituent.first_name, Constituent.last_name, Constituent.street)):
+                sa.select(Constituent.first_name, Constituent.last_name, Constituent.street)
+            ):
                 forbidden.update({f"{first} {last}", f"{last}, {first}", street})
             forbidden.update(db.session.scalars(sa.select(Case.subject).distinct()))
         with serving(app) as url:
@@ -85,14 +86,21 @@ def test_legislator_reads_summaries_without_any_names(demo_ui, demo_office):
     assert_no_personal_data(ui, demo_office.forbidden)
     if os.environ.get("CONSTITUENT_UPDATE_SCREENSHOTS"):
         DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "screenshot-summary.png"), full_page=True,
-                        clip={"x": 0, "y": 0, "width": 1280, "height": 1750})
-    page.screenshot(path=str(SCREENSHOTS / "summary-readme.png"), full_page=True,
-                    clip={"x": 0, "y": 0, "width": 1280, "height": 1750})
+        page.screenshot(
+            path=str(DOCS / "screenshot-summary.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1280, "height": 1750},
+        )
+    page.screenshot(
+        path=str(SCREENSHOTS / "summary-readme.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 1750},
+    )
 
     # Change the period to the last full quarter.
     quarters = page.eval_on_selector_all(
-        "#period option", "options => options.map(o => o.value).filter(v => v[0] === 'q')")
+        "#period option", "options => options.map(o => o.value).filter(v => v[0] === 'q')"
+    )
     page.select_option("#period", quarters[1])
     ui.click("form.app-period-form button[type=submit]")
     assert f"period={quarters[1]}" in page.url
@@ -108,8 +116,10 @@ def test_legislator_reads_summaries_without_any_names(demo_ui, demo_office):
 
     # The comparison again, sorted by cases opened.
     ui.goto("/summaries/?sort=opened&order=desc")
-    opened = [int(t.replace(",", "")) for t in page.locator(
-        "table.app-figures tbody tr td:nth-of-type(1)").all_inner_texts()]
+    opened = [
+        int(t.replace(",", ""))
+        for t in page.locator("table.app-figures tbody tr td:nth-of-type(1)").all_inner_texts()
+    ]
     assert opened == sorted(opened, reverse=True)
     assert_no_personal_data(ui, demo_office.forbidden)
 
@@ -124,8 +134,11 @@ def test_print_view_fits_us_letter_with_a_header(demo_ui, demo_office):
     assert "NY-21" in header and "Last 12 months" in header and "Produced" in header
     assert not page.locator(".usa-header").is_visible()
     pdf = page.pdf(format="Letter", prefer_css_page_size=True)
-    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(
-        b"/Type /Page/") + pdf.count(b"/Type /Page ") >= 2
+    assert (
+        pdf.startswith(b"%PDF")
+        and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ")
+        >= 2
+    )
     assert_no_personal_data(ui, demo_office.forbidden)
 
 
@@ -135,13 +148,19 @@ def test_supervisor_drills_down_from_a_number_to_its_cases(demo_ui, demo_office)
     ui.login("supervisor@demo.example")
     ui.goto("/summaries/NY-21")
     assert "Caseload and closures by staffer" in page.inner_text("main")
-    link = page.locator("#caption-headline").locator("xpath=ancestor::table").locator(
-        "tbody tr", has_text="Cases closed").locator("td a").first
+    link = (
+        page.locator("#caption-headline")
+        .locator("xpath=ancestor::table")
+        .locator("tbody tr", has_text="Cases closed")
+        .locator("td a")
+        .first
+    )
     number = int(link.inner_text().replace(",", ""))
     ui.click(f"a[href='{link.get_attribute('href')}']")
     assert page.inner_text("h1") == "Cases behind a number"
     assert f"{number:,} rows" in page.inner_text("main") or f"{number} rows" in page.inner_text(
-        "main")
+        "main"
+    )
     assert page.locator("table tbody tr").count() == min(number, 50)
     with page.expect_download() as download:
         page.click("text=Download the list as CSV")

@@ -34,11 +34,21 @@ class Deployment:
     def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603
             [str(Path(sys.executable).parent / "flask"), "--app", "constituent", *args],
-            env=self.env, capture_output=True, text=True, check=check, timeout=600)
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=600,
+        )
 
     def app(self):  # type: ignore[no-untyped-def]
-        return create_app({"SQLALCHEMY_DATABASE_URI": self.url, "SECRET_KEY": SECRET,
-                           "SEARCH_INDEX_DIR": self.env["CONSTITUENT_SEARCH_INDEX_DIR"]})
+        return create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": self.url,
+                "SECRET_KEY": SECRET,
+                "SEARCH_INDEX_DIR": self.env["CONSTITUENT_SEARCH_INDEX_DIR"],
+            }
+        )
 
 
 @pytest.fixture()
@@ -55,8 +65,13 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             "CONSTITUENT_UPLOAD_DIR": str(instance / "uploads"),
             "CONSTITUENT_SIGN_IN_LIMIT_PER_ADDRESS": "1000 per minute",
         }
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET,
-                          "SEARCH_INDEX_DIR": env["CONSTITUENT_SEARCH_INDEX_DIR"]})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": SECRET,
+                "SEARCH_INDEX_DIR": env["CONSTITUENT_SEARCH_INDEX_DIR"],
+            }
+        )
         with app.app_context():
             upgrade()
             a, b = factories.gen_district("NY-21"), factories.gen_district("NY-20")
@@ -76,5 +91,4 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             category_id = category.id
             db.session.remove()
             db.engine.dispose()
-        yield Deployment(env=env, url=url, instance=instance, staff=staff,
-                         category_id=category_id)
+        yield Deployment(env=env, url=url, instance=instance, staff=staff, category_id=category_id)

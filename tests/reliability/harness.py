@@ -37,12 +37,24 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         gunicorn = VENV_BIN / "gunicorn"
         self.proc = subprocess.Popen(  # noqa: S603
-            [str(gunicorn), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
-             "constituent:create_app()"],
-            env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=open(Path(self.env["CONSTITUENT_INSTANCE_PATH"])
-                                                   / "gunicorn.log", "ab"),
+            [
+                str(gunicorn),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+                "constituent:create_app()",
+            ],
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(self.env["CONSTITUENT_INSTANCE_PATH"]) / "gunicorn.log", "ab"),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -79,8 +91,9 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.timeout = timeout
 
-    def request(self, method: str, path: str, data: dict | None = None
-                ) -> tuple[int, dict[str, str], str]:
+    def request(
+        self, method: str, path: str, data: dict | None = None
+    ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=self.timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
@@ -107,8 +120,9 @@ class Browser:
             raise RuntimeError(f"no CSRF token on {path} (status {status})")
         return match.group(1)
 
-    def post(self, path: str, data: dict, token_from: str | None = None
-             ) -> tuple[int, dict[str, str], str]:
+    def post(
+        self, path: str, data: dict, token_from: str | None = None
+    ) -> tuple[int, dict[str, str], str]:
         data = {**data, "csrf_token": self.token(token_from or path)}
         return self.request("POST", path, data)
 

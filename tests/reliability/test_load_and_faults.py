@@ -51,13 +51,22 @@ class Ledger:
 def log_call(browser: Browser, category_id: int, ledger: Ledger) -> int | None:
     token = "tok" + uuid.uuid4().hex[:12]
     started = time.perf_counter()
-    status, headers, _ = browser.post("/intake/", {
-        "first_name": "Load", "last_name": f"Tester{token[-4:]}", "phone": "(518) 555-0142",
-        "street": "1 Main Street", "city": "Plattsburgh", "zip5": "12901",
-        "category_id": str(category_id), "subject": f"Check stopped {token}",
-        "description": f"Caller reports the payment stopped ({token}).", "channel": "phone",
-        "priority": "routine",
-    })
+    status, headers, _ = browser.post(
+        "/intake/",
+        {
+            "first_name": "Load",
+            "last_name": f"Tester{token[-4:]}",
+            "phone": "(518) 555-0142",
+            "street": "1 Main Street",
+            "city": "Plattsburgh",
+            "zip5": "12901",
+            "category_id": str(category_id),
+            "subject": f"Check stopped {token}",
+            "description": f"Caller reports the payment stopped ({token}).",
+            "channel": "phone",
+            "priority": "routine",
+        },
+    )
     ledger.record("log a call", status, time.perf_counter() - started)
     match = CASE_RE.search(headers.get("Location", "")) if status == 302 else None
     if match:
@@ -71,9 +80,11 @@ def log_call(browser: Browser, category_id: int, ledger: Ledger) -> int | None:
 def add_note(browser: Browser, case_id: int, ledger: Ledger) -> None:
     token = "note" + uuid.uuid4().hex[:12]
     started = time.perf_counter()
-    status, _, _ = browser.post(f"/cases/{case_id}/entries",
-                                {"entry-kind": "note", "entry-body": f"Called back {token}"},
-                                token_from=f"/cases/{case_id}")
+    status, _, _ = browser.post(
+        f"/cases/{case_id}/entries",
+        {"entry-kind": "note", "entry-body": f"Called back {token}"},
+        token_from=f"/cases/{case_id}",
+    )
     ledger.record("add a note", status, time.perf_counter() - started)
     if status == 302:
         with ledger.lock:
@@ -86,8 +97,14 @@ def timed_get(browser: Browser, kind: str, path: str, ledger: Ledger) -> None:
     ledger.record(kind, status, time.perf_counter() - started)
 
 
-def staffer(server: Server, email: str, category_id: int, ledger: Ledger,
-            start: threading.Barrier, seed: int) -> None:
+def staffer(
+    server: Server,
+    email: str,
+    category_id: int,
+    ledger: Ledger,
+    start: threading.Barrier,
+    seed: int,
+) -> None:
     rng = random.Random(seed)  # noqa: S311
     browser = Browser(server)
     try:
@@ -121,13 +138,17 @@ def staffer(server: Server, email: str, category_id: int, ledger: Ledger,
 def report(title: str, ledger: Ledger, database: str) -> None:
     """Print the figures, and append them to $CONSTITUENT_REPORT_DIR/reliability.txt."""
     total = sum(ledger.statuses.values())
-    lines = [f"{title} on {database}: {total} requests, "
-             f"statuses {dict(sorted(ledger.statuses.items()))}, {len(ledger.errors)} errors, "
-             f"{len(ledger.cases)} cases and {len(ledger.notes)} notes acknowledged"]
+    lines = [
+        f"{title} on {database}: {total} requests, "
+        f"statuses {dict(sorted(ledger.statuses.items()))}, {len(ledger.errors)} errors, "
+        f"{len(ledger.cases)} cases and {len(ledger.notes)} notes acknowledged"
+    ]
     for kind, values in sorted(ledger.latencies.items()):
-        lines.append(f"  {kind:<12} n={len(values):<5} p50={percentile(values, .5) * 1000:7.1f} ms "
-                     f"p95={percentile(values, .95) * 1000:7.1f} ms "
-                     f"max={max(values) * 1000:7.1f} ms")
+        lines.append(
+            f"  {kind:<12} n={len(values):<5} p50={percentile(values, 0.5) * 1000:7.1f} ms "
+            f"p95={percentile(values, 0.95) * 1000:7.1f} ms "
+            f"max={max(values) * 1000:7.1f} ms"
+        )
     print("\n" + "\n".join(lines))
     folder = Path(os.environ.get("CONSTITUENT_REPORT_DIR") or tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,8 +163,11 @@ def _dialect(deployment) -> str:  # type: ignore[no-untyped-def]
 def assert_all_acknowledged_writes_present(deployment, ledger: Ledger) -> None:
     app = deployment.app()
     with app.app_context():
-        subjects = dict(db.session.execute(
-            sa.select(Case.id, Case.subject).where(Case.id.in_(list(ledger.cases)))).all())
+        subjects = dict(
+            db.session.execute(
+                sa.select(Case.id, Case.subject).where(Case.id.in_(list(ledger.cases)))
+            ).all()
+        )
         missing = [cid for cid, tok in ledger.cases.items() if tok not in subjects.get(cid, "")]
         assert not missing, f"acknowledged cases missing: {missing[:10]}"
         bodies = {body for (body,) in db.session.execute(sa.select(TimelineEvent.body))}
@@ -162,9 +186,20 @@ def test_fifty_concurrent_staff_no_5xx_no_lost_write(deployment):
     ledger = Ledger()
     try:
         start = threading.Barrier(STAFF)
-        threads = [threading.Thread(target=staffer, args=(
-            server, deployment.staff[i % len(deployment.staff)][0], deployment.category_id,
-            ledger, start, i)) for i in range(STAFF)]
+        threads = [
+            threading.Thread(
+                target=staffer,
+                args=(
+                    server,
+                    deployment.staff[i % len(deployment.staff)][0],
+                    deployment.category_id,
+                    ledger,
+                    start,
+                    i,
+                ),
+            )
+            for i in range(STAFF)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -180,8 +215,10 @@ def test_fifty_concurrent_staff_no_5xx_no_lost_write(deployment):
         deployment.flask("search", "sync")
         browser = Browser(server)
         browser.login(deployment.staff[-2][0], factories.PASSWORD)  # a supervisor
-        sample = random.Random(7).sample(sorted(ledger.cases.items()),  # noqa: S311
-                                         min(20, len(ledger.cases)))
+        sample = random.Random(7).sample(
+            sorted(ledger.cases.items()),  # noqa: S311
+            min(20, len(ledger.cases)),
+        )
         for case_id, token in sample:
             status, _, page = browser.request("GET", f"/search/?q={token}")
             assert status == 200 and f"/cases/{case_id}" in page, f"{token} not found"

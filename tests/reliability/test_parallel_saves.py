@@ -20,13 +20,21 @@ def test_twenty_parallel_saves_at_one_version_one_wins_nineteen_get_409(deployme
     with app.app_context():
         supervisor = db.session.scalar(sa.select(User).where(User.role == Role.SUPERVISOR))
         district = supervisor.districts[0]
-        case = factories.gen_case(district, factories.gen_category("Veterans"),
-                                  opened_by=supervisor, channel=Channel.PHONE)
+        case = factories.gen_case(
+            district,
+            factories.gen_category("Veterans"),
+            opened_by=supervisor,
+            channel=Channel.PHONE,
+        )
         db.session.commit()
         case_id, version, email = case.id, case.version, supervisor.email
-        fields = {"version": version, "description": case.description,
-                  "category": case.category_id, "priority": "routine",
-                  "district": case.district_id}
+        fields = {
+            "version": version,
+            "description": case.description,
+            "category": case.category_id,
+            "priority": "routine",
+            "district": case.district_id,
+        }
         db.session.remove()
         db.engine.dispose()
     server = Server(deployment.env, workers=4)
@@ -43,8 +51,11 @@ def test_twenty_parallel_saves_at_one_version_one_wins_nineteen_get_409(deployme
             browser = Browser(server)
             browser.cookies = dict(first.cookies)  # the same signed-in session, 20 tabs
             start.wait(30)
-            status, _, _ = browser.request("POST", f"/cases/{case_id}/edit", {
-                **fields, "subject": f"Parallel save number {i}", "csrf_token": token})
+            status, _, _ = browser.request(
+                "POST",
+                f"/cases/{case_id}/edit",
+                {**fields, "subject": f"Parallel save number {i}", "csrf_token": token},
+            )
             with lock:
                 statuses[status] += 1
 
