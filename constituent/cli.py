@@ -61,9 +61,19 @@ def writes(command: F) -> F:
     is_flag=True,
     help="Generate a password and print it once, instead of prompting for one.",
 )
+@click.option(
+    "--mail-triage",
+    is_flag=True,
+    help="Let this caseworker work the unfiled-mail queue (it holds residents' details).",
+)
 @writes
 def create_user(
-    email: str, full_name: str, role: str, districts: tuple[str, ...], generate: bool
+    email: str,
+    full_name: str,
+    role: str,
+    districts: tuple[str, ...],
+    generate: bool,
+    mail_triage: bool,
 ) -> None:
     """Create a staff account (password prompted, or generated and printed once)."""
     if generate:
@@ -71,7 +81,9 @@ def create_user(
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = auth.create_user(email, full_name, role, list(districts), password)
+        user = auth.create_user(
+            email, full_name, role, list(districts), password, mail_triage=mail_triage
+        )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -79,6 +91,24 @@ def create_user(
     click.echo(f"Created {user.role.value} {user.email} for {', '.join(districts)}.")
     if generate:
         click.echo(f"Password: {password}")
+
+
+@users_cli.command("mail-triage")
+@click.argument("email")
+@click.option("--grant/--revoke", default=True, help="Give (default) or take back the grant.")
+@writes
+def mail_triage(email: str, grant: bool) -> None:
+    """Give a caseworker the unfiled-mail queue, or take it back."""
+    user = auth.find_user_by_email(email.strip().lower())
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    try:
+        auth.set_mail_triage(user, grant)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{user.email} {'may' if grant else 'may no longer'} triage unfiled mail.")
 
 
 @users_cli.command("list")
@@ -91,6 +121,8 @@ def list_users() -> None:
     for user in users:
         codes = ",".join(d.code for d in user.districts)
         state = "active" if user.active else "disabled"
+        if user.mail_triage:
+            state += ", mail triage"
         click.echo(f"{user.email:<36} {user.role.value:<11} {codes:<24} {state}")
 
 

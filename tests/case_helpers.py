@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+import sqlalchemy as sa
+
 from constituent.extensions import db
 from constituent.models import Case, Channel, Priority, User
 from constituent.services import cases as case_service
@@ -89,3 +91,9 @@ ELF_AS_PDF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
 PE_AS_PDF = (
     b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode"
 )
+
+
+def with_version(case_id: int, prefix: str, fields: dict) -> dict:
+    """A case form's fields with the version its page carries (what a browser would send)."""
+    version = db.session.scalar(sa.select(Case.version).where(Case.id == case_id))
+    return {**fields, f"{prefix}-version": str(version)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,30 @@ def app(_app: Flask) -> Iterator[Flask]:
         db.session.remove()
 
 
+class _FormVersions(HTMLParser):
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.found = action, False, {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action", "").split("?")[0] == self.action.split("?")[0]
+        elif self.inside and tag == "input" and a.get("name", "").endswith("version"):
+            self.found[a["name"]] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def versions_in_form(page: str, action: str) -> dict[str, str]:
+    """The hidden version fields of the page's form that posts to ``action``."""
+    parser = _FormVersions(action)
+    parser.feed(page)
+    return parser.found
+
+
 class Client(FlaskClient):
     """A test client that knows how to sign in and send CSRF tokens.
 
@@ -91,9 +116,15 @@ class Client(FlaskClient):
         return self.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
     def form_post(self, url: str, data: dict | None = None, token_from: str | None = None, **kw):  # type: ignore[no-untyped-def]
-        """POST with a CSRF token taken from ``token_from`` (default: the same URL)."""
+        """POST as the form on ``token_from`` (default: the same URL) would: with its CSRF token
+        and the record version it carries, unless ``data`` gives them."""
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf_token(token_from or url))
+        page = self.get(token_from or url, follow_redirects=True).get_data(as_text=True)
+        match = CSRF_RE.search(page)
+        assert match, f"no CSRF token on {token_from or url}"
+        data.setdefault("csrf_token", match.group(1))
+        for name, value in versions_in_form(page, url).items():
+            data.setdefault(name, value)
         return self.post(url, data=data, **kw)
 
     def logout(self):  # type: ignore[no-untyped-def]

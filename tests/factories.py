@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from constituent.models import (
     ContactKind,
     ContactPoint,
     District,
+    InboundMessage,
+    InboundStatus,
     Priority,
     Role,
     User,
@@ -179,3 +182,24 @@ def make_office() -> Office:
     )
     db.session.commit()
     return office
+
+
+def gen_message(
+    subject: str = "Help with my pension",
+    body: str = "My pension stopped.",
+    *,
+    case_id: int | None = None,
+    sender: str = "resident@example.org",
+) -> InboundMessage:
+    """An incoming email: unfiled (in the queue), or filed on ``case_id``."""
+    message = InboundMessage(
+        sha256=uuid.uuid4().hex * 2,  # any 64 hex digits no real message has
+        sender=sender,
+        subject=subject,
+        body_text=body,
+        status=InboundStatus.FILED if case_id else InboundStatus.UNFILED,
+        case_id=case_id,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message

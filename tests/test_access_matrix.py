@@ -110,13 +110,13 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/letters/<int:letter_id>", "GET"): "L A A A D A",
     ("/login", "GET"): "A A A A A A",
     ("/login", "POST"): "A A A A A A",
-    ("/mail/", "GET"): "L D A A D D",
+    ("/mail/", "GET"): "L D D A D D",
     ("/mail/<int:message_id>", "GET"): "L D A A D D",
     ("/mail/<int:message_id>/attachments/<int:item_id>", "GET"): "L D A A D D",
-    ("/mail/<int:message_id>/file", "POST"): "L D A A D D",
-    ("/mail/<int:message_id>/new-case", "GET"): "L D A A D D",
-    ("/mail/<int:message_id>/new-case", "POST"): "L D A A D D",
-    ("/mail/upload", "POST"): "L D A A D D",
+    ("/mail/<int:message_id>/file", "POST"): "L D D A D D",
+    ("/mail/<int:message_id>/new-case", "GET"): "L D D A D D",
+    ("/mail/<int:message_id>/new-case", "POST"): "L D D A D D",
+    ("/mail/upload", "POST"): "L D D A D D",
     ("/my-work", "GET"): "L D A A D D",
     ("/my-work/notifications/<int:notification_id>/read", "POST"): "L D A D D D",
     ("/my-work/notifications/read", "POST"): "L D A A D D",
@@ -335,3 +335,104 @@ def test_a_confidential_case_is_refused_to_everyone_but_supervisors_and_its_assi
     case_id = world.confidential_ids["case_id"]
     page = supervisor.get(f"/cases/{case_id}")
     assert page.status_code == 200 and "Confidential" in page.get_data(as_text=True)
+
+
+# POST routes that change a versioned row (case, referral, constituent, agency, letter
+# template) with what a person saw on a page: the form carries the version, and a post without
+# it is refused (400), never let through unchecked. The role that may post each.
+VERSIONED: dict[str, Role] = {
+    "/cases/<int:case_id>/assign": Role.SUPERVISOR,
+    "/cases/<int:case_id>/edit": Role.SUPERVISOR,
+    "/cases/<int:case_id>/release/not-needed": Role.CASEWORKER,
+    "/cases/<int:case_id>/release/received": Role.CASEWORKER,
+    "/cases/<int:case_id>/release/request": Role.CASEWORKER,
+    "/cases/<int:case_id>/reopen": Role.CASEWORKER,
+    "/cases/<int:case_id>/status": Role.CASEWORKER,
+    "/constituents/<int:constituent_id>/edit": Role.CASEWORKER,
+    "/agencies/<int:agency_id>/edit": Role.ADMIN,
+    "/agencies/letter-templates/<int:template_id>/edit": Role.ADMIN,
+    "/referrals/<int:referral_id>/acknowledge": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/decline": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/edit": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/response": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/responses/<int:response_id>/case-status": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/second-inquiry": Role.CASEWORKER,
+    "/referrals/<int:referral_id>/withdraw": Role.CASEWORKER,
+}
+# Every other POST route, and why it needs no version.
+UNVERSIONED: dict[str, str] = {
+    "/account/password": "the user's own password: no shared record",
+    "/admin/users/<int:user_id>/<any(disable, enable):change>": "sets a state; a repeat is a no-op",
+    "/admin/zip-table": "an import: reports what it changed",
+    "/agencies/<int:agency_id>/activate": "sets a state; a repeat is a no-op",
+    "/agencies/<int:agency_id>/deactivate": "sets a state; a repeat is a no-op",
+    "/agencies/<int:agency_id>/delete": "refused once the agency has referrals",
+    "/agencies/<int:agency_id>/contacts/new": "creates a contact",
+    "/agencies/contacts/<int:contact_id>/activate": "sets a state; a repeat is a no-op",
+    "/agencies/contacts/<int:contact_id>/deactivate": "sets a state; a repeat is a no-op",
+    "/agencies/contacts/<int:contact_id>/edit": "contacts are not versioned rows",
+    "/agencies/import": "an import: reports what it changed",
+    "/agencies/letter-templates/<int:template_id>/activate": "sets a state; a repeat is a no-op",
+    "/agencies/letter-templates/<int:template_id>/deactivate": "sets a state; a repeat is a no-op",
+    "/agencies/letter-templates/new": "creates a template",
+    "/agencies/new": "creates an agency",
+    "/agencies/rules/<int:rule_id>/activate": "sets a state; a repeat is a no-op",
+    "/agencies/rules/<int:rule_id>/deactivate": "sets a state; a repeat is a no-op",
+    "/agencies/rules/<int:rule_id>/delete": "routing rules are not versioned rows",
+    "/agencies/rules/<int:rule_id>/edit": "routing rules are not versioned rows",
+    "/agencies/rules/new": "creates a rule",
+    "/cases/<int:case_id>/entries": "appends to the timeline; the case row is not written",
+    "/cases/<int:case_id>/follow-ups": "creates a follow-up (one-time key)",
+    "/cases/<int:case_id>/follow-ups/<int:follow_up_id>/done": "a done follow-up stays done",
+    "/cases/<int:case_id>/letters": "creates a letter (one-time key)",
+    "/constituents/<int:constituent_id>/contact-points": "adds a row of its own",
+    "/constituents/<int:constituent_id>/contact-points/<int:point_id>/remove": "removes a row",
+    "/constituents/<int:constituent_id>/household": "adds a row of its own",
+    "/constituents/<int:constituent_id>/household/<int:member_id>/remove": "removes a row",
+    "/constituents/merge": "moves records over; nothing typed on the page overwrites a field",
+    "/intake/": "creates a case (one-time key)",
+    "/login": "signs in",
+    "/mail/<int:message_id>/file": "files a message; a filed message is refused",
+    "/mail/<int:message_id>/new-case": "creates a case (one-time key)",
+    "/mail/upload": "an import: reports what it changed",
+    "/my-work/notifications/<int:notification_id>/read": "sets a state; a repeat is a no-op",
+    "/my-work/notifications/read": "sets a state; a repeat is a no-op",
+    "/referrals/case/<int:case_id>/new": "creates a referral (one-time key)",
+    "/referrals/new": "creates a referral (one-time key)",
+    "/logout": "signs out",
+}
+
+
+def test_every_post_route_says_whether_it_carries_a_version(app):
+    posts = {r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or set())}
+    assert not set(VERSIONED) & set(UNVERSIONED)
+    assert posts == set(VERSIONED) | set(UNVERSIONED)
+
+
+def test_a_post_without_its_version_is_refused_and_changes_nothing(app, world, client_for):
+    from constituent.extensions import db
+    from constituent.models import Agency, Case, Constituent, LetterTemplate, Referral
+
+    rows = [
+        (Case, world.ids["case_id"]),
+        (Referral, world.ids["referral_id"]),
+        (Constituent, world.ids["constituent_id"]),
+        (Agency, world.ids["agency_id"]),
+        (LetterTemplate, world.ids["template_id"]),
+    ]
+
+    def versions() -> list[int]:
+        db.session.expire_all()
+        return [db.session.get(model, ident).version for model, ident in rows]
+
+    before = versions()
+    rules = {r.rule: r for r in app.url_map.iter_rules()}
+    problems = []
+    for rule_text, role in VERSIONED.items():
+        url = rules[rule_text].build(route_params(rules[rule_text], world.ids))[1]
+        client = client_for(role)
+        response = client.post(url, data={"csrf_token": client.token})
+        if response.status_code != 400 or "which version" not in response.get_data(as_text=True):
+            problems.append(f"{rule_text} as {role}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert versions() == before

@@ -126,7 +126,7 @@ def test_disabled_user_cannot_sign_in(client, office):
 
 
 def test_each_role_sees_its_navigation(client, office):
-    expected = {Role.ADMIN: "Users", Role.LEGISLATOR: "District summaries"}
+    expected = {Role.ADMIN: "Users", Role.LEGISLATOR: "Summaries"}
     for role, label in expected.items():
         client.login(office.user(role).email)
         page = client.get("/", follow_redirects=True).get_data(as_text=True)

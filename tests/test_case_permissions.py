@@ -43,7 +43,7 @@ from constituent.models import (
 from constituent.services import uploads, workflow
 from constituent.views.helpers import local_today
 from tests import factories
-from tests.case_helpers import open_case, png_bytes
+from tests.case_helpers import open_case, png_bytes, with_version
 
 SUBJECT = "Probe subject 7f3a"  # appears in a page only if the case data is shown
 LEVEL = {"none": 0, "view": 1, "edit": 2, "manage": 3}
@@ -143,17 +143,23 @@ def _entries(world, case):
 
 
 def _status(world, case):
-    return f"/cases/{case.id}/status", {"status-status": "waiting_on_agency"}
+    return f"/cases/{case.id}/status", with_version(
+        case.id, "status", {"status-status": "waiting_on_agency"}
+    )
 
 
 def _reopen(world, case):
     workflow.close_case(case, Outcome.ASSISTED, world.office.supervisor)
     db.session.commit()
-    return f"/cases/{case.id}/reopen", {"reopen-reason": "Probe reason"}
+    return f"/cases/{case.id}/reopen", with_version(
+        case.id, "reopen", {"reopen-reason": "Probe reason"}
+    )
 
 
 def _assign(world, case):
-    return f"/cases/{case.id}/assign", {"assign-assignee": world.office.supervisor.id}
+    return f"/cases/{case.id}/assign", with_version(
+        case.id, "assign", {"assign-assignee": world.office.supervisor.id}
+    )
 
 
 def _follow_up(world, case):
@@ -179,23 +185,30 @@ def _follow_up_done(world, case):
 
 
 def _release_request(world, case):
-    return f"/cases/{case.id}/release/request", {
-        "relreq-requested_on": local_today().isoformat(),
-        "relreq-method": "mailed_form",
-    }
+    return f"/cases/{case.id}/release/request", with_version(
+        case.id,
+        "relreq",
+        {"relreq-requested_on": local_today().isoformat(), "relreq-method": "mailed_form"},
+    )
 
 
 def _release_received(world, case):
-    return f"/cases/{case.id}/release/received", {
-        "relrec-signed_on": local_today().isoformat(),
-        "relrec-signature_method": "wet",
-        "relrec-agencies": [str(world.agency.id)],
-        "relrec-file": (io.BytesIO(png_bytes()), "signed.png"),
-    }
+    return f"/cases/{case.id}/release/received", with_version(
+        case.id,
+        "relrec",
+        {
+            "relrec-signed_on": local_today().isoformat(),
+            "relrec-signature_method": "wet",
+            "relrec-agencies": [str(world.agency.id)],
+            "relrec-file": (io.BytesIO(png_bytes()), "signed.png"),
+        },
+    )
 
 
 def _release_not_needed(world, case):
-    return f"/cases/{case.id}/release/not-needed", {"relnn-note": "Probe"}
+    return f"/cases/{case.id}/release/not-needed", with_version(
+        case.id, "relnn", {"relnn-note": "Probe"}
+    )
 
 
 ROUTES: list[tuple[str, str, str, int, Any]] = [

@@ -343,3 +343,39 @@ def test_merge_is_refused_when_a_case_is_outside_the_supervisors_districts(clien
     assert response.status_code == 403
     db.session.refresh(dup)
     assert dup.merged_into_id is None and len(dup.cases) == 1
+
+
+def test_a_caseworker_cannot_move_a_constituent_out_of_their_districts(client, office):
+    """The probe of issue 11: another district's id typed into the edit form."""
+    factories.gen_zip("12901", "NY-21")
+    factories.gen_zip("12020", "NY-20")
+    person = factories.gen_constituent(office.a, first="Ruth", last="Ng", zip5="12901")
+    db.session.commit()
+    client.login(office.caseworker.email)
+    url = f"{detail_url(person)}/edit"
+    form = client.get(url).get_data(as_text=True)
+    assert "NY-21" in form and "NY-20" not in form  # only the staffer's own districts
+    chosen = client.form_post(url, edit_form(person, district_id=str(office.b.id)))
+    assert chosen.status_code == 422
+    assert "NY-20 is not one of your districts" in chosen.get_data(as_text=True)
+    by_zip = client.form_post(url, edit_form(person, zip5="12020", district_id=""))
+    assert by_zip.status_code == 422
+    assert "That ZIP is in NY-20" in by_zip.get_data(as_text=True)
+    db.session.refresh(person)
+    assert (person.district_id, person.zip5, person.version) == (office.a.id, "12901", 1)
+    client.logout()
+    client.login(office.other_caseworker.email)  # NY-20's staff still cannot see her
+    assert client.get(detail_url(person)).status_code == 404
+
+
+def test_a_staffer_of_both_districts_may_move_a_constituent_between_them(client, office):
+    factories.gen_zip("12020", "NY-20")
+    office.supervisor.districts.append(office.b)
+    person = factories.gen_constituent(office.a, zip5="12901")
+    db.session.commit()
+    client.login(office.supervisor.email)
+    url = f"{detail_url(person)}/edit"
+    saved = client.form_post(url, edit_form(person, zip5="12020", district_id=""))
+    assert saved.status_code == 302
+    db.session.refresh(person)
+    assert person.district_id == office.b.id

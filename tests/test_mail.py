@@ -122,6 +122,9 @@ def setup(office):  # type: ignore[no-untyped-def]
         reference_number=None,
         author=office.caseworker,
     )
+    # These caseworkers work the unfiled queue: an administrator gave them mail triage.
+    office.caseworker.mail_triage = True
+    office.other_caseworker.mail_triage = True
     db.session.commit()
     return {"ssa": ssa, "contact": contact, "case": case, "referral": referral}
 

@@ -24,7 +24,14 @@ from constituent.models import (
 )
 from constituent.services import uploads
 from constituent.views.helpers import local_today
-from tests.case_helpers import ELF_AS_PDF, PE_AS_PDF, open_case, pdf_bytes, png_bytes
+from tests.case_helpers import (
+    ELF_AS_PDF,
+    PE_AS_PDF,
+    open_case,
+    pdf_bytes,
+    png_bytes,
+    with_version,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "constituent" / "static"
 
@@ -235,7 +242,12 @@ def test_not_needed_is_refused_once_a_signed_release_is_on_file(client, office, 
     case = open_case(office, release_needed=True)
     client.login(office.caseworker.email)
     post_received(client, case, received_form([agencies[0].id], png_bytes()))
-    r = client.form_post(f"/cases/{case.id}/release/not-needed", {}, token_from=f"/cases/{case.id}")
+    # A scripted post with the current version: the rule itself still refuses.
+    r = client.form_post(
+        f"/cases/{case.id}/release/not-needed",
+        with_version(case.id, "relnn", {}),
+        token_from=f"/cases/{case.id}",
+    )
     assert r.status_code == 422
     assert db.session.get(Case, case.id).release_state == ReleaseState.RECEIVED
 

@@ -5,10 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
+from wtforms.validators import Length, Optional
+
+from constituent.models.submissions import KEY_LENGTH
+from constituent.services.submissions import new_key
 
 MAX_ID = 2**31 - 1  # any record id; larger numbers would overflow the database's integer
+
+
+class CarriesVersion:
+    """A form that changes a versioned record carries the version it was loaded with; the
+    view refuses a post without it (views.helpers.required_version)."""
+
+    version = HiddenField(validators=[Optional(), Length(max=12)])
+
+
+class OneTimeKey:
+    """A create form carries a one-time key, so a second click saves nothing more
+    (services.submissions)."""
+
+    submission_key = HiddenField(default=new_key, validators=[Optional(), Length(max=KEY_LENGTH)])
 
 
 def choices(pairs: Iterable[tuple[Any, str]], optgroup: str | None = None) -> list[SelectChoice]:

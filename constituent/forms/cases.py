@@ -9,7 +9,6 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from constituent.forms import choices
+from constituent.forms import CarriesVersion, OneTimeKey, choices
 from constituent.models import (
     CaseStatus,
     EventKind,
@@ -63,7 +62,7 @@ class EntryForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(CarriesVersion, FlaskForm):
     """Move an open case along the workflow (closing needs an outcome)."""
 
     status = SelectField(
@@ -83,7 +82,7 @@ class StatusForm(FlaskForm):
         return Outcome(self.outcome.data) if self.outcome.data else None
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(CarriesVersion, FlaskForm):
     """Reopen a closed case, saying why."""
 
     reason = TextAreaField(
@@ -95,13 +94,13 @@ class ReopenForm(FlaskForm):
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(CarriesVersion, FlaskForm):
     """Assign or reassign the case."""
 
     assignee = SelectField("Assign to", choices=[], coerce=int)
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(OneTimeKey, FlaskForm):
     """A dated task on the case for a member of staff."""
 
     due_on = DayField("Due on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
@@ -118,7 +117,7 @@ class CompleteFollowUpForm(FlaskForm):
     note = StringField("Note (optional)", validators=[_limit(2000, "the note")])
 
 
-class ReleaseRequestForm(FlaskForm):
+class ReleaseRequestForm(CarriesVersion, FlaskForm):
     """Record that a privacy release was sent for signature."""
 
     requested_on = DayField(
@@ -129,7 +128,7 @@ class ReleaseRequestForm(FlaskForm):
     )
 
 
-class ReleaseReceivedForm(FlaskForm):
+class ReleaseReceivedForm(CarriesVersion, FlaskForm):
     """Record the signed release with its scanned form."""
 
     signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
@@ -146,16 +145,15 @@ class ReleaseReceivedForm(FlaskForm):
     file = FileField("Signed form (PDF, PNG or JPEG, at most 10 MB)")
 
 
-class NotNeededForm(FlaskForm):
+class NotNeededForm(CarriesVersion, FlaskForm):
     """Record that the case needs no privacy release."""
 
     note = StringField("Why (optional)", validators=[_limit(2000, "the note")])
 
 
-class HeaderForm(FlaskForm):
+class HeaderForm(CarriesVersion, FlaskForm):
     """Edit the case header; ``version`` detects a save by someone else in between."""
 
-    version = HiddenField()
     subject = StringField(
         "Subject",
         validators=[

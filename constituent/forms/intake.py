@@ -6,13 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional, Regexp
 
-from constituent.forms import choices, limit, optional_int
+from constituent.forms import OneTimeKey, choices, limit, optional_int
 from constituent.models import Channel, Priority
 from constituent.services.constituents import LIMITS
 from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
 
 
-class NewCaseFields(FlaskForm):
+class NewCaseFields(OneTimeKey, FlaskForm):
     """Who a new case is about (found or new) and what it is: shared by the log-a-call form
     and by opening a case from an email. Name, email, street and ZIP double as look-ups."""
 

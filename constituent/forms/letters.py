@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from constituent.forms import OneTimeKey
 from constituent.forms.agencies import choices, optional_int
 from constituent.models import LetterKind
 from constituent.services.letters import KIND_LABELS, MAX_BODY_SOURCE, MAX_SUBJECT
@@ -47,7 +48,7 @@ class LetterChoiceForm(FlaskForm):
     contact_id = SelectField("Agency contact", coerce=optional_int, validators=[Optional()])
 
 
-class PrintLetterForm(FlaskForm):
+class PrintLetterForm(OneTimeKey, FlaskForm):
     """Record and print the previewed letter."""
 
     template_id = HiddenField(validators=[DataRequired(), Length(max=12)])

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from constituent.forms import OneTimeKey
 from constituent.models import CaseStatus, ReferralMethod, ResponseOutcome
 from constituent.services.referrals import METHOD_LABELS, OUTCOME_LABELS
 
@@ -39,7 +40,7 @@ def _int_or_zero(value: object) -> int:
         return 0
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(OneTimeKey, FlaskForm):
     """Send the case to an agency contact."""
 
     agency = SelectField(

@@ -43,6 +43,7 @@ from constituent.models.releases import (
     SignatureMethod,
 )
 from constituent.models.search import SearchQueue
+from constituent.models.submissions import SubmissionKey
 from constituent.models.users import Role, User
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "Role",
     "RoutingRule",
     "SearchQueue",
+    "SubmissionKey",
     "SignatureMethod",
     "TimelineEvent",
     "User",

@@ -54,6 +54,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # A caseworker an admin trusts with the unfiled-mail queue (see permissions.GRANTS).
+    mail_triage: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Bumped on sign-out, password change and disabling: every older session stops working.
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -83,9 +85,6 @@ class User(Base):
     @property
     def district_ids(self) -> set[int]:
         return {d.id for d in self.districts}
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

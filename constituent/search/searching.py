@@ -44,7 +44,13 @@ from constituent.search.documents import decompress
 from constituent.search.query import CompileContext, Parsed
 from constituent.search.schema import ORIGINAL_MARK
 from constituent.search.store import Reading, load_column, search_index
-from constituent.services.permissions import Action, case_search_filter, visible_cases
+from constituent.services.permissions import (
+    Action,
+    Capability,
+    case_search_filter,
+    may,
+    visible_cases,
+)
 
 PER_PAGE = 20
 MAX_PAGE = 250
@@ -523,7 +529,7 @@ def _cases(
 def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
     from constituent.services import constituents as people
 
-    if user.role not in people.VIEW_ROLES:
+    if not may(user, Capability.VIEW_CONSTITUENTS):
         return
     searcher = reading.searcher("constituents")
     q = search_query.compile_query(

@@ -16,8 +16,9 @@ from flask_login import LoginManager
 
 from constituent.extensions import db
 from constituent.models import District, Role, User, utcnow
-from constituent.services import audit
+from constituent.services import audit, permissions
 from constituent.services.errors import DomainError
+from constituent.services.permissions import Capability
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -178,6 +179,7 @@ def create_user(
     role: Role | str,
     district_codes: list[str],
     password: str,
+    mail_triage: bool = False,
 ) -> User:
     """Create a staff account. Raises DomainError on a duplicate email or unknown district."""
     email = email.strip().lower()
@@ -212,7 +214,24 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record("user_created", "user", user.id, detail=f"role={role.value}")
+    if mail_triage:
+        set_mail_triage(user, True)
     return user
+
+
+def set_mail_triage(user: User, granted: bool) -> None:
+    """Give or take back the unfiled-mail queue (residents' details): audited; flushes."""
+    if not permissions.may_grant(user, Capability.TRIAGE_MAIL):
+        raise DomainError(
+            "Mail triage is given to caseworkers; supervisors work the queue already and "
+            "other roles do not file mail.",
+            field="mail_triage",
+        )
+    if user.mail_triage == granted:
+        return
+    user.mail_triage = granted
+    db.session.flush()
+    audit.record("mail_triage_granted" if granted else "mail_triage_revoked", "user", user.id)
 
 
 def init_login(app: Flask, manager: LoginManager) -> None:

@@ -26,7 +26,6 @@ from constituent.models import (
     EventKind,
     Priority,
     ReleaseState,
-    Role,
     TimelineEvent,
     User,
     utcnow,
@@ -34,6 +33,7 @@ from constituent.models import (
 from constituent.models.users import user_districts
 from constituent.services import audit, notifications, permissions, timeline
 from constituent.services.errors import Conflict, DomainError
+from constituent.services.permissions import Capability
 
 FIRST_CASE_NUMBER = 1001
 
@@ -250,7 +250,7 @@ def eligible_assignees(case: Case) -> list[User]:
             .join(user_districts, user_districts.c.user_id == User.id)
             .where(
                 user_districts.c.district_id == case.district_id,
-                User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
+                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
                 User.active.is_(True),
             )
             .order_by(User.full_name, User.id)

@@ -24,19 +24,15 @@ from constituent.models import (
     District,
     EventKind,
     HouseholdMember,
-    Role,
     User,
     utcnow,
 )
-from constituent.services import audit, normalize, timeline
+from constituent.services import audit, normalize, permissions, timeline
 from constituent.services import districts as district_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
-from constituent.services.permissions import Action, case_scope
+from constituent.services.permissions import Action, Capability, case_scope
 
 # Who may see constituents at all, and who may change them.
-VIEW_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR)
-EDIT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
-MERGE_ROLES = (Role.SUPERVISOR,)
 
 # Length limits, the same as the columns (forms use these too).
 LIMITS = {
@@ -101,7 +97,7 @@ def constituent_scope(user: User | None) -> ColumnElement[bool]:
     """
     if user is None or not user.is_authenticated or not user.active:
         return sa.false()
-    if user.role not in VIEW_ROLES:
+    if not permissions.may(user, Capability.VIEW_CONSTITUENTS):
         return sa.false()
     has_visible_case = sa.exists(
         sa.select(Case.id).where(Case.constituent_id == Constituent.id, case_scope(user))
@@ -447,6 +443,25 @@ def _display(person: Constituent, name: str) -> str:
     return str(getattr(value, "value", value))
 
 
+def _keep_in_scope(
+    person: Constituent, district: District | None, *, chosen: bool, author: User
+) -> None:
+    """A staffer may not move a record out of their own districts (others would then see it)."""
+    if district is None or district.id == person.district_id or district.id in author.district_ids:
+        return
+    if chosen:
+        raise DomainError(
+            f"{district.code} is not one of your districts. Choose one of yours, or leave the "
+            "district to the ZIP table.",
+            field="district_id",
+        )
+    raise DomainError(
+        f"That ZIP is in {district.code}, which is not one of your districts: the record would "
+        f"leave your districts. Ask the staff of {district.code} to update the address.",
+        field="zip5",
+    )
+
+
 def update_constituent(
     person: Constituent,
     data: ConstituentData,
@@ -459,7 +474,7 @@ def update_constituent(
 
     Returns the names of the fields that changed.
     """
-    if author.role not in EDIT_ROLES:
+    if not permissions.may(author, Capability.EDIT_CONSTITUENTS):
         raise Forbidden("Only caseworkers and supervisors edit constituents.")
     data = data.cleaned()
     _raise_first(validate_constituent(data))
@@ -479,6 +494,7 @@ def update_constituent(
     district, out_of_district, override = resolve_district(
         data.zip5, district_id, unknown_ok=data.zip5 == (person.zip5 or "")
     )
+    _keep_in_scope(person, district, chosen=bool(district_id), author=author)
     before = {f.name: _display(person, f.name) for f in fields(data)}
     before["district"] = _display(person, "district")
     _apply(person, data)
@@ -813,7 +829,7 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
     lacks, and household members move; flags are combined; blank fields are filled in. The
     duplicate gets ``merged_into`` so its old links resolve to the kept record. Audited.
     """
-    if author.role not in MERGE_ROLES:
+    if not permissions.may(author, Capability.MERGE_CONSTITUENTS):
         raise Forbidden("Only supervisors merge constituent records.")
     if kept.id == duplicate.id:
         raise DomainError("Choose two different records.", field="duplicate")

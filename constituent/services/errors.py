@@ -4,14 +4,16 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule refused the request. ``field`` names the form field it belongs to, if any."""
+    """A rule refused the request. ``field`` names the form field it belongs to, if any;
+    ``code`` names the refusal for callers that treat one differently (never the message)."""
 
     status_code = 400
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
 
 class NotFound(DomainError):

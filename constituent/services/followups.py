@@ -15,14 +15,13 @@ from constituent.models import (
     EventKind,
     FollowUp,
     Notification,
-    Role,
     User,
     utcnow,
 )
 from constituent.services import cases as case_service
 from constituent.services import notifications, permissions, timeline
 from constituent.services.errors import DomainError, NotFound
-from constituent.services.permissions import Action
+from constituent.services.permissions import Action, Capability
 
 DESCRIPTION_LIMIT = 500
 NOTE_LIMIT = 2000
@@ -194,7 +193,7 @@ def my_work(user: User, today: date, limit: int = 200, case_limit: int = 50) -> 
         upcoming=[f for f in follow_ups if f.due_on > today],
         notifications=notifications.unread_for(user),
     )
-    if user.role == Role.SUPERVISOR:
+    if permissions.may(user, Capability.LEAD_TEAM):
         unassigned = open_cases.where(Case.assignee_id.is_(None))
         work.unassigned = _case_rows(unassigned, case_limit)
         work.unassigned_total = _count(unassigned)

@@ -14,14 +14,13 @@ from constituent.models import (
     Constituent,
     District,
     Priority,
-    Role,
     User,
 )
-from constituent.services import cases, constituents
+from constituent.services import cases, constituents, permissions
 from constituent.services.constituents import ConstituentData
 from constituent.services.errors import DomainError, NotFound
+from constituent.services.permissions import Capability
 
-INTAKE_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR)
 MAX_SUBJECT = 200
 MAX_DESCRIPTION = 10_000
 CHOOSE_DISTRICT = "Choose the district"
@@ -237,7 +236,7 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
 
 def validate_call(user: User, details: CallDetails) -> dict[str, str]:
     """Every problem with the call's details, by form field (empty when it can be logged)."""
-    if user.role not in INTAKE_ROLES:
+    if not permissions.may(user, Capability.LOG_CALLS):
         return {"constituent_id": "Your role does not log calls."}
     return _check(user, details)[0]
 

@@ -30,7 +30,6 @@ from constituent.models import (
     LetterKind,
     LetterTemplate,
     Referral,
-    Role,
     User,
     utcnow,
 )
@@ -38,8 +37,6 @@ from constituent.services import audit, timeline
 from constituent.services.clock import office_date, office_today
 from constituent.services.errors import Conflict, DomainError, NotFound
 
-# Who writes letters on a case they may edit: the staff who work cases.
-WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
 CASE_TAG = "[Case #{number}]"
 MAX_SUBJECT = 200
 MAX_BODY_SOURCE = 20_000

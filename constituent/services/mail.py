@@ -43,7 +43,6 @@ from constituent.models import (
     Referral,
     ReferralMethod,
     ResponseOutcome,
-    Role,
     User,
     utcnow,
 )
@@ -51,12 +50,9 @@ from constituent.models.mail import AttachmentOutcome, InboundAttachment
 from constituent.services import audit, intake, permissions, referrals, timeline, uploads
 from constituent.services.clock import office_date as _office_date
 from constituent.services.errors import DomainError, Forbidden, NotFound
-from constituent.services.permissions import Action
+from constituent.services.permissions import Action, Capability
 
 log = logging.getLogger(__name__)
-
-# Who files agency mail: casework. Intake, legislators and admins do not.
-MAIL_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # one saved message, attachments included
 MAX_TEXT_CHARS = 100_000  # text kept per message (long quoted threads are cut, and say so)
@@ -933,8 +929,8 @@ def import_message(
     The message is written in its own SAVEPOINT: a message that fails half-way leaves
     nothing behind (no row, no event, no stored file), and the rest of the batch goes on.
     """
-    if user is not None and not may_handle_mail(user):
-        raise Forbidden("Filing agency mail is casework: caseworkers and supervisors do it.")
+    if user is not None:
+        _require(user)
     sha256 = hashlib.sha256(raw).hexdigest()
     found, how = _existing(sha256, None)
     if found is not None:
@@ -1059,13 +1055,16 @@ def import_sources(
 
 
 def may_handle_mail(user: User | None) -> bool:
-    """Caseworkers and supervisors file agency mail."""
-    return user is not None and user.active and user.role in MAIL_ROLES
+    """Unfiled mail carries residents' details: supervisors and caseworkers given mail triage."""
+    return permissions.may(user, Capability.TRIAGE_MAIL)
 
 
 def _require(user: User | None) -> None:
     if not may_handle_mail(user):
-        raise Forbidden("Filing agency mail is casework: caseworkers and supervisors do it.")
+        raise Forbidden(
+            "The unfiled mail queue is open to supervisors and to caseworkers an "
+            "administrator has given mail triage."
+        )
 
 
 @dataclass
@@ -1105,16 +1104,25 @@ def unfiled_messages(user: User, page: int = 1, per_page: int = PER_PAGE) -> Que
 
 
 def get_message(user: User, message_id: int) -> InboundMessage:
-    """A message the user may see: unfiled ones to all who file mail, filed ones only to
-    those who may see the case. NotFound otherwise (no hint that it exists)."""
-    _require(user)
+    """A message the user may see: unfiled ones to mail triage, filed ones only to caseworkers
+    and supervisors who may see the case. NotFound otherwise (no hint that it exists)."""
     message = db.session.get(InboundMessage, message_id)
     if message is None:
         raise NotFound("No message with that number is available to you.")
     if message.status == InboundStatus.FILED:
-        if message.case_id is None:
+        if message.case_id is None or not permissions.may(user, Capability.READ_FILED_MAIL):
             raise NotFound("No message with that number is available to you.")
         permissions.get_case(user, message.case_id, Action.VIEW)
+    else:
+        _require(user)
+    return message
+
+
+def open_message(user: User, message_id: int) -> InboundMessage:
+    """get_message for showing the message to a person: opening an unfiled one is audited."""
+    message = get_message(user, message_id)
+    if message.status != InboundStatus.FILED:
+        audit.record("unfiled_message_opened", "inbound_message", message.id, user=user)
     return message
 
 

@@ -1,4 +1,4 @@
-"""Who may see and change which case: the one scoping function every read goes through."""
+"""Who may do what: the capability map, and the one scope every read of a case goes through."""
 
 from __future__ import annotations
 
@@ -16,10 +16,106 @@ if TYPE_CHECKING:
     from whoosh.query import Query as WhooshQuery
 
 
+class Capability(enum.StrEnum):
+    """What a user may do regardless of any one record; ``may(user, Capability.X)`` decides."""
+
+    LOG_CALLS = "log_calls"  # the log-a-call page and its constituent look-up
+    READ_CASES = "read_cases"  # case list, case pages in scope, case numbers, search, letters
+    WORK_CASES = "work_cases"  # My work, referrals and responses, the overdue queue
+    WRITE_LETTERS = "write_letters"
+    READ_FILED_MAIL = "read_filed_mail"  # an email filed on a case the user may see
+    TRIAGE_MAIL = "triage_mail"  # the unfiled queue (residents' PII): upload, open, file
+    VIEW_CONSTITUENTS = "view_constituents"
+    EDIT_CONSTITUENTS = "edit_constituents"
+    MERGE_CONSTITUENTS = "merge_constituents"
+    LEAD_TEAM = "lead_team"  # team workload, release override on cases they manage
+    VIEW_AGENCIES = "view_agencies"
+    MANAGE_DIRECTORY = "manage_directory"  # agencies, contacts, routing rules, letter templates
+    RESPONSE_TIMES = "response_times"
+    READ_SUMMARIES = "read_summaries"
+    SUMMARY_DETAILS = "summary_details"  # staff table and drill-down to the cases behind a number
+    ADMINISTER = "administer"  # users, districts, the ZIP table, the audit log
+
+
+# The capability map: the one place that says which role may do what. Legislators see district
+# summaries only; admins run the office, not its casework.
+_CASEWORK = frozenset(
+    {
+        Capability.LOG_CALLS,
+        Capability.READ_CASES,
+        Capability.WORK_CASES,
+        Capability.WRITE_LETTERS,
+        Capability.READ_FILED_MAIL,
+        Capability.VIEW_CONSTITUENTS,
+        Capability.EDIT_CONSTITUENTS,
+        Capability.VIEW_AGENCIES,
+    }
+)
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.INTAKE: frozenset(
+        {Capability.LOG_CALLS, Capability.READ_CASES, Capability.VIEW_CONSTITUENTS}
+    ),
+    Role.CASEWORKER: _CASEWORK,
+    Role.SUPERVISOR: _CASEWORK
+    | {
+        Capability.TRIAGE_MAIL,
+        Capability.MERGE_CONSTITUENTS,
+        Capability.LEAD_TEAM,
+        Capability.RESPONSE_TIMES,
+        Capability.READ_SUMMARIES,
+        Capability.SUMMARY_DETAILS,
+    },
+    Role.LEGISLATOR: frozenset({Capability.READ_SUMMARIES}),
+    Role.ADMIN: frozenset(
+        {
+            Capability.READ_CASES,
+            Capability.VIEW_AGENCIES,
+            Capability.MANAGE_DIRECTORY,
+            Capability.RESPONSE_TIMES,
+            Capability.READ_SUMMARIES,
+            Capability.SUMMARY_DETAILS,
+            Capability.ADMINISTER,
+        }
+    ),
+}
+# Capabilities an admin grants to one person on top of their role (the grant is a user flag).
+GRANTS: dict[Capability, tuple[frozenset[Role], str]] = {
+    Capability.TRIAGE_MAIL: (frozenset({Role.CASEWORKER}), "mail_triage"),
+}
+
+
 class Action(enum.StrEnum):
     VIEW = "view"  # open the case page, see it in lists, search, exports
     EDIT = "edit"  # add timeline entries, follow-ups, releases, referrals, change status
     MANAGE = "manage"  # reassign, edit the header, override the release gate
+
+
+def may(user: User | None, what: Capability | Action, case: Case | None = None) -> bool:
+    """Whether ``user`` may do ``what``: a capability, or an action on one case (``can``)."""
+    if isinstance(what, Action):
+        return case is not None and can(user, what, case)
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    if what in ROLE_CAPABILITIES.get(user.role, frozenset()):
+        return True
+    roles, flag = GRANTS.get(what, (frozenset(), ""))
+    return user.role in roles and bool(getattr(user, flag, False))
+
+
+def roles_that_may(what: Capability) -> list[Role]:
+    """The roles whose members may do ``what`` by role alone (for queries over users)."""
+    return [role for role in Role if what in ROLE_CAPABILITIES.get(role, frozenset())]
+
+
+def may_grant(user: User, what: Capability) -> bool:
+    """Whether ``what`` can be granted to this user on top of their role."""
+    roles, _ = GRANTS.get(what, (frozenset(), ""))
+    return user.role in roles
+
+
+def sees_only_own_cases(user: User) -> bool:
+    """Intake's case list holds only the cases they opened (see case_scope)."""
+    return user.role == Role.INTAKE
 
 
 def case_scope(user: User | None, action: Action = Action.VIEW) -> ColumnElement[bool]:

@@ -25,14 +25,13 @@ from constituent.models import (
     ReferralMethod,
     ReferralStatus,
     ResponseOutcome,
-    Role,
     User,
 )
-from constituent.services import audit, permissions, routing, timeline, workflow
+from constituent.services import audit, permissions, routing, timeline, versions, workflow
 from constituent.services.clock import office_date as _office_date
 from constituent.services.clock import office_today
-from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
-from constituent.services.permissions import Action
+from constituent.services.errors import DomainError, Forbidden, NotFound
+from constituent.services.permissions import Action, Capability
 
 # Referrals still waiting on the agency: the only ones that can be overdue.
 OPEN_REFERRAL_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)
@@ -125,7 +124,9 @@ def release_problem(case: Case, agency: Agency) -> str | None:
 
 def may_override_release(user: User, case: Case) -> bool:
     """Whether ``user`` may refer this case without a covering release (supervisors only)."""
-    return user.role == Role.SUPERVISOR and permissions.can(user, Action.MANAGE, case)
+    return permissions.may(user, Capability.LEAD_TEAM) and permissions.can(
+        user, Action.MANAGE, case
+    )
 
 
 # Due dates ---------------------------------------------------------------------------------
@@ -150,11 +151,7 @@ def default_due_on(case: Case, agency: Agency, sent_on: date) -> date:
 
 def check_version(referral: Referral, version: int | None) -> None:
     """Refuse a form loaded before someone else saved the referral (409)."""
-    if version is not None and version != referral.version:
-        raise Conflict(
-            "This referral changed after you opened the form (someone else saved it). "
-            "Nothing you entered was saved: reload the referral and try again."
-        )
+    versions.check_version(referral, version, "referral")
 
 
 def _move_case(case: Case, status: CaseStatus, user: User, reason: str) -> None:

@@ -45,18 +45,14 @@ from constituent.models import (
     Priority,
     Referral,
     ReferralStatus,
-    Role,
     User,
 )
 from constituent.models.base import UTCDateTime
 from constituent.services import districts as district_service
+from constituent.services import permissions
 from constituent.services.errors import DomainError, Forbidden, NotFound
+from constituent.services.permissions import Capability
 
-# Who may open summaries at all (DESIGN.md: the legislator's page; supervisors' team
-# workload; admins for their districts). Caseworkers and intake work cases, not reports.
-SUMMARY_ROLES = (Role.LEGISLATOR, Role.SUPERVISOR, Role.ADMIN)
-# Who sees every detail: drill-down lists of cases and the per-staffer table.
-DETAIL_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 # ZIP and town counts below this are shown as "<5" to legislators.
 SMALL_COUNT = 5
 MAX_PERIOD_YEARS = 10
@@ -307,12 +303,12 @@ FULL_VIEW = Audience(suppress_small_counts=False, staff_table=True, drill_down=T
 
 def audience_for(user: User) -> Audience:
     """Supervisors and admins see everything; legislators counts and durations only."""
-    return FULL_VIEW if user.role in DETAIL_ROLES else LEGISLATOR_VIEW
+    return FULL_VIEW if permissions.may(user, Capability.SUMMARY_DETAILS) else LEGISLATOR_VIEW
 
 
 def summary_districts(user: User) -> list[District]:
     """The districts whose summaries the user may open (their own districts), by code."""
-    if user.role not in SUMMARY_ROLES:
+    if not permissions.may(user, Capability.READ_SUMMARIES):
         return []
     return district_service.districts_for(user)
 
@@ -325,7 +321,7 @@ def district_for(user: User, code: str) -> District:
             f"There is no district with the code {code[:16]!r}. "
             "Check the address, or choose a district from the summaries page."
         )
-    if user.role not in SUMMARY_ROLES or district.id not in user.district_ids:
+    if not permissions.may(user, Capability.READ_SUMMARIES) or district.id not in user.district_ids:
         raise Forbidden(
             f"You do not have access to the summaries of {district.code}. "
             "An administrator can add the district to your account."

@@ -12,26 +12,27 @@ from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
-from constituent.models import District, Role, User, ZipDistrict
+from constituent.models import District, User, ZipDistrict
 from constituent.services import audit as audit_service
 from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
 from constituent.services import exports
 from constituent.services.errors import DomainError
-from constituent.views.helpers import csv_download, office_tz, roles_required
+from constituent.services.permissions import Capability
+from constituent.views.helpers import capability_required, csv_download, office_tz
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def users():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
     return render_template("admin/users.html", users=rows)
 
 
 @bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def set_user_active(user_id: int, change: str):  # type: ignore[no-untyped-def]
     user = db.session.get(User, user_id) or abort(404)
     try:
@@ -46,7 +47,7 @@ def set_user_active(user_id: int, change: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/districts")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def districts():  # type: ignore[no-untyped-def]
     rows = db.session.execute(
         sa.select(District, sa.func.count(ZipDistrict.zip5))
@@ -59,7 +60,7 @@ def districts():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/zip-table", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def zip_upload():  # type: ignore[no-untyped-def]
     """Upload a ZIP table (zccd.csv format): a dry run reports, a real run re-districts."""
     form = ZipUploadForm()
@@ -110,7 +111,7 @@ def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
 
 
 @bp.route("/audit")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def audit():  # type: ignore[no-untyped-def]
     """The audit trail, filtered by user, record, action and date, newest first."""
     form = AuditFilterForm(request.args)
@@ -139,7 +140,7 @@ def audit():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/audit.csv")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.ADMINISTER)
 def audit_csv():  # type: ignore[no-untyped-def]
     """Every audit event matching the filters, streamed as CSV (the export is audited too)."""
     form = AuditFilterForm(request.args)

@@ -23,17 +23,17 @@ from constituent.forms.agencies import (
     RuleTryForm,
 )
 from constituent.forms.letters import LetterTemplateForm
-from constituent.models import Category, District, LetterKind, Role, RoutingRule
+from constituent.models import Category, District, LetterKind, RoutingRule
 from constituent.services import agencies as agency_service
 from constituent.services import letters as letter_service
 from constituent.services import routing
 from constituent.services.districts import decode_upload
 from constituent.services.errors import Conflict, DomainError
-from constituent.views.helpers import roles_required
+from constituent.services.permissions import Capability
+from constituent.views.helpers import capability_required, required_version
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 
-VIEWERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN)
 PER_PAGE = 25
 
 
@@ -96,7 +96,7 @@ def _confirm() -> None:
 
 
 @bp.route("/")
-@roles_required(*VIEWERS)
+@capability_required(Capability.VIEW_AGENCIES)
 def agency_list():  # type: ignore[no-untyped-def]
     """The directory: search, filters by level, category and status, in pages."""
     form = AgencyFilterForm(formdata=request.args)
@@ -122,7 +122,7 @@ def agency_list():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:agency_id>")
-@roles_required(*VIEWERS)
+@capability_required(Capability.VIEW_AGENCIES)
 def agency_detail(agency_id: int):  # type: ignore[no-untyped-def]
     """An agency, its contacts, the rules that suggest it, and how often it was used."""
     agency = agency_service.get_agency(agency_id)
@@ -158,7 +158,7 @@ def _agency_data(form: AgencyForm) -> agency_service.AgencyData:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_new():  # type: ignore[no-untyped-def]
     """Add an agency to the directory."""
     form = AgencyForm()
@@ -181,7 +181,7 @@ def agency_new():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
     """Edit an agency; a save over someone else's newer save is refused (409)."""
     agency = agency_service.get_agency(agency_id)
@@ -192,9 +192,9 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
         form.category_ids.data = [c.id for c in agency.categories]
         form.version.data = str(agency.version)
     status, changes = 200, None
+    expected = required_version(form.version) if form.is_submitted() else agency.version
     if form.validate_on_submit():
         try:
-            expected = int(form.version.data or 0)
             agency_service.update_agency(agency, _agency_data(form), expected, _user())
             db.session.commit()
             flash(f"{agency.name} was saved.", "success")
@@ -219,7 +219,7 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:agency_id>/deactivate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
     """Stop offering an agency for new referrals and routing; its history stays."""
     _confirm()
@@ -230,7 +230,7 @@ def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:agency_id>/activate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_activate(agency_id: int):  # type: ignore[no-untyped-def]
     """Offer an agency again."""
     _confirm()
@@ -241,7 +241,7 @@ def agency_activate(agency_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:agency_id>/delete", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_delete(agency_id: int):  # type: ignore[no-untyped-def]
     """Delete an agency that was never referred to (others can only be deactivated)."""
     _confirm()
@@ -259,7 +259,7 @@ def agency_delete(agency_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def agency_import():  # type: ignore[no-untyped-def]
     """Load a directory CSV: good rows are imported, refused rows listed by line."""
     form = ImportForm()
@@ -296,7 +296,7 @@ def _contact_data(form: ContactForm) -> agency_service.ContactData:
 
 
 @bp.route("/<int:agency_id>/contacts/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
     """Add a liaison to an agency."""
     agency = agency_service.get_agency(agency_id)
@@ -318,7 +318,7 @@ def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
     """Edit a liaison's details."""
     contact = agency_service.get_contact(contact_id)
@@ -340,7 +340,7 @@ def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/contacts/<int:contact_id>/deactivate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
     """A liaison who left: no longer offered for referrals."""
     _confirm()
@@ -353,7 +353,7 @@ def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/contacts/<int:contact_id>/activate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def contact_activate(contact_id: int):  # type: ignore[no-untyped-def]
     """Offer a contact again."""
     _confirm()
@@ -405,7 +405,7 @@ def _rule_data(form: RuleForm) -> routing.RuleData:
 
 
 @bp.route("/rules")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_list():  # type: ignore[no-untyped-def]
     """Routing rules, and which one a category and district would get (and why)."""
     try_form = RuleTryForm(formdata=request.args)
@@ -435,7 +435,7 @@ def rule_list():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_new():  # type: ignore[no-untyped-def]
     """Add a routing rule."""
     form = RuleForm()
@@ -452,7 +452,7 @@ def rule_new():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_edit(rule_id: int):  # type: ignore[no-untyped-def]
     """Change a routing rule."""
     rule = routing.get_rule(rule_id)
@@ -489,21 +489,21 @@ def _rule_action(rule_id: int, action: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/rules/<int:rule_id>/deactivate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_deactivate(rule_id: int):  # type: ignore[no-untyped-def]
     """Stop using a rule for suggestions."""
     return _rule_action(rule_id, "deactivate")
 
 
 @bp.route("/rules/<int:rule_id>/activate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_activate(rule_id: int):  # type: ignore[no-untyped-def]
     """Use a rule again."""
     return _rule_action(rule_id, "activate")
 
 
 @bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def rule_delete(rule_id: int):  # type: ignore[no-untyped-def]
     """Delete a rule."""
     return _rule_action(rule_id, "delete")
@@ -524,7 +524,7 @@ def _template_data(form: LetterTemplateForm) -> letter_service.TemplateData:
 
 
 @bp.route("/letter-templates")
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def template_list():  # type: ignore[no-untyped-def]
     """Letter templates."""
     return render_template(
@@ -549,7 +549,7 @@ def _template_page(
 
 
 @bp.route("/letter-templates/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def template_new():  # type: ignore[no-untyped-def]
     """Write a new letter template (checked with sample data before it is saved)."""
     form = LetterTemplateForm()
@@ -575,7 +575,7 @@ def template_new():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/letter-templates/<int:template_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def template_edit(template_id: int):  # type: ignore[no-untyped-def]
     """Edit a letter template; refused when it does not compile or fill in, or on a conflict."""
     template = letter_service.get_template(template_id)
@@ -583,14 +583,13 @@ def template_edit(template_id: int):  # type: ignore[no-untyped-def]
     if not form.is_submitted():
         form.version.data = str(template.version)
     status, preview, changes = 200, None, None
+    expected = required_version(form.version) if form.is_submitted() else template.version
     if form.validate_on_submit():
         try:
             if request.form.get("action") == "preview":
                 preview = letter_service.validate_template(_template_data(form))
             else:
-                letter_service.update_template(
-                    template, _template_data(form), int(form.version.data or 0), _user()
-                )
+                letter_service.update_template(template, _template_data(form), expected, _user())
                 db.session.commit()
                 flash(f"The template {template.name!r} was saved.", "success")
                 return redirect(url_for("agencies.template_list"))
@@ -612,7 +611,7 @@ def template_edit(template_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/letter-templates/<int:template_id>/deactivate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
     """Retire a template: it is no longer offered for new letters."""
     _confirm()
@@ -625,7 +624,7 @@ def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/letter-templates/<int:template_id>/activate", methods=["POST"])
-@roles_required(Role.ADMIN)
+@capability_required(Capability.MANAGE_DIRECTORY)
 def template_activate(template_id: int):  # type: ignore[no-untyped-def]
     """Offer a retired template again."""
     _confirm()

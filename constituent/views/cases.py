@@ -48,30 +48,27 @@ from constituent.models import (
     EventKind,
     Priority,
     RequestMethod,
-    Role,
     SignatureMethod,
     User,
 )
 from constituent.services import (
     audit,
     followups,
-    letters,
-    mail,
     permissions,
     releases,
+    submissions,
     uploads,
+    versions,
     workflow,
 )
 from constituent.services import cases as case_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
-from constituent.services.permissions import Action
+from constituent.services.permissions import Action, Capability
 from constituent.views.errors import render_error
-from constituent.views.helpers import local_today, roles_required
+from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-# Everyone who works with cases; legislators see district summaries only (403 here).
-CASE_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN)
 FOLLOW_UP_DAYS = 7  # default due date of a new follow-up
 
 STALE_MESSAGE = (
@@ -96,6 +93,11 @@ def _load(case_id: int, action: Action = Action.VIEW) -> Case:
             )
         raise Forbidden("You can read this case but not change it.")
     return case
+
+
+def _check_version(case: Case, form: FlaskForm) -> None:
+    """Refuse a post without the case's version (400) or made on an older one (409)."""
+    versions.check_version(case, required_version(form.version), "case")
 
 
 def _case_url(case: Case, anchor: str = "") -> str:
@@ -153,13 +155,16 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
 
     forms["entry"] = given.get("entry") or EntryForm(prefix="entry", formdata=None)
 
-    status = given.get("status") or StatusForm(prefix="status", formdata=None)
+    version = case.version
+    status = given.get("status") or StatusForm(prefix="status", formdata=None, version=version)
     status.status.choices = _status_choices(case)
     forms["status"] = status
-    forms["reopen"] = given.get("reopen") or ReopenForm(prefix="reopen", formdata=None)
+    forms["reopen"] = given.get("reopen") or ReopenForm(
+        prefix="reopen", formdata=None, version=version
+    )
 
     assign = given.get("assign") or AssignForm(
-        prefix="assign", formdata=None, assignee=case.assignee_id or 0
+        prefix="assign", formdata=None, assignee=case.assignee_id or 0, version=version
     )
     assign.assignee.choices = _assign_choices(assignees)
     forms["assign"] = assign
@@ -186,14 +191,16 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     forms["done"] = done
 
     forms["release_request"] = given.get("release_request") or ReleaseRequestForm(
-        prefix="relreq", formdata=None, requested_on=today
+        prefix="relreq", formdata=None, requested_on=today, version=version
     )
     received = given.get("release_received") or ReleaseReceivedForm(
-        prefix="relrec", formdata=None, signed_on=today
+        prefix="relrec", formdata=None, signed_on=today, version=version
     )
     received.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
     forms["release_received"] = received
-    forms["not_needed"] = given.get("not_needed") or NotNeededForm(prefix="relnn", formdata=None)
+    forms["not_needed"] = given.get("not_needed") or NotNeededForm(
+        prefix="relnn", formdata=None, version=version
+    )
     return forms
 
 
@@ -217,10 +224,6 @@ def _render_case(
         "releases": case.releases,
         "can_edit": permissions.can(user, Action.EDIT, case),
         "can_manage": permissions.can(user, Action.MANAGE, case),
-        "can_open_mail": user.role in mail.MAIL_ROLES,
-        "can_write_letter": (
-            user.role in letters.WRITERS and permissions.can(user, Action.EDIT, case)
-        ),
         "forms": _forms(case, **(given or {})),
         "problem": problem,
         "today": local_today(),
@@ -241,13 +244,13 @@ def _refuse(
 
 
 @bp.get("/<int:case_id>")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def case_detail(case_id: int):  # type: ignore[no-untyped-def]
     return _render_case(_load(case_id))
 
 
 @bp.post("/<int:case_id>/entries")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def add_entry(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = EntryForm(prefix="entry")
@@ -264,10 +267,11 @@ def add_entry(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/status")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def change_status(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = StatusForm(prefix="status")
+    _check_version(case, form)
     form.status.choices = _status_choices(case)
     refuse = ("status", "change-status", "Change status")
     if not form.validate_on_submit():
@@ -284,10 +288,11 @@ def change_status(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/reopen")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def reopen(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = ReopenForm(prefix="reopen")
+    _check_version(case, form)
     refuse = ("reopen", "reopen", "Reopen the case")
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
@@ -301,10 +306,11 @@ def reopen(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/assign")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def assign(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.MANAGE)
     form = AssignForm(prefix="assign")
+    _check_version(case, form)
     form.assignee.choices = _assign_choices(case_service.eligible_assignees(case))
     refuse = ("assign", "assign", "Assign")
     if not form.validate_on_submit():
@@ -324,7 +330,7 @@ def assign(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/follow-ups")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = FollowUpForm(prefix="followup")
@@ -333,6 +339,7 @@ def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
     try:
+        claimed = submissions.claim(_user(), form.submission_key.data)
         followups.add_follow_up(
             case,
             due_on=form.due_on.data,
@@ -341,6 +348,7 @@ def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
             by=_user(),
             today=local_today(),
         )
+        submissions.record(claimed, _case_url(case, "follow-ups"))
     except DomainError as exc:
         return _refuse(case, form, *refuse, exc=exc)
     db.session.commit()
@@ -349,7 +357,7 @@ def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/follow-ups/<int:follow_up_id>/done")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def complete_follow_up(case_id: int, follow_up_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     follow_up = followups.get_follow_up(case, follow_up_id)
@@ -373,10 +381,11 @@ def complete_follow_up(case_id: int, follow_up_id: int):  # type: ignore[no-unty
 
 
 @bp.post("/<int:case_id>/release/request")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def request_release(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = ReleaseRequestForm(prefix="relreq")
+    _check_version(case, form)
     refuse = ("release_request", "release-actions", "Request a privacy release")
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
@@ -396,10 +405,11 @@ def request_release(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/release/received")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def release_received(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = ReleaseReceivedForm(prefix="relrec")
+    _check_version(case, form)
     form.agencies.choices = [(a.id, a.label) for a in releases.active_agencies()]
     refuse = ("release_received", "release-actions", "Record a signed release")
     if not form.validate_on_submit():
@@ -427,10 +437,11 @@ def release_received(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:case_id>/release/not-needed")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def release_not_needed(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.EDIT)
     form = NotNeededForm(prefix="relnn")
+    _check_version(case, form)
     refuse = ("not_needed", "release-actions", "Mark the release not needed")
     if not form.validate_on_submit():
         return _refuse(case, form, *refuse)
@@ -444,7 +455,7 @@ def release_not_needed(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:case_id>/attachments/<int:attachment_id>")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def attachment(case_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id)
     found = db.session.scalar(
@@ -490,7 +501,7 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def edit_header(case_id: int):  # type: ignore[no-untyped-def]
     case = _load(case_id, Action.MANAGE)
     if request.method == "GET":
@@ -507,11 +518,11 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
         _header_choices(form, case)
         return _render_edit(case, form)
     form = HeaderForm()
+    version = required_version(form.version)
     _header_choices(form, case)
     if not form.validate_on_submit():
         db.session.rollback()
         return _render_edit(case, form, 422)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
     entered = dict(
         subject=form.subject.data or "",
         description=form.description.data or "",
@@ -562,7 +573,7 @@ parse_case_number = case_service.parse_case_number
 
 
 @bp.get("/go")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def go_to_case():  # type: ignore[no-untyped-def]
     raw = (request.args.get("number") or "").strip()[:40]
     prefix = current_app.config["CASE_PREFIX"]
@@ -596,7 +607,7 @@ def _filter_choices(form: CaseFilterForm, user: User) -> None:
         db.session.scalars(
             sa.select(User)
             .where(
-                User.role.in_((Role.CASEWORKER, Role.SUPERVISOR)),
+                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
                 User.districts.any(District.id.in_(user.district_ids)),
             )
             .order_by(User.full_name)
@@ -615,7 +626,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @bp.get("/")
-@roles_required(*CASE_ROLES)
+@capability_required(Capability.READ_CASES)
 def case_list():  # type: ignore[no-untyped-def]
     user = _user()
     form = CaseFilterForm(request.args)
@@ -640,5 +651,10 @@ def case_list():  # type: ignore[no-untyped-def]
     result = case_service.find_cases(user, filters)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "cases/case_list.html", form=form, result=result, args=args, filtered=bool(args)
+        "cases/case_list.html",
+        form=form,
+        result=result,
+        args=args,
+        filtered=bool(args),
+        own_cases_only=permissions.sees_only_own_cases(user),
     )

@@ -17,12 +17,12 @@ from constituent.forms.constituents import (
     MergeForm,
     RemoveForm,
 )
-from constituent.models import Constituent, District
-from constituent.services import constituents
-from constituent.services.constituents import EDIT_ROLES, MERGE_ROLES, VIEW_ROLES
+from constituent.models import Constituent
+from constituent.services import constituents, permissions
 from constituent.services.errors import Conflict, DomainError
+from constituent.services.permissions import Capability
 from constituent.views.errors import render_error
-from constituent.views.helpers import roles_required
+from constituent.views.helpers import capability_required, required_version
 
 bp = Blueprint("constituents", __name__, url_prefix="/constituents")
 
@@ -44,7 +44,7 @@ def _map_error(form: Any, exc: DomainError) -> None:
 
 
 @bp.route("/")
-@roles_required(*VIEW_ROLES)
+@capability_required(Capability.VIEW_CONSTITUENTS)
 def constituent_list():  # type: ignore[no-untyped-def]
     """Search by name (nicknames too), phone, email or ZIP; paged."""
     query = request.args.get("q", "")[:200]
@@ -62,7 +62,7 @@ def _detail(
     household_form: HouseholdForm | None = None,
 ):  # type: ignore[no-untyped-def]
     duplicates = []
-    if current_user.role in MERGE_ROLES:
+    if permissions.may(current_user, Capability.MERGE_CONSTITUENTS):
         phone = person.phones[0].value if person.phones else ""
         email = person.emails[0].value if person.emails else ""
         duplicates = constituents.find_matches(
@@ -80,8 +80,8 @@ def _detail(
         "constituents/detail.html",
         person=person,
         cases=constituents.visible_cases_of(current_user, person),
-        can_edit=current_user.role in EDIT_ROLES,
-        can_merge=current_user.role in MERGE_ROLES,
+        can_edit=permissions.may(current_user, Capability.EDIT_CONSTITUENTS),
+        can_merge=permissions.may(current_user, Capability.MERGE_CONSTITUENTS),
         case_links=_case_links(),
         duplicates=duplicates,
         contact_form=contact_form or ContactPointForm(formdata=None),
@@ -91,7 +91,7 @@ def _detail(
 
 
 @bp.route("/<int:constituent_id>")
-@roles_required(*VIEW_ROLES)
+@capability_required(Capability.VIEW_CONSTITUENTS)
 def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
     """A constituent's profile; a merged-away record's address redirects to the kept one."""
     person = _load(constituent_id)
@@ -102,20 +102,24 @@ def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
     return _detail(person)
 
 
-def _district_choices() -> list[SelectChoice]:
-    rows = db.session.scalars(db.select(District).order_by(District.code))
-    return choices([("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in rows])
+def _district_choices(person: Constituent) -> list[SelectChoice]:
+    """The user's own districts (and the record's present one): no record leaves scope."""
+    rows = {d.id: d for d in current_user.districts}
+    if person.district is not None:
+        rows.setdefault(person.district.id, person.district)
+    ordered = sorted(rows.values(), key=lambda d: d.code)
+    return choices([("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in ordered])
 
 
 @bp.route("/<int:constituent_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDIT_ROLES)
+@capability_required(Capability.EDIT_CONSTITUENTS)
 def edit(constituent_id: int):  # type: ignore[no-untyped-def]
     """Edit a constituent; a save over someone else's newer save gets the 409 page."""
     person = _load(constituent_id)
     if person.id != constituent_id:
         return redirect(url_for("constituents.edit", constituent_id=person.id))
     form = ConstituentForm(obj=person if request.method == "GET" else None)
-    form.district_id.choices = _district_choices()
+    form.district_id.choices = _district_choices(person)
     if request.method == "GET":
         form.version.data = str(person.version)
         form.preferred_contact.data = (
@@ -123,12 +127,13 @@ def edit(constituent_id: int):  # type: ignore[no-untyped-def]
         )
         form.district_id.data = person.district_id
     status = 200
+    version = required_version(form.version) if form.is_submitted() else person.version
     if form.validate_on_submit():
         try:
             constituents.update_constituent(
                 person,
                 form.data_for_service(),
-                version=int(form.version.data or 0),
+                version=version,
                 district_id=form.district_id.data,
                 author=current_user,
             )
@@ -148,7 +153,7 @@ def edit(constituent_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:constituent_id>/contact-points", methods=["POST"])
-@roles_required(*EDIT_ROLES)
+@capability_required(Capability.EDIT_CONSTITUENTS)
 def add_contact_point(constituent_id: int):  # type: ignore[no-untyped-def]
     """Add a phone number or email address."""
     person = _load(constituent_id)
@@ -173,7 +178,7 @@ def add_contact_point(constituent_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:constituent_id>/contact-points/<int:point_id>/remove", methods=["POST"])
-@roles_required(*EDIT_ROLES)
+@capability_required(Capability.EDIT_CONSTITUENTS)
 def remove_contact_point(constituent_id: int, point_id: int):  # type: ignore[no-untyped-def]
     """Remove a phone number or email address."""
     person = _load(constituent_id)
@@ -185,7 +190,7 @@ def remove_contact_point(constituent_id: int, point_id: int):  # type: ignore[no
 
 
 @bp.route("/<int:constituent_id>/household", methods=["POST"])
-@roles_required(*EDIT_ROLES)
+@capability_required(Capability.EDIT_CONSTITUENTS)
 def add_household_member(constituent_id: int):  # type: ignore[no-untyped-def]
     """Add a household member."""
     person = _load(constituent_id)
@@ -206,7 +211,7 @@ def add_household_member(constituent_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:constituent_id>/household/<int:member_id>/remove", methods=["POST"])
-@roles_required(*EDIT_ROLES)
+@capability_required(Capability.EDIT_CONSTITUENTS)
 def remove_household_member(constituent_id: int, member_id: int):  # type: ignore[no-untyped-def]
     """Remove a household member."""
     person = _load(constituent_id)
@@ -242,7 +247,7 @@ def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]
 
 
 @bp.route("/merge", methods=["GET", "POST"])
-@roles_required(*MERGE_ROLES)
+@capability_required(Capability.MERGE_CONSTITUENTS)
 def merge():  # type: ignore[no-untyped-def]
     """Supervisors: compare two records, then merge the duplicate into the kept one."""
     form = MergeForm(formdata=request.form if request.method == "POST" else request.args)

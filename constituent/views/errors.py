@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, flash, redirect, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from constituent.database import is_busy_error
 from constituent.extensions import db
 from constituent.services.errors import DomainError
+from constituent.services.submissions import AlreadySubmitted
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,13 @@ def register(app: Flask) -> None:
         if exc.status_code == 403:
             _audit_denied()
         return render_error(exc.status_code, exc.message, changes=getattr(exc, "changes", None))
+
+    @app.errorhandler(AlreadySubmitted)
+    def already_submitted(exc: AlreadySubmitted):  # type: ignore[no-untyped-def]
+        # A second click or a resent form: show what the first post created, save nothing.
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(exc.url or "/", code=303)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -1,8 +1,9 @@
-"""Shared view helpers: role gates, navigation, template filters, the request commit."""
+"""Shared view helpers: capability gates, navigation, template filters, the request commit."""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -10,26 +11,44 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, stream_with_context, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms import Field
 
-from constituent.models import Role
+from constituent.models import Case
+from constituent.services import permissions
 from constituent.services.clock import office_today, office_tz
+from constituent.services.errors import DomainError
+from constituent.services.permissions import Action, Capability
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Allow only users of the given roles; everyone else gets the 403 page."""
+def capability_required(capability: Capability) -> Callable[[F], F]:
+    """Allow only users who ``may`` do ``capability``; everyone else gets the 403 page."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated or current_user.role not in roles:
+            if not permissions.may(current_user, capability):
                 abort(403)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def required_version(field: Field) -> int:
+    """The version of the record the form was loaded with: a post without one is refused
+    (400), never let through unchecked."""
+    raw = str(field.raw_data[0]).strip() if field.raw_data else ""
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise DomainError(
+            "This form did not say which version of the record it was loaded with, so it "
+            "could overwrite someone else's change. Nothing was saved: reload the page and "
+            "make your change again.",
+            code="version_missing",
+        )
+    return int(raw)
 
 
 def local_today() -> date:
@@ -55,54 +74,47 @@ def case_number(number: int) -> str:
     return f"{current_app.config['CASE_PREFIX']}{number}"
 
 
-# Navigation per role: (endpoint, label). Only endpoints that exist are shown, so an area
-# appears in the menu as soon as its page is built.
-NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.INTAKE: [
-        ("intake.log_call", "Log a call"),
-        ("cases.case_list", "My cases"),
-        ("constituents.constituent_list", "Constituents"),
-    ],
-    Role.CASEWORKER: [
-        ("main.my_work", "My work"),
-        ("intake.log_call", "Log a call"),
-        ("cases.case_list", "Cases"),
-        ("referrals.overdue", "Overdue"),
-        ("constituents.constituent_list", "Constituents"),
-        ("mail.inbox", "Incoming mail"),
-        ("agencies.agency_list", "Agencies"),
-    ],
-    Role.SUPERVISOR: [
-        ("main.my_work", "My work"),
-        ("intake.log_call", "Log a call"),
-        ("cases.case_list", "Cases"),
-        ("referrals.overdue", "Overdue"),
-        ("constituents.constituent_list", "Constituents"),
-        ("mail.inbox", "Incoming mail"),
-        ("agencies.agency_list", "Agencies"),
-        ("summaries.overview", "Summaries"),
-    ],
-    Role.LEGISLATOR: [("summaries.overview", "District summaries")],
-    Role.ADMIN: [
-        ("admin.users", "Users"),
-        ("admin.districts", "Districts"),
-        ("agencies.agency_list", "Agencies"),
-        ("summaries.overview", "Summaries"),
-        ("referrals.response_times", "Response times"),
-        ("admin.audit", "Audit log"),
-    ],
-}
+# The menu in order: (endpoint, label, the capability its page asks for). Each user sees the
+# items they may open; the start page is the first item marked as one.
+NAVIGATION: list[tuple[str, str, Capability]] = [
+    ("main.my_work", "My work", Capability.WORK_CASES),
+    ("intake.log_call", "Log a call", Capability.LOG_CALLS),
+    ("admin.users", "Users", Capability.ADMINISTER),
+    ("admin.districts", "Districts", Capability.ADMINISTER),
+    ("cases.case_list", "Cases", Capability.READ_CASES),
+    ("referrals.overdue", "Overdue", Capability.WORK_CASES),
+    ("constituents.constituent_list", "Constituents", Capability.VIEW_CONSTITUENTS),
+    ("mail.inbox", "Incoming mail", Capability.TRIAGE_MAIL),
+    ("agencies.agency_list", "Agencies", Capability.VIEW_AGENCIES),
+    ("summaries.overview", "Summaries", Capability.READ_SUMMARIES),
+    ("referrals.response_times", "Response times", Capability.RESPONSE_TIMES),
+    ("admin.audit", "Audit log", Capability.ADMINISTER),
+]
+START_PAGES = ("main.my_work", "intake.log_call", "admin.users", "summaries.overview")
 
 
 def navigation() -> list[tuple[str, str, str]]:
     """(endpoint, label, url) of the current user's navigation items."""
-    if not current_user.is_authenticated:
-        return []
     items = []
-    for endpoint, label in NAVIGATION.get(current_user.role, []):
-        if endpoint in current_app.view_functions:
+    for endpoint, label, capability in NAVIGATION:
+        if permissions.may(current_user, capability):
+            if endpoint == "cases.case_list" and permissions.sees_only_own_cases(current_user):
+                label = "My cases"
             items.append((endpoint, label, url_for(endpoint)))
     return items
+
+
+def start_page() -> str | None:
+    """The address of the user's first page (the first start page they may open)."""
+    for endpoint, _, capability in NAVIGATION:
+        if endpoint in START_PAGES and permissions.may(current_user, capability):
+            return url_for(endpoint)
+    return None
+
+
+def may(what: Capability | Action, case: Case | None = None) -> bool:
+    """Templates' question: may the signed-in user do ``what`` (on ``case``)?"""
+    return permissions.may(current_user, what, case)
 
 
 def csv_download(
@@ -142,8 +154,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["case_number"] = case_number
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.globals["navigation"] = navigation
-    app.jinja_env.globals["Role"] = Role
-    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["may"] = may
+    app.jinja_env.globals["Capability"] = Capability
+    app.jinja_env.globals["Action"] = Action
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

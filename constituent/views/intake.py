@@ -13,10 +13,10 @@ from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.intake import IntakeForm
 from constituent.models import Case, Category
-from constituent.services import constituents, intake, permissions
+from constituent.services import constituents, intake, permissions, submissions
 from constituent.services.errors import NotFound
-from constituent.services.permissions import Action
-from constituent.views.helpers import case_number, roles_required
+from constituent.services.permissions import Action, Capability
+from constituent.views.helpers import capability_required, case_number
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -77,7 +77,7 @@ def _case_url(case: Case) -> str:
 
 
 @bp.route("/", methods=["GET", "POST"])
-@roles_required(*intake.INTAKE_ROLES)
+@capability_required(Capability.LOG_CALLS)
 def log_call():  # type: ignore[no-untyped-def]
     """The log-a-call page; "Find matches" re-renders with candidates (no JavaScript needed)."""
     form = IntakeForm()
@@ -89,25 +89,21 @@ def log_call():  # type: ignore[no-untyped-def]
         errors = intake.validate_call(current_user, details)
         if not errors and not form.errors:
             try:
+                claimed = submissions.claim(current_user, form.submission_key.data)
                 case = intake.log_call(current_user, details)
+                # Opened in a district this user does not work in: its staff take it.
+                handed_on = not permissions.can(current_user, Action.VIEW, case)
+                target = url_for("intake.log_call") if handed_on else _case_url(case)
+                submissions.record(claimed, target)
                 db.session.commit()
             except intake.IntakeRefused as exc:
                 errors = exc.errors
             else:
-                if not permissions.can(current_user, Action.VIEW, case):
-                    # Opened in a district this user does not work in: its staff take it.
-                    flash(
-                        f"Case {case_number(case.number)} opened for "
-                        f"{case.constituent.full_name} in {case.district.code}; that "
-                        "district's staff will handle it.",
-                        "success",
-                    )
-                    return redirect(url_for("intake.log_call"))
-                flash(
-                    f"Case {case_number(case.number)} opened for {case.constituent.full_name}.",
-                    "success",
-                )
-                return redirect(_case_url(case))
+                opened = f"Case {case_number(case.number)} opened for {case.constituent.full_name}"
+                if handed_on:
+                    opened += f" in {case.district.code}; that district's staff will handle it"
+                flash(opened + ".", "success")
+                return redirect(target)
         db.session.rollback()
         for name, message in errors.items():
             if name in form and not form[name].errors:
@@ -123,14 +119,14 @@ def _partial_form() -> IntakeForm:
 
 
 @bp.route("/lookup")
-@roles_required(*intake.INTAKE_ROLES)
+@capability_required(Capability.LOG_CALLS)
 def lookup():  # type: ignore[no-untyped-def]
     """htmx: the likely existing constituents for what has been typed so far."""
     return render_template("intake/_matches.html", **_context(_partial_form()))
 
 
 @bp.route("/district")
-@roles_required(*intake.INTAKE_ROLES)
+@capability_required(Capability.LOG_CALLS)
 def district():  # type: ignore[no-untyped-def]
     """htmx: what the ZIP (or the chosen constituent) says about the district."""
     return render_template("intake/_district.html", **_context(_partial_form()))

@@ -12,17 +12,14 @@ from wtforms.fields.choices import SelectChoice
 from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.letters import LetterChoiceForm, PrintLetterForm
-from constituent.models import Agency, AgencyContact, Case, Referral, Role, User
-from constituent.services import audit, routing
+from constituent.models import Agency, AgencyContact, Case, Referral, User
+from constituent.services import audit, permissions, routing, submissions
 from constituent.services import letters as letter_service
 from constituent.services.errors import DomainError, NotFound
-from constituent.services.permissions import Action, get_case
-from constituent.views.helpers import local_today, roles_required
+from constituent.services.permissions import Action, Capability, get_case
+from constituent.views.helpers import capability_required, local_today
 
 bp = Blueprint("letters", __name__)
-
-WRITERS = letter_service.WRITERS
-READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN, Role.INTAKE)
 
 
 def _user() -> Any:
@@ -75,7 +72,7 @@ def _resolve(
 
 
 @bp.route("/cases/<int:case_id>/letters/new")
-@roles_required(*WRITERS)
+@capability_required(Capability.WRITE_LETTERS)
 def new_letter(case_id: int):  # type: ignore[no-untyped-def]
     """Choose a template (and an agency contact or referral) and preview the letter."""
     user = _user()
@@ -145,7 +142,7 @@ def new_letter(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/cases/<int:case_id>/letters", methods=["POST"])
-@roles_required(*WRITERS)
+@capability_required(Capability.WRITE_LETTERS)
 def print_letter(case_id: int):  # type: ignore[no-untyped-def]
     """Record the previewed letter on the case and open its print view."""
     user = _user()
@@ -164,6 +161,7 @@ def print_letter(case_id: int):  # type: ignore[no-untyped-def]
         "referral_id": referral_id or "",
         "contact_id": contact_id or "",
     }
+    claimed = submissions.claim(user, form.submission_key.data)
     try:
         template, referral, contact = _resolve(case, template_id, referral_id, contact_id)
         letter = letter_service.render_letter(
@@ -173,12 +171,14 @@ def print_letter(case_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         # Back to the preview, which shows the reason beside the field (nothing was saved).
         return redirect(url_for("letters.new_letter", case_id=case.id, **args))
+    target = url_for("letters.letter_detail", letter_id=letter.id)
+    submissions.record(claimed, target)
     db.session.commit()
-    return redirect(url_for("letters.letter_detail", letter_id=letter.id))
+    return redirect(target)
 
 
 @bp.route("/letters/<int:letter_id>")
-@roles_required(*READERS)
+@capability_required(Capability.READ_CASES)
 def letter_detail(letter_id: int):  # type: ignore[no-untyped-def]
     """A recorded letter, laid out to print on one US-letter page."""
     user = _user()
@@ -198,5 +198,6 @@ def letter_detail(letter_id: int):  # type: ignore[no-untyped-def]
         author=author,
         template=template,
         letter_date=letter_service.long_date(letter.created_at),
-        may_edit=user.role in WRITERS,
+        may_edit=permissions.may(user, Capability.WRITE_LETTERS)
+        and permissions.may(user, Action.EDIT, case),
     )

@@ -23,15 +23,15 @@ from wtforms.fields.choices import SelectChoice
 from constituent.extensions import csrf, db
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
 from constituent.models import Category, InboundMessage, InboundStatus, User
-from constituent.services import audit, constituents, intake, permissions, uploads
+from constituent.services import audit, constituents, intake, permissions, submissions, uploads
 from constituent.services import mail as mail_service
 from constituent.services.errors import DomainError, NotFound
+from constituent.services.permissions import Capability
 from constituent.views.errors import render_error
-from constituent.views.helpers import case_number, roles_required
+from constituent.views.helpers import capability_required, case_number
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
 
-MAIL_ROLES = mail_service.MAIL_ROLES
 # A saved message carries its attachments base64-encoded (a third larger): the upload limit
 # of this page is well above the site's, so that a message with a 30 MB attachment still
 # arrives and is filed (the attachment itself is refused with a reason).
@@ -96,7 +96,7 @@ def _render_inbox(
 
 
 @bp.get("/")
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.TRIAGE_MAIL)
 def inbox():  # type: ignore[no-untyped-def]
     """The Incoming mail page: upload, and the queue of messages waiting to be filed."""
     return _render_inbox()
@@ -104,7 +104,7 @@ def inbox():  # type: ignore[no-untyped-def]
 
 @bp.post("/upload")
 @csrf.exempt  # the form's own CSRF field is checked below, once the larger limit is set
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.TRIAGE_MAIL)
 def upload():  # type: ignore[no-untyped-def]
     """Import the uploaded messages and show what became of each one."""
     request.max_content_length = _upload_limit()
@@ -121,7 +121,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:message_id>/file")
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.TRIAGE_MAIL)
 def file_message(message_id: int):  # type: ignore[no-untyped-def]
     """File a queued message onto the case whose number the staffer typed or picked."""
     user = _user()
@@ -192,14 +192,14 @@ def _render_detail(
 
 
 @bp.get("/<int:message_id>")
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.READ_FILED_MAIL)
 def message_detail(message_id: int):  # type: ignore[no-untyped-def]
     """One message: its headers, its text (escaped), its attachments, and filing."""
-    return _render_detail(mail_service.get_message(_user(), message_id))
+    return _render_detail(mail_service.open_message(_user(), message_id))
 
 
 @bp.get("/<int:message_id>/attachments/<int:item_id>")
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.READ_FILED_MAIL)
 def attachment(message_id: int, item_id: int):  # type: ignore[no-untyped-def]
     """Download a kept attachment of a message the user may see."""
     message = mail_service.get_message(_user(), message_id)
@@ -274,7 +274,7 @@ def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, A
 
 
 @bp.route("/<int:message_id>/new-case", methods=["GET", "POST"])
-@roles_required(*MAIL_ROLES)
+@capability_required(Capability.TRIAGE_MAIL)
 def new_case(message_id: int):  # type: ignore[no-untyped-def]
     """Open a new case from a queued message: "Find matches" re-renders with candidates."""
     user = _user()
@@ -283,6 +283,8 @@ def new_case(message_id: int):  # type: ignore[no-untyped-def]
         flash("That message was already filed.", "info")
         return redirect(url_for(".message_detail", message_id=message.id))
     if request.method == "GET":
+        message = mail_service.open_message(user, message_id)
+        db.session.commit()
         sender = mail_service.sender_address(message)
         form = NewCaseForm(
             formdata=None,
@@ -299,7 +301,9 @@ def new_case(message_id: int):  # type: ignore[no-untyped-def]
         errors = intake.validate_call(user, details)
         if not errors and not form.errors:
             try:
+                claimed = submissions.claim(user, form.submission_key.data)
                 case = mail_service.open_case_from_message(message, user, details)
+                submissions.record(claimed, url_for("cases.case_detail", case_id=case.id))
                 db.session.commit()
             except intake.IntakeRefused as exc:
                 errors = exc.errors

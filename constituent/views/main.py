@@ -6,36 +6,26 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from constituent.extensions import db
-from constituent.models import Role
 from constituent.services import districts as district_service
 from constituent.services import followups, notifications
-from constituent.views.helpers import local_today, roles_required
+from constituent.services.permissions import Capability
+from constituent.views.helpers import capability_required, local_today, start_page
 
 bp = Blueprint("main", __name__)
-
-# Where each role starts, by endpoint; the first one that exists wins.
-START_PAGES = {
-    Role.INTAKE: ("intake.log_call",),
-    Role.CASEWORKER: ("main.my_work",),
-    Role.SUPERVISOR: ("main.my_work",),
-    Role.ADMIN: ("admin.users",),
-    Role.LEGISLATOR: ("summaries.overview",),
-}
 
 
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
-    from flask import current_app
-
-    for endpoint in START_PAGES.get(current_user.role, ()):
-        if endpoint in current_app.view_functions:
-            return redirect(url_for(endpoint))
+    """Each user starts on the first page of their menu that is a start page."""
+    target = start_page()
+    if target is not None:
+        return redirect(target)
     districts = district_service.districts_for(current_user)
     return render_template("main/home.html", districts=districts)
 
 
 @bp.route("/my-work")
-@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+@capability_required(Capability.WORK_CASES)
 def my_work():  # type: ignore[no-untyped-def]
     """My open cases, follow-ups by due date and notifications (supervisors: the team too)."""
     work = followups.my_work(current_user._get_current_object(), local_today())
@@ -43,7 +33,7 @@ def my_work():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/my-work/notifications/<int:notification_id>/read")
-@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+@capability_required(Capability.WORK_CASES)
 def mark_notification_read(notification_id: int):  # type: ignore[no-untyped-def]
     notifications.mark_read(current_user._get_current_object(), notification_id)
     db.session.commit()
@@ -51,7 +41,7 @@ def mark_notification_read(notification_id: int):  # type: ignore[no-untyped-def
 
 
 @bp.post("/my-work/notifications/read")
-@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+@capability_required(Capability.WORK_CASES)
 def mark_all_notifications_read():  # type: ignore[no-untyped-def]
     count = notifications.mark_all_read(current_user._get_current_object())
     db.session.commit()

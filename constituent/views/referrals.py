@@ -46,19 +46,17 @@ from constituent.models import (
     Referral,
     ReferralMethod,
     ResponseOutcome,
-    Role,
     User,
 )
-from constituent.services import audit, permissions, routing
+from constituent.services import audit, permissions, routing, submissions, versions
 from constituent.services import referrals as referral_service
 from constituent.services.errors import Conflict, DomainError, NotFound
-from constituent.services.permissions import Action
+from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
-from constituent.views.helpers import local_today, roles_required
+from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 
-STAFF = (Role.CASEWORKER, Role.SUPERVISOR)
 STALE = (
     "Someone else saved this referral or its case after you opened the page. "
     "Nothing you entered was saved: reload the page and try again."
@@ -168,13 +166,13 @@ def referrals_for_case(case: Case) -> CasePanel:
         PanelRow(r, referral_service.is_overdue(r, today), referral_service.days_overdue(r, today))
         for r in referral_service.case_referrals(case)
     ]
-    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_user, Action.EDIT, case)
     return CasePanel(rows=rows, can_edit=can_edit)
 
 
 def overdue_referrals_for(user: User) -> list[referral_service.OverdueReferral]:
     """The user's own overdue referrals (on cases assigned to them), for My Work."""
-    if not user.is_authenticated or user.role not in STAFF:
+    if not permissions.may(user, Capability.WORK_CASES):
         return []
     return referral_service.overdue_referrals(user, assignee=user, today=local_today())
 
@@ -202,7 +200,7 @@ for _name, _function in (
 
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/case/<int:case_id>/new", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
     case_id = case_id or request.args.get("case_id", type=int)
     if not case_id:
@@ -234,6 +232,7 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
         else:
             try:
                 with _saving():
+                    claimed = submissions.claim(current_user, form.submission_key.data)
                     referral = referral_service.route_case(
                         case,
                         agency=agency,
@@ -246,6 +245,7 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
                         override_reason=form.override_reason.data if may_override else None,
                         today=today,
                     )
+                    submissions.record(claimed, _back_to_case(case, referral).location)
                 flash(
                     f"Referred to {agency.label}; the response is due "
                     f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
@@ -279,7 +279,7 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
 
 def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
     case = referral.case
-    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_user, Action.EDIT, case)
     today = local_today()
     version = referral.version
     defaults = {
@@ -302,7 +302,7 @@ def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
 
 
 @bp.route("/<int:referral_id>")
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def referral_detail(referral_id: int):  # type: ignore[no-untyped-def]
     referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
     _audit_confidential(referral.case, f"referral {referral.id}")
@@ -314,7 +314,7 @@ def _editable(referral_id: int) -> Referral:
 
 
 @bp.route("/<int:referral_id>/edit", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = ReferralEditForm(obj=None if request.method == "POST" else referral)
@@ -323,6 +323,7 @@ def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
         _audit_confidential(referral.case, f"referral {referral.id} edit form")
         form.contact.data = referral.contact_id or 0
     status = 200
+    version = required_version(form.version) if request.method == "POST" else None
     if form.validate_on_submit():
         try:
             with _saving():
@@ -332,7 +333,7 @@ def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
                     reference_number=form.reference_number.data,
                     due_on=form.due_on.data,
                     author=current_user,
-                    version=form.version.data,
+                    version=version,
                 )
             flash("Referral updated.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
@@ -346,10 +347,11 @@ def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = AcknowledgeForm()
+    version = required_version(form.version)
     if form.validate_on_submit():
         try:
             with _saving():
@@ -358,7 +360,7 @@ def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
                     on=form.acknowledged_on.data,
                     author=current_user,
                     reference_number=form.reference_number.data,
-                    version=form.version.data,
+                    version=version,
                     today=local_today(),
                 )
             flash(f"Recorded that {referral.agency.label} acknowledged the referral.", "success")
@@ -370,10 +372,11 @@ def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def decline(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = DeclineForm()
+    version = required_version(form.version)
     if form.validate_on_submit():
         try:
             with _saving():
@@ -381,7 +384,7 @@ def decline(referral_id: int):  # type: ignore[no-untyped-def]
                     referral,
                     reason=form.reason.data or "",
                     author=current_user,
-                    version=form.version.data,
+                    version=version,
                 )
             flash(f"Recorded that {referral.agency.label} declined the referral.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
@@ -392,10 +395,11 @@ def decline(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:referral_id>/withdraw", methods=["POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = WithdrawForm()
+    version = required_version(form.version)
     if form.validate_on_submit():
         try:
             with _saving():
@@ -403,7 +407,7 @@ def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
                     referral,
                     reason=form.reason.data,
                     author=current_user,
-                    version=form.version.data,
+                    version=version,
                 )
             flash(f"Referral to {referral.agency.label} withdrawn.", "success")
             return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
@@ -414,10 +418,11 @@ def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:referral_id>/second-inquiry", methods=["POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = SecondInquiryForm()
+    version = required_version(form.version)
     back = safe_next(request.form.get("next"))
     if form.validate_on_submit():
         try:
@@ -434,7 +439,7 @@ def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
                         else None
                     ),
                     note=form.note.data,
-                    version=form.version.data,
+                    version=version,
                 )
             flash(
                 f"Inquiry to {referral.agency.label} recorded; the response is now due "
@@ -459,7 +464,7 @@ def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:referral_id>/response", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def record_response(referral_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     form = ResponseForm()
@@ -469,10 +474,11 @@ def record_response(referral_id: int):  # type: ignore[no-untyped-def]
         form.channel.data = referral.method.value
         form.version.data = referral.version
     status = 200
+    version = required_version(form.version) if request.method == "POST" else None
     if form.validate_on_submit():
         try:
             with _saving():
-                referral_service.check_version(referral, form.version.data)
+                referral_service.check_version(referral, version)
                 response = referral_service.record_response(
                     referral,
                     received_on=form.received_on.data,
@@ -505,7 +511,7 @@ def _response(referral: Referral, response_id: int) -> AgencyResponse:
 
 
 @bp.route("/<int:referral_id>/responses/<int:response_id>")
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def response_detail(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
     referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
     response = _response(referral, response_id)
@@ -521,7 +527,7 @@ def _response_page(
 ) -> Any:
     case = referral.case
     suggested = referral_service.next_case_status(case, response.outcome)
-    can_edit = current_user.role in STAFF and permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_user, Action.EDIT, case)
     if form is None:
         form = CaseStatusForm(
             formdata=None, case_version=case.version, status=(suggested or case.status).value
@@ -544,18 +550,14 @@ def _response_page(
 
 
 @bp.route("/<int:referral_id>/responses/<int:response_id>/case-status", methods=["POST"])
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
     referral = _editable(referral_id)
     response = _response(referral, response_id)
     case = referral.case
     form = CaseStatusForm()
+    versions.check_version(case, required_version(form.case_version), "case")
     if form.validate_on_submit():
-        if form.case_version.data is not None and form.case_version.data != case.version:
-            raise Conflict(
-                "The case changed after you opened this page (someone else saved "
-                "it). Nothing was changed: reload the page and choose again."
-            )
         try:
             with _saving():
                 referral_service.move_case_after_response(
@@ -574,7 +576,7 @@ def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-de
 
 
 @bp.route("/overdue")
-@roles_required(*STAFF)
+@capability_required(Capability.WORK_CASES)
 def overdue():  # type: ignore[no-untyped-def]
     agency_id = request.args.get("agency", type=int) or None
     district_id = request.args.get("district", type=int) or None
@@ -605,7 +607,9 @@ def overdue():  # type: ignore[no-untyped-def]
         db.session.scalars(
             sa.select(User)
             .where(
-                User.active, User.role.in_(STAFF), User.districts.any(District.id.in_(district_ids))
+                User.active,
+                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
+                User.districts.any(District.id.in_(district_ids)),
             )
             .order_by(User.full_name)
         ).all()
@@ -637,7 +641,7 @@ SORT_KEYS: dict[str, Callable[[referral_service.AgencyResponseTimes], Any]] = {
 
 
 @bp.route("/response-times")
-@roles_required(Role.SUPERVISOR, Role.ADMIN)
+@capability_required(Capability.RESPONSE_TIMES)
 def response_times():  # type: ignore[no-untyped-def]
     sort = request.args.get("sort", "agency")
     if sort not in SORT_KEYS:

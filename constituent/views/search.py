@@ -9,19 +9,17 @@ from flask_login import current_user
 
 from constituent.extensions import db
 from constituent.forms.search import SearchForm
-from constituent.models import Role, User
+from constituent.models import User
 from constituent.search import indexer, searching
 from constituent.search import query as search_query
 from constituent.search.searching import FACETS, SORTS
 from constituent.search.store import SearchUnavailable
 from constituent.services import audit, permissions
 from constituent.services.errors import DomainError, NotFound
-from constituent.views.helpers import roles_required
+from constituent.services.permissions import Capability
+from constituent.views.helpers import capability_required
 
 bp = Blueprint("search", __name__, url_prefix="/search")
-
-# Legislators see district summaries only: no case search.
-SEARCH_ROLES = (Role.INTAKE, Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN)
 
 
 def _user() -> User:
@@ -63,7 +61,7 @@ def _case_redirect(text: str) -> tuple[Any, str | None]:
 
 
 @bp.get("/")
-@roles_required(*SEARCH_ROLES)
+@capability_required(Capability.READ_CASES)
 def results():  # type: ignore[no-untyped-def]
     """The results page: a case number opens the case; else permitted cases, people, agencies."""
     form = SearchForm(request.args)

@@ -22,13 +22,12 @@ from constituent.forms.summaries import PeriodForm
 from constituent.models import District, User
 from constituent.services import exports, permissions, summaries, summary_tables
 from constituent.services.errors import DomainError
+from constituent.services.permissions import Capability
 from constituent.services.summaries import Period
-from constituent.views.helpers import csv_download, local_today, office_tz, roles_required
+from constituent.views.helpers import capability_required, csv_download, local_today, office_tz
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
-READERS = summaries.SUMMARY_ROLES
-DETAIL = summaries.DETAIL_ROLES
 PER_PAGE = 50
 
 
@@ -82,7 +81,7 @@ def _bad_period(form: PeriodForm, template: str, **context: Any) -> tuple[str, i
 
 
 @bp.get("/")
-@roles_required(*READERS)
+@capability_required(Capability.READ_SUMMARIES)
 def overview():  # type: ignore[no-untyped-def]
     form, period = _period_form()
     if period is None:
@@ -120,7 +119,7 @@ def overview():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/comparison.csv")
-@roles_required(*READERS)
+@capability_required(Capability.READ_SUMMARIES)
 def overview_csv():  # type: ignore[no-untyped-def]
     form, period = _period_form()
     if period is None:
@@ -144,7 +143,7 @@ def overview_csv():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<code>")
-@roles_required(*READERS)
+@capability_required(Capability.READ_SUMMARIES)
 def district(code: str):  # type: ignore[no-untyped-def]
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
@@ -165,7 +164,7 @@ def district(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<code>/print")
-@roles_required(*READERS)
+@capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str):  # type: ignore[no-untyped-def]
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
@@ -187,7 +186,7 @@ def print_view(code: str):  # type: ignore[no-untyped-def]
     "/<code>/<any(all, headline, trend, time_to_close, open_priority, aging, by_category, "
     "by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv"
 )
-@roles_required(*READERS)
+@capability_required(Capability.READ_SUMMARIES)
 def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
@@ -223,7 +222,7 @@ def _drill_args() -> dict[str, str]:
 
 
 @bp.get("/<code>/cases")
-@roles_required(*DETAIL)
+@capability_required(Capability.SUMMARY_DETAILS)
 def cases(code: str):  # type: ignore[no-untyped-def]
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:
@@ -261,7 +260,7 @@ def cases(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<code>/cases.csv")
-@roles_required(*DETAIL)
+@capability_required(Capability.SUMMARY_DETAILS)
 def cases_csv(code: str):  # type: ignore[no-untyped-def]
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:

@@ -165,3 +165,36 @@ def test_supervisor_edits_and_merges_and_admin_dry_runs_a_zip_table(ui, live_ser
     ui.page.set_input_files("#file", str(csv))
     ui.click("main button[type=submit]")
     assert "Dry run: nothing was saved" in ui.page.inner_text("main")
+
+
+def test_a_second_click_on_a_slow_connection_sends_nothing_more(ui, live_server):
+    """The button disables itself after the first click (static script, under the CSP)."""
+    seed_zip(live_server, "12901", "NY-21")
+    ui.login(live_server.office.intake.email)
+    page = ui.page
+    page.fill("#first_name", "Theodora")
+    page.fill("#last_name", "Quimby")
+    page.fill("#zip5", "12901")
+    page.wait_for_selector("#district-message:has-text('NY-21')")
+    page.select_option("#category_id", label=live_server.office.category.name)
+    page.fill("#subject", "Second click on a slow line")
+    posts: list[str] = []
+
+    def no_answer_yet(route) -> None:  # type: ignore[no-untyped-def]
+        # 204 leaves the page as it is, as a slow answer would: the second click comes first.
+        if route.request.method == "POST":
+            posts.append(route.request.post_data or "")
+            route.fulfill(status=204)
+        else:
+            route.continue_()
+
+    page.route("**/intake/", no_answer_yet)
+    page.click("#log-call", no_wait_after=True)
+    page.wait_for_selector("#log-call[disabled]")
+    ui.check()
+    page.click("#log-call", force=True, no_wait_after=True)  # the impatient second click
+    page.wait_for_timeout(500)
+    assert len(posts) == 1 and "action=log" in posts[0]  # the clicked button's value was sent
+    page.unroute("**/intake/")
+    ui.goto("/intake/")
+    assert page.is_enabled("#log-call")  # a new page starts with working buttons

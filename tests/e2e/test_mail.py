@@ -54,10 +54,11 @@ def _eml(subject: str, body: str, sender: str, attachment: bytes | None = None) 
 
 
 def _seed(live_server, subject: str, first: str, last: str) -> Case:  # type: ignore[no-untyped-def]
-    """A case of district A assigned to the caseworker."""
+    """A case of district A assigned to the caseworker, who was given mail triage."""
     office = live_server.office
     district = db.session.get(District, office.a.id)
     caseworker = db.session.scalar(sa.select(User).where(User.email == office.caseworker.email))
+    caseworker.mail_triage = True
     constituent = factories.gen_constituent(district, first=first, last=last)
     return case_service.open_case(
         constituent=constituent,

@@ -11,7 +11,7 @@ NAV = {
     Role.INTAKE: ["Log a call"],
     Role.CASEWORKER: ["My work", "Cases"],
     Role.SUPERVISOR: ["My work", "Cases"],
-    Role.LEGISLATOR: ["District summaries"],
+    Role.LEGISLATOR: ["Summaries"],
     Role.ADMIN: ["Users", "Districts"],
 }
 NOT_NAV = {

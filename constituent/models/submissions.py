@@ -1,0 +1,26 @@
+"""One-time submission keys: which create form post made what, so a repeat saves nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from constituent.models.base import Base, utcnow
+
+KEY_LENGTH = 64
+
+
+class SubmissionKey(Base):
+    """A create form's one-time key, claimed by the first post, and the address it created."""
+
+    __tablename__ = "submission_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(KEY_LENGTH))
+    # Filled in the same transaction as the creation, so a committed key always has it.
+    created_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
