@@ -50,6 +50,8 @@ PAGES = [
     (Role.SUPERVISOR, "/referrals/overdue"),
     (Role.SUPERVISOR, "/cases/{case_id}/letters/new"),
     (Role.SUPERVISOR, "/mail/"),
+    (Role.SUPERVISOR, "/mail/{unfiled_message_id}"),
+    (Role.SUPERVISOR, "/mail/{unfiled_message_id}/new-case"),
     (Role.SUPERVISOR, "/search/"),
     (Role.SUPERVISOR, "/summaries/NY-21"),
     (Role.SUPERVISOR, "/my-work"),

@@ -958,3 +958,28 @@ def test_the_case_timeline_links_a_filed_email_to_its_message(client, office, se
     opened = client.get(f"/mail/{message.id}")
     assert opened.status_code == 200
     assert "Following up on my letter." in opened.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["1²", "١٠٠١", "C-1²", "[Case #1²]", "𝟏𝟎𝟎𝟏", "1" * 41, "#-1"])
+def test_any_string_in_the_filing_box_is_refused_beside_the_field_or_files(
+    client, office, setup, typed
+):
+    message = queued(client, office, eml("Your inquiry", sender="x@elsewhere.example"))
+    client.login(office.caseworker.email)
+    field = f"m{message.id}-case_number"
+    answer = client.form_post(f"/mail/{message.id}/file", {field: typed}, token_from="/mail/")
+    assert answer.status_code == 422
+    assert f'id="{field}-error"' in answer.get_data(as_text=True)
+    db.session.refresh(message)
+    assert message.status == InboundStatus.UNFILED
+
+
+def test_the_filing_box_has_a_hint_not_a_placeholder(client, office, setup):
+    message = queued(client, office, eml("Your inquiry", sender="x@elsewhere.example"))
+    client.login(office.caseworker.email)
+    page = client.get(f"/mail/{message.id}").get_data(as_text=True)
+    name = f"m{message.id}-case_number"
+    box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+    assert "placeholder" not in box
+    assert f'aria-describedby="{name}-hint"' in box
+    assert "For example C-1042 or 1042" in page_text(client.get(f"/mail/{message.id}"))

@@ -165,6 +165,12 @@ def make_world() -> World:
         message="Case assigned to you",
     )
     db.session.add(notification)
+    # A message waiting in the queue, so that the filing forms are fuzzed too.
+    unfiled = factories.gen_message(
+        f"Re: [Case #{world.ids['case_number']}] pension",
+        "Margaret Sample's pension is being reissued.",
+        sender="liaison@ssa.example.gov",
+    )
     db.session.flush()
     world.ids.update(
         {
@@ -173,6 +179,7 @@ def make_world() -> World:
             "rule_id": rule.id,
             "template_id": template.id,
             "notification_id": notification.id,
+            "unfiled_message_id": unfiled.id,
             "user_id": office.other_caseworker.id,
         }
     )

@@ -488,11 +488,14 @@ def find_cases(user: User, filters: CaseFilters, per_page: int = PER_PAGE) -> Ca
 
 
 def parse_case_number(text: str, prefix: str) -> int | None:
-    """'1042', 'C-1042', 'c1042', '#1042', 'Case #1042' (with or without the prefix) → 1042."""
+    """'1042', 'C-1042', 'c1042', '#1042', 'Case #1042', '[Case #1042]' (with or without the
+    prefix) → 1042; None when it is not a case number. The one parser of the app: the header
+    box, search, mail filing and the mail tags all read numbers with it."""
     value = re.sub(r"\s+", "", text or "").lower()
     if len(value) > 40:
         return None
-    value = value.removeprefix("case").lstrip("#")
+    value = value.removeprefix("[").removesuffix("]")
+    value = value.removeprefix("case").removeprefix("no.").lstrip("#")
     for candidate in (prefix.lower(), prefix.lower().rstrip("-_#/. "), "c-", "c"):
         if candidate and value.startswith(candidate):
             value = value[len(candidate) :]

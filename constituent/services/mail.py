@@ -47,7 +47,15 @@ from constituent.models import (
     utcnow,
 )
 from constituent.models.mail import AttachmentOutcome, InboundAttachment
-from constituent.services import audit, intake, permissions, referrals, timeline, uploads
+from constituent.services import (
+    audit,
+    cases,
+    intake,
+    permissions,
+    referrals,
+    timeline,
+    uploads,
+)
 from constituent.services.clock import office_date as _office_date
 from constituent.services.errors import DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
@@ -533,7 +541,7 @@ def _tag_re(prefix: str) -> re.Pattern[str]:
     prefix = prefix.strip()
     optional = f"(?:{re.escape(prefix)})?" if prefix else ""
     return re.compile(
-        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*(\d{1,9})\s*\]", re.IGNORECASE
+        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*([0-9]{1,9})\s*\]", re.IGNORECASE
     )
 
 
@@ -1155,14 +1163,14 @@ def _number_candidates(text: str) -> list[int]:
     prefix = re.escape(_prefix().strip())
     optional = f"(?:{prefix})?" if prefix else ""
     patterns = [
-        r"\bcase\s*(?:no\.?|number|#)?\s*[:#]?\s*" + optional + r"\s*(\d{3,9})\b",
+        r"\bcase\s*(?:no\.?|number|#)?\s*[:#]?\s*" + optional + r"\s*([0-9]{3,9})\b",
         r"(?:ref(?:erence)?|inquiry|file)\s*(?:no\.?|number|#)\s*[:#]?\s*"
         + optional
-        + r"(\d{3,9})\b",
-        r"#\s?(\d{3,9})\b",
+        + r"([0-9]{3,9})\b",
+        r"#\s?([0-9]{3,9})\b",
     ]
     if prefix:
-        patterns.append(r"(?<![\w-])" + prefix + r"\s?(\d{3,9})\b")
+        patterns.append(r"(?<![\w-])" + prefix + r"\s?([0-9]{3,9})\b")
     numbers: list[int] = []
     for pattern in patterns:
         for found in re.finditer(pattern, text, re.IGNORECASE):
@@ -1218,27 +1226,12 @@ def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTI
     return found[:limit]
 
 
-def parse_case_number(text: str) -> int | None:
-    """'1042', 'C-1042', '#1042', 'Case #1042' → 1042 (None when it is not a case number)."""
-    value = re.sub(r"\s+", "", text or "").lower()
-    value = value.removeprefix("[").removesuffix("]").removeprefix("case").lstrip("#")
-    prefix = _prefix().lower()
-    for candidate in (prefix, prefix.rstrip("-_#/. "), "c-", "c"):
-        if candidate and value.startswith(candidate):
-            value = value[len(candidate) :]
-            break
-    value = value.lstrip("#")
-    if not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
-
-
 def file_by_number(message: InboundMessage, number_text: str, user: User) -> Filing:
     """File a queued message onto the case the staffer typed (only a case they may edit)."""
     _require(user)
     if message.status != InboundStatus.UNFILED:
         raise DomainError("This message is already filed.", field="case_number")
-    number = parse_case_number(number_text)
+    number = cases.parse_case_number(number_text, _prefix())
     if number is None:
         raise DomainError(
             f"Type a case number such as {case_label(1042)} or 1042.", field="case_number"
