@@ -16,7 +16,7 @@ from constituent.services import auth
 from constituent.services.errors import DomainError
 from tests import factories
 
-NEW_PASSWORD = "a brand new passphrase for testing"
+NEW_PASSWORD = "a brand new passphrase for signing in"
 
 
 def test_security_headers_on_pages_errors_and_the_sign_in_page(client, office):

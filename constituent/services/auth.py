@@ -47,8 +47,16 @@ def common_passwords() -> frozenset[str]:
         return frozenset(line.rstrip("\n") for line in fh if line.strip())
 
 
-def check_password_rules(password: str, field: str = "password") -> None:
-    """12 to 128 characters, not a known common password; no composition rules (ASVS 6.2)."""
+def check_password_rules(
+    password: str,
+    field: str = "password",
+    *,
+    email: str = "",
+    name: str = "",
+    current: str = "",
+) -> None:
+    """12 to 128 characters, not a known common password, and none of the account's own words
+    (NIST SP 800-63B 3.1.1.2: context-specific words); no composition rules (ASVS 6.2)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field=field)
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -57,6 +65,47 @@ def check_password_rules(password: str, field: str = "password") -> None:
         raise DomainError(
             "That password is on a list of commonly used passwords. Choose another.", field=field
         )
+    folded = _fold(password)
+    if current and _fold(current) in folded:
+        raise DomainError(
+            "The new password is the current one, or contains it. Choose a different one.",
+            field=field,
+        )
+    if any(word in folded for word in _email_words(email)):
+        raise DomainError(
+            "The password contains the account's email address (or the part before the @). "
+            "Choose one that does not.",
+            field=field,
+        )
+    if any(word in folded for word in _name_words(name)):
+        raise DomainError(
+            "The password contains the account holder's name. Choose one that does not.",
+            field=field,
+        )
+
+
+# Shorter pieces of a name or email ("li", "jo") would refuse many good passwords by chance.
+MIN_CONTEXT_WORD = 4
+
+
+def _fold(text: str) -> str:
+    """Case and spacing do not make a password different ("Pat Lee" in "patlee2026!!")."""
+    return "".join(text.casefold().split())
+
+
+def _email_words(email: str) -> set[str]:
+    email = _fold(email)
+    local = email.partition("@")[0]
+    return {w for w in (email, local) if len(w) >= MIN_CONTEXT_WORD}
+
+
+def _name_words(name: str) -> set[str]:
+    parts = [p.strip(".,'-") for p in name.casefold().split()]
+    words = {p for p in parts if len(p) >= MIN_CONTEXT_WORD}
+    whole = "".join(parts)
+    if len(whole) >= MIN_CONTEXT_WORD:
+        words.add(whole)
+    return words
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -65,7 +114,9 @@ def change_password(user: User, current: str, new: str) -> None:
         _hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
         raise DomainError("The current password is not right.", field="current_password") from exc
-    check_password_rules(new, field="new_password")
+    check_password_rules(
+        new, field="new_password", email=user.email, name=user.full_name, current=current
+    )
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_sessions(user)
@@ -192,7 +243,7 @@ def create_user(
             f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.",
             field="role",
         ) from exc
-    check_password_rules(password)
+    check_password_rules(password, email=email, name=full_name)
     if find_user_by_email(email) is not None:
         raise DomainError(f"A user with email {email} already exists.", field="email")
     districts = []
