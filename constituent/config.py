@@ -62,6 +62,10 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "OFFICE_NAME": _env("OFFICE_NAME", "District Office") or "District Office",
         "OFFICE_TIMEZONE": _env("TIMEZONE", "America/New_York") or "America/New_York",
         "CASE_PREFIX": _env("CASE_PREFIX", "C-") or "C-",
+        # A letter template may not spend more than this filling in one letter (an admin's
+        # loop by mistake must not hold a worker), nor come out longer.
+        "LETTER_RENDER_SECONDS": float(_env("LETTER_RENDER_SECONDS", "2") or "2"),
+        "LETTER_RENDER_MAX_CHARS": int(_env("LETTER_RENDER_MAX_CHARS", "50000") or "50000"),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         # Werkzeug refuses a single form field over 500 KB with a bare 413; let fields through
         # to the forms' own length checks, which name the limit beside the field.

@@ -33,7 +33,7 @@ ESCAPES = [
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
     "{{ cycler.__init__.__globals__ }}",
     "{{ joiner.__init__.__globals__.os.system('id') }}",
-    "{{ lipsum.__globals__['os'] }}",
+    "{{ joiner.__init__.__globals__['os'] }}",
     "{{ ''|attr('__class__') }}",
     "{{ '{0.__class__}'.format(case) }}",
     "{{ case.__class__ }}",

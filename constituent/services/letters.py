@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import operator
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -18,7 +25,7 @@ from jinja2.exceptions import (
     UndefinedError,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing
+from jinja2.utils import _PassArg, missing
 from sqlalchemy.orm.exc import StaleDataError
 
 from constituent.extensions import db
@@ -40,6 +47,8 @@ from constituent.services.errors import Conflict, DomainError, NotFound
 CASE_TAG = "[Case #{number}]"
 MAX_SUBJECT = 200
 MAX_BODY_SOURCE = 20_000
+# Defaults of the render budget (settings LETTER_RENDER_SECONDS and LETTER_RENDER_MAX_CHARS).
+RENDER_SECONDS = 2.0
 MAX_RENDERED = 50_000
 KIND_LABELS = {
     LetterKind.AGENCY_INQUIRY: "Agency inquiry",
@@ -103,6 +112,96 @@ class _TooLarge(TemplateRuntimeError):
     """An expression would produce an absurdly large value (a denial of service)."""
 
 
+class _OverBudget(Exception):  # noqa: N818 - raised into template code, never caught there
+    """The render ran out of its budget: ``kind`` is "time" or "size"."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class RenderBudget:
+    """How long one subject or body may take to fill in, and how long it may come out."""
+
+    seconds: float
+    max_chars: int
+
+
+def render_budget() -> RenderBudget:
+    """The budget from the settings (defaults outside an application)."""
+    if not has_app_context():
+        return _DEFAULT_BUDGET
+    cfg = current_app.config
+    return RenderBudget(
+        float(cfg.get("LETTER_RENDER_SECONDS", RENDER_SECONDS)),
+        int(cfg.get("LETTER_RENDER_MAX_CHARS", MAX_RENDERED)),
+    )
+
+
+_DEFAULT_BUDGET = RenderBudget(RENDER_SECONDS, MAX_RENDERED)
+_BUDGET: ContextVar[RenderBudget] = ContextVar("letter_budget", default=_DEFAULT_BUDGET)
+
+
+def _limit() -> int:
+    return _BUDGET.get().max_chars
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > _limit():
+        raise _OverBudget("size")
+    return value
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _OverBudget("time") inside the template's own code once ``seconds`` have passed.
+
+    Every line the compiled template runs (each turn of every loop included) is traced in this
+    thread only; so is every call it makes, so a long C call is caught as soon as it returns.
+    """
+    deadline = time.monotonic() + seconds
+    previous = sys.gettrace()
+
+    def in_template(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _OverBudget("time")
+        return in_template
+
+    def on_call(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _OverBudget("time")
+        return in_template if frame.f_code.co_filename == "<template>" else None
+
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+_WIDE_FIELD = re.compile(r"\d{6,}")
+
+
+def _growth(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """A bound on what a string-growing filter or method could produce, before it runs."""
+    params = [*args, *kwargs.values()]
+    ints = [abs(a) for a in params if isinstance(a, int) and not isinstance(a, bool)]
+    strs = [len(a) for a in params if isinstance(a, str)]
+    size = len(value) if isinstance(value, str | list | tuple) else 0
+    lines = value.count("\n") + value.count("\t") + 1 if isinstance(value, str) else 1
+    widest = max([*ints, *strs, 0])
+    if name in {"format", "format_map"} and isinstance(value, str) and _WIDE_FIELD.search(value):
+        return sys.maxsize  # a field width or precision of a million characters or more
+    if name in {"center", "ljust", "rjust", "zfill", "truncate", "wordcount", "format"}:
+        return max(size, widest)
+    if name in {"indent", "expandtabs"}:
+        return size + widest * lines
+    if name in {"replace", "join", "wordwrap", "format_map"}:
+        return size + widest * (size + 1)
+    return max(ints, default=0)
+
+
 class _FieldGroup(dict):  # type: ignore[type-arg]
     """A group of merge fields (``case``, ``agency`` ...): keys only, no dict methods."""
 
@@ -137,7 +236,7 @@ class _MergeUndefined(StrictUndefined):
 class _LetterEnvironment(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, strict about unknown names and bounded in output size."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, _FieldGroup):
@@ -164,13 +263,58 @@ class _LetterEnvironment(ImmutableSandboxedEnvironment):
                 if (
                     isinstance(seq, str | list | tuple)
                     and isinstance(n, int)
-                    and len(seq) * n > MAX_RENDERED
+                    and len(seq) * n > _limit()
                 ):
-                    raise _TooLarge("that repetition would make the letter too long")
+                    raise _OverBudget("size")
+        if op == "+":
+            return _check_size(operator.add(left, right))
         return {"*": operator.mul, "**": operator.pow}[op](left, right)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """Calls from a template: string methods that grow text are bounded before they run."""
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and _growth(__obj.__name__, owner, args, kwargs) > _limit():
+            raise _OverBudget("size")
+        return _check_size(super().call(__context, __obj, *args, **kwargs))
 
+    def bounded_join(self, parts: tuple[Any, ...]) -> str:
+        """The ``~`` operator, refusing a result over the budget before building it."""
+        texts = [str(p) for p in parts]
+        if sum(map(len, texts)) > _limit():
+            raise _OverBudget("size")
+        return "".join(texts)
+
+
+class _LetterCodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to the environment's bounded join (Jinja's own join is unbounded)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose output is bounded: growth checked before it runs, size after."""
+    skip = 1 if _PassArg.from_obj(func) is not None else 0
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        value, rest = args[skip] if len(args) > skip else None, args[skip + 1 :]
+        if _growth(name, value, rest, kwargs) > _limit():
+            raise _OverBudget("size")
+        return _check_size(func(*args, **kwargs))
+
+    guarded.__dict__.update(getattr(func, "__dict__", {}))  # keeps pass_context markers
+    return guarded
+
+
+_LetterEnvironment.code_generator_class = _LetterCodeGenerator
 _ENV = _LetterEnvironment(undefined=_MergeUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV.filters = {name: _guarded_filter(name, f) for name, f in _ENV.filters.items()}
+# Lorem ipsum has no place in a letter, and its arguments make arbitrarily much text.
+_ENV.globals.pop("lipsum", None)
 
 
 def _compile(source: str, field: str, label: str) -> Any:
@@ -182,10 +326,40 @@ def _compile(source: str, field: str, label: str) -> Any:
         ) from exc
 
 
+def _generate(template: Any, fields: dict[str, _FieldGroup], budget: RenderBudget) -> str:
+    """Fill in within the budget: output is counted as it comes, never built past the limit."""
+    token = _BUDGET.set(budget)
+    pieces: list[str] = []
+    size = 0
+    try:
+        with _deadline(budget.seconds):
+            for piece in template.generate(**fields):
+                size += len(piece)
+                if size > budget.max_chars:
+                    raise _OverBudget("size")
+                pieces.append(piece)
+    finally:
+        _BUDGET.reset(token)
+    return "".join(pieces)
+
+
 def _render(source: str, fields: dict[str, _FieldGroup], field: str, label: str) -> str:
     template = _compile(source, field, label)
+    budget = render_budget()
     try:
-        text = template.render(**fields)
+        text = _generate(template, fields, budget)
+    except _OverBudget as exc:
+        if exc.kind == "time":
+            raise DomainError(
+                f"The {label} takes longer than {budget.seconds:g} seconds to fill in, so it "
+                "was stopped. Look for a loop that runs too many times.",
+                field=field,
+            ) from None
+        raise DomainError(
+            f"The {label} comes out longer than {budget.max_chars:,} characters (or builds "
+            "text that long on the way), so it was stopped.",
+            field=field,
+        ) from None
     except SecurityError as exc:
         raise DomainError(
             f"The {label} was refused: letter templates may use merge fields only, never "
@@ -207,10 +381,6 @@ def _render(source: str, fields: dict[str, _FieldGroup], field: str, label: str)
         raise DomainError(
             f"The {label} cannot be filled in: {type(exc).__name__}: {exc}", field=field
         ) from exc
-    if len(text) > MAX_RENDERED:
-        raise DomainError(
-            f"The {label} comes out longer than {MAX_RENDERED:,} characters.", field=field
-        )
     return text
 
 
