@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from constituent.config import load_settings
-from constituent.extensions import csrf, db, limiter, login_manager, migrate
+from constituent.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | object | None = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(config: dict[str, Any] | object | None = None) -> Flask:
             app.config.from_mapping(config)
         else:
             app.config.from_object(config)
+    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -30,6 +32,18 @@ def create_app(config: dict[str, Any] | object | None = None) -> Flask:
     register_commands(app)
     register_search(app)
     return app
+
+
+def register_proxies(app: Flask) -> None:
+    """Behind CONSTITUENT_TRUSTED_PROXIES=N proxies, take the client's address and scheme from
+    the last N X-Forwarded-For/-Proto entries (sign-in limits and the audit log use it).
+
+    Without it the headers are ignored: anyone can send them. X-Forwarded-Host is not
+    believed either way: common proxies pass a client's own header through untouched.
+    """
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -40,14 +54,14 @@ def register_extensions(app: Flask) -> None:
     database.configure_engine_events(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
     from constituent import security
 
     security.init_app(app)
-    from constituent.services import auth
+    from constituent.services import auth, throttle
 
     auth.init_login(app, login_manager)
+    throttle.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,34 @@ def _instance_secret(instance_path: Path) -> str:
     return key
 
 
+def _count(name: str) -> int:
+    raw = (_env(name, "0") or "0").strip()
+    if not raw.isdigit():
+        raise ConfigurationError(f"CONSTITUENT_{name} must be a whole number, not {raw!r}.")
+    return int(raw)
+
+
+def worker_count(environ: Mapping[str, str]) -> int:
+    """How many processes serve the app: CONSTITUENT_WORKERS (set by gunicorn.conf.py from
+    gunicorn's own setting), else WEB_CONCURRENCY (gunicorn's default worker count), else 1."""
+    for name in ("CONSTITUENT_WORKERS", "WEB_CONCURRENCY"):
+        raw = (environ.get(name) or "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            return int(raw)
+    return 1
+
+
+def require_shared_rate_limit_storage(workers: int, storage: str) -> None:
+    """Refuse per-process throttle counters when several processes serve: each worker would
+    count on its own, and N workers would allow N times the sign-in limit."""
+    if workers > 1 and storage.startswith("memory://"):
+        raise ConfigurationError(
+            f"Serving with {workers} workers needs sign-in throttle counters that every worker "
+            "shares: set CONSTITUENT_RATELIMIT_STORAGE_URL (for example "
+            "redis://127.0.0.1:6379/0). With the default memory:// each worker counts alone."
+        )
+
+
 def load_settings(instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = (_env("ENV", "development") or "development").lower()
@@ -45,6 +74,11 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     max_mb = int(_env("MAX_UPLOAD_MB", "12") or "12")
+    storage = _env("RATELIMIT_STORAGE_URL") or "memory://"
+    workers = worker_count(os.environ)
+    if production:
+        require_shared_rate_limit_storage(workers, storage)
+    trusted_proxies = _count("TRUSTED_PROXIES")
     return {
         "CONSTITUENT_ENV": env,
         "SECRET_KEY": secret,
@@ -76,10 +110,21 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
         "MAIL_USE_TLS": (_env("MAIL_USE_TLS", "") or "").lower() in {"1", "true", "yes"},
         "MAIL_SENDER": _env("MAIL_SENDER", "casework@localhost"),
-        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URL") or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": False,
-        "SIGN_IN_LIMIT_PER_ACCOUNT": _env("SIGN_IN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        # Where services/throttle.py keeps sign-in counts: memory:// (one process) or Redis.
+        "RATELIMIT_STORAGE_URI": storage,
+        # Set when several instances share one Redis, so their counts stay apart.
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "constituent"),
+        # Sign-in limits (services/throttle.py): tight per (account, address) pair and per
+        # address; the per-account one is much looser, so that one attacking address cannot
+        # lock the owner out from everywhere else (the pair limit stops it long before).
+        "SIGN_IN_LIMIT_PER_ACCOUNT_AND_ADDRESS": _env(
+            "SIGN_IN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "5 per minute;20 per hour"
+        ),
         "SIGN_IN_LIMIT_PER_ADDRESS": _env("SIGN_IN_LIMIT_PER_ADDRESS", "30 per minute"),
+        "SIGN_IN_LIMIT_PER_ACCOUNT": _env("SIGN_IN_LIMIT_PER_ACCOUNT", "100 per hour"),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto (0: believe none).
+        "TRUSTED_PROXIES": trusted_proxies,
+        "WORKERS": workers,
         "SESSION_IDLE_SECONDS": int(_env("SESSION_IDLE_MINUTES", "30") or "30") * 60,
         "SESSION_ABSOLUTE_SECONDS": int(_env("SESSION_ABSOLUTE_HOURS", "12") or "12") * 3600,
         "SESSION_COOKIE_HTTPONLY": True,

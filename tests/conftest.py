@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 
 from constituent import create_app
 from constituent.config import TestConfig
-from constituent.extensions import db, limiter
+from constituent.extensions import db
+from constituent.services import throttle
 from tests import factories
 from tests.dbutil import fresh_database
 
@@ -45,7 +46,7 @@ def _app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 
 def _empty_tables(app: Flask) -> None:
-    limiter.reset()  # sign-in throttling counts must not leak from one test into the next
+    throttle.reset(app)  # sign-in throttling counts must not leak from one test into the next
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from constituent import security
-from constituent.extensions import db, limiter
+from constituent.extensions import db
 from constituent.forms.auth import ChangePasswordForm, SignInForm
-from constituent.services import audit, auth
+from constituent.services import audit, auth, throttle
 from constituent.services.errors import DomainError
 
 bp = Blueprint("auth", __name__)
@@ -41,50 +41,27 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _account_key() -> str:
-    """Throttle sign-in failures per account (the email typed), independent of address."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _failed(response) -> bool:  # type: ignore[no-untyped-def]
-    return response.status_code == 401
-
-
-def _per_account() -> str:
-    from flask import current_app
-
-    return current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"]
-
-
-def _per_address() -> str:
-    from flask import current_app
-
-    return current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    _per_account,
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-account",
-)
-@limiter.limit(_per_address, methods=["POST"], deduct_when=_failed, scope="sign-in-address")
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = SignInForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
-        password = form.password.data or ""
-        record = auth.password_record(form.email.data or "")
+        email, password = form.email.data or "", form.password.data or ""
+        address = request.remote_addr or ""
+        # Counted before the slow hash, in storage every worker shares: cannot be outrun.
+        reservation = throttle.reserve_sign_in(email, address)
+        if reservation is None:
+            abort(429)
+        record = auth.password_record(email)
         db.session.rollback()  # end the read: hold no database lock during the slow hash
         user = auth.finish_sign_in(record, auth.verify_password(record, password), password)
         if user is None:
             db.session.commit()  # keep the audit event of the failed attempt
             error = auth.SIGN_IN_FAILED
         else:
+            throttle.sign_in_succeeded(reservation)
             db.session.commit()
             session.clear()  # a fresh session at sign-in
             login_user(user)

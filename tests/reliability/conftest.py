@@ -17,6 +17,7 @@ from constituent.extensions import db
 from constituent.models import Role
 from tests import factories
 from tests.dbutil import fresh_database
+from tests.reliability import harness
 
 pytestmark = pytest.mark.reliability
 
@@ -49,6 +50,15 @@ class Deployment:
                 "SEARCH_INDEX_DIR": self.env["CONSTITUENT_SEARCH_INDEX_DIR"],
             }
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left_running() -> Iterator[None]:
+    """Whatever a test does or fails to do, no gunicorn outlives it."""
+    try:
+        yield
+    finally:
+        harness.kill_all()
 
 
 @pytest.fixture()

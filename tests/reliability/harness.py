@@ -17,6 +17,9 @@ from pathlib import Path
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VENV_BIN = Path(sys.executable).parent
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+# Every server started and not yet stopped: the conftest kills what a failed test left behind.
+RUNNING: list[Server] = []
 
 
 def free_port() -> int:
@@ -39,6 +42,8 @@ class Server:
         self.proc = subprocess.Popen(  # noqa: S603
             [
                 str(gunicorn),
+                "--config",
+                str(GUNICORN_CONF),
                 "--workers",
                 str(self.workers),
                 "--bind",
@@ -54,8 +59,21 @@ class Server:
             env=self.env,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
-            stderr=open(Path(self.env["CONSTITUENT_INSTANCE_PATH"]) / "gunicorn.log", "ab"),
+            stderr=open(self.log_path, "ab"),
         )
+        RUNNING.append(self)
+        try:
+            self._wait_until_serving(timeout)
+        except BaseException:
+            self.kill9()  # never leave a half-started server behind
+            raise
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.env["CONSTITUENT_INSTANCE_PATH"]) / "gunicorn.log"
+
+    def _wait_until_serving(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -70,9 +88,15 @@ class Server:
         raise RuntimeError("gunicorn did not answer in time")
 
     def kill9(self) -> None:
+        """Kill the master and every worker (the whole process group) at once."""
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait(10)
+        if self in RUNNING:
+            RUNNING.remove(self)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -80,22 +104,35 @@ class Server:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.kill9()
+                pass
+        self.kill9()  # workers the master left behind, and the bookkeeping
+
+
+def kill_all() -> None:
+    """Kill every server still running (a failed test's teardown)."""
+    for server in list(RUNNING):
+        server.kill9()
 
 
 class Browser:
     """One staffer's cookies over plain http.client (keeps the load test dependency-free)."""
 
-    def __init__(self, server: Server, timeout: float = 30.0) -> None:
+    def __init__(
+        self, server: Server, timeout: float = 30.0, headers: dict[str, str] | None = None
+    ) -> None:
         self.server = server
         self.cookies: dict[str, str] = {}
         self.timeout = timeout
+        self.headers = dict(headers or {})  # sent with every request (e.g. X-Forwarded-For)
 
     def request(
         self, method: str, path: str, data: dict | None = None
     ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=self.timeout)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {
+            **self.headers,
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
         body = None
         if data is not None:
             body = urllib.parse.urlencode(data, doseq=True)
