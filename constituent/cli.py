@@ -338,8 +338,9 @@ def report_district(
 def import_mail(path: Path) -> None:
     """Import saved agency email: a folder of .eml files, or an mbox file.
 
-    A message tagged [Case #N] is filed onto case N (and becomes the response to the case's
-    open referral when its sender is that agency's contact); the rest wait in the unfiled
+    A message carrying this office's tag [CODE C-N CHECK] with a valid check is filed onto
+    case N (and becomes the response to the case's open referral when its sender is that
+    agency's contact); old-style, foreign and forged tags and the rest wait in the unfiled
     queue of the Incoming mail page. Importing the same messages again adds nothing. The exit
     status is 1 when any message was refused.
     """

@@ -100,6 +100,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # loop by mistake must not hold a worker), nor come out longer.
         "LETTER_RENDER_SECONDS": float(_env("LETTER_RENDER_SECONDS", "2") or "2"),
         "LETTER_RENDER_MAX_CHARS": int(_env("LETTER_RENDER_MAX_CHARS", "50000") or "50000"),
+        # The short code in every case tag ([NY21 C-1042 K7QXA]); empty: the first district's
+        # code. Read only through services.tags.office_code().
+        "OFFICE_CODE": _env("OFFICE_CODE", "") or "",
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         # Werkzeug refuses a single form field over 500 KB with a bare 413; let fields through
         # to the forms' own length checks, which name the limit beside the field.

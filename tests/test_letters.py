@@ -22,7 +22,7 @@ from constituent.models import (
     Role,
     TimelineEvent,
 )
-from constituent.services import demo
+from constituent.services import demo, tags
 from constituent.services import letters as letter_service
 from constituent.services.errors import DomainError
 from tests import factories
@@ -148,12 +148,13 @@ def test_an_agency_inquiry_must_carry_the_case_tag_in_its_subject(app):
     body = "Dear {{ agency.contact_name }}"
     with pytest.raises(DomainError) as exc:
         letter_service.validate_template(data(body, subject="Inquiry", kind="agency_inquiry"))
-    assert exc.value.field == "subject" and "[Case #{{ case.number }}]" in exc.value.message
+    assert exc.value.field == "subject" and "{{ case.tag }}" in exc.value.message
+    # A template written before office tags ([Case #N]) carries the office tag all the same.
     for subject in ("Inquiry [Case #{{ case.number }}]", "Inquiry {{ case.tag }}"):
         rendered = letter_service.validate_template(
             data(body, subject=subject, kind="agency_inquiry")
         )
-        assert "[Case #1042]" in rendered.subject
+        assert rendered.subject == f"Inquiry {tags.case_tag(1042)}"
 
 
 def test_the_demo_templates_are_valid_and_the_inquiry_carries_the_tag(app):
@@ -174,7 +175,7 @@ def test_merge_fields_are_plain_strings_with_the_documented_names(app, letter_ca
             continue
         assert set(values) == set(sample[group]), group
         assert all(isinstance(v, str) for v in values.values())
-    assert fields["case"]["tag"] == "[Case #1042]"
+    assert fields["case"]["tag"] == tags.case_tag(1042)
     assert fields["constituent"]["address"] == "12 Main Street\nPlattsburgh, NY 12901"
     assert fields["office"]["legislator"] == "Rep. Jordan Avery"
 
@@ -202,7 +203,7 @@ def test_admin_adds_a_template_and_previews_it_with_sample_data(client, office):
     )
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
-    assert "Re: Second request [Case #1042]" in page and "Dear Dana Whitfield:" in page
+    assert f"Re: Second request {tags.case_tag(1042)}" in page and "Dear Dana Whitfield:" in page
     assert count(LetterTemplate) == 0
     saved = client.form_post(
         "/agencies/letter-templates/new", {**template_form(), "action": "save"}
@@ -320,7 +321,7 @@ def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(
     preview = client.get(f"{new_url}?template_id={inquiry.id}&contact_id={contact_id}")
     assert preview.status_code == 200
     text = preview.get_data(as_text=True)
-    assert "Re: Congressional inquiry [Case #1042]" in text
+    assert f"Re: Congressional inquiry {tags.case_tag(1042)}" in text
     assert "Dear Dana Whitfield:" in text and "Margaret Okafor" in text
     assert count(Letter) == 0 and count(TimelineEvent) == 0
     response = client.form_post(
@@ -331,7 +332,7 @@ def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(
     assert response.status_code == 302
     letter = db.session.scalar(sa.select(Letter))
     assert response.headers["Location"].endswith(f"/letters/{letter.id}")
-    assert letter.subject == "Congressional inquiry [Case #1042]"
+    assert letter.subject == f"Congressional inquiry {tags.case_tag(1042)}"
     assert "Margaret Okafor" in letter.body and letter.created_by_id == office.caseworker.id
     event = db.session.scalar(
         sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.LETTER)
@@ -341,7 +342,9 @@ def test_caseworker_previews_prints_and_the_letter_lands_on_the_timeline(
     audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "letter_printed"))
     assert audit.record_id == str(letter.id) and audit.user_id == office.caseworker.id
     printed = client.get(f"/letters/{letter.id}").get_data(as_text=True)
-    assert "Congressional inquiry [Case #1042]" in printed and "Print this letter" in printed
+    assert (
+        f"Congressional inquiry {tags.case_tag(1042)}" in printed and "Print this letter" in printed
+    )
     assert "css/letters.css" in printed and "js/letters.js" in printed
 
 

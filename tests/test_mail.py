@@ -35,7 +35,7 @@ from constituent.models import (
 from constituent.models.mail import AttachmentOutcome, InboundAttachment
 from constituent.services import mail as mail_service
 from constituent.services import referrals as referral_service
-from constituent.services import timeline
+from constituent.services import tags, timeline
 from constituent.services.mail import ImportOutcome, MailSource
 from tests import factories
 from tests.conftest import count
@@ -102,6 +102,11 @@ BINARY = bytes(range(256)) * 8
 @pytest.fixture()
 def setup(office):  # type: ignore[no-untyped-def]
     """A case of district A routed to SSA (release on file), and the SSA liaison."""
+    return make_setup(office)
+
+
+def make_setup(office):  # type: ignore[no-untyped-def]
+    """The records of the ``setup`` fixture (other test modules build them too)."""
     ssa = gen_agency("Social Security Administration", "SSA")
     contact = gen_contact(ssa, "Dana Whitfield", email=SSA_ADDRESS)
     case = factories.gen_case(
@@ -129,8 +134,13 @@ def setup(office):  # type: ignore[no-untyped-def]
     return {"ssa": ssa, "contact": contact, "case": case, "referral": referral}
 
 
+def tag(number: int) -> str:
+    """This office's tag for the case, as outgoing letters carry it."""
+    return tags.case_tag(number)
+
+
 def tagged(case: Case, **kw) -> bytes:  # type: ignore[no-untyped-def]
-    return eml(f"Re: Congressional inquiry [Case #{case.number}]", **kw)
+    return eml(f"Re: Congressional inquiry {tag(case.number)}", **kw)
 
 
 def upload(client, *files: tuple[bytes, str]):  # type: ignore[no-untyped-def]
@@ -275,11 +285,11 @@ def test_the_tag_with_the_office_prefix_and_in_the_text(client, office, setup):
     text = page_text(
         upload(
             client,
-            (eml(f"Inquiry [Case #C-{other.number}]", sender="x@elsewhere.example"), "prefix.eml"),
+            (eml(f"Inquiry {tag(other.number)}", sender="x@elsewhere.example"), "prefix.eml"),
             (
                 eml(
                     "Your letter",
-                    f"Regarding your letter [Case #{case.number}], see below.",
+                    f"Regarding your letter {tag(case.number)}, see below.",
                     sender="x@elsewhere.example",
                 ),
                 "body.eml",
@@ -287,7 +297,7 @@ def test_the_tag_with_the_office_prefix_and_in_the_text(client, office, setup):
             (
                 eml(
                     "Two cases",
-                    f"[Case #{case.number}] and [Case #{other.number}]",
+                    f"{tag(case.number)} and {tag(other.number)}",
                     sender="x@elsewhere.example",
                 ),
                 "two.eml",
@@ -321,7 +331,7 @@ def test_a_closed_case_gets_the_email_on_its_timeline(client, office, setup):
     text = page_text(
         upload(
             client,
-            (eml(f"[Case #{closed.number}] late reply", sender="x@elsewhere.example"), "late.eml"),
+            (eml(f"{tag(closed.number)} late reply", sender="x@elsewhere.example"), "late.eml"),
         )
     )
     assert "The case is closed; the email is on its timeline." in text
@@ -339,7 +349,7 @@ def test_an_html_only_message_is_turned_into_escaped_text(client, office, setup)
     upload(
         client,
         (
-            eml(f"[Case #{case.number}] html", None, html=html, sender="x@elsewhere.example"),
+            eml(f"{tag(case.number)} html", None, html=html, sender="x@elsewhere.example"),
             "html.eml",
         ),
     )
@@ -359,7 +369,7 @@ def test_a_plain_text_part_is_preferred_to_html(client, office, setup):
         client,
         (
             eml(
-                f"[Case #{case.number}] both",
+                f"{tag(case.number)} both",
                 "Plain words.",
                 html="<p>HTML words.</p>",
                 sender="x@elsewhere.example",
@@ -375,14 +385,14 @@ def test_a_plain_text_part_is_preferred_to_html(client, office, setup):
 
 def test_the_bad_input_batch_is_reported_message_by_message(client, office, setup, app):
     case = setup["case"]
-    big_pdf = b"%PDF-1.4\n" + b"0" * (30 * 1024 * 1024) + b"\n%%EOF\n"
+    big_pdf = b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024) + b"\n%%EOF\n"
     batch = [
         (tagged(case, body="First good message."), "good-1.eml"),
         (HEADERS_ONLY, "headers-only.eml"),
         (truncated_mime().replace(b"{n}", str(case.number).encode()), "cut.eml"),
         (BINARY, "garbage.eml"),
         (b"", "empty.eml"),
-        (eml("Re: [Case #99999] who?", sender="x@elsewhere.example"), "unknown.eml"),
+        (eml(f"Re: {tag(99999)} who?", sender="x@elsewhere.example"), "unknown.eml"),
         (
             tagged(
                 case,
@@ -426,10 +436,12 @@ def test_the_bad_input_batch_is_reported_message_by_message(client, office, setu
     )
     big = page_text_of(rows["big.eml"])
     assert f"Filed to case C-{case.number}." in big
-    assert "scan.pdf (30.0 MB): refused — it is 30.0 MB, over the 10 MB limit" in big
+    assert "scan.pdf (11.0 MB): refused — it is 11.0 MB, over the 10 MB limit" in big
     assert "letter.pdf" in big and "kept" in big
     assert "form.docx" in big and "skipped — only PDF, PNG or JPEG files are kept" in big
-    assert "There is no [Case #…] tag in its subject or text." in page_text_of(rows["untagged.eml"])
+    assert f"There is no case tag ({tag(1042)}) in its subject or text." in page_text_of(
+        rows["untagged.eml"]
+    )
 
     # Good messages filed whole; broken ones left nothing behind.
     assert count(InboundMessage) == 4
@@ -693,7 +705,8 @@ def test_open_a_new_case_from_a_queued_message(client, office, setup):
     case = db.session.scalar(sa.select(Case).where(Case.constituent_id == person.id))
     assert response.location.endswith(f"/cases/{case.id}")
     assert case.channel == Channel.EMAIL and case.opened_by_id == office.caseworker.id
-    assert case.description == "Mr. Ames asks about his benefits."
+    # The description is the message as read, the attachment named at its place.
+    assert case.description == "Mr. Ames asks about his benefits.\n\n[attachment: notice.pdf]"
     db.session.refresh(message)
     assert message.status == InboundStatus.FILED and message.case_id == case.id
     [event] = email_events(case)
@@ -786,6 +799,8 @@ def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case
     client.login(office.other_caseworker.email)
     assert client.get(f"/mail/{message.id}").status_code == 404
     again = page_text(upload(client, (data, "a.eml")))
+    # The report names no case beyond the message's own subject line.
+    again = again.replace(tag(case.number), "")
     assert "Already imported on" in again and f"C-{case.number}" not in again
 
 
@@ -800,9 +815,7 @@ def test_confidential_cases_only_for_those_who_may_edit_them(client, office, set
     db.session.commit()
     client.login(office.caseworker.email)
     text = page_text(
-        upload(
-            client, (eml(f"[Case #{secret.number}] order", sender="x@elsewhere.example"), "c.eml")
-        )
+        upload(client, (eml(f"{tag(secret.number)} order", sender="x@elsewhere.example"), "c.eml"))
     )
     assert "which is not a case you can file onto" in text
     assert "Protective order" not in client.get("/mail/").get_data(as_text=True)

@@ -34,6 +34,9 @@ class InboundMessage(Base):
     subject: Mapped[str] = mapped_column(sa.String(998), default="")
     sent_at: Mapped[datetime | None]
     body_text: Mapped[str] = mapped_column(sa.Text, default="")
+    # What the page says about the reading, one line each: parts shown and skipped (why),
+    # forwarded messages, charsets guessed, damaged structure salvaged.
+    reading_notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     status: Mapped[InboundStatus] = mapped_column(str_enum(InboundStatus, 16))
     case_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True
@@ -49,6 +52,16 @@ class InboundMessage(Base):
     attachments: Mapped[list[InboundAttachment]] = relationship(
         back_populates="message", order_by="InboundAttachment.id", passive_deletes=True
     )
+
+    @property
+    def reading_lines(self) -> list[str]:
+        """What the message page says about how the message was read, one line each."""
+        return [line for line in (self.reading_notes or "").splitlines() if line.strip()]
+
+    @property
+    def damaged(self) -> bool:
+        """Whether its MIME structure was broken and the message is shown as received."""
+        return "Structure damaged: shown as received." in self.reading_lines
 
 
 class AttachmentOutcome(enum.StrEnum):

@@ -40,11 +40,10 @@ from constituent.models import (
     User,
     utcnow,
 )
-from constituent.services import audit, timeline
+from constituent.services import audit, tags, timeline
 from constituent.services.clock import office_date, office_today
 from constituent.services.errors import Conflict, DomainError, NotFound
 
-CASE_TAG = "[Case #{number}]"
 MAX_SUBJECT = 200
 MAX_BODY_SOURCE = 20_000
 # Defaults of the render budget (settings LETTER_RENDER_SECONDS and LETTER_RENDER_MAX_CHARS).
@@ -76,7 +75,17 @@ MERGE_FIELDS: list[tuple[str, str, str, str]] = [
     ("constituent", "phone", "Phone (may be empty)", "(518) 555-0199"),
     ("case", "number", "Case number", "1042"),
     ("case", "reference", "Case reference as staff write it", "C-1042"),
-    ("case", "tag", "The tag agencies quote in replies", "[Case #1042]"),
+    (
+        "case",
+        "tag",
+        (
+            "case",
+            "tag",
+            "The tag agencies quote in replies (office code, number, check)",
+            "[NY21 C-1042 K7QXA]",
+        ),
+        "[NY21 C-1042 K7QXA]",
+    ),
     ("case", "subject", "Subject", "Retirement check stopped"),
     ("case", "description", "Description", "Payment stopped after a change of address."),
     ("case", "category", "Category", "Social Security"),
@@ -407,6 +416,7 @@ def sample_fields() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {g: {} for g in MERGE_GROUPS}
     for group, name, _label, sample in MERGE_FIELDS:
         out[group][name] = sample
+    out["case"]["tag"] = tags.case_tag(int(out["case"]["number"]))
     return out
 
 
@@ -447,7 +457,7 @@ def merge_fields(
         "case": {
             "number": str(case.number),
             "reference": f"{prefix}{case.number}",
-            "tag": CASE_TAG.format(number=case.number),
+            "tag": tags.case_tag(case.number),
             "subject": case.subject,
             "description": case.description or "",
             "category": case.category.name,
@@ -510,12 +520,23 @@ def fill(subject: str, body: str, fields: dict[str, dict[str, str]]) -> Rendered
     """Render a subject and body with these merge fields in the sandbox (DomainError if not)."""
     groups = _groups(fields)
     rendered_subject = " ".join(_render(subject, groups, "subject", "subject").split())
+    rendered_subject = _office_tag(rendered_subject, fields)
     if len(rendered_subject) > MAX_SUBJECT:
         raise DomainError(
             f"The subject comes out longer than {MAX_SUBJECT} characters.", field="subject"
         )
-    rendered_body = _render(body, groups, "body", "letter body").strip("\n")
+    rendered_body = _office_tag(_render(body, groups, "body", "letter body").strip("\n"), fields)
     return RenderedLetter(subject=rendered_subject, body=rendered_body)
+
+
+def _office_tag(text: str, fields: dict[str, dict[str, str]]) -> str:
+    """A template written before office tags says [Case #{{ case.number }}]: the letter
+    carries the office tag instead, so the agency's reply can be filed here and nowhere else."""
+    case = fields.get("case") or {}
+    number, tag = case.get("number", ""), case.get("tag", "")
+    if not number.isascii() or not number.isdigit() or not tag:
+        return text
+    return tags.rewrite_legacy(text, int(number), tag)
 
 
 # ---------------------------------------------------------------------------------------
@@ -578,12 +599,10 @@ def validate_template(data: TemplateData) -> RenderedLetter:
     sample = sample_fields()
     rendered = fill(subject, data.body, sample)
     if kind == LetterKind.AGENCY_INQUIRY:
-        tag = CASE_TAG.format(number=sample["case"]["number"])
-        if tag not in rendered.subject:
+        if sample["case"]["tag"] not in rendered.subject:
             raise DomainError(
                 "An agency inquiry's subject must carry the case tag, written "
-                "[Case #{{ case.number }}] (or {{ case.tag }}), so that the agency's reply "
-                "is filed on the case.",
+                "{{ case.tag }}, so that the agency's reply is filed on the case.",
                 field="subject",
             )
     return rendered

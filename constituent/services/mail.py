@@ -11,15 +11,12 @@ import mailbox
 import math
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import errors as email_errors
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from functools import partial
-from html.parser import HTMLParser
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,8 +48,10 @@ from constituent.services import (
     audit,
     cases,
     intake,
+    mime,
     permissions,
     referrals,
+    tags,
     timeline,
     uploads,
 )
@@ -62,7 +61,9 @@ from constituent.services.permissions import Action, Capability
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # one saved message, attachments included
+# One saved message, attachments included: a 10 MB scan, base64-encoded, fits; a 20 MB message
+# does not (it is refused at once, before parsing).
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_TEXT_CHARS = 100_000  # text kept per message (long quoted threads are cut, and say so)
 MAX_DESCRIPTION_CHARS = 2_000  # the description of a case opened from a message
 PER_PAGE = 25
@@ -258,80 +259,8 @@ def sources_in_path(path: Path) -> list[MailSource]:
 # Parsing -----------------------------------------------------------------------------------------
 
 
-class _TextFromHTML(HTMLParser):
-    """Plain text out of an HTML mail body: tags dropped, scripts and styles ignored,
-    block elements turned into line breaks. Nothing of the HTML is ever rendered."""
-
-    BLOCKS = frozenset(
-        {
-            "p",
-            "div",
-            "br",
-            "tr",
-            "li",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "blockquote",
-            "pre",
-            "table",
-            "ul",
-            "ol",
-            "hr",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "address",
-            "dd",
-            "dt",
-        }
-    )
-    SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Open a skipped element, or break the line before a block."""
-        if tag in self.SKIPPED:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-        elif tag == "td":
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        """Close a skipped element, or break the line after a block."""
-        if tag in self.SKIPPED:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        """Keep text outside skipped elements."""
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """The readable text of an HTML body (standard-library parser; never rendered as HTML)."""
-    parser = _TextFromHTML()
-    parser.feed(html)
-    parser.close()
-    return _tidy("".join(parser.parts))
-
-
-def _tidy(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+html_to_text = mime.html_to_text
+_tidy = mime.tidy
 
 
 def _cut(text: str, limit: int, what: str = "message") -> str:
@@ -355,7 +284,6 @@ class RawAttachment:
     content_type: str
     data: bytes
     inline_picture: bool = False
-    forwarded_message: bool = False
 
 
 @dataclass
@@ -369,6 +297,7 @@ class ParsedMessage:
     sent_at: datetime | None
     text: str
     attachments: list[RawAttachment]
+    notes: list[str] = field(default_factory=list)  # parts shown/skipped, charsets, damage
 
     @property
     def sender(self) -> str:
@@ -378,82 +307,36 @@ class ParsedMessage:
         return (self.sender_address or self.sender_name)[:320]
 
 
-def _part_text(part: EmailMessage) -> str:
-    """A text part's content; an unknown or wrong charset still gives readable text."""
-    try:
-        content = part.get_content()
-    except (LookupError, UnicodeError, ValueError, KeyError, AssertionError):
-        raw = part.get_payload(decode=True) or b""
-        content = raw.decode("utf-8", errors="replace")
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", errors="replace")
-    return str(content)
-
-
-def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:
-    """The non-container parts, with a forwarded message (message/rfc822) kept whole."""
-    if part.get_content_type() == "message/rfc822":
-        yield part
-        return
-    if part.is_multipart():
-        for sub in part.iter_parts():
-            yield from _leaves(sub)  # type: ignore[arg-type]
-        return
-    yield part
-
-
-def _attachments(msg: EmailMessage, body: EmailMessage | None) -> list[RawAttachment]:
-    found = []
-    for n, part in enumerate(_leaves(msg), start=1):
-        if part is body:
-            continue
-        content_type = part.get_content_type()
-        disposition = part.get_content_disposition()
-        filename = part.get_filename()
-        if part.get_content_maintype() == "text" and disposition != "attachment" and not filename:
-            continue  # the other alternative of the body (the HTML of a plain-text message)
-        if content_type == "message/rfc822":
-            inner = part.get_payload()
-            inner_msg = inner[0] if isinstance(inner, list) and inner else None
-            subject = _one_line(inner_msg.get("Subject", "") if inner_msg else "", 120)
-            found.append(
-                RawAttachment(
-                    filename=_one_line(filename or f"forwarded message {subject}".strip(), 255),
-                    content_type=content_type,
-                    data=part.as_bytes(),
-                    forwarded_message=True,
-                )
-            )
-            continue
-        data = part.get_payload(decode=True) or b""
-        inline_picture = (
-            disposition == "inline"
-            and part.get("Content-ID") is not None
-            and part.get_content_maintype() == "image"
-        )
-        found.append(
-            RawAttachment(
-                filename=_one_line(filename or f"attachment-{n}", 255),
-                content_type=content_type[:100],
-                data=data,
-                inline_picture=inline_picture,
-            )
-        )
-    return found
+def _salvaged(raw: bytes, msg: EmailMessage) -> tuple[EmailMessage, str]:
+    """A multipart whose declared boundary is missing or wrong, read with the boundary its
+    body uses (the message is still marked damaged); else the message as parsed."""
+    if msg.get_content_maintype() != "multipart" or isinstance(msg.get_payload(), list):
+        return msg, ""
+    used = mime.boundary_used(raw, msg.get_param("boundary"))  # type: ignore[arg-type]
+    if used is None:
+        return msg, ""
+    again = mime.parse_bytes(mime.with_boundary(raw, used))
+    if not isinstance(again.get_payload(), list):
+        return msg, ""
+    return again, (
+        "The boundary its header names is missing or is not the one its parts use: the parts "
+        "were read with the boundary they use."
+    )
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Read a saved message (.eml bytes); MessageRefused when it is not a whole message.
 
-    Refused: empty files, binary data, files with no mail headers, a message cut off in the
-    middle of its MIME structure, and a message with headers but no body.
+    Refused: empty files, binary data, files with no mail headers, a message that truly ends
+    in the middle of a part, a message with headers but no body, and mail bombs (over the
+    size limit, or nested deeper than any letter). Damaged structure is salvaged and marked.
     """
     if not raw.strip():
         raise MessageRefused("The file is empty.")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise MessageRefused(
             f"The message is {_size(len(raw))}, more than the {_size(MAX_MESSAGE_BYTES)} "
-            "a message may be. Save its attachments separately."
+            "a message may be. Save its attachments separately and add them to the case."
         )
     header_end = re.search(rb"\r?\n\r?\n", raw)
     head = raw[: header_end.start()] if header_end else raw
@@ -462,8 +345,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
             "This is binary data, not an email message (is it another kind "
             "of file renamed to .eml?)."
         )
+    if mime.too_deep(raw):
+        raise MessageRefused(
+            f"The message has more than {mime.MAX_PARTS} nested parts: no mail program writes "
+            "such a message, so it was not imported."
+        )
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        msg = mime.parse_bytes(raw)
         if not msg.keys():
             raise MessageRefused(
                 "This is not an email message: no mail headers (From, Subject, "
@@ -474,22 +362,18 @@ def parse_message(raw: bytes) -> ParsedMessage:
             raise MessageRefused(
                 "The message has no sender (From header): it is damaged or not an email message."
             )
-        for part in msg.walk():
-            if any(isinstance(d, TRUNCATION_DEFECTS) for d in part.defects):
-                raise MessageRefused(
-                    "The message is cut off: a MIME part never ends (the file was probably "
-                    "truncated while saving or copying). Save it again from the mail program."
-                )
-        body = msg.get_body(preferencelist=("plain", "html"))
-        text = ""
-        if body is not None:
-            text = _part_text(body)  # type: ignore[arg-type]
-            if body.get_content_subtype() == "html":
-                text = html_to_text(text)
-            else:
-                text = _tidy(text)
-        attachments = _attachments(msg, body)  # type: ignore[arg-type]
-        if header_end is None or (not text and not attachments):
+        if mime.cut_off(raw, msg):
+            raise MessageRefused(
+                "The message is cut off: the file ends in the middle of a part (it was "
+                "probably truncated while saving or copying). Save it again from the mail program."
+            )
+        msg, salvage = _salvaged(raw, msg)
+        reading = mime.read_message(msg)
+        if salvage:
+            reading.damaged = True
+            reading.notices.insert(0, salvage)
+        text = reading.text
+        if header_end is None or (not text and not reading.attachments):
             raise MessageRefused(
                 "The message has headers but no body (no text and no attachments): the file "
                 "is probably cut off. Save it again from the mail program."
@@ -513,10 +397,18 @@ def parse_message(raw: bytes) -> ParsedMessage:
             subject=_one_line(msg.get("Subject", ""), 998),
             sent_at=sent_at,
             text=_cut(text, MAX_TEXT_CHARS),
-            attachments=attachments,
+            attachments=[
+                RawAttachment(a.filename, a.content_type, a.data, a.inline_picture)
+                for a in reading.attachments
+            ],
+            notes=reading.summary(),
         )
-    except MessageRefused:
-        raise
+    except (MessageRefused, mime.Unreadable) as exc:
+        raise MessageRefused(exc.reason) from None
+    except RecursionError:
+        raise MessageRefused(
+            "The message nests parts deeper than any mail program writes: it was not imported."
+        ) from None
     except Exception as exc:  # the parser on damaged input: refuse the message, keep the batch
         log.info("unreadable message: %r", exc)
         raise MessageRefused(
@@ -537,34 +429,36 @@ def case_label(number: int) -> str:
     return f"{_prefix()}{number}"
 
 
-def _tag_re(prefix: str) -> re.Pattern[str]:
-    prefix = prefix.strip()
-    optional = f"(?:{re.escape(prefix)})?" if prefix else ""
-    return re.compile(
-        r"\[\s*case\s*(?:no\.?|number)?\s*#?\s*" + optional + r"\s*([0-9]{1,9})\s*\]", re.IGNORECASE
-    )
-
-
 @dataclass(frozen=True)
 class CaseTag:
-    """The case a message names with [Case #N]: the subject's first tag, else the text's."""
+    """The case a message names with this office's tag [NY21 C-N CHECK]: the subject's first
+    tag, else the text's; and the tags found that cannot be trusted, with the reason."""
 
     number: int | None
-    several: tuple[int, ...] = ()  # distinct numbers in the text when the subject has none
+    several: tuple[int, ...] = ()  # distinct valid tags in the text when the subject has none
+    problems: tuple[str, ...] = ()  # another office's tag, a wrong check, an old-style tag
+    legacy: tuple[int, ...] = ()  # numbers of old-style [Case #N] tags (never filed alone)
 
 
 def find_case_tag(subject: str, text: str) -> CaseTag:
-    """Find "[Case #N]" (or "[Case #C-N]") in the subject, then in the text."""
-    pattern = _tag_re(_prefix())
-    found = pattern.search(subject or "")
-    if found:
-        return CaseTag(int(found.group(1)))
-    numbers = list(dict.fromkeys(int(m.group(1)) for m in pattern.finditer(text or "")))
-    if not numbers:
-        return CaseTag(None)
+    """Read the tags of a message: only this office's code with a valid check files it."""
+    code = tags.office_code()
+    in_subject = tags.find_tags(subject, code)
+    in_text = tags.find_tags(text, code)
+    problems = tuple(dict.fromkeys(t.problem for t in in_subject + in_text if not t.valid))
+    legacy = tuple(tags.legacy_numbers(f"{subject}\n{text}")[:10])
+    if legacy:
+        problems += (
+            f"its old-style tag [Case #{legacy[0]}] names no office (every office numbers its "
+            "cases from 1001), so it is never filed automatically",
+        )
+    first = next((t for t in in_subject if t.valid), None)
+    if first is not None:
+        return CaseTag(first.number, (), problems, legacy)
+    numbers = list(dict.fromkeys(t.number for t in in_text if t.valid and t.number is not None))
     if len(numbers) > 1:
-        return CaseTag(None, tuple(numbers[:10]))
-    return CaseTag(numbers[0])
+        return CaseTag(None, tuple(numbers[:10]), problems, legacy)
+    return CaseTag(numbers[0] if numbers else None, (), problems, legacy)
 
 
 def _case_by_number(number: int, user: User | None) -> Case | None:
@@ -588,7 +482,9 @@ def _tag_problem(tag: CaseTag, user: User | None) -> str:
             "subject: choose the case."
         )
     if tag.number is None:
-        return "There is no [Case #…] tag in its subject or text."
+        if tag.problems:
+            return "Not filed: " + "; ".join(tag.problems) + "."
+        return f"There is no case tag ({tags.case_tag(1042)}) in its subject or text."
     if user is None:
         return f"It names case {case_label(tag.number)}, but there is no such case."
     # The same words whether the case does not exist or is not the user's: no hint either way.
@@ -832,14 +728,7 @@ def _store_attachments(
         size = len(raw.data)
         outcome, reason, attachment = AttachmentOutcome.SKIPPED, "", None
         kind = uploads.sniff(raw.data) if raw.data else None
-        if raw.forwarded_message:
-            reason = (
-                "a forwarded message is not kept as a file: save it from the mail "
-                "program and import it as its own .eml"
-            )
-        elif raw.inline_picture:
-            reason = "a picture inside the message text (a logo or signature)"
-        elif not raw.data:
+        if not raw.data:
             reason = "the attachment is empty"
         elif kind is None:
             reason = (
@@ -995,6 +884,7 @@ def _import_parsed(
         subject=parsed.subject,
         sent_at=parsed.sent_at,
         body_text=parsed.text,
+        reading_notes="\n".join(parsed.notes)[:4000],
         status=InboundStatus.UNFILED,
         imported_by_id=user.id if user is not None else None,
         received_at=utcnow(),
@@ -1182,6 +1072,30 @@ def _number_candidates(text: str) -> list[int]:
     return numbers
 
 
+def _liaison_cases(numbers: Iterable[int], sender: str) -> list[int]:
+    """Those of the case numbers on which the sender is the liaison (or of the agency's
+    domain) of a referral: the only way an old-style [Case #N] tag is offered."""
+    numbers = list(numbers)
+    address = _address_of(sender)
+    if not numbers or not address:
+        return []
+    agency_ids = SenderDirectory.load().agencies_for(address)
+    rows = db.session.scalars(
+        sa.select(Case.number)
+        .join(Referral, Referral.case_id == Case.id)
+        .outerjoin(AgencyContact, AgencyContact.id == Referral.contact_id)
+        .where(
+            Case.number.in_(numbers),
+            sa.or_(
+                sa.func.lower(AgencyContact.email) == address,
+                Referral.agency_id.in_(agency_ids or {-1}),
+            ),
+        )
+    )
+    liaison = set(rows)
+    return [n for n in numbers if n in liaison]
+
+
 def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS) -> list[Case]:
     """Cases the message probably belongs to, among those the user may edit: numbers in its
     subject and text (tags, "case 1042", "C-1042", "#1042"), then open cases of constituents
@@ -1190,7 +1104,10 @@ def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTI
     found: list[Case] = []
     tag = find_case_tag(message.subject, message.body_text)
     numbers = [n for n in (tag.number, *tag.several) if n is not None]
-    numbers += [n for n in _number_candidates(text) if n not in numbers]
+    numbers += [n for n in _liaison_cases(tag.legacy, message.sender) if n not in numbers]
+    # Numbers of untrusted tags (another office's, a wrong check) are never suggested.
+    loose = _number_candidates(tags.strip_tags(text))
+    numbers += [n for n in loose if n not in numbers]
     if numbers:
         by_number = {
             c.number: c

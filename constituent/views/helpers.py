@@ -14,7 +14,7 @@ from markupsafe import Markup
 from wtforms import Field
 
 from constituent.models import Case
-from constituent.services import permissions
+from constituent.services import permissions, tags
 from constituent.services.clock import office_today, office_tz
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Action, Capability
@@ -152,6 +152,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["case_number"] = case_number
+    app.jinja_env.filters["case_tag"] = tags.case_tag
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["may"] = may

@@ -4,15 +4,16 @@ letter previewed, printed and laid out on one US-letter page. axe-core runs on e
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from constituent.extensions import db
 from constituent.models import Channel, District, Priority, User
-from constituent.services import cases, demo
+from constituent.services import cases, demo, tags
 from tests import factories
 from tests.e2e.conftest import SCREENSHOTS
 
 
-def seed(live_server) -> dict[str, int]:
+def seed(live_server) -> dict[str, Any]:
     """The demo directory, rules and templates, and one case for the caseworker."""
     office = live_server.office
     with live_server.app.app_context():
@@ -43,6 +44,8 @@ def seed(live_server) -> dict[str, int]:
             "case": case.id,
             "number": case.number,
             "ssa": agencies["Social Security Administration"].id,
+            "tag": tags.case_tag(case.number),
+            "sample_tag": tags.case_tag(1042),
         }
         db.session.remove()
     return ids
@@ -75,7 +78,7 @@ def test_directory_rules_templates_and_a_printed_letter(ui, live_server):
     ui.goto("/agencies/letter-templates")
     ui.click("text=Agency inquiry")
     ui.click("button[value=preview]")
-    assert "Re: Congressional inquiry [Case #1042]" in ui.page.inner_text("main")
+    assert f"Re: Congressional inquiry {ids['sample_tag']}" in ui.page.inner_text("main")
     ui.logout()
 
     ui.login(office.caseworker.email)
@@ -85,7 +88,7 @@ def test_directory_rules_templates_and_a_printed_letter(ui, live_server):
     assert "Dana Whitfield" in ui.page.locator("#contact_id option:checked").inner_text()
     ui.click("button:has-text('Preview')")
     letter = ui.page.inner_text("article.app-letter")
-    assert f"Congressional inquiry [Case #{ids['number']}]" in letter
+    assert f"Congressional inquiry {ids['tag']}" in letter
     assert "Dear Dana Whitfield:" in letter and "Margaret Okafor" in letter
     ui.click("button:has-text('Print')")
     assert re.search(r"/letters/\d+$", ui.page.url)

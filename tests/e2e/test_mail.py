@@ -31,6 +31,7 @@ from constituent.models import (
 from constituent.services import cases as case_service
 from constituent.services import mail as mail_service
 from constituent.services import referrals as referral_service
+from constituent.services import tags
 from tests import factories
 from tests.referral_helpers import gen_release
 
@@ -117,9 +118,10 @@ def test_upload_a_tagged_eml_and_find_it_on_the_case_and_as_the_response(ui, liv
         )
         db.session.commit()
         case_id, number = case.id, case.number
+        tag = tags.case_tag(number)
 
     message = _eml(
-        f"RE: Congressional inquiry [Case #{number}]",
+        f"RE: Congressional inquiry {tag}",
         "Dear Representative Avery,\nThe survivor benefit was released today and "
         "will arrive within five business days.\nSSA Congressional Unit",
         f"Dana Whitfield <{LIAISON}>",
@@ -192,7 +194,7 @@ def test_file_an_untagged_message_from_the_queue_in_two_clicks(ui, live_server):
     ui.login(office.caseworker.email)
     ui.goto("/mail/")
     row = ui.page.locator(f"#message-{message_id}")
-    assert "There is no [Case #…] tag in its subject or text." in row.inner_text()
+    assert "There is no case tag (" in row.inner_text()
 
     clicks = 0
     # Click 1: into the row's case-number box; the number is then typed (keys, not clicks).
