@@ -996,3 +996,30 @@ def test_the_filing_box_has_a_hint_not_a_placeholder(client, office, setup):
     assert "placeholder" not in box
     assert f'aria-describedby="{name}-hint"' in box
     assert "For example C-1042 or 1042" in page_text(client.get(f"/mail/{message.id}"))
+
+
+def test_import_results_look_like_what_happened(client, office, setup):
+    case = setup["case"]
+    client.login(office.caseworker.email)
+
+    def outcome(*files):  # type: ignore[no-untyped-def]
+        page = upload(client, *files).get_data(as_text=True)
+        box = re.search(
+            r'<div class="usa-alert usa-alert--(\w+)[^"]*"[^>]*id="import-outcome".*?</p>',
+            page,
+            re.S,
+        )
+        return box.group(1), page_text_of(box.group(0))
+
+    level, text = outcome((tagged(case, body="All good."), "good.eml"))
+    assert level == "success" and "Every message is on its case." in text
+    assert "1 message: 1 filed, 0 queued, 0 duplicate, 0 refused." in text
+    level, text = outcome(
+        (eml("No tag one", "a", sender="x@else.example"), "q1.eml"),
+        (eml("No tag two", "b", sender="x@else.example"), "q2.eml"),
+    )
+    assert level == "warning" and "0 filed, 2 queued" in text
+    assert "Imported in part: 2 waiting in the queue below for someone to file." in text
+    level, text = outcome((b"", "empty.eml"), (BINARY, "garbage.eml"))
+    assert level == "error" and "Nothing was imported: every message was refused" in text
+    assert "2 messages: 0 filed, 0 queued, 0 duplicate, 2 refused." in text

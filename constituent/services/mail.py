@@ -184,6 +184,34 @@ class ImportReport:
         """How many messages were refused."""
         return self.count(ImportOutcome.REFUSED)
 
+    @property
+    def level(self) -> str:
+        """How the outcome looks: 'success' when everything was filed (or was already in),
+        'error' when nothing was imported, 'warning' for anything in between (messages
+        waiting in the queue, or some refused)."""
+        c = self.counts
+        if not self.messages or c[ImportOutcome.REFUSED] == len(self.messages):
+            return "error"
+        if c[ImportOutcome.QUEUED] or c[ImportOutcome.REFUSED]:
+            return "warning"
+        return "success"
+
+    def headline(self) -> str:
+        """The alert's first words, in line with its colour."""
+        c = self.counts
+        if self.level == "error":
+            return "Nothing was imported: every message was refused (the reasons are below)."
+        if self.level == "success":
+            return "Every message is on its case."
+        needs = []
+        if c[ImportOutcome.QUEUED]:
+            needs.append(
+                f"{c[ImportOutcome.QUEUED]} waiting in the queue below for someone to file"
+            )
+        if c[ImportOutcome.REFUSED]:
+            needs.append(f"{c[ImportOutcome.REFUSED]} refused (the reasons are below)")
+        return "Imported in part: " + " and ".join(needs) + "."
+
     def summary(self) -> str:
         """'3 messages: 1 filed, 1 queued, 0 duplicate, 1 refused.'"""
         c = self.counts
