@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -438,7 +439,7 @@ def test_the_bad_input_batch_is_reported_message_by_message(client, office, setu
     assert f"Filed to case C-{case.number}." in big
     assert "scan.pdf (11.0 MB): refused — it is 11.0 MB, over the 10 MB limit" in big
     assert "letter.pdf" in big and "kept" in big
-    assert "form.docx" in big and "skipped — only PDF, PNG or JPEG files are kept" in big
+    assert "form.docx" in big and "skipped — only PDF, PNG, JPEG, GIF, TIFF, HEIC" in big
     assert f"There is no case tag ({tag(1042)}) in its subject or text." in page_text_of(
         rows["untagged.eml"]
     )
@@ -1023,3 +1024,60 @@ def test_import_results_look_like_what_happened(client, office, setup):
     level, text = outcome((b"", "empty.eml"), (BINARY, "garbage.eml"))
     assert level == "error" and "Nothing was imported: every message was refused" in text
     assert "2 messages: 0 filed, 0 queued, 0 duplicate, 2 refused." in text
+
+
+def _office_file(kind: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml" if kind == "docx" else "xl/workbook.xml", "<x/>")
+        if kind == "docm":
+            archive.writestr("word/vbaProject.bin", b"\x00")
+    return buffer.getvalue()
+
+
+def test_attachments_are_kept_by_content_and_dangerous_ones_refused(client, office, setup):
+    case = setup["case"]
+    keep = [
+        (PDF, "letter.pdf", "application/pdf"),
+        (PNG, "photo.png", "image/png"),
+        (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;" + b"\x00" * 8, "scan.gif", "image/gif"),
+        (b"II*\x00\x08\x00\x00\x00" + b"\x00" * 16, "fax.tif", "image/tiff"),
+        (
+            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 16,
+            "i.heic",
+            "image/heic",
+        ),
+        ("Claim notes: décision favorable.\n".encode(), "notes.txt", "text/plain"),
+        (_office_file("docx"), "form.docx", "application/octet-stream"),
+        (_office_file("xlsx"), "ledger.xlsx", "application/vnd.ms-excel"),
+    ]
+    refuse = [
+        (b"<!DOCTYPE html><script>x()</script>", "page.html", "text/html"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', "logo.svg", "image/svg+xml"),
+        (b"MZ\x90\x00" + b"\x00" * 64, "setup.exe", "application/octet-stream"),
+        (b"<html><body>hi</body></html>", "renamed.pdf", "application/pdf"),
+        (_office_file("docm"), "macro.docx", "application/octet-stream"),
+    ]
+    client.login(office.caseworker.email)
+    upload(client, (tagged(case, body="Files.", attachments=keep + refuse), "files.eml"))
+    message = db.session.scalar(sa.select(InboundMessage))
+    notes = {a.filename: a for a in message.attachments}
+    for _data, name, _type in keep:
+        assert notes[name].outcome == AttachmentOutcome.KEPT, (name, notes[name].reason)
+    for _data, name, _type in refuse:
+        assert notes[name].outcome == AttachmentOutcome.REFUSED, name
+    page = page_text(client.get(f"/mail/{message.id}"))
+    assert "page.html (" in page and "a web page (HTML) is never kept" in page
+    assert "an SVG picture is never kept" in page
+    assert "a program or script is never kept" in page
+    assert "an Office file with macros is never kept" in page
+    kinds = {a.filename: a.content_type for a in db.session.scalars(sa.select(Attachment))}
+    assert kinds["form.docx"].endswith("wordprocessingml.document")
+    assert kinds["fax.tif"] == "image/tiff" and kinds["notes.txt"] == "text/plain"
+    for name in ("notes.txt", "photo.png", "form.docx"):
+        item = notes[name]
+        download = client.get(f"/mail/{message.id}/attachments/{item.id}")
+        assert download.status_code == 200
+        assert download.headers["Content-Disposition"].startswith("attachment;")
+        assert download.headers["X-Content-Type-Options"] == "nosniff"

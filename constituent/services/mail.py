@@ -750,17 +750,21 @@ def file_message(
 def _store_attachments(
     message: InboundMessage, parsed: ParsedMessage, user: User | None, stored: list[Path]
 ) -> list[AttachmentNote]:
-    """Keep the PDF, PNG and JPEG attachments through the upload checks; note the rest."""
+    """Keep the attachments of the kinds agencies send (recognised by content) through the
+    upload checks; refuse web pages, SVG pictures and programs; note the rest, with why."""
     notes = []
     for raw in parsed.attachments:
         size = len(raw.data)
         outcome, reason, attachment = AttachmentOutcome.SKIPPED, "", None
-        kind = uploads.sniff(raw.data) if raw.data else None
+        danger = uploads.refusal(raw.data, raw.content_type, raw.filename) if raw.data else ""
+        kind = uploads.sniff_document(raw.data) if raw.data and not danger else None
         if not raw.data:
             reason = "the attachment is empty"
+        elif danger:
+            outcome, reason = AttachmentOutcome.REFUSED, danger
         elif kind is None:
             reason = (
-                f"only {uploads.ACCEPTED_LABEL} files are kept (checked by content; "
+                f"only {uploads.DOCUMENTS_LABEL} files are kept (checked by content; "
                 f"this one is {raw.content_type})"
             )
         elif size > uploads.MAX_UPLOAD_BYTES:
@@ -773,7 +777,12 @@ def _store_attachments(
         else:
             try:
                 attachment = uploads.store_upload(
-                    io.BytesIO(raw.data), raw.filename, case=None, uploaded_by=user
+                    io.BytesIO(raw.data),
+                    raw.filename,
+                    case=None,
+                    uploaded_by=user,
+                    recognise=uploads.sniff_document,
+                    accepted=uploads.DOCUMENTS_LABEL,
                 )
             except DomainError as exc:
                 outcome, reason = AttachmentOutcome.REFUSED, exc.message

@@ -1,9 +1,14 @@
-"""Uploaded files: checked by content (PDF, PNG, JPEG), stored outside static/, random keys."""
+"""Uploaded files: checked by content (PDF, PNG, JPEG; mail attachments also GIF, TIFF, HEIC,
+text, .docx, .xlsx), stored outside static/, random keys."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 import secrets
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -55,6 +60,85 @@ def sniff(data: bytes) -> FileKind | None:
     return None
 
 
+# Mail attachments: the formats agencies and constituents send, all recognised by content.
+GIF = FileKind("image/gif", "gif")
+TIFF = FileKind("image/tiff", "tif")
+HEIC = FileKind("image/heic", "heic")
+TEXT = FileKind("text/plain", "txt")
+DOCX = FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")
+XLSX = FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+DOCUMENTS_LABEL = "PDF, PNG, JPEG, GIF, TIFF, HEIC, plain text, Word (.docx) or Excel (.xlsx)"
+HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis")
+_MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|script|iframe|svg)\b", re.I)
+EXECUTABLE_SIGNATURES = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe", b"#!")
+EXECUTABLE_NAMES = frozenset(
+    "exe com bat cmd scr pif msi msp dll js jse vbs vbe wsf wsh ps1 sh jar app apk lnk hta "
+    "cpl reg".split()
+)
+
+
+def _zip_names(data: bytes) -> set[str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return set(archive.namelist()[:10_000])
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return set()
+
+
+def refusal(data: bytes, content_type: str, filename: str) -> str:
+    """Why a mail attachment is never kept ('' when nothing forbids it): web pages and SVG
+    pictures can run code in a browser, programs run on the computer."""
+    ext = Path(filename or "").suffix.lower().lstrip(".")
+    head = data[:4096]
+    if head.startswith(EXECUTABLE_SIGNATURES) or ext in EXECUTABLE_NAMES:
+        return "a program or script is never kept: opening it could run it on the office's computer"
+    if content_type == "image/svg+xml" or ext == "svg" or re.search(rb"<\s*svg\b", head, re.I):
+        return "an SVG picture is never kept: it can carry code that runs in a browser"
+    if content_type in ("text/html", "application/xhtml+xml") or ext in ("html", "htm", "xhtml"):
+        return "a web page (HTML) is never kept: it can run code in a browser"
+    if head.lstrip()[:1] == b"<" and _MARKUP.search(head):
+        return "a web page (HTML) is never kept: it can run code in a browser"
+    if data.startswith(b"PK\x03\x04") and any(
+        n.endswith("vbaProject.bin") for n in _zip_names(data)
+    ):
+        return "an Office file with macros is never kept: its macros could run on opening"
+    return ""
+
+
+def sniff_document(data: bytes) -> FileKind | None:
+    """What a mail attachment is, by content: the case-file kinds (PDF, PNG, JPEG) and GIF,
+    TIFF, HEIC, plain text, .docx and .xlsx; None for anything else."""
+    kind = sniff(data)
+    if kind is not None:
+        return kind
+    if data.startswith((b"GIF87a", b"GIF89a")) and len(data) > 13:
+        return GIF
+    if data.startswith((b"II*\x00", b"MM\x00*")) and len(data) > 8:
+        return TIFF
+    if data[4:8] == b"ftyp" and (
+        data[8:12] in HEIC_BRANDS or any(b in data[16:64] for b in HEIC_BRANDS)
+    ):
+        return HEIC
+    if data.startswith(b"PK\x03\x04"):
+        names = _zip_names(data)
+        if "[Content_Types].xml" in names and "word/document.xml" in names:
+            return DOCX
+        if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+            return XLSX
+        return None
+    if b"\x00" not in data[:65536] and not _MARKUP.search(data[:4096]):
+        try:
+            data[:65536].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < 65530:  # not a character cut at the sample's end
+                try:
+                    data[:65536].decode("cp1252")
+                except UnicodeDecodeError:
+                    return None
+        return TEXT
+    return None
+
+
 def _read_limited(stream: BinaryIO) -> bytes:
     data = stream.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
@@ -76,7 +160,13 @@ def _path_for(storage_key: str) -> Path:
 
 
 def store_upload(
-    stream: BinaryIO, filename: str | None, *, case: Case | None, uploaded_by: User | None
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    case: Case | None,
+    uploaded_by: User | None,
+    recognise: Callable[[bytes], FileKind | None] = sniff,
+    accepted: str = ACCEPTED_LABEL,
 ) -> Attachment:
     """Check and store an uploaded file; add its Attachment row (flushes, never commits).
 
@@ -85,10 +175,10 @@ def store_upload(
     data = _read_limited(stream)
     if not data:
         raise DomainError("The file is empty. Choose the scanned form again.", field="file")
-    kind = sniff(data)
+    kind = recognise(data)
     if kind is None:
         raise DomainError(
-            f"Only {ACCEPTED_LABEL} files are accepted, and this file is not one of them "
+            f"Only {accepted} files are accepted, and this file is not one of them "
             f"(it is checked by its content, not its name).",
             field="file",
         )
