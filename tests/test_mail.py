@@ -789,7 +789,7 @@ def test_a_caseworker_of_another_district_can_neither_file_onto_nor_see_the_case
     # A caseworker of the case's district files it; after that the message is theirs only.
     client.login(office.caseworker.email)
     inbox = client.get("/mail/").get_data(as_text=True)
-    assert "which you can file it onto" in inbox and f"File to C-{case.number}" in inbox
+    assert "which you can file it onto" in inbox and f'data-case="{case.number}"' in inbox
     client.form_post(
         f"/mail/{message.id}/file",
         {f"m{message.id}-case_number": str(case.number)},
@@ -1081,3 +1081,66 @@ def test_attachments_are_kept_by_content_and_dangerous_ones_refused(client, offi
         assert download.status_code == 200
         assert download.headers["Content-Disposition"].startswith("attachment;")
         assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_liaisons_untagged_reply_is_suggested_first_and_filed_in_one_click(client, office, setup):
+    case, referral = setup["case"], setup["referral"]
+    person = case.constituent
+    other = factories.gen_case(office.a, office.category, subject="Medicare card lost")
+    db.session.commit()
+    reply = eml(
+        "Re: your inquiry",
+        f"We reviewed the file of {person.first_name} {person.last_name}; see also case "
+        f"{other.number}. Payment follows.",
+    )
+    message = queued(client, office, reply)
+    client.login(office.caseworker.email)
+    page = client.get(f"/mail/{message.id}").get_data(as_text=True)
+    buttons = re.findall(r'data-case="(\d+)">([^<]+)<', page)
+    assert buttons[0] == (
+        str(case.number),
+        f"File as SSA’s response on C-{case.number}",
+    )
+    assert (str(other.number), f"File to C-{other.number}") in buttons
+    why = page_text_of(page)
+    assert "the sender is the liaison of its open referral to" in why
+    assert f"it names {person.full_name}" in why
+    # One click: the button's form as it is on the page.
+    response = client.form_post(
+        f"/mail/{message.id}/file",
+        {f"m{message.id}-case_number": str(case.number), "back": "detail"},
+        token_from=f"/mail/{message.id}",
+    )
+    assert response.status_code == 302
+    db.session.refresh(message)
+    db.session.refresh(referral)
+    assert message.case_id == case.id and message.referral_id == referral.id
+    assert referral.status == ReferralStatus.RESPONDED
+    audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "mail_filed"))
+    assert audit.user_id == office.caseworker.id and "as an agency response" in audit.detail
+
+
+def test_suggestions_rank_and_never_offer_an_untrusted_tags_case(client, office, setup):
+    case = setup["case"]
+    phone_owner = factories.gen_constituent(
+        office.a, first="Lena", last="Ortiz", phone="(518) 555-0177"
+    )
+    by_phone = factories.gen_case(
+        office.a, office.category, constituent=phone_owner, subject="Heating assistance"
+    )
+    db.session.commit()
+    message = queued(
+        client,
+        office,
+        eml(
+            f"Re: {tags.case_tag(case.number, 'PA07')}",
+            "Please call 518-555-0177 about the heating assistance application.",
+            sender="x@elsewhere.example",
+        ),
+    )
+    client.login(office.caseworker.email)
+    page = client.get(f"/mail/{message.id}").get_data(as_text=True)
+    offered = re.findall(r'data-case="(\d+)"', page)
+    assert offered[0] == str(by_phone.number)
+    assert str(case.number) not in offered
+    assert "it carries the constituent's phone number" in page_text_of(page)

@@ -140,11 +140,17 @@ def test_another_offices_tag_and_a_forged_check_wait_with_the_reason(client, off
     assert "0 filed, 2 queued" in text
     assert f"its tag {foreign} is for another office (code PA07; this office is NY21)" in text
     assert f"its tag {forged} has a check that does not match case C-{case.number}" in text
-    # The number of an untrusted tag is never offered as a suggestion either.
-    for message in db.session.scalars(sa.select(InboundMessage)):
-        page = client.get(f"/mail/{message.id}").get_data(as_text=True)
-        assert f'data-case="{case.number}"' not in page
-        assert message.status == InboundStatus.UNFILED
+    # An untrusted tag is never a reason to offer its case: another office's reply is not
+    # offered at all; the forged one only because its sender is the case's liaison.
+    foreign_message, forged_message = db.session.scalars(
+        sa.select(InboundMessage).order_by(InboundMessage.id)
+    ).all()
+    page = client.get(f"/mail/{foreign_message.id}").get_data(as_text=True)
+    assert f'data-case="{case.number}"' not in page
+    page = page_text(client.get(f"/mail/{forged_message.id}"))
+    assert "Why: the sender is the liaison of its open referral" in page
+    assert "it carries this office's tag" not in page
+    assert foreign_message.status == forged_message.status == InboundStatus.UNFILED
 
 
 def test_a_valid_tag_on_a_case_the_importer_may_not_see_waits(client, office, setup):

@@ -32,6 +32,7 @@ from constituent.models import (
     Case,
     CaseStatus,
     Channel,
+    Constituent,
     ContactKind,
     ContactPoint,
     EventKind,
@@ -49,6 +50,7 @@ from constituent.services import (
     cases,
     intake,
     mime,
+    normalize,
     permissions,
     referrals,
     tags,
@@ -466,6 +468,7 @@ class CaseTag:
     several: tuple[int, ...] = ()  # distinct valid tags in the text when the subject has none
     problems: tuple[str, ...] = ()  # another office's tag, a wrong check, an old-style tag
     legacy: tuple[int, ...] = ()  # numbers of old-style [Case #N] tags (never filed alone)
+    foreign: bool = False  # it carries another office's tag: it was meant for that office
 
 
 def find_case_tag(subject: str, text: str) -> CaseTag:
@@ -480,13 +483,14 @@ def find_case_tag(subject: str, text: str) -> CaseTag:
             f"its old-style tag [Case #{legacy[0]}] names no office (every office numbers its "
             "cases from 1001), so it is never filed automatically",
         )
+    foreign = any(not t.ours for t in in_subject + in_text)
     first = next((t for t in in_subject if t.valid), None)
     if first is not None:
-        return CaseTag(first.number, (), problems, legacy)
+        return CaseTag(first.number, (), problems, legacy, foreign)
     numbers = list(dict.fromkeys(t.number for t in in_text if t.valid and t.number is not None))
     if len(numbers) > 1:
-        return CaseTag(None, tuple(numbers[:10]), problems, legacy)
-    return CaseTag(numbers[0] if numbers else None, (), problems, legacy)
+        return CaseTag(None, tuple(numbers[:10]), problems, legacy, foreign)
+    return CaseTag(numbers[0] if numbers else None, (), problems, legacy, foreign)
 
 
 def _case_by_number(number: int, user: User | None) -> Case | None:
@@ -1133,51 +1137,144 @@ def _liaison_cases(numbers: Iterable[int], sender: str) -> list[int]:
     return [n for n in numbers if n in liaison]
 
 
-def suggest_cases(message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS) -> list[Case]:
-    """Cases the message probably belongs to, among those the user may edit: numbers in its
-    subject and text (tags, "case 1042", "C-1042", "#1042"), then open cases of constituents
-    whose email address the message carries (the sender, or an address in a forward)."""
+PHONE_RE = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+# Words of a case subject too common to say anything about which case a message is about.
+COMMON_WORDS = frozenset(
+    "about after again agency benefit benefits case claim could dear department from have "
+    "help inquiry letter office please regarding request status thank their there these this "
+    "update which with would your".split()
+)
+
+
+@dataclass
+class Suggestion:
+    """A case a queued message probably belongs to, with why, best first."""
+
+    case: Case
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+    referral: Referral | None = None  # filing records the agency's response to it
+
+    def add(self, points: int, reason: str) -> None:
+        """Count one more reason for this case."""
+        if reason not in self.reasons:
+            self.score += points
+            self.reasons.append(reason)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in COMMON_WORDS}
+
+
+def suggest_cases(
+    message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS
+) -> list[Suggestion]:
+    """The cases a queued message probably belongs to, among those the user may edit, ranked:
+    a valid tag of this office; the sender is the liaison (or writes from the agency's
+    domain) of an open referral, or of the case an old-style tag names; the constituent's
+    name, phone or email and the case subject's words in the message; a case number written
+    loosely ("case 1042", "#1042"). Tags of other offices and forged checks count for nothing.
+    """
     text = f"{message.subject}\n{message.body_text[:20_000]}"
-    found: list[Case] = []
+    lowered = " ".join(text.lower().split())
     tag = find_case_tag(message.subject, message.body_text)
-    numbers = [n for n in (tag.number, *tag.several) if n is not None]
-    numbers += [n for n in _liaison_cases(tag.legacy, message.sender) if n not in numbers]
-    # Numbers of untrusted tags (another office's, a wrong check) are never suggested.
-    loose = _number_candidates(tags.strip_tags(text))
-    numbers += [n for n in loose if n not in numbers]
-    if numbers:
-        by_number = {
-            c.number: c
-            for c in db.session.scalars(
-                permissions.visible_cases(user, Action.EDIT)
-                .where(Case.number.in_(numbers[:20]))
-                .options(selectinload(Case.constituent))
-            )
-        }
-        found += [by_number[n] for n in numbers if n in by_number]
-    addresses = list(
-        dict.fromkeys(
-            [_address_of(message.sender)] + [a.lower() for a in EMAIL_RE.findall(text)[:20]]
+    address = _address_of(message.sender)
+    directory = SenderDirectory.load()
+    agency_ids = directory.agencies_for(address) if address else set()
+    numbers: dict[int, tuple[int, str]] = {}
+    for n in (tag.number, *tag.several):
+        if n is not None:
+            numbers.setdefault(n, (100, f"it carries this office's tag for {case_label(n)}"))
+    for n in _liaison_cases(tag.legacy, message.sender):
+        numbers.setdefault(
+            n, (60, f"its old-style tag names {case_label(n)} and the sender is its liaison")
         )
+    for n in _number_candidates(tags.strip_tags(text)):
+        numbers.setdefault(n, (20, f"it mentions {case_label(n)}"))
+    editable = permissions.visible_cases(user, Action.EDIT).options(
+        selectinload(Case.constituent).selectinload(Constituent.contact_points)
     )
-    addresses = [a for a in addresses if a]
-    if addresses and len(found) < limit:
-        rows = db.session.scalars(
-            permissions.visible_cases(user, Action.EDIT)
-            .join(ContactPoint, ContactPoint.constituent_id == Case.constituent_id)
+    found: dict[int, Suggestion] = {}
+
+    def consider(case: Case) -> Suggestion:
+        return found.setdefault(case.id, Suggestion(case))
+
+    if numbers:
+        for case in db.session.scalars(editable.where(Case.number.in_(list(numbers)[:20]))):
+            points, reason = numbers[case.number]
+            consider(case).add(points, reason)
+    # A reply tagged for another office is that office's: the liaison (who serves many
+    # offices) sending it says nothing about this office's cases.
+    if address and not (tag.foreign and tag.number is None):
+        open_referrals = db.session.execute(
+            editable.add_columns(Referral)
+            .join(Referral, Referral.case_id == Case.id)
+            .outerjoin(AgencyContact, AgencyContact.id == Referral.contact_id)
             .where(
-                ContactPoint.kind == ContactKind.EMAIL,
-                ContactPoint.normalized.in_(addresses),
+                Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES),
+                sa.or_(
+                    sa.func.lower(AgencyContact.email) == address,
+                    Referral.agency_id.in_(agency_ids or {-1}),
+                ),
+            )
+            .order_by(Referral.sent_on.desc(), Referral.id.desc())
+            .limit(50)
+        ).all()
+        for case, referral in open_referrals:
+            contact_email = (referral.contact.email or "").lower() if referral.contact else ""
+            who = "the liaison" if contact_email == address else "from the agency"
+            suggestion = consider(case)
+            suggestion.add(
+                40 if who == "the liaison" else 30,
+                f"the sender is {who} of its open referral to {referral.agency.label}",
+            )
+            suggestion.referral = suggestion.referral or referral
+    addresses = {a.lower() for a in EMAIL_RE.findall(text)[:20]} | ({address} if address else set())
+    phones = {
+        p for p in (normalize.phone_e164(m) for m in PHONE_RE.findall(text)[:20]) if p is not None
+    }
+    wanted = [(ContactKind.EMAIL, sorted(addresses)), (ContactKind.PHONE, sorted(phones))]
+    for kind, values in wanted:
+        if not values:
+            continue
+        for case in db.session.scalars(
+            editable.join(ContactPoint, ContactPoint.constituent_id == Case.constituent_id)
+            .where(
+                ContactPoint.kind == kind,
+                ContactPoint.normalized.in_(values),
                 Case.status != CaseStatus.CLOSED,
             )
-            .options(selectinload(Case.constituent))
             .order_by(Case.last_activity_at.desc(), Case.id.desc())
-            .limit(limit * 2)
-        )
-        for case in rows:
-            if case.id not in {c.id for c in found}:
-                found.append(case)
-    return found[:limit]
+            .limit(limit * 3)
+        ):
+            what = "email address" if kind == ContactKind.EMAIL else "phone number"
+            consider(case).add(35, f"it carries the constituent's {what}")
+    message_words = _words(text)
+    for suggestion in found.values():
+        person = suggestion.case.constituent
+        full = " ".join(f"{person.first_name} {person.last_name}".lower().split())
+        if full.strip() and full in lowered:
+            suggestion.add(25, f"it names {person.full_name}")
+        elif len(person.last_name) > 3 and person.last_name.lower() in message_words:
+            suggestion.add(10, f"it names {person.last_name}")
+        shared = _words(suggestion.case.subject) & message_words
+        if shared:
+            suggestion.add(
+                min(15, 5 * len(shared)), "the case subject's words: " + ", ".join(sorted(shared))
+            )
+    ranked = sorted(
+        found.values(),
+        key=lambda s: (-s.score, s.case.status == CaseStatus.CLOSED, -s.case.id),
+    )
+    for suggestion in ranked:
+        if suggestion.referral is None or suggestion.referral.agency_id not in agency_ids:
+            # Filing records a response only when the sender writes for the referral's agency
+            # and it is that agency's only open referral on the case.
+            suggestion.referral = None
+            continue
+        fitting, _why = _response_for(message, suggestion.case, directory)
+        suggestion.referral = fitting
+    return ranked[:limit]
 
 
 def file_by_number(message: InboundMessage, number_text: str, user: User) -> Filing:
