@@ -1,15 +1,19 @@
-"""Benchmark importing agency email: 2,000 generated .eml files into the demo office.
+"""Benchmark importing agency email: generated .eml files into the demo office.
 
+    python bench/mail_import.py --scale 500 --messages 10000   # 200,000 cases, 10,000 messages
     python bench/mail_import.py                  # demo office at --scale 10 (4,000 cases)
     python bench/mail_import.py --scale 10 --messages 2000 --database postgresql://...
 
-Half the messages carry a real [Case #N] tag (a share of those from the liaison of the
-case's open referral, so they become agency responses), half do not (some mention a case
-number or come from a constituent's address, a few are truncated mid-MIME and refused); some
-carry a PDF or a Word file. They are imported as `flask mail import FOLDER` does (one
-SAVEPOINT per message, a commit every 100). The reference is plain
-``email.message_from_bytes`` over the same files. Prints messages per second of both, the
-ratio, and the count filed, queued, duplicate and refused; asserts nothing.
+Half the messages carry this office's tag [CODE C-N CHECK] (a share of those from the liaison
+of the case's open referral, so they become agency responses); a few carry an old-style
+[Case #N], another office's tag or a forged check (they queue); the rest are untagged (some
+mention a case number, some come from a constituent's address, some are HTML only or forward
+another message, a few are truncated mid-MIME and refused); some carry a PDF or a Word file.
+They are imported as `flask mail import FOLDER` does (one SAVEPOINT per message, a commit
+every 100, a report without records). The reference is plain ``email.message_from_bytes``
+over the same files. Prints messages per second of both and the ratio, the rate and the peak
+memory (resident set) at each quarter of the mailbox — flat when memory does not grow with
+the mailbox — and the counts filed, queued, duplicate and refused; asserts nothing.
 
 The seeded SQLite database is kept in the temp folder and copied afresh for every run, so
 each run imports into the same office (with --database the office keeps earlier runs' mail).
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import email
 import random
+import resource
 import shutil
 import sys
 import time
@@ -46,6 +51,7 @@ from constituent.models import (  # noqa: E402
 )
 from constituent.models.mail import AttachmentOutcome, InboundAttachment  # noqa: E402
 from constituent.services import mail as mail_service  # noqa: E402
+from constituent.services import tags  # noqa: E402
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n" + b"0" * 40_000 + b"\ntrailer<<>>\n%%EOF\n"
 DOCX = b"PK\x03\x04" + b"\x00" * 20_000
@@ -59,7 +65,13 @@ AGENCY_LINES = [
 
 
 def _message(
-    rng: random.Random, n: int, subject: str, body: str, sender: str, attach: str | None
+    rng: random.Random,
+    n: int,
+    subject: str,
+    body: str,
+    sender: str,
+    attach: str | None,
+    style: str = "plain",
 ) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
@@ -67,7 +79,16 @@ def _message(
     msg["Subject"] = subject
     msg["Date"] = format_datetime(datetime.now(UTC) - timedelta(hours=rng.randint(1, 48)))
     msg["Message-ID"] = f"<bench-{n}-{rng.getrandbits(48):x}@agency.example>"
-    msg.set_content(body)
+    if style == "html":
+        msg.set_content(f"<html><body><p>{body}</p></body></html>", subtype="html")
+    else:
+        msg.set_content(body)
+    if style == "forward":
+        inner = EmailMessage()
+        inner["From"] = "region@agency.example.gov"
+        inner["Subject"] = "Regional answer"
+        inner.set_content(body)
+        msg.add_attachment(inner)
     if attach == "pdf":
         msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="letter.pdf")
     elif attach == "docx":
@@ -78,6 +99,17 @@ def _message(
             filename="form.docx",
         )
     return msg.as_bytes()
+
+
+def _resident_mb() -> float:
+    """The process's resident memory now (Linux /proc; else the peak so far)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
@@ -108,7 +140,15 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    kinds = {"tagged": 0, "from the referral's liaison": 0, "untagged": 0, "truncated": 0}
+    kinds = {
+        "tagged": 0,
+        "from the referral's liaison": 0,
+        "untrusted tags": 0,
+        "untagged": 0,
+        "truncated": 0,
+    }
+    code = tags.office_code()
+    untrusted = max(3, count // 50)
     tagged = count // 2
     truncated = max(1, count // 100)
     for n in range(count):
@@ -122,15 +162,27 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
             else:
                 number = rng.choice(numbers)
                 sender = rng.choice(contacts + [f"reply{n}@other-office.example"])
+            tag = tags.case_tag(number, code)
             data = _message(
                 rng,
                 n,
-                f"RE: Congressional inquiry [Case #{number}]",
-                f"{text}\n\nPlease quote [Case #{number}] in any reply.",
+                f"RE: Congressional inquiry {tag}",
+                f"{text}\n\nPlease quote {tag} in any reply.",
                 sender,
                 attach,
             )
-        elif n < tagged + truncated:
+        elif n < tagged + untrusted:
+            kinds["untrusted tags"] += 1
+            number = rng.choice(numbers)
+            tag = rng.choice(
+                [
+                    f"[Case #{number}]",
+                    tags.case_tag(number, "ZZ99"),
+                    f"[{code} C-{number} AAAAA]",
+                ]
+            )
+            data = _message(rng, n, f"RE: {tag}", text, rng.choice(contacts), attach)
+        elif n < tagged + untrusted + truncated:
             kinds["truncated"] += 1
             whole = _message(
                 rng,
@@ -143,7 +195,8 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
             data = whole[: len(whole) // 2]
         else:
             kinds["untagged"] += 1
-            style = n % 3
+            style = n % 5
+            form = "plain"
             if style == 0:
                 body = f"{text}\n\nThis concerns case number {rng.choice(numbers)}."
                 sender = rng.choice(contacts)
@@ -153,7 +206,8 @@ def generate(folder: Path, count: int, rng: random.Random) -> dict[str, int]:
             else:
                 body = text
                 sender = rng.choice(contacts)
-            data = _message(rng, n, "Your inquiry", body, sender, attach)
+                form = {2: "plain", 3: "html", 4: "forward"}.get(style, "plain")
+            data = _message(rng, n, "Your inquiry", body, sender, attach, form)
         (folder / f"{n:05d}.eml").write_bytes(data)
     return kinds
 
@@ -207,9 +261,22 @@ def main() -> None:
             if done % 100 == 0:
                 db.session.commit()
 
+        quarter = max(1, len(paths) // 4)
+        samples = [_resident_mb()]  # resident memory every 50 messages
+        checkpoints: list[tuple[int, float, float]] = []  # (messages, seconds, peak RSS MB)
         started = time.perf_counter()
         sources = mail_service.sources_in_path(folder)
-        report = mail_service.import_sources(sources, user=None, on_message=imported)
+
+        def imported_and_measured(result: mail_service.MessageReport) -> None:
+            imported(result)
+            if done % 50 == 0:
+                samples.append(_resident_mb())
+            if done % quarter == 0 or done == len(paths):
+                checkpoints.append((done, time.perf_counter() - started, max(samples)))
+
+        report = mail_service.import_sources(
+            sources, user=None, on_message=imported_and_measured, keep_records=False
+        )
         db.session.commit()
         elapsed = time.perf_counter() - started
 
@@ -241,6 +308,18 @@ def main() -> None:
         f"{ref_rate:9,.1f} messages/s  ({reference:.2f} s)"
     )
     print(f"  ratio: the import runs at 1/{ref_rate / rate:,.0f} of the parser's rate")
+    print("  as the mailbox grows (peak resident memory during the import so far):")
+    last_n, last_t = 0, 0.0
+    for done_n, seconds, peak in checkpoints:
+        chunk_rate = (done_n - last_n) / max(seconds - last_t, 1e-9)
+        print(f"    after {done_n:6,} messages: {chunk_rate:8,.1f} messages/s, peak {peak:7.1f} MB")
+        last_n, last_t = done_n, seconds
+    if len(checkpoints) >= 2:
+        first, final = checkpoints[0][2], checkpoints[-1][2]
+        print(
+            f"  memory from the first quarter to the end: {first:.1f} MB -> {final:.1f} MB "
+            f"({final / first:.2f}x; 1.00x is flat)"
+        )
     print(
         f"  filed {counts[mail_service.ImportOutcome.FILED]:,}, "
         f"queued {counts[mail_service.ImportOutcome.QUEUED]:,}, "

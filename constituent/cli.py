@@ -360,7 +360,9 @@ def import_mail(path: Path) -> None:
             if done % 100 == 0:
                 db.session.commit()  # bounded transactions: a long import keeps its progress
 
-        report = mail_service.import_sources(sources, user=None, on_message=imported)
+        report = mail_service.import_sources(
+            sources, user=None, on_message=imported, keep_records=False
+        )
         db.session.commit()
     for message in report.messages:
         click.echo(f"  [{message.outcome.value}] {message.source}: {message.detail}")

@@ -969,8 +969,12 @@ def import_sources(
     *,
     user: User | None,
     on_message: Callable[[MessageReport], None] | None = None,
+    keep_records: bool = True,
 ) -> ImportReport:
-    """Import a batch, one SAVEPOINT per message; the caller commits (flushes only)."""
+    """Import a batch, one SAVEPOINT per message; the caller commits (flushes only).
+
+    ``keep_records`` False: the report keeps each message's words, not its database records
+    (the command line's long imports, whose memory must not grow with the mailbox)."""
     report = ImportReport()
     directory = SenderDirectory.load()
     for source in sources:
@@ -984,9 +988,12 @@ def import_sources(
             )
         else:
             result = import_message(raw, source.name, user=user, directory=directory)
-        report.messages.append(result)
         if on_message is not None:
             on_message(result)
+        if not keep_records:
+            # The words only: a long import's report must not hold every message's records.
+            result.message, result.case = None, None
+        report.messages.append(result)
     return report
 
 
