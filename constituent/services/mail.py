@@ -377,7 +377,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         )
     if mime.too_deep(raw):
         raise MessageRefused(
-            f"The message has more than {mime.MAX_PARTS} nested parts: no mail program writes "
+            f"The message has more than {mime.MAX_CONTAINERS} nested parts: no mail program writes "
             "such a message, so it was not imported."
         )
     try:

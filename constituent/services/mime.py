@@ -20,6 +20,7 @@ import webencodings
 
 MAX_PARTS = 500  # leaves of one message: more is a mail bomb, not a letter
 MAX_DEPTH = 50  # nested multiparts and forwards (real mail nests a handful deep)
+MAX_CONTAINERS = 200  # multipart and forwarded-message headers, counted before parsing
 DAMAGED = "Structure damaged: shown as received."
 SIGNATURES = frozenset(
     {"application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature"}
@@ -447,7 +448,7 @@ def parse_bytes(raw: bytes) -> EmailMessage:
 def too_deep(raw: bytes) -> bool:
     """A cheap look before parsing: more multipart or forwarded-message headers than any
     letter has (a message nested 3,000 levels deep is refused in milliseconds)."""
-    return len(_MULTIPART_HEADS.findall(raw, 0, len(raw))) > MAX_PARTS
+    return len(_MULTIPART_HEADS.findall(raw, 0, len(raw))) > MAX_CONTAINERS
 
 
 def boundary_used(raw: bytes, declared: str | None) -> str | None:
