@@ -161,3 +161,10 @@ def test_a_valid_tag_on_a_case_the_importer_may_not_see_waits(client, office, se
     assert "0 filed, 1 queued" in text
     assert f"It names case C-{hidden.number}, which is not a case you can file onto." in text
     assert last_message().status == InboundStatus.UNFILED
+
+
+def test_the_referral_page_gives_the_tag_to_put_in_emails(client, office, setup):
+    case, referral = setup["case"], setup["referral"]
+    client.login(office.caseworker.email)
+    page = page_text(client.get(f"/referrals/{referral.id}"))
+    assert f"Case tag for emails {tags.case_tag(case.number)}" in page
