@@ -249,3 +249,48 @@ def test_the_message_page_and_the_new_case_form_of_a_queued_message(ui, live_ser
     ui.click("#open-case")
     assert "opened for Evelyn Marsh, with the email on its timeline" in ui.page.inner_text("main")
     assert "<b>Please</b> call me about my pension." in ui.page.inner_text("#timeline")
+
+
+def test_the_liaisons_untagged_reply_is_filed_as_the_response_in_one_click(ui, live_server):
+    office = live_server.office
+    with live_server.app.app_context():
+        ssa, contact = _ssa()
+        case = _seed(live_server, "Disability appeal hearing date", "Ottilie", "Brandvold")
+        gen_release(case, [ssa])
+        caseworker = db.session.scalar(sa.select(User).where(User.email == office.caseworker.email))
+        referral_service.route_case(
+            case,
+            agency=ssa,
+            contact=contact,
+            method=ReferralMethod.EMAIL,
+            sent_on=referral_service.office_today() - timedelta(days=5),
+            due_on=None,
+            reference_number=None,
+            author=caseworker,
+        )
+        db.session.commit()
+        number = case.number
+        report = mail_service.import_sources(
+            [
+                mail_service.MailSource(
+                    "reply.eml",
+                    lambda: _eml(
+                        "RE: your inquiry",
+                        "The hearing for Ottilie Brandvold is set for the 14th.",
+                        f"Dana Whitfield <{LIAISON}>",
+                    ),
+                )
+            ],
+            user=None,
+        )
+        db.session.commit()
+        message_id = report.messages[0].message.id
+
+    ui.login(office.caseworker.email)
+    ui.goto("/mail/")
+    button = ui.page.locator(f"#message-{message_id} button[data-case='{number}']")
+    assert button.inner_text().startswith(f"File as SSA’s response on C-{number}")
+    ui.click(f"#message-{message_id} button[data-case='{number}']")  # the one click
+    main = ui.page.inner_text("main")
+    assert f"Filed “RE: your inquiry” to case C-{number}." in main
+    assert "Recorded as the response to the referral to Social Security Administration" in main
