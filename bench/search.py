@@ -563,6 +563,100 @@ def measure_full_page(app, supervisor, queries: dict[str, list[tuple]]) -> tuple
     return percentiles(times)
 
 
+PEOPLE_USERS = (
+    ("caseworker2@demo.example", "NY-21 caseworker"),
+    ("intake@demo.example", "intake, 3 districts"),
+    ("supervisor@demo.example", "supervisor, 3 districts"),
+)
+
+
+def people_queries(app, n: int, rng: random.Random) -> list[str]:
+    """Searches for people: a surname, a full name, a name with a ZIP, and the OR of a full
+    name and another surname (the shape of the issue-11 probe), from the demo's residents."""
+    import sqlalchemy as sa
+
+    from constituent.extensions import db
+    from constituent.models import Constituent
+
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Constituent.first_name, Constituent.last_name, Constituent.zip5)
+            .order_by(Constituent.id)
+            .limit(5000)
+        ).all()
+    texts = []
+    for i in range(n):
+        first, last, zip5 = rng.choice(rows)
+        other = rng.choice(rows)[1]
+        texts.append(
+            [last, f"{first} {last}", f"{last} zip:{zip5}", f"({first} {last}) OR {other}"][i % 4]
+        )
+    return texts
+
+
+def measure_people(app, texts: list[str]) -> list[dict]:
+    """The people section ("N people found" and its top rows) per user: warm (permission
+    filter cached for this version of the index) and cold (the first search after a save,
+    when the filter is recomputed), beside the case section for the same searches."""
+    import sqlalchemy as sa
+
+    from constituent.extensions import db
+    from constituent.models import User
+    from constituent.search import query as search_query
+    from constituent.search import searching
+    from constituent.search.store import search_index
+
+    index = search_index(app)
+    rows = []
+    with app.app_context():
+        for email, label in PEOPLE_USERS:
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            if user is None:
+                continue
+            timings: dict[str, list[float]] = {"warm": [], "cold": [], "cases": []}
+            totals = []
+            for text in texts:
+                parsed = search_query.parse(text)
+
+                def people(parsed=parsed, text=text, user=user, totals=totals, cold=False) -> None:
+                    with index.reading() as reading:
+                        if cold:
+                            reading.opened.filters.clear()
+                        outcome = searching.Outcome(text=text)
+                        searching._constituents(reading, user, parsed, outcome)
+                        totals.append(outcome.constituent_total)
+
+                def cases(parsed=parsed, user=user) -> None:
+                    with index.reading() as reading:
+                        searching.case_page(reading, user, parsed)
+
+                people()  # warm the filter for this user
+                timings["warm"].append(timed(people))
+                timings["cold"].append(timed(lambda p=people: p(cold=True)))
+                timings["cases"].append(timed(cases))
+            row = {"user": label, "n": len(texts), "median_people": statistics.median(totals)}
+            for key, samples in timings.items():
+                row[f"{key}_p50"], row[f"{key}_p95"] = percentiles(samples)
+            rows.append(row)
+    return rows
+
+
+def print_people(rows: list[dict]) -> None:
+    header = (
+        f"{'people section':<26} {'warm p50':>9} {'p95':>8} {'cold p50':>9} {'p95':>8} "
+        f"{'cases p50':>9} {'warm/cases':>10} {'median found':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = r["warm_p50"] / r["cases_p50"] if r["cases_p50"] else 0
+        print(
+            f"{r['user']:<26} {r['warm_p50']:>7.1f}ms {r['warm_p95']:>6.1f}ms "
+            f"{r['cold_p50']:>7.1f}ms {r['cold_p95']:>6.1f}ms {r['cases_p50']:>7.1f}ms "
+            f"{ratio:>9.2f}x {r['median_people']:>12,.0f}"
+        )
+
+
 def measure_saves(app, supervisor, n: int) -> dict[str, float]:
     """Commit latency of adding a note, with and without the search queue's listener, and
     the time until the note's unique word is found (background indexer thread running)."""
@@ -704,6 +798,11 @@ def main() -> None:
     parser.add_argument(
         "--skip-reindex", action="store_true", help="reuse the index already built in --workdir"
     )
+    parser.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only the people section's timings (counts over constituent_scope), per user",
+    )
     args = parser.parse_args()
 
     env = environment(args)
@@ -739,6 +838,15 @@ def main() -> None:
             rebuild = indexer.rebuild(app, procs=args.procs)
     gen = current_generation(index_root(app))
     index_bytes = directory_size(gen)
+
+    say(f"Timing the people section ({args.queries} searches per user) ...")
+    people_rows = measure_people(app, people_queries(app, args.queries, random.Random(21)))
+    search_index(app).close()
+    if args.people_only:
+        print()
+        print(f"People section: {cases:,} cases (--scale {args.scale}), {args.queries} searches")
+        print_people(people_rows)
+        return
 
     fts_path = work / "fts.db"
     say("Building the FTS5 table over the same documents ...")
@@ -797,6 +905,8 @@ def main() -> None:
         f"{'full results page':<24} {page_p50:>8.1f}ms {page_p95:>6.1f}ms "
         f"{'(cases + people + agencies sections, SQL check, highlights)':>0}"
     )
+    print()
+    print_people(people_rows)
     print()
     if rebuild is not None:
         docs = sum(rebuild.counts.values())

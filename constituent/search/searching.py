@@ -526,48 +526,58 @@ def _cases(
             outcome.confidential_shown.append(case.number)
 
 
-def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
+def _constituent_filter(reading: Reading, user: User) -> wq.Query:
+    """constituent_scope as a filter over constituent documents: the district rule (the
+    district each document stores) corrected by the people the scope decides otherwise, from
+    SQL (people.district_rule_exceptions). Kept until the index changes — any save changes it,
+    a case's confidentiality or assignee included."""
     from constituent.services import constituents as people
 
-    if not may(user, Capability.VIEW_CONSTITUENTS):
-        return
+    districts = sorted(user.district_ids)
+    cache_key = ("constituent-exceptions", f"{user.id}:{user.role}:{districts}")
+    exceptions = reading.opened.filters.get(cache_key)  # type: ignore[arg-type]
+    if exceptions is None:
+        exceptions = people.district_rule_exceptions(user)
+        reading.opened.filters[cache_key] = exceptions  # type: ignore[index, assignment]
+    admitted, hidden = exceptions  # type: ignore[misc]
+    reach = wq.Or(
+        [
+            wq.Term("district_id", "none"),
+            *(wq.Term("district_id", str(d)) for d in districts),
+            *(wq.Term("id", str(i)) for i in admitted),
+        ]
+    )
+    if not hidden:
+        return reach
+    return wq.And([reach, wq.Not(wq.Or([wq.Term("id", str(i)) for i in hidden]))])
+
+
+def _constituent_matches(
+    reading: Reading, user: User, parsed: Parsed
+) -> tuple[wq.Query | None, int]:
+    """The constituents query and the permitted documents matching it (a bitmap); the query
+    is None when the user sees no constituents or the search uses a filter they lack."""
     searcher = reading.searcher("constituents")
+    if not may(user, Capability.VIEW_CONSTITUENTS):
+        return None, 0
     q = search_query.compile_query(
         parsed, CompileContext("constituents", user.id, searcher.reader())
     )
     if q is None:
-        return
-    districts = sorted(user.district_ids)
-    # Visible: no district, one of the user's districts, or a case the user may see (the few
-    # people living elsewhere with a case here are listed by SQL).
-    # Kept until the index changes (any save changes it); the page's rows are checked by SQL
-    # (visible_constituents) in any case.
-    cache_key = ("constituents-elsewhere", f"{user.id}:{user.role}:{districts}")
-    elsewhere = reading.opened.filters.get(cache_key)
-    if elsewhere is None:
-        elsewhere = db.session.scalars(
-            sa.select(Constituent.id)
-            .where(
-                people.constituent_scope(user),
-                Constituent.district_id.is_not(None),
-                Constituent.district_id.not_in(districts) if districts else sa.true(),
-                Constituent.merged_into_id.is_(None),
-            )
-            .order_by(Constituent.id)
-        ).all()
-        reading.opened.filters[cache_key] = elsewhere
-    flt = wq.Or(
-        [
-            wq.Term("district_id", "none"),
-            *(wq.Term("district_id", str(d)) for d in districts),
-            *(wq.Term("id", str(i)) for i in elsewhere),
-        ]
-    )
-    allowed = reading.allowed("constituents", flt)
-    matched = docsets.matching(q, searcher, allowed) & allowed
+        return None, 0
+    allowed = reading.allowed("constituents", _constituent_filter(reading, user))
+    return q, docsets.matching(q, searcher, allowed) & allowed
+
+
+def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
+    from constituent.services import constituents as people
+
+    q, matched = _constituent_matches(reading, user, parsed)
+    # Counted over the same scope as the rows below: constituent_scope.
     outcome.constituent_total = matched.bit_count()
-    if not matched:
+    if q is None or not matched:
         return
+    searcher = reading.searcher("constituents")
     results = searcher.search(q, filter=docsets.Membership(matched), limit=SECTION_SIZE * 2)
     ids = [int(hit["id"]) for hit in results]
     if not ids:
@@ -625,3 +635,10 @@ def count_cases(user: User, text: str) -> int:
             return 0
         allowed = reading.allowed("cases", case_search_filter(user, Action.VIEW))
         return (docsets.matching(q, searcher, allowed) & allowed).bit_count()
+
+
+def count_constituents(user: User, text: str) -> int:
+    """How many constituents the user may see match (tests and the benchmark)."""
+    parsed = search_query.parse(text)
+    with search_index().reading() as reading:
+        return _constituent_matches(reading, user, parsed)[1].bit_count()
