@@ -8,11 +8,12 @@ search: an OR with a visible person's name, her ZIP or her town must not change 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from constituent.extensions import db
-from constituent.models import Role
+from constituent.models import CaseStatus, Role
 from tests import factories
 from tests.search_support import build, reset_index
 
@@ -45,6 +46,7 @@ def probe(request, app, office):
         assignee=assigned,
         opened_by=other,
         subject="Protective order follow-up",
+        opened_at=datetime(2026, 1, 12, 15, 0, tzinfo=UTC),
     )
     visible = factories.gen_constituent(
         office.a, first="Walter", last="Ashdown", zip5=OTHER_ZIP, city=OTHER_TOWN
@@ -56,6 +58,8 @@ def probe(request, app, office):
         assignee=office.caseworker,
         opened_by=office.intake,
         subject="Pension application",
+        status=CaseStatus.RESOLVED,
+        opened_at=datetime(2026, 3, 10, 15, 0, tzinfo=UTC),
     )
     db.session.commit()
     build(app)
@@ -115,20 +119,37 @@ def test_those_who_may_open_her_case_count_her(client, office, probe):
     )
 
 
+FACET_LINK = re.compile(
+    r'<a class="usa-link app-facet" href="([^"]+)"><span class="app-facet__label">([^<]+)</span>'
+    r' <span class="app-facet__count">(\d+)</span>'
+)
+
+
+def _listed(html: str) -> list[str]:
+    return re.findall(r'class="app-hit__number">([^<]+)<', html)
+
+
 @pytest.mark.parametrize("who", ["caseworker", "intake", "supervisor"])
 def test_case_counts_and_facets_match_the_cases_listed(client, office, probe, who):
-    """Both people's names find their cases; counts and every facet count only the listed."""
+    """Both people's names find their cases (hers open, his resolved); the count and every
+    facet count equal the cases listed — after following the facet link, too."""
     client.login(getattr(office, who).email)
     html = _search(client, "Quennell OR Ashdown")
-    listed = re.findall(r'class="app-hit__number">([^<]+)<', html)
     expected = 2 if who == "supervisor" else 1
-    assert len(listed) == expected
-    noun = "case" if expected == 1 else "cases"
-    assert f"{expected} {noun} found" in html
-    facet_counts = [int(n) for n in re.findall(r'app-facet__count">(\d+)<', html)]
-    # District, status and category: each facet has one value holding every listed case.
-    assert facet_counts and set(facet_counts) == {expected}
-    # Following a facet lists exactly the cases it counted.
-    for href in re.findall(r'class="usa-link app-facet" href="([^"]+)"', html):
+    assert len(_listed(html)) == expected
+    assert f"{expected} {'case' if expected == 1 else 'cases'} found" in html
+    links = FACET_LINK.findall(html)
+    assert {label for _href, label, _n in links} >= {"NY-21", "Resolved"}
+    for href, label, count in links:
         narrowed = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
-        assert len(re.findall(r'class="app-hit__number">', narrowed)) == expected
+        assert len(_listed(narrowed)) == int(count), (label, count)
+
+
+def test_date_pickers_narrow_every_part_of_an_or(client, office, probe):
+    """The date pickers apply to the whole search, not to the last alternative of an OR."""
+    client.login(office.supervisor.email)
+    dates = {"opened_from": "2026-03-01", "opened_to": "2026-03-31"}
+    html = client.get("/search/", query_string={"q": "Quennell OR Ashdown", **dates})
+    html = html.get_data(as_text=True)
+    assert "1 case found" in html
+    assert len(_listed(html)) == 1

@@ -38,8 +38,19 @@ def _args(**changes: Any) -> dict[str, Any]:
     return args
 
 
+def _grouped(text: str) -> str:
+    """The search in brackets when it is an OR, so that a filter added to it narrows every
+    alternative ("a OR b" + district:X is "a OR (b district:X)" otherwise)."""
+    try:
+        tree = search_query.parse(text).tree
+    except DomainError:
+        return text
+    return f"({text.strip()})" if isinstance(tree, search_query.Or) else text
+
+
 def _with_token(text: str, token: str) -> str:
-    return f"{text.strip()} {token}".strip()
+    """The search narrowed by a facet's filter: its link leads to the cases it counted."""
+    return f"{_grouped(text).strip()} {token}".strip()
 
 
 def _without_token(text: str, token: str) -> str:
@@ -89,7 +100,8 @@ def results():  # type: ignore[no-untyped-def]
         response, context["note"] = _case_redirect(text)
         if response is not None:
             return response
-    full_text = " ".join(p for p in (text, form.date_filters()) if p)
+    dates = form.date_filters()
+    full_text = " ".join(p for p in (_grouped(text) if dates else text, dates) if p)
     try:
         outcome = searching.search(
             _user(),
