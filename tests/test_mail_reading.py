@@ -107,6 +107,7 @@ def test_damaged_structure_is_shown_as_received_and_said_so(client, office, setu
     assert words in page
     assert "Structure damaged: shown as received." in page
     assert "--actual" not in page and "Content-Type" not in page
+    assert "Structure damaged: shown as received" in page_text(client.get("/mail/"))
 
 
 def test_only_a_file_that_truly_ends_mid_part_is_cut_off(client, office, setup):
@@ -176,3 +177,13 @@ def test_a_forward_in_an_unfiled_message_is_still_unfiled_when_its_tag_is_foreig
     report, [message] = imported(client, office, (outer, "fwd.eml"))
     assert "0 filed, 1 queued" in report and "is for another office" in report
     assert message.status == InboundStatus.UNFILED
+
+
+def test_headers_in_iso_8859_1_with_0x92_show_no_control_character(client, office, setup):
+    raw = (
+        b"From: =?iso-8859-1?q?Agency=92s_Desk?= <desk@agency.example>\n"
+        b"Subject: =?iso-8859-1?q?The_agency=92s_answer?=\nContent-Type: text/plain\n\nBody.\n"
+    )
+    _report, [message] = imported(client, office, (raw, "headers.eml"))
+    assert message.subject == "The agency’s answer"
+    assert message.sender == "Agency’s Desk <desk@agency.example>"

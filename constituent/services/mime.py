@@ -103,7 +103,7 @@ class Reading:
 # Charsets ----------------------------------------------------------------------------------------
 
 
-def _c1_to_text(text: str) -> str:
+def no_c1(text: str) -> str:
     """C1 control characters never reach a page: those windows-1252 gives a meaning to (0x92
     is ’) become that character, the five it leaves undefined become U+FFFD."""
 
@@ -135,7 +135,7 @@ def decode_text(data: bytes, label: str | None) -> tuple[str, str]:
                 f"A part names the character set “{label[:40]}”, which is unknown: it was "
                 f"read as {guessed} from its content; a few letters may be wrong."
             )
-        return _c1_to_text(text), notice
+        return no_c1(text), notice
     try:
         text = codecs.decode(data, encoding.codec_info.name, errors="strict")
     except (UnicodeDecodeError, LookupError):
@@ -146,7 +146,7 @@ def decode_text(data: bytes, label: str | None) -> tuple[str, str]:
         )
     if encoding.name == "utf-8" and text.startswith("\ufeff"):
         text = text[1:]
-    return _c1_to_text(text), notice
+    return no_c1(text), notice
 
 
 # HTML --------------------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def _one_line(value: object, limit: int) -> str:
 
 def _header(part: Message, name: str) -> str:
     try:
-        return _one_line(part.get(name, ""), 300)
+        return no_c1(_one_line(part.get(name, ""), 300))
     except Exception:  # a header the policy cannot parse: show nothing rather than fail
         return ""
 

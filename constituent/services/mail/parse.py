@@ -231,10 +231,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
         addresses = getattr(from_header, "addresses", ()) or ()
         name, address = "", ""
         if addresses:
-            name = _one_line(addresses[0].display_name, 200)
+            name = mime.no_c1(_one_line(addresses[0].display_name, 200))
             address = addresses[0].addr_spec.lower() if addresses[0].domain else ""
         if not name and not address:
-            name = _one_line(from_header, 200)
+            name = mime.no_c1(_one_line(from_header, 200))
         date_header = msg.get("Date")
         sent_at = getattr(date_header, "datetime", None) if date_header is not None else None
         if sent_at is not None and sent_at.tzinfo is None:
@@ -244,7 +244,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
             message_id=message_id,
             sender_name=name,
             sender_address=address[:320],
-            subject=_one_line(msg.get("Subject", ""), 998),
+            subject=mime.no_c1(_one_line(msg.get("Subject", ""), 998)),
             sent_at=sent_at,
             text=_cut(text, MAX_TEXT_CHARS),
             attachments=[
