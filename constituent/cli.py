@@ -218,33 +218,88 @@ def _print_saved_credentials() -> None:
             click.echo("  " + line)
 
 
+class _StageBars:
+    """Progress bars for a service's ``progress(stage, done, total)`` calls: one per stage."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=self.labels.get(stage, stage))
+            bar.__enter__()
+            self.bars[stage] = bar
+        bar.update(done - bar.pos)
+        if done >= total and not bar.finished:
+            bar.__exit__(None, None, None)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            if not bar.finished:
+                bar.render_finish()
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:
-    """Write a consistent backup of the database to PATH (the app may keep running)."""
+    """Write one archive with the database and every stored file to PATH (app may keep running).
+
+    The archive (tar) holds the database, the signed releases and attachments it refers to,
+    and a manifest of their SHA-256 checksums.
+    """
     from constituent.services import backup
 
+    bars = _StageBars({"database": "Copying the database", "files": "Copying stored files"})
     try:
-        written = backup.backup(path)
+        result = backup.backup(path, progress=bars)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Backup written to {written} ({written.stat().st_size:,} bytes).")
+    finally:
+        bars.close()
+    click.echo(
+        f"Backup written to {result.path} ({result.path.stat().st_size:,} bytes): the "
+        f"database at migration {result.revision} and {result.files:,} stored files "
+        f"({result.file_bytes:,} bytes)."
+    )
 
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore_command(path: Path, yes: bool) -> None:
-    """Replace the database with the backup at PATH, after checking it; then rebuild search."""
+    """Replace the database and stored files with the backup at PATH, after checking every
+    file it needs is there; then rebuild search."""
+    from constituent.search import indexer
+    from constituent.search.store import IndexBusy, SearchUnavailable
     from constituent.services import backup
 
     if not yes:
         click.confirm("This replaces every record in the database. Continue?", abort=True)
+    bars = _StageBars(
+        {
+            "checking": "Checking the archive",
+            "files": "Putting back stored files",
+            "database": "Restoring the database",
+        }
+    )
     try:
-        backup.restore(path)
+        result = backup.restore(path, progress=bars)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Restored from {path}.")
+    finally:
+        bars.close()
+    click.echo(
+        f"Restored from {path}: the database at migration {result.revision} and "
+        f"{result.files:,} stored files ({result.files_written:,} written)."
+    )
+    try:
+        rebuilt = indexer.rebuild(procs=1)
+    except (IndexBusy, SearchUnavailable) as exc:  # the restore stands; say how to finish
+        click.echo(f"Search was not rebuilt ({exc}): run `flask search reindex`.", err=True)
+    else:
+        click.echo(f"Rebuilt the search index ({sum(rebuilt.counts.values()):,} documents).")
 
 
 @agencies_cli.command("import")

@@ -1,18 +1,35 @@
-"""Backups and restores: SQLite through its online backup API, PostgreSQL through pg_dump.
+"""Backups and restores of the whole office: the database and every stored file it refers to.
 
-A restore checks the backup first (integrity, and that its schema is at this code's migration
-head) and only then replaces the live database.
+A backup is one tar archive: the database (SQLite through its online backup API, PostgreSQL
+through pg_dump on an exported snapshot), each stored file the database refers to (signed
+privacy releases, case and mail attachments) and ``manifest.json`` with their SHA-256
+checksums. Both are taken from one consistent view of the database while the app keeps
+running. A restore checks everything first (the archive, the database's integrity and
+migration revision, and that every file the database refers to is there with the right
+checksum) and only then replaces the live files and database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
+import re
 import shutil
 import sqlite3
 
 # pg_dump/pg_restore run as fixed programs with argument lists, never through a shell.
 import subprocess  # noqa: S404  # nosec B404
+import tarfile
+import tempfile
 import uuid
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
@@ -20,7 +37,54 @@ from flask import current_app
 from sqlalchemy.engine import make_url
 
 from constituent.extensions import db
+from constituent.services import uploads
 from constituent.services.errors import DomainError
+
+ARCHIVE_FORMAT = "constituent-backup"
+ARCHIVE_VERSION = 1
+MANIFEST = "manifest.json"
+SQLITE_MEMBER = "database.sqlite3"
+PGDUMP_MEMBER = "database.pgdump"
+UPLOADS_PREFIX = "uploads/"
+# A stored file's place in the archive: uploads/<first two characters of its key>/<key>.
+_MEMBER_RE = re.compile(r"uploads/([A-Za-z0-9_-]{2})/([A-Za-z0-9_-]{2,255})")
+_CHUNK = 1024 * 1024
+# How many problems a refusal lists before "and N more".
+_LISTED = 10
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file the database refers to: an ``attachments`` row."""
+
+    storage_key: str
+    sha256: str
+    size: int
+
+    @property
+    def member(self) -> str:
+        return f"{UPLOADS_PREFIX}{self.storage_key[:2]}/{self.storage_key}"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What ``backup`` wrote."""
+
+    path: Path
+    revision: str
+    files: int
+    file_bytes: int
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What ``restore`` put back."""
+
+    revision: str
+    files: int
+    files_written: int
 
 
 def migration_head() -> str:
@@ -46,36 +110,202 @@ def _libpq_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def backup(target: Path) -> Path:
-    """Write a consistent copy of the live database to ``target`` while the app keeps running."""
+def _program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise DomainError(
+            f"{name} is not installed: install the PostgreSQL client tools "
+            "(Debian: apt-get install postgresql-client) of the server's version or newer."
+        )
+    return path
+
+
+def _run(args: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise DomainError(f"{what} failed: {detail[-1] if detail else done.returncode}")
+    return done
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listing(problems: list[str]) -> str:
+    shown = "; ".join(problems[:_LISTED])
+    more = len(problems) - _LISTED
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Backup
+# ---------------------------------------------------------------------------------------
+
+
+def backup(target: Path, progress: Progress | None = None) -> BackupResult:
+    """Write one archive with the database and every stored file it refers to.
+
+    The database copy is consistent while the app keeps saving, and the files are exactly
+    those that copy refers to (a file is written before its row commits and never changed).
+    A referenced file missing or damaged on disk stops the backup with the list, since a
+    restore of that archive would be refused.
+    """
+    progress = progress or _noop
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     db.session.remove()
-    source = _sqlite_path()
-    if source is not None:
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:6]}.tmp")
-        with sqlite3.connect(source) as src, sqlite3.connect(tmp) as dst:
-            src.backup(dst)
-        tmp.replace(target)
-        return target
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise DomainError(
-            "pg_dump is not installed. Install the PostgreSQL client, or run: "
-            'pg_dump --format=custom --file BACKUP "$CONSTITUENT_DATABASE_URL"'
-        )
-    subprocess.run(  # noqa: S603  # nosec B603
-        [pg_dump, "--format=custom", "--no-owner", "--file", str(target), _libpq_url()],
-        check=True,
-        capture_output=True,
+    with tempfile.TemporaryDirectory(prefix=".constituent-backup-", dir=target.parent) as tmp:
+        work = Path(tmp)
+        progress("database", 0, 1)
+        if (source := _sqlite_path()) is not None:
+            member, dump = SQLITE_MEMBER, work / SQLITE_MEMBER
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dump)) as dst:
+                src.backup(dst)  # one step: a single read transaction, a consistent copy
+                # One self-contained file (no -wal beside it) in the archive.
+                dst.execute("PRAGMA journal_mode=DELETE")
+            revision = check_sqlite_backup(dump)
+            files = _sqlite_references(dump)
+        else:
+            member, dump = PGDUMP_MEMBER, work / PGDUMP_MEMBER
+            revision, files = _dump_postgres(dump)
+        progress("database", 1, 1)
+        archive = work / "archive.tar"
+        with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(dump, arcname=member)
+            manifest_files, problems = _add_files(tar, files, progress)
+            if problems:
+                raise DomainError(
+                    f"Not backed up: {len(problems)} stored file(s) the database refers to "
+                    f"are missing or damaged in {uploads.upload_dir()}: {_listing(problems)}. "
+                    "Put them back from an earlier backup, then back up again."
+                )
+            manifest = {
+                "format": ARCHIVE_FORMAT,
+                "version": ARCHIVE_VERSION,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "revision": revision,
+                "database": {
+                    "member": member,
+                    "dialect": "sqlite" if member == SQLITE_MEMBER else "postgresql",
+                    "sha256": _sha256_file(dump),
+                    "size": dump.stat().st_size,
+                },
+                "files": manifest_files,
+            }
+            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
+        archive.chmod(0o600)  # residents' details: readable by the office's service account only
+        archive.replace(target)
+    return BackupResult(
+        path=target,
+        revision=revision,
+        files=len(files),
+        file_bytes=sum(f["size"] for f in manifest_files),
     )
-    return target
+
+
+def _sqlite_references(path: Path) -> list[StoredFile]:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        rows = conn.execute(
+            "SELECT storage_key, sha256, size FROM attachments ORDER BY storage_key"
+        ).fetchall()
+    return [StoredFile(str(k), str(s), int(n)) for k, s, n in rows]
+
+
+def _references_query() -> sa.TextClause:
+    return sa.text("SELECT storage_key, sha256, size FROM attachments ORDER BY storage_key")
+
+
+def _dump_postgres(target: Path) -> tuple[str, list[StoredFile]]:
+    """pg_dump of an exported snapshot, and the file list and revision read in that snapshot."""
+    pg_dump = _program("pg_dump")
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
+            revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            rows = conn.execute(_references_query()).all()
+            # The snapshot stays importable while this transaction is open.
+            _run(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    f"--snapshot={snapshot}",
+                    "--file",
+                    str(target),
+                    _libpq_url(),
+                ],
+                "pg_dump",
+            )
+    return str(revision), [StoredFile(str(k), str(s), int(n)) for k, s, n in rows]
+
+
+class _HashingReader:
+    """A file read once: into the archive and through SHA-256 at the same time."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _add_files(
+    tar: tarfile.TarFile, files: list[StoredFile], progress: Progress
+) -> tuple[list[dict[str, Any]], list[str]]:
+    entries: list[dict[str, Any]] = []
+    problems: list[str] = []
+    total = len(files)
+    progress("files", 0, total)
+    for done, stored in enumerate(files, start=1):
+        path = uploads.upload_dir() / stored.storage_key[:2] / stored.storage_key
+        try:
+            with path.open("rb") as fh:
+                info = tar.gettarinfo(arcname=stored.member, fileobj=fh)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                reader = _HashingReader(fh)
+                tar.addfile(info, reader)  # type: ignore[arg-type]
+        except FileNotFoundError:
+            problems.append(f"{stored.member} is missing")
+        else:
+            digest = reader.digest.hexdigest()
+            if digest != stored.sha256:
+                problems.append(f"{stored.member} does not match its checksum")
+            entries.append({"path": stored.member, "sha256": digest, "size": info.size})
+        progress("files", done, total)
+    return entries, problems
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(datetime.now(UTC).timestamp())
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+# ---------------------------------------------------------------------------------------
+# Restore
+# ---------------------------------------------------------------------------------------
 
 
 def check_sqlite_backup(path: Path) -> str:
-    """Integrity-check a SQLite backup and return its migration revision."""
+    """Integrity-check a SQLite database file and return its migration revision."""
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             result = conn.execute("PRAGMA integrity_check").fetchone()
             if result is None or result[0] != "ok":
                 raise DomainError(f"The backup failed its integrity check: {result}.")
@@ -87,75 +317,229 @@ def check_sqlite_backup(path: Path) -> str:
     return str(row[0])
 
 
-def restore(source: Path) -> None:
-    """Replace the live database with a checked backup (same migration head required)."""
+def restore(source: Path, progress: Progress | None = None) -> RestoreResult:
+    """Replace the live database and stored files with a checked backup archive.
+
+    Nothing is changed unless the archive is whole (every member matches the manifest), its
+    database is readable and at this code's migration head, and every file that database
+    refers to is in the archive with the checksum the database records.
+    """
+    progress = progress or _noop
     source = source.resolve()
     if not source.is_file():
         raise DomainError(f"No backup file at {source}.")
     head = migration_head()
+    live_uploads = uploads.upload_dir()
+    live_uploads.mkdir(parents=True, exist_ok=True)
     db.session.remove()
-    live = _sqlite_path()
-    if live is not None:
-        revision = check_sqlite_backup(source)
-        if revision != head:
-            raise DomainError(
-                f"The backup is at migration {revision}, this code at {head}: restore it with "
-                "the matching version, then run `flask db upgrade`."
-            )
-        db.engine.dispose()
-        with sqlite3.connect(source) as src, sqlite3.connect(live) as dst:
-            src.backup(dst)
-        return
-    _restore_postgres(source, head)
+    # Unpacked beside the live files, so each one is moved into place with a rename.
+    with tempfile.TemporaryDirectory(prefix=".constituent-restore-", dir=live_uploads) as tmp:
+        work = Path(tmp)
+        manifest = _unpack(source, work, progress)
+        dump = work / manifest["database"]["member"]
+        live_sqlite = _sqlite_path()
+        if live_sqlite is not None:
+            if manifest["database"]["member"] != SQLITE_MEMBER:
+                raise DomainError(
+                    "This is a backup of a PostgreSQL database; this app uses SQLite. Restore "
+                    "it on a server configured with CONSTITUENT_DATABASE_URL=postgresql://…"
+                )
+            revision = check_sqlite_backup(dump)
+            _require_head(revision, head)
+            files = _sqlite_references(dump)
+        else:
+            if manifest["database"]["member"] != PGDUMP_MEMBER:
+                raise DomainError(
+                    "This is a backup of a SQLite database; this app uses PostgreSQL."
+                )
+            revision, files = _read_postgres_dump(dump)
+            _require_head(revision, head)
+        _require_files(files, manifest, work)
+        # Every check passed: from here on, replace.
+        written = _install_files(files, work, live_uploads, progress)
+        progress("database", 0, 1)
+        if live_sqlite is not None:
+            db.engine.dispose()
+            with (
+                closing(sqlite3.connect(dump)) as src,
+                closing(sqlite3.connect(live_sqlite)) as dst,
+            ):
+                src.backup(dst)
+        else:
+            _restore_postgres(dump)
+        progress("database", 1, 1)
+    return RestoreResult(revision=revision, files=len(files), files_written=written)
 
 
-def _restore_postgres(source: Path, head: str) -> None:
-    pg_restore = shutil.which("pg_restore")
-    if pg_restore is None:
-        raise DomainError("pg_restore is not installed (PostgreSQL client tools).")
-    listing = subprocess.run(  # noqa: S603  # nosec B603
-        [pg_restore, "--list", str(source)], capture_output=True, text=True, check=False
+def _not_an_archive(source: Path, why: str) -> DomainError:
+    return DomainError(
+        f"{source.name} is not a readable backup of this application ({why}). Use an "
+        "archive written by `flask backup`."
     )
-    if listing.returncode != 0 or "alembic_version" not in listing.stdout:
-        raise DomainError(f"{source.name} is not a readable backup of this application.")
-    # Restore into a scratch database first to read its revision, then into the live one.
+
+
+def _unpack(source: Path, work: Path, progress: Progress) -> dict[str, Any]:
+    """Read the manifest, and extract every member it lists, each checked against it."""
+    try:
+        tar = tarfile.open(source, "r:*")
+    except (tarfile.TarError, OSError) as exc:
+        raise _not_an_archive(source, "not a tar archive") from exc
+    with tar:
+        try:
+            members = {m.name: m for m in tar.getmembers()}
+            manifest = _read_manifest(source, tar, members)
+            expected = {manifest["database"]["member"]: manifest["database"]}
+            expected.update({entry["path"]: entry for entry in manifest["files"]})
+            problems = []
+            total = len(expected)
+            progress("checking", 0, total)
+            for done, (name, entry) in enumerate(expected.items(), start=1):
+                member = members.get(name)
+                if member is None or not member.isfile():
+                    problems.append(f"{name} is missing")
+                elif _extract(tar, member, work / name) != entry["sha256"]:
+                    problems.append(f"{name} does not match its checksum")
+                progress("checking", done, total)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise _not_an_archive(source, f"damaged: {exc}") from exc
+    if problems:
+        raise DomainError(
+            f"Not restored: the archive is damaged or was changed: {_listing(problems)}. "
+            "Nothing was changed."
+        )
+    return manifest
+
+
+def _read_manifest(
+    source: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo]
+) -> dict[str, Any]:
+    member = members.get(MANIFEST)
+    fh = tar.extractfile(member) if member is not None else None
+    if fh is None:
+        raise _not_an_archive(source, f"it has no {MANIFEST}")
+    try:
+        manifest = json.loads(fh.read(16 * _CHUNK))
+        ok = (
+            manifest.get("format") == ARCHIVE_FORMAT
+            and manifest.get("database", {}).get("member") in {SQLITE_MEMBER, PGDUMP_MEMBER}
+            and isinstance(manifest.get("files"), list)
+            and all(_MEMBER_RE.fullmatch(str(e.get("path", ""))) for e in manifest["files"])
+        )
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise _not_an_archive(source, f"its {MANIFEST} is unreadable") from exc
+    if not ok:
+        raise _not_an_archive(source, f"its {MANIFEST} is not one this version writes")
+    if manifest.get("version", 0) > ARCHIVE_VERSION:
+        raise DomainError("This backup was written by a newer version; restore it with that one.")
+    return manifest
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> str:
+    """Copy one member to ``dest`` (a path the manifest's pattern allowed); its SHA-256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fh = tar.extractfile(member)
+    if fh is None:
+        raise tarfile.TarError(f"{member.name} cannot be read")
+    digest = hashlib.sha256()
+    with dest.open("wb") as out:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _require_head(revision: str, head: str) -> None:
+    if revision != head:
+        raise DomainError(
+            f"The backup is at migration {revision}, this code at {head}: restore it with "
+            "the matching version, then run `flask db upgrade`."
+        )
+
+
+def _require_files(files: Iterable[StoredFile], manifest: dict[str, Any], work: Path) -> None:
+    """Every file the backed-up database refers to is in the archive, with its checksum."""
+    in_archive = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    problems = []
+    for stored in files:
+        found = in_archive.get(stored.member)
+        if found is None or not (work / stored.member).is_file():
+            problems.append(f"{stored.member} is missing")
+        elif found != stored.sha256:
+            problems.append(f"{stored.member} does not match the checksum the database records")
+    if problems:
+        raise DomainError(
+            f"Not restored: {len(problems)} stored file(s) the backed-up database refers to "
+            f"are not in the archive as recorded: {_listing(problems)}. Nothing was changed."
+        )
+
+
+def _install_files(files: list[StoredFile], work: Path, live: Path, progress: Progress) -> int:
+    """Move each checked file into the live uploads folder (a rename each); how many moved."""
+    written = 0
+    total = len(files)
+    progress("files", 0, total)
+    for done, stored in enumerate(files, start=1):
+        dest = live / stored.storage_key[:2] / stored.storage_key
+        if not (dest.is_file() and _sha256_file(dest) == stored.sha256):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(work / stored.member, dest)
+            written += 1
+        progress("files", done, total)
+    return written
+
+
+def _admin_engine() -> sa.Engine:
     live_url = make_url(_libpq_url())
-    scratch = f"constituent_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
+    return sa.create_engine(
         live_url.set(drivername="postgresql+psycopg", database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
+
+
+def _read_postgres_dump(dump: Path) -> tuple[str, list[StoredFile]]:
+    """The revision and file list of a pg_dump archive, read from a scratch database."""
+    pg_restore = _program("pg_restore")
+    listing = subprocess.run(  # noqa: S603  # nosec B603
+        [pg_restore, "--list", str(dump)], capture_output=True, text=True, check=False
+    )
+    if listing.returncode != 0 or "alembic_version" not in listing.stdout:
+        raise DomainError(f"{dump.name} in the archive is not a readable PostgreSQL dump.")
+    live_url = make_url(_libpq_url())
+    scratch = f"constituent_restore_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine()
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{scratch}"'))
         scratch_url = live_url.set(database=scratch).render_as_string(hide_password=False)
-        subprocess.run(  # noqa: S603  # nosec B603
-            [pg_restore, "--no-owner", "--dbname", scratch_url, str(source)],
-            check=True,
-            capture_output=True,
-        )
+        _run([pg_restore, "--no-owner", "--dbname", scratch_url, str(dump)], "pg_restore")
         engine = sa.create_engine(live_url.set(drivername="postgresql+psycopg", database=scratch))
-        with engine.connect() as conn:
-            revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-        engine.dispose()
-        if revision != head:
-            raise DomainError(f"The backup is at migration {revision}, this code at {head}.")
+        try:
+            with engine.connect() as conn:
+                revision = str(
+                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                )
+                rows = conn.execute(_references_query()).all()
+        finally:
+            engine.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
         admin.dispose()
+    return revision, [StoredFile(str(k), str(s), int(n)) for k, s, n in rows]
+
+
+def _restore_postgres(dump: Path) -> None:
     db.engine.dispose()
-    subprocess.run(  # noqa: S603  # nosec B603
+    _run(
         [
-            pg_restore,
+            _program("pg_restore"),
             "--clean",
             "--if-exists",
             "--no-owner",
             "--single-transaction",
             "--dbname",
-            live_url.render_as_string(hide_password=False),
-            str(source),
+            _libpq_url(),
+            str(dump),
         ],
-        check=True,
-        capture_output=True,
+        "pg_restore",
     )
