@@ -43,6 +43,7 @@ from constituent.models import (
 )
 from constituent.models.releases import privacy_release_agencies
 from constituent.services import auth, catalog, districts, normalize
+from constituent.services.clock import office_date
 
 STATE = "NY"
 DEMO_DISTRICTS = [
@@ -339,7 +340,7 @@ def seed(
     db.session.flush()
 
     result.constituents, people = _seed_constituents(
-        BASE_CONSTITUENTS * scale, served, rng, fake, progress
+        BASE_CONSTITUENTS * scale, served, rng, fake, now, progress
     )
     counts = _seed_cases(
         BASE_CASES * scale, people, served, categories, agencies, staff, rng, now, progress
@@ -506,6 +507,7 @@ def _seed_constituents(
     served: dict[str, District],
     rng: random.Random,
     fake: Faker,
+    now: datetime,
     progress: Callable[[str, int, int], None] | None,
 ) -> tuple[int, list[tuple[int, int | None, bool]]]:
     pool, outside = _zip_pool(served)
@@ -515,7 +517,6 @@ def _seed_constituents(
     cp_ids = itertools.count(_next_id(ContactPoint))
     people: list[tuple[int, int | None, bool]] = []
     rows, cps = [], []
-    now = datetime.now(UTC)
     area_codes = ["518", "315", "607", "845"]
     for i in range(n):
         cid = next_id + i
@@ -741,6 +742,10 @@ def _seed_cases(
             else ReleaseState.NOT_NEEDED
         )
         last_activity = last_close or max(opened, now - timedelta(days=rng.uniform(0, 20)))
+        # Milestones of the first stretch of work fall inside it (before its close, or before
+        # now): a young or quickly closed case does them sooner, never in the future.
+        window = (intervals[0][1] or now) - opened
+        milestones = _Milestones(opened, window)
         case_id = add(
             Case,
             {
@@ -779,7 +784,7 @@ def _seed_cases(
                 case_id,
                 "assignment",
                 f"Assigned to {assignee.full_name}.",
-                opened + timedelta(minutes=20),
+                milestones.at(timedelta(minutes=20), 0.05),
                 opener.id,
                 {"assignee_id": assignee.id},
             )
@@ -814,20 +819,22 @@ def _seed_cases(
                     author,
                     {"from": "resolved", "to": "closed", "outcome": outcome},
                 )
+        received_at = milestones.at(timedelta(days=5), 0.3)
         if release_state != ReleaseState.NOT_NEEDED:
-            requested = (opened + timedelta(days=1)).date()
+            requested_at = milestones.at(timedelta(days=1), 0.1)
             received = release_state == ReleaseState.RECEIVED
+            signed_at = requested_at + (received_at - requested_at) * 0.75
             release_id = add(
                 PrivacyRelease,
                 {
                     "case_id": case_id,
-                    "requested_on": requested,
+                    "requested_on": office_date(requested_at),
                     "request_method": "mailed_form",
-                    "signed_on": requested + timedelta(days=3) if received else None,
+                    "signed_on": office_date(signed_at) if received else None,
                     "signature_method": "wet" if received else None,
-                    "received_at": opened + timedelta(days=5) if received else None,
+                    "received_at": received_at if received else None,
                     "recorded_by_id": author,
-                    "created_at": opened,
+                    "created_at": requested_at,
                 },
             )
             if received and agency is not None:  # the signed release names the agency
@@ -837,13 +844,17 @@ def _seed_cases(
             and (closed_for_good or status in (CaseStatus.WAITING_ON_AGENCY, CaseStatus.RESOLVED))
             and (not federal or release_state == ReleaseState.RECEIVED)
         ):
-            sent = min((opened + timedelta(days=6)).date(), now.date())
+            # Sent after the release arrived (the release gate), within the first stretch.
+            sent_at = milestones.at(timedelta(days=6), 0.4)
+            sent = office_date(sent_at)
             days = rule.follow_up_days or agency.expected_response_days
             responded = closed_for_good or status == CaseStatus.RESOLVED
-            resp_on = sent + timedelta(days=max(1, int(rng.lognormvariate(2.8, 0.6))))
-            if last_close is not None:
-                resp_on = min(resp_on, last_close.date())
-            resp_on = min(resp_on, now.date())
+            # Answered after it was sent, and before the case closed for good (or now).
+            resp_at = min(
+                sent_at + timedelta(days=max(1, rng.lognormvariate(2.8, 0.6))),
+                sent_at + ((last_close or now) - sent_at) * 0.9,
+            )
+            resp_on = office_date(resp_at)
             ref_id = add(
                 Referral,
                 {
@@ -861,15 +872,15 @@ def _seed_cases(
                     "responded_on": resp_on if responded else None,
                     "created_by_id": author,
                     "version": 1,
-                    "created_at": datetime.combine(sent, datetime.min.time(), UTC),
-                    "updated_at": datetime.combine(sent, datetime.min.time(), UTC),
+                    "created_at": sent_at,
+                    "updated_at": resp_at if responded else sent_at,
                 },
             )
             ev(
                 case_id,
                 "referral",
                 f"Referred to {agency.name}.",
-                datetime.combine(sent, datetime.min.time(), UTC) + timedelta(hours=14),
+                sent_at,
                 author,
                 {"referral_id": ref_id},
             )
@@ -884,16 +895,10 @@ def _seed_cases(
                         "body": text,
                         "outcome": "resolved",
                         "recorded_by_id": author,
-                        "created_at": datetime.combine(resp_on, datetime.min.time(), UTC),
+                        "created_at": resp_at,
                     },
                 )
-                ev(
-                    case_id,
-                    "response",
-                    f"Response from {agency.name}: {text}",
-                    datetime.combine(resp_on, datetime.min.time(), UTC) + timedelta(hours=15),
-                    author,
-                )
+                ev(case_id, "response", f"Response from {agency.name}: {text}", resp_at, author)
         if not closed_for_good and assignee and rng.random() < 0.7:
             add(
                 FollowUp,
@@ -928,6 +933,18 @@ def _seed_cases(
                 progress("cases", i + 1, n)
     counter.value = number
     return n, events
+
+
+@dataclass(frozen=True)
+class _Milestones:
+    """When things happen in a case's first stretch of work (``window`` long from ``opened``)."""
+
+    opened: datetime
+    window: timedelta
+
+    def at(self, usual: timedelta, share: float) -> datetime:
+        """``usual`` after opening, or ``share`` of the window when the window is too short."""
+        return self.opened + min(usual, self.window * share)
 
 
 def _fix_sequences() -> None:
