@@ -282,6 +282,7 @@ def restore_command(path: Path, yes: bool) -> None:
             "checking": "Checking the archive",
             "files": "Putting back stored files",
             "database": "Restoring the database",
+            "tables": "Restoring tables",
         }
     )
     try:

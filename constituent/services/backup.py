@@ -1,7 +1,8 @@
 """Backups and restores of the whole office: the database and every stored file it refers to.
 
 A backup is one tar archive: the database (SQLite through its online backup API, PostgreSQL
-through pg_dump on an exported snapshot), each stored file the database refers to (signed
+through pg_dump on an exported snapshot, or without pg_dump as a logical dump of every table
+read in one REPEATABLE READ transaction), each stored file the database refers to (signed
 privacy releases, case and mail attachments) and ``manifest.json`` with their SHA-256
 checksums. Both are taken from one consistent view of the database while the app keeps
 running. A restore checks everything first (the archive, the database's integrity and
@@ -11,6 +12,8 @@ checksum) and only then replaces the live files and database.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import io
 import json
@@ -24,10 +27,11 @@ import subprocess  # noqa: S404  # nosec B404
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,6 +49,11 @@ ARCHIVE_VERSION = 1
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database.sqlite3"
 PGDUMP_MEMBER = "database.pgdump"
+# PostgreSQL without pg_dump: every table's rows as JSON lines, read in one snapshot.
+LOGICAL_MEMBER = "database.jsonl.gz"
+LOGICAL_FORMAT = "constituent-logical-dump"
+_BATCH = 1000
+_DATABASE_MEMBERS = {SQLITE_MEMBER, PGDUMP_MEMBER, LOGICAL_MEMBER}
 UPLOADS_PREFIX = "uploads/"
 # A stored file's place in the archive: uploads/<first two characters of its key>/<key>.
 _MEMBER_RE = re.compile(r"uploads/([A-Za-z0-9_-]{2})/([A-Za-z0-9_-]{2,255})")
@@ -174,9 +183,12 @@ def backup(target: Path, progress: Progress | None = None) -> BackupResult:
                 dst.execute("PRAGMA journal_mode=DELETE")
             revision = check_sqlite_backup(dump)
             files = _sqlite_references(dump)
-        else:
+        elif (pg_dump := pg_dump_program()) is not None:
             member, dump = PGDUMP_MEMBER, work / PGDUMP_MEMBER
-            revision, files = _dump_postgres(dump)
+            revision, files = _dump_postgres(dump, pg_dump)
+        else:
+            member, dump = LOGICAL_MEMBER, work / LOGICAL_MEMBER
+            revision, files = _dump_logical(dump)
         progress("database", 1, 1)
         archive = work / "archive.tar"
         with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
@@ -224,9 +236,13 @@ def _references_query() -> sa.TextClause:
     return sa.text("SELECT storage_key, sha256, size FROM attachments ORDER BY storage_key")
 
 
-def _dump_postgres(target: Path) -> tuple[str, list[StoredFile]]:
+def pg_dump_program() -> str | None:
+    """pg_dump on the PATH, or None: then PostgreSQL is backed up as a logical dump."""
+    return shutil.which("pg_dump")
+
+
+def _dump_postgres(target: Path, pg_dump: str) -> tuple[str, list[StoredFile]]:
     """pg_dump of an exported snapshot, and the file list and revision read in that snapshot."""
-    pg_dump = _program("pg_dump")
     with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
@@ -348,11 +364,16 @@ def restore(source: Path, progress: Progress | None = None) -> RestoreResult:
             _require_head(revision, head)
             files = _sqlite_references(dump)
         else:
-            if manifest["database"]["member"] != PGDUMP_MEMBER:
+            member = manifest["database"]["member"]
+            if member == SQLITE_MEMBER:
                 raise DomainError(
                     "This is a backup of a SQLite database; this app uses PostgreSQL."
                 )
-            revision, files = _read_postgres_dump(dump)
+            if member == PGDUMP_MEMBER:
+                revision, files = _read_postgres_dump(dump)
+            else:
+                revision, files = _read_logical_dump(dump)
+                _require_live_head(head)
             _require_head(revision, head)
         _require_files(files, manifest, work)
         # Every check passed: from here on, replace.
@@ -365,8 +386,10 @@ def restore(source: Path, progress: Progress | None = None) -> RestoreResult:
                 closing(sqlite3.connect(live_sqlite)) as dst,
             ):
                 src.backup(dst)
-        else:
+        elif dump.name == PGDUMP_MEMBER:
             _restore_postgres(dump)
+        else:
+            _restore_logical(dump, progress)
         progress("database", 1, 1)
     return RestoreResult(revision=revision, files=len(files), files_written=written)
 
@@ -421,7 +444,7 @@ def _read_manifest(
         manifest = json.loads(fh.read(16 * _CHUNK))
         ok = (
             manifest.get("format") == ARCHIVE_FORMAT
-            and manifest.get("database", {}).get("member") in {SQLITE_MEMBER, PGDUMP_MEMBER}
+            and manifest.get("database", {}).get("member") in _DATABASE_MEMBERS
             and isinstance(manifest.get("files"), list)
             and all(_MEMBER_RE.fullmatch(str(e.get("path", ""))) for e in manifest["files"])
         )
@@ -543,3 +566,181 @@ def _restore_postgres(dump: Path) -> None:
         ],
         "pg_restore",
     )
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL without pg_dump: a logical dump of every table, in one REPEATABLE READ snapshot
+# ---------------------------------------------------------------------------------------
+
+
+def _json_columns(table: sa.Table) -> set[str]:
+    return {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+
+
+def _encode(value: Any) -> Any:
+    """A column value as JSON: tagged where JSON has no such type."""
+    if isinstance(value, datetime):
+        return {"$": "datetime", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {"$": "date", "v": value.isoformat()}
+    if isinstance(value, time):
+        return {"$": "time", "v": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$": "decimal", "v": str(value)}
+    if isinstance(value, bytes | memoryview):
+        return {"$": "bytes", "v": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+_DECODERS: dict[str, Callable[[str], Any]] = {
+    "datetime": datetime.fromisoformat,
+    "date": date.fromisoformat,
+    "time": time.fromisoformat,
+    "decimal": Decimal,
+    "bytes": base64.b64decode,
+}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$", "v"}:
+        return _DECODERS[value["$"]](value["v"])
+    return value
+
+
+def _raw_table(table: sa.Table) -> sa.TableClause:
+    """The table with untyped columns (values as the driver gives them), JSON kept as JSON."""
+    json_columns = _json_columns(table)
+    return sa.table(
+        table.name,
+        *[
+            sa.column(c.name, sa.JSON(none_as_null=True) if c.name in json_columns else None)
+            for c in table.columns
+        ],
+    )
+
+
+def _dump_logical(target: Path) -> tuple[str, list[StoredFile]]:
+    """Every table's rows as JSON lines, all read in one REPEATABLE READ transaction."""
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            revision = str(
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            )
+            rows = conn.execute(_references_query()).all()
+            with gzip.open(target, "wt", encoding="utf-8") as out:
+                out.write(json.dumps({"format": LOGICAL_FORMAT, "revision": revision}) + "\n")
+                for table in db.metadata.sorted_tables:
+                    json_columns = _json_columns(table)
+                    names = [c.name for c in table.columns]
+                    out.write(json.dumps({"table": table.name, "columns": names}) + "\n")
+                    raw = _raw_table(table)
+                    result = conn.execution_options(yield_per=_BATCH).execute(sa.select(raw))
+                    for row in result:
+                        values = [
+                            v if name in json_columns else _encode(v)
+                            for name, v in zip(names, row, strict=True)
+                        ]
+                        out.write(json.dumps(values) + "\n")
+    return revision, [StoredFile(str(k), str(s), int(n)) for k, s, n in rows]
+
+
+def _logical_lines(dump: Path) -> Iterator[tuple[str, list[str], list[Any]]]:
+    """(table, columns, row) for every row of a logical dump (after its header line)."""
+    with gzip.open(dump, "rt", encoding="utf-8") as fh:
+        fh.readline()
+        table, columns = "", []
+        for line in fh:
+            item = json.loads(line)
+            if isinstance(item, dict):
+                table, columns = item["table"], item["columns"]
+            else:
+                yield table, columns, item
+
+
+def _read_logical_dump(dump: Path) -> tuple[str, list[StoredFile]]:
+    """The revision and the file list of a logical dump."""
+    try:
+        with gzip.open(dump, "rt", encoding="utf-8") as fh:
+            header = json.loads(fh.readline())
+        if header.get("format") != LOGICAL_FORMAT:
+            raise ValueError(header.get("format"))
+        files = []
+        for table, columns, row in _logical_lines(dump):
+            if table == "attachments":
+                values = dict(zip(columns, row, strict=True))
+                files.append(
+                    StoredFile(
+                        str(values["storage_key"]), str(values["sha256"]), int(values["size"])
+                    )
+                )
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DomainError(f"{dump.name} in the archive is not a readable logical dump.") from exc
+    return str(header["revision"]), files
+
+
+def _require_live_head(head: str) -> None:
+    """A logical dump fills the tables of a database already migrated to this code's head."""
+    try:
+        with db.engine.connect() as conn:
+            live = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.DBAPIError:
+        live = None
+    if live != head:
+        raise DomainError(
+            f"This database is at migration {live or 'none'}, this code at {head}: run "
+            "`flask db upgrade` first, then restore."
+        )
+
+
+_SETVAL = (
+    "SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "
+    'COALESCE((SELECT MAX("{column}") FROM "{table}"), 1), '
+    '(SELECT MAX("{column}") FROM "{table}") IS NOT NULL)'
+)
+
+
+def _restore_logical(dump: Path, progress: Progress) -> None:
+    """Replace every table's rows in one transaction, then move the id sequences past them."""
+    tables = {t.name: t for t in db.metadata.sorted_tables}
+    names = ", ".join(f'"{name}"' for name in tables)
+    db.session.remove()
+    with db.engine.begin() as conn:
+        # The audit log refuses TRUNCATE by a trigger: a restore replaces it whole, atomically.
+        for name in tables:
+            conn.execute(sa.text(f'ALTER TABLE "{name}" DISABLE TRIGGER USER'))
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        batch: list[dict[str, Any]] = []
+        current = ""
+        insert: Any = None
+
+        def flush() -> None:
+            if batch:
+                conn.execute(insert, batch)
+                batch.clear()
+
+        for table, columns, row in _logical_lines(dump):
+            if table != current:
+                flush()
+                progress("tables", list(tables).index(table), len(tables))
+                current = table
+                json_columns = _json_columns(tables[table])
+                insert = sa.insert(_raw_table(tables[table]))
+            batch.append(
+                {
+                    c: (v if c in json_columns else _decode(v))
+                    for c, v in zip(columns, row, strict=True)
+                }
+            )
+            if len(batch) >= _BATCH:
+                flush()
+        flush()
+        for name, table in tables.items():
+            conn.execute(sa.text(f'ALTER TABLE "{name}" ENABLE TRIGGER USER'))
+            key = list(table.primary_key.columns)
+            if len(key) == 1 and isinstance(key[0].type, sa.Integer):
+                column = key[0].name
+                # Names from the models' metadata, never from the archive or a user.
+                conn.execute(sa.text(_SETVAL.format(table=name, column=column)))
