@@ -1,16 +1,23 @@
-"""Append-only audit trail: one function adds an event to the current transaction."""
+"""Append-only audit trail: one function records an event (with the caller's writes, or on
+its own for a request that only reads)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
+from constituent.database import SAFE_METHODS, immediate_writes, is_busy_error
 from constituent.extensions import db
 from constituent.models import AuditEvent, User
+
+# Attempts at a read request's audit row; each waits up to the database's busy timeout.
+READ_AUDIT_ATTEMPTS = 3
 
 
 def record(
@@ -20,10 +27,13 @@ def record(
     detail: str = "",
     user: User | None = None,
 ) -> AuditEvent:
-    """Add an audit event (flushed with the caller's transaction; never commits).
+    """Record an audit event. ``detail`` must not carry sensitive values (case text, SSNs):
+    say what happened, not what was written.
 
-    ``detail`` must not carry sensitive values (case text, SSNs): say what happened, not what
-    was written.
+    In a request that writes (POST ...) and outside requests, the event joins the caller's
+    transaction and is committed with it. A read request (GET: a download, opening a
+    confidential case or unfiled mail) writes its event at once in a short transaction of its
+    own (see ``_record_read``), so the read itself never needs the write lock.
     """
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
@@ -36,8 +46,34 @@ def record(
         user_email=user.email if user is not None else None,
         ip=request.remote_addr if has_request_context() else None,
     )
-    db.session.add(event)
+    if has_request_context() and request.method in SAFE_METHODS:
+        _record_read(event)
+    else:
+        db.session.add(event)
     return event
+
+
+def _record_read(event: AuditEvent) -> None:
+    """Commit a read request's audit event in its own short write transaction, with retry.
+
+    On SQLite a read request's transaction cannot later turn into a write once another
+    connection has committed since its read began ("database is locked" at once, whatever
+    the busy timeout): parallel downloads answered 503. This transaction begins IMMEDIATE
+    (waiting for the write lock), writes one row and commits; the request's own transaction
+    stays a plain read. The event is written before the page or file is sent, so an access
+    that the audit log cannot record is not served (the error page says "try again").
+    """
+    for attempt in range(1, READ_AUDIT_ATTEMPTS + 1):
+        with Session(db.engine, expire_on_commit=False) as session, immediate_writes():
+            session.add(event)
+            try:
+                session.commit()
+                return
+            except sa.exc.DBAPIError as exc:
+                session.rollback()
+                if not is_busy_error(exc) or attempt == READ_AUDIT_ATTEMPTS:
+                    raise
+        time.sleep(0.05 * attempt)
 
 
 @dataclass

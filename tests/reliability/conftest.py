@@ -48,6 +48,7 @@ class Deployment:
                 "SQLALCHEMY_DATABASE_URI": self.url,
                 "SECRET_KEY": SECRET,
                 "SEARCH_INDEX_DIR": self.env["CONSTITUENT_SEARCH_INDEX_DIR"],
+                "UPLOAD_DIR": self.env["CONSTITUENT_UPLOAD_DIR"],
             }
         )
 

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -128,6 +129,12 @@ class Browser:
     def request(
         self, method: str, path: str, data: dict | None = None
     ) -> tuple[int, dict[str, str], str]:
+        status, headers, body = self.request_bytes(method, path, data)
+        return status, headers, body.decode("utf-8", "replace")
+
+    def request_bytes(
+        self, method: str, path: str, data: dict | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=self.timeout)
         headers = {
             **self.headers,
@@ -140,13 +147,13 @@ class Browser:
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
+            body = response.read()
             for header in response.headers.get_all("Set-Cookie") or []:
                 cookie = SimpleCookie()
                 cookie.load(header)
                 for key, morsel in cookie.items():
                     self.cookies[key] = morsel.value
-            return response.status, dict(response.headers), text
+            return response.status, dict(response.headers), body
         finally:
             conn.close()
 
@@ -167,6 +174,15 @@ class Browser:
         status, headers, _ = self.post("/login", {"email": email, "password": password})
         if status != 302:
             raise RuntimeError(f"sign-in of {email} answered {status}")
+
+
+def report_line(line: str) -> None:
+    """Print a figure, and append it to $CONSTITUENT_REPORT_DIR/reliability.txt."""
+    print("\n" + line)
+    folder = Path(os.environ.get("CONSTITUENT_REPORT_DIR") or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "reliability.txt", "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
 
 
 def percentile(values: list[float], q: float) -> float:

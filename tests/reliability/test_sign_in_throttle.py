@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from constituent.extensions import db
 from constituent.models import AuditEvent
 from tests import factories
-from tests.reliability.harness import Browser, Server
+from tests.reliability.harness import Browser, Server, report_line
 
 REDIS_URL = os.environ.get("CONSTITUENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PARALLEL = 12
@@ -39,15 +39,6 @@ def redis_prefix():  # type: ignore[no-untyped-def]
         if keys:
             client.delete(*keys)
         client.close()
-
-
-def report(line: str) -> None:
-    print("\n" + line)
-    folder = os.environ.get("CONSTITUENT_REPORT_DIR")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "reliability.txt"), "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
 
 
 def wrong_try(server: Server, email: str, address: str) -> int:
@@ -96,7 +87,7 @@ def test_four_workers_hold_the_sign_in_limit_to_the_count(deployment, redis_pref
         owner.login(second, factories.PASSWORD)
     finally:
         server.stop()
-    report(
+    report_line(
         f"sign-in throttle, 4 workers + Redis, limit {LIMIT}: {before_first_429} wrong passwords "
         f"before the first 429 (of 20 in a row: {dict(Counter(sequential))}); "
         f"{PARALLEL} at once: {dict(statuses)}"
