@@ -137,7 +137,8 @@ class filter_only(FunctionElement[bool]):  # noqa: N801  (used like sa.func.x)
 
 @compiles(filter_only)
 def _filter_only(element: filter_only, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
+    # Bracketed: the condition may be an OR, and it is placed among ANDs.
+    return f"({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(filter_only, "sqlite")
