@@ -361,7 +361,8 @@ def import_agencies(file: Path, dry_run: bool) -> None:
 @click.option(
     "--suppress-small-counts",
     is_flag=True,
-    help="Show ZIP and town counts below 5 as <5, as legislators see them.",
+    help="The figures as legislators see them: calendar periods only, small cells withheld "
+    "(CONSTITUENT_SUMMARY_MIN_CELL), confidential cases in the headline totals only.",
 )
 def report_district(
     code: str, start: datetime | None, end: datetime | None, fmt: str, suppress_small_counts: bool
@@ -378,6 +379,7 @@ def report_district(
             end.date() if end else None,
             fmt,
             suppress_small_counts=suppress_small_counts,
+            threshold=int(current_app.config["SUMMARY_MIN_CELL"]),
             tz=tz,
             today=datetime.now(tz).date(),
         ):

@@ -17,6 +17,19 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"CONSTITUENT_{name}", default)
 
 
+def _min_cell(text: str) -> int:
+    """The summaries' small-cell threshold: a whole number of at least 2 (1 would hide nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise ConfigurationError(
+            f"CONSTITUENT_SUMMARY_MIN_CELL must be a whole number of at least 2, not {text!r}."
+        )
+    return value
+
+
 def _instance_secret(instance_path: Path) -> str:
     """Return the secret kept in the instance folder, generating it on first start."""
     path = instance_path / "secret_key"
@@ -103,6 +116,8 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # The short code in every case tag ([NY21 C-1042 K7QXA]); empty: the first district's
         # code. Read only through services.tags.office_code().
         "OFFICE_CODE": _env("OFFICE_CODE", "") or "",
+        # Summaries for audiences that see no names withhold breakdown cells below this.
+        "SUMMARY_MIN_CELL": _min_cell(_env("SUMMARY_MIN_CELL", "5") or "5"),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         # Werkzeug refuses a single form field over 500 KB with a bare 413; let fields through
         # to the forms' own length checks, which name the limit beside the field.

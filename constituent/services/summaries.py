@@ -53,7 +53,8 @@ from constituent.services import permissions
 from constituent.services.errors import DomainError, Forbidden, NotFound
 from constituent.services.permissions import Capability
 
-# ZIP and town counts below this are shown as "<5" to legislators.
+# Breakdown cells below this are withheld from audiences that see no names (the default of
+# the CONSTITUENT_SUMMARY_MIN_CELL setting).
 SMALL_COUNT = 5
 MAX_PERIOD_YEARS = 10
 # Referrals still waiting on the agency (the referral service's definition of "can be overdue").
@@ -139,6 +140,10 @@ class Period:
         end = self.start - timedelta(days=1)
         return Period(PeriodKind.CUSTOM, start, end, date_range_text(start, end))
 
+    def complete(self, today: date) -> bool:
+        """Over: its last day is before today, so its figures no longer change day by day."""
+        return self.end < today
+
     def months(self) -> list[tuple[date, date]]:
         """Calendar-month slices of the period (the first and last may be partial)."""
         slices = []
@@ -197,6 +202,15 @@ def last_12_months(today: date) -> Period:
     return Period(PeriodKind.LAST_12_MONTHS, start, today, "Last 12 months")
 
 
+def last_12_complete_months(today: date) -> Period:
+    """The 12 whole calendar months before this one (December to November on 1 December):
+    the rolling period of audiences that see no names, so it is always a union of whole
+    months and never changes from one day to the next."""
+    end = today.replace(day=1) - timedelta(days=1)
+    start = add_months(end.replace(day=1), -11)
+    return Period(PeriodKind.LAST_12_MONTHS, start, end, "Last 12 complete months")
+
+
 def calendar_period(kind: PeriodKind, start: date, today: date) -> Period:
     """A calendar month, quarter or year starting on ``start``, cut short at today."""
     if start > today:
@@ -240,13 +254,32 @@ def custom_period(start: date | None, end: date | None, today: date) -> Period:
     return Period(PeriodKind.CUSTOM, start, end, date_range_text(start, end))
 
 
-def parse_period(choice: str | None, start: date | None, end: date | None, today: date) -> Period:
+CALENDAR_ONLY_MESSAGE = (
+    "Summaries without names cover whole calendar months, quarters and years, or the last "
+    "12 complete months. Custom dates are not available: a short period could single out "
+    "one resident. Choose a period from the list."
+)
+
+
+def parse_period(
+    choice: str | None,
+    start: date | None,
+    end: date | None,
+    today: date,
+    audience: Audience | None = None,
+) -> Period:
     """The period named by the menu value (``last12``, ``m2026-03``, ``q2026-1``, ``y2026``,
-    ``custom`` with dates). No value: custom when dates are given, else the last 12 months."""
+    ``custom`` with dates). No value: custom when dates are given, else the last 12 months.
+
+    Audiences that see no names get calendar periods only: custom dates are refused (400)
+    and the last 12 months are the last 12 complete months."""
+    calendar_only = audience is not None and audience.calendar_only
     token = (choice or "").strip().lower() or ("custom" if (start or end) else "last12")
     if token == PeriodKind.LAST_12_MONTHS.value:
-        return last_12_months(today)
+        return last_12_complete_months(today) if calendar_only else last_12_months(today)
     if token == PeriodKind.CUSTOM.value:
+        if calendar_only:
+            raise DomainError(CALENDAR_ONLY_MESSAGE, field="period", code="calendar_only")
         return custom_period(start, end, today)
     try:
         if token.startswith("m") and len(token) == 8 and token[5] == "-":
@@ -266,23 +299,28 @@ def parse_period(choice: str | None, start: date | None, end: date | None, today
     raise DomainError("Choose a period from the list.", field="period")
 
 
-def period_choices(today: date) -> dict[str, list[tuple[str, str]]]:
+def period_choices(
+    today: date, audience: Audience | None = None
+) -> dict[str, list[tuple[str, str]]]:
     """The period menu, in groups: the last 12 months, the last 36 months, 12 quarters,
-    10 years, and custom dates."""
+    10 years, and custom dates (not offered to audiences that see no names)."""
+    calendar_only = audience is not None and audience.calendar_only
     first_of_month = today.replace(day=1)
     months = [add_months(first_of_month, -i) for i in range(36)]
     quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     quarters = [add_months(quarter_start, -3 * i) for i in range(12)]
-    return {
-        "Rolling": [("last12", "Last 12 months")],
+    groups = {
+        "Rolling": [("last12", "Last 12 complete months" if calendar_only else "Last 12 months")],
         "Months": [(f"m{m:%Y-%m}", f"{m:%B %Y}") for m in months],
         "Quarters": [
             (f"q{q.year}-{(q.month - 1) // 3 + 1}", f"Q{(q.month - 1) // 3 + 1} {q.year}")
             for q in quarters
         ],
         "Years": [(f"y{today.year - i}", str(today.year - i)) for i in range(MAX_PERIOD_YEARS)],
-        "Other": [("custom", "Custom dates")],
     }
+    if not calendar_only:
+        groups["Other"] = [("custom", "Custom dates")]
+    return groups
 
 
 # Who may see which district ------------------------------------------------------------------
@@ -290,20 +328,44 @@ def period_choices(today: date) -> dict[str, list[tuple[str, str]]]:
 
 @dataclass(frozen=True)
 class Audience:
-    """What a reader of a summary may see beyond counts and durations."""
+    """Who reads a summary: staff who see names (and so may see every figure, the staff table
+    and the cases behind a number), or an audience that sees no names (the legislator), for
+    whom the summary must not single out a resident: calendar periods only, breakdowns only
+    for complete periods, cells below ``threshold`` withheld with their complements, and
+    confidential cases in the headline totals only."""
 
-    suppress_small_counts: bool  # ZIP and town counts below 5 shown as "<5"
-    staff_table: bool  # caseload and closures by staffer
-    drill_down: bool  # links from numbers to the cases behind them
+    sees_names: bool
+    threshold: int = SMALL_COUNT
+
+    @property
+    def staff_table(self) -> bool:
+        """Caseload and closures by staffer."""
+        return self.sees_names
+
+    @property
+    def drill_down(self) -> bool:
+        """Links from numbers to the cases behind them."""
+        return self.sees_names
+
+    @property
+    def calendar_only(self) -> bool:
+        """Calendar months, quarters, years and the last 12 complete months; no custom dates."""
+        return not self.sees_names
+
+    @property
+    def suppress_small_counts(self) -> bool:
+        """Breakdown cells below the threshold withheld (with complementary suppression)."""
+        return not self.sees_names
 
 
-LEGISLATOR_VIEW = Audience(suppress_small_counts=True, staff_table=False, drill_down=False)
-FULL_VIEW = Audience(suppress_small_counts=False, staff_table=True, drill_down=True)
+LEGISLATOR_VIEW = Audience(sees_names=False)
+FULL_VIEW = Audience(sees_names=True)
 
 
-def audience_for(user: User) -> Audience:
-    """Supervisors and admins see everything; legislators counts and durations only."""
-    return FULL_VIEW if permissions.may(user, Capability.SUMMARY_DETAILS) else LEGISLATOR_VIEW
+def audience_for(user: User, threshold: int = SMALL_COUNT) -> Audience:
+    """Supervisors and admins see everything; legislators counts and durations that cannot
+    single out a resident, with cells below ``threshold`` withheld."""
+    return Audience(permissions.may(user, Capability.SUMMARY_DETAILS), threshold)
 
 
 def summary_districts(user: User) -> list[District]:
@@ -1010,12 +1072,22 @@ class DistrictSummary:
     previous: Figures
     produced_at: datetime
     tz: ZoneInfo
+    complete: bool = True  # the period is over (breakdowns for audiences without names)
 
 
 def district_summary(
-    district: District, period: Period, tz: ZoneInfo, today: date, *, staff: bool = False
+    district: District,
+    period: Period,
+    tz: ZoneInfo,
+    today: date,
+    audience: Audience | None = None,
+    *,
+    staff: bool = False,
 ) -> DistrictSummary:
-    """The summary page's figures: this period and the previous one (no trend for that)."""
+    """The summary page's figures: this period and the previous one (no trend for that).
+    With an audience, the staff figures follow what it may see."""
+    if audience is not None:
+        staff = audience.staff_table
     previous = period.previous()
     current, before = period_figures([district.id], [period, previous], tz, today, staff=staff)
     return DistrictSummary(
@@ -1026,6 +1098,7 @@ def district_summary(
         previous=before,
         produced_at=datetime.now(UTC),
         tz=tz,
+        complete=period.complete(today),
     )
 
 
@@ -1394,6 +1467,13 @@ HOW_COUNTED: list[tuple[str, str]] = [
         "Every figure counts all cases of the district, confidential ones "
         "included, so the workload is complete. Lists of cases behind a "
         "number show only the cases your role may open.",
+    ),
+    (
+        "Periods for readers who see no names",
+        "The legislator's view covers whole calendar months, quarters and years, and the "
+        "last 12 complete months; custom dates are not available. A period that is not over "
+        "yet shows its totals only: the tables by category, outcome, channel, agency, ZIP code "
+        "and town appear once it is complete, so no two days' pages differ by one day's cases.",
     ),
     (
         "Small numbers",

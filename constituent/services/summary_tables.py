@@ -20,7 +20,7 @@ from markupsafe import Markup
 from constituent.models import Channel, Outcome, Priority
 from constituent.services import audit, charts, exports, summaries
 from constituent.services import districts as district_service
-from constituent.services.errors import NotFound
+from constituent.services.errors import DomainError, NotFound
 from constituent.services.summaries import (
     AGE_BUCKETS,
     CLOSE_BUCKETS,
@@ -38,6 +38,10 @@ from constituent.services.summaries import (
 
 DASH = "—"
 MINUS = "\u2212"
+IN_PROGRESS_NOTE = (
+    "This period is not over yet, so only its totals are shown. The tables by category, "
+    "outcome, channel, agency, ZIP code and town appear once the period is complete."
+)
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,14 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
     tables = [
         headline_table(cur.headline, prev.headline, drill),
         trend_table(cur, drill),
+    ]
+    if audience.calendar_only and not summary.complete:
+        # A period in progress changes day by day: two days' breakdowns would differ by one
+        # day's cases. Audiences without names get its totals only.
+        tables[0].note = IN_PROGRESS_NOTE
+        _attach_charts(tables, summary)
+        return tables
+    tables += [
         _bucket_table(
             "time_to_close",
             "Time to close",
@@ -566,6 +578,8 @@ def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
         x_label="Month",
         y_label="Cases",
     )
+    if "time_to_close" not in by_key:  # totals only (a period in progress, no names)
+        return
     buckets = cur.headline.time_to_close.buckets
     by_key["time_to_close"].chart = charts.bar_chart(
         "chart-time-to-close",
@@ -748,23 +762,24 @@ def report_chunks(
     suppress_small_counts: bool,
     tz: ZoneInfo,
     today: date,
+    threshold: int = SMALL_COUNT,
 ) -> Iterator[str]:
     """The text of ``flask report district``: every table of the district's summary, as the
     long CSV of the "all figures" download or as JSON. Audited as an export (the caller
-    commits). Office IT runs it with full access to the database, so ZIP and town counts are
-    exact unless ``suppress_small_counts`` asks for the legislator's "<5"."""
+    commits). Office IT runs it with full access to the database, so every figure is exact
+    unless ``suppress_small_counts`` asks for the legislator's view (dates that are exactly a
+    calendar month, quarter or year; small cells withheld)."""
     district = district_service.get_by_code(code)
     if district is None:
         raise NotFound(f"There is no district with the code {code!r}.")
-    period = (
-        summaries.parse_period("custom", start, end, today)
-        if start or end
-        else summaries.last_12_months(today)
-    )
-    audience = summaries.Audience(
-        suppress_small_counts=suppress_small_counts, staff_table=True, drill_down=False
-    )
-    summary = summaries.district_summary(district, period, tz, today, staff=True)
+    audience = summaries.Audience(sees_names=not suppress_small_counts, threshold=threshold)
+    if start or end:
+        period = summaries.parse_period("custom", start, end, today)
+        if audience.calendar_only and period.kind == summaries.PeriodKind.CUSTOM:
+            raise DomainError(summaries.CALENDAR_ONLY_MESSAGE)
+    else:
+        period = summaries.parse_period("last12", None, None, today, audience)
+    summary = summaries.district_summary(district, period, tz, today, audience)
     tables = summary_tables(summary, audience)
     audit.record(
         "export",

@@ -35,22 +35,37 @@ def _user() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
+def _audience() -> summaries.Audience:
+    return summaries.audience_for(_user(), int(current_app.config["SUMMARY_MIN_CELL"]))
+
+
 def _period_form() -> tuple[PeriodForm, Period | None]:
-    """The period chooser filled from the address, and the period it names (None if wrong)."""
+    """The period chooser filled from the address, and the period it names (None if wrong).
+    Audiences that see no names get no custom dates (the form leaves them out)."""
     today = local_today()
+    audience = _audience()
     form = PeriodForm(formdata=request.args)
+    if audience.calendar_only:
+        del form.start, form.end
     form.period.choices = [
         choice
-        for group, pairs in summaries.period_choices(today).items()
+        for group, pairs in summaries.period_choices(today, audience).items()
         for choice in choices(pairs, optgroup=group)
     ]
     if not form.validate():
         return form, None
+    start = form.start.data if "start" in form else None
+    end = form.end.data if "end" in form else None
+    if audience.calendar_only and (request.args.get("start") or request.args.get("end")):
+        start = end = None
+        if not form.period.data:  # dates alone ask for a custom period
+            form.period.data = summaries.PeriodKind.CUSTOM.value
     try:
-        period = summaries.parse_period(form.period.data, form.start.data, form.end.data, today)
+        period = summaries.parse_period(form.period.data, start, end, today, audience)
     except DomainError as exc:
         field = form[exc.field] if exc.field in form else form.period
         field.errors = [*field.errors, exc.message]
+        form.refused = exc.code == "calendar_only"  # type: ignore[attr-defined]
         return form, None
     form.period.data = period.token
     if period.kind == summaries.PeriodKind.CUSTOM:
@@ -59,10 +74,7 @@ def _period_form() -> tuple[PeriodForm, Period | None]:
 
 
 def _summary(district: District, period: Period) -> summaries.DistrictSummary:
-    audience = summaries.audience_for(_user())
-    return summaries.district_summary(
-        district, period, office_tz(), local_today(), staff=audience.staff_table
-    )
+    return summaries.district_summary(district, period, office_tz(), local_today(), _audience())
 
 
 def _drill_url(args: dict[str, str] | None) -> str | None:
@@ -77,7 +89,10 @@ def _csv(filename: str, header: list[str], rows: Any, what: str, record_id: str)
 
 
 def _bad_period(form: PeriodForm, template: str, **context: Any) -> tuple[str, int]:
-    return render_template(template, form=form, period=None, **context), 422
+    """The page with the period's error beside the chooser: 400 for a period this reader may
+    not ask for (custom dates without names), 422 for dates that do not make a period."""
+    status = 400 if getattr(form, "refused", False) else 422
+    return render_template(template, form=form, period=None, **context), status
 
 
 @bp.get("/")
@@ -91,9 +106,7 @@ def overview():  # type: ignore[no-untyped-def]
     comparison = summaries.compare_districts(
         summaries.summary_districts(_user()), period, office_tz()
     )
-    table = summary_tables.comparison_table(
-        comparison, summaries.audience_for(_user()), sort, descending
-    )
+    table = summary_tables.comparison_table(comparison, _audience(), sort, descending)
     args = period.query_args()
 
     def sort_url(key: str, desc: bool) -> str:
@@ -129,7 +142,7 @@ def overview_csv():  # type: ignore[no-untyped-def]
     )
     table = summary_tables.comparison_table(
         comparison,
-        summaries.audience_for(_user()),
+        _audience(),
         request.args.get("sort", "district"),
         request.args.get("order") == "desc",
     )
@@ -150,7 +163,7 @@ def district(code: str):  # type: ignore[no-untyped-def]
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
+    tables = summary_tables.summary_tables(summary, _audience())
     return render_template(
         "summaries/district.html",
         form=form,
@@ -171,7 +184,7 @@ def print_view(code: str):  # type: ignore[no-untyped-def]
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, summaries.audience_for(_user()))
+    tables = summary_tables.summary_tables(summary, _audience())
     return render_template(
         "summaries/print.html",
         period=period,
@@ -192,7 +205,8 @@ def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    tables = summary_tables.summary_tables(_summary(found, period), summaries.audience_for(_user()))
+    summary = _summary(found, period)
+    tables = summary_tables.summary_tables(summary, _audience())
     what = f"{found.code} summary, {key}, {period.dates}"
     filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
     if key == "all":
@@ -200,12 +214,12 @@ def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
             filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables), what, found.code
         )
     table = next((t for t in tables if t.key == key), None)
-    if table is None:  # the staff table for a reader who may not see it
+    if table is None:  # the staff table, or a breakdown of a period in progress, withheld
+        message = "There is no such table on this summary."
+        if key != "by_staff" and not summary.complete:
+            message = summary_tables.IN_PROGRESS_NOTE
         return render_template(
-            "errors/error.html",
-            code=404,
-            title="Page not found",
-            message="There is no such table on this summary.",
+            "errors/error.html", code=404, title="Page not found", message=message
         ), 404
     return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
 

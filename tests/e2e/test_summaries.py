@@ -107,12 +107,11 @@ def test_legislator_reads_summaries_without_any_names(demo_ui, demo_office):
     assert page.locator("#period").input_value() == quarters[1]
     assert_no_personal_data(ui, demo_office.forbidden)
 
-    # Dates the wrong way round: a message beside the field, nothing else.
-    page.select_option("#period", "custom")
-    page.fill("#start", "2026-03-31")
-    page.fill("#end", "2026-03-01")
-    ui.click("form.app-period-form button[type=submit]")
-    assert "The end date is before the start date." in page.inner_text("#end-error")
+    # No custom dates for a reader who sees no names: not offered, and refused if asked for.
+    assert page.locator("#period option[value=custom]").count() == 0
+    assert page.locator("#start").count() == 0
+    ui.goto("/summaries/NY-21?period=custom&start=2026-03-10&end=2026-03-10")
+    assert "Custom dates are not available" in page.inner_text("#period-error")
 
     # The comparison again, sorted by cases opened.
     ui.goto("/summaries/?sort=opened&order=desc")
@@ -131,7 +130,7 @@ def test_print_view_fits_us_letter_with_a_header(demo_ui, demo_office):
     page = ui.page
     page.emulate_media(media="print")
     header = page.inner_text(".app-print-header")
-    assert "NY-21" in header and "Last 12 months" in header and "Produced" in header
+    assert "NY-21" in header and "Last 12 complete months" in header and "Produced" in header
     assert not page.locator(".usa-header").is_visible()
     pdf = page.pdf(format="Letter", prefer_css_page_size=True)
     assert (
