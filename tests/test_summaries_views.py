@@ -302,15 +302,21 @@ def test_legislator_sees_no_names_no_drill_down_and_small_zip_counts_hidden(
     assert office.caseworker.full_name not in html  # no per-staffer table
     tables = page_tables(html)
     assert "caption-by_staff" not in tables
+    # March: 5 cases from 12901 and 1 from 12992 (c5, confidential, is in no breakdown); the 1
+    # is withheld and so is the 5, which would give it away. February: 3 cases, all from
+    # 12901, so February's whole column is withheld; the changes go with them.
     zips = {row[0][0]: [c[0] for c in row[1:]] for row in tables["caption-by_zip"]}
-    assert zips["12901"] == ["6", "<5", "—"]  # 3 in February: hidden, and so is the change
-    assert zips["12992"] == ["<5", "0", "—"]
+    assert zips["12901"] == ["withheld", "withheld", "—"]
+    assert zips["12992"] == ["withheld", "withheld", "—"]
     towns = {row[0][0]: [c[0] for c in row[1:]] for row in tables["caption-by_town"]}
-    assert towns["Keeseville"] == ["<5", "0", "—"]
+    assert towns["Keeseville"] == ["withheld", "withheld", "—"]
     headline = {row[0][0]: row[1][0] for row in tables["caption-headline"]}
     assert headline["Cases opened"] == "7"  # confidential c5 is counted
     rows = read_csv(client.get(f"/summaries/NY-21/by_zip.csv?{MARCH_ARGS}"))
-    assert rows[1:] == [["12901", "6", "<5", ""], ["12992", "<5", "0", ""]]
+    assert rows[1:] == [
+        ["12901", "withheld", "withheld", ""],
+        ["12992", "withheld", "withheld", ""],
+    ]
     assert client.get(f"/summaries/NY-21/by_staff.csv?{MARCH_ARGS}").status_code == 404
     assert client.get(f"/summaries/NY-21/cases?figure=closed&{MARCH_ARGS}").status_code == 403
     assert client.get(f"/summaries/NY-21/cases.csv?figure=closed&{MARCH_ARGS}").status_code == 403
@@ -329,7 +335,7 @@ def test_cli_suppresses_small_counts_only_when_asked(runner, history, office):
             "--suppress-small-counts",
         ]
     )
-    assert ["Cases opened by ZIP code", "12992", "This period", "<5"] in list(
+    assert ["Cases opened by ZIP code", "12992", "This period", "withheld"] in list(
         csv.reader(io.StringIO(result.output))
     )
 

@@ -30,10 +30,18 @@ WIDTH = 640
 
 @dataclass(frozen=True)
 class Series:
-    """One named row of values, one per label."""
+    """One named row of values, one per label; None for a value withheld (no bar, the word
+    "withheld" in its place)."""
 
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
+
+
+WITHHELD = "withheld"
+
+
+def _shown(values: Sequence[float | None]) -> list[float]:
+    return [v for v in values if v is not None]
 
 
 def nice_ticks(maximum: float, target: int = 5) -> list[float]:
@@ -55,7 +63,7 @@ def _num(value: float) -> str:
 
 
 def _is_empty(labels: Sequence[str], series: Sequence[Series]) -> bool:
-    return not labels or not any(v for s in series for v in s.values)
+    return not labels or not any(v is None or v for s in series for v in s.values)
 
 
 def _open(chart_id: str, title: str, description: str, height: int) -> list[str]:
@@ -203,7 +211,7 @@ def bar_chart(
         return _empty(chart_id, title, description, empty_text)
     height, left, right, top = 320, 64, WIDTH - 16, 44
     bottom = height - 70
-    ticks = nice_ticks(max(v for s in series for v in s.values))
+    ticks = nice_ticks(max(_shown([v for s in series for v in s.values]), default=0))
     parts = _open(chart_id, title, description, height)
     parts.append(_defs(chart_id))
     parts.append(_legend(chart_id, series, 22, line=False))
@@ -213,8 +221,15 @@ def bar_chart(
     for i in range(len(labels)):
         for k, s in enumerate(series):
             value = s.values[i]
-            h = (bottom - top) * value / ticks[-1]
             x = left + group * i + group * 0.15 + bar * k
+            if value is None:
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{bottom - 4:.1f}" text-anchor="end" '
+                    f'font-size="11" transform="rotate(-90 {x + bar / 2:.1f} {bottom - 4:.1f})">'
+                    f"{WITHHELD}</text>"
+                )
+                continue
+            h = (bottom - top) * value / ticks[-1]
             parts.append(
                 f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{_fill(chart_id, k)}" stroke="{SERIES_COLOURS[k % 2]}" '
@@ -236,19 +251,20 @@ def hbar_chart(
     title: str,
     description: str,
     labels: Sequence[str],
-    values: Sequence[float],
+    values: Sequence[float | None],
     *,
     x_label: str,
     y_label: str,
     empty_text: str = EMPTY_TEXT,
 ) -> Markup:
-    """Horizontal bars, one series, for long category names; each bar shows its value."""
+    """Horizontal bars, one series, for long category names; each bar shows its value (or
+    "withheld" and no bar)."""
     if _is_empty(labels, [Series("", values)]):
         return _empty(chart_id, title, description, empty_text)
     row, left, right, top = 24, 230, WIDTH - 56, 16
     bottom = top + row * len(labels)
     height = bottom + 52
-    ticks = nice_ticks(max(values))
+    ticks = nice_ticks(max(_shown(values), default=0))
     parts = _open(chart_id, title, description, height)
     span = ticks[-1]
     for t in ticks:
@@ -257,17 +273,19 @@ def hbar_chart(
         parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_num(t)}</text>')
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + row * i
-        w = (right - left) * value / span
+        w = 0 if value is None else (right - left) * value / span
         short = label if len(label) <= 32 else label[:31] + "…"
         parts.append(
             f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
             f"{escape(short)}</text>"
         )
-        parts.append(
-            f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
-            f'fill="{SERIES_COLOURS[0]}"/>'
-        )
-        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">{_num(value)}</text>')
+        if value is not None:
+            parts.append(
+                f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
+                f'fill="{SERIES_COLOURS[0]}"/>'
+            )
+        text = WITHHELD if value is None else _num(value)
+        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">{text}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
     parts.append(
         f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '

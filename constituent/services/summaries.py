@@ -48,8 +48,9 @@ from constituent.models import (
     User,
 )
 from constituent.models.base import UTCDateTime
+from constituent.services import disclosure, permissions
 from constituent.services import districts as district_service
-from constituent.services import permissions
+from constituent.services.disclosure import NOTHING, Withheld, over_months
 from constituent.services.errors import DomainError, Forbidden, NotFound
 from constituent.services.permissions import Capability
 
@@ -775,12 +776,19 @@ def period_figures(
     *,
     staff: bool = False,
     trend: bool = True,
+    snapshots: int | None = None,
+    confidential: bool = True,
 ) -> list[Figures]:
     """Every figure of each period for the districts taken together (see each definition);
-    the monthly trend for the first period only. Each query covers all the periods at once."""
+    the monthly trend for the first period only. Each query covers all the periods at once.
+
+    ``snapshots``: only the first so many periods get the open-at-end figures (the others
+    leave them at zero). ``confidential=False`` leaves confidential cases out."""
     k = len(periods)
     bounds = [p.bounds(tz) for p in periods]
     scope = in_districts(district_ids)
+    if not confidential:
+        scope = sa.and_(scope, Case.confidential.is_(False))
     months = periods[0].months() if trend else []
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
@@ -830,7 +838,7 @@ def period_figures(
     by_priority = [dict.fromkeys((p.value for p in Priority), 0) for _ in periods]
     aging = [dict.fromkeys((b.key for b in AGE_BUCKETS), 0) for _ in periods]
     caseload: list[dict[int | None, int]] = [defaultdict(int) for _ in periods]
-    for i, (_, end) in enumerate(bounds):
+    for i, (_, end) in enumerate(bounds[:snapshots]):
         for row in _open_rows(
             scope, end, _raw(Case.priority).label("priority"), Case.assignee_id.label("assignee_id")
         ):
@@ -1053,6 +1061,25 @@ def period_headlines(
     ]
 
 
+def monthly_trend(district_ids: Sequence[int], period: Period, tz: ZoneInfo) -> list[MonthRow]:
+    """Cases opened and closed in each month of the period (all cases: totals, not a
+    breakdown), the trend of ``period_figures`` on its own."""
+    months = period.months()
+    start, end = period.bounds(tz)
+    edges = [local_midnight(m_start, tz) for m_start, _ in months] + [end]
+    spans = list(zip(edges, edges[1:], strict=False))
+    row = db.session.execute(
+        sa.select(
+            *[_sum_if(opened_in(lo, hi)) for lo, hi in spans],
+            *[_sum_if(closed_in(lo, hi)) for lo, hi in spans],
+        ).where(in_districts(district_ids), sa.or_(opened_in(start, end), closed_in(start, end)))
+    ).one()
+    n = len(spans)
+    return [
+        MonthRow(s, e, int(row[m] or 0), int(row[n + m] or 0)) for m, (s, e) in enumerate(months)
+    ]
+
+
 def headlines(district_ids: Sequence[int], period: Period, tz: ZoneInfo) -> dict[int, Headline]:
     """The headline figures of each district separately in one period."""
     return period_headlines(district_ids, [period], tz)[0]
@@ -1073,6 +1100,16 @@ class DistrictSummary:
     produced_at: datetime
     tz: ZoneInfo
     complete: bool = True  # the period is over (breakdowns for audiences without names)
+    # Audiences without names: the headline of every case (the figures above leave out the
+    # confidential ones), and the cells withheld from each breakdown, this period and before.
+    totals: tuple[Headline, Headline] | None = None
+    withheld: tuple[dict[str, Withheld], dict[str, Withheld]] | None = None
+
+    def hidden(self, key: str, previous: bool = False) -> Withheld:
+        """The cells of a breakdown withheld from this reader (none for staff)."""
+        if self.withheld is None:
+            return NOTHING
+        return self.withheld[1 if previous else 0].get(key, NOTHING)
 
 
 def district_summary(
@@ -1088,6 +1125,8 @@ def district_summary(
     With an audience, the staff figures follow what it may see."""
     if audience is not None:
         staff = audience.staff_table
+        if not audience.sees_names and period.complete(today):
+            return _summary_without_names(district, period, tz, today, audience.threshold)
     previous = period.previous()
     current, before = period_figures([district.id], [period, previous], tz, today, staff=staff)
     return DistrictSummary(
@@ -1100,6 +1139,96 @@ def district_summary(
         tz=tz,
         complete=period.complete(today),
     )
+
+
+def _month_periods(period: Period) -> list[Period]:
+    return [_calendar_period(PeriodKind.MONTH, s, e) for s, e in period.months()]
+
+
+def _summary_without_names(
+    district: District, period: Period, tz: ZoneInfo, today: date, threshold: int
+) -> DistrictSummary:
+    """A complete period for a reader who sees no names: breakdowns of the cases that are not
+    confidential, each with its small cells withheld (see ``services/disclosure``) month by
+    month; headline totals and the monthly trend of every case."""
+    previous = period.previous()
+    months = {p: _month_periods(p) for p in (period, previous)}
+    own = {(period.start, period.end), (previous.start, previous.end)}
+    atoms = [m for ms in months.values() for m in ms if (m.start, m.end) not in own]
+    # Two calls: the figures of overlapping periods cannot share one pass (each closed case
+    # and answered referral is given to one period of the pass).
+    current, before = period_figures(
+        [district.id], [period, previous], tz, today, trend=False, confidential=False
+    )
+    parts = (
+        period_figures(
+            [district.id], atoms, tz, today, trend=False, snapshots=0, confidential=False
+        )
+        if atoms
+        else []
+    )
+    by_dates = {(f.period.start, f.period.end): f for f in [current, before, *parts]}
+    current.trend = monthly_trend([district.id], period, tz)
+    now_all, before_all = period_headlines([district.id], [period, previous], tz)
+
+    def withheld_of(figs: Figures, p: Period) -> dict[str, Withheld]:
+        parts = [by_dates[(m.start, m.end)] for m in months[p]]
+        out = {
+            key: over_months(disclosure.withheld(_sum_counts(m)[key], threshold) for m in parts)
+            for key in SUM_TABLES
+        }
+        for key, counts in _snapshot_counts(figs).items():
+            out[key] = disclosure.withheld(counts, threshold)
+        return out
+
+    return DistrictSummary(
+        district=district,
+        period=period,
+        previous_period=previous,
+        current=current,
+        previous=before,
+        produced_at=datetime.now(UTC),
+        tz=tz,
+        complete=True,
+        totals=(now_all[district.id], before_all[district.id]),
+        withheld=(withheld_of(current, period), withheld_of(before, previous)),
+    )
+
+
+# The breakdowns that add up over months (withheld month by month), and the snapshots.
+SUM_TABLES = (
+    "by_category.opened",
+    "by_category.closed",
+    "by_outcome",
+    "by_channel",
+    "time_to_close",
+    "by_zip",
+    "by_town",
+    "by_agency.sent",
+    "by_agency.responded",
+)
+
+
+def _sum_counts(f: Figures) -> dict[str, dict[Any, int]]:
+    return {
+        "by_category.opened": {r.category_id: r.opened for r in f.by_category},
+        "by_category.closed": {r.category_id: r.closed for r in f.by_category},
+        "by_outcome": dict(f.by_outcome),
+        "by_channel": dict(f.by_channel),
+        "time_to_close": dict(f.headline.time_to_close.buckets),
+        "by_zip": {r.key: r.opened for r in f.by_zip},
+        "by_town": {r.key: r.opened for r in f.by_town},
+        "by_agency.sent": {r.agency_id: r.sent for r in f.by_agency},
+        "by_agency.responded": {r.agency_id: r.responded for r in f.by_agency},
+    }
+
+
+def _snapshot_counts(f: Figures) -> dict[str, dict[Any, int]]:
+    return {
+        "open_priority": dict(f.by_priority),
+        "aging": dict(f.aging),
+        "by_agency.overdue": {r.agency_id: r.overdue_now for r in f.by_agency},
+    }
 
 
 @dataclass(frozen=True)
@@ -1466,7 +1595,9 @@ HOW_COUNTED: list[tuple[str, str]] = [
         "Confidential cases",
         "Every figure counts all cases of the district, confidential ones "
         "included, so the workload is complete. Lists of cases behind a "
-        "number show only the cases your role may open.",
+        "number show only the cases your role may open. For the legislator's view, "
+        "confidential cases are counted in the headline figures and the monthly trend only, "
+        "never in a table by category, place, channel, outcome, time, priority or agency.",
     ),
     (
         "Periods for readers who see no names",
@@ -1477,7 +1608,14 @@ HOW_COUNTED: list[tuple[str, str]] = [
     ),
     (
         "Small numbers",
-        "For the legislator's view, ZIP codes and towns with fewer than 5 cases "
-        "show \u201c<5\u201d so that no resident can be recognised.",
+        "For the legislator's view, a count from 1 to one less than the office's threshold "
+        "(5 unless set otherwise) is shown as \u201cwithheld\u201d, and so are as many of "
+        "the smallest other counts of the same table as it takes for the withheld ones to "
+        "hold at least that many cases together, so none can be worked out from the table's "
+        "total or from another table. A table with one small count and nothing to withhold "
+        "with it is withheld whole. Quarters, years and 12 months withhold every count that "
+        "is withheld in one of their months, so that a longer period minus its other months "
+        "(or one 12-month window minus another) gives nothing away. The shares closed within "
+        "30, 60 and 90 days are left out (the time-to-close table has the counts).",
     ),
 ]

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from constituent.models import Channel, Outcome, Priority
 from constituent.services import audit, charts, exports, summaries
 from constituent.services import districts as district_service
+from constituent.services.disclosure import Withheld
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.summaries import (
     AGE_BUCKETS,
@@ -157,14 +158,29 @@ def label(text: str) -> Cell:
     return Cell(text, text)
 
 
-def _small(n: int) -> bool:
-    return 0 < n < SMALL_COUNT
+WITHHELD = "withheld"
 
 
-def place_count(n: int, suppress: bool, drill: dict[str, str] | None) -> Cell:
-    if suppress and _small(n):
-        return Cell(f"<{SMALL_COUNT}", f"<{SMALL_COUNT}")
-    return count(n, drill)
+def withheld_note(threshold: int) -> str:
+    """What a withheld cell means, under every table that has one."""
+    return (
+        f"\u201c{WITHHELD}\u201d: fewer than {threshold} cases, or a count withheld with them "
+        "so that they cannot be worked out from the other figures. Confidential cases are "
+        "counted in the headline figures only."
+    )
+
+
+def maybe_count(n: int, hidden: bool, drill: dict[str, str] | None = None) -> Cell:
+    """A count, or the word "withheld" in its place (in the CSV too)."""
+    return Cell(WITHHELD, WITHHELD) if hidden else count(n, drill)
+
+
+def _shown_order(n: int, hidden: bool) -> tuple[int, int]:
+    """Rows by published count, largest first; withheld rows after them, whatever their
+    counts (the order must not tell them apart), then the zeros."""
+    if hidden:
+        return (1, 0)
+    return (0, -n) if n else (2, 0)
 
 
 # The summary's tables ----------------------------------------------------------------------
@@ -210,8 +226,9 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
     drill = _Drills(
         audience.drill_down, summary.district.code, summary.period, summary.previous_period
     )
+    head_now, head_before = summary.totals or (cur.headline, prev.headline)
     tables = [
-        headline_table(cur.headline, prev.headline, drill),
+        headline_table(head_now, head_before, drill, shares=audience.sees_names),
         trend_table(cur, drill),
     ]
     if audience.calendar_only and not summary.complete:
@@ -231,6 +248,7 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             Figure.CLOSED,
             "close_time",
             drill,
+            summary,
         ),
         _bucket_table(
             "open_priority",
@@ -242,6 +260,7 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             Figure.OPEN,
             "priority",
             drill,
+            summary,
         ),
         _bucket_table(
             "aging",
@@ -253,8 +272,9 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             Figure.OPEN,
             "age",
             drill,
+            summary,
         ),
-        category_table(cur, prev, drill),
+        category_table(summary, drill),
         _bucket_table(
             "by_outcome",
             "Cases closed by outcome",
@@ -270,6 +290,7 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             Figure.CLOSED,
             "outcome",
             drill,
+            summary,
         ),
         _bucket_table(
             "by_channel",
@@ -281,8 +302,9 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             Figure.OPENED,
             "channel",
             drill,
+            summary,
         ),
-        agency_table(cur, prev, drill),
+        agency_table(summary, drill),
         place_table(
             "by_zip",
             "Cases opened by ZIP code",
@@ -290,7 +312,7 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             cur.by_zip,
             prev.by_zip,
             "zip",
-            audience,
+            summary,
             drill,
         ),
         place_table(
@@ -300,18 +322,25 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
             cur.by_town,
             prev.by_town,
             "town",
-            audience,
+            summary,
             drill,
         ),
     ]
+    if summary.withheld is not None:
+        note = withheld_note(audience.threshold)
+        for table in tables[2:]:
+            table.note = f"{table.note} {note}".strip()
     if audience.staff_table and cur.by_staff is not None and prev.by_staff is not None:
         tables.append(staff_table(cur, prev, drill))
     _attach_charts(tables, summary)
     return tables
 
 
-def headline_table(cur: Headline, prev: Headline, drill: _Drills) -> Table:
-    """Opened, closed, open at end, days to close and shares within 30/60/90 days."""
+def headline_table(cur: Headline, prev: Headline, drill: _Drills, shares: bool = True) -> Table:
+    """Opened, closed, open at end, days to close and (for staff) shares within 30/60/90 days.
+
+    The shares are left out for readers who see no names: with the count closed they give
+    how many closed within 30 days, which the time-to-close table may withhold."""
     ct, pt = cur.time_to_close, prev.time_to_close
     rows = [
         [label("Cases opened"), *_three(cur.opened, prev.opened, Figure.OPENED, drill)],
@@ -333,7 +362,7 @@ def headline_table(cur: Headline, prev: Headline, drill: _Drills) -> Table:
             days_change(ct.p90_days, pt.p90_days),
         ],
     ]
-    for w in WITHIN_DAYS:
+    for w in WITHIN_DAYS if shares else ():
         rows.append(
             [
                 label(f"Closed within {w} days"),
@@ -373,46 +402,114 @@ def _bucket_table(
     figure: Figure,
     filter_name: str,
     drill: _Drills,
+    summary: DistrictSummary,
 ) -> Table:
+    hide_now, hide_before = summary.hidden(key), summary.hidden(key, previous=True)
     rows = []
     for value, text in labels:
-        filter_value = value if value else "none"
+        filters = {filter_name: value if value else "none"}
+        n, b = now.get(value, 0), before.get(value, 0)
         rows.append(
             [
                 label(text),
-                *_three(
-                    now.get(value, 0),
-                    before.get(value, 0),
-                    figure,
-                    drill,
-                    **{filter_name: filter_value},
+                *_three_withheld(
+                    n, b, hide_now.hides(value), hide_before.hides(value), figure, drill, **filters
                 ),
             ]
         )
     return Table(key, title, [Column(first), *_this_prev_change()], rows)
 
 
-def category_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
+def _three_withheld(
+    now: int,
+    before: int,
+    hide_now: bool,
+    hide_before: bool,
+    figure: Figure,
+    drill: _Drills,
+    **filters: object,
+) -> list[Cell]:
+    """This period, previous, change; a withheld count hides the change too."""
+    if not (hide_now or hide_before):
+        return _three(now, before, figure, drill, **filters)
+    return [
+        maybe_count(now, hide_now, drill(figure, **filters)),
+        maybe_count(before, hide_before, drill(figure, True, **filters)),
+        Cell(None, DASH),
+    ]
+
+
+def _listed(*cells: tuple[int, Withheld]) -> bool:
+    """A row is listed when one of its counts is non-zero in a column that is not withheld
+    whole (a column withheld whole does not even name its rows)."""
+    return any(n and not hidden.whole for n, hidden in cells)
+
+
+def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
+    cur, prev = summary.current, summary.previous
     before = {r.category_id: r for r in prev.by_category}
     now = {r.category_id: r for r in cur.by_category}
-    order = [r.category_id for r in cur.by_category] + [
+    hide = {
+        (figure, previous): summary.hidden(f"by_category.{figure}", previous)
+        for figure in ("opened", "closed")
+        for previous in (False, True)
+    }
+    rows_of = [r.category_id for r in cur.by_category] + [
         r.category_id for r in prev.by_category if r.category_id not in now
     ]
+    if summary.withheld is not None:
+
+        def order(cid: int) -> tuple[tuple[int, int], str]:
+            c = now.get(cid)
+            n = c.opened if c else 0
+            return (_shown_order(n, hide[("opened", False)].hides(cid)), (c or before[cid]).name)
+
+        rows_of = sorted(
+            (
+                cid
+                for cid in rows_of
+                if _listed(
+                    (now[cid].opened if cid in now else 0, hide[("opened", False)]),
+                    (now[cid].closed if cid in now else 0, hide[("closed", False)]),
+                    (before[cid].opened if cid in before else 0, hide[("opened", True)]),
+                    (before[cid].closed if cid in before else 0, hide[("closed", True)]),
+                )
+            ),
+            key=order,
+        )
     rows = []
-    for cid in order:
+    for cid in rows_of:
         c, p = now.get(cid), before.get(cid)
         name = (c or p).name  # type: ignore[union-attr]
+        closed_now = hide[("closed", False)].hides(cid)
+        closed_before = hide[("closed", True)].hides(cid)
         rows.append(
             [
                 label(name),
-                *_three(
-                    c.opened if c else 0, p.opened if p else 0, Figure.OPENED, drill, category=cid
+                *_three_withheld(
+                    c.opened if c else 0,
+                    p.opened if p else 0,
+                    hide[("opened", False)].hides(cid),
+                    hide[("opened", True)].hides(cid),
+                    Figure.OPENED,
+                    drill,
+                    category=cid,
                 ),
-                *_three(
-                    c.closed if c else 0, p.closed if p else 0, Figure.CLOSED, drill, category=cid
+                *_three_withheld(
+                    c.closed if c else 0,
+                    p.closed if p else 0,
+                    closed_now,
+                    closed_before,
+                    Figure.CLOSED,
+                    drill,
+                    category=cid,
                 ),
-                days(c.median_days if c else None, drill(Figure.CLOSED, category=cid)),
-                days(p.median_days if p else None, drill(Figure.CLOSED, True, category=cid)),
+                Cell(WITHHELD, WITHHELD)
+                if closed_now
+                else days(c.median_days if c else None, drill(Figure.CLOSED, category=cid)),
+                Cell(WITHHELD, WITHHELD)
+                if closed_before
+                else days(p.median_days if p else None, drill(Figure.CLOSED, True, category=cid)),
             ]
         )
     columns = [
@@ -425,39 +522,82 @@ def category_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
     return Table("by_category", "Cases by category", columns, rows)
 
 
-def agency_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
+def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
+    cur, prev = summary.current, summary.previous
     before = {r.agency_id: r for r in prev.by_agency}
     now = {r.agency_id: r for r in cur.by_agency}
+    hide = {
+        (figure, previous): summary.hidden(f"by_agency.{figure}", previous)
+        for figure in ("sent", "responded")
+        for previous in (False, True)
+    }
+    overdue_hidden = summary.hidden("by_agency.overdue")
     order = [r.agency_id for r in cur.by_agency] + [
         r.agency_id for r in prev.by_agency if r.agency_id not in now
     ]
+    if summary.withheld is not None:
+
+        def rank(aid: int) -> tuple[tuple[int, int], str]:
+            c = now.get(aid)
+            n = c.sent if c else 0
+            return (_shown_order(n, hide[("sent", False)].hides(aid)), (c or before[aid]).name)
+
+        order = sorted(
+            (
+                aid
+                for aid in order
+                if _listed(
+                    (now[aid].sent if aid in now else 0, hide[("sent", False)]),
+                    (now[aid].responded if aid in now else 0, hide[("responded", False)]),
+                    (before[aid].sent if aid in before else 0, hide[("sent", True)]),
+                    (before[aid].responded if aid in before else 0, hide[("responded", True)]),
+                    ((now.get(aid) or before[aid]).overdue_now, overdue_hidden),
+                )
+            ),
+            key=rank,
+        )
     rows = []
     for aid in order:
         c, p = now.get(aid), before.get(aid)
         any_row = c or p
+        answered_now = hide[("responded", False)].hides(aid)
+        answered_before = hide[("responded", True)].hides(aid)
         rows.append(
             [
                 label(any_row.name),  # type: ignore[union-attr]
-                *_three(
-                    c.sent if c else 0, p.sent if p else 0, Figure.REFERRALS_SENT, drill, agency=aid
+                *_three_withheld(
+                    c.sent if c else 0,
+                    p.sent if p else 0,
+                    hide[("sent", False)].hides(aid),
+                    hide[("sent", True)].hides(aid),
+                    Figure.REFERRALS_SENT,
+                    drill,
+                    agency=aid,
                 ),
-                *_three(
+                *_three_withheld(
                     c.responded if c else 0,
                     p.responded if p else 0,
+                    answered_now,
+                    answered_before,
                     Figure.REFERRALS_RESPONDED,
                     drill,
                     agency=aid,
                 ),
-                days(
+                Cell(WITHHELD, WITHHELD)
+                if answered_now
+                else days(
                     c.median_days_to_respond if c else None,
                     drill(Figure.REFERRALS_RESPONDED, agency=aid),
                 ),
-                days(
+                Cell(WITHHELD, WITHHELD)
+                if answered_before
+                else days(
                     p.median_days_to_respond if p else None,
                     drill(Figure.REFERRALS_RESPONDED, True, agency=aid),
                 ),
-                count(
+                maybe_count(
                     any_row.overdue_now,  # type: ignore[union-attr]
+                    overdue_hidden.hides(aid),
                     drill(Figure.REFERRALS_OVERDUE, agency=aid),
                 ),
             ]
@@ -486,39 +626,43 @@ def place_table(
     now_rows: list[PlaceRow],
     before_rows: list[PlaceRow],
     filter_name: str,
-    audience: Audience,
+    summary: DistrictSummary,
     drill: _Drills,
 ) -> Table:
-    suppress = audience.suppress_small_counts
     now = {r.key: r for r in now_rows}
     before = {r.key: r for r in before_rows}
-    keys = set(now) | set(before)
+    hide_now, hide_before = summary.hidden(key), summary.hidden(key, previous=True)
 
     def n_of(rows: dict[str, PlaceRow], k: str) -> int:
         return rows[k].opened if k in rows else 0
 
-    def order(k: str) -> tuple[int, str]:
-        n = n_of(now, k)
-        shown = 1 if suppress and _small(n) else n  # small counts must not reveal their order
-        return (-shown, k == "", (now.get(k) or before[k]).label.lower())
+    keys = [
+        k
+        for k in set(now) | set(before)
+        if _listed((n_of(now, k), hide_now), (n_of(before, k), hide_before))
+    ]
+
+    def order(k: str) -> tuple[tuple[int, int], bool, str]:
+        shown = _shown_order(n_of(now, k), hide_now.hides(k))
+        return (shown, k == "", (now.get(k) or before[k]).label.lower())
 
     rows = []
     for k in sorted(keys, key=order):
-        n, b = n_of(now, k), n_of(before, k)
-        drill_value = k or "unknown"
-        change = Cell(None, DASH) if suppress and (_small(n) or _small(b)) else count_change(n, b)
         rows.append(
             [
                 label((now.get(k) or before[k]).label),
-                place_count(n, suppress, drill(Figure.OPENED, **{filter_name: drill_value})),
-                place_count(b, suppress, drill(Figure.OPENED, True, **{filter_name: drill_value})),
-                change,
+                *_three_withheld(
+                    n_of(now, k),
+                    n_of(before, k),
+                    hide_now.hides(k),
+                    hide_before.hides(k),
+                    Figure.OPENED,
+                    drill,
+                    **{filter_name: k or "unknown"},
+                ),
             ]
         )
-    note = (
-        f"Counts below {SMALL_COUNT} are shown as \u201c<{SMALL_COUNT}\u201d." if suppress else ""
-    )
-    return Table(key, title, [Column(first), *_this_prev_change()], rows, note=note)
+    return Table(key, title, [Column(first), *_this_prev_change()], rows)
 
 
 def staff_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
@@ -560,15 +704,17 @@ def staff_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
 
 
 def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
+    """A chart beside the trend and the breakdowns, drawn from the same (withheld) counts."""
     by_key = {t.key: t for t in tables}
     cur, prev = summary.current, summary.previous
+    head_now = summary.totals[0] if summary.totals else cur.headline
     now_name, before_name = "This period", "Previous period"
     trend = cur.trend
     by_key["trend"].chart = charts.line_chart(
         "chart-trend",
         "Cases opened and closed by month",
         f"Line chart of cases opened and closed in each month of {summary.period.dates}: "
-        f"{cur.headline.opened:,} opened and {cur.headline.closed:,} closed in all. "
+        f"{head_now.opened:,} opened and {head_now.closed:,} closed in all. "
         "The numbers are in the table that follows.",
         [f"{m.start:%b %Y}" for m in trend],
         [
@@ -580,65 +726,82 @@ def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
     )
     if "time_to_close" not in by_key:  # totals only (a period in progress, no names)
         return
-    buckets = cur.headline.time_to_close.buckets
+
+    def shown(key: str, counts: dict[str, int], order: Sequence[str], previous: bool = False):  # type: ignore[no-untyped-def]
+        hidden = summary.hidden(key, previous)
+        return [None if hidden.hides(k) else counts.get(k, 0) for k in order]
+
+    close_keys = [b.key for b in CLOSE_BUCKETS]
+    within = (
+        f", {_pct(cur.headline.time_to_close.within[30])} within 30 days"
+        if summary.withheld is None
+        else ""
+    )
     by_key["time_to_close"].chart = charts.bar_chart(
         "chart-time-to-close",
         "Time to close",
         f"Bar chart of cases closed in this period and the previous one, by days to close. "
-        f"This period: {cur.headline.closed:,} closed, "
-        f"{_pct(cur.headline.time_to_close.within[30])} within 30 days.",
+        f"This period: {head_now.closed:,} closed{within}.",
         [b.label for b in CLOSE_BUCKETS],
         [
-            charts.Series(now_name, [buckets[b.key] for b in CLOSE_BUCKETS]),
             charts.Series(
-                before_name, [prev.headline.time_to_close.buckets[b.key] for b in CLOSE_BUCKETS]
+                now_name, shown("time_to_close", cur.headline.time_to_close.buckets, close_keys)
+            ),
+            charts.Series(
+                before_name,
+                shown("time_to_close", prev.headline.time_to_close.buckets, close_keys, True),
             ),
         ],
         x_label="Days to close",
         y_label="Cases closed",
     )
+    age_keys = [b.key for b in AGE_BUCKETS]
     by_key["aging"].chart = charts.bar_chart(
         "chart-aging",
         "Age of cases open at period end",
-        f"Bar chart of the {cur.headline.open_at_end:,} cases open at the end of this period "
+        f"Bar chart of the {head_now.open_at_end:,} cases open at the end of this period "
         "and those open at the end of the previous one, by how long they had been open.",
         [b.label for b in AGE_BUCKETS],
         [
-            charts.Series(now_name, [cur.aging[b.key] for b in AGE_BUCKETS]),
-            charts.Series(before_name, [prev.aging[b.key] for b in AGE_BUCKETS]),
+            charts.Series(now_name, shown("aging", cur.aging, age_keys)),
+            charts.Series(before_name, shown("aging", prev.aging, age_keys, True)),
         ],
         x_label="Days open",
         y_label="Open cases",
     )
-    categories = [r for r in cur.by_category if r.opened]
+    hidden = summary.hidden("by_category.opened")
+    categories = [r for r in cur.by_category if r.opened and not hidden.whole]
+    if summary.withheld is not None:
+        categories.sort(key=lambda r: (_shown_order(r.opened, hidden.hides(r.category_id)), r.name))
+    top = next((r for r in categories if not hidden.hides(r.category_id)), None)
     by_key["by_category"].chart = charts.hbar_chart(
         "chart-category",
         "Cases opened by category",
-        f"Bar chart of the {cur.headline.opened:,} cases opened in this period by category"
-        + (f"; most were {categories[0].name} ({categories[0].opened:,})." if categories else "."),
+        f"Bar chart of the {head_now.opened:,} cases opened in this period by category"
+        + (f"; most were {top.name} ({top.opened:,})." if top else "."),
         [r.name for r in categories],
-        [r.opened for r in categories],
+        [None if hidden.hides(r.category_id) else r.opened for r in categories],
         x_label="Cases opened",
         y_label="Category",
     )
-    outcomes = [(o.label, cur.by_outcome.get(o.value, 0)) for o in Outcome]
+    outcome_keys = [o.value for o in Outcome]
     by_key["by_outcome"].chart = charts.hbar_chart(
         "chart-outcome",
         "Cases closed by outcome",
-        f"Bar chart of the {cur.headline.closed:,} cases closed in this period by outcome.",
-        [name for name, _ in outcomes],
-        [n for _, n in outcomes],
+        f"Bar chart of the {head_now.closed:,} cases closed in this period by outcome.",
+        [o.label for o in Outcome],
+        shown("by_outcome", cur.by_outcome, outcome_keys),
         x_label="Cases closed",
         y_label="Outcome",
     )
-    channels = [(c.label, cur.by_channel.get(c.value, 0)) for c in Channel]
+    channel_keys = [c.value for c in Channel]
     by_key["by_channel"].chart = charts.hbar_chart(
         "chart-channel",
         "Cases opened by intake channel",
-        f"Bar chart of the {cur.headline.opened:,} cases opened in this period by the way "
+        f"Bar chart of the {head_now.opened:,} cases opened in this period by the way "
         "the resident reached the office.",
-        [name for name, _ in channels],
-        [n for _, n in channels],
+        [c.label for c in Channel],
+        shown("by_channel", cur.by_channel, channel_keys),
         x_label="Cases opened",
         y_label="Channel",
     )
@@ -667,7 +830,11 @@ COMPARISON_SORTS: dict[str, Callable[[Any], Any]] = {
 def comparison_table(
     comparison: Comparison, audience: Audience, sort: str = "district", descending: bool = False
 ) -> Table:
-    """One row per district: the headline figures and their change, sorted on a column."""
+    """One row per district: the headline figures and their change, sorted on a column.
+    Readers who see no names get no share closed within 30 days (as on the district page)."""
+    shares = audience.sees_names
+    if not shares and sort == "within30":
+        sort = "district"
     key = COMPARISON_SORTS.get(sort, COMPARISON_SORTS["district"])
     present = [r for r in comparison.rows if key(r) is not None]
     missing = [r for r in comparison.rows if key(r) is None]  # no closed cases: always last
@@ -690,7 +857,7 @@ def comparison_table(
                 days(cur.time_to_close.median_days, drill(Figure.CLOSED)),
                 days(cur.time_to_close.p90_days, drill(Figure.CLOSED)),
                 share(cur.time_to_close.within[30], drill(Figure.CLOSED, within=30)),
-            ]
+            ][: None if shares else -1]
         )
     columns = [
         Column("District", sort_key="district", numeric=False),
@@ -703,7 +870,7 @@ def comparison_table(
         Column("Median", "Days to close", "median"),
         Column("90th percentile", "Days to close", "p90"),
         Column("Closed within 30 days", sort_key="within30"),
-    ]
+    ][: None if shares else -1]
     return Table(
         "comparison",
         "All districts side by side",
