@@ -267,6 +267,15 @@ def run(args: argparse.Namespace) -> None:
             exports.csv_chunks(summary_tables.LONG_HEADER, summary_tables.long_rows(tables))
         )
 
+    legislator = summaries.Audience(sees_names=False)
+    complete_months = summaries.parse_period("last12", None, None, today, legislator)
+
+    def legislator_summary() -> int:
+        """The legislator's summary: its breakdowns need the figures of each of the 24 months
+        (withheld month by month) besides the two periods."""
+        s = summaries.district_summary(district, complete_months, tz, today, legislator)
+        return len(summary_tables.summary_tables(s, legislator))
+
     def case_rows_reference() -> int:
         return len(
             db.session.execute(
@@ -284,6 +293,10 @@ def run(args: argparse.Namespace) -> None:
         (
             "12-month summary of one district (2 periods, all tables)",
             lambda: summaries.district_summary(district, period, tz, today, staff=True),
+        ),
+        (
+            "the same, as the legislator reads it (12 complete months, withheld by month)",
+            lambda: legislator_summary(),
         ),
         (
             "headline figures only, one district, this period",

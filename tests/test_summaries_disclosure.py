@@ -126,3 +126,23 @@ def test_a_period_in_progress_shows_totals_only(client, history, office, monkeyp
     assert "caption-by_zip" in page_tables(
         client.get("/summaries/NY-21?period=m2026-04").get_data(as_text=True)
     )
+
+
+@pytest.mark.parametrize("value", ["1", "five", "-3"])
+def test_the_threshold_setting_must_be_a_number_of_at_least_two(monkeypatch, tmp_path, value):
+    from constituent import create_app
+    from constituent.config import ConfigurationError
+
+    monkeypatch.setenv("CONSTITUENT_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CONSTITUENT_SUMMARY_MIN_CELL", value)
+    with pytest.raises(ConfigurationError, match="CONSTITUENT_SUMMARY_MIN_CELL"):
+        create_app()
+
+
+def test_the_threshold_comes_from_the_setting(app, client, history, office):
+    client.login(office.legislator.email)
+    html = client.get("/summaries/NY-21?period=m2026-03").get_data(as_text=True)
+    assert "fewer than 5 cases" in html
+    app.config["SUMMARY_MIN_CELL"] = 8
+    html = client.get("/summaries/NY-21?period=m2026-03").get_data(as_text=True)
+    assert "fewer than 8 cases" in html and "fewer than 5 cases" not in html
