@@ -686,14 +686,24 @@ def _names(model: type, ids: set[int], attr: str = "name") -> dict[int, str]:
     return dict(db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).all())
 
 
-def _values(values: sa.Subquery) -> dict[tuple[int, Any], list[float]]:
-    """The values ``v`` of each (period index ``p``, group ``g``) of a subquery, read as plain
-    numbers in one pass; statistics are then taken with ``median``, ``percentile_90`` and
-    ``DurationStats.of``. A case without intervals has no duration and is left out."""
+def _values(
+    values: sa.Subquery, spans: Sequence[tuple[Any, Any]], *, last_included: bool = False
+) -> dict[tuple[int, Any], list[float]]:
+    """The values ``v`` of each (period index, group ``g``) of a subquery whose rows carry the
+    instant (or date) ``t`` that places them in periods, read as plain numbers in one pass;
+    statistics are then taken with ``median``, ``percentile_90`` and ``DurationStats.of``.
+    A row goes to every period whose span holds ``t`` (``lo <= t < hi``, or ``<= hi`` with
+    ``last_included``), so the periods may overlap. A case without intervals has no duration
+    and is left out."""
     out: dict[tuple[int, Any], list[float]] = defaultdict(list)
-    for p, g, v in db.session.execute(sa.select(values.c.p, values.c.g, values.c.v)):
-        if v is not None:
-            out[(int(p), g)].append(max(float(v), 0.0))
+    indexed = list(enumerate(spans))
+    for t, g, v in db.session.execute(sa.select(values.c.t, values.c.g, values.c.v)):
+        if v is None:
+            continue
+        value = max(float(v), 0.0)
+        for i, (lo, hi) in indexed:
+            if lo <= t and (t <= hi if last_included else t < hi):
+                out[(i, g)].append(value)
     return out
 
 
@@ -704,31 +714,30 @@ def _period_values(values: dict[tuple[int, Any], list[float]], period_index: int
 def _closed_values(
     scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], group: ColumnElement
 ) -> sa.Subquery:
-    """(p, g, v): the period index, group and days to close of each case closed in a period.
+    """(t, g, v): the final close, group and days to close of each case closed in a period.
 
     On PostgreSQL ``days_to_close`` is written as a join and a sum per case, so that the
     intervals are hashed once instead of searched per case (the same sum of the same interval
     lengths); SQLite, which would sort to group, searches its index per case.
     """
-    which = sa.case(*[(closed_in(s, e), i) for i, (s, e) in enumerate(bounds)])
     closed_any = sa.or_(*[closed_in(s, e) for s, e in bounds])
     if _dialect() == "sqlite":
         return (
-            sa.select(which.label("p"), group.label("g"), days_to_close().label("v"))
+            sa.select(Case.closed_at.label("t"), group.label("g"), days_to_close().label("v"))
             .where(scope, closed_any)
             .subquery()
         )
     interval = aliased(CaseInterval)
     return (
         sa.select(
-            which.label("p"),
+            Case.closed_at.label("t"),
             group.label("g"),
             sa.func.sum(_days_between(interval.closed_at, interval.opened_at)).label("v"),
         )
         .select_from(Case)
         .join(interval, interval.case_id == Case.id)
         .where(scope, closed_any, interval.closed_at.is_not(None))
-        .group_by(Case.id, which, group)
+        .group_by(Case.id, Case.closed_at, group)
         .subquery()
     )
 
@@ -832,7 +841,7 @@ def period_figures(
             closed_by_month[m] += sums[2 * k + len(spans) + m]
 
     # Days to close of each case closed in a period, by period and category.
-    days = _values(_closed_values(scope, bounds, Case.category_id))
+    days = _values(_closed_values(scope, bounds, Case.category_id), bounds)
 
     # Open at the end of each period.
     by_priority = [dict.fromkeys((p.value for p in Priority), 0) for _ in periods]
@@ -979,16 +988,17 @@ def _agencies(
     ).all()
     if not counts:
         return [[] for _ in periods]
-    which = sa.case(*[(t, i) for i, t in enumerate(answered)])
     answer_days = _values(
         sa.select(
-            which.label("p"),
+            Referral.responded_on.label("t"),
             Referral.agency_id.label("g"),
             _date_days(Referral.responded_on, Referral.sent_on).label("v"),
         )
         .join(Case, Case.id == Referral.case_id)
         .where(scope, sa.or_(*answered))
-        .subquery()
+        .subquery(),
+        [(p.start, p.end) for p in periods],
+        last_included=True,
     )
     ids = {r[0] for r in counts}
     names = _names(Agency, ids)
@@ -1039,7 +1049,7 @@ def period_headlines(
             .group_by(Case.district_id)
         )
     }
-    days = _values(_closed_values(scope, bounds, Case.district_id))
+    days = _values(_closed_values(scope, bounds, Case.district_id), bounds)
     open_at_end = [
         {
             row[0]: row[1]
@@ -1155,17 +1165,14 @@ def _summary_without_names(
     months = {p: _month_periods(p) for p in (period, previous)}
     own = {(period.start, period.end), (previous.start, previous.end)}
     atoms = [m for ms in months.values() for m in ms if (m.start, m.end) not in own]
-    # Two calls: the figures of overlapping periods cannot share one pass (each closed case
-    # and answered referral is given to one period of the pass).
-    current, before = period_figures(
-        [district.id], [period, previous], tz, today, trend=False, confidential=False
-    )
-    parts = (
-        period_figures(
-            [district.id], atoms, tz, today, trend=False, snapshots=0, confidential=False
-        )
-        if atoms
-        else []
+    current, before, *parts = period_figures(
+        [district.id],
+        [period, previous, *atoms],
+        tz,
+        today,
+        trend=False,
+        snapshots=2,
+        confidential=False,
     )
     by_dates = {(f.period.start, f.period.end): f for f in [current, before, *parts]}
     current.trend = monthly_trend([district.id], period, tz)
