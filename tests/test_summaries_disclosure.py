@@ -146,3 +146,29 @@ def test_the_threshold_comes_from_the_setting(app, client, history, office):
     app.config["SUMMARY_MIN_CELL"] = 8
     html = client.get("/summaries/NY-21?period=m2026-03").get_data(as_text=True)
     assert "fewer than 8 cases" in html and "fewer than 5 cases" not in html
+
+
+def test_legislators_and_supervisors_read_the_same_totals(client, history, office):
+    """The headline and the monthly trend count every case, confidential ones included, for
+    both; only the shares closed within 30/60/90 days are not shown to the legislator."""
+    seen = {}
+    for user in (office.supervisor, office.legislator):
+        client.login(user.email)
+        for period in ("q2026-1", "m2026-03", "y2025"):
+            tables = page_tables(
+                client.get(f"/summaries/NY-21?period={period}").get_data(as_text=True)
+            )
+            seen[(user.role, period)] = {
+                key: [[text for text, _ in row] for row in tables[key]]
+                for key in ("caption-headline", "caption-trend")
+            }
+        client.logout()
+    for period in ("q2026-1", "m2026-03", "y2025"):
+        staff, legislator = (
+            seen[(office.supervisor.role, period)],
+            seen[(office.legislator.role, period)],
+        )
+        assert legislator["caption-trend"] == staff["caption-trend"]
+        assert legislator["caption-headline"] == [
+            row for row in staff["caption-headline"] if not row[0].startswith("Closed within")
+        ]

@@ -1071,25 +1071,6 @@ def period_headlines(
     ]
 
 
-def monthly_trend(district_ids: Sequence[int], period: Period, tz: ZoneInfo) -> list[MonthRow]:
-    """Cases opened and closed in each month of the period (all cases: totals, not a
-    breakdown), the trend of ``period_figures`` on its own."""
-    months = period.months()
-    start, end = period.bounds(tz)
-    edges = [local_midnight(m_start, tz) for m_start, _ in months] + [end]
-    spans = list(zip(edges, edges[1:], strict=False))
-    row = db.session.execute(
-        sa.select(
-            *[_sum_if(opened_in(lo, hi)) for lo, hi in spans],
-            *[_sum_if(closed_in(lo, hi)) for lo, hi in spans],
-        ).where(in_districts(district_ids), sa.or_(opened_in(start, end), closed_in(start, end)))
-    ).one()
-    n = len(spans)
-    return [
-        MonthRow(s, e, int(row[m] or 0), int(row[n + m] or 0)) for m, (s, e) in enumerate(months)
-    ]
-
-
 def headlines(district_ids: Sequence[int], period: Period, tz: ZoneInfo) -> dict[int, Headline]:
     """The headline figures of each district separately in one period."""
     return period_headlines(district_ids, [period], tz)[0]
@@ -1163,25 +1144,32 @@ def _summary_without_names(
     month; headline totals and the monthly trend of every case."""
     previous = period.previous()
     months = {p: _month_periods(p) for p in (period, previous)}
-    own = {(period.start, period.end), (previous.start, previous.end)}
-    atoms = [m for ms in months.values() for m in ms if (m.start, m.end) not in own]
-    current, before, *parts = period_figures(
-        [district.id],
-        [period, previous, *atoms],
-        tz,
-        today,
-        trend=False,
-        snapshots=2,
-        confidential=False,
+    current, before = period_figures(
+        [district.id], [period, previous], tz, today, trend=False, confidential=False
     )
-    by_dates = {(f.period.start, f.period.end): f for f in [current, before, *parts]}
-    current.trend = monthly_trend([district.id], period, tz)
-    now_all, before_all = period_headlines([district.id], [period, previous], tz)
+    every_month = months[previous] + months[period]
+    by_month = dict(zip(every_month, month_breakdowns([district.id], every_month, tz), strict=True))
+    current.trend = [
+        MonthRow(m.start, m.end, by_month[m].opened, by_month[m].closed) for m in months[period]
+    ]
+    scope = in_districts([district.id])
+
+    def totals(p: Period) -> Headline:
+        """The headline of every case (``period_headlines``), from the months' totals."""
+        parts = [by_month[m] for m in months[p]]
+        open_rows = _open_rows(scope, p.bounds(tz)[1], Case.district_id.label("d"), ages=False)
+        return Headline(
+            sum(b.opened for b in parts),
+            sum(b.closed for b in parts),
+            sum(int(row[1]) for row in open_rows),
+            DurationStats.of([v for b in parts for v in b.days_to_close]),
+        )
 
     def withheld_of(figs: Figures, p: Period) -> dict[str, Withheld]:
-        parts = [by_dates[(m.start, m.end)] for m in months[p]]
         out = {
-            key: over_months(disclosure.withheld(_sum_counts(m)[key], threshold) for m in parts)
+            key: over_months(
+                disclosure.withheld(by_month[m].counts[key], threshold) for m in months[p]
+            )
             for key in SUM_TABLES
         }
         for key, counts in _snapshot_counts(figs).items():
@@ -1197,7 +1185,7 @@ def _summary_without_names(
         produced_at=datetime.now(UTC),
         tz=tz,
         complete=True,
-        totals=(now_all[district.id], before_all[district.id]),
+        totals=(totals(period), totals(previous)),
         withheld=(withheld_of(current, period), withheld_of(before, previous)),
     )
 
@@ -1216,18 +1204,97 @@ SUM_TABLES = (
 )
 
 
-def _sum_counts(f: Figures) -> dict[str, dict[Any, int]]:
-    return {
-        "by_category.opened": {r.category_id: r.opened for r in f.by_category},
-        "by_category.closed": {r.category_id: r.closed for r in f.by_category},
-        "by_outcome": dict(f.by_outcome),
-        "by_channel": dict(f.by_channel),
-        "time_to_close": dict(f.headline.time_to_close.buckets),
-        "by_zip": {r.key: r.opened for r in f.by_zip},
-        "by_town": {r.key: r.opened for r in f.by_town},
-        "by_agency.sent": {r.agency_id: r.sent for r in f.by_agency},
-        "by_agency.responded": {r.agency_id: r.responded for r in f.by_agency},
-    }
+@dataclass
+class MonthBreakdown:
+    """One calendar month: every breakdown that adds up over months (``SUM_TABLES``, keyed as
+    the tables' rows, confidential cases left out), and the totals of every case."""
+
+    counts: dict[str, dict[Any, int]]
+    opened: int = 0  # every case, confidential ones included
+    closed: int = 0
+    days_to_close: list[float] = field(default_factory=list)
+
+
+def month_breakdowns(
+    district_ids: Sequence[int], months: Sequence[Period], tz: ZoneInfo
+) -> list[MonthBreakdown]:
+    """For each of consecutive calendar months, the breakdowns and totals of
+    ``MonthBreakdown`` by the definitions of ``period_figures``. Three queries in all, each
+    grouped or placed by month, however many months."""
+    edges = [local_midnight(m.start, tz) for m in months]
+    edges.append(local_midnight(months[-1].end + timedelta(days=1), tz))
+    districts = in_districts(district_ids)
+    scope = sa.and_(districts, Case.confidential.is_(False))
+    out = [MonthBreakdown({key: defaultdict(int) for key in SUM_TABLES}) for _ in months]
+
+    def month_of(column: Any) -> ColumnElement[int]:
+        return sa.case(*[(column < edge, i) for i, edge in enumerate(edges[1:])])
+
+    town_key = sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, "")))
+    zip_key = sa.func.coalesce(Constituent.zip5, "")
+    month = month_of(Case.opened_at)
+    for i, secret, category_id, channel, zip5, town, n in db.session.execute(
+        sa.select(
+            month,
+            Case.confidential,
+            Case.category_id,
+            _raw(Case.channel),
+            zip_key,
+            town_key,
+            sa.func.count(),
+        )
+        .select_from(Case)
+        .join(Constituent, Constituent.id == Case.constituent_id)
+        .where(districts, opened_in(edges[0], edges[-1]))
+        .group_by(month, Case.confidential, Case.category_id, Case.channel, zip_key, town_key)
+    ):
+        out[int(i)].opened += n
+        if secret:
+            continue
+        counts = out[int(i)].counts
+        counts["by_category.opened"][category_id] += n
+        counts["by_channel"][channel] += n
+        counts["by_zip"][zip5 or ""] += n
+        counts["by_town"][town or ""] += n
+
+    closed = sa.select(
+        month_of(Case.closed_at),
+        Case.confidential,
+        Case.category_id,
+        _raw(Case.outcome),
+        days_to_close(),
+    ).where(districts, closed_in(edges[0], edges[-1]))
+    for i, secret, category_id, outcome, days in db.session.execute(closed):
+        out[int(i)].closed += 1
+        if days is not None:
+            out[int(i)].days_to_close.append(max(float(days), 0.0))
+        if secret:
+            continue
+        counts = out[int(i)].counts
+        counts["by_category.closed"][category_id] += 1
+        counts["by_outcome"][outcome or ""] += 1
+        if days is not None:
+            counts["time_to_close"][bucket_of(max(float(days), 0.0), CLOSE_BUCKETS)] += 1
+
+    starts = [m.start for m in months]
+    first, last = months[0].start, months[-1].end
+    for agency_id, sent_on, responded_on in db.session.execute(
+        sa.select(Referral.agency_id, Referral.sent_on, Referral.responded_on)
+        .join(Case, Case.id == Referral.case_id)
+        .where(
+            scope,
+            sa.or_(
+                Referral.sent_on.between(first, last), Referral.responded_on.between(first, last)
+            ),
+        )
+    ):
+        if sent_on is not None and first <= sent_on <= last:
+            i = bisect.bisect_right(starts, sent_on) - 1
+            out[i].counts["by_agency.sent"][agency_id] += 1
+        if responded_on is not None and first <= responded_on <= last:
+            i = bisect.bisect_right(starts, responded_on) - 1
+            out[i].counts["by_agency.responded"][agency_id] += 1
+    return out
 
 
 def _snapshot_counts(f: Figures) -> dict[str, dict[Any, int]]:
