@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from constituent.database import immediate_writes
 from constituent.extensions import db
@@ -177,6 +177,7 @@ def seed_demo(scale: int, if_empty: bool) -> None:
     """Seed a realistic demo office and print the demo sign-ins."""
     if if_empty and demo.is_seeded():
         click.echo("Demo data already present; nothing to do.")
+        _ensure_search_index()
         _print_saved_credentials()
         return
     bars: dict[str, object] = {}
@@ -197,6 +198,7 @@ def seed_demo(scale: int, if_empty: bool) -> None:
         f"Seeded {result.constituents} constituents, {result.cases} cases, "
         f"{result.events} timeline events."
     )
+    _ensure_search_index()
     if result.credentials:
         path = Path(current_app.instance_path) / "demo-credentials.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +210,25 @@ def seed_demo(scale: int, if_empty: bool) -> None:
             click.echo("  " + line)
     else:
         _print_saved_credentials()
+
+
+def _ensure_search_index() -> None:
+    """Build the search index now (with progress) if it is missing, so that the app's first
+    search after start-up answers instead of waiting for a rebuild."""
+    from constituent.search import indexer
+    from constituent.search.cli import ProgressBars
+    from constituent.search.store import IndexBusy, SearchUnavailable
+
+    bars = ProgressBars("Indexing")
+    try:
+        rebuilt = indexer.ensure_index(progress=bars)
+        indexer.drain(lock_timeout=300.0)
+    except (IndexBusy, SearchUnavailable) as exc:
+        raise click.ClickException(str(getattr(exc, "message", exc))) from exc
+    finally:
+        bars.close()
+    if rebuilt is not None:
+        click.echo(f"Built the search index in {rebuilt.seconds:.1f}s.")
 
 
 def _print_saved_credentials() -> None:
@@ -432,6 +453,42 @@ def import_mail(path: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
+# Commands that must run on a database that is not (yet) at the current schema.
+SCHEMA_EXEMPT = {"restore"}
+
+
+def requires_schema(command: click.Command) -> None:
+    """Make the command refuse, with exit status 2 and the fix, to run on a database that is
+    not migrated (instead of a traceback about a missing table)."""
+    callback = command.callback
+    if callback is None or getattr(callback, "_requires_schema", False):
+        return
+
+    @functools.wraps(callback)
+    @with_appcontext
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        from constituent.database import schema_problem
+
+        problem = schema_problem()
+        if problem:
+            click.echo(problem, err=True)
+            raise click.exceptions.Exit(2)
+        return callback(*args, **kwargs)
+
+    checked._requires_schema = True  # type: ignore[attr-defined]
+    command.callback = checked
+
+
+def _require_schema_everywhere(command: click.Command) -> None:
+    if command.name in SCHEMA_EXEMPT:
+        return
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _require_schema_everywhere(sub)
+    else:
+        requires_schema(command)
+
+
 def register(app: Flask) -> None:
     for group in (
         users_cli,
@@ -442,6 +499,8 @@ def register(app: Flask) -> None:
         report_cli,
         mail_cli,
     ):
+        _require_schema_everywhere(group)
         app.cli.add_command(group)
-    app.cli.add_command(backup_command)
-    app.cli.add_command(restore_command)
+    for command in (backup_command, restore_command):
+        _require_schema_everywhere(command)
+        app.cli.add_command(command)

@@ -77,3 +77,38 @@ def is_busy_error(exc: BaseException) -> bool:
         sqlstate = getattr(exc.orig, "sqlstate", None)
         return sqlstate in {"40001", "40P01", "55P03"}  # serialization, deadlock, lock n/a
     return False
+
+
+def schema_problem() -> str | None:
+    """Why the database cannot be used yet (not migrated, or migrated to an older revision),
+    as a message naming the command that fixes it; None when it is ready."""
+    import sqlalchemy as sa
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    where = db.engine.url.render_as_string(hide_password=True)
+    with db.engine.connect() as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        current = (
+            set(MigrationContext.configure(conn).get_current_heads())
+            if "alembic_version" in existing
+            else None
+        )
+    if current is not None:
+        migrate = current_app.extensions["migrate"]
+        heads = set(ScriptDirectory.from_config(migrate.migrate.get_config()).get_heads())
+        if current != heads:
+            return (
+                f"The database {where} is at revision {', '.join(sorted(current)) or 'none'}; "
+                f"this version of the app needs {', '.join(sorted(heads))}. "
+                "Run `flask --app constituent db upgrade` first."
+            )
+    missing = sorted(t for t in db.metadata.tables if t not in existing)
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        return (
+            f"The database {where} is not set up (no table {shown}). "
+            "Run `flask --app constituent db upgrade` first."
+        )
+    return None

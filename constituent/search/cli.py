@@ -16,7 +16,7 @@ from constituent.search.store import IndexBusy, SearchUnavailable, index_root
 search_cli = AppGroup("search", help="The full-text search index.")
 
 
-class _Bars:
+class ProgressBars:
     """One click progress bar per index being built or checked."""
 
     def __init__(self, verb: str) -> None:
@@ -58,7 +58,7 @@ def reindex_command(procs: int | None) -> None:
     Searches keep working on the current index during the rebuild, and saves made meanwhile
     are carried over.
     """
-    bars = _Bars("Indexing")
+    bars = ProgressBars("Indexing")
     try:
         result = indexer.rebuild(progress=bars, procs=procs)
     except IndexBusy as exc:
@@ -79,7 +79,7 @@ def reindex_command(procs: int | None) -> None:
 def sync_command() -> None:
     """Apply every queued change now (rebuilding a missing or damaged index first)."""
     try:
-        rebuilt = indexer.ensure_index(progress=_Bars("Indexing"))
+        rebuilt = indexer.ensure_index(progress=ProgressBars("Indexing"))
         if rebuilt is not None:
             click.echo(f"The index was missing or damaged: rebuilt it in {rebuilt.seconds:.1f}s.")
         result = indexer.drain(lock_timeout=300.0)
@@ -138,7 +138,7 @@ def worker_command(interval: float) -> None:
 @click.option("--repair", is_flag=True, help="Re-index what differs from the database.")
 def check_command(repair: bool) -> None:
     """Compare the index with the database (ids and a content hash per document)."""
-    bars = _Bars("Checking")
+    bars = ProgressBars("Checking")
     try:
         report = indexer.check(repair=repair, progress=bars)
     except (IndexBusy, SearchUnavailable) as exc:
