@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from constituent.database import immediate_writes
 from constituent.extensions import db
-from constituent.models import Role, User
+from constituent.models import Body, Role, User
 from constituent.search.cli import search_cli
 from constituent.services import agencies as agency_service
 from constituent.services import auth, demo
@@ -28,6 +28,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 agencies_cli = AppGroup("agencies", help="The agency directory.")
 report_cli = AppGroup("report", help="District summary figures for scripts.")
 mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
+office_cli = AppGroup("office", help="The office's set-up and settings.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,6 +162,156 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
         click.echo("Dry run: nothing was saved.")
     else:
         db.session.commit()
+
+
+_OFFICE_PROMPTS = [
+    ("name", "Office name (shown in the header and on letters)"),
+    ("legislator", "Legislator's name"),
+    ("body", "Body (" + ", ".join(b.value for b in Body) + ")"),
+    ("state", "Home state (two-letter postal code)"),
+    ("districts", "Districts served (codes separated by commas, e.g. AL-04)"),
+    ("code", "Office code used in case tags (e.g. AL04)"),
+    ("timezone", "Time zone (e.g. America/Chicago)"),
+    ("admin_email", "First administrator's email"),
+]
+
+
+@office_cli.command("init")
+@click.option("--name", default=None, help="The office's name, e.g. 'Office of Rep. Sewell'.")
+@click.option("--legislator", default=None, help="The legislator's name.")
+@click.option("--title", default="", help="Title before the name (default: from the body).")
+@click.option("--body", default=None, type=click.Choice([b.value for b in Body]))
+@click.option("--state", default=None, help="Home state, e.g. AL (default State of addresses).")
+@click.option(
+    "--district",
+    "districts",
+    multiple=True,
+    help="A district served: CODE or CODE=Name (repeat; any geography, e.g. NY-SD45).",
+)
+@click.option("--code", default=None, help="Office code used in case tags, e.g. AL04.")
+@click.option("--timezone", default=None, help="IANA time zone, e.g. America/Chicago.")
+@click.option("--area-code", default="", help="Area code added to 7-digit local phone numbers.")
+@click.option("--admin-email", default=None, help="The first administrator's email.")
+@click.option("--admin-name", default="", help="The first administrator's name.")
+@click.option(
+    "--generate-password",
+    "generate",
+    is_flag=True,
+    help="Generate the administrator's password and print it once, instead of prompting.",
+)
+@click.option(
+    "--starter",
+    multiple=True,
+    type=click.Choice(["categories"]),
+    help="Start with the usual casework categories (to edit afterwards).",
+)
+@click.option(
+    "--interactive/--no-interactive",
+    default=None,
+    help="Prompt for what the flags leave out (default: when run in a terminal).",
+)
+@writes
+def init_office(
+    name: str | None,
+    legislator: str | None,
+    title: str,
+    body: str | None,
+    state: str | None,
+    districts: tuple[str, ...],
+    code: str | None,
+    timezone: str | None,
+    area_code: str,
+    admin_email: str | None,
+    admin_name: str,
+    generate: bool,
+    starter: tuple[str, ...],
+    interactive: bool | None,
+) -> None:
+    """Set up the office: its name, legislator, body, districts, code, time zone, first admin."""
+    import sys
+
+    from constituent.services import office
+
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    given: dict[str, Any] = {
+        "name": name,
+        "legislator": legislator,
+        "body": body,
+        "state": state,
+        "districts": ",".join(districts) if districts else None,
+        "code": code,
+        "timezone": timezone,
+        "admin_email": admin_email,
+    }
+    missing = [key for key, value in given.items() if not value]
+    if missing and not interactive:
+        flags = ", ".join("--" + key.replace("_", "-").rstrip("s") for key in missing)
+        raise click.UsageError(f"Missing {flags} (or run in a terminal to be asked).")
+    for key, label in _OFFICE_PROMPTS:
+        if not given[key]:
+            given[key] = click.prompt(label)
+    if interactive and not starter:
+        if click.confirm("Start with the usual casework categories?", default=True):
+            starter = ("categories",)
+    if generate:
+        password = auth.generate_password()
+    else:
+        password = click.prompt(
+            "Administrator's password", hide_input=True, confirmation_prompt=True
+        )
+    texts = list(districts) if districts else str(given["districts"]).split(",")
+    specs = [district_service.DistrictSpec.parse(t) for t in texts if t.strip()]
+    values = office.SettingsInput(
+        name=given["name"],
+        legislator_name=given["legislator"],
+        legislator_title=title,
+        body=given["body"],
+        state=given["state"],
+        office_code=given["code"],
+        timezone=given["timezone"],
+        default_area_code=area_code,
+    )
+    admin = office.AdminAccount(given["admin_email"], admin_name, password)
+    try:
+        settings = office.init_office(
+            values, specs, admin, starter_categories="categories" in starter
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"Set up {settings.name} ({settings.legislator_title} {settings.legislator_name}, "
+        f"{settings.body.label}) serving {', '.join(s.code.upper() for s in specs)}; "
+        f"office code {settings.office_code}, time zone {settings.timezone}."
+    )
+    click.echo(f"Administrator: {admin.email.strip().lower()}")
+    if generate:
+        click.echo(f"Password: {password}")
+    if "categories" in starter:
+        click.echo("Added the usual casework categories; edit them with `flask categories`.")
+
+
+@office_cli.command("show")
+def show_office() -> None:
+    """Print the office's settings."""
+    from constituent.services import office
+
+    row = office.stored_settings()
+    if row is None:
+        click.echo("The office is not set up yet: run `flask office init`.")
+        return
+    for label, value in (
+        ("Name", row.name),
+        ("Legislator", f"{row.legislator_title} {row.legislator_name}"),
+        ("Body", row.body.label),
+        ("State", row.state),
+        ("Office code", row.office_code),
+        ("Time zone", row.timezone),
+        ("Default area code", row.default_area_code or "none"),
+    ):
+        click.echo(f"{label + ':':<19} {value}")
 
 
 @demo_cli.command("seed")
@@ -498,6 +649,7 @@ def register(app: Flask) -> None:
         search_cli,
         report_cli,
         mail_cli,
+        office_cli,
     ):
         _require_schema_everywhere(group)
         app.cli.add_command(group)

@@ -29,6 +29,7 @@ from constituent.models.districts import District, ZipDistrict
 from constituent.models.letters import Letter, LetterKind, LetterTemplate
 from constituent.models.mail import InboundMessage, InboundStatus
 from constituent.models.notifications import Notification
+from constituent.models.office import Body, OfficeSettings
 from constituent.models.referrals import (
     AgencyResponse,
     Referral,
@@ -55,6 +56,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Base",
+    "Body",
     "Case",
     "CaseInterval",
     "CaseStatus",
@@ -75,6 +77,7 @@ __all__ = [
     "LetterKind",
     "LetterTemplate",
     "Notification",
+    "OfficeSettings",
     "Outcome",
     "Priority",
     "PrivacyRelease",

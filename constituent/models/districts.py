@@ -26,6 +26,8 @@ class District(Base):
     state: Mapped[str] = mapped_column(sa.String(2))
     chamber: Mapped[str] = mapped_column(sa.String(16), default="house")
     legislator_name: Mapped[str | None] = mapped_column(sa.String(120))
+    # A deactivated district keeps its cases and history but takes no new ones.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(secondary=user_districts, back_populates="districts")

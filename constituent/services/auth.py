@@ -252,8 +252,11 @@ def create_user(
         if district is None:
             raise DomainError(f"Unknown district {code}.", field="districts")
         districts.append(district)
-    if not districts:
-        raise DomainError("Every user belongs to at least one district.", field="districts")
+    if not districts and permissions.needs_district(role):
+        raise DomainError(
+            "Every user but an administrator belongs to at least one district.",
+            field="districts",
+        )
     user = User(
         email=email,
         full_name=full_name.strip() or email,

@@ -1,20 +1,24 @@
-"""The office's calendar: its time zone (``CONSTITUENT_TIMEZONE``), today there, and the
-office date of an instant. Every "today" and "which day was that" in the app comes from here."""
+"""The office's calendar: its time zone (the Office page's, else ``CONSTITUENT_TIMEZONE``),
+today there, and the office date of an instant. Every "today" and "which day was that" in the
+app comes from here."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 DEFAULT_TIMEZONE = "America/New_York"
 
 
 def office_tz() -> ZoneInfo:
     """The office's time zone (the default one outside an app, e.g. rendering a letter)."""
-    name = current_app.config.get("OFFICE_TIMEZONE") if has_app_context() else None
-    return ZoneInfo(name or DEFAULT_TIMEZONE)
+    if not has_app_context():
+        return ZoneInfo(DEFAULT_TIMEZONE)
+    from constituent.services.office import profile
+
+    return ZoneInfo(profile().timezone or DEFAULT_TIMEZONE)
 
 
 def office_today() -> date:

@@ -42,10 +42,12 @@ from constituent.models import (
     ZipDistrict,
 )
 from constituent.models.releases import privacy_release_agencies
-from constituent.services import auth, catalog, districts, normalize
+from constituent.services import auth, catalog, districts, normalize, office
+from constituent.services import categories as category_service
 from constituent.services.clock import office_date
 
 STATE = "NY"
+DEMO_OFFICE_NAME = "Office of Representative Jordan Avery"
 DEMO_DISTRICTS = [
     ("NY-20", "New York's 20th congressional district", "Rep. Jordan Avery"),
     ("NY-21", "New York's 21st congressional district", "Rep. Jordan Avery"),
@@ -327,6 +329,7 @@ def seed(
     now = now or datetime.now(UTC)
     result = SeedResult()
 
+    _ensure_office()
     served = _ensure_districts()
     if db.session.scalar(sa.select(sa.func.count()).select_from(ZipDistrict)) == 0:
         path = zip_csv or Path(__file__).resolve().parent.parent / "data" / "zccd.csv"
@@ -350,32 +353,40 @@ def seed(
     return result
 
 
+def _ensure_office() -> None:
+    """The demo office's settings, through the same service as ``flask office init``."""
+    if office.stored_settings() is None:
+        office.save_settings(
+            office.SettingsInput(
+                name=DEMO_OFFICE_NAME,
+                legislator_name="Jordan Avery",
+                legislator_title="Representative",
+                body="us_house",
+                state=STATE,
+                office_code="NY21",
+                timezone="America/New_York",
+                default_area_code="518",
+            )
+        )
+
+
 def _ensure_districts() -> dict[str, District]:
     out = {}
     for code, name, legislator in DEMO_DISTRICTS:
         d = districts.get_by_code(code)
         if d is None:
-            d = District(
-                code=code, name=name, state=STATE, chamber="house", legislator_name=legislator
+            d = districts.add_district(
+                districts.DistrictSpec(
+                    code=code, name=name, state=STATE, chamber="house", legislator_name=legislator
+                )
             )
-            db.session.add(d)
         out[code] = d
-    db.session.flush()
     return out
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
-
-
 def _ensure_categories() -> dict[str, Category]:
-    existing = {c.name: c for c in db.session.scalars(sa.select(Category))}
-    for name, description in catalog.CATEGORIES:
-        if name not in existing:
-            existing[name] = Category(name=name, slug=_slug(name), description=description)
-            db.session.add(existing[name])
-    db.session.flush()
-    return existing
+    category_service.add_starter_categories()
+    return {c.name: c for c in db.session.scalars(sa.select(Category))}
 
 
 def _ensure_agencies(categories: dict[str, Category]) -> dict[str, Agency]:

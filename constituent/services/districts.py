@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,67 @@ def districts_for(user: User) -> list[District]:
 
 def get_by_code(code: str) -> District | None:
     return db.session.scalar(sa.select(District).where(District.code == code.strip().upper()))
+
+
+DISTRICT_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
+
+
+@dataclass
+class DistrictSpec:
+    """A district as given on the command line or a form: ``AL-04``, ``AL-04=Huntsville area``.
+
+    Unset fields are filled from the office (state from the code's ``XX-`` prefix first)."""
+
+    code: str
+    name: str = ""
+    state: str | None = None
+    chamber: str | None = None
+    legislator_name: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> DistrictSpec:
+        """'AL-04' or 'AL-04=Alabama's 4th congressional district'."""
+        code, _, name = text.partition("=")
+        return cls(code=code.strip(), name=name.strip())
+
+
+def _check_code(code: str) -> str:
+    code = code.strip().upper()
+    if not DISTRICT_CODE_RE.match(code):
+        raise DomainError(
+            f"District code {code!r} is not usable: 2 to 16 letters, digits and hyphens, "
+            "e.g. AL-04, MT-AL, NY-SD45.",
+            field="code",
+        )
+    return code
+
+
+def add_district(spec: DistrictSpec, by: User | None = None) -> District:
+    """Add a district the office serves (audited). Refuses a code that exists already."""
+    code = _check_code(spec.code)
+    if get_by_code(code) is not None:
+        raise DomainError(f"District {code} exists already.", field="code")
+    prefix = code.split("-", 1)[0]
+    state = (spec.state or (prefix if "-" in code and len(prefix) == 2 else "")).upper()
+    if not re.fullmatch(r"[A-Z]{2}", state):
+        raise DomainError(
+            f"Give the state of district {code} (a two-letter postal code).", field="state"
+        )
+    name = " ".join((spec.name or "").split()) or code
+    if len(name) > 120:
+        raise DomainError("Use at most 120 characters for the district's name.", field="name")
+    legislator = (spec.legislator_name or "").strip()[:120] or None
+    district = District(
+        code=code,
+        name=name,
+        state=state,
+        chamber=(spec.chamber or "house")[:16],
+        legislator_name=legislator,
+    )
+    db.session.add(district)
+    db.session.flush()
+    audit.record("district_added", "district", district.id, detail=code, user=by)
+    return district
 
 
 @dataclass

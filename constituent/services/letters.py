@@ -40,7 +40,7 @@ from constituent.models import (
     User,
     utcnow,
 )
-from constituent.services import audit, tags, timeline
+from constituent.services import audit, office, tags, timeline
 from constituent.services.clock import office_date, office_today
 from constituent.services.errors import Conflict, DomainError, NotFound
 
@@ -467,7 +467,7 @@ def merge_fields(
         "agency": {},
         "staffer": {"name": user.full_name, "email": user.email, "role": user.role.label},
         "office": {
-            "name": _config("OFFICE_NAME", "District Office"),
+            "name": office.profile().name,
             "legislator": district.legislator_name or "",
             "district": district.code,
             "district_name": district.name,

@@ -84,6 +84,16 @@ GRANTS: dict[Capability, tuple[frozenset[Role], str]] = {
 }
 
 
+# The office's first account, created by `flask office init`: it sets up everything else.
+FIRST_ACCOUNT_ROLE = Role.ADMIN
+
+
+def needs_district(role: Role) -> bool:
+    """Whether an account of this role must belong to a district: everyone's work is a
+    district's, except the administrators who run the office."""
+    return Capability.ADMINISTER not in ROLE_CAPABILITIES.get(role, frozenset())
+
+
 class Action(enum.StrEnum):
     VIEW = "view"  # open the case page, see it in lists, search, exports
     EDIT = "edit"  # add timeline entries, follow-ups, releases, referrals, change status

@@ -12,11 +12,13 @@ from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
+from constituent.forms.office import OfficeSettingsForm
 from constituent.models import District, User, ZipDistrict
 from constituent.services import audit as audit_service
 from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
 from constituent.services import exports
+from constituent.services import office as office_service
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views.helpers import capability_required, csv_download, office_tz
@@ -87,6 +89,53 @@ def zip_upload():  # type: ignore[no-untyped-def]
     return render_template(
         "admin/zip_upload.html", form=form, report=report, dry_run=dry_run
     ), status
+
+
+@bp.route("/office", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def office():  # type: ignore[no-untyped-def]
+    """Every setting of the office, changed in one form (audited)."""
+    current = office_service.profile()
+    form = OfficeSettingsForm(data=None if request.method == "POST" else vars_of(current))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            office_service.save_settings(
+                office_service.SettingsInput(
+                    **{name: form[name].data or "" for name in SETTINGS_FIELDS}
+                ),
+                by=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form[exc.field or "name"].errors = [exc.message]
+            status = 422
+        else:
+            db.session.commit()
+            flash("The office's settings are saved.", "success")
+            return redirect(url_for("admin.office"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/office.html", form=form, configured=current.configured), status
+
+
+SETTINGS_FIELDS = (
+    "name",
+    "legislator_name",
+    "legislator_title",
+    "body",
+    "state",
+    "office_code",
+    "timezone",
+    "default_area_code",
+)
+
+
+def vars_of(profile: office_service.OfficeProfile) -> dict[str, str]:
+    """The form's initial values from the office's profile."""
+    values = {name: getattr(profile, name) or "" for name in SETTINGS_FIELDS}
+    values["body"] = profile.body.value if profile.body else ""
+    return values
 
 
 AUDIT_PAGE = 50

@@ -80,6 +80,7 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("main.my_work", "My work", Capability.WORK_CASES),
     ("intake.log_call", "Log a call", Capability.LOG_CALLS),
     ("admin.users", "Users", Capability.ADMINISTER),
+    ("admin.office", "Office", Capability.ADMINISTER),
     ("admin.districts", "Districts", Capability.ADMINISTER),
     ("cases.case_list", "Cases", Capability.READ_CASES),
     ("referrals.overdue", "Overdue", Capability.WORK_CASES),
@@ -163,4 +164,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def office() -> dict[str, Any]:
-        return {"office_name": app.config["OFFICE_NAME"]}
+        from constituent.services.office import profile
+
+        return {"office_name": profile().name}
