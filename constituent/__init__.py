@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
         letters,
         mail,
         main,
+        reference,
         referrals,
         search,
         summaries,
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
         search,
         summaries,
         admin,
+        reference,
     ):
         app.register_blueprint(module.bp)
 

@@ -29,6 +29,9 @@ agencies_cli = AppGroup("agencies", help="The agency directory.")
 report_cli = AppGroup("report", help="District summary figures for scripts.")
 mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
 office_cli = AppGroup("office", help="The office's set-up and settings.")
+zips_cli = AppGroup("zips", help="Single rows of the ZIP table (territories, PO boxes, new ZIPs).")
+categories_cli = AppGroup("categories", help="Case categories.")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,7 +136,11 @@ def list_users() -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
 @writes
 def import_districts(file: Path, states: str, dry_run: bool) -> None:
-    """Import a ZIP → district table (zccd.csv format) and re-district constituents."""
+    """Import a ZIP → district table and re-district constituents.
+
+    The Census layout (state_fips, state_abbr, zcta, cd: constituent/data/zccd.csv) or an
+    office's own table with columns zip, district[, share][, state].
+    """
     wanted = {s.strip().upper() for s in states.split(",") if s.strip()} or None
     try:
         with file.open(newline="", encoding="utf-8-sig") as fh:
@@ -162,6 +169,198 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
         click.echo("Dry run: nothing was saved.")
     else:
         db.session.commit()
+
+
+def _district(code: str) -> Any:
+    district = district_service.get_by_code(code)
+    if district is None:
+        raise click.ClickException(f"Unknown district {code.strip().upper()}.")
+    return district
+
+
+def _run(change: Callable[[], Any]) -> Any:
+    """Call a service, commit; a refusal rolls back and becomes the command's error."""
+    try:
+        result = change()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    return result
+
+
+@districts_cli.command("list")
+def list_districts() -> None:
+    """List the districts served, with state and ZIP count."""
+    for district in district_service.served_districts(include_inactive=True):
+        state = "" if district.active else "  (deactivated)"
+        click.echo(f"{district.code:<16} {district.state}  {district.name}{state}")
+
+
+@districts_cli.command("add")
+@click.argument("code")
+@click.option("--name", default="", help='e.g. "Alabama\'s 4th congressional district".')
+@click.option("--state", default=None, help="Two-letter state (default: the code's prefix).")
+@click.option("--legislator", default=None, help="Legislator shown on letters.")
+@writes
+def add_district(code: str, name: str, state: str | None, legislator: str | None) -> None:
+    """Add a district the office serves (any geography: AL-04, NY-SD45, MN-NORTH)."""
+    from constituent.services import office
+
+    profile = office.profile()
+    spec = district_service.DistrictSpec(
+        code=code,
+        name=name,
+        state=state or (profile.state or None),
+        chamber=profile.body.value if profile.body else None,
+        legislator_name=legislator if legislator is not None else profile.legislator or None,
+    )
+    if state is None and "-" in code and len(code.split("-", 1)[0]) == 2:
+        spec.state = None  # the code's own prefix wins over the office's home state
+    district = _run(lambda: district_service.add_district(spec))
+    click.echo(f"Added {district.code} ({district.name}, {district.state}).")
+
+
+@districts_cli.command("edit")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--legislator", default=None)
+@writes
+def edit_district(code: str, name: str | None, legislator: str | None) -> None:
+    """Change a district's name or legislator."""
+    district = _district(code)
+    _run(lambda: district_service.edit_district(district, name, legislator))
+    click.echo(f"{district.code}: {district.name}, {district.legislator_name or 'no legislator'}.")
+
+
+@districts_cli.command("deactivate")
+@click.argument("code")
+@writes
+def deactivate_district(code: str) -> None:
+    """Stop taking new cases in a district (its cases stay)."""
+    district = _district(code)
+    _run(lambda: district_service.set_district_active(district, False))
+    click.echo(f"{district.code} is deactivated.")
+
+
+@districts_cli.command("activate")
+@click.argument("code")
+@writes
+def activate_district(code: str) -> None:
+    """Take new cases in a deactivated district again."""
+    district = _district(code)
+    _run(lambda: district_service.set_district_active(district, True))
+    click.echo(f"{district.code} is active.")
+
+
+@zips_cli.command("add")
+@click.argument("zip5")
+@click.argument("district")
+@writes
+def add_zip(zip5: str, district: str) -> None:
+    """Put ZIP5 in DISTRICT (a served district or one already in the ZIP table)."""
+    row = _run(lambda: district_service.add_zip(zip5, district))
+    click.echo(f"ZIP {row.zip5} is in {row.district_code} ({row.state}).")
+
+
+@categories_cli.command("list")
+def list_categories() -> None:
+    """List the categories, with their case counts."""
+    from constituent.services import categories
+
+    for category, cases in categories.with_case_counts():
+        state = "" if category.active else "  (deactivated)"
+        click.echo(f"{category.name:<40} {cases:>7} cases{state}")
+
+
+@categories_cli.command("add")
+@click.argument("name")
+@click.option("--description", default="")
+@writes
+def add_category(name: str, description: str) -> None:
+    """Add a case category."""
+    from constituent.services import categories
+
+    category = _run(lambda: categories.add_category(name, description))
+    click.echo(f"Added {category.name}.")
+
+
+@categories_cli.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@writes
+def rename_category(name: str, new_name: str) -> None:
+    """Rename a category (its cases, rules and agencies follow)."""
+    from constituent.services import categories
+
+    category = _run(lambda: categories.rename_category(categories.get(name), new_name))
+    click.echo(f"Renamed to {category.name}.")
+
+
+@categories_cli.command("deactivate")
+@click.argument("name")
+@writes
+def deactivate_category(name: str) -> None:
+    """Offer a category no more for new cases (its cases keep it)."""
+    from constituent.services import categories
+
+    _run(lambda: categories.set_active(categories.get(name), False))
+    click.echo(f"{name} is deactivated.")
+
+
+@categories_cli.command("activate")
+@click.argument("name")
+@writes
+def activate_category(name: str) -> None:
+    """Offer a deactivated category again."""
+    from constituent.services import categories
+
+    _run(lambda: categories.set_active(categories.get(name), True))
+    click.echo(f"{name} is active.")
+
+
+@categories_cli.command("merge")
+@click.argument("source")
+@click.argument("target")
+@writes
+def merge_categories(source: str, target: str) -> None:
+    """Move every case, routing rule and agency link of SOURCE to TARGET (audited)."""
+    from constituent.services import categories
+
+    report = _run(
+        lambda: categories.merge_categories(categories.get(source), categories.get(target))
+    )
+    click.echo(
+        f"Merged {source} into {target}: {report.cases} cases, {report.rules} routing rules, "
+        f"{report.agencies} agencies moved; {source} is deactivated."
+    )
+
+
+@categories_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@writes
+def import_categories(file: Path) -> None:
+    """Add the categories of a CSV file (columns: name, description)."""
+    from constituent.services import categories
+
+    text = _read_text(file)
+    report = _run(lambda: categories.import_categories(text))
+    for line, reason in report.refused:
+        click.echo(f"  line {line}: {reason}", err=True)
+    click.echo(
+        f"{len(report.added)} added, {len(report.unchanged)} already there, "
+        f"{len(report.refused)} refused."
+    )
+    if report.refused:
+        raise click.exceptions.Exit(1)
+
+
+def _read_text(file: Path) -> Any:
+    """A CSV file's text (UTF-8, or a clear message saying what it is and what to do)."""
+    try:
+        return district_service.decode_upload(file.read_bytes())
+    except DomainError as exc:
+        raise click.ClickException(f"{file}: {exc.message}") from exc
 
 
 _OFFICE_PROMPTS = [
@@ -650,6 +849,8 @@ def register(app: Flask) -> None:
         report_cli,
         mail_cli,
         office_cli,
+        zips_cli,
+        categories_cli,
     ):
         _require_schema_everywhere(group)
         app.cli.add_command(group)

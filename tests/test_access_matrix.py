@@ -37,6 +37,22 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/audit", "GET"): "L D D D D A",
     ("/admin/audit.csv", "GET"): "L D D D D A",
     ("/admin/districts", "GET"): "L D D D D A",
+    ("/admin/categories", "GET"): "L D D D D A",
+    ("/admin/categories", "POST"): "L D D D D A",
+    ("/admin/categories/import", "POST"): "L D D D D A",
+    ("/admin/categories/<int:category_id>", "GET"): "L D D D D A",
+    ("/admin/categories/<int:category_id>", "POST"): "L D D D D A",
+    ("/admin/categories/<int:category_id>/merge", "POST"): "L D D D D A",
+    ("/admin/categories/<int:category_id>/<any(deactivate, activate):change>", "POST"): (
+        "L D D D D A"
+    ),
+    ("/admin/districts/new", "POST"): "L D D D D A",
+    ("/admin/districts/<int:district_id>/edit", "GET"): "L D D D D A",
+    ("/admin/districts/<int:district_id>/edit", "POST"): "L D D D D A",
+    ("/admin/districts/<int:district_id>/<any(deactivate, activate):change>", "POST"): (
+        "L D D D D A"
+    ),
+    ("/admin/zips/new", "POST"): "L D D D D A",
     ("/admin/office", "GET"): "L D D D D A",
     ("/admin/office", "POST"): "L D D D D A",
     ("/admin/users", "GET"): "L D D D D A",
@@ -161,7 +177,7 @@ def route_params(rule, ids: dict[str, int]) -> dict[str, object]:
         elif name == "key":
             values[name] = "headline"
         elif name == "change":
-            values[name] = "enable"
+            values[name] = "enable" if "enable" in rule.rule else "activate"
         else:
             values[name] = ids[name]
     return values
@@ -367,6 +383,19 @@ UNVERSIONED: dict[str, str] = {
     "/admin/users/<int:user_id>/<any(disable, enable):change>": "sets a state; a repeat is a no-op",
     "/admin/zip-table": "an import: reports what it changed",
     "/admin/office": "one settings row; each change is audited with the fields it changed",
+    "/admin/categories": "creates a category",
+    "/admin/categories/import": "an import: reports what it changed",
+    "/admin/categories/<int:category_id>": "a rename: the name is unique, a repeat is a no-op",
+    "/admin/categories/<int:category_id>/merge": "moves what the category still holds; a repeat moves nothing",
+    "/admin/categories/<int:category_id>/<any(deactivate, activate):change>": (
+        "sets a state; a repeat is a no-op"
+    ),
+    "/admin/districts/new": "creates a district",
+    "/admin/districts/<int:district_id>/edit": "districts are not versioned rows",
+    "/admin/districts/<int:district_id>/<any(deactivate, activate):change>": (
+        "sets a state; a repeat is a no-op"
+    ),
+    "/admin/zips/new": "adds a ZIP row; a repeat is refused",
     "/agencies/<int:agency_id>/activate": "sets a state; a repeat is a no-op",
     "/agencies/<int:agency_id>/deactivate": "sets a state; a repeat is a no-op",
     "/agencies/<int:agency_id>/delete": "refused once the agency has referrals",

@@ -172,8 +172,13 @@ def make_world() -> World:
         sender="liaison@ssa.example.gov",
     )
     db.session.flush()
+    # Reference data an admin may deactivate or merge without changing anyone's casework.
+    spare_district = factories.gen_district("NY-99")
+    spare_category = factories.gen_category("Spare category")
     world.ids.update(
         {
+            "district_id": spare_district.id,
+            "category_id": spare_category.id,
             "agency_id": agency.id,
             "contact_id": contact.id,
             "rule_id": rule.id,

@@ -38,6 +38,14 @@ def districts_for(user: User) -> list[District]:
     return sorted(user.districts, key=lambda d: d.code)
 
 
+def served_districts(include_inactive: bool = False) -> list[District]:
+    """The districts the office serves, by code (active ones unless asked)."""
+    stmt = sa.select(District).order_by(District.code)
+    if not include_inactive:
+        stmt = stmt.where(District.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
 def get_by_code(code: str) -> District | None:
     return db.session.scalar(sa.select(District).where(District.code == code.strip().upper()))
 
@@ -103,6 +111,102 @@ def add_district(spec: DistrictSpec, by: User | None = None) -> District:
     return district
 
 
+def edit_district(
+    district: District,
+    name: str | None = None,
+    legislator_name: str | None = None,
+    by: User | None = None,
+) -> District:
+    """Change a district's name or legislator (audited with the fields that changed)."""
+    changed = []
+    if name is not None:
+        name = " ".join(name.split())
+        if not name or len(name) > 120:
+            raise DomainError("Enter the district's name (at most 120 characters).", field="name")
+        if name != district.name:
+            district.name, changed = name, [*changed, "name"]
+    if legislator_name is not None:
+        legislator = legislator_name.strip()
+        if len(legislator) > 120:
+            raise DomainError(
+                "Use at most 120 characters for the legislator.", field="legislator_name"
+            )
+        if (legislator or None) != district.legislator_name:
+            district.legislator_name, changed = legislator or None, [*changed, "legislator"]
+    if changed:
+        db.session.flush()
+        audit.record("district_edited", "district", district.id, detail=",".join(changed), user=by)
+    return district
+
+
+def set_district_active(district: District, active: bool, by: User | None = None) -> None:
+    """Deactivate a district (it takes no new cases; its cases and history stay) or
+    reactivate it. Refused when it is the last active district of an account that needs one."""
+    if district.active == active:
+        return
+    if not active:
+        from constituent.services.permissions import needs_district
+
+        stranded = [
+            u.email
+            for u in district.users
+            if u.active
+            and needs_district(u.role)
+            and not any(d.active and d.id != district.id for d in u.districts)
+        ]
+        if stranded:
+            shown = ", ".join(sorted(stranded)[:5]) + (" ..." if len(stranded) > 5 else "")
+            raise DomainError(
+                f"{district.code} is the last district of {shown}: give them another "
+                "district first.",
+                field="district",
+            )
+    district.active = active
+    db.session.flush()
+    audit.record(
+        "district_activated" if active else "district_deactivated",
+        "district",
+        district.id,
+        detail=district.code,
+        user=by,
+    )
+
+
+def known_district_codes() -> set[str]:
+    """Codes of the served districts and of every district in the ZIP table."""
+    served = set(db.session.scalars(sa.select(District.code)))
+    return served | set(db.session.scalars(sa.select(ZipDistrict.district_code).distinct()))
+
+
+def add_zip(zip5: str, code: str, by: User | None = None) -> ZipDistrict:
+    """Add one ZIP → district row (territories, PO-box ZIPs, new ZIPs). The district must be
+    served or already in the ZIP table; the state comes from the district."""
+    zip5 = zip5.strip()
+    if len(zip5) != 5 or not zip5.isdigit():
+        raise DomainError(f"ZIP {zip5!r} is not five digits.", field="zip5")
+    code = code.strip().upper()
+    district = get_by_code(code)
+    if district is not None:
+        state = district.state
+    else:
+        state = db.session.scalar(
+            sa.select(ZipDistrict.state).where(ZipDistrict.district_code == code).limit(1)
+        )
+        if state is None:
+            raise DomainError(
+                f"Unknown district {code}: add it with `flask districts add` (or on the "
+                "Districts page) first.",
+                field="district",
+            )
+    if db.session.get(ZipDistrict, (zip5, code)) is not None:
+        raise DomainError(f"ZIP {zip5} is in {code} already.", field="zip5")
+    row = ZipDistrict(zip5=zip5, district_code=code, state=state)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("zip_added", "zip_table", zip5, detail=code, user=by)
+    return row
+
+
 @dataclass
 class ZipLookup:
     """What the ZIP table says about one ZIP for this office."""
@@ -136,7 +240,9 @@ def lookup_zip(zip5: str) -> ZipLookup:
     served = (
         list(
             db.session.scalars(
-                sa.select(District).where(District.code.in_(codes)).order_by(District.code)
+                sa.select(District)
+                .where(District.code.in_(codes), District.active.is_(True))
+                .order_by(District.code)
             )
         )
         if codes
@@ -167,18 +273,28 @@ class ImportReport:
     notes_added: int = 0
 
 
+GENERIC_ZIP_COLUMNS = ("zip", "district")
+
+
 def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple[str, str, str]]:
-    """Parse the zccd.csv format into (zip5, district code, state) rows."""
+    """Parse a ZIP table into (zip5, district code, state) rows.
+
+    Two layouts: the Census file (``state_fips, state_abbr, zcta, cd``, see zccd.csv) and any
+    office's own ``zip, district[, share][, state]`` table (state legislative districts,
+    council wards ...; the state defaults to the district code's ``XX-`` prefix).
+    """
     reader = csv.DictReader(text)
     try:
-        fieldnames = reader.fieldnames or []
+        fieldnames = [(c or "").strip().lower() for c in reader.fieldnames or []]
     except csv.Error as exc:
         raise DomainError(f"The file is not readable as CSV: {exc}.", field="file") from exc
-    missing = [c for c in ZCCD_COLUMNS if c not in fieldnames]
-    if missing:
+    reader.fieldnames = fieldnames
+    census = all(c in fieldnames for c in ZCCD_COLUMNS)
+    if not census and not all(c in fieldnames for c in GENERIC_ZIP_COLUMNS):
         raise DomainError(
-            f"The file is not a ZIP table: missing column(s) {', '.join(missing)} "
-            f"(expected {', '.join(ZCCD_COLUMNS)}).",
+            "The file is not a ZIP table: missing column(s) zip, district (an office's own "
+            f"table) or {', '.join(ZCCD_COLUMNS)} (the Census file); found "
+            f"{', '.join(fieldnames) or 'none'}.",
             field="file",
         )
     rows: set[tuple[str, str, str]] = set()
@@ -189,9 +305,24 @@ def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple
             f"Line {reader.line_num}: not readable as CSV ({exc}).", field="file"
         ) from exc
     for line_no, row in rows_read:
-        state = (row.get("state_abbr") or "").strip().upper()
-        zcta = (row.get("zcta") or "").strip()
-        cd = (row.get("cd") or "").strip()
+        if census:
+            state = (row.get("state_abbr") or "").strip().upper()
+            zcta = (row.get("zcta") or "").strip()
+            cd = (row.get("cd") or "").strip()
+            if not cd.isdigit() or int(cd) > 99:
+                raise DomainError(f"Line {line_no}: district {cd!r} is not a number.")
+        else:
+            zcta = (row.get("zip") or "").strip()[:5]
+            raw = (row.get("district") or "").strip().upper()
+            if not DISTRICT_CODE_RE.match(raw):
+                raise DomainError(f"Line {line_no}: district {raw!r} is not a district code.")
+            share = (row.get("share") or "").strip().rstrip("%")
+            try:
+                float(share or 0)
+            except ValueError:
+                raise DomainError(f"Line {line_no}: share {share!r} is not a number.") from None
+            prefix = raw.split("-", 1)[0]
+            state = (row.get("state") or (prefix if "-" in raw else "")).strip().upper()
         if states and state not in states:
             continue
         if len(state) != 2 or not state.isalpha():
@@ -200,9 +331,7 @@ def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple
             zcta = zcta.zfill(5)
         if len(zcta) != 5 or not zcta.isdigit():
             raise DomainError(f"Line {line_no}: ZIP {zcta!r} is not five digits.")
-        if not cd.isdigit() or int(cd) > 99:
-            raise DomainError(f"Line {line_no}: district {cd!r} is not a number.")
-        rows.add((zcta, district_code(state, cd), state))
+        rows.add((zcta, district_code(state, cd) if census else raw, state))
     return rows
 
 

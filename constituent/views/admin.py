@@ -48,9 +48,8 @@ def set_user_active(user_id: int, change: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/districts")
-@capability_required(Capability.ADMINISTER)
-def districts():  # type: ignore[no-untyped-def]
+def districts_context() -> dict[str, object]:
+    """The districts served with their ZIP counts, and the ZIP table's size."""
     rows = db.session.execute(
         sa.select(District, sa.func.count(ZipDistrict.zip5))
         .outerjoin(ZipDistrict, ZipDistrict.district_code == District.code)
@@ -58,7 +57,15 @@ def districts():  # type: ignore[no-untyped-def]
         .order_by(District.code)
     ).all()
     total_zips = db.session.scalar(sa.select(sa.func.count(sa.distinct(ZipDistrict.zip5))))
-    return render_template("admin/districts.html", rows=rows, total_zips=total_zips)
+    return {"rows": rows, "total_zips": total_zips}
+
+
+@bp.route("/districts")
+@capability_required(Capability.ADMINISTER)
+def districts():  # type: ignore[no-untyped-def]
+    from constituent.views.reference import district_page
+
+    return district_page()
 
 
 @bp.route("/zip-table", methods=["GET", "POST"])

@@ -1,0 +1,253 @@
+"""The office's reference data on admin pages: districts, single ZIPs and categories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from constituent.extensions import db
+from constituent.forms import choices
+from constituent.forms.agencies import ConfirmForm
+from constituent.forms.categories import (
+    CategoryForm,
+    CategoryImportForm,
+    CategoryMergeForm,
+    CategoryRenameForm,
+)
+from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
+from constituent.models import Category, District
+from constituent.services import categories as category_service
+from constituent.services import districts as district_service
+from constituent.services.errors import DomainError
+from constituent.services.permissions import Capability
+from constituent.views.helpers import capability_required
+
+bp = Blueprint("reference", __name__, url_prefix="/admin")
+
+
+def _submit(form: FlaskForm, change: Callable[[], str]) -> bool:
+    """Validate, call the service, commit and flash its message; a refusal rolls back and is
+    shown beside its field. True when saved."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        message = change()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.field and exc.field in form:
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        else:
+            form.form_errors.append(exc.message)
+        return False
+    flash(message, "success")
+    return True
+
+
+def _confirm() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def district_page(
+    district_form: DistrictForm | None = None, zip_form: ZipAddForm | None = None
+) -> str:
+    """The Districts page with its two forms (their errors, after a refused post)."""
+    from constituent.views.admin import districts_context
+
+    return render_template(
+        "admin/districts.html",
+        district_form=district_form or DistrictForm(formdata=None),
+        zip_form=zip_form or ZipAddForm(formdata=None),
+        **districts_context(),
+    )
+
+
+@bp.route("/districts/new", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def add_district():  # type: ignore[no-untyped-def]
+    form = DistrictForm()
+
+    def add() -> str:
+        district = district_service.add_district(
+            district_service.DistrictSpec(
+                code=form.code.data or "",
+                name=form.name.data or "",
+                state=(form.state.data or "").strip() or None,
+                legislator_name=form.legislator_name.data or None,
+            ),
+            by=current_user,
+        )
+        return f"Added district {district.code}."
+
+    if _submit(form, add):
+        return redirect(url_for("admin.districts"))
+    return district_page(district_form=form), 422
+
+
+@bp.route("/districts/<int:district_id>/edit", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def edit_district(district_id: int):  # type: ignore[no-untyped-def]
+    district = db.session.get(District, district_id) or abort(404)
+    form = DistrictEditForm(obj=district)
+
+    def save() -> str:
+        district_service.edit_district(
+            district, form.name.data or "", form.legislator_name.data or "", by=current_user
+        )
+        return f"Saved {district.code}."
+
+    if _submit(form, save):
+        return redirect(url_for("admin.districts"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/district_edit.html", form=form, district=district), status
+
+
+@bp.route("/districts/<int:district_id>/<any(deactivate, activate):change>", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def set_district_active(district_id: int, change: str):  # type: ignore[no-untyped-def]
+    _confirm()
+    district = db.session.get(District, district_id) or abort(404)
+    try:
+        district_service.set_district_active(district, change == "activate", by=current_user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"{district.code} is {'active' if district.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.districts"))
+
+
+@bp.route("/zips/new", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def add_zip():  # type: ignore[no-untyped-def]
+    form = ZipAddForm()
+
+    def add() -> str:
+        row = district_service.add_zip(
+            form.zip5.data or "", form.district.data or "", by=current_user
+        )
+        return f"ZIP {row.zip5} is in {row.district_code}."
+
+    if _submit(form, add):
+        return redirect(url_for("admin.districts"))
+    return district_page(zip_form=form), 422
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+def _categories_page(
+    form: CategoryForm | None = None, import_form: CategoryImportForm | None = None, report=None
+):  # type: ignore[no-untyped-def]
+    return render_template(
+        "admin/categories.html",
+        rows=category_service.with_case_counts(),
+        form=form or CategoryForm(formdata=None),
+        import_form=import_form or CategoryImportForm(formdata=None),
+        report=report,
+    )
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def categories():  # type: ignore[no-untyped-def]
+    form = CategoryForm()
+
+    def add() -> str:
+        category = category_service.add_category(
+            form.name.data or "", form.description.data or "", by=current_user
+        )
+        return f"Added {category.name}."
+
+    if _submit(form, add):
+        return redirect(url_for("reference.categories"))
+    return _categories_page(form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/categories/import", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def import_categories():  # type: ignore[no-untyped-def]
+    form = CategoryImportForm()
+    report = None
+    if form.validate_on_submit():
+        try:
+            text = district_service.decode_upload(form.file.data.read())
+            report = category_service.import_categories(text, by=current_user)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, exc.message]
+    status = 200 if report is not None and not report.refused else 422
+    return _categories_page(import_form=form, report=report), status
+
+
+def _merge_form(category: Category) -> CategoryMergeForm:
+    form = CategoryMergeForm()
+    form.target.choices = choices(
+        (c.id, c.name)
+        for c, _ in category_service.with_case_counts()
+        if c.active and c.id != category.id
+    )
+    return form
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def category(category_id: int):  # type: ignore[no-untyped-def]
+    """Rename a category; from here also merge or deactivate it."""
+    item = db.session.get(Category, category_id) or abort(404)
+    form = CategoryRenameForm(obj=item)
+
+    def rename() -> str:
+        old = item.name
+        category_service.rename_category(item, form.name.data or "", by=current_user)
+        return f"Renamed {old} to {item.name}."
+
+    if _submit(form, rename):
+        return redirect(url_for("reference.categories"))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "admin/category.html",
+        category=item,
+        form=form,
+        merge_form=_merge_form(item),
+    ), status
+
+
+@bp.route("/categories/<int:category_id>/merge", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def merge_category(category_id: int):  # type: ignore[no-untyped-def]
+    item = db.session.get(Category, category_id) or abort(404)
+    form = _merge_form(item)
+    name = item.name
+
+    def merge() -> str:
+        target = db.session.get(Category, form.target.data)
+        if target is None:
+            raise DomainError("Choose the category to merge into.", field="target")
+        report = category_service.merge_categories(item, target, by=current_user)
+        return (
+            f"Merged {name} into {target.name}: {report.cases} cases, {report.rules} routing "
+            f"rules and {report.agencies} agencies moved."
+        )
+
+    if _submit(form, merge):
+        return redirect(url_for("reference.categories"))
+    rename = CategoryRenameForm(data={"name": item.name})
+    return render_template("admin/category.html", category=item, form=rename, merge_form=form), 422
+
+
+@bp.route("/categories/<int:category_id>/<any(deactivate, activate):change>", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def set_category_active(category_id: int, change: str):  # type: ignore[no-untyped-def]
+    _confirm()
+    item = db.session.get(Category, category_id) or abort(404)
+    category_service.set_active(item, change == "activate", by=current_user)
+    db.session.commit()
+    flash(f"{item.name} is {'active' if item.active else 'deactivated'}.", "success")
+    return redirect(url_for("reference.categories"))
