@@ -56,6 +56,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/office", "GET"): "L D D D D A",
     ("/admin/office", "POST"): "L D D D D A",
     ("/admin/users", "GET"): "L D D D D A",
+    ("/admin/users/new", "GET"): "L D D D D A",
+    ("/admin/users/new", "POST"): "L D D D D A",
+    ("/admin/users/<int:user_id>/reset-password", "POST"): "L D D D D A",
     ("/admin/users/<int:user_id>/<any(disable, enable):change>", "POST"): "L D D D D A",
     ("/admin/zip-table", "GET"): "L D D D D A",
     ("/admin/zip-table", "POST"): "L D D D D A",
@@ -396,6 +399,8 @@ UNVERSIONED: dict[str, str] = {
         "sets a state; a repeat is a no-op"
     ),
     "/admin/zips/new": "adds a ZIP row; a repeat is refused",
+    "/admin/users/new": "creates an account; a repeat is refused (the email is taken)",
+    "/admin/users/<int:user_id>/reset-password": "each reset makes a new password by design",
     "/agencies/<int:agency_id>/activate": "sets a state; a repeat is a no-op",
     "/agencies/<int:agency_id>/deactivate": "sets a state; a repeat is a no-op",
     "/agencies/<int:agency_id>/delete": "refused once the agency has referrals",

@@ -133,6 +133,19 @@ def set_active(user: User, active: bool, by: User) -> None:
     audit.record("user_enabled" if active else "user_disabled", "user", user.id, user=by)
 
 
+def reset_password(user: User, by: User) -> str:
+    """Give the account a new generated password (returned once, to show to the admin) and
+    end its sessions; audited. An admin changes their own password on the account page."""
+    if user.id == by.id:
+        raise DomainError("Change your own password on the Change password page.")
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_sessions(user)
+    audit.record("password_reset", "user", user.id, user=by)
+    return password
+
+
 def generate_password() -> str:
     """A random password of 20 URL-safe characters."""
     return secrets.token_urlsafe(15)

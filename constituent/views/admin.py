@@ -10,9 +10,11 @@ from flask_login import current_user
 
 from constituent.extensions import db
 from constituent.forms import choices
+from constituent.forms.agencies import ConfirmForm
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
 from constituent.forms.office import OfficeSettingsForm
+from constituent.forms.users import NewUserForm
 from constituent.models import District, User, ZipDistrict
 from constituent.services import audit as audit_service
 from constituent.services import auth as auth_service
@@ -31,6 +33,56 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
     return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def new_user():  # type: ignore[no-untyped-def]
+    """Create a staff account; its generated password is shown once, on the answer page."""
+    form = NewUserForm()
+    form.districts.choices = choices(
+        (d.code, f"{d.code} · {d.name}") for d in district_service.served_districts()
+    )
+    status = 200
+    if form.validate_on_submit():
+        password = auth_service.generate_password()
+        try:
+            user = auth_service.create_user(
+                form.email.data or "",
+                form.full_name.data or "",
+                form.role.data or "",
+                list(form.districts.data or []),
+                password,
+                mail_triage=bool(form.mail_triage.data),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            target = form[exc.field] if exc.field and exc.field in form else form.email
+            target.errors = [*target.errors, exc.message]
+            status = 422
+        else:
+            db.session.commit()
+            return render_template("admin/password_shown.html", user=user, password=password)
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/user_new.html", form=form), status
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def reset_password(user_id: int):  # type: ignore[no-untyped-def]
+    """Give the account a generated password, shown once; its sessions end."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        password = auth_service.reset_password(user, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.users"))
+    db.session.commit()
+    return render_template("admin/password_shown.html", user=user, password=password, reset=True)
 
 
 @bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])
