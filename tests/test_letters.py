@@ -176,7 +176,7 @@ def test_merge_fields_are_plain_strings_with_the_documented_names(app, letter_ca
         assert set(values) == set(sample[group]), group
         assert all(isinstance(v, str) for v in values.values())
     assert fields["case"]["tag"] == tags.case_tag(1042)
-    assert fields["constituent"]["address"] == "12 Main Street\nPlattsburgh, NY 12901"
+    assert fields["constituent"]["address"] == "12 Main Street\nPlattsburgh NY 12901"
     assert fields["office"]["legislator"] == "Rep. Jordan Avery"
 
 

@@ -9,7 +9,15 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from constituent.forms import choices, limit, optional_int
 from constituent.models import ContactKind, ContactMethod
-from constituent.services.constituents import LIMITS, ConstituentData
+from constituent.services.addresses import ZIP_INPUT_RE, ZIP_MESSAGE
+from constituent.services.constituents import LIMITS, OUTSIDE_DISTRICT, ConstituentData
+
+
+def district_choice(value: object) -> int | None:
+    """A district select's value: a district id, or "outside this office's districts"."""
+    if str(value) == str(OUTSIDE_DISTRICT):
+        return OUTSIDE_DISTRICT
+    return optional_int(value)
 
 
 class ConstituentForm(FlaskForm):
@@ -30,14 +38,11 @@ class ConstituentForm(FlaskForm):
     city = StringField("City", validators=[limit(LIMITS["city"])])
     state = StringField("State", validators=[limit(LIMITS["state"])])
     zip5 = StringField(
-        "ZIP",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{5}$", message="Enter a ZIP code of five digits, like 12901."),
-        ],
+        "ZIP or ZIP+4",
+        validators=[Optional(), Regexp(ZIP_INPUT_RE, message=ZIP_MESSAGE)],
         render_kw={"inputmode": "numeric", "maxlength": 10},
     )
-    district_id = SelectField("District", coerce=optional_int, validate_choice=False, choices=[])
+    district_id = SelectField("District", coerce=district_choice, validate_choice=False, choices=[])
     preferred_contact = SelectField(
         "Preferred contact",
         choices=choices(

@@ -7,7 +7,9 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional, Regexp
 
 from constituent.forms import OneTimeKey, choices, limit, optional_int
+from constituent.forms.constituents import district_choice
 from constituent.models import Channel, Priority
+from constituent.services.addresses import ZIP_INPUT_RE, ZIP_MESSAGE
 from constituent.services.constituents import LIMITS
 from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
 
@@ -31,19 +33,26 @@ class NewCaseFields(OneTimeKey, FlaskForm):
     street = StringField(
         "Street address", validators=[limit(LIMITS["street"])], render_kw={"autocomplete": "off"}
     )
+    street2 = StringField(
+        "Apartment, suite, unit",
+        validators=[limit(LIMITS["street2"])],
+        render_kw={"autocomplete": "off"},
+    )
     city = StringField(
         "City", validators=[limit(LIMITS["city"])], render_kw={"autocomplete": "off"}
     )
+    state = StringField(
+        "State",
+        validators=[limit(LIMITS["state"])],
+        render_kw={"autocomplete": "off", "maxlength": 2, "size": 2},
+    )
     zip5 = StringField(
-        "ZIP",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{5}$", message="Enter a ZIP code of five digits, like 12901."),
-        ],
+        "ZIP or ZIP+4",
+        validators=[Optional(), Regexp(ZIP_INPUT_RE, message=ZIP_MESSAGE)],
         render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 10},
     )
     zip_confirmed = BooleanField("This ZIP is right (flag the constituent out of district)")
-    district_id = SelectField("District", coerce=optional_int, validate_choice=False, choices=[])
+    district_id = SelectField("District", coerce=district_choice, validate_choice=False, choices=[])
     category_id = SelectField("Category", coerce=optional_int, validate_choice=False, choices=[])
     subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
     priority = SelectField(
@@ -64,7 +73,9 @@ class NewCaseFields(OneTimeKey, FlaskForm):
             phone=phone,
             email=self.email.data or "",
             street=self.street.data or "",
+            street2=self.street2.data or "",
             city=self.city.data or "",
+            state=self.state.data or "",
             zip5=(self.zip5.data or "").strip(),
             zip_confirmed=bool(self.zip_confirmed.data),
             district_id=self.district_id.data,

@@ -51,6 +51,7 @@ class Constituent(Base):
     city: Mapped[str | None] = mapped_column(sa.String(100))
     state: Mapped[str | None] = mapped_column(sa.String(2))
     zip5: Mapped[str | None] = mapped_column(sa.String(5))
+    zip4: Mapped[str | None] = mapped_column(sa.String(4))  # ZIP+4 add-on, when known
     district_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("districts.id", ondelete="SET NULL"), index=True
     )

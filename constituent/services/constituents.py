@@ -29,7 +29,7 @@ from constituent.models import (
     User,
     utcnow,
 )
-from constituent.services import audit, normalize, permissions, timeline
+from constituent.services import addresses, audit, normalize, permissions, timeline
 from constituent.services import districts as district_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action, Capability, case_scope
@@ -46,7 +46,7 @@ LIMITS = {
     "street2": 200,
     "city": 100,
     "state": 2,
-    "zip5": 5,
+    "zip5": 10,  # ZIP or ZIP+4
     "language": 40,
     "do_not_contact_reason": 500,
     "notes": 5000,
@@ -267,12 +267,32 @@ def name_variants(first_name: str) -> set[str]:
     return variants
 
 
+def _area_code() -> str | None:
+    from constituent.services.office import profile
+
+    return profile().default_area_code
+
+
 def check_phone(raw: str) -> str:
-    """E.164 form of a phone number, or DomainError(field='phone')."""
-    e164 = normalize.phone_e164(raw) if len(raw) <= LIMITS["phone"] else None
+    """E.164 form of a phone number, or DomainError(field='phone'). A local 7-digit number
+    takes the office's default area code, and is refused when there is none."""
+    area = _area_code()
+    e164 = normalize.phone_e164(raw, area_code=area) if len(raw) <= LIMITS["phone"] else None
     if e164 is None:
+        digits = re.sub(r"\D", "", raw.split("x")[0].split("ext")[0])
+        if len(digits) == 7 and not area:
+            raise DomainError(
+                "Enter the area code too, like (518) 555-0123: this office has no default "
+                "area code for 7-digit numbers.",
+                field="phone",
+            )
         raise DomainError(PHONE_MESSAGE, field="phone")
     return e164
+
+
+def phone_value(raw: str) -> str:
+    """How a phone number is kept and shown: national format, extension kept."""
+    return normalize.phone_with_extension(raw, _area_code()) or raw.strip()
 
 
 def check_email(raw: str) -> str:
@@ -338,8 +358,8 @@ def validate_constituent(data: ConstituentData) -> dict[str, str]:
             if message:
                 errors[name] = message
     zip5 = data.zip5.strip()
-    if zip5 and not ZIP_RE.match(zip5):
-        errors["zip5"] = "Enter a ZIP code of five digits, like 12901."
+    if zip5 and addresses.split_zip(zip5) is None:
+        errors["zip5"] = addresses.ZIP_MESSAGE
     state = data.state.strip()
     if state and not (len(state) == 2 and state.isalpha()):
         errors["state"] = "Enter the two-letter state code, like NY."
@@ -362,7 +382,7 @@ def _apply(person: Constituent, data: ConstituentData) -> None:
     person.street_key = normalize.street_key(data.street)
     person.city = data.city or None
     person.state = data.state or None
-    person.zip5 = data.zip5 or None
+    person.zip5, person.zip4 = addresses.split_zip(data.zip5) or (None, None)
     person.preferred_contact = (
         ContactMethod(data.preferred_contact) if data.preferred_contact else None
     )
@@ -406,18 +426,33 @@ def districting(zip5: str) -> Districting:
     zip5 = (zip5 or "").strip()
     if not zip5:
         return Districting(zip5, "none")
-    if not ZIP_RE.match(zip5):
+    parts = addresses.split_zip(zip5)
+    if parts is None:
         return Districting(zip5, "invalid")
+    zip5 = parts[0]
     found = district_service.lookup_zip(zip5)
     if not found.known:
         kind = "unknown"
     elif found.out_of_district:
         kind = "out"
-    elif found.is_split:
-        kind = "split"
+    elif len(found.codes) > 1:
+        kind = "split"  # ask, even when only one part is served here: never guess
     else:
         kind = "set"
     return Districting(zip5, kind, found)
+
+
+# A district choice meaning "outside this office's districts" (a split ZIP's unserved part).
+OUTSIDE_DISTRICT = -1
+
+
+def split_choices(where: Districting) -> str:
+    """'AL-04, or outside this office's districts': only the choices that matter."""
+    served = [d.code for d in where.served]
+    outside = len(served) < len(where.codes)
+    if outside:
+        return f"{', '.join(served)}, or outside this office's districts"
+    return " or ".join(served)
 
 
 def resolve_district(
@@ -430,6 +465,8 @@ def resolve_district(
     ``unknown_ok`` (then the constituent is out of district).
     """
     where = districting(zip5)
+    if chosen_id == OUTSIDE_DISTRICT:
+        return None, True, True  # staff say the address is outside the office's districts
     if chosen_id:
         chosen = db.session.get(District, chosen_id)
         if chosen is None:
@@ -438,9 +475,10 @@ def resolve_district(
     if where.kind == "set":
         return where.served[0], False, False
     if where.kind == "split":
-        codes = " and ".join(d.code for d in where.served)
         raise DomainError(
-            f"Choose the district: ZIP {zip5} is split between {codes}.", field="district_id"
+            f"Choose the district: ZIP {where.zip5} is split between "
+            f"{' and '.join(where.codes)}; it is {split_choices(where)}.",
+            field="district_id",
         )
     if where.kind == "out":
         return None, True, False
@@ -452,7 +490,7 @@ def resolve_district(
             field="zip5",
         )
     if where.kind == "invalid":
-        raise DomainError("Enter a ZIP code of five digits, like 12901.", field="zip5")
+        raise DomainError(addresses.ZIP_MESSAGE, field="zip5")
     return None, False, False
 
 
@@ -479,7 +517,8 @@ def create_constituent(
     db.session.add(person)
     for raw in phones or []:
         if raw.strip():
-            _add_contact(person, ContactKind.PHONE, raw.strip(), check_phone(raw.strip()))
+            e164 = check_phone(raw.strip())
+            _add_contact(person, ContactKind.PHONE, phone_value(raw), e164)
     for raw in emails or []:
         if raw.strip():
             _add_contact(person, ContactKind.EMAIL, raw.strip(), check_email(raw))
@@ -508,6 +547,8 @@ def _display(person: Constituent, name: str) -> str:
             if person.out_of_district
             else "None"
         )
+    if name == "zip5":
+        return addresses.zip_code(person.zip5, person.zip4)
     value = getattr(person, name)
     if isinstance(value, bool):
         return "Yes" if value else "No"
@@ -609,6 +650,8 @@ def add_contact_point(
         raise DomainError(message, field="label")
     if any(c.kind == kind and c.normalized == normalized for c in person.contact_points):
         raise DomainError("This constituent already has that contact point.", field="value")
+    if kind == ContactKind.PHONE:
+        value = phone_value(value)
     point = _add_contact(person, ContactKind(kind), value, normalized, label.strip())
     db.session.flush()
     audit.record(
@@ -739,7 +782,7 @@ def find_matches(
             )
         queries.append(query.order_by(Constituent.last_name_key, Constituent.first_name_key))
     digits = re.sub(r"\D", "", phone or "")
-    e164 = normalize.phone_e164(phone) if 7 <= len(digits) <= 15 else None
+    e164 = normalize.phone_e164(phone, area_code=_area_code()) if 7 <= len(digits) <= 15 else None
     if e164:
         queries.append(
             base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id).where(
@@ -754,7 +797,7 @@ def find_matches(
             )
         )
     street_key = normalize.street_key((street or "")[: LIMITS["street"]])
-    zip5 = (zip5 or "").strip()
+    zip5 = ((addresses.split_zip(zip5) or ("", None))[0]) if zip5 else ""
     if street_key and ZIP_RE.match(zip5):
         queries.append(
             base.where(Constituent.zip5 == zip5, _starts_with(Constituent.street_key, street_key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
@@ -16,7 +16,7 @@ from constituent.models import (
     Priority,
     User,
 )
-from constituent.services import cases, constituents, permissions
+from constituent.services import cases, constituents, office, permissions
 from constituent.services.constituents import ConstituentData
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Capability
@@ -48,7 +48,9 @@ class CallDetails:
     phone: str = ""
     email: str = ""
     street: str = ""
+    street2: str = ""
     city: str = ""
+    state: str = ""  # empty: the district's state, else the office's home state
     zip5: str = ""
     zip_confirmed: bool = False
     district_id: int | None = None
@@ -70,6 +72,7 @@ class DistrictQuestion:
     options: list[District] = field(default_factory=list)
     label: str = "District"
     district: District | None = None  # the constituent's district, when settled
+    outside_choice: bool = False  # offer "outside this office's districts" (split ZIPs)
 
     @property
     def warning(self) -> bool:
@@ -111,13 +114,13 @@ def district_question(
             "set", f"ZIP {where.zip5} is in {district.code} ({district.name}).", district=district
         )
     if where.kind == "split":
-        codes = " and ".join(d.code for d in where.served)
         return DistrictQuestion(
             "split",
-            f"ZIP {where.zip5} is split between {codes}: ask the caller's address "
-            "and choose the district.",
+            f"ZIP {where.zip5} is split between {' and '.join(where.codes)}: ask the caller's "
+            f"address. It is {constituents.split_choices(where)}.",
             where.served,
             "District (split ZIP)",
+            outside_choice=len(where.served) < len(where.codes),
         )
     if where.kind == "out":
         return DistrictQuestion(
@@ -175,7 +178,9 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
             first_name=details.first_name,
             last_name=details.last_name,
             street=details.street,
+            street2=details.street2,
             city=details.city,
+            state=details.state,
             zip5=details.zip5,
         ).cleaned()
         errors.update(constituents.validate_constituent(plan.new))
@@ -193,15 +198,22 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
         if question.kind == "unknown" and not details.zip_confirmed:
             errors.setdefault("zip5", question.message)
         plan.out_of_district = question.kind in ("out", "unknown")
-    if question.kind == "split":
+    if (
+        question.kind == "split"
+        and question.outside_choice
+        and (details.district_id == constituents.OUTSIDE_DISTRICT)
+    ):
+        plan.out_of_district = True  # the unserved part of a split ZIP: handled as courtesy
+        own = _office_districts(user)
+        plan.case_district = own[0] if own else None
+        if plan.case_district is None:
+            errors["district_id"] = "Your account has no district; ask an administrator."
+    elif question.kind == "split":
         plan.constituent_district = plan.case_district = _pick(
             question.options, details.district_id
         )
         if plan.case_district is None:
-            codes = " and ".join(d.code for d in question.options)
-            errors["district_id"] = (
-                f"{CHOOSE_DISTRICT}: ZIP {details.zip5.strip()} is split between {codes}."
-            )
+            errors["district_id"] = f"{CHOOSE_DISTRICT}: {question.message}"
     elif question.district is not None:
         plan.constituent_district = plan.case_district = question.district
     elif question.options:
@@ -253,6 +265,9 @@ def log_call(user: User, details: CallDetails) -> Case:
     person = plan.constituent
     if person is None:
         assert plan.new is not None
+        if not plan.new.state:  # USPS addresses carry a state: the district's, else the office's
+            home = plan.constituent_district.state if plan.constituent_district else ""
+            plan.new = replace(plan.new, state=home or office.profile().state)
         person = constituents.create_constituent(
             plan.new,
             phones=[details.phone],

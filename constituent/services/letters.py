@@ -40,7 +40,7 @@ from constituent.models import (
     User,
     utcnow,
 )
-from constituent.services import audit, office, tags, timeline
+from constituent.services import addresses, audit, office, tags, timeline
 from constituent.services.clock import office_date, office_today
 from constituent.services.errors import Conflict, DomainError, NotFound
 
@@ -64,12 +64,12 @@ MERGE_FIELDS: list[tuple[str, str, str, str]] = [
     ("constituent", "street2", "Apartment, suite (may be empty)", "Apt 3"),
     ("constituent", "city", "City or town", "Plattsburgh"),
     ("constituent", "state", "State", "NY"),
-    ("constituent", "zip", "ZIP code", "12901"),
+    ("constituent", "zip", "ZIP code (ZIP+4 when known)", "12901-1234"),
     (
         "constituent",
         "address",
         "Mailing address, several lines",
-        "12 Main Street\nApt 3\nPlattsburgh, NY 12901",
+        "12 Main Street\nApt 3\nPlattsburgh NY 12901-1234",
     ),
     ("constituent", "email", "Email (may be empty)", "margaret@example.net"),
     ("constituent", "phone", "Phone (may be empty)", "(518) 555-0199"),
@@ -435,8 +435,8 @@ def merge_fields(
     person = case.constituent
     phones = [c.value for c in person.contact_points if c.kind.value == "phone"]
     emails = [c.value for c in person.contact_points if c.kind.value == "email"]
-    city_line = ", ".join(
-        p for p in (person.city, f"{person.state or ''} {person.zip5 or ''}".strip()) if p
+    lines = addresses.address_lines(
+        person.street, person.street2, person.city, person.state, person.zip5, person.zip4
     )
     prefix = _config("CASE_PREFIX", "C-")
     district = case.district
@@ -449,8 +449,8 @@ def merge_fields(
             "street2": person.street2 or "",
             "city": person.city or "",
             "state": person.state or "",
-            "zip": person.zip5 or "",
-            "address": "\n".join(p for p in (person.street, person.street2, city_line) if p),
+            "zip": addresses.zip_code(person.zip5, person.zip4),
+            "address": "\n".join(lines),
             "email": emails[0] if emails else "",
             "phone": phones[0] if phones else "",
         },

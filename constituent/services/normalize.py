@@ -65,15 +65,54 @@ def street_key(street: str | None) -> str | None:
     return " ".join(_STREET_WORDS.get(w, w) for w in words) or None
 
 
-def phone_e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
-    """E.164 form of a phone number, or None when it does not parse as a possible number."""
+def phone_number(
+    raw: str, region: str = DEFAULT_REGION, area_code: str | None = None
+) -> phonenumbers.PhoneNumber | None:
+    """The parsed number (with its extension), or None when it cannot be dialled as given.
+
+    A local 7-digit number is dialable only with an area code: ``area_code`` (the office's
+    default) is put in front, and without one it is refused rather than guessed.
+    """
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        if not area_code:
+            return None
+        extension = parsed.extension
+        try:
+            parsed = phonenumbers.parse(f"{area_code}{parsed.national_number}", region)
+        except phonenumbers.NumberParseException:
+            return None
+        parsed.extension = extension
+        reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    return parsed
+
+
+def phone_e164(raw: str, region: str = DEFAULT_REGION, area_code: str | None = None) -> str | None:
+    """E.164 form of a phone number (no extension: what look-ups compare), or None when it
+    does not parse as a number that can be dialled."""
+    parsed = phone_number(raw, region, area_code)
+    if parsed is None:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_with_extension(raw: str, area_code: str | None = None) -> str | None:
+    """'2055550123 x12' → '(205) 555-0123 ext. 12': the number as the office dials it."""
+    parsed = phone_number(raw, DEFAULT_REGION, area_code)
+    if parsed is None:
+        return None
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, fmt)
 
 
 def phone_display(e164: str) -> str:

@@ -18,7 +18,7 @@ from constituent.forms.constituents import (
     RemoveForm,
 )
 from constituent.models import Constituent
-from constituent.services import constituents, permissions
+from constituent.services import addresses, constituents, permissions
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
 from constituent.views.errors import render_error
@@ -72,7 +72,7 @@ def _detail(
             phone=phone,
             email=email,
             street=person.street or "",
-            zip5=person.zip5 or "",
+            zip5=addresses.zip_code(person.zip5, person.zip4),
             exclude_id=person.id,
         )
         duplicates = [m for m in duplicates if m.score >= 3]
@@ -108,7 +108,11 @@ def _district_choices(person: Constituent) -> list[SelectChoice]:
     if person.district is not None:
         rows.setdefault(person.district.id, person.district)
     ordered = sorted(rows.values(), key=lambda d: d.code)
-    return choices([("", "From the ZIP table")] + [(d.id, f"{d.code} · {d.name}") for d in ordered])
+    return choices(
+        [("", "From the ZIP table")]
+        + [(d.id, f"{d.code} · {d.name}") for d in ordered]
+        + [(constituents.OUTSIDE_DISTRICT, "Outside this office's districts")]
+    )
 
 
 @bp.route("/<int:constituent_id>/edit", methods=["GET", "POST"])
@@ -122,6 +126,7 @@ def edit(constituent_id: int):  # type: ignore[no-untyped-def]
     form.district_id.choices = _district_choices(person)
     if request.method == "GET":
         form.version.data = str(person.version)
+        form.zip5.data = addresses.zip_code(person.zip5, person.zip4)
         form.preferred_contact.data = (
             person.preferred_contact.value if person.preferred_contact else ""
         )

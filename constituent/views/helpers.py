@@ -149,6 +149,13 @@ def nl2br(text: str | None) -> Markup:
     return Markup("<br>").join(escaped.split("\n"))
 
 
+def address_lines(person: Any) -> list[str]:
+    """A constituent's address block, USPS style (street, unit, 'Cullman AL 35055-1234')."""
+    from constituent.services.addresses import address_lines as lines
+
+    return lines(person.street, person.street2, person.city, person.state, person.zip5, person.zip4)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
@@ -156,6 +163,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["case_number"] = case_number
     app.jinja_env.filters["case_tag"] = tags.case_tag
     app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["address_lines"] = address_lines
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["Capability"] = Capability

@@ -13,7 +13,7 @@ from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.intake import IntakeForm
 from constituent.models import Case, Category
-from constituent.services import constituents, intake, permissions, submissions
+from constituent.services import constituents, intake, office, permissions, submissions
 from constituent.services.errors import NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.helpers import capability_required, case_number
@@ -48,8 +48,15 @@ def _context(form: IntakeForm) -> dict[str, Any]:
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(current_user, details.zip5, selected)
+    outside = (
+        [(constituents.OUTSIDE_DISTRICT, "Outside this office's districts")]
+        if question.outside_choice
+        else []
+    )
     form.district_id.choices = choices(
-        [("", "Choose a district")] + [(d.id, f"{d.code} · {d.name}") for d in question.options]
+        [("", "Choose a district")]
+        + [(d.id, f"{d.code} · {d.name}") for d in question.options]
+        + outside
     )
     form.district_id.label.text = question.label
     searched = any(
@@ -82,6 +89,8 @@ def log_call():  # type: ignore[no-untyped-def]
     """The log-a-call page; "Find matches" re-renders with candidates (no JavaScript needed)."""
     form = IntakeForm()
     form.category_id.choices = _category_choices()
+    if not form.is_submitted():
+        form.state.data = office.profile().state  # the usual State; staff change it
     status = 200
     if form.is_submitted() and request.form.get("action") != "find":
         form.validate()
