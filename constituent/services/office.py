@@ -63,7 +63,12 @@ def profile() -> OfficeProfile:
     cached = g.get("_office_profile")
     if cached is not None:
         return cached
-    row = stored_settings()
+    try:
+        row = stored_settings()
+    except sa.exc.OperationalError:
+        # The database is busy or down (the 503 page is being drawn): show the configured
+        # name rather than fail the error page too; the next request reads the settings.
+        return _from_config()
     result = (
         OfficeProfile(
             name=row.name,
