@@ -31,6 +31,7 @@ mail_cli = AppGroup("mail", help="Agency email filed onto cases.")
 office_cli = AppGroup("office", help="The office's set-up and settings.")
 zips_cli = AppGroup("zips", help="Single rows of the ZIP table (territories, PO boxes, new ZIPs).")
 categories_cli = AppGroup("categories", help="Case categories.")
+import_cli = AppGroup("import", help="Bring an existing caseload in from CSV files.")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -361,6 +362,83 @@ def _read_text(file: Path) -> Any:
         return district_service.decode_upload(file.read_bytes())
     except DomainError as exc:
         raise click.ClickException(f"{file}: {exc.message}") from exc
+
+
+def _run_import(kind: str, file: Path, dry_run: bool) -> None:
+    from constituent.services import imports
+
+    run = imports.import_constituents if kind == "constituents" else imports.import_cases
+    with file.open("rb") as stream:
+        total = imports.count_lines(stream)
+        with click.progressbar(
+            length=total, label=f"Checking {kind}" if dry_run else kind.title()
+        ) as bar:
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.pos)
+
+            try:
+                report = run(
+                    stream,
+                    dry_run=dry_run,
+                    progress=progress,
+                    on_batch=None if dry_run else db.session.commit,
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                raise click.ClickException(f"{file}: {exc.message}") from exc
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
+    for refusal in report.refused:
+        click.echo(f"  line {refusal.line}, {refusal.column}: {refusal.reason}", err=True)
+    click.echo(report.summary(dry_run))
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was saved.")
+    else:
+        db.session.commit()
+    if report.refused:
+        raise click.exceptions.Exit(1)
+
+
+@import_cli.command("constituents")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Check every row and list the refused ones; save nothing."
+)
+@writes
+def import_constituents(file: Path, dry_run: bool) -> None:
+    """Import constituents from a CSV file (UTF-8; columns below; first row names them).
+
+    \b
+    external_id (required), first_name (required), last_name (required), middle_name, suffix,
+    street, street2, city, state, zip (ZIP or ZIP+4), phone, email, language, notes.
+
+    A re-run updates the records with the same external_id; a person already on file (same
+    name and phone, email, or street and ZIP) gets the external id instead of a duplicate.
+    Refused rows are listed with line, column and reason; the exit status is then 1.
+    """
+    _run_import("constituents", file, dry_run)
+
+
+@import_cli.command("cases")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Check every row and list the refused ones; save nothing."
+)
+@writes
+def import_cases(file: Path, dry_run: bool) -> None:
+    """Import cases from a CSV file, onto constituents imported before.
+
+    \b
+    external_id (required), constituent_external_id (required), category (required),
+    subject (required), opened_on (required, YYYY-MM-DD), status, closed_on, outcome,
+    agency (name or acronym), district, channel, description, notes.
+
+    A re-run updates the cases with the same external_id. Refused rows are listed with line,
+    column and reason; the exit status is then 1.
+    """
+    _run_import("cases", file, dry_run)
 
 
 _OFFICE_PROMPTS = [
@@ -851,6 +929,7 @@ def register(app: Flask) -> None:
         office_cli,
         zips_cli,
         categories_cli,
+        import_cli,
     ):
         _require_schema_everywhere(group)
         app.cli.add_command(group)

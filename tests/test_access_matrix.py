@@ -53,6 +53,8 @@ EXPECTED: dict[tuple[str, str], str] = {
         "L D D D D A"
     ),
     ("/admin/zips/new", "POST"): "L D D D D A",
+    ("/admin/import", "GET"): "L D D D D A",
+    ("/admin/import", "POST"): "L D D D D A",
     ("/admin/office", "GET"): "L D D D D A",
     ("/admin/office", "POST"): "L D D D D A",
     ("/admin/users", "GET"): "L D D D D A",
@@ -399,6 +401,7 @@ UNVERSIONED: dict[str, str] = {
         "sets a state; a repeat is a no-op"
     ),
     "/admin/zips/new": "adds a ZIP row; a repeat is refused",
+    "/admin/import": "an import: rows carry external ids, a re-run updates",
     "/admin/users/new": "creates an account; a repeat is refused (the email is taken)",
     "/admin/users/<int:user_id>/reset-password": "each reset makes a new password by design",
     "/agencies/<int:agency_id>/activate": "sets a state; a repeat is a no-op",

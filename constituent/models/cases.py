@@ -138,6 +138,8 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The case's id in the system it was imported from: a re-run updates, never duplicates.
+    external_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -66,6 +66,8 @@ class Constituent(Base):
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     do_not_contact_reason: Mapped[str | None] = mapped_column(sa.String(500))
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    # The record's id in the system it was imported from: a re-run updates, never duplicates.
+    external_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     merged_into_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("constituents.id", ondelete="SET NULL"), index=True
     )

@@ -370,6 +370,11 @@ def validate_constituent(data: ConstituentData) -> dict[str, str]:
     return errors
 
 
+def apply_data(person: Constituent, data: ConstituentData) -> None:
+    """Copy validated data onto a record (imports; the forms go through update_constituent)."""
+    _apply(person, data)
+
+
 def _apply(person: Constituent, data: ConstituentData) -> None:
     person.first_name = data.first_name
     person.last_name = data.last_name

@@ -83,6 +83,7 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("admin.office", "Office", Capability.ADMINISTER),
     ("admin.districts", "Districts", Capability.ADMINISTER),
     ("reference.categories", "Categories", Capability.ADMINISTER),
+    ("reference.import_caseload", "Import", Capability.ADMINISTER),
     ("cases.case_list", "Cases", Capability.READ_CASES),
     ("referrals.overdue", "Overdue", Capability.WORK_CASES),
     ("constituents.constituent_list", "Constituents", Capability.VIEW_CONSTITUENTS),

@@ -18,9 +18,11 @@ from constituent.forms.categories import (
     CategoryRenameForm,
 )
 from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
+from constituent.forms.imports import CaseloadUploadForm
 from constituent.models import Category, District
 from constituent.services import categories as category_service
 from constituent.services import districts as district_service
+from constituent.services import imports
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views.helpers import capability_required
@@ -136,6 +138,45 @@ def add_zip():  # type: ignore[no-untyped-def]
     if _submit(form, add):
         return redirect(url_for("admin.districts"))
     return district_page(zip_form=form), 422
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def import_caseload():  # type: ignore[no-untyped-def]
+    """Upload constituents or cases (documented layouts): a dry run lists every refused row."""
+    form = CaseloadUploadForm()
+    report, status = None, 200
+    dry_run = True
+    if form.validate_on_submit():
+        dry_run = bool(form.dry_run.data)
+        run = (
+            imports.import_constituents
+            if form.kind.data == "constituents"
+            else imports.import_cases
+        )
+        try:
+            report = run(form.file.data.stream, dry_run=dry_run, by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, exc.message]
+            status = 422
+        else:
+            if dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "admin/import.html",
+        form=form,
+        report=report,
+        dry_run=dry_run,
+        layouts={
+            "Constituents": imports.CONSTITUENT_COLUMNS,
+            "Cases": imports.CASE_COLUMNS,
+        },
+    ), status
 
 
 # --- categories ---------------------------------------------------------------------------
