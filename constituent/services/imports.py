@@ -30,6 +30,7 @@ from constituent.models import (
     Constituent,
     ContactKind,
     ContactPoint,
+    Counter,
     District,
     EventKind,
     Outcome,
@@ -312,24 +313,36 @@ def _match_on_file(item: _PersonRow) -> Constituent | None:
     return db.session.scalars(base.where(sa.or_(*ways)).order_by(Constituent.id).limit(1)).first()
 
 
-def _place(person: Constituent, data: constituent_service.ConstituentData) -> None:
-    """District from the ZIP table; a split or unknown ZIP is left for staff to settle."""
+Place = tuple[int | None, bool, str]  # district id, out of district, the district's state
+
+
+def _place(person: Constituent, data: constituent_service.ConstituentData, places: dict) -> None:
+    """District from the ZIP table (looked up once per ZIP); a split or unknown ZIP is left
+    for staff to settle."""
     if person.district_override:
         return
-    where = constituent_service.districting(data.zip5)
-    person.district = where.served[0] if where.kind == "set" else None
-    person.out_of_district = where.kind in ("out", "unknown")
-    if not person.state and person.district is not None:
-        person.state = person.district.state
+    parts = addresses.split_zip(data.zip5)
+    zip5 = parts[0] if parts else ""
+    if zip5 not in places:
+        where = constituent_service.districting(zip5)
+        chosen = where.served[0] if where.kind == "set" else None
+        places[zip5] = (
+            chosen.id if chosen else None,
+            where.kind in ("out", "unknown"),
+            chosen.state if chosen else "",
+        )
+    person.district_id, person.out_of_district, state = places[zip5]
+    if not person.state and state:
+        person.state = state
 
 
-def _write_person(person: Constituent | None, item: _PersonRow) -> Constituent:
+def _write_person(person: Constituent | None, item: _PersonRow, places: dict) -> Constituent:
     if person is None:
         person = Constituent(first_name="", last_name="")
         db.session.add(person)
     constituent_service.apply_data(person, item.data)
     person.external_id = item.external_id
-    _place(person, item.data)
+    _place(person, item.data, places)
     existing = {(c.kind, c.normalized) for c in person.contact_points}
     for kind, value in ((ContactKind.PHONE, item.phone), (ContactKind.EMAIL, item.email)):
         if value and (kind, value[1]) not in existing:
@@ -357,6 +370,9 @@ def import_constituents(
     report = ImportReport("constituent")
     seen: set[str] = set()
     batch: list[_PersonRow] = []
+    places: dict[str, Place] = {}
+    # Matching by intake's keys concerns only records that came in some other way.
+    unlinked = db.session.scalar(sa.select(sa.exists().where(Constituent.external_id.is_(None))))
 
     def flush() -> None:
         ids = [item.external_id for item in batch]
@@ -366,18 +382,19 @@ def import_constituents(
                 sa.select(Constituent).where(Constituent.external_id.in_(ids))
             )
         }
-        for item in batch:
-            person = on_file.get(item.external_id)
-            if person is not None:
-                report.updated += 1
-            else:
-                person = _match_on_file(item)
+        with db.session.no_autoflush:  # one flush per batch, not one per row's look-up
+            for item in batch:
+                person = on_file.get(item.external_id)
                 if person is not None:
-                    report.matched += 1
+                    report.updated += 1
                 else:
-                    report.created += 1
-            if not dry_run:
-                _write_person(person, item)
+                    person = _match_on_file(item) if unlinked else None
+                    if person is not None:
+                        report.matched += 1
+                    else:
+                        report.created += 1
+                if not dry_run:
+                    _write_person(person, item, places)
         batch.clear()
         if not dry_run:
             db.session.flush()  # written rows are not held: the session keeps them weakly
@@ -508,13 +525,25 @@ def _case_row(line: int, row: dict[str, str], lookups: _Lookups) -> _CaseRow:
     return _CaseRow(line, external_id, person_id, values, agency, notes, opened_on, closed_on)
 
 
-def _write_case(case: Case | None, item: _CaseRow, person: Constituent, lookups: _Lookups) -> None:
+def _reserve_numbers(count: int) -> int:
+    """The first of ``count`` consecutive case numbers, taken from the counter at once."""
+    first = next_case_number()
+    if count > 1:
+        db.session.execute(
+            sa.update(Counter).where(Counter.name == "case").values(value=Counter.value + count - 1)
+        )
+    return first
+
+
+def _write_case(
+    case: Case | None, item: _CaseRow, person: Constituent, lookups: _Lookups, numbers: Any
+) -> None:
     values = dict(item.values)
     if values["district_id"] is None:
         values["district_id"] = person.district_id or lookups.default_district
     new = case is None
     if case is None:
-        case = Case(number=next_case_number(), constituent=person, external_id=item.external_id)
+        case = Case(number=next(numbers), constituent=person, external_id=item.external_id)
         db.session.add(case)
     else:
         case.constituent = person
@@ -591,25 +620,28 @@ def import_cases(
                 sa.select(Case).where(Case.external_id.in_([i.external_id for i in batch]))
             )
         }
-        for item in batch:
-            person = people.get(item.constituent_external_id)
-            if person is None:
-                report.refused.append(
-                    Refusal(
-                        item.line,
-                        "constituent_external_id",
-                        f"no constituent with external id {item.constituent_external_id!r}: "
-                        "import the constituents first",
+        wanted = sum(1 for i in batch if i.external_id not in on_file)
+        numbers = iter(range(_reserve_numbers(wanted), 1 << 62)) if wanted and not dry_run else None
+        with db.session.no_autoflush:  # one flush per batch, not one per row's look-up
+            for item in batch:
+                person = people.get(item.constituent_external_id)
+                if person is None:
+                    report.refused.append(
+                        Refusal(
+                            item.line,
+                            "constituent_external_id",
+                            f"no constituent with external id {item.constituent_external_id!r}:"
+                            " import the constituents first",
+                        )
                     )
-                )
-                continue
-            case = on_file.get(item.external_id)
-            if case is None:
-                report.created += 1
-            else:
-                report.updated += 1
-            if not dry_run:
-                _write_case(case, item, person, lookups)
+                    continue
+                case = on_file.get(item.external_id)
+                if case is None:
+                    report.created += 1
+                else:
+                    report.updated += 1
+                if not dry_run:
+                    _write_case(case, item, person, lookups, numbers)
         batch.clear()
         if not dry_run:
             db.session.flush()  # written rows are not held: the session keeps them weakly
