@@ -68,6 +68,8 @@ def test_a_call_keeps_the_unit_state_zip_plus_4_and_extension_and_letters_use_us
     client.login(intake.email)
     page = client.get(URL).get_data(as_text=True)
     assert 'name="state"' in page and 'value="AL"' in page and 'name="street2"' in page
+    for label in ("First name", "Last name", "Category", "Subject"):  # required, marked
+        assert f'{label} <abbr title="required"' in page, label
     response = client.form_post(URL, _call(category))
     assert response.status_code == 302, response.get_data(as_text=True)
     person = db.session.scalar(sa.select(Constituent))

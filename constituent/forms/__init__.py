@@ -34,6 +34,16 @@ def choices(pairs: Iterable[tuple[Any, str]], optgroup: str | None = None) -> li
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
 
 
+class Marked:
+    """Marks a field as required on the page (an asterisk beside its label) where the service,
+    not the form, checks it and says what is missing."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: object, field: object) -> None:
+        return None
+
+
 def limit(n: int) -> Length:
     """A length limit whose message names the limit."""
     return Length(max=n, message=f"Use at most {n:,} characters.")

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional, Regexp
 
-from constituent.forms import OneTimeKey, choices, limit, optional_int
+from constituent.forms import Marked, OneTimeKey, choices, limit, optional_int
 from constituent.forms.constituents import district_choice
 from constituent.models import Channel, Priority
 from constituent.services.addresses import ZIP_INPUT_RE, ZIP_MESSAGE
@@ -20,10 +20,14 @@ class NewCaseFields(OneTimeKey, FlaskForm):
 
     constituent_id = StringField("Constituent", validators=[Optional(), limit(20)])
     first_name = StringField(
-        "First name", validators=[limit(LIMITS["first_name"])], render_kw={"autocomplete": "off"}
+        "First name",
+        validators=[Marked(), limit(LIMITS["first_name"])],
+        render_kw={"autocomplete": "off"},
     )
     last_name = StringField(
-        "Last name", validators=[limit(LIMITS["last_name"])], render_kw={"autocomplete": "off"}
+        "Last name",
+        validators=[Marked(), limit(LIMITS["last_name"])],
+        render_kw={"autocomplete": "off"},
     )
     email = StringField(
         "Email",
@@ -53,8 +57,10 @@ class NewCaseFields(OneTimeKey, FlaskForm):
     )
     zip_confirmed = BooleanField("This ZIP is right (flag the constituent out of district)")
     district_id = SelectField("District", coerce=district_choice, validate_choice=False, choices=[])
-    category_id = SelectField("Category", coerce=optional_int, validate_choice=False, choices=[])
-    subject = StringField("Subject", validators=[limit(MAX_SUBJECT)])
+    category_id = SelectField(
+        "Category", coerce=optional_int, validate_choice=False, choices=[], validators=[Marked()]
+    )
+    subject = StringField("Subject", validators=[Marked(), limit(MAX_SUBJECT)])
     priority = SelectField(
         "Priority",
         choices=choices((p.value, p.label) for p in Priority),
