@@ -137,10 +137,22 @@ def test_a_split_zip_with_an_unserved_part_asks_and_offers_outside(app, client):
     assert mae.district == district and not mae.out_of_district
 
 
-def test_an_unknown_zip_says_so_and_decides_nothing(app, client):
-    _, category, intake = _alabama()
+def test_an_unknown_zip_says_so_and_staff_choose(app, client):
+    district, category, intake = _alabama()
     client.login(intake.email)
-    question = client.get("/intake/district", query_string={"zip5": "96910"}).get_data(as_text=True)
-    assert "ZIP 96910 is not in the ZIP table" in question
-    refused = client.form_post(URL, _call(category, zip5="96910"))
-    assert refused.status_code == 422 and count(Constituent) == 0
+    question = client.get("/intake/district", query_string={"zip5": "35999"})
+    text = question.get_data(as_text=True)
+    assert "ZIP 35999 is not in the ZIP table" in text
+    assert "AL-04 ·" in text and "Outside this office" in text
+    refused = client.form_post(URL, _call(category, zip5="35999"))
+    assert refused.status_code == 422 and count(Constituent) == 0  # nothing decided for them
+    placed = client.form_post(URL, _call(category, zip5="35999", district_id=str(district.id)))
+    assert placed.status_code == 302
+    person = db.session.scalar(sa.select(Constituent))
+    assert person.district == district and not person.out_of_district
+    outside = client.form_post(
+        URL, _call(category, zip5="35998", first_name="Ida", district_id="-1")
+    )
+    assert outside.status_code == 302
+    ida = db.session.scalar(sa.select(Constituent).where(Constituent.first_name == "Ida"))
+    assert ida.out_of_district and ida.district is None

@@ -134,11 +134,12 @@ def district_question(
     if where.kind == "unknown":
         return DistrictQuestion(
             "unknown",
-            f"ZIP {where.zip5} is not in the ZIP table. Check it with the caller; "
-            "if it is right, tick “This ZIP is right” and the constituent will be flagged out "
-            "of district.",
-            _handling(user),
-            handling_label,
+            f"ZIP {where.zip5} is not in the ZIP table, so it says nothing about the district. "
+            "Check it with the caller, then choose the district the address is in, or tick "
+            "“This ZIP is right” to flag the constituent out of district.",
+            _office_districts(user),
+            "District of the address (ZIP not in the table)",
+            outside_choice=True,
         )
     return DistrictQuestion(where.kind, "", _handling(user), handling_label)
 
@@ -195,9 +196,17 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
             except DomainError as exc:
                 errors["email"] = exc.message
         question = district_question(user, plan.new.zip5)
-        if question.kind == "unknown" and not details.zip_confirmed:
-            errors.setdefault("zip5", question.message)
-        plan.out_of_district = question.kind in ("out", "unknown")
+        plan.out_of_district = question.kind == "out"
+        if question.kind == "unknown":
+            chosen = _pick(question.options, details.district_id)
+            if chosen is not None:  # staff placed the address in a served district
+                question = DistrictQuestion("set", district=chosen)
+            elif details.zip_confirmed or details.district_id == constituents.OUTSIDE_DISTRICT:
+                plan.out_of_district = True
+                question = DistrictQuestion("out")  # handled by the office: its first district
+            else:
+                errors.setdefault("zip5", question.message)
+                question = DistrictQuestion("none")
     if (
         question.kind == "split"
         and question.outside_choice
