@@ -66,7 +66,9 @@ def test_log_a_call_for_a_new_constituent_in_a_split_zip_by_keyboard(ui, live_se
         ("phone", "518 555 0166"),
         ("email", "w.osterhout@example.org"),
         ("street", "9 Bridge Street"),
+        ("street2", "Apt 2"),
         ("city", "Keeseville"),
+        ("state", "NY"),
         ("zip5", "12877"),
     ]
     for position, (field_id, text) in enumerate(typed):
