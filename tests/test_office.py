@@ -191,3 +191,25 @@ def test_the_office_time_zone_decides_the_office_day(app, client):
     office.forget_profile()
     assert str(clock.office_tz()) == "Pacific/Guam"
     assert clock.office_date(datetime(2026, 3, 1, 20, 0, tzinfo=UTC)).day == 2
+
+
+def test_case_tags_carry_the_office_code_set_on_the_office_page(app):
+    from constituent.services import office, tags
+
+    factories.gen_district("GU-AL")
+    db.session.commit()
+    assert tags.office_code() == "GUAL"  # before set-up: the first district's code
+    office.save_settings(
+        office.SettingsInput(
+            name="Guam office",
+            legislator_name="James Moylan",
+            legislator_title="Delegate",
+            body="us_house",
+            state="GU",
+            office_code="GUAM",
+            timezone="Pacific/Guam",
+        )
+    )
+    db.session.commit()
+    assert tags.office_code() == "GUAM"
+    assert tags.case_tag(1152).startswith("[GUAM C-1152 ")

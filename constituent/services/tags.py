@@ -3,7 +3,7 @@
 The office code makes a tag of one office unlike every other office's (all installations
 number their cases from 1001); the check, a few characters of an HMAC of the office code and
 the case number under the secret key, makes a typo or a made-up tag fail. The office code is
-looked up in ONE place, :func:`office_code`: an admin setting will later replace the
+looked up in ONE place, :func:`office_code`: the admin Office page's setting first, then the
 configuration value.
 """
 
@@ -43,9 +43,12 @@ def normalize_code(value: str) -> str:
 
 
 def office_code() -> str:
-    """This office's short code: the CONSTITUENT_OFFICE_CODE setting, else the first
-    district's code without punctuation (NY-21 → NY21)."""
-    configured = normalize_code(str(current_app.config.get("OFFICE_CODE") or ""))
+    """This office's short code: the admin Office page's (``flask office init``), else the
+    CONSTITUENT_OFFICE_CODE setting, else the first district's code without punctuation
+    (NY-21 → NY21)."""
+    from constituent.services.office import profile
+
+    configured = normalize_code(profile().office_code)
     if configured:
         return configured
     first = db.session.scalar(sa.select(District.code).order_by(District.id).limit(1))
