@@ -48,7 +48,9 @@ def office_code() -> str:
     (NY-21 → NY21)."""
     from constituent.services.office import profile
 
-    configured = normalize_code(profile().office_code)
+    office = profile()
+    configured = normalize_code(office.office_code) if office.configured else ""
+    configured = configured or normalize_code(str(current_app.config.get("OFFICE_CODE") or ""))
     if configured:
         return configured
     first = db.session.scalar(sa.select(District.code).order_by(District.id).limit(1))
