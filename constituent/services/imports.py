@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -357,6 +357,40 @@ def _write_person(person: Constituent | None, item: _PersonRow, places: dict) ->
     return person
 
 
+_Row = TypeVar("_Row", "_PersonRow", "_CaseRow")
+
+
+def _row_batches(
+    stream: IO[bytes],
+    columns: dict[str, tuple[bool, str]],
+    read_row: Callable[[int, dict[str, str]], _Row],
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+) -> Iterator[list[_Row]]:
+    """The table's accepted rows in batches of ``BATCH``; a refused row, or an external id seen
+    on an earlier line, goes to the report with its line, column and reason."""
+    seen: set[str] = set()
+    batch: list[_Row] = []
+    for line, row in open_table(stream, columns, report.notes):
+        report.rows += 1
+        try:
+            item = read_row(line, row)
+            if item.external_id in seen:
+                raise _Refused("external_id", f"{item.external_id!r} is on an earlier line too")
+        except _Refused as exc:
+            report.refused.append(Refusal(line, exc.column, exc.reason))
+        else:
+            seen.add(item.external_id)
+            batch.append(item)
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if progress:
+            progress(report.rows)
+    if batch:
+        yield batch
+
+
 def import_constituents(
     stream: IO[bytes],
     *,
@@ -368,13 +402,11 @@ def import_constituents(
     """Import constituents (see ``CONSTITUENT_COLUMNS``). The caller commits (or rolls back a
     dry run); ``on_batch`` is called after each flushed batch (a command commits there)."""
     report = ImportReport("constituent")
-    seen: set[str] = set()
-    batch: list[_PersonRow] = []
     places: dict[str, Place] = {}
     # Matching by intake's keys concerns only records that came in some other way.
     unlinked = db.session.scalar(sa.select(sa.exists().where(Constituent.external_id.is_(None))))
 
-    def flush() -> None:
+    def flush(batch: list[_PersonRow]) -> None:
         ids = [item.external_id for item in batch]
         on_file = {
             p.external_id: p
@@ -395,29 +427,13 @@ def import_constituents(
                         report.created += 1
                 if not dry_run:
                     _write_person(person, item, places)
-        batch.clear()
         if not dry_run:
             db.session.flush()  # written rows are not held: the session keeps them weakly
             if on_batch:
                 on_batch()
 
-    for line, row in open_table(stream, CONSTITUENT_COLUMNS, report.notes):
-        report.rows += 1
-        try:
-            item = _person_row(line, row)
-            if item.external_id in seen:
-                raise _Refused("external_id", f"{item.external_id!r} is on an earlier line too")
-        except _Refused as exc:
-            report.refused.append(Refusal(line, exc.column, exc.reason))
-        else:
-            seen.add(item.external_id)
-            batch.append(item)
-            if len(batch) >= BATCH:
-                flush()
-        if progress:
-            progress(report.rows)
-    if batch:
-        flush()
+    for batch in _row_batches(stream, CONSTITUENT_COLUMNS, _person_row, report, progress):
+        flush(batch)
     if not dry_run:
         audit.record(
             "constituents_imported",
@@ -602,10 +618,8 @@ def import_cases(
     lookups = _Lookups()
     if lookups.default_district is None:
         raise DomainError("Add the office's districts before importing cases.", field="file")
-    seen: set[str] = set()
-    batch: list[_CaseRow] = []
 
-    def flush() -> None:
+    def flush(batch: list[_CaseRow]) -> None:
         people = {
             p.external_id: p
             for p in db.session.scalars(
@@ -642,29 +656,16 @@ def import_cases(
                     report.updated += 1
                 if not dry_run:
                     _write_case(case, item, person, lookups, numbers)
-        batch.clear()
         if not dry_run:
             db.session.flush()  # written rows are not held: the session keeps them weakly
             if on_batch:
                 on_batch()
 
-    for line, row in open_table(stream, CASE_COLUMNS, report.notes):
-        report.rows += 1
-        try:
-            item = _case_row(line, row, lookups)
-            if item.external_id in seen:
-                raise _Refused("external_id", f"{item.external_id!r} is on an earlier line too")
-        except _Refused as exc:
-            report.refused.append(Refusal(line, exc.column, exc.reason))
-        else:
-            seen.add(item.external_id)
-            batch.append(item)
-            if len(batch) >= BATCH:
-                flush()
-        if progress:
-            progress(report.rows)
-    if batch:
-        flush()
+    def read_case(line: int, row: dict[str, str]) -> _CaseRow:
+        return _case_row(line, row, lookups)
+
+    for batch in _row_batches(stream, CASE_COLUMNS, read_case, report, progress):
+        flush(batch)
     report.refused.sort(key=lambda r: r.line)
     if not dry_run:
         audit.record(
