@@ -614,7 +614,7 @@ def seed_demo(scale: int, if_empty: bool) -> None:
         bar = bars.get(stage)
         if bar is None:
             bar = click.progressbar(length=total, label=f"Seeding {stage}")
-            bar.__enter__()  # type: ignore[attr-defined]
+            bar.__enter__()
             bars[stage] = bar
         bar.update(done - bar.pos)  # type: ignore[attr-defined]
         if done >= total:

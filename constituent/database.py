@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from constituent.extensions import db
@@ -67,6 +67,13 @@ def configure_engine_events(app: Flask) -> None:
             timeout = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 5000))
             event.listen(engine, "connect", lambda conn, _rec: _sqlite_connect(conn, timeout))
             event.listen(engine, "begin", _sqlite_begin)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (SQLAlchemy types ``execute()`` as a plain
+    Result; a DML statement's result is always the cursor's)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
 
 
 def is_busy_error(exc: BaseException) -> bool:

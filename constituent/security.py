@@ -42,7 +42,7 @@ def _refuse_nul_characters() -> None:
     # before the body is parsed (their text fields are covered by the database error page).
     urlencoded = request.mimetype == "application/x-www-form-urlencoded"
     for values in (request.args, request.form if request.method == "POST" and urlencoded else {}):
-        for value in values.values():  # type: ignore[attr-defined]
+        for value in values.values():
             if "\x00" in value:
                 abort(400)
 

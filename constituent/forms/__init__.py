@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from wtforms import HiddenField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 from wtforms.validators import Length, Optional
 
 from constituent.models.submissions import KEY_LENGTH

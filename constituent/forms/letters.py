@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from constituent.forms import OneTimeKey
-from constituent.forms.agencies import choices, optional_int
+from constituent.forms import OneTimeKey, choices
+from constituent.forms.agencies import optional_int
 from constituent.models import LetterKind
 from constituent.services.letters import KIND_LABELS, MAX_BODY_SOURCE, MAX_SUBJECT
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import StringField
@@ -23,7 +25,7 @@ class UploadForm(FlaskForm):
         render_kw={"accept": ".eml,.mbox,message/rfc822,application/mbox", "multiple": True},
     )
 
-    def chosen(self) -> list:  # type: ignore[type-arg]
+    def chosen(self) -> list[Any]:
         """The uploaded files that have a name (browsers send an empty part for none)."""
         return [f for f in (self.files.data or []) if f and getattr(f, "filename", "")]
 

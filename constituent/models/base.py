@@ -23,7 +23,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A DateTime stored as UTC and always returned timezone-aware, on SQLite too."""
 
     impl = sa.DateTime(timezone=True)

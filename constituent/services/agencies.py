@@ -373,18 +373,22 @@ def _validated_contact(data: ContactData) -> ContactData:
         "notes": _clean(data.notes),
     }
     for key, limit in limits.items():
-        if values[key] and len(values[key]) > limit:
+        value = values[key]
+        if value and len(value) > limit:
             raise DomainError(f"The {key} is longer than {limit} characters.", field=key)
-    if values["email"]:
+    email = values["email"]
+    if email:
         try:
-            values["email"] = validate_email(
-                values["email"], check_deliverability=False
-            ).normalized.lower()
+            email = validate_email(email, check_deliverability=False).normalized.lower()
         except EmailNotValidError as exc:
-            raise DomainError(
-                f"{values['email']} is not a valid email address.", field="email"
-            ) from exc
-    return ContactData(**values)
+            raise DomainError(f"{email} is not a valid email address.", field="email") from exc
+    return ContactData(
+        name=name,
+        title=values["title"],
+        email=email,
+        phone=values["phone"],
+        notes=values["notes"],
+    )
 
 
 def get_contact(contact_id: int) -> AgencyContact:

@@ -265,15 +265,18 @@ def _dump_postgres(target: Path, pg_dump: str) -> tuple[str, list[StoredFile]]:
     return str(revision), [StoredFile(str(k), str(s), int(n)) for k, s, n in rows]
 
 
-class _HashingReader:
+class _HashingReader(io.RawIOBase):
     """A file read once: into the archive and through SHA-256 at the same time."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
         self.digest = hashlib.sha256()
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.fh.read(size)
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.fh.read(-1 if size is None else size)
         self.digest.update(data)
         return data
 
@@ -293,7 +296,7 @@ def _add_files(
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 reader = _HashingReader(fh)
-                tar.addfile(info, reader)  # type: ignore[arg-type]
+                tar.addfile(info, reader)
         except FileNotFoundError:
             problems.append(f"{stored.member} is missing")
         else:
@@ -441,7 +444,7 @@ def _read_manifest(
     if fh is None:
         raise _not_an_archive(source, f"it has no {MANIFEST}")
     try:
-        manifest = json.loads(fh.read(16 * _CHUNK))
+        manifest: dict[str, Any] = json.loads(fh.read(16 * _CHUNK))
         ok = (
             manifest.get("format") == ARCHIVE_FORMAT
             and manifest.get("database", {}).get("member") in _DATABASE_MEMBERS
@@ -737,9 +740,9 @@ def _restore_logical(dump: Path, progress: Progress) -> None:
             if len(batch) >= _BATCH:
                 flush()
         flush()
-        for name, table in tables.items():
+        for name, model_table in tables.items():
             conn.execute(sa.text(f'ALTER TABLE "{name}" ENABLE TRIGGER USER'))
-            key = list(table.primary_key.columns)
+            key = list(model_table.primary_key.columns)
             if len(key) == 1 and isinstance(key[0].type, sa.Integer):
                 column = key[0].name
                 # Names from the models' metadata, never from the archive or a user.

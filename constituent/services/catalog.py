@@ -26,7 +26,9 @@ CATEGORIES: list[tuple[str, str]] = [
 ]
 
 # name, acronym, level, expected response days, website, categories, contacts
-AGENCIES: list[tuple[str, str, str, int, str, list[str], list[tuple[str, str, str, str]]]] = [
+AGENCIES: list[
+    tuple[str, str | None, str, int, str, list[str], list[tuple[str, str, str, str]]]
+] = [
     (
         "Social Security Administration",
         "SSA",

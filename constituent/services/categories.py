@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from constituent.database import affected_rows
 from constituent.extensions import db
 from constituent.models import Case, Category, RoutingRule, User
 from constituent.models.agencies import agency_categories
@@ -141,13 +142,15 @@ def merge_categories(source: Category, target: Category, by: User | None = None)
             .values(category_id=target.id, version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )
-        search_queue.queue_records(db.session, "case", case_ids)
-    rules = db.session.execute(
-        sa.update(RoutingRule)
-        .where(RoutingRule.category_id == source.id)
-        .values(category_id=target.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        search_queue.queue_records(db.session(), "case", case_ids)
+    rules = affected_rows(
+        db.session.execute(
+            sa.update(RoutingRule)
+            .where(RoutingRule.category_id == source.id)
+            .values(category_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     links = agency_categories
     linked = set(
         db.session.scalars(sa.select(links.c.agency_id).where(links.c.category_id == source.id))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from faker import Faker
@@ -304,11 +305,11 @@ class SeedResult:
 
 
 def is_seeded() -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Case)) > 0
+    return (db.session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0) > 0
 
 
-def _next_id(model: type) -> int:
-    return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+def _next_id(model: type[Any]) -> int:
+    return int(db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
 
 
 def seed(
@@ -496,21 +497,24 @@ def _ensure_users(
     return staff, creds
 
 
-def _zip_pool(served: dict[str, District]) -> tuple[list[tuple[str, str | None]], dict[str, str]]:
-    """ZIPs to draw addresses from: (zip5, district code or None when split/outside)."""
+def _zip_pool(
+    served: dict[str, District],
+) -> tuple[list[tuple[str, str | None, list[str]]], list[str]]:
+    """ZIPs to draw addresses from: (zip5, district code or None when split, the served codes),
+    and the ZIPs of the state outside every served district."""
     rows = db.session.execute(
         sa.select(ZipDistrict.zip5, ZipDistrict.district_code).where(ZipDistrict.state == STATE)
     ).all()
     by_zip: dict[str, list[str]] = {}
     for z, code in rows:
         by_zip.setdefault(z, []).append(code)
-    pool = []
+    pool: list[tuple[str, str | None, list[str]]] = []
     for z, codes in sorted(by_zip.items()):
         mine = [c for c in codes if c in served]
         if mine:
             pool.append((z, mine[0] if len(mine) == 1 else None, mine))
     outside = [z for z, codes in sorted(by_zip.items()) if not any(c in served for c in codes)]
-    return pool, {z: "" for z in outside}  # type: ignore[return-value]
+    return pool, outside
 
 
 def _seed_constituents(
@@ -521,13 +525,13 @@ def _seed_constituents(
     now: datetime,
     progress: Callable[[str, int, int], None] | None,
 ) -> tuple[int, list[tuple[int, int | None, bool]]]:
-    pool, outside = _zip_pool(served)
-    outside_zips = sorted(outside)
+    pool, outside_zips = _zip_pool(served)
     towns: dict[str, str] = {}
     next_id = _next_id(Constituent)
     cp_ids = itertools.count(_next_id(ContactPoint))
     people: list[tuple[int, int | None, bool]] = []
-    rows, cps = [], []
+    rows: list[dict[str, Any]] = []
+    cps: list[dict[str, Any]] = []
     area_codes = ["518", "315", "607", "845"]
     for i in range(n):
         cid = next_id + i
@@ -595,21 +599,21 @@ def _seed_constituents(
             )
         people.append((cid, district_id, ood))
         if len(rows) >= 2000:
-            _flush_rows(Constituent, rows, ContactPoint, cps)
+            _flush_rows((Constituent, rows), (ContactPoint, cps))
             if progress:
                 progress("constituents", i + 1, n)
-    _flush_rows(Constituent, rows, ContactPoint, cps)
+    _flush_rows((Constituent, rows), (ContactPoint, cps))
     if progress:
         progress("constituents", n, n)
     return n, people
 
 
-def _flush_rows(*pairs: object) -> None:
-    it = iter(pairs)
-    for model, rows in zip(it, it, strict=True):
+def _flush_rows(*batches: tuple[Any, list[dict[str, Any]]]) -> None:
+    """Insert each (model or table, rows) batch in one statement and empty its list."""
+    for model, rows in batches:
         if rows:
-            db.session.execute(sa.insert(model), rows)  # type: ignore[arg-type]
-            rows.clear()  # type: ignore[attr-defined]
+            db.session.execute(sa.insert(model), rows)
+            rows.clear()
 
 
 def _seed_cases(
@@ -642,7 +646,7 @@ def _seed_cases(
         db.session.add(counter)
         db.session.flush()
     number = counter.value
-    ids = {
+    ids: dict[type[Any], int] = {
         m: _next_id(m)
         for m in (
             Case,
@@ -654,15 +658,16 @@ def _seed_cases(
             PrivacyRelease,
         )
     }
-    buf: dict[type, list[dict]] = {m: [] for m in ids}
-    covered: list[dict] = []  # privacy_release_agencies rows
+    buf: dict[type[Any], list[dict[str, Any]]] = {m: [] for m in ids}
+    covered: list[dict[str, Any]] = []  # privacy_release_agencies rows
     events = 0
 
-    def add(model: type, row: dict) -> int:
-        row["id"] = ids[model]
+    def add(model: type[Any], row: dict[str, Any]) -> int:
+        new_id = ids[model]
+        row["id"] = new_id
         ids[model] += 1
         buf[model].append(row)
-        return row["id"]
+        return new_id
 
     def ev(
         case_id: int,
@@ -670,7 +675,7 @@ def _seed_cases(
         body: str,
         at: datetime,
         author: int | None,
-        data: dict | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         nonlocal events
         events += 1
@@ -799,8 +804,8 @@ def _seed_cases(
                 opener.id,
                 {"assignee_id": assignee.id},
             )
-        for k, (start, end) in enumerate(intervals):
-            add(CaseInterval, {"case_id": case_id, "opened_at": start, "closed_at": end})
+        for k, (start, closed) in enumerate(intervals):
+            add(CaseInterval, {"case_id": case_id, "opened_at": start, "closed_at": closed})
             if k > 0:
                 ev(
                     case_id,
@@ -810,7 +815,7 @@ def _seed_cases(
                     author,
                     {"from": "closed", "to": "open"},
                 )
-            span_end = end or now
+            span_end = closed or now
             notes = rng.randint(2, 6)
             for j in range(notes):
                 at = start + (span_end - start) * ((j + 1) / (notes + 1))
@@ -821,12 +826,12 @@ def _seed_cases(
                     at,
                     author,
                 )
-            if end is not None:
+            if closed is not None:
                 ev(
                     case_id,
                     "status_change",
                     f"Closed with outcome: {Outcome(outcome or 'assisted').label}.",
-                    end,
+                    closed,
                     author,
                     {"from": "resolved", "to": "closed", "outcome": outcome},
                 )
@@ -851,7 +856,8 @@ def _seed_cases(
             if received and agency is not None:  # the signed release names the agency
                 covered.append({"release_id": release_id, "agency_id": agency.id})
         if (
-            agency is not None
+            rule is not None
+            and agency is not None
             and (closed_for_good or status in (CaseStatus.WAITING_ON_AGENCY, CaseStatus.RESOLVED))
             and (not federal or release_state == ReleaseState.RECEIVED)
         ):
@@ -938,8 +944,8 @@ def _seed_cases(
                 AgencyResponse,
                 PrivacyRelease,
             ):
-                _flush_rows(model, buf[model])
-            _flush_rows(privacy_release_agencies, covered)
+                _flush_rows((model, buf[model]))
+            _flush_rows((privacy_release_agencies, covered))
             if progress:
                 progress("cases", i + 1, n)
     counter.value = number

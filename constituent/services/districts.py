@@ -118,7 +118,7 @@ def edit_district(
     by: User | None = None,
 ) -> District:
     """Change a district's name or legislator (audited with the fields that changed)."""
-    changed = []
+    changed: list[str] = []
     if name is not None:
         name = " ".join(name.split())
         if not name or len(name) > 120:
@@ -189,15 +189,16 @@ def add_zip(zip5: str, code: str, by: User | None = None) -> ZipDistrict:
     if district is not None:
         state = district.state
     else:
-        state = db.session.scalar(
+        found = db.session.scalar(
             sa.select(ZipDistrict.state).where(ZipDistrict.district_code == code).limit(1)
         )
-        if state is None:
+        if found is None:
             raise DomainError(
                 f"Unknown district {code}: add it with `flask districts add` (or on the "
                 "Districts page) first.",
                 field="district",
             )
+        state = found
     if db.session.get(ZipDistrict, (zip5, code)) is not None:
         raise DomainError(f"ZIP {zip5} is in {code} already.", field="zip5")
     row = ZipDistrict(zip5=zip5, district_code=code, state=state)

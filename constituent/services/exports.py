@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -62,7 +63,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def stream_rows(statement: sa.Select, batch: int = BATCH_ROWS) -> Iterator[sa.Row]:
+def stream_rows(statement: sa.Select[Any], batch: int = BATCH_ROWS) -> Iterator[sa.Row[Any]]:
     """Rows of a SELECT read from the database in batches (a server-side cursor on
     PostgreSQL), never all at once."""
     result = db.session.execute(statement.execution_options(yield_per=batch))

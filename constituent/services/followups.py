@@ -150,7 +150,7 @@ class MyWork:
     cases_total: int = 0
 
 
-def _follow_up_query(user: User) -> sa.Select[tuple[FollowUp]]:
+def _follow_up_query(user: User) -> sa.Select[FollowUp]:
     return (
         sa.select(FollowUp)
         .join(Case, Case.id == FollowUp.case_id)

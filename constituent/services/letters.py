@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from constituent.extensions import db
 from constituent.models import (
+    Agency,
     AgencyContact,
     Case,
     EventKind,
@@ -78,12 +79,7 @@ MERGE_FIELDS: list[tuple[str, str, str, str]] = [
     (
         "case",
         "tag",
-        (
-            "case",
-            "tag",
-            "The tag agencies quote in replies (office code, number, check)",
-            "[NY21 C-1042 K7QXA]",
-        ),
+        "The tag agencies quote in replies (office code, number, check)",
         "[NY21 C-1042 K7QXA]",
     ),
     ("case", "subject", "Subject", "Retirement check stopped"),
@@ -232,7 +228,7 @@ class _MergeUndefined(StrictUndefined):
         hint: str | None = None,
         obj: Any = missing,
         name: str | None = None,
-        exc: type[TemplateError] = UndefinedError,
+        exc: type[TemplateRuntimeError] = UndefinedError,
     ) -> None:
         if hint is None and name is not None and exc is UndefinedError:
             if isinstance(obj, _FieldGroup):
@@ -476,7 +472,7 @@ def merge_fields(
     }
     if referral is not None:
         contact = referral.contact
-        agency = referral.agency
+        agency: Agency | None = referral.agency
     else:
         agency = contact.agency if contact is not None else None
     if agency is not None:

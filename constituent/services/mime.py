@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from email import errors as email_errors
 from email import policy
+from email import utils as email_utils
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
@@ -211,6 +212,19 @@ def tidy(text: str) -> str:
 # The walk ----------------------------------------------------------------------------------------
 
 
+def _charset(part: Message) -> str | None:
+    """The part's charset parameter as text (an RFC 2231 value collapsed), or None."""
+    value = part.get_param("charset")
+    if isinstance(value, tuple):
+        value = email_utils.collapse_rfc2231_value(value)
+    return value if isinstance(value, str) else None
+
+
+def _subparts(payload: list[Message | str]) -> list[Message]:
+    """A multipart's parts (the parser never puts anything else in the list)."""
+    return [sub for sub in payload if isinstance(sub, Message)]
+
+
 def _one_line(value: object, limit: int) -> str:
     return " ".join(str(value or "").split())[:limit]
 
@@ -225,9 +239,10 @@ def _header(part: Message, name: str) -> str:
 def _payload_bytes(part: Message, reading: Reading) -> bytes:
     """The part's content after its transfer encoding; damage noted, never fatal."""
     try:
-        data = part.get_payload(decode=True)
+        decoded = part.get_payload(decode=True)
     except Exception:
-        data = None
+        decoded = None
+    data = decoded if isinstance(decoded, bytes) else None
     if data is None:
         raw = part.get_payload()
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
@@ -309,13 +324,13 @@ class _Walker:
             if part.get_content_subtype() == "alternative":
                 self.alternative(part, depth)
             else:
-                for sub in payload:
+                for sub in _subparts(payload):
                     self.walk(sub, depth + 1)
         elif maintype == "multipart":  # a multipart whose boundary never comes: as received
             self.leaf()
             self.reading.damaged = True
             data = _payload_bytes(part, self.reading)
-            text, notice = decode_text(data, part.get_param("charset"))
+            text, notice = decode_text(data, _charset(part))
             self.text(tidy(text))
             if notice:
                 self.reading.notices.append(notice)
@@ -377,7 +392,7 @@ class _Walker:
             )
         payload = part.get_payload()
         if isinstance(payload, list):
-            for sub in payload:
+            for sub in _subparts(payload):
                 self.files_only(sub, depth + 1)
         elif part.get_content_maintype() == "text":
             self.leaf()
@@ -400,7 +415,7 @@ class _Walker:
             if not data.strip():
                 reading.skipped.append("an empty text part")
                 return
-            text, notice = decode_text(data, part.get_param("charset"))
+            text, notice = decode_text(data, _charset(part))
             if notice:
                 reading.notices.append(notice)
             if part.get_content_subtype() == "html":
@@ -442,7 +457,9 @@ def read_message(msg: Message) -> Reading:
 
 def parse_bytes(raw: bytes) -> EmailMessage:
     """The standard library's parser (never raises on damaged input; notes defects)."""
-    return BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)  # policy.default's message factory
+    return message
 
 
 def too_deep(raw: bytes) -> bool:

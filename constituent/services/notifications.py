@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from constituent.database import affected_rows
 from constituent.extensions import db
 from constituent.models import Case, Notification, User, utcnow
 from constituent.services.errors import NotFound
@@ -156,4 +157,4 @@ def mark_all_read(user: User) -> int:
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
-    return int(result.rowcount or 0)
+    return affected_rows(result)

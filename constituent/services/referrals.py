@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -708,7 +709,7 @@ def response_time_stats(user: User, today: date | None = None) -> list[AgencyRes
         .join(Case, Case.id == Referral.case_id)
         .where(permissions.case_scope(user, Action.VIEW))
     ).all()
-    grouped: dict[int, list[sa.Row]] = {}
+    grouped: dict[int, list[sa.Row[*tuple[Any, ...]]]] = {}
     for row in rows:
         grouped.setdefault(row.agency_id, []).append(row)
     agencies = {

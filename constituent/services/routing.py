@@ -40,7 +40,7 @@ def best_rule(category: Category | int, district: District | int | None) -> Rule
     """
     category_id = category if isinstance(category, int) else category.id
     district_id = district if isinstance(district, int) or district is None else district.id
-    where_district = RoutingRule.district_id.is_(None)
+    where_district: sa.ColumnElement[bool] = RoutingRule.district_id.is_(None)
     if district_id is not None:
         where_district = sa.or_(where_district, RoutingRule.district_id == district_id)
     rule = db.session.scalar(

@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
 
 
 def _limiter() -> FixedWindowRateLimiter:
-    return current_app.extensions[_EXTENSION]
+    limiter: FixedWindowRateLimiter = current_app.extensions[_EXTENSION]
+    return limiter
 
 
 def reset(app: Flask) -> None:

@@ -43,6 +43,7 @@ from constituent.services import (
     uploads,
 )
 from constituent.services.clock import office_date as _office_date
+from constituent.services.clock import office_today
 from constituent.services.errors import DomainError, Forbidden, NotFound
 from constituent.services.mail.parse import (
     MailSource,
@@ -412,7 +413,7 @@ def _address_of(sender: str) -> str:
 
 def _received_on(message: InboundMessage) -> date:
     """The office date the message was sent (never later than the office's today)."""
-    today = referrals.office_today()
+    today = office_today()
     if message.sent_at is None:
         return today
     return min(_office_date(message.sent_at), today)
