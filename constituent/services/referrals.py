@@ -217,7 +217,7 @@ def route_case(
     override_reason = (override_reason or "").strip() or None
     problem = release_problem(case, agency)
     if problem is not None and override_reason is None:
-        raise DomainError(problem, field="agency")
+        raise DomainError(problem, field="agency", code="release_missing")
     if problem is not None and not may_override_release(author, case):
         raise Forbidden("Only a supervisor can override the privacy-release requirement.")
     if problem is None:

@@ -166,6 +166,13 @@ def mark_not_needed(case: Case, *, by: User, note: str | None = None) -> None:
     timeline.add_event(case, EventKind.RELEASE, body, author=by, data={"action": "not_needed"})
 
 
+def agencies_by_id(ids: list[int]) -> list[Agency]:
+    """The agencies a signed release names, from the form's ids (unknown ids are dropped)."""
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(ids))))
+
+
 def active_agencies() -> list[Agency]:
     """Agencies a release may name, by name."""
     return list(

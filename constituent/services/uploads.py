@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -201,6 +202,16 @@ def store_upload(
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def get_attachment(case: Case, attachment_id: int) -> Attachment:
+    """A file attached to ``case`` (the caller has checked the case's scope)."""
+    found = db.session.scalar(
+        sa.select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+    )
+    if found is None:
+        raise NotFound("That file is not attached to this case.")
+    return found
 
 
 def stored_path(attachment: Attachment) -> Path:

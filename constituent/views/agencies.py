@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 
 from constituent.extensions import db
 from constituent.forms import choices
@@ -30,6 +29,16 @@ from constituent.services import routing
 from constituent.services.districts import decode_upload
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
+from constituent.views.boundary import (
+    act,
+    alert,
+    attach_error,
+    commit,
+    current_staff,
+    form_status,
+    saved,
+    submit,
+)
 from constituent.views.helpers import capability_required, required_version
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
@@ -42,33 +51,20 @@ PER_PAGE = 25
 # ---------------------------------------------------------------------------------------
 
 
-def _user() -> Any:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> ResponseReturnValue | None:
+    """Submit a form whose ``save`` calls the service and returns the flash message and where
+    to go (None: show the form again)."""
+    return submit(form, save, lambda done: saved(*done))
 
 
-def _field_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's error beside its field (or on the form when it names none)."""
-    if exc.field and exc.field in form:
-        form[exc.field].errors = [*form[exc.field].errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
-def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> tuple[Response | None, int]:
-    """Save a submitted form: ``save`` calls the service and returns the flash message and
-    where to go; then commit and redirect. A refusal rolls back and is shown beside its
-    field; the status to re-show the form with is 422 after a submit, 200 before."""
-    if form.validate_on_submit():
-        try:
-            message, target = save()
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            flash(message, "success")
-            return redirect(target), 302
-    return None, 422 if form.is_submitted() else 200
+def _conflict(form: FlaskForm, exc: Conflict, version: int) -> None:
+    """Someone saved since the form was loaded: say so above the differences, and let a save
+    from here replace theirs (the form now carries the saved version)."""
+    form.form_errors.append(
+        exc.message + " Check the differences below; saving "
+        "again replaces what is now saved with your entries."
+    )
+    form.version.data = str(version)
 
 
 def _categories() -> list[Category]:
@@ -97,7 +93,7 @@ def _confirm() -> None:
 
 @bp.route("/")
 @capability_required(Capability.VIEW_AGENCIES)
-def agency_list():  # type: ignore[no-untyped-def]
+def agency_list() -> ResponseReturnValue:
     """The directory: search, filters by level, category and status, in pages."""
     form = AgencyFilterForm(formdata=request.args)
     categories = _categories()
@@ -123,7 +119,7 @@ def agency_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:agency_id>")
 @capability_required(Capability.VIEW_AGENCIES)
-def agency_detail(agency_id: int):  # type: ignore[no-untyped-def]
+def agency_detail(agency_id: int) -> ResponseReturnValue:
     """An agency, its contacts, the rules that suggest it, and how often it was used."""
     agency = agency_service.get_agency(agency_id)
     total, waiting = agency_service.referral_counts(agency)
@@ -159,30 +155,28 @@ def _agency_data(form: AgencyForm) -> agency_service.AgencyData:
 
 @bp.route("/new", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_new():  # type: ignore[no-untyped-def]
+def agency_new() -> ResponseReturnValue:
     """Add an agency to the directory."""
     form = AgencyForm()
     categories = _categories()
     form.category_ids.choices = choices((c.id, c.name) for c in categories)
 
     def save() -> tuple[str, str]:
-        agency = agency_service.create_agency(_agency_data(form), _user())
+        agency = agency_service.create_agency(_agency_data(form), current_staff())
         return (
             f"{agency.name} was added to the directory.",
             url_for("agencies.agency_detail", agency_id=agency.id),
         )
 
-    done, status = _save(form, save)
-    if done is not None:
-        return done
-    return render_template(
-        "agencies/form.html", form=form, agency=None, categories=categories
-    ), status
+    return _save(form, save) or (
+        render_template("agencies/form.html", form=form, agency=None, categories=categories),
+        form_status(form),
+    )
 
 
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
+def agency_edit(agency_id: int) -> ResponseReturnValue:
     """Edit an agency; a save over someone else's newer save is refused (409)."""
     agency = agency_service.get_agency(agency_id)
     form = AgencyForm(obj=agency)
@@ -191,90 +185,97 @@ def agency_edit(agency_id: int):  # type: ignore[no-untyped-def]
     if not form.is_submitted():
         form.category_ids.data = [c.id for c in agency.categories]
         form.version.data = str(agency.version)
-    status, changes = 200, None
     expected = required_version(form.version) if form.is_submitted() else agency.version
-    if form.validate_on_submit():
-        try:
-            agency_service.update_agency(agency, _agency_data(form), expected, _user())
-            db.session.commit()
-            flash(f"{agency.name} was saved.", "success")
-            return redirect(url_for("agencies.agency_detail", agency_id=agency.id))
-        except Conflict as exc:
-            db.session.rollback()
-            changes, status = exc.changes, 409
-            form.form_errors.append(
-                exc.message + " Check the differences below; saving "
-                "again replaces what is now saved with your entries."
-            )
-            form.version.data = str(agency_service.get_agency(agency_id).version)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-            status = 422
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "agencies/form.html", form=form, agency=agency, categories=categories, changes=changes
-    ), status
+    conflict: list[Conflict] = []
+
+    def refused(exc: DomainError) -> None:
+        if not isinstance(exc, Conflict):
+            return attach_error(form, exc)
+        conflict.append(exc)
+        _conflict(form, exc, agency_service.get_agency(agency_id).version)
+
+    done = submit(
+        form,
+        lambda: agency_service.update_agency(agency, _agency_data(form), expected, current_staff()),
+        lambda _: saved(
+            f"{agency.name} was saved.", url_for("agencies.agency_detail", agency_id=agency.id)
+        ),
+        refused=refused,
+    )
+    return done or (
+        render_template(
+            "agencies/form.html",
+            form=form,
+            agency=agency,
+            categories=categories,
+            changes=conflict[0].changes if conflict else None,
+        ),
+        409 if conflict else form_status(form),
+    )
 
 
 @bp.route("/<int:agency_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_deactivate(agency_id: int):  # type: ignore[no-untyped-def]
+def agency_deactivate(agency_id: int) -> ResponseReturnValue:
     """Stop offering an agency for new referrals and routing; its history stays."""
     _confirm()
-    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), False, _user())
-    db.session.commit()
-    flash(f"{agency.name} was deactivated: it is no longer offered for new referrals.", "success")
-    return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
+    agency = agency_service.get_agency(agency_id)
+    return act(
+        lambda: agency_service.set_agency_active(agency, False, current_staff()),
+        f"{agency.name} was deactivated: it is no longer offered for new referrals.",
+        url_for("agencies.agency_detail", agency_id=agency_id),
+    )
 
 
 @bp.route("/<int:agency_id>/activate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_activate(agency_id: int):  # type: ignore[no-untyped-def]
+def agency_activate(agency_id: int) -> ResponseReturnValue:
     """Offer an agency again."""
     _confirm()
-    agency = agency_service.set_agency_active(agency_service.get_agency(agency_id), True, _user())
-    db.session.commit()
-    flash(f"{agency.name} is active again.", "success")
-    return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
+    agency = agency_service.get_agency(agency_id)
+    return act(
+        lambda: agency_service.set_agency_active(agency, True, current_staff()),
+        f"{agency.name} is active again.",
+        url_for("agencies.agency_detail", agency_id=agency_id),
+    )
 
 
 @bp.route("/<int:agency_id>/delete", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_delete(agency_id: int):  # type: ignore[no-untyped-def]
+def agency_delete(agency_id: int) -> ResponseReturnValue:
     """Delete an agency that was never referred to (others can only be deactivated)."""
     _confirm()
     agency = agency_service.get_agency(agency_id)
     name = agency.name
-    try:
-        agency_service.delete_agency(agency, _user())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("agencies.agency_detail", agency_id=agency_id))
-    db.session.commit()
-    flash(f"{name} was deleted.", "success")
-    return redirect(url_for("agencies.agency_list"))
+    return commit(
+        lambda: agency_service.delete_agency(agency, current_staff()),
+        lambda _: saved(f"{name} was deleted.", url_for("agencies.agency_list")),
+        lambda exc: alert(exc, url_for("agencies.agency_detail", agency_id=agency_id)),
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def agency_import():  # type: ignore[no-untyped-def]
+def agency_import() -> ResponseReturnValue:
     """Load a directory CSV: good rows are imported, refused rows listed by line."""
     form = ImportForm()
-    report, status = None, 200
-    if form.validate_on_submit():
-        try:
-            text = decode_upload(form.file.data.read())
-            report = agency_service.import_directory(text, _user())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-            status = 422
-    elif form.is_submitted():
-        status = 422
+
+    def imported(report: agency_service.DirectoryImport) -> ResponseReturnValue:
+        return _import_page(form, report, 200)
+
+    done = submit(
+        form,
+        lambda: agency_service.import_directory(
+            decode_upload(form.file.data.read()), current_staff()
+        ),
+        imported,
+    )
+    return done or _import_page(form, None, form_status(form))
+
+
+def _import_page(
+    form: ImportForm, report: agency_service.DirectoryImport | None, status: int
+) -> ResponseReturnValue:
     return render_template(
         "agencies/import.html", form=form, report=report, columns=agency_service.IMPORT_COLUMNS
     ), status
@@ -297,72 +298,70 @@ def _contact_data(form: ContactForm) -> agency_service.ContactData:
 
 @bp.route("/<int:agency_id>/contacts/new", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def contact_new(agency_id: int):  # type: ignore[no-untyped-def]
+def contact_new(agency_id: int) -> ResponseReturnValue:
     """Add a liaison to an agency."""
     agency = agency_service.get_agency(agency_id)
     form = ContactForm()
 
     def save() -> tuple[str, str]:
-        contact = agency_service.add_contact(agency, _contact_data(form), _user())
+        contact = agency_service.add_contact(agency, _contact_data(form), current_staff())
         return (
             f"{contact.name} was added to {agency.name}.",
             url_for("agencies.agency_detail", agency_id=agency.id),
         )
 
-    done, status = _save(form, save)
-    if done is not None:
-        return done
-    return render_template(
-        "agencies/contact_form.html", form=form, agency=agency, contact=None
-    ), status
+    return _save(form, save) or (
+        render_template("agencies/contact_form.html", form=form, agency=agency, contact=None),
+        form_status(form),
+    )
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def contact_edit(contact_id: int):  # type: ignore[no-untyped-def]
+def contact_edit(contact_id: int) -> ResponseReturnValue:
     """Edit a liaison's details."""
     contact = agency_service.get_contact(contact_id)
     form = ContactForm(obj=contact)
 
     def save() -> tuple[str, str]:
-        agency_service.update_contact(contact, _contact_data(form), _user())
+        agency_service.update_contact(contact, _contact_data(form), current_staff())
         return (
             f"{contact.name} was saved.",
             url_for("agencies.agency_detail", agency_id=contact.agency_id),
         )
 
-    done, status = _save(form, save)
-    if done is not None:
-        return done
-    return render_template(
-        "agencies/contact_form.html", form=form, agency=contact.agency, contact=contact
-    ), status
+    return _save(form, save) or (
+        render_template(
+            "agencies/contact_form.html", form=form, agency=contact.agency, contact=contact
+        ),
+        form_status(form),
+    )
 
 
 @bp.route("/contacts/<int:contact_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def contact_deactivate(contact_id: int):  # type: ignore[no-untyped-def]
+def contact_deactivate(contact_id: int) -> ResponseReturnValue:
     """A liaison who left: no longer offered for referrals."""
     _confirm()
-    contact = agency_service.set_contact_active(
-        agency_service.get_contact(contact_id), False, _user()
+    contact = agency_service.get_contact(contact_id)
+    return act(
+        lambda: agency_service.set_contact_active(contact, False, current_staff()),
+        f"{contact.name} was deactivated.",
+        url_for("agencies.agency_detail", agency_id=contact.agency_id),
     )
-    db.session.commit()
-    flash(f"{contact.name} was deactivated.", "success")
-    return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
 
 
 @bp.route("/contacts/<int:contact_id>/activate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def contact_activate(contact_id: int):  # type: ignore[no-untyped-def]
+def contact_activate(contact_id: int) -> ResponseReturnValue:
     """Offer a contact again."""
     _confirm()
-    contact = agency_service.set_contact_active(
-        agency_service.get_contact(contact_id), True, _user()
+    contact = agency_service.get_contact(contact_id)
+    return act(
+        lambda: agency_service.set_contact_active(contact, True, current_staff()),
+        f"{contact.name} is active again.",
+        url_for("agencies.agency_detail", agency_id=contact.agency_id),
     )
-    db.session.commit()
-    flash(f"{contact.name} is active again.", "success")
-    return redirect(url_for("agencies.agency_detail", agency_id=contact.agency_id))
 
 
 # ---------------------------------------------------------------------------------------
@@ -406,7 +405,7 @@ def _rule_data(form: RuleForm) -> routing.RuleData:
 
 @bp.route("/rules")
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_list():  # type: ignore[no-untyped-def]
+def rule_list() -> ResponseReturnValue:
     """Routing rules, and which one a category and district would get (and why)."""
     try_form = RuleTryForm(formdata=request.args)
     try_form.try_category.choices = choices(
@@ -436,75 +435,71 @@ def rule_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/rules/new", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_new():  # type: ignore[no-untyped-def]
+def rule_new() -> ResponseReturnValue:
     """Add a routing rule."""
     form = RuleForm()
     _rule_choices(form)
 
     def save() -> tuple[str, str]:
-        rule = routing.create_rule(_rule_data(form), _user())
+        rule = routing.create_rule(_rule_data(form), current_staff())
         return f"{routing.describe_rule(rule)} was added.", url_for("agencies.rule_list")
 
-    done, status = _save(form, save)
-    if done is not None:
-        return done
-    return render_template("agencies/rule_form.html", form=form, rule=None), status
+    return _save(form, save) or (
+        render_template("agencies/rule_form.html", form=form, rule=None),
+        form_status(form),
+    )
 
 
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_edit(rule_id: int):  # type: ignore[no-untyped-def]
+def rule_edit(rule_id: int) -> ResponseReturnValue:
     """Change a routing rule."""
     rule = routing.get_rule(rule_id)
     form = RuleForm(obj=rule)
     _rule_choices(form)
 
     def save() -> tuple[str, str]:
-        routing.update_rule(rule, _rule_data(form), _user())
+        routing.update_rule(rule, _rule_data(form), current_staff())
         return f"{routing.describe_rule(rule)} was saved.", url_for("agencies.rule_list")
 
-    done, status = _save(form, save)
-    if done is not None:
-        return done
-    return render_template("agencies/rule_form.html", form=form, rule=rule), status
+    return _save(form, save) or (
+        render_template("agencies/rule_form.html", form=form, rule=rule),
+        form_status(form),
+    )
 
 
-def _rule_action(rule_id: int, action: str):  # type: ignore[no-untyped-def]
+def _rule_action(rule_id: int, action: str) -> ResponseReturnValue:
     _confirm()
     rule = routing.get_rule(rule_id)
     label = routing.describe_rule(rule)
-    try:
+
+    def change() -> None:
         if action == "delete":
-            routing.delete_rule(rule, _user())
+            routing.delete_rule(rule, current_staff())
         else:
-            routing.set_rule_active(rule, action == "activate", _user())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("agencies.rule_list"))
-    db.session.commit()
+            routing.set_rule_active(rule, action == "activate", current_staff())
+
     done = {"delete": "deleted", "activate": "activated", "deactivate": "deactivated"}[action]
-    flash(f"{label} was {done}.", "success")
-    return redirect(url_for("agencies.rule_list"))
+    return act(change, f"{label} was {done}.", url_for("agencies.rule_list"))
 
 
 @bp.route("/rules/<int:rule_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_deactivate(rule_id: int):  # type: ignore[no-untyped-def]
+def rule_deactivate(rule_id: int) -> ResponseReturnValue:
     """Stop using a rule for suggestions."""
     return _rule_action(rule_id, "deactivate")
 
 
 @bp.route("/rules/<int:rule_id>/activate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_activate(rule_id: int):  # type: ignore[no-untyped-def]
+def rule_activate(rule_id: int) -> ResponseReturnValue:
     """Use a rule again."""
     return _rule_action(rule_id, "activate")
 
 
 @bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def rule_delete(rule_id: int):  # type: ignore[no-untyped-def]
+def rule_delete(rule_id: int) -> ResponseReturnValue:
     """Delete a rule."""
     return _rule_action(rule_id, "delete")
 
@@ -525,7 +520,7 @@ def _template_data(form: LetterTemplateForm) -> letter_service.TemplateData:
 
 @bp.route("/letter-templates")
 @capability_required(Capability.MANAGE_DIRECTORY)
-def template_list():  # type: ignore[no-untyped-def]
+def template_list() -> ResponseReturnValue:
     """Letter templates."""
     return render_template(
         "agencies/templates.html",
@@ -537,7 +532,7 @@ def template_list():  # type: ignore[no-untyped-def]
 
 def _template_page(
     form: LetterTemplateForm, template: Any, status: int, preview: Any = None, changes: Any = None
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     return render_template(
         "agencies/template_form.html",
         form=form,
@@ -550,87 +545,90 @@ def _template_page(
 
 @bp.route("/letter-templates/new", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def template_new():  # type: ignore[no-untyped-def]
+def template_new() -> ResponseReturnValue:
     """Write a new letter template (checked with sample data before it is saved)."""
     form = LetterTemplateForm()
     if not form.is_submitted():
         form.kind.data = LetterKind.AGENCY_INQUIRY.value
-    status, preview = 200, None
-    if form.validate_on_submit():
-        try:
-            if request.form.get("action") == "preview":
-                preview = letter_service.validate_template(_template_data(form))
-            else:
-                template = letter_service.create_template(_template_data(form), _user())
-                db.session.commit()
-                flash(f"The template {template.name!r} was saved.", "success")
-                return redirect(url_for("agencies.template_list"))
-        except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-            status = 422
-    elif form.is_submitted():
-        status = 422
-    return _template_page(form, None, status, preview)
+    if request.form.get("action") == "preview":
+        return _preview(form, None)
+    done = submit(
+        form,
+        lambda: letter_service.create_template(_template_data(form), current_staff()),
+        lambda template: saved(
+            f"The template {template.name!r} was saved.", url_for("agencies.template_list")
+        ),
+    )
+    return done or _template_page(form, None, form_status(form))
 
 
 @bp.route("/letter-templates/<int:template_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def template_edit(template_id: int):  # type: ignore[no-untyped-def]
+def template_edit(template_id: int) -> ResponseReturnValue:
     """Edit a letter template; refused when it does not compile or fill in, or on a conflict."""
     template = letter_service.get_template(template_id)
     form = LetterTemplateForm(obj=template)
     if not form.is_submitted():
         form.version.data = str(template.version)
-    status, preview, changes = 200, None, None
     expected = required_version(form.version) if form.is_submitted() else template.version
+    if request.form.get("action") == "preview":
+        return _preview(form, template)
+    conflict: list[Conflict] = []
+
+    def refused(exc: DomainError) -> None:
+        if not isinstance(exc, Conflict):
+            return attach_error(form, exc)
+        conflict.append(exc)
+        _conflict(form, exc, letter_service.get_template(template_id).version)
+
+    done = submit(
+        form,
+        lambda: letter_service.update_template(
+            template, _template_data(form), expected, current_staff()
+        ),
+        lambda _: saved(
+            f"The template {template.name!r} was saved.", url_for("agencies.template_list")
+        ),
+        refused=refused,
+    )
+    if conflict:
+        return _template_page(form, template, 409, changes=conflict[0].changes)
+    return done or _template_page(form, template, form_status(form))
+
+
+def _preview(form: LetterTemplateForm, template: Any) -> ResponseReturnValue:
+    """The template filled in with sample data (nothing is saved), or why it cannot be."""
+    preview = None
     if form.validate_on_submit():
         try:
-            if request.form.get("action") == "preview":
-                preview = letter_service.validate_template(_template_data(form))
-            else:
-                letter_service.update_template(template, _template_data(form), expected, _user())
-                db.session.commit()
-                flash(f"The template {template.name!r} was saved.", "success")
-                return redirect(url_for("agencies.template_list"))
-        except Conflict as exc:
-            db.session.rollback()
-            changes, status = exc.changes, 409
-            form.form_errors.append(
-                exc.message + " Check the differences below; saving "
-                "again replaces what is now saved with your entries."
-            )
-            form.version.data = str(letter_service.get_template(template_id).version)
+            preview = letter_service.validate_template(_template_data(form))
         except DomainError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-            status = 422
-    elif form.is_submitted():
-        status = 422
-    return _template_page(form, template, status, preview, changes)
+            attach_error(form, exc)
+    status = 200 if preview is not None else 422
+    return _template_page(form, template, status, preview)
 
 
 @bp.route("/letter-templates/<int:template_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def template_deactivate(template_id: int):  # type: ignore[no-untyped-def]
+def template_deactivate(template_id: int) -> ResponseReturnValue:
     """Retire a template: it is no longer offered for new letters."""
     _confirm()
-    template = letter_service.set_template_active(
-        letter_service.get_template(template_id), False, _user()
+    template = letter_service.get_template(template_id)
+    return act(
+        lambda: letter_service.set_template_active(template, False, current_staff()),
+        f"The template {template.name!r} was retired.",
+        url_for("agencies.template_list"),
     )
-    db.session.commit()
-    flash(f"The template {template.name!r} was retired.", "success")
-    return redirect(url_for("agencies.template_list"))
 
 
 @bp.route("/letter-templates/<int:template_id>/activate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
-def template_activate(template_id: int):  # type: ignore[no-untyped-def]
+def template_activate(template_id: int) -> ResponseReturnValue:
     """Offer a retired template again."""
     _confirm()
-    template = letter_service.set_template_active(
-        letter_service.get_template(template_id), True, _user()
+    template = letter_service.get_template(template_id)
+    return act(
+        lambda: letter_service.set_template_active(template, True, current_staff()),
+        f"The template {template.name!r} is offered again.",
+        url_for("agencies.template_list"),
     )
-    db.session.commit()
-    flash(f"The template {template.name!r} is offered again.", "success")
-    return redirect(url_for("agencies.template_list"))

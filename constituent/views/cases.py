@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -39,8 +40,6 @@ from constituent.forms.cases import (
     StatusForm,
 )
 from constituent.models import (
-    Agency,
-    Attachment,
     Case,
     CaseStatus,
     Category,
@@ -64,6 +63,7 @@ from constituent.services import (
 from constituent.services import cases as case_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
+from constituent.views.boundary import attach_error, current_staff, saved, submit
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -77,13 +77,9 @@ STALE_MESSAGE = (
 )
 
 
-def _user() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
 def _load(case_id: int, action: Action = Action.VIEW) -> Case:
     """The case if the user may see it (404 otherwise), checked for ``action`` (403)."""
-    user = _user()
+    user = current_staff()
     case = permissions.get_case(user, case_id, Action.VIEW)
     if action != Action.VIEW and not permissions.can(user, action, case):
         if action == Action.MANAGE:
@@ -105,13 +101,13 @@ def _case_url(case: Case, anchor: str = "") -> str:
 
 
 @bp.errorhandler(StaleDataError)
-def stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
+def stale(exc: StaleDataError) -> ResponseReturnValue:
     db.session.rollback()
     return render_error(409, STALE_MESSAGE)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     return render_error(
         413,
         f"What you sent is too large. A signed form may be at most {uploads.MAX_UPLOAD_LABEL}, "
@@ -137,15 +133,6 @@ def _assign_choices(assignees: list[User]) -> list[SelectChoice]:
     )
 
 
-def _attach_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's message beside the field it names (or above the form)."""
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*list(target.errors or []), exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
 def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     """Every action form of the case page; ``given`` are the submitted ones being re-shown."""
     today = local_today()
@@ -169,7 +156,7 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     assign.assignee.choices = _assign_choices(assignees)
     forms["assign"] = assign
 
-    me = _user()
+    me = current_staff()
     default_for = (
         case.assignee_id
         if case.assignee_id in {u.id for u in fu_assignees}
@@ -211,7 +198,7 @@ def _render_case(
     given: dict[str, FlaskForm] | None = None,
 ) -> tuple[str, int]:
     """Render the case page (each showing of a confidential case is audited)."""
-    user = _user()
+    user = current_staff()
     if case.confidential:
         audit.record("confidential_case_viewed", "case", case.number, user=user)
     db.session.commit()
@@ -231,150 +218,158 @@ def _render_case(
     return render_template("cases/case_detail.html", **context), code
 
 
-def _refuse(
-    case: Case, form: FlaskForm, key: str, anchor: str, label: str, exc: DomainError | None = None
-) -> tuple[str, int]:
+def _refuse(case: Case, form: FlaskForm, key: str, anchor: str, label: str) -> tuple[str, int]:
     """Re-show the case page with the form's errors beside its fields: 422, nothing saved."""
     db.session.rollback()
-    if exc is not None:
-        if exc.status_code != 400:
-            raise exc
-        _attach_error(form, exc)
     return _render_case(case, 422, problem=(label, anchor), given={key: form})
+
+
+def _act(
+    case: Case,
+    form: FlaskForm,
+    refuse: tuple[str, str, str],
+    action: Callable[[], object],
+    message: Callable[[], str],
+    anchor: str = "",
+) -> ResponseReturnValue:
+    """One case-page form through the boundary: saved → flash and back to the case page;
+    refused → the page again with the refusal beside the form."""
+    done = submit(form, action, lambda _: saved(message(), _case_url(case, anchor)))
+    return done or _refuse(case, form, *refuse)
 
 
 @bp.get("/<int:case_id>")
 @capability_required(Capability.READ_CASES)
-def case_detail(case_id: int):  # type: ignore[no-untyped-def]
+def case_detail(case_id: int) -> ResponseReturnValue:
     return _render_case(_load(case_id))
 
 
 @bp.post("/<int:case_id>/entries")
 @capability_required(Capability.READ_CASES)
-def add_entry(case_id: int):  # type: ignore[no-untyped-def]
+def add_entry(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = EntryForm(prefix="entry")
-    refuse = ("entry", "add-entry", "Add to the timeline")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        case_service.add_entry(case, EventKind(form.kind.data), form.body.data or "", _user())
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash(f"{EventKind(form.kind.data).label} added to the timeline.", "success")
-    return redirect(_case_url(case, "timeline"))
+    return _act(
+        case,
+        form,
+        ("entry", "add-entry", "Add to the timeline"),
+        lambda: case_service.add_entry(
+            case, EventKind(form.kind.data), form.body.data or "", current_staff()
+        ),
+        lambda: f"{EventKind(form.kind.data).label} added to the timeline.",
+        "timeline",
+    )
 
 
 @bp.post("/<int:case_id>/status")
 @capability_required(Capability.READ_CASES)
-def change_status(case_id: int):  # type: ignore[no-untyped-def]
+def change_status(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = StatusForm(prefix="status")
     _check_version(case, form)
     form.status.choices = _status_choices(case)
-    refuse = ("status", "change-status", "Change status")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        workflow.change_status(
-            case, form.chosen_status(), _user(), outcome=form.chosen_outcome(), note=form.note.data
-        )
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash(f"Status changed to {case.status.label.lower()}.", "success")
-    return redirect(_case_url(case))
+    return _act(
+        case,
+        form,
+        ("status", "change-status", "Change status"),
+        lambda: workflow.change_status(
+            case,
+            form.chosen_status(),
+            current_staff(),
+            outcome=form.chosen_outcome(),
+            note=form.note.data,
+        ),
+        lambda: f"Status changed to {case.status.label.lower()}.",
+    )
 
 
 @bp.post("/<int:case_id>/reopen")
 @capability_required(Capability.READ_CASES)
-def reopen(case_id: int):  # type: ignore[no-untyped-def]
+def reopen(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = ReopenForm(prefix="reopen")
     _check_version(case, form)
-    refuse = ("reopen", "reopen", "Reopen the case")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        workflow.reopen_case(case, form.reason.data or "", _user())
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("The case is open again.", "success")
-    return redirect(_case_url(case))
+    return _act(
+        case,
+        form,
+        ("reopen", "reopen", "Reopen the case"),
+        lambda: workflow.reopen_case(case, form.reason.data or "", current_staff()),
+        lambda: "The case is open again.",
+    )
 
 
 @bp.post("/<int:case_id>/assign")
 @capability_required(Capability.READ_CASES)
-def assign(case_id: int):  # type: ignore[no-untyped-def]
+def assign(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.MANAGE)
     form = AssignForm(prefix="assign")
     _check_version(case, form)
     form.assignee.choices = _assign_choices(case_service.eligible_assignees(case))
-    refuse = ("assign", "assign", "Assign")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
-    try:
-        case_service.assign_case(case, assignee, _user())
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash(
-        f"Assigned to {assignee.full_name}." if assignee else "The case is unassigned.", "success"
-    )
-    if not permissions.can(_user(), Action.VIEW, case):
-        return redirect(url_for(".case_list"))
-    return redirect(_case_url(case))
+
+    def assigned(assignee: User | None) -> ResponseReturnValue:
+        flash(
+            f"Assigned to {assignee.full_name}." if assignee else "The case is unassigned.",
+            "success",
+        )
+        if not permissions.can(current_staff(), Action.VIEW, case):
+            return redirect(url_for(".case_list"))
+        return redirect(_case_url(case))
+
+    def action() -> User | None:
+        assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
+        case_service.assign_case(case, assignee, current_staff())
+        return assignee
+
+    done = submit(form, action, assigned)
+    return done or _refuse(case, form, "assign", "assign", "Assign")
 
 
 @bp.post("/<int:case_id>/follow-ups")
 @capability_required(Capability.READ_CASES)
-def add_follow_up(case_id: int):  # type: ignore[no-untyped-def]
+def add_follow_up(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = FollowUpForm(prefix="followup")
     form.assignee.choices = [(u.id, u.full_name) for u in followups.follow_up_assignees(case)]
-    refuse = ("follow_up", "add-follow-up", "Add a follow-up")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        claimed = submissions.claim(_user(), form.submission_key.data)
+
+    def action() -> None:
+        claimed = submissions.claim(current_staff(), form.submission_key.data)
         followups.add_follow_up(
             case,
             due_on=form.due_on.data,
             assignee=db.session.get(User, form.assignee.data),
             description=form.description.data or "",
-            by=_user(),
+            by=current_staff(),
             today=local_today(),
         )
         submissions.record(claimed, _case_url(case, "follow-ups"))
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("Follow-up added.", "success")
-    return redirect(_case_url(case, "follow-ups"))
+
+    return _act(
+        case,
+        form,
+        ("follow_up", "add-follow-up", "Add a follow-up"),
+        action,
+        lambda: "Follow-up added.",
+        "follow-ups",
+    )
 
 
 @bp.post("/<int:case_id>/follow-ups/<int:follow_up_id>/done")
 @capability_required(Capability.READ_CASES)
-def complete_follow_up(case_id: int, follow_up_id: int):  # type: ignore[no-untyped-def]
+def complete_follow_up(case_id: int, follow_up_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     follow_up = followups.get_follow_up(case, follow_up_id)
     if follow_up.completed_at is not None:  # a double submit, or a colleague was quicker
         flash("That follow-up was already marked done.", "info")
         return redirect(_case_url(case, "follow-ups"))
     form = CompleteFollowUpForm(prefix=f"fu{follow_up.id}")
-    refuse = (f"done{follow_up.id}", "follow-ups", "Mark a follow-up done")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        followups.complete_follow_up(follow_up, by=_user(), note=form.note.data)
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("Follow-up marked done.", "success")
-    return redirect(_case_url(case, "follow-ups"))
+    return _act(
+        case,
+        form,
+        (f"done{follow_up.id}", "follow-ups", "Mark a follow-up done"),
+        lambda: followups.complete_follow_up(follow_up, by=current_staff(), note=form.note.data),
+        lambda: "Follow-up marked done.",
+        "follow-ups",
+    )
 
 
 # Privacy release -----------------------------------------------------------------------------
@@ -382,87 +377,78 @@ def complete_follow_up(case_id: int, follow_up_id: int):  # type: ignore[no-unty
 
 @bp.post("/<int:case_id>/release/request")
 @capability_required(Capability.READ_CASES)
-def request_release(case_id: int):  # type: ignore[no-untyped-def]
+def request_release(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = ReleaseRequestForm(prefix="relreq")
     _check_version(case, form)
-    refuse = ("release_request", "release-actions", "Request a privacy release")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        releases.request_release(
+    return _act(
+        case,
+        form,
+        ("release_request", "release-actions", "Request a privacy release"),
+        lambda: releases.request_release(
             case,
             requested_on=form.requested_on.data,
             method=RequestMethod(form.method.data),
-            by=_user(),
+            by=current_staff(),
             today=local_today(),
-        )
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("Privacy release request recorded.", "success")
-    return redirect(_case_url(case, "release"))
+        ),
+        lambda: "Privacy release request recorded.",
+        "release",
+    )
 
 
 @bp.post("/<int:case_id>/release/received")
 @capability_required(Capability.READ_CASES)
-def release_received(case_id: int):  # type: ignore[no-untyped-def]
+def release_received(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = ReleaseReceivedForm(prefix="relrec")
     _check_version(case, form)
     form.agencies.choices = [(a.id, a.label) for a in releases.active_agencies()]
-    refuse = ("release_received", "release-actions", "Record a signed release")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    upload = form.file.data
-    agencies = list(
-        db.session.scalars(sa.select(Agency).where(Agency.id.in_(form.agencies.data or [])))
-    )
-    try:
+
+    def action() -> None:
+        upload = form.file.data
         releases.record_received(
             case,
             signed_on=form.signed_on.data,
             signature_method=SignatureMethod(form.signature_method.data),
-            agencies=agencies,
+            agencies=releases.agencies_by_id(form.agencies.data or []),
             file=upload.stream if upload and upload.filename else None,
             filename=upload.filename if upload else None,
-            by=_user(),
+            by=current_staff(),
             today=local_today(),
         )
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("Signed privacy release recorded.", "success")
-    return redirect(_case_url(case, "release"))
+
+    return _act(
+        case,
+        form,
+        ("release_received", "release-actions", "Record a signed release"),
+        action,
+        lambda: "Signed privacy release recorded.",
+        "release",
+    )
 
 
 @bp.post("/<int:case_id>/release/not-needed")
 @capability_required(Capability.READ_CASES)
-def release_not_needed(case_id: int):  # type: ignore[no-untyped-def]
+def release_not_needed(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.EDIT)
     form = NotNeededForm(prefix="relnn")
     _check_version(case, form)
-    refuse = ("not_needed", "release-actions", "Mark the release not needed")
-    if not form.validate_on_submit():
-        return _refuse(case, form, *refuse)
-    try:
-        releases.mark_not_needed(case, by=_user(), note=form.note.data)
-    except DomainError as exc:
-        return _refuse(case, form, *refuse, exc=exc)
-    db.session.commit()
-    flash("Privacy release marked not needed.", "success")
-    return redirect(_case_url(case, "release"))
+    return _act(
+        case,
+        form,
+        ("not_needed", "release-actions", "Mark the release not needed"),
+        lambda: releases.mark_not_needed(case, by=current_staff(), note=form.note.data),
+        lambda: "Privacy release marked not needed.",
+        "release",
+    )
 
 
 @bp.get("/<int:case_id>/attachments/<int:attachment_id>")
 @capability_required(Capability.READ_CASES)
-def attachment(case_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
     case = _load(case_id)
-    found = db.session.scalar(
-        sa.select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
-    )
-    if found is None:
-        raise NotFound("That file is not attached to this case.")
+    found = uploads.get_attachment(case, attachment_id)
     path = uploads.stored_path(found)
     audit.record(
         "attachment_downloaded",
@@ -493,7 +479,7 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
         .order_by(Category.name)
     )
     form.category.choices = [(c.id, c.name) for c in categories]
-    districts = {d.id: d for d in _user().districts}
+    districts = {d.id: d for d in current_staff().districts}
     districts.setdefault(case.district.id, case.district)
     form.district.choices = [
         (d.id, f"{d.code} — {d.name}") for d in sorted(districts.values(), key=lambda d: d.code)
@@ -502,7 +488,7 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.READ_CASES)
-def edit_header(case_id: int):  # type: ignore[no-untyped-def]
+def edit_header(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.MANAGE)
     if request.method == "GET":
         form = HeaderForm(
@@ -533,7 +519,7 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
     )
     try:
         changed = case_service.update_case_header(
-            case, expected_version=version, by=_user(), **entered
+            case, expected_version=version, by=current_staff(), **entered
         )
         db.session.commit()
     except Conflict as exc:
@@ -548,12 +534,10 @@ def edit_header(case_id: int):  # type: ignore[no-untyped-def]
         )
     except DomainError as exc:
         db.session.rollback()
-        if exc.status_code != 400:
-            raise
-        _attach_error(form, exc)
+        attach_error(form, exc)
         return _render_edit(case, form, 422)
     flash("Case details saved." if changed else "Nothing changed.", "success")
-    if not permissions.can(_user(), Action.VIEW, case):
+    if not permissions.can(current_staff(), Action.VIEW, case):
         flash("You no longer have access to this case.", "info")
         return redirect(url_for(".case_list"))
     return redirect(_case_url(case))
@@ -574,7 +558,7 @@ parse_case_number = case_service.parse_case_number
 
 @bp.get("/go")
 @capability_required(Capability.READ_CASES)
-def go_to_case():  # type: ignore[no-untyped-def]
+def go_to_case() -> ResponseReturnValue:
     raw = (request.args.get("number") or "").strip()[:40]
     prefix = current_app.config["CASE_PREFIX"]
     number = parse_case_number(raw, prefix)
@@ -586,7 +570,7 @@ def go_to_case():  # type: ignore[no-untyped-def]
             else f"Type a case number such as {prefix}1042 in the case number box.",
         )
     try:
-        case = permissions.get_case_by_number(_user(), number)
+        case = permissions.get_case_by_number(current_staff(), number)
     except NotFound:
         return render_error(
             404,
@@ -627,8 +611,8 @@ def _int_or_none(value: str | None) -> int | None:
 
 @bp.get("/")
 @capability_required(Capability.READ_CASES)
-def case_list():  # type: ignore[no-untyped-def]
-    user = _user()
+def case_list() -> ResponseReturnValue:
+    user = current_staff()
     form = CaseFilterForm(request.args)
     _filter_choices(form, user)
     if not form.validate():

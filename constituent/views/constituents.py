@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
@@ -19,37 +17,36 @@ from constituent.forms.constituents import (
 )
 from constituent.models import Constituent
 from constituent.services import addresses, constituents, permissions
-from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
-from constituent.views.errors import render_error
+from constituent.views.boundary import (
+    act,
+    attach_error,
+    commit,
+    current_staff,
+    form_status,
+    saved,
+    submit,
+)
 from constituent.views.helpers import capability_required, required_version
 
 bp = Blueprint("constituents", __name__, url_prefix="/constituents")
 
 
 def _load(constituent_id: int) -> Constituent:
-    return constituents.get_constituent(current_user, constituent_id)
+    return constituents.get_constituent(current_staff(), constituent_id)
 
 
-def _case_links() -> bool:
-    return "cases.case_detail" in current_app.view_functions
-
-
-def _map_error(form: Any, exc: DomainError) -> None:
-    name = exc.field if exc.field and exc.field in form else None
-    if name:
-        form[name].errors = [*form[name].errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+def _profile(person: Constituent) -> str:
+    return url_for("constituents.constituent_detail", constituent_id=person.id)
 
 
 @bp.route("/")
 @capability_required(Capability.VIEW_CONSTITUENTS)
-def constituent_list():  # type: ignore[no-untyped-def]
+def constituent_list() -> ResponseReturnValue:
     """Search by name (nicknames too), phone, email or ZIP; paged."""
     query = request.args.get("q", "")[:200]
     page = request.args.get("page", 1, type=int) or 1
-    rows, has_next = constituents.search_constituents(current_user, query, page)
+    rows, has_next = constituents.search_constituents(current_staff(), query, page)
     return render_template(
         "constituents/list.html", rows=rows, query=query, page=page, has_next=has_next
     )
@@ -60,13 +57,13 @@ def _detail(
     status: int = 200,
     contact_form: ContactPointForm | None = None,
     household_form: HouseholdForm | None = None,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     duplicates = []
-    if permissions.may(current_user, Capability.MERGE_CONSTITUENTS):
+    if permissions.may(current_staff(), Capability.MERGE_CONSTITUENTS):
         phone = person.phones[0].value if person.phones else ""
         email = person.emails[0].value if person.emails else ""
         duplicates = constituents.find_matches(
-            current_user,
+            current_staff(),
             first_name=person.first_name,
             last_name=person.last_name,
             phone=phone,
@@ -79,10 +76,9 @@ def _detail(
     return render_template(
         "constituents/detail.html",
         person=person,
-        cases=constituents.visible_cases_of(current_user, person),
-        can_edit=permissions.may(current_user, Capability.EDIT_CONSTITUENTS),
-        can_merge=permissions.may(current_user, Capability.MERGE_CONSTITUENTS),
-        case_links=_case_links(),
+        cases=constituents.visible_cases_of(current_staff(), person),
+        can_edit=permissions.may(current_staff(), Capability.EDIT_CONSTITUENTS),
+        can_merge=permissions.may(current_staff(), Capability.MERGE_CONSTITUENTS),
         duplicates=duplicates,
         contact_form=contact_form or ContactPointForm(formdata=None),
         household_form=household_form or HouseholdForm(formdata=None),
@@ -92,7 +88,7 @@ def _detail(
 
 @bp.route("/<int:constituent_id>")
 @capability_required(Capability.VIEW_CONSTITUENTS)
-def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
+def constituent_detail(constituent_id: int) -> ResponseReturnValue:
     """A constituent's profile; a merged-away record's address redirects to the kept one."""
     person = _load(constituent_id)
     if person.id != constituent_id:
@@ -104,7 +100,7 @@ def constituent_detail(constituent_id: int):  # type: ignore[no-untyped-def]
 
 def _district_choices(person: Constituent) -> list[SelectChoice]:
     """The user's own districts (and the record's present one): no record leaves scope."""
-    rows = {d.id: d for d in current_user.districts}
+    rows = {d.id: d for d in current_staff().districts}
     if person.district is not None:
         rows.setdefault(person.district.id, person.district)
     ordered = sorted(rows.values(), key=lambda d: d.code)
@@ -117,7 +113,7 @@ def _district_choices(person: Constituent) -> list[SelectChoice]:
 
 @bp.route("/<int:constituent_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
-def edit(constituent_id: int):  # type: ignore[no-untyped-def]
+def edit(constituent_id: int) -> ResponseReturnValue:
     """Edit a constituent; a save over someone else's newer save gets the 409 page."""
     person = _load(constituent_id)
     if person.id != constituent_id:
@@ -131,100 +127,86 @@ def edit(constituent_id: int):  # type: ignore[no-untyped-def]
             person.preferred_contact.value if person.preferred_contact else ""
         )
         form.district_id.data = person.district_id
-    status = 200
     version = required_version(form.version) if form.is_submitted() else person.version
-    if form.validate_on_submit():
-        try:
-            constituents.update_constituent(
-                person,
-                form.data_for_service(),
-                version=version,
-                district_id=form.district_id.data,
-                author=current_user,
-            )
-            db.session.commit()
-        except Conflict as exc:
-            db.session.rollback()
-            return render_error(409, exc.message, changes=exc.changes)
-        except DomainError as exc:
-            db.session.rollback()
-            _map_error(form, exc)
-        else:
-            flash("Constituent saved.", "success")
-            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
-    if form.is_submitted():
-        status = 422
-    return render_template("constituents/edit.html", form=form, person=person), status
+    done = submit(
+        form,
+        lambda: constituents.update_constituent(
+            person,
+            form.data_for_service(),
+            version=version,
+            district_id=form.district_id.data,
+            author=current_staff(),
+        ),
+        lambda _: saved("Constituent saved.", _profile(person)),
+    )
+    return done or (
+        render_template("constituents/edit.html", form=form, person=person),
+        form_status(form),
+    )
 
 
 @bp.route("/<int:constituent_id>/contact-points", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
-def add_contact_point(constituent_id: int):  # type: ignore[no-untyped-def]
+def add_contact_point(constituent_id: int) -> ResponseReturnValue:
     """Add a phone number or email address."""
     person = _load(constituent_id)
     form = ContactPointForm()
-    if form.validate_on_submit():
-        try:
-            constituents.add_contact_point(
-                person,
-                form.kind.data or "",
-                form.value.data or "",
-                form.label.data or "",
-                author=current_user,
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _map_error(form, exc)
-        else:
-            flash("Contact point added.", "success")
-            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
-    return _detail(_load(constituent_id), 422, contact_form=form)
+    done = submit(
+        form,
+        lambda: constituents.add_contact_point(
+            person,
+            form.kind.data or "",
+            form.value.data or "",
+            form.label.data or "",
+            author=current_staff(),
+        ),
+        lambda _: saved("Contact point added.", _profile(person)),
+    )
+    return done or _detail(_load(constituent_id), 422, contact_form=form)
 
 
 @bp.route("/<int:constituent_id>/contact-points/<int:point_id>/remove", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
-def remove_contact_point(constituent_id: int, point_id: int):  # type: ignore[no-untyped-def]
+def remove_contact_point(constituent_id: int, point_id: int) -> ResponseReturnValue:
     """Remove a phone number or email address."""
     person = _load(constituent_id)
-    if RemoveForm().validate_on_submit():
-        constituents.remove_contact_point(person, point_id, author=current_user)
-        db.session.commit()
-        flash("Contact point removed.", "success")
-    return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+    if not RemoveForm().validate_on_submit():
+        return redirect(_profile(person))
+    return act(
+        lambda: constituents.remove_contact_point(person, point_id, author=current_staff()),
+        "Contact point removed.",
+        _profile(person),
+    )
 
 
 @bp.route("/<int:constituent_id>/household", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
-def add_household_member(constituent_id: int):  # type: ignore[no-untyped-def]
+def add_household_member(constituent_id: int) -> ResponseReturnValue:
     """Add a household member."""
     person = _load(constituent_id)
     form = HouseholdForm()
-    if form.validate_on_submit():
-        try:
-            constituents.add_household_member(
-                person, form.name.data or "", form.relationship.data or "", author=current_user
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _map_error(form, exc)
-        else:
-            flash("Household member added.", "success")
-            return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
-    return _detail(_load(constituent_id), 422, household_form=form)
+    done = submit(
+        form,
+        lambda: constituents.add_household_member(
+            person, form.name.data or "", form.relationship.data or "", author=current_staff()
+        ),
+        lambda _: saved("Household member added.", _profile(person)),
+    )
+    return done or _detail(_load(constituent_id), 422, household_form=form)
 
 
 @bp.route("/<int:constituent_id>/household/<int:member_id>/remove", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
-def remove_household_member(constituent_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def remove_household_member(constituent_id: int, member_id: int) -> ResponseReturnValue:
     """Remove a household member."""
     person = _load(constituent_id)
-    if RemoveForm().validate_on_submit():
-        constituents.remove_household_member(person, member_id, author=current_user)
-        db.session.commit()
-        flash("Household member removed.", "success")
-    return redirect(url_for("constituents.constituent_detail", constituent_id=person.id))
+    if not RemoveForm().validate_on_submit():
+        return redirect(_profile(person))
+    return act(
+        lambda: constituents.remove_household_member(person, member_id, author=current_staff()),
+        "Household member removed.",
+        _profile(person),
+    )
 
 
 def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]:
@@ -234,7 +216,7 @@ def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]
         person = None
         if value:
             person = db.session.get(Constituent, value)
-            if person is None or not constituents.can_see(current_user, person):
+            if person is None or not constituents.can_see(current_staff(), person):
                 form[name].errors = [
                     *form[name].errors,
                     "No constituent with that number is available to you.",
@@ -253,7 +235,7 @@ def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]
 
 @bp.route("/merge", methods=["GET", "POST"])
 @capability_required(Capability.MERGE_CONSTITUENTS)
-def merge():  # type: ignore[no-untyped-def]
+def merge() -> ResponseReturnValue:
     """Supervisors: compare two records, then merge the duplicate into the kept one."""
     form = MergeForm(formdata=request.form if request.method == "POST" else request.args)
     kept = duplicate = None
@@ -275,25 +257,22 @@ def merge():  # type: ignore[no-untyped-def]
                 "Confirm that both records are the same person.",
             ]
         elif valid and kept and duplicate:
-            try:
-                report = constituents.merge_constituents(kept, duplicate, current_user)
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                if exc.status_code in (403, 404):
-                    raise
-                _map_error(form, exc)
-            else:
-                flash(
-                    f"Merged record #{duplicate.id} into this one: {report.cases} "
+            pair = (kept, duplicate)
+            done = commit(
+                lambda: constituents.merge_constituents(*pair, current_staff()),
+                lambda report: saved(
+                    f"Merged record #{pair[1].id} into this one: {report.cases} "
                     f"{'case' if report.cases == 1 else 'cases'} moved.",
-                    "success",
-                )
-                return redirect(url_for("constituents.constituent_detail", constituent_id=kept.id))
+                    _profile(pair[0]),
+                ),
+                lambda exc: attach_error(form, exc),
+            )
+            if done is not None:
+                return done
     cases = {}
     for person in (kept, duplicate):
         if person is not None:
-            cases[person.id] = constituents.visible_cases_of(current_user, person)
+            cases[person.id] = constituents.visible_cases_of(current_staff(), person)
     return render_template(
         "constituents/merge.html", form=form, kept=kept, duplicate=duplicate, cases=cases
     ), status

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +11,13 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
@@ -48,11 +47,14 @@ from constituent.models import (
     ResponseOutcome,
     User,
 )
+from constituent.services import agencies as agency_service
 from constituent.services import audit, permissions, routing, submissions, versions
 from constituent.services import referrals as referral_service
-from constituent.services.errors import Conflict, DomainError, NotFound
+from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
+from constituent.views.boundary import attach_error, current_staff, form_status, saved, submit
+from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -66,41 +68,19 @@ STALE = (
 # Helpers shared by the views and the partials ------------------------------------------------
 
 
-def case_url(case: Case) -> str | None:
-    """The case page's address (None until the case page exists)."""
-    if "cases.case_detail" in current_app.view_functions:
-        return url_for("cases.case_detail", case_id=case.id)
-    return None
+def _case_page(case: Case) -> str:
+    return url_for("cases.case_detail", case_id=case.id)
 
 
-def _back_to_case(case: Case, referral: Referral | None = None) -> Any:
-    target = case_url(case)
-    if target is None and referral is not None:
-        target = url_for("referrals.referral_detail", referral_id=referral.id)
-    return redirect(target or url_for("referrals.overdue"))
+def _referral_page(referral: Referral) -> str:
+    return url_for("referrals.referral_detail", referral_id=referral.id)
 
 
-@contextmanager
-def _saving() -> Iterator[None]:
-    """Commit once at the end; someone else's concurrent save becomes a 409."""
-    try:
-        yield
-        db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise Conflict(STALE) from exc
-
-
-def _form_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a rule's refusal beside its field (or on the form); nothing is saved."""
+@bp.errorhandler(StaleDataError)
+def stale(exc: StaleDataError) -> ResponseReturnValue:
+    """Someone else's save between our read and our commit: a 409 that says what to do."""
     db.session.rollback()
-    if exc.status_code != 400:
-        raise exc  # 403 / 404 / 409 have their own pages
-    name = exc.field if exc.field and exc.field in form else None
-    if name is not None:
-        form[name].errors = [*form[name].errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+    return render_error(409, STALE)
 
 
 def _audit_confidential(case: Case, what: str) -> None:
@@ -159,14 +139,14 @@ class CasePanel:
 
 def referrals_for_case(case: Case) -> CasePanel:
     """The case's referrals for its page (the case page has already checked access)."""
-    if not current_user.is_authenticated or not permissions.can(current_user, Action.VIEW, case):
+    if not current_user.is_authenticated or not permissions.can(current_staff(), Action.VIEW, case):
         return CasePanel(rows=[], can_edit=False)
     today = local_today()
     rows = [
         PanelRow(r, referral_service.is_overdue(r, today), referral_service.days_overdue(r, today))
         for r in referral_service.case_referrals(case)
     ]
-    can_edit = permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_staff(), Action.EDIT, case)
     return CasePanel(rows=rows, can_edit=can_edit)
 
 
@@ -189,7 +169,6 @@ def _labels() -> dict[str, Any]:
 for _name, _function in (
     ("referrals_for_case", referrals_for_case),
     ("overdue_referrals_for", overdue_referrals_for),
-    ("referral_case_url", case_url),
     ("referral_labels", _labels),
 ):
     bp.add_app_template_global(_function, _name)
@@ -201,15 +180,15 @@ for _name, _function in (
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/case/<int:case_id>/new", methods=["GET", "POST"])
 @capability_required(Capability.WORK_CASES)
-def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
+def new_referral(case_id: int | None = None) -> ResponseReturnValue:
     case_id = case_id or request.args.get("case_id", type=int)
     if not case_id:
         abort(404)
-    case = permissions.get_case(current_user, case_id, Action.EDIT)
+    case = permissions.get_case(current_staff(), case_id, Action.EDIT)
     form = ReferralForm()
     form.agency.choices = _agency_choices()
     form.contact.choices = _contact_choices()
-    may_override = referral_service.may_override_release(current_user, case)
+    may_override = referral_service.may_override_release(current_staff(), case)
     if not may_override:
         del form.override_reason
     suggestion = routing.best_rule(case.category, case.district)
@@ -222,56 +201,54 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
             form.agency.data = suggestion.agency.id
             form.contact.data = suggestion.contact.id if suggestion.contact else 0
             form.due_on.data = referral_service.default_due_on(case, suggestion.agency, today)
-    gate_problem = None
-    status = 200
-    if form.validate_on_submit():
+    gate: list[str] = []
+
+    def route() -> Referral:
         agency = _load(Agency, form.agency.data)
-        contact = _load(AgencyContact, form.contact.data)
         if agency is None:
-            form.agency.errors = ["Choose the agency."]
-        else:
-            try:
-                with _saving():
-                    claimed = submissions.claim(current_user, form.submission_key.data)
-                    referral = referral_service.route_case(
-                        case,
-                        agency=agency,
-                        contact=contact,
-                        method=ReferralMethod(form.method.data),
-                        sent_on=form.sent_on.data,
-                        due_on=form.due_on.data,
-                        reference_number=form.reference_number.data,
-                        author=current_user,
-                        override_reason=form.override_reason.data if may_override else None,
-                        today=today,
-                    )
-                    submissions.record(claimed, _back_to_case(case, referral).location)
-                flash(
-                    f"Referred to {agency.label}; the response is due "
-                    f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
-                    "success",
-                )
-                return _back_to_case(case, referral)
-            except DomainError as exc:
-                _form_error(form, exc)
-                if exc.field == "agency" and exc.message.startswith("No signed privacy release"):
-                    gate_problem = exc.message
-    if request.method == "POST":
-        status = 422
+            raise DomainError("Choose the agency.", field="agency")
+        claimed = submissions.claim(current_staff(), form.submission_key.data)
+        referral = referral_service.route_case(
+            case,
+            agency=agency,
+            contact=_load(AgencyContact, form.contact.data),
+            method=ReferralMethod(form.method.data),
+            sent_on=form.sent_on.data,
+            due_on=form.due_on.data,
+            reference_number=form.reference_number.data,
+            author=current_staff(),
+            override_reason=form.override_reason.data if may_override else None,
+            today=today,
+        )
+        submissions.record(claimed, _case_page(case))
+        return referral
+
+    def routed(referral: Referral) -> ResponseReturnValue:
+        due = referral.due_on
+        message = f"Referred to {referral.agency.label}; the response is due "
+        return saved(message + f"{due:%b} {due.day}, {due.year}.", _case_page(case))
+
+    def refused(exc: DomainError) -> None:
+        attach_error(form, exc)
+        if exc.code == "release_missing":
+            gate.append(exc.message)
+
+    done = submit(form, route, routed, refused=refused)
+    if done is not None:
+        return done
     days = {
-        a.id: referral_service.follow_up_days(case, a)
-        for a in db.session.scalars(sa.select(Agency).where(Agency.active))
+        a.id: referral_service.follow_up_days(case, a) for a in agency_service.active_agencies()
     }
     return render_template(
         "referrals/new.html",
         form=form,
         case=case,
         suggestion=suggestion,
-        gate_problem=gate_problem,
+        gate_problem=gate[0] if gate else None,
         may_override=may_override,
         releases=case.releases,
         follow_up_days_json=json.dumps({str(k): v for k, v in days.items()}),
-    ), status
+    ), form_status(form)
 
 
 # One referral ----------------------------------------------------------------------------------
@@ -279,7 +256,7 @@ def new_referral(case_id: int | None = None):  # type: ignore[no-untyped-def]
 
 def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
     case = referral.case
-    can_edit = permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_staff(), Action.EDIT, case)
     today = local_today()
     version = referral.version
     defaults = {
@@ -303,153 +280,141 @@ def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
 
 @bp.route("/<int:referral_id>")
 @capability_required(Capability.WORK_CASES)
-def referral_detail(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
+def referral_detail(referral_id: int) -> ResponseReturnValue:
+    referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
     _audit_confidential(referral.case, f"referral {referral.id}")
     return _detail(referral)
 
 
 def _editable(referral_id: int) -> Referral:
-    return referral_service.get_referral(current_user, referral_id, Action.EDIT)
+    return referral_service.get_referral(current_staff(), referral_id, Action.EDIT)
 
 
 @bp.route("/<int:referral_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.WORK_CASES)
-def edit_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def edit_referral(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = ReferralEditForm(obj=None if request.method == "POST" else referral)
     form.contact.choices = _contact_choices(referral.agency)
     if request.method == "GET":
         _audit_confidential(referral.case, f"referral {referral.id} edit form")
         form.contact.data = referral.contact_id or 0
-    status = 200
     version = required_version(form.version) if request.method == "POST" else None
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.update_referral(
-                    referral,
-                    contact=_load(AgencyContact, form.contact.data),
-                    reference_number=form.reference_number.data,
-                    due_on=form.due_on.data,
-                    author=current_user,
-                    version=version,
-                )
-            flash("Referral updated.", "success")
-            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-        except DomainError as exc:
-            _form_error(form, exc)
-    if request.method == "POST":
-        status = 422
-    return render_template(
-        "referrals/edit.html", form=form, referral=referral, case=referral.case
-    ), status
+    done = submit(
+        form,
+        lambda: referral_service.update_referral(
+            referral,
+            contact=_load(AgencyContact, form.contact.data),
+            reference_number=form.reference_number.data,
+            due_on=form.due_on.data,
+            author=current_staff(),
+            version=version,
+        ),
+        lambda _: saved("Referral updated.", _referral_page(referral)),
+    )
+    return done or (
+        render_template("referrals/edit.html", form=form, referral=referral, case=referral.case),
+        form_status(form),
+    )
 
 
 @bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
-def acknowledge(referral_id: int):  # type: ignore[no-untyped-def]
+def acknowledge(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = AcknowledgeForm()
     version = required_version(form.version)
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.acknowledge(
-                    referral,
-                    on=form.acknowledged_on.data,
-                    author=current_user,
-                    reference_number=form.reference_number.data,
-                    version=version,
-                    today=local_today(),
-                )
-            flash(f"Recorded that {referral.agency.label} acknowledged the referral.", "success")
-            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
-    return _detail(referral, 422, acknowledge_form=form)
+    done = submit(
+        form,
+        lambda: referral_service.acknowledge(
+            referral,
+            on=form.acknowledged_on.data,
+            author=current_staff(),
+            reference_number=form.reference_number.data,
+            version=version,
+            today=local_today(),
+        ),
+        lambda _: saved(
+            f"Recorded that {referral.agency.label} acknowledged the referral.",
+            _referral_page(referral),
+        ),
+    )
+    return done or _detail(_editable(referral_id), 422, acknowledge_form=form)
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
-def decline(referral_id: int):  # type: ignore[no-untyped-def]
+def decline(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = DeclineForm()
     version = required_version(form.version)
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.decline(
-                    referral,
-                    reason=form.reason.data or "",
-                    author=current_user,
-                    version=version,
-                )
-            flash(f"Recorded that {referral.agency.label} declined the referral.", "success")
-            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
-    return _detail(referral, 422, decline_form=form)
+    done = submit(
+        form,
+        lambda: referral_service.decline(
+            referral, reason=form.reason.data or "", author=current_staff(), version=version
+        ),
+        lambda _: saved(
+            f"Recorded that {referral.agency.label} declined the referral.",
+            _referral_page(referral),
+        ),
+    )
+    return done or _detail(_editable(referral_id), 422, decline_form=form)
 
 
 @bp.route("/<int:referral_id>/withdraw", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
-def withdraw(referral_id: int):  # type: ignore[no-untyped-def]
+def withdraw(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = WithdrawForm()
     version = required_version(form.version)
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.withdraw(
-                    referral,
-                    reason=form.reason.data,
-                    author=current_user,
-                    version=version,
-                )
-            flash(f"Referral to {referral.agency.label} withdrawn.", "success")
-            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
-    return _detail(referral, 422, withdraw_form=form)
+    done = submit(
+        form,
+        lambda: referral_service.withdraw(
+            referral, reason=form.reason.data, author=current_staff(), version=version
+        ),
+        lambda _: saved(
+            f"Referral to {referral.agency.label} withdrawn.", _referral_page(referral)
+        ),
+    )
+    return done or _detail(_editable(referral_id), 422, withdraw_form=form)
 
 
 @bp.route("/<int:referral_id>/second-inquiry", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
-def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
+def second_inquiry(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = SecondInquiryForm()
     version = required_version(form.version)
     back = safe_next(request.form.get("next"))
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.second_inquiry(
-                    referral,
-                    author=current_user,
-                    on=form.inquiry_on.data or local_today(),
-                    due_on=form.due_on.data,
-                    # Optional() skips the choice check for blank-looking input such as "\n".
-                    method=(
-                        ReferralMethod(form.method.data)
-                        if form.method.data in ReferralMethod.__members__.values()
-                        else None
-                    ),
-                    note=form.note.data,
-                    version=version,
-                )
-            flash(
-                f"Inquiry to {referral.agency.label} recorded; the response is now due "
-                f"{referral.due_on:%b} {referral.due_on.day}, {referral.due_on.year}.",
-                "success",
-            )
-            return redirect(back or url_for("referrals.referral_detail", referral_id=referral.id))
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
+
+    def asked(_: object) -> ResponseReturnValue:
+        due = referral.due_on
+        return saved(
+            f"Inquiry to {referral.agency.label} recorded; the response is now due "
+            f"{due:%b} {due.day}, {due.year}.",
+            back or _referral_page(referral),
+        )
+
+    done = submit(
+        form,
+        lambda: referral_service.second_inquiry(
+            referral,
+            author=current_staff(),
+            on=form.inquiry_on.data or local_today(),
+            due_on=form.due_on.data,
+            # Optional() skips the choice check for blank-looking input such as "\n".
+            method=(
+                ReferralMethod(form.method.data)
+                if form.method.data in ReferralMethod.__members__.values()
+                else None
+            ),
+            note=form.note.data,
+            version=version,
+        ),
+        asked,
+    )
+    if done is not None:
+        return done
     if back:  # a button on a list: say what went wrong there
         message = "; ".join(
             form.form_errors
@@ -457,7 +422,7 @@ def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
         )
         flash(message or "The inquiry could not be recorded.", "error")
         return redirect(back)
-    return _detail(referral, 422, inquiry_form=form)
+    return _detail(_editable(referral_id), 422, inquiry_form=form)
 
 
 # Agency responses -------------------------------------------------------------------------------
@@ -465,7 +430,7 @@ def second_inquiry(referral_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:referral_id>/response", methods=["GET", "POST"])
 @capability_required(Capability.WORK_CASES)
-def record_response(referral_id: int):  # type: ignore[no-untyped-def]
+def record_response(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = ResponseForm()
     if request.method == "GET":
@@ -473,34 +438,34 @@ def record_response(referral_id: int):  # type: ignore[no-untyped-def]
         form.received_on.data = local_today()
         form.channel.data = referral.method.value
         form.version.data = referral.version
-    status = 200
     version = required_version(form.version) if request.method == "POST" else None
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.check_version(referral, version)
-                response = referral_service.record_response(
-                    referral,
-                    received_on=form.received_on.data,
-                    channel=ReferralMethod(form.channel.data),
-                    body=form.body.data or "",
-                    outcome=ResponseOutcome(form.outcome.data),
-                    author=current_user,
-                )
-            flash(f"Response from {referral.agency.label} recorded.", "success")
-            return redirect(
-                url_for(
-                    "referrals.response_detail", referral_id=referral.id, response_id=response.id
-                )
-            )
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
-    if request.method == "POST":
-        status = 422
+
+    def record() -> AgencyResponse:
+        referral_service.check_version(referral, version)
+        return referral_service.record_response(
+            referral,
+            received_on=form.received_on.data,
+            channel=ReferralMethod(form.channel.data),
+            body=form.body.data or "",
+            outcome=ResponseOutcome(form.outcome.data),
+            author=current_staff(),
+        )
+
+    done = submit(
+        form,
+        record,
+        lambda response: saved(
+            f"Response from {referral.agency.label} recorded.",
+            url_for("referrals.response_detail", referral_id=referral.id, response_id=response.id),
+        ),
+    )
+    if done is not None:
+        return done
+    if form.is_submitted():
+        referral = _editable(referral_id)
     return render_template(
         "referrals/response_form.html", form=form, referral=referral, case=referral.case
-    ), status
+    ), form_status(form)
 
 
 def _response(referral: Referral, response_id: int) -> AgencyResponse:
@@ -512,8 +477,8 @@ def _response(referral: Referral, response_id: int) -> AgencyResponse:
 
 @bp.route("/<int:referral_id>/responses/<int:response_id>")
 @capability_required(Capability.WORK_CASES)
-def response_detail(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
-    referral = referral_service.get_referral(current_user, referral_id, Action.VIEW)
+def response_detail(referral_id: int, response_id: int) -> ResponseReturnValue:
+    referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
     response = _response(referral, response_id)
     _audit_confidential(referral.case, f"response {response.id}")
     return _response_page(referral, response)
@@ -527,7 +492,7 @@ def _response_page(
 ) -> Any:
     case = referral.case
     suggested = referral_service.next_case_status(case, response.outcome)
-    can_edit = permissions.can(current_user, Action.EDIT, case)
+    can_edit = permissions.can(current_staff(), Action.EDIT, case)
     if form is None:
         form = CaseStatusForm(
             formdata=None, case_version=case.version, status=(suggested or case.status).value
@@ -551,25 +516,25 @@ def _response_page(
 
 @bp.route("/<int:referral_id>/responses/<int:response_id>/case-status", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
-def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-def]
+def move_case(referral_id: int, response_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     response = _response(referral, response_id)
     case = referral.case
     form = CaseStatusForm()
     versions.check_version(case, required_version(form.case_version), "case")
-    if form.validate_on_submit():
-        try:
-            with _saving():
-                referral_service.move_case_after_response(
-                    case, CaseStatus(form.status.data), author=current_user, response=response
-                )
-            flash(f"Case moved to {CaseStatus(form.status.data).label.lower()}.", "success")
-            return _back_to_case(case, referral)
-        except DomainError as exc:
-            _form_error(form, exc)
-            referral = _editable(referral_id)
-            response = _response(referral, response_id)
-    return _response_page(referral, response, form, 422)
+    done = submit(
+        form,
+        lambda: referral_service.move_case_after_response(
+            case, CaseStatus(form.status.data), author=current_staff(), response=response
+        ),
+        lambda _: saved(
+            f"Case moved to {CaseStatus(form.status.data).label.lower()}.", _case_page(case)
+        ),
+    )
+    if done is not None:
+        return done
+    referral = _editable(referral_id)
+    return _response_page(referral, _response(referral, response_id), form, 422)
 
 
 # The follow-up queue and response times ---------------------------------------------------------
@@ -577,15 +542,15 @@ def move_case(referral_id: int, response_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/overdue")
 @capability_required(Capability.WORK_CASES)
-def overdue():  # type: ignore[no-untyped-def]
+def overdue() -> ResponseReturnValue:
     agency_id = request.args.get("agency", type=int) or None
     district_id = request.args.get("district", type=int) or None
     assignee_id = request.args.get("assignee", type=int) or None
-    districts = list(current_user.districts)
+    districts = list(current_staff().districts)
     if district_id is not None and district_id not in {d.id for d in districts}:
         district_id = None  # only the user's own districts are offered
     rows = referral_service.overdue_referrals(
-        current_user,
+        current_staff(),
         agency=agency_id,
         district=district_id,
         assignee=assignee_id,
@@ -642,12 +607,12 @@ SORT_KEYS: dict[str, Callable[[referral_service.AgencyResponseTimes], Any]] = {
 
 @bp.route("/response-times")
 @capability_required(Capability.RESPONSE_TIMES)
-def response_times():  # type: ignore[no-untyped-def]
+def response_times() -> ResponseReturnValue:
     sort = request.args.get("sort", "agency")
     if sort not in SORT_KEYS:
         sort = "agency"
     descending = request.args.get("order") == "desc"
-    rows = referral_service.response_time_stats(current_user, today=local_today())
+    rows = referral_service.response_time_stats(current_staff(), today=local_today())
     key = SORT_KEYS[sort]
     known = [r for r in rows if key(r) is not None]
     unknown = [r for r in rows if key(r) is None]  # no responses yet: always listed last

@@ -1,0 +1,116 @@
+"""The request boundary, written once: who is asking, and how a view validates a form, calls a
+service, commits once, and shows a refusal beside the field it names (indico's ``RH.process``).
+
+A view is parse → call → render::
+
+    done = submit(form, lambda: agencies.create_agency(data(form), current_staff()),
+                  lambda agency: saved(f"{agency.name} was added.", url_for(...)))
+    return done or (render_template("agencies/form.html", form=form), form_status(form))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import flash, redirect
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from constituent.extensions import db
+from constituent.models import User
+from constituent.services.errors import DomainError
+
+T = TypeVar("T")
+
+
+def current_staff() -> User:
+    """The signed-in staff member (every view but sign-in requires one)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def attach_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's refusal beside the field it names, or above the form when it names
+    none. Only a plain refusal (400) belongs on a form: 403, 404 and 409 have their own pages,
+    so they are raised again for ``views/errors.py``."""
+    if exc.status_code != 400:
+        raise exc
+    field = form[exc.field] if exc.field and exc.field in form else None
+    if field is not None:
+        field.errors = [*list(field.errors or []), exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def form_status(form: FlaskForm) -> int:
+    """The status to (re-)show a form with: 422 after a refused submit, 200 before one."""
+    return 422 if form.is_submitted() else 200
+
+
+def submit(
+    form: FlaskForm,
+    action: Callable[[], T],
+    success: Callable[[T], ResponseReturnValue],
+    *,
+    refused: Callable[[DomainError], None] | None = None,
+) -> ResponseReturnValue | None:
+    """Validate ``form``; call ``action`` (the service); commit once; answer ``success``.
+
+    Returns None when the form is to be shown again: not submitted, invalid, or refused by a
+    rule (rolled back, the refusal put on its field by ``attach_error``, or handed to
+    ``refused`` when the view shows it another way).
+    """
+    if not form.validate_on_submit():
+        return None
+    return commit(action, success, refused or _on_form(form))
+
+
+def commit(
+    action: Callable[[], T],
+    success: Callable[[T], ResponseReturnValue],
+    refused: Callable[[DomainError], ResponseReturnValue | None],
+) -> ResponseReturnValue | None:
+    """Call ``action`` and commit once; a refusal rolls back and is answered by ``refused``.
+    (``submit`` without the form: a button, an upload, a page with its own checks.)"""
+    try:
+        result = action()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return refused(exc)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return success(result)
+
+
+def _on_form(form: FlaskForm) -> Callable[[DomainError], None]:
+    def refused(exc: DomainError) -> None:
+        attach_error(form, exc)
+
+    return refused
+
+
+def saved(message: str, target: str) -> Response:
+    """Flash a success message and go to ``target`` (a redirect after a post)."""
+    flash(message, "success")
+    return redirect(target)
+
+
+def alert(exc: DomainError, target: str) -> ResponseReturnValue:
+    """A refused button: the refusal as an alert on ``target`` (a plain refusal only; 403, 404
+    and 409 have their own pages)."""
+    if exc.status_code != 400:
+        raise exc
+    flash(exc.message, "error")
+    return redirect(target)
+
+
+def act(action: Callable[[], object], message: str, target: str) -> ResponseReturnValue:
+    """A button's post (activate, delete ...): commit and say ``message``, or roll back and
+    show the refusal as an alert; either way back to ``target``."""
+    answer = commit(action, lambda _: saved(message, target), lambda exc: alert(exc, target))
+    assert answer is not None  # both answers are redirects
+    return answer
