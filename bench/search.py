@@ -511,12 +511,13 @@ def timed(fn: Callable[[], object]) -> float:
 
 def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) -> list[dict]:
     """p50/p95 per query kind for Whoosh (as the app searches) and FTS5."""
+    from constituent.search import engine, searching
     from constituent.search import query as search_query
-    from constituent.search import searching
     from constituent.search.documents import decompress
     from constituent.search.store import search_index
 
     index = search_index(app)
+    search_engine = engine.current()
     rows = []
     for kind in KINDS:
         w_times, f_times, totals = [], [], []
@@ -529,9 +530,9 @@ def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) 
                     found = searching.case_page(reading, supervisor, parsed, sort)
                     totals.append(found.total)
                     if kind == "with highlights (20)" and found.query is not None:
-                        terms = searching.text_terms(found.query)
+                        terms = search_engine.highlight_terms(found.query)
                         for _docnum, stored in found.chosen:
-                            searching.highlight_text(decompress(stored.get("body")), terms)
+                            search_engine.highlight(decompress(stored.get("body")), terms)
 
             w_times.append(timed(whoosh))
             f_times.append(timed(lambda kind=kind, q=q: fts_run(fts, kind, q)))

@@ -43,9 +43,9 @@ from constituent.models import (
     Role,
     User,
 )
-from constituent.search import docsets, searching
+from constituent.search import compiler, docsets, engine, searching
 from constituent.search import query as search_query
-from constituent.search.query import CompileContext
+from constituent.search.compiler import CompileContext
 from constituent.search.store import search_index
 from constituent.services import auth
 from constituent.services.constituents import visible_constituents
@@ -150,10 +150,10 @@ def _index_matches(kind: str, user: User, text: str) -> set[int]:
     parsed = search_query.parse(text)
     with search_index().reading() as reading:
         searcher = reading.searcher(kind)
-        q = search_query.compile_query(parsed, CompileContext(kind, user.id, searcher.reader()))
+        q = compiler.compile_query(parsed, CompileContext(kind, user.id, searcher.reader()))
         if q is None:
             return set()
-        bits = docsets.matching(q, searcher)
+        bits = engine.current().match(searcher, q)
         return {int(searcher.stored_fields(d)["id"]) for d in docsets.to_ids(bits)}
 
 

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from constituent.extensions import db
 from constituent.models import AuditEvent, Case, Role
+from constituent.search.compiler import scope_filter
 from constituent.search.store import search_index
-from constituent.services.permissions import Action, can, case_scope, case_search_filter
+from constituent.services.permissions import Action, can, case_scope, case_search_scope
 from tests import factories
 from tests.search_support import build, case_numbers, page_text, reset_index
 
@@ -26,7 +27,7 @@ def clean_index(app):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_whoosh_filter_and_case_scope_select_exactly_the_same_cases(app, seed):
+def test_the_compiled_search_scope_and_case_scope_select_exactly_the_same_cases(app, seed):
     rng = random.Random(seed)
     districts = [factories.gen_district(code) for code in ("NY-1", "NY-2", "NY-3")]
     category = factories.gen_category()
@@ -55,7 +56,7 @@ def test_the_whoosh_filter_and_case_scope_select_exactly_the_same_cases(app, see
                 by_sql = set(db.session.scalars(sa.select(Case.id).where(case_scope(user, action))))
                 by_index = {
                     int(searcher.stored_fields(d)["id"])
-                    for d in searcher.docs_for_query(case_search_filter(user, action))
+                    for d in searcher.docs_for_query(scope_filter(case_search_scope(user, action)))
                 }
                 assert by_index == by_sql, (user.role, action, user.district_ids)
 

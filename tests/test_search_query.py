@@ -141,12 +141,12 @@ def test_the_10000_character_search_is_refused_with_the_reason(client, office):
 
 
 def test_choices_accept_friendly_spellings():
-    assert query._resolve_choice("status", "waiting") == [
+    assert query.resolve_choice("status", "waiting") == [
         CaseStatus.WAITING_ON_CONSTITUENT.value,
         CaseStatus.WAITING_ON_AGENCY.value,
     ]
-    assert query._resolve_choice("channel", "walk-in") == [Channel.WALK_IN.value]
-    assert query._resolve_choice("priority", "EMERGENCY") == [Priority.EMERGENCY.value]
+    assert query.resolve_choice("channel", "walk-in") == [Channel.WALK_IN.value]
+    assert query.resolve_choice("priority", "EMERGENCY") == [Priority.EMERGENCY.value]
 
 
 @pytest.mark.parametrize(

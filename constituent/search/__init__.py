@@ -7,15 +7,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Queue index work in every transaction; start the indexer thread with the first request.
+    """Check Whoosh and choose the search engine's path; queue index work in every
+    transaction; start the indexer thread with the first request.
 
     The thread is not started for CLI commands (they serve no requests), nor under TESTING
     unless SEARCH_BACKGROUND_INDEXER is set: multi-process deployments turn it off and run
     ``flask search worker`` instead.
     """
     from constituent.extensions import db
-    from constituent.search import indexer, queue
+    from constituent.search import engine, indexer, queue
 
+    engine.init_app(app)
     queue.install(db.session)
     enabled = app.config.get("SEARCH_BACKGROUND_INDEXER")
     if enabled is None:

@@ -22,6 +22,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.formats import Positions
 from whoosh.idsets import DocIdSet
+from whoosh.matching import ListMatcher, NullMatcher
 
 # Term bitmaps kept per process, across searches (bytes of bitmap, roughly).
 CACHE_BYTES = 16 * 1024 * 1024
@@ -144,7 +145,9 @@ def live_bits(reader: Any) -> int:
     """Every document of a segment that is not deleted (deletions only grow: cached by
     segment and number of deletions)."""
     size = reader.doc_count_all()
-    deleted = reader.deleted_docs_set if hasattr(reader, "deleted_docs_set") else ()
+    # deleted_docs_set is checked at start-up (engine.check_whoosh): without it the stock
+    # path is used. No hasattr() here: a missing list must fail, not bring deleted cases back.
+    deleted = reader.deleted_docs_set if reader.has_deletions() else ()
     key = (_segment_key(reader), size, len(deleted))
     bits = _LIVE.get(key)
     if bits is None:
@@ -169,7 +172,10 @@ def evaluate(q: wq.Query, searcher: Any, restrict: int = -1) -> int:
 
 
 def phrase_bits(reader: Any, fieldname: str, words: list[str], candidates: int) -> int:
-    """Which candidate documents hold the words in this order (positions compared)."""
+    """Which candidate documents hold the words in this order (positions compared).
+
+    The one phrase matcher of the fast path: searches (evaluate) and the people and agencies
+    sections Whoosh scores (PhraseMatch) both come here."""
     docs = list(to_ids(candidates))
     if not docs:
         return 0
@@ -302,3 +308,24 @@ def matching(q: wq.Query, top_searcher: Any, restrict: int = -1) -> int:
         local = -1 if restrict == -1 else (restrict >> offset) & ((1 << size) - 1)
         bits |= evaluate(q, sub, local) << offset
     return bits
+
+
+class PhraseMatch(wq.Phrase):
+    """A phrase Whoosh's own search scores (the people and agencies sections), matched by
+    phrase_bits: each match weighs 1."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        reader = searcher.reader()
+        if not reader.is_atomic():
+            return super().matcher(searcher, context)
+        ids = list(to_ids(evaluate(wq.Phrase(self.fieldname, self.words), searcher)))
+        return ListMatcher(ids, weights=[1.0] * len(ids)) if ids else NullMatcher()
+
+
+def fast_phrases(q: wq.Query) -> wq.Query:
+    """``q`` with its phrases matched by phrase_bits when Whoosh's own search runs it."""
+    if isinstance(q, wq.Phrase) and not isinstance(q, PhraseMatch):
+        return PhraseMatch(q.fieldname, q.words, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(fast_phrases)

@@ -534,6 +534,16 @@ def start_background_indexer(app: Flask) -> BackgroundIndexer:
         return indexer
 
 
+def wake_background_indexer(app: Flask) -> bool:
+    """Nudge the app's indexer thread, if it runs (it rebuilds a missing index first)."""
+    with _background_lock:
+        indexer = _background.get(id(app))
+    if indexer is None:
+        return False
+    indexer.wake()
+    return True
+
+
 def stop_background_indexer(app: Flask) -> None:
     """Stop the app's thread (tests)."""
     with _background_lock:

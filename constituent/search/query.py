@@ -1,9 +1,8 @@
 """The search language: words, "phrases", prefix*, field:value, date ranges, AND/OR/NOT.
 
 ``parse`` turns what a person typed into a small tree, or raises DomainError with an
-explanation fit for the person (never a 500); ``compile_query`` turns the tree into a Whoosh
-query for one index (cases, constituents or agencies), or None when the search uses a filter
-that index does not have (``status:open`` finds no agencies).
+explanation fit for the person (never a 500). This module knows no search library:
+search/compiler.py turns the tree into a Whoosh query for one index.
 
     pension widow               both words (AND is implied)
     "pension stopped"           the words in this order
@@ -22,22 +21,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from whoosh import query as wq
-from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.reading import IndexReader
-
 from constituent.models import CaseStatus, Channel, Priority
-from constituent.search.schema import KEYWORDS, ORIGINAL_MARK, TEXT
 from constituent.services.errors import DomainError
 
 MAX_LENGTH = 500
 MAX_TERMS = 32
 MAX_DEPTH = 8
 MIN_PREFIX = 3
-# A prefix expanding to more index terms than this is refused (type more letters); the most
-# frequent PREFIX_TERMS of the others are searched.
-PREFIX_LIMIT = 2000
-PREFIX_TERMS = 64
 
 FIELDS = (
     "district",
@@ -371,8 +361,8 @@ class _Parser:
                 raise DomainError(
                     f"ZIP “{value}” should be five digits, e.g. zip:12901.", field="q"
                 )
-        elif name in _CHOICES:
-            _resolve_choice(name, value)  # raises on an unknown value
+        elif name in CHOICES:
+            resolve_choice(name, value)  # raises on an unknown value
         return FieldValue(name, value)
 
     def date_range(self, name: str, value: str) -> Node:
@@ -447,7 +437,7 @@ def _parse_date(text: str, name: str, end: bool) -> date:
         ) from None
 
 
-_CHOICES: dict[str, dict[str, str]] = {
+CHOICES: dict[str, dict[str, str]] = {
     "status": {s.value: s.label for s in CaseStatus},
     "priority": {p.value: p.label for p in Priority},
     "channel": {c.value: c.label for c in Channel},
@@ -458,9 +448,9 @@ def _norm_choice(value: str) -> str:
     return re.sub(r"[\s\-]+", "_", value.strip().lower())
 
 
-def _resolve_choice(name: str, value: str) -> list[str]:
+def resolve_choice(name: str, value: str) -> list[str]:
     """The values of an enumerated filter a person meant: status:waiting is both waits."""
-    choices = _CHOICES[name]
+    choices = CHOICES[name]
     key = _norm_choice(value)
     if key in choices:
         return [key]
@@ -508,229 +498,3 @@ def case_number(text: str, prefix: str = "C-") -> int | None:
     from constituent.services.cases import parse_case_number
 
     return parse_case_number(text, prefix)
-
-
-# --- compiling -------------------------------------------------------------------------------
-
-
-class _Unsupported(Exception):
-    """The search uses a filter this index does not have."""
-
-
-@dataclass
-class CompileContext:
-    """What compiling needs besides the tree: the index, the user, a reader for prefixes."""
-
-    index: str
-    user_id: int | None = None
-    reader: IndexReader | None = None
-
-
-def analyze(text: str) -> list[str]:
-    """The index terms of some text (stemmed, as the ``text`` field stores them)."""
-    return [t.text for t in TEXT(text, mode="query")]
-
-
-def keywords(text: str) -> list[str]:
-    """Lower-cased, accent-folded words (names, field values), not stemmed."""
-    return [t.text for t in KEYWORDS(text, mode="query")]
-
-
-class FastPhrase(wq.Phrase):
-    """An exact phrase, matched by comparing word positions directly.
-
-    Whoosh's Phrase builds span objects for every candidate document, several times slower;
-    this walks the rarest word's postings, skips the others to each of its documents, and
-    keeps a document when the words' positions line up. The weight of a match is the number
-    of times the phrase occurs in it.
-    """
-
-    def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
-        reader = searcher.reader()
-        if not reader.is_atomic():
-            return super().matcher(searcher, context)
-        # One search asks several times (matches, then the best page): remember per segment.
-        memo = self.__dict__.setdefault("_matches", {})
-        key = id(reader)
-        if key not in memo:
-            memo[key] = self._matches_in(searcher, reader)
-        ids, weights = memo[key]
-        if not ids:
-            return NullMatcher()
-        return ListMatcher(ids, weights=weights)
-
-    def _matches_in(self, searcher, reader) -> tuple[list[int], list[float]]:  # type: ignore[no-untyped-def]
-        field = searcher.schema[self.fieldname]
-        btexts = [field.to_bytes(w) for w in self.words]
-        if any((self.fieldname, b) not in reader for b in btexts):
-            return [], []
-        matchers = [reader.postings(self.fieldname, b) for b in btexts]
-        order = sorted(
-            range(len(matchers)), key=lambda i: reader.doc_frequency(self.fieldname, btexts[i])
-        )
-        return _phrase_matches(matchers, order)
-
-
-def _phrase_matches(matchers: list, order: list[int]) -> tuple[list[int], list[float]]:
-    lead = matchers[order[0]]
-    others = [matchers[i] for i in order[1:]]
-    ids: list[int] = []
-    weights: list[float] = []
-    while lead.is_active():
-        doc = lead.id()
-        behind = None
-        for m in others:
-            if m.id() < doc:
-                m.skip_to(doc)
-                if not m.is_active():
-                    return ids, weights
-            if m.id() > doc:
-                behind = m.id()
-                break
-        if behind is not None:
-            lead.skip_to(behind)
-            continue
-        starts = set(matchers[0].value_as("positions"))
-        for offset in range(1, len(matchers)):
-            if not starts:
-                break
-            starts &= {p - offset for p in matchers[offset].value_as("positions")}
-        if starts:
-            ids.append(doc)
-            weights.append(float(len(starts)))
-        lead.next()
-    return ids, weights
-
-
-def _words_query(text: str, ctx: CompileContext, phrase: bool) -> wq.Query:
-    terms = analyze(text)
-    if not terms:
-        return wq.NullQuery
-    if len(terms) == 1:
-        q: wq.Query = wq.Term("text", terms[0])
-    else:
-        q = FastPhrase("text", terms)
-    if not phrase and ctx.index in ("cases", "constituents"):
-        names = keywords(text)
-        # Bob finds Robert: only when some document has the name as a variant.
-        if (
-            len(names) == 1
-            and names[0].isalpha()
-            and (ctx.reader is None or ("aka", names[0]) in ctx.reader)
-        ):
-            q = wq.Or([q, wq.Term("aka", names[0])])
-    return q
-
-
-def _prefix_query(text: str, ctx: CompileContext) -> wq.Query:
-    words = keywords(text)
-    if not words:
-        return wq.NullQuery
-    # "o'bri*": all but the last word must match exactly, the last by prefix.
-    head, last = words[:-1], words[-1]
-    if ctx.reader is None:
-        return wq.Prefix("text", last)
-    reader = ctx.reader
-    found: dict[str, int] = {}
-    for mark in (ORIGINAL_MARK, ""):
-        for term in reader.expand_prefix("text", mark + last):
-            term = term.decode("utf-8") if isinstance(term, bytes) else term
-            if not mark and term.startswith(ORIGINAL_MARK):
-                continue
-            found[term] = 0
-            if len(found) > PREFIX_LIMIT:
-                raise DomainError(
-                    f"“{text}*” matches too many different words; type a few more letters.",
-                    field="q",
-                )
-    if not found:
-        return wq.NullQuery
-    if len(found) > PREFIX_TERMS:
-        for term in found:
-            found[term] = reader.doc_frequency("text", term)
-        chosen = sorted(found, key=lambda t: (-found[t], t))[:PREFIX_TERMS]
-    else:
-        chosen = sorted(found)
-    q: wq.Query = wq.Or([wq.Term("text", t) for t in chosen])
-    if head:
-        q = wq.And([*(wq.Term("text", t) for h in head for t in analyze(h)), q])
-    return q
-
-
-def _field_query(node: FieldValue, ctx: CompileContext) -> wq.Query:
-    name, value = node.name, node.value
-    if name not in SUPPORTED[ctx.index]:
-        raise _Unsupported(name)
-    if name == "district":
-        return wq.Term("district", value.strip().lower())
-    if name == "zip":
-        return wq.Term("zip", value)
-    if name in _CHOICES:
-        values = _resolve_choice(name, value)
-        terms = [wq.Term(name, v) for v in values]
-        return terms[0] if len(terms) == 1 else wq.Or(terms)
-    if name == "assignee":
-        key = value.strip().lower()
-        if key == "me" and ctx.user_id is not None:
-            return wq.Term("assignee_id", str(ctx.user_id))
-        if key in ("none", "nobody", "unassigned"):
-            return wq.Term("assignee_id", "none")
-        return _all_keywords("assignee", value)
-    if name == "category":
-        slug = "-".join(keywords(value.replace("/", " ")))
-        words_q = _all_keywords("category_words", value.replace("/", " "))
-        if ctx.index == "agencies":
-            return words_q
-        return wq.Or([wq.Term("category", slug), words_q])
-    if name == "agency":
-        return _all_keywords("agency_words", value)
-    raise _Unsupported(name)  # pragma: no cover - every field is handled above
-
-
-def _all_keywords(fieldname: str, value: str) -> wq.Query:
-    words = keywords(value)
-    if not words:
-        return wq.NullQuery
-    terms = [wq.Term(fieldname, w) for w in words]
-    return terms[0] if len(terms) == 1 else wq.And(terms)
-
-
-def _day(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
-
-
-def _compile(node: Node, ctx: CompileContext) -> wq.Query:
-    if isinstance(node, Word):
-        return _words_query(node.text, ctx, phrase=False)
-    if isinstance(node, Phrase):
-        return _words_query(node.text, ctx, phrase=True)
-    if isinstance(node, Prefix):
-        return _prefix_query(node.text, ctx)
-    if isinstance(node, FieldValue):
-        return _field_query(node, ctx)
-    if isinstance(node, DateRange):
-        if node.name not in SUPPORTED[ctx.index]:
-            raise _Unsupported(node.name)
-        return wq.NumericRange(node.name, _day(node.start), _day(node.end))
-    if isinstance(node, Not):
-        return wq.Not(_compile(node.child, ctx))
-    if isinstance(node, And):
-        parts = [_compile(c, ctx) for c in node.children]
-        positives = [p for p in parts if not isinstance(p, wq.Not)]
-        negatives = [p for p in parts if isinstance(p, wq.Not)]
-        if not positives:
-            # (NOT a NOT b) inside a larger AND: NOT (a OR b). Whoosh would turn an And
-            # holding Every() into Every() and drop the exclusions.
-            return wq.Not(wq.Or([n.query for n in negatives]))
-        return wq.And(positives + negatives)
-    if isinstance(node, Or):
-        return wq.Or([_compile(c, ctx) for c in node.children])
-    raise TypeError(node)  # pragma: no cover
-
-
-def compile_query(parsed: Parsed, ctx: CompileContext) -> wq.Query | None:
-    """The Whoosh query for one index, or None when the search uses a filter it lacks."""
-    try:
-        return _compile(parsed.tree, ctx).normalize()
-    except _Unsupported:
-        return None

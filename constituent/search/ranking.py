@@ -62,7 +62,7 @@ def _terms(searcher: Any, rank: wq.Query) -> list[_Term]:
 
 
 def _lengths(reader: Any, fieldname: str) -> Any:
-    """The segment's per-document length bytes (kept in memory by store._patch_whoosh)."""
+    """The segment's per-document length bytes (kept in memory by store.patch_whoosh)."""
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 
     return reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)

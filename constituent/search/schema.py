@@ -120,7 +120,7 @@ def case_schema() -> fields.Schema:
         subject=fields.STORED(),
         body=fields.STORED(),  # zlib-compressed display text, for highlighted passages
         stamp=fields.STORED(),  # content hash: `flask search check` compares it with the DB
-        # What case_search_filter() (services/permissions.py) needs.
+        # What compiler.scope_filter() needs (services/permissions.case_search_scope).
         district_id=fields.ID(),
         confidential=fields.ID(),
         assignee_id=fields.ID(),

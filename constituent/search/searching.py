@@ -2,11 +2,13 @@
 highlighted passages and spelling suggestions — all computed over permitted documents only.
 
 Permissions: every case document carries district_id, confidential, assignee_id and
-opened_by_id, and services.permissions.case_search_filter(user) turns case_scope's rules into
-a Whoosh filter. The set of permitted documents is intersected with the matches before
-anything is counted, so totals and facet counts never include a case the user may not open.
-The page's cases are then loaded through visible_cases(user) (SQL), so even an index that lags
-a second behind a change of confidentiality cannot show the case.
+opened_by_id; services.permissions.case_search_scope(user) describes case_scope's rules as
+plain data and search/compiler.scope_filter turns that into a Whoosh filter. The set of
+permitted documents is intersected with the matches before anything is counted, so totals
+and facet counts never include a case the user may not open. The page's cases are then
+loaded through visible_cases(user) (SQL), so even an index that lags a second behind a change
+of confidentiality cannot show the case. Matching, counting, facets, ranking and highlighting
+are the engine's (search/engine.py).
 
 Spelling suggestions ("did you mean") are computed only from documents the user may see:
 candidate words come from the index's word list (Whoosh's edit-distance automaton), but a
@@ -19,35 +21,31 @@ a word list per permission, would need one per user and district combination.)
 
 from __future__ import annotations
 
-import functools
-import heapq
 import math
 import re
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from whoosh import query as wq
-from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
-from whoosh.support.charset import accent_map
 
 from constituent.extensions import db
 from constituent.models import Agency, Case, CaseStatus, Category, Constituent, District, User
-from constituent.search import docsets, ranking
+from constituent.search import compiler, docsets, engine
 from constituent.search import query as search_query
+from constituent.search.compiler import CompileContext
 from constituent.search.documents import decompress
-from constituent.search.query import CompileContext, Parsed
+from constituent.search.query import Parsed
 from constituent.search.schema import ORIGINAL_MARK
-from constituent.search.store import Reading, load_column, search_index
+from constituent.search.store import Reading, search_index
 from constituent.services.permissions import (
     Action,
     Capability,
-    case_search_filter,
+    case_search_scope,
     may,
     visible_cases,
 )
@@ -115,127 +113,6 @@ class Outcome:
     confidential_shown: list[int] = field(default_factory=list)
 
 
-# --- highlighting ----------------------------------------------------------------------------
-
-# The same words the index sees (schema.text_analyzer): tokens, lower-cased, accents folded.
-_WORD = re.compile(r"\w+(?:[.'’]\w+)*")
-PASSAGE_CHARS = 240
-PASSAGE_BEFORE = 70
-
-
-@functools.lru_cache(maxsize=100_000)
-def _index_forms(token: str) -> tuple[str, str]:
-    """The stemmed and the marked-original form of a token, as the index stores them."""
-    word = token.lower().translate(accent_map)
-    return stem(word), ORIGINAL_MARK + word
-
-
-def _matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    found = []
-    for m in _WORD.finditer(text):
-        stemmed, original = _index_forms(m.group())
-        if stemmed in terms or original in terms:
-            found.append((m.start(), m.end()))
-    return found
-
-
-def _marked(text: str, start: int, end: int, matches: list[tuple[int, int]]) -> str:
-    """text[start:end], escaped, with the matches inside it wrapped in <mark>."""
-    out = []
-    at = start
-    for m_start, m_end in matches:
-        if m_start < start or m_end > end:
-            continue
-        out.append(str(escape(text[at:m_start])))
-        out.append(f"<mark>{escape(text[m_start:m_end])}</mark>")
-        at = m_end
-    out.append(str(escape(text[at:end])))
-    return "".join(out)
-
-
-def _snap(text: str, index: int, forward: bool) -> int:
-    """Move a passage edge to the nearest space so that no word is cut."""
-    if index <= 0:
-        return 0
-    if index >= len(text):
-        return len(text)
-    if forward:
-        space = text.find(" ", index)
-        return len(text) if space < 0 else space
-    space = text.rfind(" ", 0, index)
-    return 0 if space < 0 else space + 1
-
-
-def highlight_text(text: str, terms: frozenset[str], top: int = 3, whole: bool = False) -> Markup:
-    """Escaped passages of ``text`` with the query's words in <mark> (Markup, safe to render).
-
-    Every character of the text goes through markupsafe.escape; the <mark> tags are the only
-    markup. Up to ``top`` passages around the matches, richest in distinct words first.
-    """
-    if not text:
-        return Markup("")
-    matches = _matches(text, terms) if terms else []
-    if whole:
-        # Safe: _marked escapes all of the text; only <mark> is added.
-        return Markup(_marked(text, 0, len(text), matches))  # noqa: S704  # nosec B704
-    if not matches:
-        clipped = text[:PASSAGE_CHARS]
-        return escape(clipped + ("…" if len(text) > PASSAGE_CHARS else ""))
-    windows: list[tuple[int, int, set[str]]] = []
-    for m_start, m_end in matches:
-        word = text[m_start:m_end].lower()
-        if windows and m_end <= windows[-1][0] + PASSAGE_CHARS:
-            start, _end, words = windows[-1]
-            windows[-1] = (start, max(_end, m_end), words | {word})
-        else:
-            windows.append((max(0, m_start - PASSAGE_BEFORE), m_end, {word}))
-    best = sorted(windows, key=lambda w: (-len(w[2]), w[0]))[:top]
-    pieces = []
-    for start, end, _words in sorted(best):
-        end = max(end, min(len(text), start + PASSAGE_CHARS))
-        a, b = _snap(text, start, forward=False), _snap(text, end, forward=True)
-        pieces.append(
-            ("…" if a > 0 else "") + _marked(text, a, b, matches) + ("…" if b < len(text) else "")
-        )
-    # Safe: every piece was escaped by _marked; only <mark> is markup.
-    return Markup(" ".join(pieces))  # noqa: S704  # nosec B704
-
-
-def text_terms(q: wq.Query) -> frozenset[str]:
-    """The index terms of the ``text`` field a query looks for (to highlight them)."""
-    terms = set()
-    for fieldname, value in q.iter_all_terms(phrases=True):
-        if fieldname == "text":
-            terms.add(value.decode("utf-8") if isinstance(value, bytes) else value)
-    return frozenset(terms)
-
-
-# --- per-segment caches ----------------------------------------------------------------------
-
-
-def _facet_bits(reading: Reading, fieldname: str) -> dict[str, int]:
-    """Facet value → global bitmap of the documents having it (cached per segment)."""
-    key = ("facet", fieldname)
-    cached = reading.opened.filters.get(key)  # type: ignore[arg-type]
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-
-    def compute(sub: Searcher, offset: int) -> dict[str, int]:
-        reader = sub.reader()
-        out = {}
-        for term in reader.lexicon(fieldname):
-            value = term.decode("utf-8") if isinstance(term, bytes) else term
-            out[value] = docsets.term_bits(reader, fieldname, term) << offset
-        return out
-
-    merged: dict[str, int] = {}
-    for part in reading.segment_cached("cases", f"facet:{fieldname}", compute):
-        for value, bits in part.items():
-            merged[value] = merged.get(value, 0) | bits
-    reading.opened.filters[key] = merged  # type: ignore[index, assignment]
-    return merged
-
-
 # --- the search ------------------------------------------------------------------------------
 
 
@@ -276,16 +153,7 @@ def _labels(facet: str, values: Iterable[str]) -> dict[str, tuple[str, str]]:
 
 def facet_counts(reading: Reading, hits: int) -> dict[str, dict[str, int]]:
     """Per facet, value → number of ``hits`` (already permitted) having it."""
-    result: dict[str, dict[str, int]] = {}
-    for facet, _title in FACETS:
-        counts: dict[str, int] = {}
-        if hits:
-            for value, bits in _facet_bits(reading, facet).items():
-                n = (bits & hits).bit_count()
-                if n:
-                    counts[value] = n
-        result[facet] = counts
-    return result
+    return engine.current().facets(reading, "cases", hits, [facet for facet, _title in FACETS])
 
 
 def _labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetCount]]:
@@ -313,9 +181,9 @@ def ranking_query(parsed: Parsed, reader: Any) -> wq.Query | None:
 
     def walk(node: search_query.Node) -> None:
         if isinstance(node, (search_query.Word, search_query.Phrase)):
-            for term in search_query.analyze(node.text):
+            for term in compiler.analyze(node.text):
                 terms.append(wq.Term("text", term))
-            names = search_query.keywords(node.text)
+            names = compiler.keywords(node.text)
             if (
                 isinstance(node, search_query.Word)
                 and len(names) == 1
@@ -338,40 +206,20 @@ def _page_docnums(
 ) -> list[tuple[int, dict]]:
     """The page's (docnum, stored fields), best first or by date."""
     searcher = reading.searcher("cases")
+    search_engine = engine.current()
     limit = page * PER_PAGE
     docnums: list[int] = []
     rank = ranking_query(parsed, searcher.reader()) if sort == "relevance" else None
     if rank is not None:
-        docnums = ranking.top(searcher, rank, hits, limit)
+        docnums = search_engine.top(searcher, rank, hits, limit)
     if len(docnums) < limit:
         # By date, or to fill up with matches that have none of the ranked words.
-        values = _sort_values(reading, "activity_ts" if sort == "activity" else "opened_ts")
+        column = "activity_ts" if sort == "activity" else "opened_ts"
+        values = search_engine.column(reading, "cases", column)
         rest = hits & ~docsets.from_ids(docnums, searcher.doc_count_all()) if docnums else hits
-        docnums += heapq.nlargest(
-            limit - len(docnums), docsets.to_ids(rest), key=values.__getitem__
-        )
+        docnums += search_engine.newest(values, rest, limit - len(docnums))
     chosen = docnums[(page - 1) * PER_PAGE : limit]
     return [(d, searcher.stored_fields(d)) for d in chosen]
-
-
-def _sort_values(reading: Reading, column: str) -> array:
-    """A sort column's values for every document number (from per-segment caches)."""
-    key = ("sort", column)
-    cached = reading.opened.filters.get(key)  # type: ignore[arg-type]
-    if cached is None:
-
-        def compute(sub: Searcher, _offset: int) -> array:
-            reader = sub.reader()
-            count = reader.doc_count_all()
-            if not reader.has_column(column):
-                return array("q", bytes(8 * count))
-            return load_column(reader.column_reader(column, translate=False), count)
-
-        cached = array("q")
-        for part in reading.segment_cached("cases", f"column:{column}", compute):
-            cached.extend(part)
-        reading.opened.filters[key] = cached  # type: ignore[index, assignment]
-    return cached  # type: ignore[return-value]
 
 
 def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: User) -> str | None:
@@ -381,7 +229,7 @@ def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: Us
     corrected = text
     changed = False
     for word in dict.fromkeys(parsed.words):
-        terms = search_query.analyze(word)
+        terms = compiler.analyze(word)
         if len(terms) != 1 or not word.isalpha() or len(word) < 3:
             continue
         if _permitted_count(searcher, terms[0], allowed):
@@ -397,17 +245,17 @@ def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: Us
         fixed = search_query.parse(corrected)
     except Exception:
         return None
-    q = search_query.compile_query(fixed, CompileContext("cases", user.id, reader))
+    q = compiler.compile_query(fixed, CompileContext("cases", user.id, reader))
     if q is None:
         return None
-    if not docsets.matching(q, searcher, allowed) & allowed:
+    if not engine.current().match(searcher, q, allowed) & allowed:
         return None
     return corrected
 
 
 def _permitted_count(searcher: Searcher, term: str, allowed: int) -> int:
     """In how many permitted documents a term occurs."""
-    return (docsets.matching(wq.Term("text", term), searcher) & allowed).bit_count()
+    return (engine.current().match(searcher, wq.Term("text", term)) & allowed).bit_count()
 
 
 def _best_candidate(searcher: Searcher, reader: Any, word: str, allowed: int) -> str | None:
@@ -422,7 +270,7 @@ def _best_candidate(searcher: Searcher, reader: Any, word: str, allowed: int) ->
         for candidate in sorted(found)[:SUGGEST_CANDIDATES]:
             if candidate == word or candidate in candidates or not candidate.isalpha():
                 continue
-            stems = search_query.analyze(candidate)
+            stems = compiler.analyze(candidate)
             if len(stems) != 1:
                 continue
             n = _permitted_count(searcher, stems[0], allowed)
@@ -431,6 +279,12 @@ def _best_candidate(searcher: Searcher, reader: Any, word: str, allowed: int) ->
         if candidates:
             return max(candidates, key=lambda c: (candidates[c], -len(c), c))
     return None
+
+
+def _allowed_cases(reading: Reading, user: User) -> int:
+    """The case documents the user may view (a bitmap), from the permission scope."""
+    scope = compiler.scope_filter(case_search_scope(user, Action.VIEW))
+    return engine.current().allowed(reading, "cases", scope)
 
 
 @dataclass
@@ -464,13 +318,14 @@ def case_page(
 ) -> CasePage:
     """Match, filter by permission, count, facet and pick one page (no database access)."""
     searcher = reading.searcher("cases")
-    q = search_query.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
-    allowed = reading.allowed("cases", case_search_filter(user, Action.VIEW))
+    q = compiler.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
+    search_engine = engine.current()
+    allowed = _allowed_cases(reading, user)
     result = CasePage(query=q, allowed=allowed)
     if q is None or not allowed:
         return result
     # Permission first: everything below sees permitted documents only.
-    result.hits = docsets.matching(q, searcher, allowed) & allowed
+    result.hits = search_engine.match(searcher, q, allowed) & allowed
     if with_facets:
         result.facets = facet_counts(reading, result.hits)
     if result.hits:
@@ -510,7 +365,8 @@ def _cases(
         .all()
     )
     by_id = {c.id: c for c in rows}
-    terms = text_terms(found.query)
+    search_engine = engine.current()
+    terms = search_engine.highlight_terms(found.query)
     for _docnum, stored in found.chosen:
         case = by_id.get(int(stored["id"]))
         if case is None:
@@ -518,8 +374,8 @@ def _cases(
         results.hits.append(
             CaseHit(
                 case=case,
-                subject=highlight_text(case.subject, terms, whole=True),
-                passages=highlight_text(decompress(stored.get("body")), terms),
+                subject=search_engine.highlight(case.subject, terms, whole=True),
+                passages=search_engine.highlight(decompress(stored.get("body")), terms),
             )
         )
         if case.confidential:
@@ -560,13 +416,12 @@ def _constituent_matches(
     searcher = reading.searcher("constituents")
     if not may(user, Capability.VIEW_CONSTITUENTS):
         return None, 0
-    q = search_query.compile_query(
-        parsed, CompileContext("constituents", user.id, searcher.reader())
-    )
+    q = compiler.compile_query(parsed, CompileContext("constituents", user.id, searcher.reader()))
     if q is None:
         return None, 0
-    allowed = reading.allowed("constituents", _constituent_filter(reading, user))
-    return q, docsets.matching(q, searcher, allowed) & allowed
+    search_engine = engine.current()
+    allowed = search_engine.allowed(reading, "constituents", _constituent_filter(reading, user))
+    return q, search_engine.match(searcher, q, allowed) & allowed
 
 
 def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
@@ -578,8 +433,8 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     if q is None or not matched:
         return
     searcher = reading.searcher("constituents")
-    results = searcher.search(q, filter=docsets.Membership(matched), limit=SECTION_SIZE * 2)
-    ids = [int(hit["id"]) for hit in results]
+    best = engine.current().best(searcher, q, matched, SECTION_SIZE * 2)
+    ids = [int(searcher.stored_fields(d)["id"]) for d in best]
     if not ids:
         return
     rows = (
@@ -597,12 +452,14 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
 
 def _agencies(reading: Reading, user: User, parsed: Parsed, outcome: Outcome) -> None:
     searcher = reading.searcher("agencies")
-    q = search_query.compile_query(parsed, CompileContext("agencies", user.id, searcher.reader()))
+    q = compiler.compile_query(parsed, CompileContext("agencies", user.id, searcher.reader()))
     if q is None:
         return
-    results = searcher.search(q, limit=SECTION_SIZE)
-    outcome.agency_total = len(results)
-    ids = [int(hit["id"]) for hit in results]
+    search_engine = engine.current()
+    matched = search_engine.match(searcher, q)
+    outcome.agency_total = search_engine.count(matched)
+    best = search_engine.best(searcher, q, matched, SECTION_SIZE)
+    ids = [int(searcher.stored_fields(d)["id"]) for d in best]
     if not ids:
         return
     rows = db.session.scalars(sa.select(Agency).where(Agency.id.in_(ids))).all()
@@ -630,11 +487,11 @@ def count_cases(user: User, text: str) -> int:
     parsed = search_query.parse(text)
     with search_index().reading() as reading:
         searcher = reading.searcher("cases")
-        q = search_query.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
+        q = compiler.compile_query(parsed, CompileContext("cases", user.id, searcher.reader()))
         if q is None:
             return 0
-        allowed = reading.allowed("cases", case_search_filter(user, Action.VIEW))
-        return (docsets.matching(q, searcher, allowed) & allowed).bit_count()
+        allowed = _allowed_cases(reading, user)
+        return (engine.current().match(searcher, q, allowed) & allowed).bit_count()
 
 
 def count_constituents(user: User, text: str) -> int:

@@ -59,10 +59,12 @@ def load_column(reader: Any, doccount: int) -> array:
     return values
 
 
-def _patch_whoosh() -> None:
+def patch_whoosh() -> None:
     """Whoosh 2.7 looks for a field-length column file on disk (a stat() call) for every
     posting of a field without lengths, because it caches only readers it found. Remember
-    that a finished segment has no such column too (segments never gain columns)."""
+    that a finished segment has no such column too (segments never gain columns).
+
+    Applied by engine.configure once the start-up check found the private method it wraps."""
     from whoosh.codec import whoosh3
 
     reader_class = whoosh3.W3PerDocReader
@@ -86,8 +88,6 @@ def _patch_whoosh() -> None:
     reader_class._cached_reader = _cached_reader
     reader_class._constituent_patched = True
 
-
-_patch_whoosh()
 
 CURRENT = "CURRENT"
 LOCK = "writer.lock"
@@ -246,7 +246,7 @@ def writer_lock(root: Path, timeout: float | None = 0.0) -> Iterator[None]:
         os.close(fd)
 
 
-def _refreshed(searcher: Searcher) -> Searcher:
+def _refreshed(index: FileIndex, searcher: Searcher) -> Searcher:
     """A new searcher on the latest version of the index.
 
     Not searcher.refresh(): Whoosh 2.7's refresh reuses the readers of segments it has seen
@@ -254,7 +254,7 @@ def _refreshed(searcher: Searcher) -> Searcher:
     version too) and re-adds segments a merge removed. Opening afresh costs about a
     millisecond without mmap; the per-segment caches above survive it.
     """
-    fresh = searcher._ix.searcher()
+    fresh = index.searcher()
     searcher.close()
     return fresh
 
@@ -271,8 +271,9 @@ def segment_id(searcher: Searcher) -> str:
 @dataclass
 class _Open:
     gen: Path
+    indexes: dict[str, FileIndex]
     searchers: dict[str, Searcher]
-    # Per searcher version: permitted document numbers per (kind, filter); cleared on refresh.
+    # Per searcher version: permitted documents, facets, columns (engine.py); cleared on refresh.
     filters: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Per segment (segments never change once written, only gain deletions): document number
     # sets keyed by (segment id, offset, what). Kept across refreshes, pruned to live segments.
@@ -316,7 +317,7 @@ class SearchIndex:
             refreshed = False
             for kind, searcher in list(opened.searchers.items()):
                 if not searcher.up_to_date():
-                    opened.searchers[kind] = _refreshed(searcher)
+                    opened.searchers[kind] = _refreshed(opened.indexes[kind], searcher)
                     refreshed = True
             if refreshed:
                 opened.filters.clear()
@@ -324,11 +325,12 @@ class SearchIndex:
             return opened
         self.close()
         try:
-            searchers = {kind: open_index(gen / kind).searcher() for kind in INDEX_NAMES}
+            indexes = {kind: open_index(gen / kind) for kind in INDEX_NAMES}
+            searchers = {kind: ix.searcher() for kind, ix in indexes.items()}
         except Exception as exc:  # a damaged TOC or segment: rebuild rather than fail
             mark_broken(self.root, gen, repr(exc))
             raise SearchUnavailable(MESSAGE_MISSING) from exc
-        self._open = _Open(gen=gen, searchers=searchers)
+        self._open = _Open(gen=gen, indexes=indexes, searchers=searchers)
         return self._open
 
     @contextlib.contextmanager
@@ -380,7 +382,7 @@ def _looks_corrupt(exc: Exception) -> bool:
 
 @dataclass
 class Reading:
-    """Searchers of the current generation, with cached permission filters."""
+    """Searchers of the current generation, with caches (see search/engine.py)."""
 
     index: SearchIndex
     opened: _Open
@@ -405,27 +407,6 @@ class Reading:
                 value = cache[key] = compute(sub, offset)
             out.append(value)
         return out
-
-    def allowed(self, kind: str, filter_query: Any) -> int:
-        """Documents matching a permission filter, as a bitmap (cached per segment and
-        per version of the index)."""
-        from constituent.search import docsets
-
-        key = (kind, repr(filter_query))
-        cached = self.opened.filters.get(key)
-        if cached is None:
-            parts = self.segment_cached(
-                kind,
-                f"allowed:{key[1]}",
-                lambda sub, offset: docsets.evaluate(filter_query, sub) << offset,
-            )
-            cached = 0
-            for bits in parts:
-                cached |= bits
-            if len(self.opened.filters) > 256:
-                self.opened.filters.clear()
-            self.opened.filters[key] = cached
-        return cached  # type: ignore[return-value]
 
 
 _indexes: dict[str, SearchIndex] = {}

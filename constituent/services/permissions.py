@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -11,9 +11,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from constituent.extensions import db
 from constituent.models import Case, Role, User
 from constituent.services.errors import NotFound
-
-if TYPE_CHECKING:
-    from whoosh.query import Query as WhooshQuery
 
 
 class Capability(enum.StrEnum):
@@ -159,37 +156,60 @@ def case_scope(user: User | None, action: Action = Action.VIEW) -> ColumnElement
     return sa.false()
 
 
-def case_search_filter(user: User | None, action: Action = Action.VIEW) -> WhooshQuery:
-    """case_scope's rules as a Whoosh filter over case documents. Deny by default.
+class Confidential(enum.StrEnum):
+    """Which confidential cases a search scope admits."""
 
-    Keep in step with case_scope above: each branch mirrors one of its branches, over the
-    fields the index stores per case (district_id, confidential, assignee_id, opened_by_id).
-    tests/test_search_permissions.py checks on random users and cases that both select
-    exactly the same cases.
+    ALL = "all"  # every confidential case of the districts
+    NONE = "none"  # none
+    ASSIGNED = "assigned"  # those assigned to the scope's assignee
+
+
+@dataclass(frozen=True)
+class CaseSearchScope:
+    """case_scope's rule as plain data, for a search engine to compile over its documents.
+
+    A case is in scope when its district is one of ``districts``, it is not confidential
+    unless ``confidential`` admits it, and (when ``opened_by_id`` is set) that user opened
+    it. No districts: nothing is in scope.
     """
-    from whoosh import query as wq
 
+    districts: tuple[int, ...] = ()
+    confidential: Confidential = Confidential.NONE
+    assignee_id: int | None = None
+    opened_by_id: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.districts
+
+
+NOTHING = CaseSearchScope()
+
+
+def case_search_scope(user: User | None, action: Action = Action.VIEW) -> CaseSearchScope:
+    """case_scope's rules as a plain description the search engine compiles. Deny by default.
+
+    Keep in step with case_scope above: each branch mirrors one of its branches.
+    tests/test_search_permissions.py checks on random users and cases that the compiled
+    filter and case_scope select exactly the same cases.
+    """
     if user is None or not user.is_authenticated or not user.active:
-        return wq.NullQuery
-    districts = sorted(user.district_ids)
+        return NOTHING
+    districts = tuple(sorted(user.district_ids))
     if not districts:
-        return wq.NullQuery
-    in_districts = wq.Or([wq.Term("district_id", str(d)) for d in districts])
-    not_confidential = wq.Term("confidential", "n")
+        return NOTHING
     role = user.role
     if role == Role.SUPERVISOR:
-        return in_districts
+        return CaseSearchScope(districts, Confidential.ALL)
     if role == Role.CASEWORKER:
         if action == Action.MANAGE:
-            return wq.And([in_districts, not_confidential])
-        return wq.And(
-            [in_districts, wq.Or([not_confidential, wq.Term("assignee_id", str(user.id))])]
-        )
+            return CaseSearchScope(districts, Confidential.NONE)
+        return CaseSearchScope(districts, Confidential.ASSIGNED, assignee_id=user.id)
     if role == Role.INTAKE and action == Action.VIEW:
-        return wq.And([wq.Term("opened_by_id", str(user.id)), not_confidential, in_districts])
+        return CaseSearchScope(districts, Confidential.NONE, opened_by_id=user.id)
     if role == Role.ADMIN and action == Action.VIEW:
-        return wq.And([in_districts, not_confidential])
-    return wq.NullQuery
+        return CaseSearchScope(districts, Confidential.NONE)
+    return NOTHING
 
 
 def visible_cases(user: User | None, action: Action = Action.VIEW) -> sa.Select[tuple[Case]]:

@@ -131,6 +131,4 @@ def results():  # type: ignore[no-untyped-def]
 
 def _wake_indexer() -> None:
     """Nudge this process's indexer thread (if any): it rebuilds a missing index."""
-    running = indexer._background.get(id(current_app._get_current_object()))  # type: ignore[attr-defined]
-    if running is not None:
-        running.wake()
+    indexer.wake_background_indexer(current_app._get_current_object())  # type: ignore[attr-defined]
