@@ -119,6 +119,7 @@ def _document(n: int, rng: random.Random) -> dict:
     }
     if status == "closed":
         doc["closed"] = opened + 1
+    doc["text_pairs"] = doc["text"]  # as documents.build does
     return doc
 
 
@@ -200,6 +201,8 @@ def test_the_index_exercises_every_branch_of_the_fast_path(index: SearchIndex) -
         batches = [sub for sub, _o in leaves if sub.doc_count_all() >= BATCH]
         assert len(batches) == DOCS // BATCH
         assert all(sub.reader().doc_frequency("text", "pension") > 3 * 128 for sub in batches)
+        # Phrases go through the word pairs (then positions for three words or more).
+        assert searcher.doc_frequency("text_pairs", "social secur") > ranking.EXACT_LIMIT / 2
         big = _answers(engine.FAST, reading, "pension", None)
         assert big["count"] > ranking.EXACT_LIMIT
         small = _answers(engine.FAST, reading, "widow", SCOPES["intake"])

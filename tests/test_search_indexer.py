@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -333,3 +334,45 @@ def test_reindex_command_reports_what_it_built(app, office, runner):
     assert result.exit_code == 0, result.output
     assert "Rebuilt the search index (3 cases, 3 constituents, 0 agencies)" in result.output
     assert current_generation(index_root(app)) is not None
+
+
+def _pretend_older_schema(app) -> int:
+    """CURRENT as an older version of the app left it (its schema number one lower)."""
+    from constituent.search.schema import SCHEMA_VERSION
+
+    path = index_root(app) / "CURRENT"
+    data = json.loads(path.read_text())
+    data["schema"] = SCHEMA_VERSION - 1
+    path.write_text(json.dumps(data))
+    search_index(app).close()
+    return SCHEMA_VERSION - 1
+
+
+def test_flask_search_check_rebuilds_an_index_of_an_older_schema_with_progress(app, office, runner):
+    from constituent.search.schema import SCHEMA_VERSION
+
+    factories.gen_case(office.a, office.category, description="Pension stopped after the move")
+    db.session.commit()
+    build(app)
+    old = _pretend_older_schema(app)
+    reason = f"built for search schema {old}, this version uses {SCHEMA_VERSION}"
+    assert indexer.stale_reason(app) == reason
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 0, result.output
+    assert f"The index was {reason}: rebuilt it" in result.output
+    assert "Indexing cases" in result.output
+    assert "cases: 1 documents agree with the database." in result.output
+    assert indexer.stale_reason(app) is None
+    assert json.loads((index_root(app) / "CURRENT").read_text())["schema"] == SCHEMA_VERSION
+
+
+def test_the_indexer_at_start_up_rebuilds_an_older_schema_and_logs_progress(app, office, caplog):
+    case = factories.gen_case(office.a, office.category, description="Pension stopped after")
+    db.session.commit()
+    build(app)
+    old = _pretend_older_schema(app)
+    with caplog.at_level("INFO", logger="constituent.search.indexer"):
+        sync(app)  # the background indexer's first round
+    assert f"built for search schema {old}" in caplog.text
+    assert "search index rebuild: cases 1 of 1 documents" in caplog.text
+    assert case.number in case_numbers(office.caseworker, '"pension stopped after"')

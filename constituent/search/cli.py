@@ -7,11 +7,10 @@ import time
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from constituent.search import indexer
-from constituent.search.store import IndexBusy, SearchUnavailable, index_root
+from constituent.search.store import IndexBusy, SearchUnavailable, current_flask_app, index_root
 
 search_cli = AppGroup("search", help="The full-text search index.")
 
@@ -43,6 +42,20 @@ class ProgressBars:
         for bar in self.bars.values():
             if not bar.finished:
                 bar.render_finish()
+
+
+def _ensure_index() -> None:
+    """Rebuild, with progress bars, an index that is missing, damaged or of an older schema."""
+    bars = ProgressBars("Indexing")
+    try:
+        rebuilt = indexer.ensure_index(progress=bars)
+    finally:
+        bars.close()
+    if rebuilt is not None:
+        reason = rebuilt.reason
+        if reason in ("missing", "damaged"):
+            reason = "missing or damaged"
+        click.echo(f"The index was {reason}: rebuilt it in {rebuilt.seconds:.1f}s.")
 
 
 @search_cli.command("reindex")
@@ -79,9 +92,7 @@ def reindex_command(procs: int | None) -> None:
 def sync_command() -> None:
     """Apply every queued change now (rebuilding a missing or damaged index first)."""
     try:
-        rebuilt = indexer.ensure_index(progress=ProgressBars("Indexing"))
-        if rebuilt is not None:
-            click.echo(f"The index was missing or damaged: rebuilt it in {rebuilt.seconds:.1f}s.")
+        _ensure_index()
         result = indexer.drain(lock_timeout=300.0)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc
@@ -109,7 +120,7 @@ def worker_command(interval: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_flask_app()
     click.echo(f"Search worker watching the queue every {interval}s (Ctrl-C to stop).")
     first = True
     delay = interval
@@ -140,6 +151,7 @@ def check_command(repair: bool) -> None:
     """Compare the index with the database (ids and a content hash per document)."""
     bars = ProgressBars("Checking")
     try:
+        _ensure_index()
         report = indexer.check(repair=repair, progress=bars)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc

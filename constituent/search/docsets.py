@@ -11,6 +11,7 @@ Segments are combined by shifting each segment's bitmap by its document offset.
 from __future__ import annotations
 
 import bisect
+import itertools
 import pickle
 import threading
 from collections import OrderedDict
@@ -23,6 +24,8 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.formats import Positions
 from whoosh.idsets import DocIdSet
 from whoosh.matching import ListMatcher, NullMatcher
+
+from constituent.search.schema import pair_term
 
 # Term bitmaps kept per process, across searches (bytes of bitmap, roughly).
 CACHE_BYTES = 16 * 1024 * 1024
@@ -58,7 +61,9 @@ class Membership(DocIdSet):
         self._len = bits.bit_count()
 
     def __contains__(self, docnum: object) -> bool:
-        i = int(docnum)  # type: ignore[call-overload]
+        if not isinstance(docnum, int):
+            return False
+        i = docnum
         j = i >> 3
         return j < len(self._bytes) and bool(self._bytes[j] >> (i & 7) & 1)
 
@@ -171,11 +176,39 @@ def evaluate(q: wq.Query, searcher: Any, restrict: int = -1) -> int:
     return _eval(q, searcher, reader, restrict) & live_bits(reader)
 
 
-def phrase_bits(reader: Any, fieldname: str, words: list[str], candidates: int) -> int:
-    """Which candidate documents hold the words in this order (positions compared).
+def phrase_match(reader: Any, fieldname: str, words: list[str], restrict: int = -1) -> int:
+    """Documents of a segment holding the words in this order: the one phrase matcher.
 
-    The one phrase matcher of the fast path: searches (evaluate) and the people and agencies
-    sections Whoosh scores (PhraseMatch) both come here."""
+    Searches (evaluate) and the people and agencies sections Whoosh scores (PhraseMatch) both
+    come here. Candidates are the documents holding every neighbouring pair of words (the
+    text_pairs field: one term per pair, so common words cost no more than rare ones); two
+    words are then exact, and longer phrases compare positions in the candidates only.
+    """
+    if len(words) == 1:
+        return restrict & term_bits(reader, fieldname, reader.schema[fieldname].to_bytes(words[0]))
+    candidates = restrict
+    pairs_field = f"{fieldname}_pairs"
+    if fieldname == "text" and pairs_field in reader.schema:
+        pairs = dict.fromkeys(pair_term(a, b) for a, b in itertools.pairwise(words))
+        field = reader.schema[pairs_field]
+        # The rarest pair first: the others then only narrow a small set.
+        for term in sorted(pairs, key=lambda t: reader.doc_frequency(pairs_field, t)):
+            candidates &= term_bits(reader, pairs_field, field.to_bytes(term))
+            if not candidates:
+                return 0
+        if len(words) == 2:
+            return candidates
+    else:
+        field = reader.schema[fieldname]
+        for word in words:
+            candidates &= term_bits(reader, fieldname, field.to_bytes(word))
+            if not candidates:
+                return 0
+    return _in_order(reader, fieldname, words, candidates)
+
+
+def _in_order(reader: Any, fieldname: str, words: list[str], candidates: int) -> int:
+    """Which candidate documents hold the words in this order (positions compared)."""
     docs = list(to_ids(candidates))
     if not docs:
         return 0
@@ -253,12 +286,7 @@ def _eval(q: wq.Query, searcher: Any, reader: Any, restrict: int = -1) -> int:
         field = reader.schema[q.fieldname]
         return term_bits(reader, q.fieldname, field.to_bytes(q.text))
     if isinstance(q, wq.Phrase):
-        candidates = restrict
-        for word in q.words:
-            candidates &= _eval(wq.Term(q.fieldname, word), searcher, reader)
-            if not candidates:
-                return 0
-        return phrase_bits(reader, q.fieldname, list(q.words), candidates)
+        return phrase_match(reader, q.fieldname, list(q.words), restrict)
     if isinstance(q, wq.And):
         positives = [c for c in q.subqueries if not isinstance(c, wq.Not)]
         negatives = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
@@ -312,7 +340,7 @@ def matching(q: wq.Query, top_searcher: Any, restrict: int = -1) -> int:
 
 class PhraseMatch(wq.Phrase):
     """A phrase Whoosh's own search scores (the people and agencies sections), matched by
-    phrase_bits: each match weighs 1."""
+    phrase_match: each match weighs 1."""
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
         reader = searcher.reader()
@@ -323,7 +351,7 @@ class PhraseMatch(wq.Phrase):
 
 
 def fast_phrases(q: wq.Query) -> wq.Query:
-    """``q`` with its phrases matched by phrase_bits when Whoosh's own search runs it."""
+    """``q`` with its phrases matched by phrase_match when Whoosh's own search runs it."""
     if isinstance(q, wq.Phrase) and not isinstance(q, PhraseMatch):
         return PhraseMatch(q.fieldname, q.words, boost=q.boost)
     if q.is_leaf():

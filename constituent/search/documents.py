@@ -29,7 +29,7 @@ from constituent.models import (
     User,
 )
 from constituent.models.agencies import agency_categories
-from constituent.search.schema import name_variants
+from constituent.search.schema import PAIRS_FIELD, name_variants
 from constituent.services import normalize
 
 
@@ -42,14 +42,21 @@ class Selection:
     high: int | None = None
 
     def where(self, column: Any) -> sa.ColumnElement[bool]:
+        condition: sa.ColumnElement[bool]
         if self.ids is not None:
-            return column.in_(list(self.ids)) if self.ids else sa.false()
-        return column.between(self.low, self.high)
+            condition = column.in_(list(self.ids)) if self.ids else sa.false()
+        else:
+            condition = column.between(self.low, self.high)
+        return condition
+
+
+# One Whoosh document: field name → value (what writer.add_document takes).
+Document = dict[str, Any]
 
 
 def _stamp(doc: dict[str, Any], display: str = "") -> str:
     """A content hash of everything indexed: `check` compares it with a fresh build."""
-    parts = [f"{k}={doc[k]!r}" for k in sorted(doc) if k not in ("body", "stamp")]
+    parts = [f"{k}={doc[k]!r}" for k in sorted(doc) if k not in ("body", "stamp", PAIRS_FIELD)]
     parts.append(display)
     return hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
 
@@ -91,7 +98,7 @@ def decompress(blob: bytes | str | None) -> str:
     return zlib.decompress(blob).decode("utf-8")
 
 
-def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict[int, dict]:
+def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict[int, Document]:
     """Documents for the selected cases that exist (keyed by case id)."""
     assignee = aliased(User)
     rows = session.execute(
@@ -160,7 +167,7 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
     ):
         responses[case_id].append(body)
     mail: dict[int, list[str]] = defaultdict(list)
-    for case_id, sender, subject, body in session.execute(
+    for message_case, sender, subject, body in session.execute(
         sa.select(
             InboundMessage.case_id,
             InboundMessage.sender,
@@ -170,11 +177,12 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
         .where(selection.where(InboundMessage.case_id))
         .order_by(InboundMessage.case_id, InboundMessage.id)
     ):
-        mail[case_id].append(_join(subject, body, sender))
+        if message_case is not None:
+            mail[message_case].append(_join(subject, body, sender))
     person_ids = {r.constituent_id for r in rows}
     aliases = _aliases(session, person_ids)
 
-    docs: dict[int, dict] = {}
+    docs: dict[int, Document] = {}
     for r in rows:
         names = _person_names(r.first_name, r.middle_name, r.last_name, r.suffix)
         alias_names = aliases.get(r.constituent_id, [])
@@ -231,6 +239,7 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
         if closed is not None:
             doc["closed"] = closed
         doc["stamp"] = _stamp(doc, display)
+        doc[PAIRS_FIELD] = doc["text"]  # the same text, as word pairs (phrases)
         doc["body"] = compress(display)
         docs[r.id] = doc
     return docs
@@ -256,11 +265,12 @@ def _aliases(session: Session, person_ids: set[int]) -> dict[int, list[str]]:
         .where(Constituent.merged_into_id.in_(sorted(person_ids)))
         .order_by(Constituent.id)
     ):
-        out[target].extend(_person_names(first, middle, last, suffix))
+        if target is not None:
+            out[target].extend(_person_names(first, middle, last, suffix))
     return out
 
 
-def constituent_documents(session: Session, selection: Selection) -> dict[int, dict]:
+def constituent_documents(session: Session, selection: Selection) -> dict[int, Document]:
     """Documents for the selected constituents that exist and were not merged away."""
     rows = session.execute(
         sa.select(
@@ -295,7 +305,7 @@ def constituent_documents(session: Session, selection: Selection) -> dict[int, d
             # "+15185550123" is also found as 5185550123 and 5550123.
             contacts[person_id].extend([digits, digits[-10:], digits[-7:]])
     aliases = _aliases(session, {r.id for r in rows})
-    docs: dict[int, dict] = {}
+    docs: dict[int, Document] = {}
     for r in rows:
         names = _person_names(r.first_name, r.middle_name, r.last_name, r.suffix)
         alias_names = aliases.get(r.id, [])
@@ -318,11 +328,12 @@ def constituent_documents(session: Session, selection: Selection) -> dict[int, d
             "zip": r.zip5 or "none",
         }
         doc["stamp"] = _stamp(doc)
+        doc[PAIRS_FIELD] = doc["text"]  # the same text, as word pairs (phrases)
         docs[r.id] = doc
     return docs
 
 
-def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
+def agency_documents(session: Session, selection: Selection) -> dict[int, Document]:
     """Documents for the selected agencies (with their contacts and categories)."""
     rows = session.execute(
         sa.select(
@@ -354,7 +365,7 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
         .order_by(agency_categories.c.agency_id, Category.name)
     ):
         cats[agency_id].append((slug, name))
-    docs: dict[int, dict] = {}
+    docs: dict[int, Document] = {}
     for r in rows:
         doc: dict[str, Any] = {
             "id": str(r.id),
@@ -373,13 +384,19 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, dict]:
             ),
         }
         doc["stamp"] = _stamp(doc)
+        doc[PAIRS_FIELD] = doc["text"]  # the same text, as word pairs (phrases)
         docs[r.id] = doc
     return docs
 
 
 def model_for(kind: str) -> type[Case] | type[Constituent] | type[Agency]:
     """The model whose rows become the documents of an index."""
-    return {"cases": Case, "constituents": Constituent, "agencies": Agency}[kind]
+    models: dict[str, type[Case] | type[Constituent] | type[Agency]] = {
+        "cases": Case,
+        "constituents": Constituent,
+        "agencies": Agency,
+    }
+    return models[kind]
 
 
 def max_id(session: Session, kind: str) -> int:
@@ -402,7 +419,7 @@ def count(session: Session, kind: str) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def build(session: Session, kind: str, selection: Selection, tz: ZoneInfo) -> dict[int, dict]:
+def build(session: Session, kind: str, selection: Selection, tz: ZoneInfo) -> dict[int, Document]:
     """Documents of one kind for a selection."""
     if kind == "cases":
         return case_documents(session, selection, tz)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import logging
 from array import array
-from typing import Any
+from typing import Any, cast
 
 import whoosh
 from flask import Flask
@@ -142,14 +142,14 @@ class WhooshEngine:
             result[fieldname] = counts
         return result
 
-    def column(self, reading: Reading, kind: str, column: str) -> array:
+    def column(self, reading: Reading, kind: str, column: str) -> array[int]:
         """A numeric column's values for every document number (sorting by date)."""
         key = (f"{self.name}:column:{kind}", column)
         cached = reading.opened.filters.get(key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cast("array[int]", cached)
 
-        def compute(sub: Searcher, _offset: int) -> array:
+        def compute(sub: Searcher, _offset: int) -> array[int]:
             reader = sub.reader()
             count = reader.doc_count_all()
             if not reader.has_column(column):
@@ -161,7 +161,7 @@ class WhooshEngine:
                 return load_column(values, count)
             return array("q", (values[i] for i in range(count)))
 
-        merged = array("q")
+        merged: array[int] = array("q")
         for part in reading.segment_cached(kind, f"{self.name}:column:{column}", compute):
             merged.extend(part)
         reading.opened.filters[key] = merged
@@ -189,7 +189,7 @@ class WhooshEngine:
         return [hit.docnum for hit in results]
 
     @staticmethod
-    def newest(values: array, hits: Bits, limit: int) -> list[int]:
+    def newest(values: array[int], hits: Bits, limit: int) -> list[int]:
         """The ``limit`` documents of ``hits`` with the largest ``values`` (a sort column)."""
         return heapq.nlargest(limit, docsets.to_ids(hits), key=values.__getitem__)
 
@@ -229,6 +229,8 @@ def _class_attributes() -> list[tuple[str, Any, str]]:
     from whoosh.reading import SegmentReader
 
     return [
+        ("whoosh.codec.whoosh3", whoosh3, "_lenfield"),
+        ("whoosh.codec.whoosh3", whoosh3, "LENGTHS_COLUMN"),
         ("W3PerDocReader", whoosh3.W3PerDocReader, "_cached_reader"),
         ("W3LeafMatcher", whoosh3.W3LeafMatcher, "_goto"),
         ("W3LeafMatcher", whoosh3.W3LeafMatcher, "_read_data"),

@@ -25,7 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh.filedb.filestore import FileStorage
 
@@ -33,13 +33,15 @@ from constituent.extensions import db
 from constituent.models import SearchQueue
 from constituent.search import documents, queue
 from constituent.search.documents import Selection
-from constituent.search.schema import INDEX_NAMES, SCHEMAS
+from constituent.search.schema import INDEX_NAMES, SCHEMA_VERSION, SCHEMAS
 from constituent.search.store import (
     BROKEN,
+    CURRENT,
     GEN_PREFIX,
     REBUILDING,
     IndexBusy,
     SearchUnavailable,
+    current_flask_app,
     current_generation,
     index_root,
     is_broken,
@@ -67,7 +69,7 @@ class RebuildInProgress(IndexBusy):
 
 
 def _app(app: Flask | None) -> Flask:
-    return app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app or current_flask_app()
 
 
 def _tz(app: Flask) -> ZoneInfo:
@@ -92,7 +94,7 @@ class DrainResult:
     batches: int = 0
 
 
-def _apply(path: Path, ids: set[int], docs: dict[int, dict]) -> tuple[int, int]:
+def _apply(path: Path, ids: set[int], docs: dict[int, documents.Document]) -> tuple[int, int]:
     """Write one batch into one index: update what exists, delete what no longer does."""
     ix = open_index(path)
     writer = ix.writer(timeout=30.0, delay=0.05)  # Whoosh's own lock, behind ours
@@ -194,6 +196,7 @@ class RebuildResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     replayed: int = 0
+    reason: str = ""  # why ensure_index rebuilt (missing, damaged, another schema)
 
 
 def _build_index(
@@ -356,22 +359,54 @@ def healthy(app: Flask | None = None) -> bool:
     return True
 
 
+class _LoggedProgress:
+    """Rebuild progress for the log (the background indexer has no terminal): each index's
+    start, every tenth and its end."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, int] = {}
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        tenth = 10 * done // total if total else 10
+        if self.shown.get(name) == tenth:
+            return
+        self.shown[name] = tenth
+        log.info("search index rebuild: %s %s of %s documents", name, f"{done:,}", f"{total:,}")
+
+
+def stale_reason(app: Flask | None = None) -> str | None:
+    """Why the current index cannot be used (missing, another schema, damaged), or None."""
+    root = index_root(_app(app))
+    data = read_json(root / CURRENT)
+    if data is None:
+        return "missing"
+    if data.get("schema") != SCHEMA_VERSION:
+        return f"built for search schema {data.get('schema')}, this version uses {SCHEMA_VERSION}"
+    gen = current_generation(root)
+    if gen is None:
+        return "missing"
+    if is_broken(root, gen):
+        return "damaged"
+    return None
+
+
 def ensure_index(
     app: Flask | None = None, *, progress: Progress | None = None, check_files: bool = True
 ) -> RebuildResult | None:
-    """Rebuild the index if it is missing or damaged (and nobody else is rebuilding it)."""
+    """Rebuild the index if it is missing, damaged or built for another schema version (and
+    nobody else is rebuilding it); progress goes to ``progress`` or else to the log."""
     app = _app(app)
     root = index_root(app)
-    gen = current_generation(root)
-    ok = gen is not None and not is_broken(root, gen)
-    if ok and check_files:
-        ok = healthy(app)
-    if ok:
+    reason = stale_reason(app)
+    if reason is None and check_files and not healthy(app):
+        reason = "damaged"
+    if reason is None:
         return None
     if rebuild_marker(root):
         raise RebuildInProgress("another process is rebuilding the search index")
-    log.warning("search index missing or damaged in %s: rebuilding from the database", root)
-    result = rebuild(app, progress=progress)
+    log.warning("search index in %s is %s: rebuilding from the database", root, reason)
+    result = rebuild(app, progress=progress or _LoggedProgress())
+    result.reason = reason
     search_index(app).close()
     return result
 
@@ -444,6 +479,7 @@ def check(
     through the queue like any save, so a concurrent indexer cannot undo them.
     """
     app = _app(app)
+    ensure_index(app, progress=progress, check_files=False)
     drain(app, lock_timeout=120.0)
     report = []
     for name in INDEX_NAMES:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -53,6 +53,7 @@ CASE, CONSTITUENT, AGENCY = "case", "constituent", "agency"
 KINDS = (CASE, CONSTITUENT, AGENCY)
 # Rows that never change what a search finds.
 _IGNORED = (SearchQueue, AuditEvent, Notification)
+_TABLE = cast(sa.Table, SearchQueue.__table__)
 
 _QUEUED = "search_queue.keys"
 _PENDING = "search_queue.pending"
@@ -126,7 +127,7 @@ class _Touched:
 
     def __init__(self) -> None:
         self.ids: dict[str, set[int]] = {k: set() for k in KINDS}
-        self.fanouts: list[tuple[str, sa.Select]] = []
+        self.fanouts: list[tuple[str, sa.Select[Any]]] = []
         self.response_referrals: set[int] = set()
 
     def add(self, kind: str, *values: Any) -> None:
@@ -134,7 +135,7 @@ class _Touched:
             if value is not None:
                 self.ids[kind].add(int(value))
 
-    def fan_out(self, kind: str, select: sa.Select) -> None:
+    def fan_out(self, kind: str, select: sa.Select[Any]) -> None:
         self.fanouts.append((kind, select))
 
 
@@ -236,7 +237,7 @@ def after_flush(session: Session, _flush_context: UOWTransaction) -> None:
             if (kind, record_id) not in seen:
                 seen.add((kind, record_id))
                 rows.append({"kind": kind, "record_id": record_id, "queued_at": now})
-    table = SearchQueue.__table__
+    table = _TABLE
     if rows:
         connection.execute(sa.insert(table), rows)
     for kind, select in touched.fanouts:
@@ -278,7 +279,7 @@ def queue_records(session: Session, kind: str, ids: Iterable[int]) -> int:
     """Queue records explicitly (check --repair, tools); flushed with the caller's transaction."""
     rows = [{"kind": kind, "record_id": int(i), "queued_at": utcnow()} for i in ids]
     if rows:
-        session.execute(sa.insert(SearchQueue.__table__), rows)
+        session.execute(sa.insert(_TABLE), rows)
         session.info[_PENDING] = True
     return len(rows)
 

@@ -114,10 +114,10 @@ def _score_docs(sub: Any, terms: list[_Term], docs: list[int]) -> dict[int, floa
     return scores
 
 
-def _length_order(reader: Any, fieldname: str) -> array:
+def _length_order(reader: Any, fieldname: str) -> array[int]:
     """A segment's documents from shortest to longest (cached with the segment)."""
     cache = reader.__dict__.setdefault("_constituent_length_order", {})
-    order = cache.get(fieldname)
+    order: array[int] | None = cache.get(fieldname)
     if order is None:
         lengths = _lengths(reader, fieldname)
         count = reader.doc_count_all()

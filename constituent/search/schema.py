@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from nicknames import NickNamer
 from whoosh import columns, fields
@@ -20,7 +21,8 @@ from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
 # Bump when a schema or analyzer changes: an index built by another version is rebuilt.
-SCHEMA_VERSION = 3
+# 4: text_pairs (each two neighbouring words as one term) for phrases.
+SCHEMA_VERSION = 4
 
 ORIGINAL_MARK = "="
 INDEX_NAMES = ("cases", "constituents", "agencies")
@@ -40,7 +42,9 @@ class StemmingTokenizer(Tokenizer):
         return {"cachesize": self.cachesize}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(int(state.get("cachesize", 100_000)))  # type: ignore[misc, arg-type]
+        cachesize = state.get("cachesize", 100_000)
+        self.cachesize = cachesize if isinstance(cachesize, int) else 100_000
+        self._stem = functools.lru_cache(maxsize=self.cachesize)(stem)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
@@ -52,7 +56,7 @@ class StemmingTokenizer(Tokenizer):
         self,
         value: str,
         positions: bool = False,
-        chars: bool = False,  # type: ignore[override]
+        chars: bool = False,
         keeporiginal: bool = False,
         removestops: bool = True,
         start_pos: int = 0,
@@ -91,20 +95,72 @@ class StemmingTokenizer(Tokenizer):
 
 
 WORD_RE = re.compile(r"\w+(?:[.'’]\w+)*")
+PAIRS_FIELD = "text_pairs"
+_pair_stem = functools.lru_cache(maxsize=100_000)(stem)
 
 
-def text_analyzer():  # type: ignore[no-untyped-def]
+def pair_term(first: str, second: str) -> str:
+    """The text_pairs term of two neighbouring stems."""
+    return f"{first} {second}"
+
+
+class PairTokenizer(Tokenizer):
+    """Each two neighbouring words of a text, stemmed as the ``text`` field stems them, as one
+    term ("pension stop"): a phrase is then an AND of its pairs (exact for two words), and
+    word positions are compared only in the few documents holding every pair."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        t.boost = 1.0
+        t.stopped = False
+        previous = None
+        pos = start_pos
+        for m in WORD_RE.finditer(value):
+            word = _pair_stem(m.group().lower().translate(accent_map))
+            if previous is not None:
+                t.text = pair_term(previous, word)
+                if positions:
+                    t.pos = pos
+                    pos += 1
+                yield t
+            previous = word
+
+
+def text_analyzer() -> StemmingTokenizer:
     """Words, lower-cased, accents folded, stemmed; positions untouched (no stop words)."""
     return StemmingTokenizer()
 
 
-def keyword_analyzer():  # type: ignore[no-untyped-def]
+def keyword_analyzer() -> Any:
     """Words, lower-cased and accent-folded, not stemmed (names, nicknames, field values)."""
     return RegexTokenizer(r"[\w-]+") | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 TEXT = text_analyzer()
 KEYWORDS = keyword_analyzer()
+
+
+def pairs_field() -> fields.FieldType:
+    """Word pairs of the ``text`` field: which documents hold each pair, nothing more."""
+    return fields.ID(analyzer=PairTokenizer())
 
 
 def case_schema() -> fields.Schema:
@@ -115,6 +171,8 @@ def case_schema() -> fields.Schema:
         # Everything searchable by plain words: subject, description, notes, responses, mail,
         # the constituent's names, city and ZIP, agency names, category.
         text=fields.TEXT(analyzer=TEXT, phrase=True),
+        # The same text as neighbouring word pairs (phrases: docsets.phrase_match).
+        text_pairs=pairs_field(),
         # Given-name variants (Bob for Robert): matched by words at a lower weight.
         aka=fields.TEXT(analyzer=KEYWORDS, phrase=False, field_boost=0.5),
         subject=fields.STORED(),
@@ -150,6 +208,7 @@ def constituent_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         text=fields.TEXT(analyzer=TEXT, phrase=True),
+        text_pairs=pairs_field(),
         aka=fields.TEXT(analyzer=KEYWORDS, phrase=False, field_boost=0.5),
         stamp=fields.STORED(),
         district_id=fields.ID(),
@@ -163,6 +222,7 @@ def agency_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         text=fields.TEXT(analyzer=TEXT, phrase=True),
+        text_pairs=pairs_field(),
         stamp=fields.STORED(),
         agency_words=fields.KEYWORD(analyzer=KEYWORDS),
         category_words=fields.KEYWORD(analyzer=KEYWORDS),

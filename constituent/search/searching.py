@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -49,6 +49,9 @@ from constituent.services.permissions import (
     may,
     visible_cases,
 )
+
+# The stored fields of one document (id, number, subject, body, stamp).
+StoredFields = dict[str, Any]
 
 PER_PAGE = 20
 MAX_PAGE = 250
@@ -135,16 +138,16 @@ def _labels(facet: str, values: Iterable[str]) -> dict[str, tuple[str, str]]:
                 continue
         return out
     if facet == "category":
-        rows = db.session.execute(
+        categories = db.session.execute(
             sa.select(Category.slug, Category.name).where(Category.slug.in_(values))
         ).all()
-        return {slug: (name, f"category:{slug}") for slug, name in rows}
+        return {slug: (name, f"category:{slug}") for slug, name in categories}
     ids = [int(v) for v in values if v.isdigit()]
-    rows = db.session.execute(
+    agencies = db.session.execute(
         sa.select(Agency.id, Agency.name, Agency.acronym).where(Agency.id.in_(ids))
     ).all()
     out = {}
-    for agency_id, name, acronym in rows:
+    for agency_id, name, acronym in agencies:
         key = acronym or name
         token_value = "-".join("".join(c if c.isalnum() else " " for c in key.lower()).split())
         out[str(agency_id)] = (f"{name} ({acronym})" if acronym else name, f"agency:{token_value}")
@@ -203,7 +206,7 @@ def ranking_query(parsed: Parsed, reader: Any) -> wq.Query | None:
 
 def _page_docnums(
     reading: Reading, parsed: Parsed, hits: int, sort: str, page: int
-) -> list[tuple[int, dict]]:
+) -> list[tuple[int, StoredFields]]:
     """The page's (docnum, stored fields), best first or by date."""
     searcher = reading.searcher("cases")
     search_engine = engine.current()
@@ -296,7 +299,7 @@ class CasePage:
     allowed: int  # bitmaps of document numbers (see docsets)
     hits: int = 0
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    chosen: list[tuple[int, dict]] = field(default_factory=list)
+    chosen: list[tuple[int, StoredFields]] = field(default_factory=list)
     page: int = 1
 
     @property
@@ -391,11 +394,11 @@ def _constituent_filter(reading: Reading, user: User) -> wq.Query:
 
     districts = sorted(user.district_ids)
     cache_key = ("constituent-exceptions", f"{user.id}:{user.role}:{districts}")
-    exceptions = reading.opened.filters.get(cache_key)  # type: ignore[arg-type]
+    exceptions = reading.opened.filters.get(cache_key)
     if exceptions is None:
         exceptions = people.district_rule_exceptions(user)
-        reading.opened.filters[cache_key] = exceptions  # type: ignore[index, assignment]
-    admitted, hidden = exceptions  # type: ignore[misc]
+        reading.opened.filters[cache_key] = exceptions
+    admitted, hidden = exceptions
     reach = wq.Or(
         [
             wq.Term("district_id", "none"),
@@ -437,15 +440,14 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     ids = [int(searcher.stored_fields(d)["id"]) for d in best]
     if not ids:
         return
-    rows = (
-        db.session.scalars(
-            people.visible_constituents(user)
-            .where(Constituent.id.in_(ids))
-            .options(joinedload(Constituent.district))
-        )
-        .unique()
-        .all()
+    # visible_constituents is annotated Select[tuple[Constituent]]; its rows are Constituents.
+    query = cast(
+        "sa.Select[Constituent]",
+        people.visible_constituents(user)
+        .where(Constituent.id.in_(ids))
+        .options(joinedload(Constituent.district)),
     )
+    rows = db.session.scalars(query).unique().all()
     by_id = {p.id: p for p in rows}
     outcome.constituents = [by_id[i] for i in ids if i in by_id][:SECTION_SIZE]
 

@@ -44,12 +44,12 @@ from constituent.services.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def load_column(reader: Any, doccount: int) -> array:
+def load_column(reader: Any, doccount: int) -> array[int]:
     """A fixed-width numeric column read into memory in one read (default values filled in)."""
     typecode = reader._typecode
     size = reader._fixedlen
     raw = reader._dbfile.get(reader._basepos, reader._count * size)
-    values = array(typecode)
+    values: array[int] = array(typecode)
     values.frombytes(bytes(raw))
     if size > 1 and sys.byteorder == "little":
         values.byteswap()  # Whoosh writes columns big-endian ("!")
@@ -72,7 +72,7 @@ def patch_whoosh() -> None:
         return
     original = reader_class._cached_reader
 
-    def _cached_reader(self, fieldname, column):  # type: ignore[no-untyped-def]
+    def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
         missing = self.__dict__.setdefault("_constituent_missing", set())
         if fieldname in missing:
             return None
@@ -115,6 +115,13 @@ class SearchUnavailable(DomainError):
     """The index cannot answer now (missing, damaged or being rebuilt). Saving still works."""
 
     status_code = 503
+
+
+def current_flask_app() -> Flask:
+    """The app behind flask.current_app: the object itself, not the proxy (kept by identity)."""
+    proxy: Any = current_app
+    app: Flask = proxy._get_current_object()
+    return app
 
 
 def index_root(app: Flask | None = None) -> Path:

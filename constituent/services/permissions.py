@@ -212,7 +212,7 @@ def case_search_scope(user: User | None, action: Action = Action.VIEW) -> CaseSe
     return NOTHING
 
 
-def visible_cases(user: User | None, action: Action = Action.VIEW) -> sa.Select[tuple[Case]]:
+def visible_cases(user: User | None, action: Action = Action.VIEW) -> sa.Select[Case]:
     """A SELECT of the cases the user may act on; list pages add filters to it."""
     return sa.select(Case).where(case_scope(user, action))
 
