@@ -160,7 +160,7 @@ def _follow_up_query(user: User) -> sa.Select[FollowUp]:
     )
 
 
-def _case_rows(query: sa.Select[tuple[Case]], limit: int) -> list[case_service.CaseRow]:
+def _case_rows(query: sa.Select[Case], limit: int) -> list[case_service.CaseRow]:
     age = case_service.age_seconds_expr()
     rows = db.session.execute(
         query.add_columns(age.label("age_seconds"))
@@ -171,7 +171,7 @@ def _case_rows(query: sa.Select[tuple[Case]], limit: int) -> list[case_service.C
     return [case_service.CaseRow(case=c, age_days=int((s or 0) // 86400)) for c, s in rows]
 
 
-def _count(query: sa.Select[tuple[Case]]) -> int:
+def _count(query: sa.Select[Case]) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
 
 
