@@ -747,6 +747,84 @@ def test_open_a_new_case_with_a_new_constituent(client, office, setup):
     assert f'value="{SSA_ADDRESS}"' not in page and 'name="email" type="text" value=""' in page
 
 
+def test_a_case_from_mail_takes_the_same_address_fields_as_intake(client, office, setup):
+    """State (defaulted to the office's) and the unit line, from the macro intake uses."""
+    from constituent.services import office as office_service
+
+    office_service.save_settings(
+        office_service.SettingsInput(
+            name="Office of Elise Stefanik",
+            legislator_name="Elise Stefanik",
+            legislator_title="",
+            body="us_house",
+            state="NY",
+            office_code="NY21",
+            timezone="America/New_York",
+        )
+    )
+    factories.gen_zip("12901", "NY-21")
+    db.session.commit()
+    message = queued(client, office, eml("Housing", "My landlord.", sender="a@example.net"))
+    client.login(office.caseworker.email)
+    url = f"/mail/{message.id}/new-case"
+    page = client.get(url).get_data(as_text=True)
+    intake = client.get("/intake/").get_data(as_text=True)
+
+    def address_inputs(markup: str) -> list[str]:
+        names = ("street", "street2", "city", "state", "zip5")
+        return [m for m in re.findall(r'<input[^>]*name="(\w+)"', markup) if m in names]
+
+    assert (
+        address_inputs(page)
+        == address_inputs(intake)
+        == [
+            "street",
+            "street2",
+            "city",
+            "state",
+            "zip5",
+        ]
+    )
+    assert re.search(r'name="state"[^>]*value="NY"', page)
+    response = client.form_post(
+        url,
+        {
+            "action": "open",
+            "constituent_id": "",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "street": "12 Oak St",
+            "street2": "Apt 4B",
+            "city": "Plattsburgh",
+            "state": "NY",
+            "zip5": "12901-1234",
+            "category_id": str(office.category.id),
+            "subject": "Landlord problem",
+            "priority": "routine",
+        },
+    )
+    assert response.status_code == 302, page_text(response)
+    person = db.session.scalar(
+        sa.select(Case).where(Case.subject == "Landlord problem")
+    ).constituent
+    assert (person.street2, person.state, person.zip5, person.zip4) == (
+        "Apt 4B",
+        "NY",
+        "12901",
+        "1234",
+    )
+
+
+def test_a_case_from_mail_offers_outside_the_districts_for_a_split_zip(client, office, setup):
+    factories.gen_zip("35016", "NY-21", "AL-05")  # one part served here, one not
+    db.session.commit()
+    message = queued(client, office, eml("Housing", "My landlord.", sender="a@example.net"))
+    client.login(office.caseworker.email)
+    url = f"/mail/{message.id}/new-case"
+    page = client.form_post(url, {"action": "find", "zip5": "35016"}).get_data(as_text=True)
+    assert "Outside this office" in page and "split between" in page
+
+
 # Who may do what -------------------------------------------------------------------------------
 
 

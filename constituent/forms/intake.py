@@ -10,8 +10,13 @@ from constituent.forms import Marked, OneTimeKey, choices, limit, optional_int
 from constituent.forms.constituents import district_choice
 from constituent.models import Channel, Priority
 from constituent.services.addresses import ZIP_INPUT_RE, ZIP_MESSAGE
-from constituent.services.constituents import LIMITS
-from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
+from constituent.services.constituents import LIMITS, OUTSIDE_DISTRICT
+from constituent.services.intake import (
+    MAX_DESCRIPTION,
+    MAX_SUBJECT,
+    CallDetails,
+    DistrictQuestion,
+)
 
 
 class NewCaseFields(OneTimeKey, FlaskForm):
@@ -68,6 +73,20 @@ class NewCaseFields(OneTimeKey, FlaskForm):
     )
     confidential = BooleanField("Confidential (only supervisors and the assignee see it)")
     release_needed = BooleanField("Privacy release needed (an agency will be contacted)")
+
+    def ask_district(self, question: DistrictQuestion) -> None:
+        """Offer the district choices the question asks for (and "outside" when it may be)."""
+        outside = (
+            [(OUTSIDE_DISTRICT, "Outside this office's districts")]
+            if question.outside_choice
+            else []
+        )
+        self.district_id.choices = choices(
+            [("", "Choose a district")]
+            + [(d.id, f"{d.code} · {d.name}") for d in question.options]
+            + outside
+        )
+        self.district_id.label.text = question.label
 
     def call_details(self, *, channel: str, phone: str = "", description: str = "") -> CallDetails:
         """The submitted values, with what the subclass adds, as the intake service's

@@ -48,17 +48,7 @@ def _context(form: IntakeForm) -> dict[str, Any]:
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(current_user, details.zip5, selected)
-    outside = (
-        [(constituents.OUTSIDE_DISTRICT, "Outside this office's districts")]
-        if question.outside_choice
-        else []
-    )
-    form.district_id.choices = choices(
-        [("", "Choose a district")]
-        + [(d.id, f"{d.code} · {d.name}") for d in question.options]
-        + outside
-    )
-    form.district_id.label.text = question.label
+    form.ask_district(question)
     searched = any(
         (
             details.first_name.strip(),

@@ -23,7 +23,15 @@ from wtforms.fields.choices import SelectChoice
 from constituent.extensions import csrf, db
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
 from constituent.models import Category, InboundMessage, InboundStatus, User
-from constituent.services import audit, constituents, intake, permissions, submissions, uploads
+from constituent.services import (
+    audit,
+    constituents,
+    intake,
+    office,
+    permissions,
+    submissions,
+    uploads,
+)
 from constituent.services import mail as mail_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Capability
@@ -256,10 +264,7 @@ def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, A
         exclude_id=selected.id if selected else None,
     )
     question = intake.district_question(user, details.zip5, selected)
-    form.district_id.choices = [SelectChoice("", "Choose a district")] + [
-        SelectChoice(d.id, f"{d.code} · {d.name}") for d in question.options
-    ]
-    form.district_id.label.text = question.label
+    form.ask_district(question)
     searched = any(
         v.strip() for v in (details.first_name, details.last_name, details.email, details.street)
     )
@@ -290,6 +295,7 @@ def new_case(message_id: int):  # type: ignore[no-untyped-def]
             formdata=None,
             subject=message.subject[:200],
             email="" if mail_service.is_agency_sender(sender) else sender,
+            state=office.profile().state,  # the usual State; staff change it
         )
     else:
         form = NewCaseForm()
