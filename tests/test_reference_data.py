@@ -238,3 +238,92 @@ def test_an_admin_keeps_districts_zips_and_categories_on_the_admin_pages(app, cl
     assert case.category_id == health.id and medicare.name == "Medicare Part D"
     listing = client.get("/admin/categories").get_data(as_text=True)
     assert "Medicare Part D" in listing and "Deactivated" in listing
+
+
+def test_a_deactivated_district_is_offered_nowhere_a_district_is_chosen(client, office):
+    """New users, intake's choices, a case's handling district, a constituent's district and
+    routing rules offer active districts only; a record already in one keeps it."""
+    from constituent.services import auth as auth_service
+    from constituent.services.errors import DomainError
+
+    old = factories.gen_district("NY-19", "Old district")
+    office.supervisor.districts.append(old)
+    office.supervisor.districts.append(office.b)
+    case = factories.gen_case(office.a, office.category, opened_by=office.supervisor)
+    person = factories.gen_constituent(office.a, first="Ann", last="Lee")
+    db.session.commit()
+    district_service.set_district_active(old, False)
+    db.session.commit()
+
+    def offers(url: str) -> bool:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        return "NY-19" in page.get_data(as_text=True)
+
+    client.login(office.admin.email)
+    assert not offers("/admin/users/new")
+    assert not offers("/agencies/rules/new")
+    client.logout()
+    client.login(office.supervisor.email)
+    assert not offers(f"/cases/{case.id}/edit")
+    assert not offers(f"/constituents/{person.id}/edit")
+    # Intake asks about an unknown ZIP with the user's active districts only.
+    unknown = client.get("/intake/district?zip5=99950").get_data(as_text=True)
+    assert "NY-20" in unknown and "NY-19" not in unknown
+    # The services refuse it too, with a sentence for a person.
+    try:
+        auth_service.create_user(
+            "new@test.example", "New Person", "caseworker", ["NY-19"], factories.PASSWORD + "!"
+        )
+    except DomainError as exc:
+        assert "NY-19 is deactivated" in exc.message
+    else:
+        raise AssertionError("a deactivated district was given to a new user")
+    db.session.rollback()
+    moved = client.form_post(
+        f"/cases/{case.id}/edit",
+        {
+            "subject": case.subject,
+            "description": case.description,
+            "category": str(office.category.id),
+            "priority": case.priority.value,
+            "district": str(old.id),
+        },
+    )
+    assert moved.status_code == 422  # not one of the choices
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).district_id == office.a.id
+    # A case already in the deactivated district keeps it on its edit page.
+    kept = factories.gen_case(old, office.category, opened_by=office.supervisor)
+    db.session.commit()
+    assert offers(f"/cases/{kept.id}/edit")
+
+
+def test_a_caller_on_file_in_a_deactivated_district_is_handled_by_the_office(app, office):
+    from constituent.services import intake
+
+    old = factories.gen_district("NY-19", "Old district")
+    person = factories.gen_constituent(old, first="Ann", last="Lee")
+    office.supervisor.districts.append(office.b)
+    db.session.commit()
+    old.active = False
+    question = intake.district_question(office.supervisor, "", person)
+    assert question.district is None and "deactivated" in question.message
+    assert [d.code for d in question.options] == ["NY-20", "NY-21"]
+
+
+def test_a_deactivated_district_may_be_kept_by_a_record_but_not_chosen_anew(app, office):
+    from constituent.services import constituents
+    from constituent.services.errors import DomainError
+
+    old = factories.gen_district("NY-19", "Old district")
+    old.active = False
+    db.session.flush()
+    try:
+        constituents.resolve_district("12901", old.id)
+    except DomainError as exc:
+        assert "NY-19 is deactivated" in exc.message and exc.field == "district_id"
+    else:
+        raise AssertionError("a deactivated district was chosen anew")
+    kept, _, _ = constituents.resolve_district("12901", old.id, current_id=old.id)
+    assert kept is old

@@ -264,6 +264,11 @@ def create_user(
         district = db.session.scalar(db.select(District).where(District.code == code.upper()))
         if district is None:
             raise DomainError(f"Unknown district {code}.", field="districts")
+        if not district.active:
+            raise DomainError(
+                f"{district.code} is deactivated: choose a district the office serves.",
+                field="districts",
+            )
         districts.append(district)
     if not districts and permissions.needs_district(role):
         raise DomainError(

@@ -216,6 +216,11 @@ def update_case_header(
         )
     if district.id != case.district_id and district.id not in by.district_ids:
         raise DomainError("Choose one of your own districts.", field="district")
+    if district.id != case.district_id and not district.active:
+        raise DomainError(
+            f"{district.code} is deactivated: choose a district the office serves.",
+            field="district",
+        )
     if not changes:
         return []
     case.subject = subject

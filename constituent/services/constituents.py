@@ -461,13 +461,14 @@ def split_choices(where: Districting) -> str:
 
 
 def resolve_district(
-    zip5: str, chosen_id: int | None, unknown_ok: bool = False
+    zip5: str, chosen_id: int | None, unknown_ok: bool = False, current_id: int | None = None
 ) -> tuple[District | None, bool, bool]:
     """(district, out_of_district, district_override) for an address, staff choice first.
 
     A chosen district that the ZIP table does not give for the ZIP counts as an override, which
     a later re-import of the table leaves alone. A ZIP missing from the table is refused unless
-    ``unknown_ok`` (then the constituent is out of district).
+    ``unknown_ok`` (then the constituent is out of district). A deactivated district may be
+    kept (``current_id``) but not chosen anew.
     """
     where = districting(zip5)
     if chosen_id == OUTSIDE_DISTRICT:
@@ -476,6 +477,11 @@ def resolve_district(
         chosen = db.session.get(District, chosen_id)
         if chosen is None:
             raise DomainError("Choose a district from the list.", field="district_id")
+        if not chosen.active and chosen.id != current_id:
+            raise DomainError(
+                f"{chosen.code} is deactivated: choose a district the office serves.",
+                field="district_id",
+            )
         return chosen, False, chosen.code not in where.codes
     if where.kind == "set":
         return where.served[0], False, False
@@ -611,7 +617,10 @@ def update_constituent(
             changes=changes,
         )
     district, out_of_district, override = resolve_district(
-        data.zip5, district_id, unknown_ok=data.zip5 == (person.zip5 or "")
+        data.zip5,
+        district_id,
+        unknown_ok=data.zip5 == (person.zip5 or ""),
+        current_id=person.district_id,
     )
     _keep_in_scope(person, district, chosen=bool(district_id), author=author)
     before = {f.name: _display(person, f.name) for f in fields(data)}

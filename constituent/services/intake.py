@@ -80,7 +80,8 @@ class DistrictQuestion:
 
 
 def _office_districts(user: User) -> list[District]:
-    return sorted(user.districts, key=lambda d: d.code)
+    """The user's districts that take new cases (a deactivated one takes none)."""
+    return sorted((d for d in user.districts if d.active), key=lambda d: d.code)
 
 
 def _handling(user: User) -> list[District]:
@@ -95,6 +96,14 @@ def district_question(
     """What the intake form should say and ask about the district for this ZIP or record."""
     handling_label = "District handling the case"
     if constituent is not None:
+        if constituent.district is not None and not constituent.district.active:
+            return DistrictQuestion(
+                "on_file",
+                f"District on file: {constituent.district.code}, which is deactivated: the case "
+                "is handled by your office.",
+                _handling(user),
+                handling_label,
+            )
         if constituent.district is not None:
             return DistrictQuestion(
                 "on_file",

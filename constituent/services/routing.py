@@ -116,7 +116,9 @@ def get_rule(rule_id: int) -> RoutingRule:
     return rule
 
 
-def _resolve(data: RuleData) -> tuple[Category, District | None, Agency, AgencyContact | None]:
+def _resolve(
+    data: RuleData, kept_district_id: int | None = None
+) -> tuple[Category, District | None, Agency, AgencyContact | None]:
     category = db.session.get(Category, data.category_id) if data.category_id else None
     if category is None:
         raise DomainError("Choose a category.", field="category_id")
@@ -125,6 +127,11 @@ def _resolve(data: RuleData) -> tuple[Category, District | None, Agency, AgencyC
         district = db.session.get(District, data.district_id)
         if district is None:
             raise DomainError("That district does not exist.", field="district_id")
+        if not district.active and district.id != kept_district_id:
+            raise DomainError(
+                f"{district.code} is deactivated: choose a district the office serves.",
+                field="district_id",
+            )
     agency = db.session.get(Agency, data.agency_id) if data.agency_id else None
     if agency is None:
         raise DomainError("Choose an agency.", field="agency_id")
@@ -201,7 +208,7 @@ def create_rule(data: RuleData, user: User | None = None) -> RoutingRule:
 
 def update_rule(rule: RoutingRule, data: RuleData, user: User | None = None) -> RoutingRule:
     """Change a routing rule."""
-    category, district, agency, contact = _resolve(data)
+    category, district, agency, contact = _resolve(data, kept_district_id=rule.district_id)
     if rule.active:
         _refuse_duplicate(category, district, except_id=rule.id)
     rule.category, rule.district, rule.agency, rule.contact = category, district, agency, contact

@@ -369,12 +369,17 @@ def contact_activate(contact_id: int) -> ResponseReturnValue:
 # ---------------------------------------------------------------------------------------
 
 
-def _rule_choices(form: RuleForm) -> None:
+def _rule_choices(form: RuleForm, rule: RoutingRule | None = None) -> None:
     form.category_id.choices = choices(
         [("", "Choose a category")] + [(c.id, c.name) for c in _categories()]
     )
     form.district_id.choices = choices(
-        [("", "All districts")] + [(d.id, f"{d.code} · {d.name}") for d in _districts()]
+        [("", "All districts")]
+        + [
+            (d.id, f"{d.code} · {d.name}")
+            for d in _districts()
+            if d.active or (rule is not None and d.id == rule.district_id)
+        ]
     )
     agencies = agency_service.active_agencies()
     form.agency_id.choices = choices(
@@ -456,7 +461,7 @@ def rule_edit(rule_id: int) -> ResponseReturnValue:
     """Change a routing rule."""
     rule = routing.get_rule(rule_id)
     form = RuleForm(obj=rule)
-    _rule_choices(form)
+    _rule_choices(form, rule)
 
     def save() -> tuple[str, str]:
         routing.update_rule(rule, _rule_data(form), current_staff())

@@ -479,8 +479,8 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
         .order_by(Category.name)
     )
     form.category.choices = [(c.id, c.name) for c in categories]
-    districts = {d.id: d for d in current_staff().districts}
-    districts.setdefault(case.district.id, case.district)
+    districts = {d.id: d for d in current_staff().districts if d.active}
+    districts.setdefault(case.district.id, case.district)  # kept even when deactivated
     form.district.choices = [
         (d.id, f"{d.code} — {d.name}") for d in sorted(districts.values(), key=lambda d: d.code)
     ]

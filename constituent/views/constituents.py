@@ -100,8 +100,8 @@ def constituent_detail(constituent_id: int) -> ResponseReturnValue:
 
 def _district_choices(person: Constituent) -> list[SelectChoice]:
     """The user's own districts (and the record's present one): no record leaves scope."""
-    rows = {d.id: d for d in current_staff().districts}
-    if person.district is not None:
+    rows = {d.id: d for d in current_staff().districts if d.active}
+    if person.district is not None:  # kept even when deactivated
         rows.setdefault(person.district.id, person.district)
     ordered = sorted(rows.values(), key=lambda d: d.code)
     return choices(
