@@ -364,6 +364,7 @@ def test_a_confidential_case_is_refused_to_everyone_but_supervisors_and_its_assi
 # template) with what a person saw on a page: the form carries the version, and a post without
 # it is refused (400), never let through unchecked. The role that may post each.
 VERSIONED: dict[str, Role] = {
+    "/admin/office": Role.ADMIN,
     "/cases/<int:case_id>/assign": Role.SUPERVISOR,
     "/cases/<int:case_id>/edit": Role.SUPERVISOR,
     "/cases/<int:case_id>/release/not-needed": Role.CASEWORKER,
@@ -387,7 +388,6 @@ UNVERSIONED: dict[str, str] = {
     "/account/password": "the user's own password: no shared record",
     "/admin/users/<int:user_id>/<any(disable, enable):change>": "sets a state; a repeat is a no-op",
     "/admin/zip-table": "an import: reports what it changed",
-    "/admin/office": "one settings row; each change is audited with the fields it changed",
     "/admin/categories": "creates a category",
     "/admin/categories/import": "an import: reports what it changed",
     "/admin/categories/<int:category_id>": "a rename: the name is unique, a repeat is a no-op",

@@ -213,3 +213,49 @@ def test_case_tags_carry_the_office_code_set_on_the_office_page(app):
     db.session.commit()
     assert tags.office_code() == "GUAM"
     assert tags.case_tag(1152).startswith("[GUAM C-1152 ")
+
+
+def test_two_admins_saving_the_office_page_at_once_the_second_is_refused(app):
+    from tests.conftest import Client
+
+    first, second = (factories.gen_user(Role.ADMIN, [], email=f"a{n}@test.example") for n in (1, 2))
+    db.session.commit()
+    app.test_client_class = Client
+    one, two = app.test_client(), app.test_client()
+    one.login(first.email)
+    two.login(second.email)
+    form = {
+        "name": "Office of Representative Robert Aderholt",
+        "legislator_name": "Robert Aderholt",
+        "legislator_title": "",
+        "body": "us_house",
+        "state": "AL",
+        "office_code": "AL04",
+        "timezone": "America/Chicago",
+        "default_area_code": "",
+    }
+    # Both open the page before the office is set up; the first save wins.
+    page_one = one.get("/admin/office").get_data(as_text=True)
+    page_two = two.get("/admin/office").get_data(as_text=True)
+    assert one.post("/admin/office", data={**form, **_hidden(page_one)}).status_code == 302
+    refused = two.post(
+        "/admin/office",
+        data={**form, "name": "Someone else's name", **_hidden(page_two)},
+    )
+    assert refused.status_code == 409
+    assert "changed after you opened the page" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(OfficeSettings.name)) == form["name"]
+    # Opened again, the page carries the new version and saves; an old page is refused again.
+    assert one.form_post("/admin/office", {**form, "name": "Aderholt office"}).status_code == 302
+    stale = one.post("/admin/office", data={**form, **_hidden(page_one)})
+    assert stale.status_code == 409
+    # A post without the version is refused, never let through unchecked.
+    bare = one.post("/admin/office", data={**form, "csrf_token": _hidden(page_one)["csrf_token"]})
+    assert bare.status_code == 400 and "which version" in bare.get_data(as_text=True)
+
+
+def _hidden(page: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'<input[^>]*name="(csrf_token|version)"[^>]*value="([^"]*)"', page))

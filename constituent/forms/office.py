@@ -6,11 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired
 
-from constituent.forms import choices, limit
+from constituent.forms import CarriesVersion, choices, limit
 from constituent.models import Body
 
 
-class OfficeSettingsForm(FlaskForm):
+class OfficeSettingsForm(CarriesVersion, FlaskForm):
     """Name, legislator, body, home state, office code, time zone, default area code."""
 
     name = StringField(

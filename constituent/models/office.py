@@ -59,6 +59,10 @@ class OfficeSettings(Base):
     default_area_code: Mapped[str | None] = mapped_column(sa.String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Two admins saving the Office page at once: the second is refused (services.versions).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<OfficeSettings {self.office_code} {self.name}>"

@@ -12,7 +12,7 @@ from flask import current_app, g, has_app_context
 
 from constituent.extensions import db
 from constituent.models import Body, OfficeSettings, User
-from constituent.services import audit, auth, categories, permissions
+from constituent.services import audit, auth, categories, permissions, versions
 from constituent.services import districts as district_service
 from constituent.services.errors import DomainError
 
@@ -164,10 +164,30 @@ def _clean(values: SettingsInput) -> dict[str, object]:
     }
 
 
-def save_settings(values: SettingsInput, by: User | None = None) -> OfficeSettings:
-    """Create or change the office's settings (audited, naming the fields that changed)."""
-    cleaned = _clean(values)
+NOT_SET_UP = 0  # the version a page shows before the office is set up
+
+
+@dataclass
+class _NotSetUp:
+    version: int = NOT_SET_UP
+
+
+def settings_version() -> int:
+    """The version of the settings row (NOT_SET_UP before there is one), for the page's form."""
     row = stored_settings()
+    return row.version if row is not None else NOT_SET_UP
+
+
+def save_settings(
+    values: SettingsInput, by: User | None = None, expected_version: int | None = None
+) -> OfficeSettings:
+    """Create or change the office's settings (audited, naming the fields that changed).
+
+    ``expected_version`` is the version the page was loaded with (None from a command): a
+    save over another admin's later save is refused with a Conflict."""
+    row = stored_settings()
+    versions.check_version(row or _NotSetUp(), expected_version, "office's settings")
+    cleaned = _clean(values)
     if row is None:
         row = OfficeSettings(**cleaned)
         db.session.add(row)

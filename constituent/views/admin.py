@@ -21,9 +21,15 @@ from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
 from constituent.services import exports
 from constituent.services import office as office_service
-from constituent.services.errors import DomainError
+from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
-from constituent.views.helpers import capability_required, csv_download, office_tz
+from constituent.views.errors import render_error
+from constituent.views.helpers import (
+    capability_required,
+    csv_download,
+    office_tz,
+    required_version,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -156,6 +162,9 @@ def office():  # type: ignore[no-untyped-def]
     """Every setting of the office, changed in one form (audited)."""
     current = office_service.profile()
     form = OfficeSettingsForm(data=None if request.method == "POST" else vars_of(current))
+    if request.method == "GET":
+        form.version.data = str(office_service.settings_version())
+    version = required_version(form.version) if form.is_submitted() else None
     status = 200
     if form.validate_on_submit():
         try:
@@ -164,7 +173,11 @@ def office():  # type: ignore[no-untyped-def]
                     **{name: form[name].data or "" for name in SETTINGS_FIELDS}
                 ),
                 by=current_user,
+                expected_version=version,
             )
+        except Conflict as exc:
+            db.session.rollback()
+            return render_error(409, exc.message)
         except DomainError as exc:
             db.session.rollback()
             form[exc.field or "name"].errors = [exc.message]
