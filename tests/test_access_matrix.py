@@ -55,6 +55,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/zips/new", "POST"): "L D D D D A",
     ("/admin/import", "GET"): "L D D D D A",
     ("/admin/import", "POST"): "L D D D D A",
+    ("/admin/import/<int:job_id>", "GET"): "L D D D D A",
+    ("/admin/import/<int:job_id>/progress", "GET"): "L D D D D A",
     ("/admin/office", "GET"): "L D D D D A",
     ("/admin/office", "POST"): "L D D D D A",
     ("/admin/users", "GET"): "L D D D D A",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from constituent import jobs
 from constituent.extensions import db
 from constituent.models import (
     Agency,
@@ -15,6 +17,8 @@ from constituent.models import (
     CaseStatus,
     Constituent,
     EventKind,
+    ImportJob,
+    ImportStatus,
     Outcome,
     Referral,
     SearchQueue,
@@ -184,6 +188,114 @@ def test_the_upload_page_dry_runs_then_imports(app, client):
     assert dry.status_code == 200 and "Dry run: nothing was saved" in html
     assert '<th scope="row">3</th><td>first_name</td>' in html
     assert count(Constituent) == 0
-    real = upload(False)
-    assert real.status_code == 200 and "1 were added" in real.get_data(as_text=True)
+    real = upload(False)  # runs in the background; its page shows the progress, then this
+    assert real.status_code == 302 and "/admin/import/" in real.location
+    job_id = int(real.location.rsplit("/", 1)[-1])
+    jobs.wait(job_id, timeout=30)
+    done = client.get(real.location).get_data(as_text=True)
+    assert "1 were added" in done and '<th scope="row">3</th><td>first_name</td>' in done
     assert db.session.scalar(sa.select(Constituent.district_id)) == office.a.id
+    assert db.session.get(ImportJob, job_id).status == ImportStatus.DONE
+    assert not list((Path(app.config["UPLOAD_DIR"]) / "imports").glob("*"))  # file removed
+
+
+# The upload page: a real import in the background, with a progress bar ------------------------
+
+
+def _upload(client, sheet: str, *, kind: str = "constituents", dry_run: bool = False):  # type: ignore[no-untyped-def]
+    data = {"kind": kind, "file": (io.BytesIO(sheet.encode()), f"{kind}.csv")}
+    if dry_run:
+        data["dry_run"] = "y"
+    return client.form_post("/admin/import", data, content_type="multipart/form-data")
+
+
+def _job_of(response) -> int:  # type: ignore[no-untyped-def]
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.location.rstrip("/").rsplit("/", 1)[-1])
+
+
+def test_a_running_import_shows_a_progress_bar_that_polls_until_it_ends(app, client):
+    office = factories.make_office()
+    job = ImportJob(kind="constituents", filename="people.csv", total_rows=1000)
+    job.processed_rows = 250
+    db.session.add(job)
+    db.session.commit()
+    client.login(office.admin.email)
+    page = client.get(f"/admin/import/{job.id}").get_data(as_text=True)
+    assert '<progress id="import-bar"' in page and 'max="1000" value="250"' in page
+    assert "250 of about 1,000 rows read (25%)" in page
+    assert 'hx-trigger="every 1s"' in page  # htmx asks again every second
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page  # or no JS
+    part = client.get(f"/admin/import/{job.id}/progress").get_data(as_text=True)
+    assert part.lstrip().startswith("<div") and "250 of about 1,000" in part
+    assert "An import of constituents is running" in client.get("/admin/import").get_data(
+        as_text=True
+    )
+    # Ended: no more polling, and the result.
+    job.status, job.processed_rows, job.created = ImportStatus.DONE, 1000, 1000
+    db.session.commit()
+    done = client.get(f"/admin/import/{job.id}/progress").get_data(as_text=True)
+    assert "hx-trigger" not in done and "1,000 were added" in done and 'value="1000"' in done
+    assert "http-equiv" not in client.get(f"/admin/import/{job.id}").get_data(as_text=True)
+
+
+def test_a_second_import_waits_for_the_running_one(app, client):
+    office = factories.make_office()
+    db.session.add(ImportJob(kind="cases", filename="cases.csv", total_rows=9000))
+    db.session.commit()
+    client.login(office.admin.email)
+    refused = _upload(client, "external_id,first_name,last_name\nW1,Dorothy,Vance\n")
+    assert refused.status_code == 422
+    assert "An import of cases is running" in refused.get_data(as_text=True)
+    assert count(ImportJob) == 1 and count(Constituent) == 0
+    assert not list((Path(app.config["UPLOAD_DIR"]) / "imports").glob("*"))  # file not kept
+
+
+def test_an_import_that_stopped_writing_progress_is_said_to_have_stopped(app, client):
+    from datetime import timedelta
+
+    from constituent.models import ImportJob, utcnow
+
+    office = factories.make_office()
+    job = ImportJob(kind="constituents", filename="people.csv", total_rows=1000)
+    job.processed_rows = 500
+    db.session.add(job)
+    db.session.commit()
+    db.session.execute(sa.update(ImportJob).values(updated_at=utcnow() - timedelta(minutes=30)))
+    db.session.commit()
+    client.login(office.admin.email)
+    page = client.get(f"/admin/import/{job.id}").get_data(as_text=True)
+    assert "has written no progress since" in page and "hx-trigger" not in page
+    # It blocks no new import.
+    sheet = "external_id,first_name,last_name\nW1,Dorothy,Vance\n"
+    jobs.wait(_job_of(_upload(client, sheet)), timeout=30)
+    assert count(Constituent) == 1
+
+
+def test_an_import_stopped_by_a_bad_line_keeps_its_whole_batches_and_says_where(app, client):
+    office = factories.make_office()
+    client.login(office.admin.email)
+    street = "Main Street, past the feed store on the county road"  # rows past 64 KB in all
+    good = "".join(f"B{n},Dorothy,Vance{n},{n} {street}\n" for n in range(1, 1201))
+    sheet = "external_id,first_name,last_name,street\n" + good
+    bad = sheet.encode() + b"B9999,Jos\xe9,Bad,1 Road\n"  # Windows-1252 past the sniffed start
+    response = client.form_post(
+        "/admin/import",
+        {"kind": "constituents", "file": (io.BytesIO(bad), "people.csv")},
+        content_type="multipart/form-data",
+    )
+    job_id = _job_of(response)
+    jobs.wait(job_id, timeout=60)
+    page = client.get(f"/admin/import/{job_id}").get_data(as_text=True)
+    assert "Stopped after 1,000 of about 1,201 rows" in page
+    assert "Line 1202: The file is not readable as UTF-8 text" in page  # the line itself
+    assert "none is half-imported" in page
+    assert count(Constituent) == 1000  # two whole batches of 500; the third rolled back
+
+
+def test_a_file_with_old_mac_line_ends_is_read(runner, app, tmp_path):
+    _office()
+    sheet = "external_id,first_name,last_name\rM1,Ruby,Hollis\rM2,Mae,Jordan\r"
+    result = runner.invoke(args=["import", "constituents", _write(tmp_path, "mac.csv", sheet)])
+    assert result.exit_code == 0, result.output
+    assert count(Constituent) == 2

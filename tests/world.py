@@ -15,6 +15,8 @@ from constituent.models import (
     AgencyResponse,
     FollowUp,
     HouseholdMember,
+    ImportJob,
+    ImportStatus,
     InboundMessage,
     InboundStatus,
     LetterKind,
@@ -173,6 +175,10 @@ def make_world() -> World:
     )
     db.session.flush()
     # Reference data an admin may deactivate or merge without changing anyone's casework.
+    finished_import = ImportJob(
+        kind="constituents", filename="people.csv", status=ImportStatus.DONE, total_rows=1
+    )
+    db.session.add(finished_import)
     spare_district = factories.gen_district("NY-99")
     spare_category = factories.gen_category("Spare category")
     world.ids.update(
@@ -186,6 +192,7 @@ def make_world() -> World:
             "notification_id": notification.id,
             "unfiled_message_id": unfiled.id,
             "user_id": office.other_caseworker.id,
+            "job_id": finished_import.id,
         }
     )
     db.session.commit()

@@ -26,6 +26,7 @@ from constituent.models.constituents import (
     HouseholdMember,
 )
 from constituent.models.districts import District, ZipDistrict
+from constituent.models.imports import ImportJob, ImportStatus
 from constituent.models.letters import Letter, LetterKind, LetterTemplate
 from constituent.models.mail import InboundMessage, InboundStatus
 from constituent.models.notifications import Notification
@@ -71,6 +72,8 @@ __all__ = [
     "EventKind",
     "FollowUp",
     "HouseholdMember",
+    "ImportJob",
+    "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "Letter",

@@ -149,9 +149,13 @@ def open_table(
                     "Excel's 'CSV (Comma delimited)'. Check accented names; next time save "
                     "as 'CSV UTF-8 (Comma delimited)'."
                 )
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
+    text: Iterator[str] = (
+        io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
+        if encoding == "utf-16" or (b"\r" in head and b"\n" not in head)  # old Mac: CR only
+        else _decoded_lines(stream, encoding)
+    )
     try:
-        header_line = text.readline()
+        header_line = next(text, "")
     except UnicodeDecodeError as exc:
         raise DomainError(_encoding_message(encoding), field="file") from exc
     delimiter = max(DELIMITERS, key=header_line.count)
@@ -189,6 +193,19 @@ def open_table(
         ) from exc
     except csv.Error as exc:
         raise DomainError(f"Line {line}: not readable as CSV ({exc}).", field="file") from exc
+
+
+def _decoded_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
+    """The file's lines decoded one at a time, so that a line that does not decode is named
+    by its own number (a reader decoding ahead in chunks would blame an earlier line)."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise DomainError(
+                f"Line {number}: {_encoding_message(encoding)} Nothing from it on was read.",
+                field="file",
+            ) from exc
 
 
 def _encoding_message(encoding: str) -> str:
@@ -373,6 +390,8 @@ def _row_batches(
     batch: list[_Row] = []
     for line, row in open_table(stream, columns, report.notes):
         report.rows += 1
+        if progress:
+            progress(report.rows)
         try:
             item = read_row(line, row)
             if item.external_id in seen:
@@ -385,8 +404,6 @@ def _row_batches(
             if len(batch) >= BATCH:
                 yield batch
                 batch = []
-        if progress:
-            progress(report.rows)
     if batch:
         yield batch
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from constituent import jobs
 from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.agencies import ConfirmForm
@@ -19,10 +20,10 @@ from constituent.forms.categories import (
 )
 from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
 from constituent.forms.imports import CaseloadUploadForm
-from constituent.models import Category, District
+from constituent.models import Category, District, ImportStatus
 from constituent.services import categories as category_service
 from constituent.services import districts as district_service
-from constituent.services import imports
+from constituent.services import import_jobs, imports
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views.helpers import capability_required
@@ -143,40 +144,89 @@ def add_zip():  # type: ignore[no-untyped-def]
 @bp.route("/import", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
 def import_caseload():  # type: ignore[no-untyped-def]
-    """Upload constituents or cases (documented layouts): a dry run lists every refused row."""
+    """Upload constituents or cases (documented layouts): a dry run lists every refused row
+    at once; a real import runs in the background, its progress on its own page."""
     form = CaseloadUploadForm()
     report, status = None, 200
     dry_run = True
     if form.validate_on_submit():
         dry_run = bool(form.dry_run.data)
+        if not dry_run:
+            return _start_import(form)
         run = (
             imports.import_constituents
             if form.kind.data == "constituents"
             else imports.import_cases
         )
         try:
-            report = run(form.file.data.stream, dry_run=dry_run, by=current_user)
+            report = run(form.file.data.stream, dry_run=True, by=current_user)
         except DomainError as exc:
-            db.session.rollback()
             form.file.errors = [*form.file.errors, exc.message]
             status = 422
-        else:
-            if dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
+        db.session.rollback()
     elif form.is_submitted():
         status = 422
+    return _import_page(form, report, dry_run), status
+
+
+def _import_page(form: CaseloadUploadForm, report: imports.ImportReport | None, dry_run: bool):  # type: ignore[no-untyped-def]
     return render_template(
         "admin/import.html",
         form=form,
         report=report,
         dry_run=dry_run,
+        running=import_jobs.running_job(),
+        latest=import_jobs.latest_job(),
         layouts={
             "Constituents": imports.CONSTITUENT_COLUMNS,
             "Cases": imports.CASE_COLUMNS,
         },
-    ), status
+    )
+
+
+def _start_import(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
+    """Keep the file, record the job, commit, and hand it to a thread; off to its progress."""
+    upload = form.file.data
+    path, total = jobs.keep_upload(upload)
+    try:
+        job = import_jobs.start_job(
+            form.kind.data or "", upload.filename or "", total, by=current_user
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        target = form[exc.field] if exc.field and exc.field in form else form.file
+        target.errors = [*target.errors, exc.message]
+        return _import_page(form, None, False), 422
+    jobs.start_import(current_app._get_current_object(), job.id, path, current_user.id)  # type: ignore[attr-defined]
+    return redirect(url_for(".import_job", job_id=job.id))
+
+
+def _job_context(job_id: int) -> dict[str, object]:
+    job = import_jobs.get_job(job_id)
+    running = job.status == ImportStatus.RUNNING and not import_jobs.is_stalled(job)
+    return {
+        "job": job,
+        "running": running,
+        "stalled": import_jobs.is_stalled(job),
+        "percent": import_jobs.percent(job),
+        "report": import_jobs.report_of(job),
+    }
+
+
+@bp.route("/import/<int:job_id>")
+@capability_required(Capability.ADMINISTER)
+def import_job(job_id: int):  # type: ignore[no-untyped-def]
+    """An import's progress bar (refreshed while it runs), then what it imported and refused."""
+    return render_template("admin/import_job.html", **_job_context(job_id))
+
+
+@bp.route("/import/<int:job_id>/progress")
+@capability_required(Capability.ADMINISTER)
+def import_progress(job_id: int):  # type: ignore[no-untyped-def]
+    """htmx: the progress region alone (it stops asking once the import has ended)."""
+    return render_template("admin/_import_progress.html", **_job_context(job_id))
 
 
 # --- categories ---------------------------------------------------------------------------

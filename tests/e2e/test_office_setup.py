@@ -103,8 +103,12 @@ def _set_up(ui, office: RealOffice, agencies, people, cases, categories, zips) -
         page.select_option("#kind", kind)
         page.set_input_files("#file", str(path))
         page.click("label[for=dry_run]")
-        _submit(ui, "/admin/import")
-        assert f"{added} were added" in page.inner_text("main")
+        _submit(ui, "/admin/import")  # runs in the background: a progress bar, polled by htmx
+        assert page.locator("progress#import-bar").count() == 1
+        page.wait_for_selector(f"text={added} were added", timeout=60_000)
+        assert page.locator("#import-bar").get_attribute("value") == page.locator(
+            "#import-bar"
+        ).get_attribute("max")
 
     ui.goto("/admin/users/new")
     page.fill("#email", "front@office.example")

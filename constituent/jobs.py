@@ -1,0 +1,95 @@
+"""Work that outlives its request: a caseload import uploaded on the admin Import page runs
+in a thread of its own, with its own app context and database session, committing a batch at
+a time as ``flask import`` does (so a row is saved whole or not at all), and writing its
+progress with each batch for the page to poll (``services/import_jobs.py``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from pathlib import Path
+
+from flask import Flask, current_app
+from werkzeug.datastructures import FileStorage
+
+from constituent.database import immediate_writes
+from constituent.extensions import db
+from constituent.models import User
+from constituent.services import import_jobs, imports
+from constituent.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+_threads: dict[int, threading.Thread] = {}
+
+
+def keep_upload(upload: FileStorage) -> tuple[Path, int]:
+    """Save an uploaded file where the import thread reads it; its path and about how many
+    rows it has (lines less the header)."""
+    folder = Path(current_app.config["UPLOAD_DIR"]) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    upload.save(path)
+    with path.open("rb") as stream:
+        return path, imports.count_lines(stream)
+
+
+def start_import(app: Flask, job_id: int, path: Path, user_id: int | None) -> None:
+    """Run the committed job's import in a daemon thread (it deletes the file when done)."""
+    thread = threading.Thread(
+        target=_run, args=(app, job_id, path, user_id), name=f"import-{job_id}", daemon=True
+    )
+    _threads[job_id] = thread
+    thread.start()
+
+
+def wait(job_id: int, timeout: float | None = None) -> None:
+    """Wait for an import started in this process to end (tests; a clean shutdown)."""
+    thread = _threads.get(job_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def _run(app: Flask, job_id: int, path: Path, user_id: int | None) -> None:
+    # Its own app context is its own session; SQLite write transactions begin IMMEDIATE (wait
+    # for the lock rather than fail when a request has written since this thread read).
+    with app.app_context(), immediate_writes():
+        try:
+            _import(job_id, path, user_id)
+        finally:
+            db.session.remove()
+            path.unlink(missing_ok=True)
+            _threads.pop(job_id, None)
+
+
+def _import(job_id: int, path: Path, user_id: int | None) -> None:
+    job = import_jobs.get_job(job_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
+    run = imports.import_constituents if job.kind == "constituents" else imports.import_cases
+    read = saved = 0
+
+    def progress(rows: int) -> None:
+        nonlocal read
+        read = rows
+
+    def on_batch() -> None:
+        nonlocal saved
+        import_jobs.record_progress(job_id, read)
+        db.session.commit()  # the batch and its progress together
+        saved = read
+
+    try:
+        with path.open("rb") as stream:
+            report = run(stream, dry_run=False, by=user, progress=progress, on_batch=on_batch)
+    except DomainError as exc:
+        db.session.rollback()
+        import_jobs.fail_job(job_id, exc.message, saved)
+    except Exception:  # the thread must record why it stopped, whatever it was
+        log.exception("import %s stopped", job_id)
+        db.session.rollback()
+        import_jobs.fail_job(
+            job_id, "The import stopped on an unexpected error (the server's log has it).", saved
+        )
+    else:
+        import_jobs.finish_job(job_id, report)
+    db.session.commit()
