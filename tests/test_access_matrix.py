@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/", "GET"): "L A A A A A",
     ("/account/password", "GET"): "L A A A A A",
     ("/account/password", "POST"): "L A A A A A",
+    ("/account/set-password/<token>", "GET"): "A A A A A A",
+    ("/account/set-password/<token>", "POST"): "A A A A A A",
     ("/admin/audit", "GET"): "L D D D D A",
     ("/admin/audit.csv", "GET"): "L D D D D A",
     ("/admin/districts", "GET"): "L D D D D A",
@@ -63,6 +65,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/users/new", "GET"): "L D D D D A",
     ("/admin/users/new", "POST"): "L D D D D A",
     ("/admin/users/<int:user_id>/reset-password", "POST"): "L D D D D A",
+    ("/admin/users/<int:user_id>/password-link", "POST"): "L D D D D A",
     ("/admin/users/<int:user_id>/<any(disable, enable):change>", "POST"): "L D D D D A",
     ("/admin/zip-table", "GET"): "L D D D D A",
     ("/admin/zip-table", "POST"): "L D D D D A",
@@ -181,6 +184,8 @@ def route_params(rule, ids: dict[str, int]) -> dict[str, object]:
     for name in rule.arguments:
         if name == "code":
             values[name] = "NY-21"
+        elif name == "token":
+            values[name] = "not-a-token"
         elif name == "key":
             values[name] = "headline"
         elif name == "change":
@@ -388,6 +393,8 @@ VERSIONED: dict[str, Role] = {
 # Every other POST route, and why it needs no version.
 UNVERSIONED: dict[str, str] = {
     "/account/password": "the user's own password: no shared record",
+    "/account/set-password/<token>": "a one-time link: spent by its first use",
+    "/admin/users/<int:user_id>/password-link": "sends a new link; a repeat ends the older one",
     "/admin/users/<int:user_id>/<any(disable, enable):change>": "sets a state; a repeat is a no-op",
     "/admin/zip-table": "an import: reports what it changed",
     "/admin/categories": "creates a category",

@@ -27,3 +27,17 @@ class ChangePasswordForm(FlaskForm):
         "New password again",
         validators=[DataRequired("Enter the new password again."), Length(max=1000)],
     )
+
+
+class SetPasswordForm(FlaskForm):
+    """A new password, twice, set through a one-time link."""
+
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), Length(max=1000)],
+        description="At least 12 characters. A long phrase is easiest to remember.",
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[DataRequired("Enter the new password again."), Length(max=1000)],
+    )

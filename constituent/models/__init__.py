@@ -31,6 +31,7 @@ from constituent.models.letters import Letter, LetterKind, LetterTemplate
 from constituent.models.mail import InboundMessage, InboundStatus
 from constituent.models.notifications import Notification
 from constituent.models.office import Body, OfficeSettings
+from constituent.models.password_links import PasswordLink
 from constituent.models.referrals import (
     AgencyResponse,
     Referral,
@@ -81,6 +82,7 @@ __all__ = [
     "LetterTemplate",
     "Notification",
     "OfficeSettings",
+    "PasswordLink",
     "Outcome",
     "Priority",
     "PrivacyRelease",

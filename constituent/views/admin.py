@@ -19,7 +19,7 @@ from constituent.models import District, User, ZipDistrict
 from constituent.services import audit as audit_service
 from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
-from constituent.services import exports
+from constituent.services import exports, password_links
 from constituent.services import office as office_service
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
@@ -27,6 +27,7 @@ from constituent.views.errors import render_error
 from constituent.views.helpers import (
     capability_required,
     csv_download,
+    format_datetime,
     office_tz,
     required_version,
 )
@@ -38,7 +39,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @capability_required(Capability.ADMINISTER)
 def users():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
-    return render_template("admin/users.html", users=rows)
+    return render_template(
+        "admin/users.html", users=rows, mail_links=password_links.mail_configured()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -89,6 +92,32 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.users"))
     db.session.commit()
     return render_template("admin/password_shown.html", user=user, password=password, reset=True)
+
+
+@bp.route("/users/<int:user_id>/password-link", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def send_password_link(user_id: int):  # type: ignore[no-untyped-def]
+    """Email the account a one-time set-password link (when outgoing mail is configured)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        expires = password_links.send_link(
+            user,
+            current_user,
+            lambda token: url_for("auth.set_password", token=token, _external=True),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.users"))
+    db.session.commit()
+    flash(
+        f"A set-password link was emailed to {user.email}. It works once, until "
+        f"{format_datetime(expires.astimezone(office_tz()))}.",
+        "success",
+    )
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])

@@ -9,13 +9,13 @@ from flask_login import current_user, login_user, logout_user
 
 from constituent import security
 from constituent.extensions import db
-from constituent.forms.auth import ChangePasswordForm, SignInForm
-from constituent.services import audit, auth, throttle
+from constituent.forms.auth import ChangePasswordForm, SetPasswordForm, SignInForm
+from constituent.services import audit, auth, password_links, throttle
 from constituent.services.errors import DomainError
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_password", "static"}
 
 
 @bp.before_app_request
@@ -106,3 +106,36 @@ def change_password():  # type: ignore[no-untyped-def]
                 return redirect(url_for("main.home"))
         return render_template("auth/change_password.html", form=form), 422
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):  # type: ignore[no-untyped-def]
+    """Set a password through a one-time link an admin had emailed (no sign-in needed)."""
+    form = SetPasswordForm()
+    try:
+        user = password_links.check_link(token)
+    except password_links.LinkRefused as exc:
+        db.session.rollback()
+        return render_template("auth/set_password.html", refused=exc.message, form=form), 400
+    if form.validate_on_submit():
+        if form.new_password.data != form.confirm_password.data:
+            form.confirm_password.errors.append("The two new passwords are not the same.")
+        else:
+            try:
+                password_links.set_password_by_link(token, form.new_password.data or "")
+            except password_links.LinkRefused as exc:
+                db.session.rollback()
+                return render_template(
+                    "auth/set_password.html", refused=exc.message, form=form
+                ), 400
+            except DomainError as exc:
+                db.session.rollback()
+                form[exc.field or "new_password"].errors.append(exc.message)
+            else:
+                db.session.commit()
+                logout_user()
+                session.clear()
+                flash("Your password is set. Sign in with it.", "success")
+                return redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/set_password.html", form=form, user=user), status
