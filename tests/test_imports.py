@@ -299,3 +299,19 @@ def test_a_file_with_old_mac_line_ends_is_read(runner, app, tmp_path):
     result = runner.invoke(args=["import", "constituents", _write(tmp_path, "mac.csv", sheet)])
     assert result.exit_code == 0, result.output
     assert count(Constituent) == 2
+
+
+def test_an_external_id_met_again_later_in_the_file_is_refused(runner, app, tmp_path):
+    """Even past a batch: the ids met so far are kept (on disk) for the whole file."""
+    _office()
+    rows = [f"D{n},Ruby,Hollis{n}" for n in range(1, 1202)] + ["D7,Mae,Jordan", "D1201,Al,Ng"]
+    sheet = "external_id,first_name,last_name\n" + "\n".join(rows) + "\n"
+    result = runner.invoke(args=["import", "constituents", _write(tmp_path, "d.csv", sheet)])
+    assert result.exit_code == 1
+    assert "1203" in result.output and "'D7' is on an earlier line too" in result.output
+    assert "'D1201' is on an earlier line too" in result.output
+    assert count(Constituent) == 1201
+    assert (
+        db.session.scalar(sa.select(Constituent.last_name).where(Constituent.external_id == "D7"))
+        == "Hollis7"
+    )
