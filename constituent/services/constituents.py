@@ -760,6 +760,127 @@ class Match:
     score: int
 
 
+@dataclass(frozen=True)
+class _MatchKeys:
+    """What intake typed, in the forms the indexes hold (empty: no such signal)."""
+
+    last: str
+    first: str
+    variants: frozenset[str]
+    e164: str | None
+    mail: str
+    street_key: str
+    zip5: str
+
+    @property
+    def by_name(self) -> bool:
+        return len(self.last) >= 2
+
+    @property
+    def by_email(self) -> bool:
+        return "@" in self.mail and len(self.mail) <= LIMITS["email"]
+
+    @property
+    def by_address(self) -> bool:
+        return bool(self.street_key) and bool(ZIP_RE.match(self.zip5))
+
+
+def _match_keys(
+    first_name: str, last_name: str, phone: str, email: str, street: str, zip5: str
+) -> _MatchKeys:
+    first = normalize.name_key(first_name)[: LIMITS["first_name"]]
+    digits = re.sub(r"\D", "", phone or "")
+    return _MatchKeys(
+        last=normalize.name_key(last_name)[: LIMITS["last_name"]],
+        first=first,
+        variants=frozenset(name_variants(first)) if first else frozenset(),
+        e164=(
+            normalize.phone_e164(phone, area_code=_area_code()) if 7 <= len(digits) <= 15 else None
+        ),
+        mail=normalize.email_key(email or ""),
+        street_key=normalize.street_key((street or "")[: LIMITS["street"]]) or "",
+        zip5=((addresses.split_zip(zip5) or ("", None))[0]) if zip5 else "",
+    )
+
+
+def _signal_queries(base: sa.Select[Any], keys: _MatchKeys) -> list[sa.Select[Any]]:
+    """One indexed query per signal intake gave: name, phone, email, street within the ZIP."""
+    queries = []
+    if keys.by_name:
+        query = base.where(_starts_with(Constituent.last_name_key, keys.last))
+        if keys.first:
+            query = query.where(
+                sa.or_(
+                    Constituent.first_name_key.in_(keys.variants),
+                    _starts_with(Constituent.first_name_key, keys.first),
+                )
+            )
+        queries.append(query.order_by(Constituent.last_name_key, Constituent.first_name_key))
+    contacts = base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id)
+    if keys.e164:
+        queries.append(
+            contacts.where(
+                ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == keys.e164
+            )
+        )
+    if keys.by_email:
+        queries.append(
+            contacts.where(
+                ContactPoint.kind == ContactKind.EMAIL, ContactPoint.normalized == keys.mail
+            )
+        )
+    if keys.by_address:
+        queries.append(
+            base.where(
+                Constituent.zip5 == keys.zip5, _starts_with(Constituent.street_key, keys.street_key)
+            )
+        )
+    return queries
+
+
+def _candidate_ids(queries: list[sa.Select[Any]]) -> list[int]:
+    """The ids the signals found, each signal capped at PER_SIGNAL, first seen first."""
+    ids: list[int] = []
+    for query in queries:
+        for found in db.session.scalars(query.limit(PER_SIGNAL)):
+            if found not in ids:
+                ids.append(found)
+    return ids
+
+
+def _name_reason(person: Constituent, keys: _MatchKeys) -> tuple[str, int] | None:
+    if not keys.by_name or not person.last_name_key.startswith(keys.last):
+        return None
+    if not keys.first:
+        return "last name", 1
+    if person.first_name_key.startswith(keys.first):
+        return "name", 3
+    if person.first_name_key in keys.variants:
+        return "name (nickname)", 3
+    return None
+
+
+def _has_contact(person: Constituent, kind: ContactKind, value: str) -> bool:
+    return any(c.kind == kind and c.normalized == value for c in person.contact_points)
+
+
+def _score(person: Constituent, keys: _MatchKeys) -> Match:
+    """Why a candidate matches (name, phone, email, address) and how strongly."""
+    found = [_name_reason(person, keys)]
+    if keys.e164 and _has_contact(person, ContactKind.PHONE, keys.e164):
+        found.append(("phone", 4))
+    if "@" in keys.mail and _has_contact(person, ContactKind.EMAIL, keys.mail):
+        found.append(("email", 4))
+    if (
+        keys.street_key
+        and person.zip5 == keys.zip5
+        and (person.street_key or "").startswith(keys.street_key)
+    ):
+        found.append(("address", 3))
+    reasons = [r for r in found if r is not None]
+    return Match(person, [reason for reason, _ in reasons], sum(points for _, points in reasons))
+
+
 def find_matches(
     user: User | None,
     *,
@@ -781,46 +902,8 @@ def find_matches(
     base = sa.select(Constituent.id).where(constituent_scope(user), _live())
     if exclude_id is not None:
         base = base.where(Constituent.id != exclude_id)
-    queries = []
-    last = normalize.name_key(last_name)[: LIMITS["last_name"]]
-    first = normalize.name_key(first_name)[: LIMITS["first_name"]]
-    variants = name_variants(first) if first else set()
-    if len(last) >= 2:
-        query = base.where(_starts_with(Constituent.last_name_key, last))
-        if first:
-            query = query.where(
-                sa.or_(
-                    Constituent.first_name_key.in_(variants),
-                    _starts_with(Constituent.first_name_key, first),
-                )
-            )
-        queries.append(query.order_by(Constituent.last_name_key, Constituent.first_name_key))
-    digits = re.sub(r"\D", "", phone or "")
-    e164 = normalize.phone_e164(phone, area_code=_area_code()) if 7 <= len(digits) <= 15 else None
-    if e164:
-        queries.append(
-            base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id).where(
-                ContactPoint.kind == ContactKind.PHONE, ContactPoint.normalized == e164
-            )
-        )
-    mail = normalize.email_key(email or "")
-    if "@" in mail and len(mail) <= LIMITS["email"]:
-        queries.append(
-            base.join(ContactPoint, ContactPoint.constituent_id == Constituent.id).where(
-                ContactPoint.kind == ContactKind.EMAIL, ContactPoint.normalized == mail
-            )
-        )
-    street_key = normalize.street_key((street or "")[: LIMITS["street"]])
-    zip5 = ((addresses.split_zip(zip5) or ("", None))[0]) if zip5 else ""
-    if street_key and ZIP_RE.match(zip5):
-        queries.append(
-            base.where(Constituent.zip5 == zip5, _starts_with(Constituent.street_key, street_key))
-        )
-    ids: list[int] = []
-    for query in queries:
-        for found in db.session.scalars(query.limit(PER_SIGNAL)):
-            if found not in ids:
-                ids.append(found)
+    keys = _match_keys(first_name, last_name, phone, email, street, zip5)
+    ids = _candidate_ids(_signal_queries(base, keys))
     if not ids:
         return []
     people = db.session.scalars(
@@ -828,34 +911,7 @@ def find_matches(
         .where(Constituent.id.in_(ids))
         .options(selectinload(Constituent.contact_points), selectinload(Constituent.district))
     ).all()
-    matches = []
-    for person in people:
-        reasons, score = [], 0
-        if len(last) >= 2 and person.last_name_key.startswith(last):
-            if not first:
-                reasons.append("last name")
-                score += 1
-            elif person.first_name_key.startswith(first):
-                reasons.append("name")
-                score += 3
-            elif person.first_name_key in variants:
-                reasons.append("name (nickname)")
-                score += 3
-        if e164 and any(
-            c.kind == ContactKind.PHONE and c.normalized == e164 for c in person.contact_points
-        ):
-            reasons.append("phone")
-            score += 4
-        if "@" in mail and any(
-            c.kind == ContactKind.EMAIL and c.normalized == mail for c in person.contact_points
-        ):
-            reasons.append("email")
-            score += 4
-        if street_key and person.zip5 == zip5 and (person.street_key or "").startswith(street_key):
-            reasons.append("address")
-            score += 3
-        if reasons:
-            matches.append(Match(person, reasons, score))
+    matches = [m for m in (_score(person, keys) for person in people) if m.reasons]
     matches.sort(
         key=lambda m: (
             -m.score,

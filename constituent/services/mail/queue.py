@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -38,6 +39,7 @@ from constituent.services import (
 )
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.mail.filing import (
+    CaseTag,
     Filing,
     SenderDirectory,
     _address_of,
@@ -223,69 +225,72 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in COMMON_WORDS}
 
 
-def suggest_cases(
-    message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS
-) -> list[Suggestion]:
-    """The cases a queued message probably belongs to, among those the user may edit, ranked:
-    a valid tag of this office; the sender is the liaison (or writes from the agency's
-    domain) of an open referral, or of the case an old-style tag names; the constituent's
-    name, phone or email and the case subject's words in the message; a case number written
-    loosely ("case 1042", "#1042"). Tags of other offices and forged checks count for nothing.
-    """
-    text = f"{message.subject}\n{message.body_text[:20_000]}"
-    lowered = " ".join(text.lower().split())
-    tag = find_case_tag(message.subject, message.body_text)
-    address = _address_of(message.sender)
-    directory = SenderDirectory.load()
-    agency_ids = directory.agencies_for(address) if address else set()
+class _Candidates(dict[int, Suggestion]):
+    """The cases considered so far, by id, each with its suggestion."""
+
+    def consider(self, case: Case) -> Suggestion:
+        return self.setdefault(case.id, Suggestion(case))
+
+
+def _numbered(tag: CaseTag, sender: str, text: str) -> dict[int, tuple[int, str]]:
+    """Case numbers the message names, strongest way first: this office's tag, an old-style
+    tag the sender is the liaison of, a number written loosely."""
     numbers: dict[int, tuple[int, str]] = {}
     for n in (tag.number, *tag.several):
         if n is not None:
             numbers.setdefault(n, (100, f"it carries this office's tag for {case_label(n)}"))
-    for n in _liaison_cases(tag.legacy, message.sender):
+    for n in _liaison_cases(tag.legacy, sender):
         numbers.setdefault(
             n, (60, f"its old-style tag names {case_label(n)} and the sender is its liaison")
         )
     for n in _number_candidates(tags.strip_tags(text)):
         numbers.setdefault(n, (20, f"it mentions {case_label(n)}"))
-    editable = permissions.visible_cases(user, Action.EDIT).options(
-        selectinload(Case.constituent).selectinload(Constituent.contact_points)
-    )
-    found: dict[int, Suggestion] = {}
+    return numbers
 
-    def consider(case: Case) -> Suggestion:
-        return found.setdefault(case.id, Suggestion(case))
 
-    if numbers:
-        for case in db.session.scalars(editable.where(Case.number.in_(list(numbers)[:20]))):
-            points, reason = numbers[case.number]
-            consider(case).add(points, reason)
-    # A reply tagged for another office is that office's: the liaison (who serves many
-    # offices) sending it says nothing about this office's cases.
-    if address and not (tag.foreign and tag.number is None):
-        open_referrals = db.session.execute(
-            editable.add_columns(Referral)
-            .join(Referral, Referral.case_id == Case.id)
-            .outerjoin(AgencyContact, AgencyContact.id == Referral.contact_id)
-            .where(
-                Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES),
-                sa.or_(
-                    sa.func.lower(AgencyContact.email) == address,
-                    Referral.agency_id.in_(agency_ids or {-1}),
-                ),
-            )
-            .order_by(Referral.sent_on.desc(), Referral.id.desc())
-            .limit(50)
-        ).all()
-        for case, referral in open_referrals:
-            contact_email = (referral.contact.email or "").lower() if referral.contact else ""
-            who = "the liaison" if contact_email == address else "from the agency"
-            suggestion = consider(case)
-            suggestion.add(
-                40 if who == "the liaison" else 30,
-                f"the sender is {who} of its open referral to {referral.agency.label}",
-            )
-            suggestion.referral = suggestion.referral or referral
+def _add_numbered(
+    found: _Candidates, editable: sa.Select[Any], numbers: dict[int, tuple[int, str]]
+) -> None:
+    if not numbers:
+        return
+    for case in db.session.scalars(editable.where(Case.number.in_(list(numbers)[:20]))):
+        points, reason = numbers[case.number]
+        found.consider(case).add(points, reason)
+
+
+def _add_open_referrals(
+    found: _Candidates, editable: sa.Select[Any], address: str, agency_ids: set[int]
+) -> None:
+    """Cases with an open referral whose liaison (or agency) sent the message."""
+    open_referrals = db.session.execute(
+        editable.add_columns(Referral)
+        .join(Referral, Referral.case_id == Case.id)
+        .outerjoin(AgencyContact, AgencyContact.id == Referral.contact_id)
+        .where(
+            Referral.status.in_(referrals.OPEN_REFERRAL_STATUSES),
+            sa.or_(
+                sa.func.lower(AgencyContact.email) == address,
+                Referral.agency_id.in_(agency_ids or {-1}),
+            ),
+        )
+        .order_by(Referral.sent_on.desc(), Referral.id.desc())
+        .limit(50)
+    ).all()
+    for case, referral in open_referrals:
+        contact_email = (referral.contact.email or "").lower() if referral.contact else ""
+        who = "the liaison" if contact_email == address else "from the agency"
+        suggestion = found.consider(case)
+        suggestion.add(
+            40 if who == "the liaison" else 30,
+            f"the sender is {who} of its open referral to {referral.agency.label}",
+        )
+        suggestion.referral = suggestion.referral or referral
+
+
+def _add_contact_matches(
+    found: _Candidates, editable: sa.Select[Any], text: str, address: str, limit: int
+) -> None:
+    """Open cases of constituents whose email address or phone number the message carries."""
     addresses = {a.lower() for a in EMAIL_RE.findall(text)[:20]} | ({address} if address else set())
     phones = {
         p for p in (normalize.phone_e164(m) for m in PHONE_RE.findall(text)[:20]) if p is not None
@@ -305,7 +310,12 @@ def suggest_cases(
             .limit(limit * 3)
         ):
             what = "email address" if kind == ContactKind.EMAIL else "phone number"
-            consider(case).add(35, f"it carries the constituent's {what}")
+            found.consider(case).add(35, f"it carries the constituent's {what}")
+
+
+def _add_names_and_words(found: _Candidates, text: str) -> None:
+    """The constituent's name, and the case subject's words, in the message."""
+    lowered = " ".join(text.lower().split())
     message_words = _words(text)
     for suggestion in found.values():
         person = suggestion.case.constituent
@@ -319,10 +329,14 @@ def suggest_cases(
             suggestion.add(
                 min(15, 5 * len(shared)), "the case subject's words: " + ", ".join(sorted(shared))
             )
-    ranked = sorted(
-        found.values(),
-        key=lambda s: (-s.score, s.case.status == CaseStatus.CLOSED, -s.case.id),
-    )
+
+
+def _settle_referrals(
+    ranked: list[Suggestion],
+    message: InboundMessage,
+    agency_ids: set[int],
+    directory: SenderDirectory,
+) -> None:
     for suggestion in ranked:
         if suggestion.referral is None or suggestion.referral.agency_id not in agency_ids:
             # Filing records a response only when the sender writes for the referral's agency
@@ -331,6 +345,38 @@ def suggest_cases(
             continue
         fitting, _why = _response_for(message, suggestion.case, directory)
         suggestion.referral = fitting
+
+
+def suggest_cases(
+    message: InboundMessage, user: User, limit: int = MAX_SUGGESTIONS
+) -> list[Suggestion]:
+    """The cases a queued message probably belongs to, among those the user may edit, ranked:
+    a valid tag of this office; the sender is the liaison (or writes from the agency's
+    domain) of an open referral, or of the case an old-style tag names; the constituent's
+    name, phone or email and the case subject's words in the message; a case number written
+    loosely ("case 1042", "#1042"). Tags of other offices and forged checks count for nothing.
+    """
+    text = f"{message.subject}\n{message.body_text[:20_000]}"
+    tag = find_case_tag(message.subject, message.body_text)
+    address = _address_of(message.sender)
+    directory = SenderDirectory.load()
+    agency_ids = directory.agencies_for(address) if address else set()
+    editable = permissions.visible_cases(user, Action.EDIT).options(
+        selectinload(Case.constituent).selectinload(Constituent.contact_points)
+    )
+    found = _Candidates()
+    _add_numbered(found, editable, _numbered(tag, message.sender, text))
+    # A reply tagged for another office is that office's: the liaison (who serves many
+    # offices) sending it says nothing about this office's cases.
+    if address and not (tag.foreign and tag.number is None):
+        _add_open_referrals(found, editable, address, agency_ids)
+    _add_contact_matches(found, editable, text, address, limit)
+    _add_names_and_words(found, text)
+    ranked = sorted(
+        found.values(),
+        key=lambda s: (-s.score, s.case.status == CaseStatus.CLOSED, -s.case.id),
+    )
+    _settle_referrals(ranked, message, agency_ids, directory)
     return ranked[:limit]
 
 
