@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -34,10 +35,16 @@ def keep_upload(upload: FileStorage) -> tuple[Path, int]:
         return path, imports.count_lines(stream)
 
 
-def start_import(app: Flask, job_id: int, path: Path, user_id: int | None) -> None:
-    """Run the committed job's import in a daemon thread (it deletes the file when done)."""
+def start_import(
+    app: Flask, job_id: int, path: Path, user_id: int | None, dry_run: bool = False
+) -> None:
+    """Run the committed job's import (or dry run) in a daemon thread; it deletes the file
+    when done."""
     thread = threading.Thread(
-        target=_run, args=(app, job_id, path, user_id), name=f"import-{job_id}", daemon=True
+        target=_run,
+        args=(app, job_id, path, user_id, dry_run),
+        name=f"import-{job_id}",
+        daemon=True,
     )
     _threads[job_id] = thread
     thread.start()
@@ -50,12 +57,16 @@ def wait(job_id: int, timeout: float | None = None) -> None:
         thread.join(timeout)
 
 
-def _run(app: Flask, job_id: int, path: Path, user_id: int | None) -> None:
-    # Its own app context is its own session; SQLite write transactions begin IMMEDIATE (wait
-    # for the lock rather than fail when a request has written since this thread read).
-    with app.app_context(), immediate_writes():
+def _run(app: Flask, job_id: int, path: Path, user_id: int | None, dry_run: bool) -> None:
+    # Its own app context is its own session. A real import's transactions begin IMMEDIATE on
+    # SQLite (wait for the lock rather than fail when a request has written since this thread
+    # read); a dry run only reads, and writes its progress in short transactions of its own.
+    with app.app_context(), nullcontext() if dry_run else immediate_writes():
         try:
-            _import(job_id, path, user_id)
+            if dry_run:
+                _dry_run(job_id, path)
+            else:
+                _import(job_id, path, user_id)
         finally:
             db.session.remove()
             path.unlink(missing_ok=True)
@@ -74,7 +85,7 @@ def _import(job_id: int, path: Path, user_id: int | None) -> None:
 
     def on_batch() -> None:
         nonlocal saved
-        import_jobs.record_progress(job_id, read)
+        db.session.execute(import_jobs.progress_update(job_id, read))
         db.session.commit()  # the batch and its progress together
         saved = read
 
@@ -93,3 +104,43 @@ def _import(job_id: int, path: Path, user_id: int | None) -> None:
     else:
         import_jobs.finish_job(job_id, report)
     db.session.commit()
+
+
+def _dry_run(job_id: int, path: Path) -> None:
+    """Check every row, save none: the report is the job's result."""
+    job = import_jobs.get_job(job_id)
+    run = imports.import_constituents if job.kind == "constituents" else imports.import_cases
+    db.session.rollback()  # the import's reads begin afresh; nothing is held
+    read = 0
+
+    def progress(rows: int) -> None:
+        nonlocal read
+        read = rows
+        if rows % imports.BATCH == 0:
+            with immediate_writes(), db.engine.begin() as connection:
+                connection.execute(import_jobs.progress_update(job_id, rows))
+
+    try:
+        with path.open("rb") as stream:
+            report = run(stream, dry_run=True, progress=progress)
+    except DomainError as exc:
+        db.session.rollback()
+        with immediate_writes():
+            import_jobs.fail_job(job_id, exc.message, read)
+            db.session.commit()
+        return
+    except Exception:  # the thread must record why it stopped, whatever it was
+        log.exception("dry run %s stopped", job_id)
+        db.session.rollback()
+        with immediate_writes():
+            import_jobs.fail_job(
+                job_id,
+                "The dry run stopped on an unexpected error (the server's log has it).",
+                read,
+            )
+            db.session.commit()
+        return
+    db.session.rollback()  # a dry run keeps nothing
+    with immediate_writes():
+        import_jobs.finish_job(job_id, report)
+        db.session.commit()

@@ -183,9 +183,11 @@ def test_the_upload_page_dry_runs_then_imports(app, client):
             data["dry_run"] = "y"
         return client.form_post("/admin/import", data, content_type="multipart/form-data")
 
-    dry = upload(True)
-    html = dry.get_data(as_text=True)
-    assert dry.status_code == 200 and "Dry run: nothing was saved" in html
+    dry = upload(True)  # in the background too (a long file would outlast a request)
+    assert dry.status_code == 302 and "/admin/import/" in dry.location
+    jobs.wait(int(dry.location.rsplit("/", 1)[-1]), timeout=30)
+    html = client.get(dry.location).get_data(as_text=True)
+    assert "Dry run: nothing was saved" in html and "1 would be added" in html
     assert '<th scope="row">3</th><td>first_name</td>' in html
     assert count(Constituent) == 0
     real = upload(False)  # runs in the background; its page shows the progress, then this
@@ -249,6 +251,11 @@ def test_a_second_import_waits_for_the_running_one(app, client):
     assert "An import of cases is running" in refused.get_data(as_text=True)
     assert count(ImportJob) == 1 and count(Constituent) == 0
     assert not list((Path(app.config["UPLOAD_DIR"]) / "imports").glob("*"))  # file not kept
+    # A dry run writes nothing: it may run beside the import.
+    checked = _upload(client, "external_id,first_name,last_name\nW1,Dorothy,Vance\n", dry_run=True)
+    jobs.wait(_job_of(checked), timeout=30)
+    assert "1 would be added" in client.get(checked.location).get_data(as_text=True)
+    assert count(Constituent) == 0
 
 
 def test_an_import_that_stopped_writing_progress_is_said_to_have_stopped(app, client):
@@ -291,6 +298,15 @@ def test_an_import_stopped_by_a_bad_line_keeps_its_whole_batches_and_says_where(
     assert "Line 1202: The file is not readable as UTF-8 text" in page  # the line itself
     assert "none is half-imported" in page
     assert count(Constituent) == 1000  # two whole batches of 500; the third rolled back
+    # A dry run of the same file stops at the same line, and says nothing was saved.
+    checked = client.form_post(
+        "/admin/import",
+        {"kind": "constituents", "file": (io.BytesIO(bad), "people.csv"), "dry_run": "y"},
+        content_type="multipart/form-data",
+    )
+    jobs.wait(_job_of(checked), timeout=60)
+    dry_page = client.get(checked.location).get_data(as_text=True)
+    assert "Line 1202" in dry_page and "Nothing was saved (a dry run)." in dry_page
 
 
 def test_a_file_with_old_mac_line_ends_is_read(runner, app, tmp_path):

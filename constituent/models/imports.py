@@ -26,6 +26,7 @@ class ImportJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16))  # "constituents" or "cases"
+    dry_run: Mapped[bool] = mapped_column(default=False)  # checks every row, saves none
     filename: Mapped[str] = mapped_column(sa.String(255), default="")
     status: Mapped[ImportStatus] = mapped_column(
         str_enum(ImportStatus, 16), default=ImportStatus.RUNNING

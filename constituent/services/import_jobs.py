@@ -25,15 +25,15 @@ def is_stalled(job: ImportJob) -> bool:
     return job.status == ImportStatus.RUNNING and job.updated_at < utcnow() - STALLED_AFTER
 
 
-def running_job() -> ImportJob | None:
-    """The import running now (not a stalled one), if any."""
+def running_job(writing_only: bool = False) -> ImportJob | None:
+    """The import running now (not a stalled one), if any (only real ones: ``writing_only``)."""
     since = utcnow() - STALLED_AFTER
-    return db.session.scalars(
-        sa.select(ImportJob)
-        .where(ImportJob.status == ImportStatus.RUNNING, ImportJob.updated_at >= since)
-        .order_by(ImportJob.id.desc())
-        .limit(1)
-    ).first()
+    query = sa.select(ImportJob).where(
+        ImportJob.status == ImportStatus.RUNNING, ImportJob.updated_at >= since
+    )
+    if writing_only:
+        query = query.where(ImportJob.dry_run.is_(False))
+    return db.session.scalars(query.order_by(ImportJob.id.desc()).limit(1)).first()
 
 
 def latest_job() -> ImportJob | None:
@@ -41,12 +41,15 @@ def latest_job() -> ImportJob | None:
     return db.session.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc()).limit(1)).first()
 
 
-def start_job(kind: str, filename: str, total_rows: int, by: User | None) -> ImportJob:
-    """Record an import about to run; refused while another one runs (their case numbers and
-    writes would interleave, and on SQLite they would queue for the one write lock)."""
+def start_job(
+    kind: str, filename: str, total_rows: int, by: User | None, dry_run: bool = False
+) -> ImportJob:
+    """Record an import about to run; a real one is refused while another real one runs
+    (their case numbers and writes would interleave). A dry run writes nothing: it may run
+    beside anything."""
     if kind not in KINDS:
         raise DomainError("Choose what the file holds: constituents or cases.", field="kind")
-    running = running_job()
+    running = None if dry_run else running_job(writing_only=True)
     if running is not None:
         raise DomainError(
             f"An import of {running.kind} is running ({running.processed_rows:,} of about "
@@ -55,6 +58,7 @@ def start_job(kind: str, filename: str, total_rows: int, by: User | None) -> Imp
         )
     job = ImportJob(
         kind=kind,
+        dry_run=dry_run,
         filename=filename[:255],
         total_rows=total_rows,
         started_by_id=by.id if by is not None else None,
@@ -72,11 +76,10 @@ def get_job(job_id: int) -> ImportJob:
     return job
 
 
-def record_progress(job_id: int, rows: int) -> None:
-    """Rows read so far (written with the batch they belong to)."""
-    db.session.execute(
-        sa.update(ImportJob).where(ImportJob.id == job_id).values(processed_rows=rows)
-    )
+def progress_update(job_id: int, rows: int) -> sa.Update:
+    """The statement that records rows read so far: a real import runs it with each batch
+    (their commit is one), a dry run in a short transaction of its own."""
+    return sa.update(ImportJob).where(ImportJob.id == job_id).values(processed_rows=rows)
 
 
 def finish_job(job_id: int, report: ImportReport) -> None:
@@ -98,9 +101,11 @@ def fail_job(job_id: int, message: str, saved_rows: int) -> None:
     job.status = ImportStatus.FAILED
     job.processed_rows = saved_rows
     job.error = (
-        f"{message} The rows read before it were saved whole ({saved_rows:,} rows, in whole "
-        "batches); none is half-imported. Fix the file and import it again: the rows already "
-        "imported are updated by their external id, not added twice."
+        f"{message} Nothing was saved (a dry run)."
+        if job.dry_run
+        else f"{message} The rows read before it were saved whole ({saved_rows:,} rows, in "
+        "whole batches); none is half-imported. Fix the file and import it again: the rows "
+        "already imported are updated by their external id, not added twice."
     )
     job.finished_at = utcnow()
 

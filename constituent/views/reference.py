@@ -144,37 +144,18 @@ def add_zip():  # type: ignore[no-untyped-def]
 @bp.route("/import", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
 def import_caseload():  # type: ignore[no-untyped-def]
-    """Upload constituents or cases (documented layouts): a dry run lists every refused row
-    at once; a real import runs in the background, its progress on its own page."""
+    """Upload constituents or cases (documented layouts). The dry run and the import run in
+    the background, with a progress bar on the job's page, then every refused row there."""
     form = CaseloadUploadForm()
-    report, status = None, 200
-    dry_run = True
     if form.validate_on_submit():
-        dry_run = bool(form.dry_run.data)
-        if not dry_run:
-            return _start_import(form)
-        run = (
-            imports.import_constituents
-            if form.kind.data == "constituents"
-            else imports.import_cases
-        )
-        try:
-            report = run(form.file.data.stream, dry_run=True, by=current_user)
-        except DomainError as exc:
-            form.file.errors = [*form.file.errors, exc.message]
-            status = 422
-        db.session.rollback()
-    elif form.is_submitted():
-        status = 422
-    return _import_page(form, report, dry_run), status
+        return _start_import(form)
+    return _import_page(form), 422 if form.is_submitted() else 200
 
 
-def _import_page(form: CaseloadUploadForm, report: imports.ImportReport | None, dry_run: bool):  # type: ignore[no-untyped-def]
+def _import_page(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
     return render_template(
         "admin/import.html",
         form=form,
-        report=report,
-        dry_run=dry_run,
         running=import_jobs.running_job(),
         latest=import_jobs.latest_job(),
         layouts={
@@ -187,10 +168,11 @@ def _import_page(form: CaseloadUploadForm, report: imports.ImportReport | None, 
 def _start_import(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
     """Keep the file, record the job, commit, and hand it to a thread; off to its progress."""
     upload = form.file.data
+    dry_run = bool(form.dry_run.data)
     path, total = jobs.keep_upload(upload)
     try:
         job = import_jobs.start_job(
-            form.kind.data or "", upload.filename or "", total, by=current_user
+            form.kind.data or "", upload.filename or "", total, by=current_user, dry_run=dry_run
         )
         db.session.commit()
     except DomainError as exc:
@@ -198,8 +180,14 @@ def _start_import(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
         path.unlink(missing_ok=True)
         target = form[exc.field] if exc.field and exc.field in form else form.file
         target.errors = [*target.errors, exc.message]
-        return _import_page(form, None, False), 422
-    jobs.start_import(current_app._get_current_object(), job.id, path, current_user.id)  # type: ignore[attr-defined]
+        return _import_page(form), 422
+    jobs.start_import(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        job.id,
+        path,
+        current_user.id,
+        dry_run=dry_run,
+    )
     return redirect(url_for(".import_job", job_id=job.id))
 
 

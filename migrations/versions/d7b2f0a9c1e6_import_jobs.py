@@ -20,6 +20,7 @@ def upgrade():
     op.create_table('import_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('dry_run', sa.Boolean(), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('status', sa.Enum('running', 'done', 'failed', name='importstatus', native_enum=False, length=16), nullable=False),
     sa.Column('total_rows', sa.Integer(), nullable=False),
