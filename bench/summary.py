@@ -34,13 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from constituent import create_app  # noqa: E402
 from constituent.extensions import db  # noqa: E402
 from constituent.models import Case, District, Role, User  # noqa: E402
-from constituent.services import (  # noqa: E402
-    demo,
-    exports,
-    permissions,
-    summaries,
-    summary_tables,
-)
+from constituent.reports import tables as summary_tables  # noqa: E402
+from constituent.services import demo, exports, permissions, summaries  # noqa: E402
 
 REFERENCE_SQLITE = """
 WITH closed AS (
