@@ -2,13 +2,21 @@
 
     python bench/summary.py --scale 500            # ~200,000 cases, SQLite file database
     python bench/summary.py --scale 500 --database postgresql://postgres@127.0.0.1/bench
+    python bench/summary.py --scale 100 --years 10 # also the same cases spread over 10 years
 
 Seeds the demo office into a file database it creates (or reuses, when already seeded at that
-scale), then times, over --runs runs each (after warm-up): the 12-month summary of one district
-(both periods, every table), the all-districts comparison, and the CSV exports, each beside one
-hand-written SQL query that computes the same headline figures (cases opened, closed, open at
-the end, median days to close) in the same run: the reference. Finally it measures the peak
-Python memory of the CSV export of every case at two sizes, to show that it stays flat.
+scale). The demo's own seeding is dense: every case opened in the last two years, most of them
+in the last one. With ``--years N`` the bench also seeds a second database (``..._yearsN``,
+created beside the first) where the same number of cases is spread over N years at an even,
+realistic daily volume (the demo seeding repeated every half year, each batch's cases that
+were still open at its end closed by then), and prints the figures of both.
+
+On each database it times, over --runs runs each (after warm-up): the 12-month summary of one
+district (both periods, every table), the all-districts comparison, and the CSV exports, each
+beside one hand-written SQL query that computes the same headline figures (cases opened,
+closed, open at the end, median days to close) in the same run: the reference. Finally it
+measures the peak Python memory of the CSV export of every case at two sizes, to show that it
+stays flat.
 Prints figures; asserts nothing about time.
 """
 
@@ -22,7 +30,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,14 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from constituent import create_app  # noqa: E402
 from constituent.extensions import db  # noqa: E402
-from constituent.models import Case, District, Role, User  # noqa: E402
-from constituent.services import (  # noqa: E402
-    demo,
-    exports,
-    permissions,
-    summaries,
-    summary_tables,
+from constituent.models import (  # noqa: E402
+    Case,
+    CaseInterval,
+    CaseStatus,
+    District,
+    Outcome,
+    Role,
+    User,
 )
+from constituent.reports import tables as summary_tables  # noqa: E402
+from constituent.services import demo, exports, permissions, summaries  # noqa: E402
 
 REFERENCE_SQLITE = """
 WITH closed AS (
@@ -135,6 +146,11 @@ def main() -> None:
     parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file in /tmp)")
     parser.add_argument("--district", default="NY-21")
     parser.add_argument(
+        "--years",
+        type=int,
+        help="also time the same cases spread over this many years (a realistic daily volume)",
+    )
+    parser.add_argument(
         "--sqlite-tuned",
         action="store_true",
         help="SQLite: 1 GB mmap and a 256 MB page cache on every connection",
@@ -151,6 +167,38 @@ def main() -> None:
     url = args.database or f"sqlite:///{work / f'summary-scale{args.scale}.db'}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    cases = [("dense: the demo seeding, cases of the last two years", url, None)]
+    if args.years:
+        spread = _years_url(url, args.years)
+        cases.append((f"realistic: the same cases over {args.years} years", spread, args.years))
+    for label, database, years in cases:
+        print(f"=== {label} ===", flush=True)
+        bench_database(args, database, years, work)
+        print(flush=True)
+
+
+def _years_url(url: str, years: int) -> str:
+    """The database of the spread-out cases: a file or database name with ``_yearsN``."""
+    made = sa.engine.make_url(url)
+    name = made.database or "bench"
+    if made.get_backend_name() == "sqlite":
+        stem, dot, suffix = name.rpartition(".")
+        name = f"{stem}_years{years}.{suffix}" if dot else f"{name}_years{years}"
+        return made.set(database=name).render_as_string(hide_password=False)
+    spread = made.set(database=f"{name}_years{years}")
+    engine = sa.create_engine(made.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": spread.database}
+        )
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{spread.database}"')
+    engine.dispose()
+    return spread.render_as_string(hide_password=False)
+
+
+def bench_database(args: argparse.Namespace, url: str, years: int | None, work: Path) -> None:
+    """Seed (or reuse) one database and time every figure on it."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -168,7 +216,10 @@ def main() -> None:
         if not demo.is_seeded():
             print(f"Seeding the demo office at scale {args.scale} into {url} ...", flush=True)
             t = time.perf_counter()
-            demo.seed(scale=args.scale)
+            if years:
+                seed_over_years(args.scale, years)
+            else:
+                demo.seed(scale=args.scale)
             db.session.commit()
             print(f"  seeded in {time.perf_counter() - t:.0f} s", flush=True)
             if db.engine.dialect.name == "postgresql":  # what autovacuum would do soon after
@@ -191,6 +242,49 @@ def main() -> None:
                     name = statement.split("EXISTS ")[1].split(" ")[0]
                     db.session.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
                 db.session.commit()
+
+
+HALF_YEAR = timedelta(days=182)
+
+
+def seed_over_years(scale: int, years: int) -> None:
+    """The demo office with ``scale`` × 400 cases spread evenly over ``years`` years.
+
+    The demo seeding places cases up to two years before its ``now``, most in the last year.
+    Seeding a share of the cases with ``now`` set every half year back to ``years`` years ago
+    spreads them out; the cases a batch leaves open at its own ``now`` are then closed a few
+    weeks after it (last interval, status, close time and outcome together), as an office
+    closes its old cases, so only the latest batch has open cases today."""
+    batches = max(1, min(scale, 2 * years - 3))  # each batch reaches two years further back
+    now = datetime.now(UTC)
+    for b in range(batches):
+        share = scale // batches + (1 if b < scale % batches else 0)
+        first_case = (db.session.scalar(sa.select(sa.func.max(Case.id))) or 0) + 1
+        batch_now = now - b * HALF_YEAR
+        demo.seed(scale=share, seed_value=2026 + 97 * b, now=batch_now)
+        db.session.flush()
+        if b:
+            _close_left_open(first_case, batch_now)
+        print(f"  batch {b + 1}/{batches}: {share * 400:,} cases up to {batch_now:%Y-%m-%d}")
+
+
+def _close_left_open(first_case: int, batch_now: datetime) -> None:
+    """Close the batch's cases still open at its ``now``, 1 to 60 days after it."""
+    rows = db.session.execute(
+        sa.select(CaseInterval.id, CaseInterval.case_id).where(
+            CaseInterval.case_id >= first_case, CaseInterval.closed_at.is_(None)
+        )
+    ).all()
+    for interval_id, case_id in rows:
+        closed = batch_now + timedelta(days=1 + case_id % 60)
+        db.session.execute(
+            sa.update(CaseInterval).where(CaseInterval.id == interval_id).values(closed_at=closed)
+        )
+        db.session.execute(
+            sa.update(Case)
+            .where(Case.id == case_id)
+            .values(status=CaseStatus.CLOSED, closed_at=closed, outcome=Outcome.ASSISTED)
+        )
 
 
 # Indexes that let the summaries read ranges instead of whole districts (not in the models:

@@ -817,7 +817,7 @@ def report_district(
     code: str, start: datetime | None, end: datetime | None, fmt: str, suppress_small_counts: bool
 ) -> None:
     """Write a district's summary figures (every table of its page) to standard output."""
-    from constituent.services import summary_tables
+    from constituent.reports import tables as summary_tables
     from constituent.services.clock import office_tz
 
     tz = office_tz()

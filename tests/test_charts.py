@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from constituent.services import charts
+from constituent.reports import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

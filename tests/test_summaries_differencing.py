@@ -22,7 +22,8 @@ import pytest
 
 from constituent.extensions import db
 from constituent.models import Agency, AgencyLevel, Channel, Outcome, Priority, ReferralStatus
-from constituent.services import charts, summaries
+from constituent.reports import charts
+from constituent.services import summaries
 from constituent.services.summaries import Period
 from constituent.views import summaries as summary_views
 from tests import factories

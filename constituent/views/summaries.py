@@ -20,7 +20,8 @@ from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.summaries import PeriodForm
 from constituent.models import District, User
-from constituent.services import exports, permissions, summaries, summary_tables
+from constituent.reports import tables as summary_tables
+from constituent.services import exports, permissions, summaries
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.services.summaries import Period

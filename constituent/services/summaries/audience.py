@@ -10,6 +10,7 @@ from constituent.models import (
 )
 from constituent.services import districts as district_service
 from constituent.services import permissions
+from constituent.services.disclosure import Withheld
 from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Capability
 
@@ -51,6 +52,38 @@ class Audience:
     def suppress_small_counts(self) -> bool:
         """Breakdown cells below the threshold withheld (with complementary suppression)."""
         return not self.sees_names
+
+    @property
+    def shows_shares(self) -> bool:
+        """The shares closed within 30, 60 and 90 days. Left out for readers who see no names:
+        with the count closed they give how many closed within 30 days, which the
+        time-to-close table may withhold."""
+        return self.sees_names
+
+    def shows_breakdowns(self, complete: bool) -> bool:
+        """Tables by category, outcome, channel, agency, place and time. A period in progress
+        changes day by day, and two days' breakdowns would differ by one day's cases, so
+        readers who see no names get its totals only."""
+        return not self.calendar_only or complete
+
+    @staticmethod
+    def published(n: int, hidden: bool) -> int | None:
+        """A count as this reader is given it: None where the disclosure rules withhold it."""
+        return None if hidden else n
+
+    @staticmethod
+    def lists_row(*cells: tuple[int, Withheld]) -> bool:
+        """A row of a breakdown is listed when one of its counts is non-zero in a column that
+        is not withheld whole (a column withheld whole does not even name its rows)."""
+        return any(n and not hidden.whole for n, hidden in cells)
+
+    @staticmethod
+    def row_order(n: int, hidden: bool) -> tuple[int, int]:
+        """Rows by published count, largest first; withheld rows after them, whatever their
+        counts (the order must not tell them apart), then the zeros."""
+        if hidden:
+            return (1, 0)
+        return (0, -n) if n else (2, 0)
 
 
 LEGISLATOR_VIEW = Audience(sees_names=False)

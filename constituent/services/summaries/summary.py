@@ -23,7 +23,7 @@ from constituent.models import (
 )
 from constituent.services import disclosure
 from constituent.services.disclosure import NOTHING, Withheld, over_months
-from constituent.services.summaries.audience import Audience
+from constituent.services.summaries.audience import FULL_VIEW, Audience
 from constituent.services.summaries.definitions import (
     CLOSE_BUCKETS,
     DurationStats,
@@ -68,6 +68,8 @@ class DistrictSummary:
     # confidential ones), and the cells withheld from each breakdown, this period and before.
     totals: tuple[Headline, Headline] | None = None
     withheld: tuple[dict[str, Withheld], dict[str, Withheld]] | None = None
+    # Who reads it: what the tables show of it (see ``Audience``).
+    audience: Audience = FULL_VIEW
 
     def hidden(self, key: str, previous: bool = False) -> Withheld:
         """The cells of a breakdown withheld from this reader (none for staff)."""
@@ -90,7 +92,7 @@ def district_summary(
     if audience is not None:
         staff = audience.staff_table
         if not audience.sees_names and period.complete(today):
-            return _summary_without_names(district, period, tz, today, audience.threshold)
+            return _summary_without_names(district, period, tz, today, audience)
     previous = period.previous()
     current, before = period_figures([district.id], [period, previous], tz, today, staff=staff)
     return DistrictSummary(
@@ -102,6 +104,7 @@ def district_summary(
         produced_at=datetime.now(UTC),
         tz=tz,
         complete=period.complete(today),
+        audience=audience or FULL_VIEW,
     )
 
 
@@ -110,7 +113,7 @@ def _month_periods(period: Period) -> list[Period]:
 
 
 def _summary_without_names(
-    district: District, period: Period, tz: ZoneInfo, today: date, threshold: int
+    district: District, period: Period, tz: ZoneInfo, today: date, audience: Audience
 ) -> DistrictSummary:
     """A complete period for a reader who sees no names: breakdowns of the cases that are not
     confidential, each with its small cells withheld (see ``services/disclosure``) month by
@@ -141,12 +144,12 @@ def _summary_without_names(
     def withheld_of(figs: Figures, p: Period) -> dict[str, Withheld]:
         out = {
             key: over_months(
-                disclosure.withheld(by_month[m].counts[key], threshold) for m in months[p]
+                disclosure.withheld(by_month[m].counts[key], audience.threshold) for m in months[p]
             )
             for key in SUM_TABLES
         }
         for key, counts in _snapshot_counts(figs).items():
-            out[key] = disclosure.withheld(counts, threshold)
+            out[key] = disclosure.withheld(counts, audience.threshold)
         return out
 
     return DistrictSummary(
@@ -160,6 +163,7 @@ def _summary_without_names(
         complete=True,
         totals=(totals(period), totals(previous)),
         withheld=(withheld_of(current, period), withheld_of(before, previous)),
+        audience=audience,
     )
 
 

@@ -11,7 +11,7 @@ Only presentation attributes are used (no ``style``), so the Content-Security-Po
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -195,6 +195,101 @@ def _x_labels(
     return parts
 
 
+def _bars(chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
+    """Grouped bars (hatched for the second series); a withheld value is the word, no bar."""
+    parts = []
+    group = (frame.right - frame.left) / frame.n
+    bar = group * 0.7 / len(series)
+    for i in range(frame.n):
+        for k, s in enumerate(series):
+            value = s.values[i]
+            x = frame.left + group * i + group * 0.15 + bar * k
+            if value is None:
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{frame.bottom - 4:.1f}" text-anchor="end" '
+                    f'font-size="11" transform="rotate(-90 {x + bar / 2:.1f} '
+                    f'{frame.bottom - 4:.1f})">{WITHHELD}</text>'
+                )
+                continue
+            h = frame.height_of(value)
+            parts.append(
+                f'<rect x="{x:.1f}" y="{frame.bottom - h:.1f}" width="{bar:.1f}" '
+                f'height="{h:.1f}" fill="{_fill(chart_id, k)}" '
+                f'stroke="{SERIES_COLOURS[k % 2]}" stroke-width="1.5"/>'
+            )
+            if bar >= 22:
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{frame.bottom - h - 4:.1f}" '
+                    f'text-anchor="middle" font-size="11">{_num(value)}</text>'
+                )
+    return parts
+
+
+def _lines(_chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
+    """A line with markers per series (solid with circles, dashed with squares)."""
+    parts = []
+    step = (frame.right - frame.left) / frame.n
+    for k, s in enumerate(series):
+        points = [(frame.left + step * (i + 0.5), frame.y(v or 0)) for i, v in enumerate(s.values)]
+        dash = ' stroke-dasharray="6 4"' if k % 2 else ""
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[k % 2]}" '
+            f'stroke-width="2.5"{dash}/>'
+        )
+        parts.extend(_marker(k, x, y) for x, y in points)
+    return parts
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The plotting area of a chart with a vertical value axis."""
+
+    n: int  # labels along the x axis
+    top_value: float
+    left: int = 64
+    right: int = WIDTH - 16
+    top: int = 44
+    bottom: int = 320 - 70
+
+    def height_of(self, value: float) -> float:
+        return (self.bottom - self.top) * value / self.top_value
+
+    def y(self, value: float) -> float:
+        return self.bottom - self.height_of(value)
+
+
+def _vertical_chart(
+    draw: Callable[[str, Sequence[Series], _Frame], list[str]],
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    empty_text: str,
+) -> Markup:
+    """The one builder of charts over labels with a value axis: legend, axes, the marks that
+    ``draw`` makes, the labels (or the words of ``empty_text`` when there is nothing)."""
+    if _is_empty(labels, series):
+        return _empty(chart_id, title, description, empty_text)
+    height = 320
+    ticks = nice_ticks(max(_shown([v for s in series for v in s.values]), default=0))
+    frame = _Frame(len(labels), ticks[-1])
+    parts = _open(chart_id, title, description, height)
+    if draw is _bars:
+        parts.append(_defs(chart_id))
+    parts.append(_legend(chart_id, series, 22, line=draw is _lines))
+    parts += _y_axis(ticks, frame.top, frame.bottom, frame.left, frame.right, y_label)
+    parts += draw(chart_id, series, frame)
+    parts += _x_labels(labels, frame.left, frame.right, frame.bottom, x_label, height)
+    parts.append("</svg>")
+    # Every text piece is escaped above.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
 def bar_chart(
     chart_id: str,
     title: str,
@@ -207,43 +302,42 @@ def bar_chart(
     empty_text: str = EMPTY_TEXT,
 ) -> Markup:
     """Vertical bars, grouped when there are two series (this period and the previous one)."""
-    if _is_empty(labels, series):
-        return _empty(chart_id, title, description, empty_text)
-    height, left, right, top = 320, 64, WIDTH - 16, 44
-    bottom = height - 70
-    ticks = nice_ticks(max(_shown([v for s in series for v in s.values]), default=0))
-    parts = _open(chart_id, title, description, height)
-    parts.append(_defs(chart_id))
-    parts.append(_legend(chart_id, series, 22, line=False))
-    parts += _y_axis(ticks, top, bottom, left, right, y_label)
-    group = (right - left) / len(labels)
-    bar = group * 0.7 / len(series)
-    for i in range(len(labels)):
-        for k, s in enumerate(series):
-            value = s.values[i]
-            x = left + group * i + group * 0.15 + bar * k
-            if value is None:
-                parts.append(
-                    f'<text x="{x + bar / 2:.1f}" y="{bottom - 4:.1f}" text-anchor="end" '
-                    f'font-size="11" transform="rotate(-90 {x + bar / 2:.1f} {bottom - 4:.1f})">'
-                    f"{WITHHELD}</text>"
-                )
-                continue
-            h = (bottom - top) * value / ticks[-1]
-            parts.append(
-                f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{_fill(chart_id, k)}" stroke="{SERIES_COLOURS[k % 2]}" '
-                f'stroke-width="1.5"/>'
-            )
-            if bar >= 22:
-                parts.append(
-                    f'<text x="{x + bar / 2:.1f}" y="{bottom - h - 4:.1f}" '
-                    f'text-anchor="middle" font-size="11">{_num(value)}</text>'
-                )
-    parts += _x_labels(labels, left, right, bottom, x_label, height)
-    parts.append("</svg>")
-    # Every text piece is escaped above.
-    return Markup("".join(parts))  # noqa: S704  # nosec B704
+    return _vertical_chart(
+        _bars,
+        chart_id,
+        title,
+        description,
+        labels,
+        series,
+        x_label=x_label,
+        y_label=y_label,
+        empty_text=empty_text,
+    )
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    empty_text: str = EMPTY_TEXT,
+) -> Markup:
+    """Lines with markers (solid with circles, dashed with squares) over the labels."""
+    return _vertical_chart(
+        _lines,
+        chart_id,
+        title,
+        description,
+        labels,
+        series,
+        x_label=x_label,
+        y_label=y_label,
+        empty_text=empty_text,
+    )
 
 
 def hbar_chart(
@@ -295,45 +389,6 @@ def hbar_chart(
         f'<text x="8" y="{top - 4 if top > 14 else 12}" font-weight="700" '
         f'font-size="11">{escape(y_label)}</text>'
     )
-    parts.append("</svg>")
-    # Every text piece is escaped above.
-    return Markup("".join(parts))  # noqa: S704  # nosec B704
-
-
-def line_chart(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    x_label: str,
-    y_label: str,
-    empty_text: str = EMPTY_TEXT,
-) -> Markup:
-    """Lines with markers (solid with circles, dashed with squares) over the labels."""
-    if _is_empty(labels, series):
-        return _empty(chart_id, title, description, empty_text)
-    height, left, right, top = 320, 64, WIDTH - 16, 44
-    bottom = height - 70
-    ticks = nice_ticks(max(v for s in series for v in s.values))
-    parts = _open(chart_id, title, description, height)
-    parts.append(_legend(chart_id, series, 22, line=True))
-    parts += _y_axis(ticks, top, bottom, left, right, y_label)
-    step = (right - left) / len(labels)
-    for k, s in enumerate(series):
-        points = [
-            (left + step * (i + 0.5), bottom - (bottom - top) * v / ticks[-1])
-            for i, v in enumerate(s.values)
-        ]
-        dash = ' stroke-dasharray="6 4"' if k % 2 else ""
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{SERIES_COLOURS[k % 2]}" '
-            f'stroke-width="2.5"{dash}/>'
-        )
-        parts.extend(_marker(k, x, y) for x, y in points)
-    parts += _x_labels(labels, left, right, bottom, x_label, height)
     parts.append("</svg>")
     # Every text piece is escaped above.
     return Markup("".join(parts))  # noqa: S704  # nosec B704

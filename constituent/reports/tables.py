@@ -2,8 +2,9 @@
 
 Each table cell carries the value written to CSV/JSON, the text shown on the page (the same
 number, formatted), and for supervisors and admins the drill-down to the cases behind it.
-This is also where the legislator's view is made safe: ZIP and town counts below 5 become
-"<5" (and their changes are not shown), the staff table and drill-downs are left out.
+What a reader may see (withheld cells, which rows are listed and in what order, the shares,
+the staff table, drill-downs) is decided by the summary's ``Audience``
+(``services/summaries/audience.py``); this module only lays it out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from constituent.models import Channel, Outcome, Priority
-from constituent.services import audit, charts, exports, summaries
+from constituent.reports import charts
+from constituent.services import audit, exports, summaries
 from constituent.services import districts as district_service
 from constituent.services.disclosure import Withheld
 from constituent.services.errors import DomainError, NotFound
@@ -175,14 +177,6 @@ def maybe_count(n: int, hidden: bool, drill: dict[str, str] | None = None) -> Ce
     return Cell(WITHHELD, WITHHELD) if hidden else count(n, drill)
 
 
-def _shown_order(n: int, hidden: bool) -> tuple[int, int]:
-    """Rows by published count, largest first; withheld rows after them, whatever their
-    counts (the order must not tell them apart), then the zeros."""
-    if hidden:
-        return (1, 0)
-    return (0, -n) if n else (2, 0)
-
-
 # The summary's tables ----------------------------------------------------------------------
 
 
@@ -228,12 +222,10 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
     )
     head_now, head_before = summary.totals or (cur.headline, prev.headline)
     tables = [
-        headline_table(head_now, head_before, drill, shares=audience.sees_names),
+        headline_table(head_now, head_before, drill, shares=audience.shows_shares),
         trend_table(cur, drill),
     ]
-    if audience.calendar_only and not summary.complete:
-        # A period in progress changes day by day: two days' breakdowns would differ by one
-        # day's cases. Audiences without names get its totals only.
+    if not audience.shows_breakdowns(summary.complete):
         tables[0].note = IN_PROGRESS_NOTE
         _attach_charts(tables, summary)
         return tables
@@ -439,10 +431,23 @@ def _three_withheld(
     ]
 
 
-def _listed(*cells: tuple[int, Withheld]) -> bool:
-    """A row is listed when one of its counts is non-zero in a column that is not withheld
-    whole (a column withheld whole does not even name its rows)."""
-    return any(n and not hidden.whole for n, hidden in cells)
+def _published_order(
+    summary: DistrictSummary,
+    ids: list[Any],
+    cells: Callable[[Any], list[tuple[int, Withheld]]],
+    order: Callable[[Any], Any],
+) -> list[Any]:
+    """The rows of a table with withheld cells: those the audience lists (``cells`` gives a
+    row's counts and their columns' withheld cells), in its order (``order``); other tables
+    keep their rows as they come."""
+    if summary.withheld is None:
+        return ids
+    return sorted((i for i in ids if summary.audience.lists_row(*cells(i))), key=order)
+
+
+def _median_cell(hidden: bool, value: float | None, drill: dict[str, str] | None) -> Cell:
+    """A median of days, or the word "withheld" when its count is withheld."""
+    return Cell(WITHHELD, WITHHELD) if hidden else days(value, drill)
 
 
 def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
@@ -457,26 +462,25 @@ def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
     rows_of = [r.category_id for r in cur.by_category] + [
         r.category_id for r in prev.by_category if r.category_id not in now
     ]
-    if summary.withheld is not None:
 
-        def order(cid: int) -> tuple[tuple[int, int], str]:
-            c = now.get(cid)
-            n = c.opened if c else 0
-            return (_shown_order(n, hide[("opened", False)].hides(cid)), (c or before[cid]).name)
-
-        rows_of = sorted(
-            (
-                cid
-                for cid in rows_of
-                if _listed(
-                    (now[cid].opened if cid in now else 0, hide[("opened", False)]),
-                    (now[cid].closed if cid in now else 0, hide[("closed", False)]),
-                    (before[cid].opened if cid in before else 0, hide[("opened", True)]),
-                    (before[cid].closed if cid in before else 0, hide[("closed", True)]),
-                )
-            ),
-            key=order,
+    def order(cid: int) -> tuple[tuple[int, int], str]:
+        c = now.get(cid)
+        n = c.opened if c else 0
+        return (
+            summary.audience.row_order(n, hide[("opened", False)].hides(cid)),
+            (c or before[cid]).name,
         )
+
+    def cells(cid: int) -> list[tuple[int, Withheld]]:
+        c, p = now.get(cid), before.get(cid)
+        return [
+            (c.opened if c else 0, hide[("opened", False)]),
+            (c.closed if c else 0, hide[("closed", False)]),
+            (p.opened if p else 0, hide[("opened", True)]),
+            (p.closed if p else 0, hide[("closed", True)]),
+        ]
+
+    rows_of = _published_order(summary, rows_of, cells, order)
     rows = []
     for cid in rows_of:
         c, p = now.get(cid), before.get(cid)
@@ -504,12 +508,14 @@ def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
                     drill,
                     category=cid,
                 ),
-                Cell(WITHHELD, WITHHELD)
-                if closed_now
-                else days(c.median_days if c else None, drill(Figure.CLOSED, category=cid)),
-                Cell(WITHHELD, WITHHELD)
-                if closed_before
-                else days(p.median_days if p else None, drill(Figure.CLOSED, True, category=cid)),
+                _median_cell(
+                    closed_now, c.median_days if c else None, drill(Figure.CLOSED, category=cid)
+                ),
+                _median_cell(
+                    closed_before,
+                    p.median_days if p else None,
+                    drill(Figure.CLOSED, True, category=cid),
+                ),
             ]
         )
     columns = [
@@ -535,27 +541,26 @@ def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
     order = [r.agency_id for r in cur.by_agency] + [
         r.agency_id for r in prev.by_agency if r.agency_id not in now
     ]
-    if summary.withheld is not None:
 
-        def rank(aid: int) -> tuple[tuple[int, int], str]:
-            c = now.get(aid)
-            n = c.sent if c else 0
-            return (_shown_order(n, hide[("sent", False)].hides(aid)), (c or before[aid]).name)
-
-        order = sorted(
-            (
-                aid
-                for aid in order
-                if _listed(
-                    (now[aid].sent if aid in now else 0, hide[("sent", False)]),
-                    (now[aid].responded if aid in now else 0, hide[("responded", False)]),
-                    (before[aid].sent if aid in before else 0, hide[("sent", True)]),
-                    (before[aid].responded if aid in before else 0, hide[("responded", True)]),
-                    ((now.get(aid) or before[aid]).overdue_now, overdue_hidden),
-                )
-            ),
-            key=rank,
+    def rank(aid: int) -> tuple[tuple[int, int], str]:
+        c = now.get(aid)
+        n = c.sent if c else 0
+        return (
+            summary.audience.row_order(n, hide[("sent", False)].hides(aid)),
+            (c or before[aid]).name,
         )
+
+    def cells(aid: int) -> list[tuple[int, Withheld]]:
+        c, p = now.get(aid), before.get(aid)
+        return [
+            (c.sent if c else 0, hide[("sent", False)]),
+            (c.responded if c else 0, hide[("responded", False)]),
+            (p.sent if p else 0, hide[("sent", True)]),
+            (p.responded if p else 0, hide[("responded", True)]),
+            ((c or before[aid]).overdue_now, overdue_hidden),
+        ]
+
+    order = _published_order(summary, order, cells, rank)
     rows = []
     for aid in order:
         c, p = now.get(aid), before.get(aid)
@@ -583,15 +588,13 @@ def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
                     drill,
                     agency=aid,
                 ),
-                Cell(WITHHELD, WITHHELD)
-                if answered_now
-                else days(
+                _median_cell(
+                    answered_now,
                     c.median_days_to_respond if c else None,
                     drill(Figure.REFERRALS_RESPONDED, agency=aid),
                 ),
-                Cell(WITHHELD, WITHHELD)
-                if answered_before
-                else days(
+                _median_cell(
+                    answered_before,
                     p.median_days_to_respond if p else None,
                     drill(Figure.REFERRALS_RESPONDED, True, agency=aid),
                 ),
@@ -639,11 +642,11 @@ def place_table(
     keys = [
         k
         for k in set(now) | set(before)
-        if _listed((n_of(now, k), hide_now), (n_of(before, k), hide_before))
+        if summary.audience.lists_row((n_of(now, k), hide_now), (n_of(before, k), hide_before))
     ]
 
     def order(k: str) -> tuple[tuple[int, int], bool, str]:
-        shown = _shown_order(n_of(now, k), hide_now.hides(k))
+        shown = summary.audience.row_order(n_of(now, k), hide_now.hides(k))
         return (shown, k == "", (now.get(k) or before[k]).label.lower())
 
     rows = []
@@ -706,11 +709,38 @@ def staff_table(cur: Figures, prev: Figures, drill: _Drills) -> Table:
 def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
     """A chart beside the trend and the breakdowns, drawn from the same (withheld) counts."""
     by_key = {t.key: t for t in tables}
-    cur, prev = summary.current, summary.previous
-    head_now = summary.totals[0] if summary.totals else cur.headline
-    now_name, before_name = "This period", "Previous period"
-    trend = cur.trend
-    by_key["trend"].chart = charts.line_chart(
+    by_key["trend"].chart = _trend_chart(summary)
+    if "time_to_close" not in by_key:  # totals only (a period in progress, no names)
+        return
+    by_key["time_to_close"].chart = _time_to_close_chart(summary)
+    by_key["aging"].chart = _aging_chart(summary)
+    by_key["by_category"].chart = _category_chart(summary)
+    by_key["by_outcome"].chart = _outcome_chart(summary)
+    by_key["by_channel"].chart = _channel_chart(summary)
+
+
+NOW, BEFORE = "This period", "Previous period"
+
+
+def _headline_now(summary: DistrictSummary) -> Headline:
+    return summary.totals[0] if summary.totals else summary.current.headline
+
+
+def _shown(
+    summary: DistrictSummary,
+    key: str,
+    counts: dict[str, int],
+    order: Sequence[str],
+    previous: bool = False,
+) -> list[int | None]:
+    """The counts in ``order`` as published to the reader (None where withheld)."""
+    hidden = summary.hidden(key, previous)
+    return [summary.audience.published(counts.get(k, 0), hidden.hides(k)) for k in order]
+
+
+def _trend_chart(summary: DistrictSummary) -> Markup:
+    head_now, trend = _headline_now(summary), summary.current.trend
+    return charts.line_chart(
         "chart-trend",
         "Cases opened and closed by month",
         f"Line chart of cases opened and closed in each month of {summary.period.dates}: "
@@ -724,84 +754,103 @@ def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
         x_label="Month",
         y_label="Cases",
     )
-    if "time_to_close" not in by_key:  # totals only (a period in progress, no names)
-        return
 
-    def shown(key: str, counts: dict[str, int], order: Sequence[str], previous: bool = False):  # type: ignore[no-untyped-def]
-        hidden = summary.hidden(key, previous)
-        return [None if hidden.hides(k) else counts.get(k, 0) for k in order]
 
+def _time_to_close_chart(summary: DistrictSummary) -> Markup:
+    cur, prev = summary.current, summary.previous
     close_keys = [b.key for b in CLOSE_BUCKETS]
     within = (
         f", {_pct(cur.headline.time_to_close.within[30])} within 30 days"
         if summary.withheld is None
         else ""
     )
-    by_key["time_to_close"].chart = charts.bar_chart(
+    return charts.bar_chart(
         "chart-time-to-close",
         "Time to close",
         f"Bar chart of cases closed in this period and the previous one, by days to close. "
-        f"This period: {head_now.closed:,} closed{within}.",
+        f"This period: {_headline_now(summary).closed:,} closed{within}.",
         [b.label for b in CLOSE_BUCKETS],
         [
             charts.Series(
-                now_name, shown("time_to_close", cur.headline.time_to_close.buckets, close_keys)
+                NOW,
+                _shown(summary, "time_to_close", cur.headline.time_to_close.buckets, close_keys),
             ),
             charts.Series(
-                before_name,
-                shown("time_to_close", prev.headline.time_to_close.buckets, close_keys, True),
+                BEFORE,
+                _shown(
+                    summary,
+                    "time_to_close",
+                    prev.headline.time_to_close.buckets,
+                    close_keys,
+                    True,
+                ),
             ),
         ],
         x_label="Days to close",
         y_label="Cases closed",
     )
+
+
+def _aging_chart(summary: DistrictSummary) -> Markup:
     age_keys = [b.key for b in AGE_BUCKETS]
-    by_key["aging"].chart = charts.bar_chart(
+    return charts.bar_chart(
         "chart-aging",
         "Age of cases open at period end",
-        f"Bar chart of the {head_now.open_at_end:,} cases open at the end of this period "
-        "and those open at the end of the previous one, by how long they had been open.",
+        f"Bar chart of the {_headline_now(summary).open_at_end:,} cases open at the end of "
+        "this period and those open at the end of the previous one, by how long they had "
+        "been open.",
         [b.label for b in AGE_BUCKETS],
         [
-            charts.Series(now_name, shown("aging", cur.aging, age_keys)),
-            charts.Series(before_name, shown("aging", prev.aging, age_keys, True)),
+            charts.Series(NOW, _shown(summary, "aging", summary.current.aging, age_keys)),
+            charts.Series(BEFORE, _shown(summary, "aging", summary.previous.aging, age_keys, True)),
         ],
         x_label="Days open",
         y_label="Open cases",
     )
+
+
+def _category_chart(summary: DistrictSummary) -> Markup:
     hidden = summary.hidden("by_category.opened")
-    categories = [r for r in cur.by_category if r.opened and not hidden.whole]
+    audience = summary.audience
+    categories = [r for r in summary.current.by_category if r.opened and not hidden.whole]
     if summary.withheld is not None:
-        categories.sort(key=lambda r: (_shown_order(r.opened, hidden.hides(r.category_id)), r.name))
+        categories.sort(
+            key=lambda r: (audience.row_order(r.opened, hidden.hides(r.category_id)), r.name)
+        )
     top = next((r for r in categories if not hidden.hides(r.category_id)), None)
-    by_key["by_category"].chart = charts.hbar_chart(
+    return charts.hbar_chart(
         "chart-category",
         "Cases opened by category",
-        f"Bar chart of the {head_now.opened:,} cases opened in this period by category"
-        + (f"; most were {top.name} ({top.opened:,})." if top else "."),
+        f"Bar chart of the {_headline_now(summary).opened:,} cases opened in this period by "
+        "category" + (f"; most were {top.name} ({top.opened:,})." if top else "."),
         [r.name for r in categories],
-        [None if hidden.hides(r.category_id) else r.opened for r in categories],
+        [audience.published(r.opened, hidden.hides(r.category_id)) for r in categories],
         x_label="Cases opened",
         y_label="Category",
     )
-    outcome_keys = [o.value for o in Outcome]
-    by_key["by_outcome"].chart = charts.hbar_chart(
+
+
+def _outcome_chart(summary: DistrictSummary) -> Markup:
+    return charts.hbar_chart(
         "chart-outcome",
         "Cases closed by outcome",
-        f"Bar chart of the {head_now.closed:,} cases closed in this period by outcome.",
+        f"Bar chart of the {_headline_now(summary).closed:,} cases closed in this period by "
+        "outcome.",
         [o.label for o in Outcome],
-        shown("by_outcome", cur.by_outcome, outcome_keys),
+        _shown(summary, "by_outcome", summary.current.by_outcome, [o.value for o in Outcome]),
         x_label="Cases closed",
         y_label="Outcome",
     )
-    channel_keys = [c.value for c in Channel]
-    by_key["by_channel"].chart = charts.hbar_chart(
+
+
+def _channel_chart(summary: DistrictSummary) -> Markup:
+    return charts.hbar_chart(
         "chart-channel",
         "Cases opened by intake channel",
-        f"Bar chart of the {head_now.opened:,} cases opened in this period by the way "
-        "the resident reached the office.",
+        f"Bar chart of the {_headline_now(summary).opened:,} cases opened in this period by "
+        "the way the resident reached the office.",
         [c.label for c in Channel],
-        shown("by_channel", cur.by_channel, channel_keys),
+        _shown(summary, "by_channel", summary.current.by_channel, [c.value for c in Channel]),
         x_label="Cases opened",
         y_label="Channel",
     )
@@ -832,7 +881,7 @@ def comparison_table(
 ) -> Table:
     """One row per district: the headline figures and their change, sorted on a column.
     Readers who see no names get no share closed within 30 days (as on the district page)."""
-    shares = audience.sees_names
+    shares = audience.shows_shares
     if not shares and sort == "within30":
         sort = "district"
     key = COMPARISON_SORTS.get(sort, COMPARISON_SORTS["district"])
