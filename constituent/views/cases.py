@@ -63,7 +63,7 @@ from constituent.services import (
 from constituent.services import cases as case_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
-from constituent.views.boundary import attach_error, current_staff, saved, submit
+from constituent.views.boundary import actor, attach_error, current_staff, saved, submit
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -200,7 +200,7 @@ def _render_case(
     """Render the case page (each showing of a confidential case is audited)."""
     user = current_staff()
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, user=user)
+        audit.record("confidential_case_viewed", "case", case.number, actor=actor())
     db.session.commit()
     context = {
         "case": case,
@@ -455,6 +455,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
         "attachment",
         found.id,
         detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""),
+        actor=actor(),
     )
     db.session.commit()
     response = send_file(
@@ -545,7 +546,9 @@ def edit_header(case_id: int) -> ResponseReturnValue:
 
 def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail="edit form")
+        audit.record(
+            "confidential_case_viewed", "case", case.number, detail="edit form", actor=actor()
+        )
     db.session.commit()
     return render_template("cases/edit.html", case=case, form=form), status
 

@@ -127,10 +127,17 @@ def _audit_denied() -> None:
     from flask import request
 
     from constituent.services import audit
+    from constituent.views.boundary import actor
 
     try:
         db.session.rollback()
-        audit.record("access_denied", "url", None, detail=f"{request.method} {request.path}"[:200])
+        audit.record(
+            "access_denied",
+            "url",
+            None,
+            detail=f"{request.method} {request.path}"[:200],
+            actor=actor(),
+        )
         db.session.commit()
     except Exception:  # an audit failure must not turn a 403 into a 500
         db.session.rollback()

@@ -17,6 +17,7 @@ from constituent.services import audit, permissions, routing, submissions
 from constituent.services import letters as letter_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability, get_case
+from constituent.views.boundary import actor
 from constituent.views.helpers import capability_required, local_today
 
 bp = Blueprint("letters", __name__)
@@ -29,7 +30,7 @@ def _user() -> Any:
 def _audit_confidential(case: Case, what: str) -> None:
     """Every view of a confidential case is audited."""
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what, user=_user())
+        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
 
 
 def _referrals(case: Case) -> list[Referral]:

@@ -53,7 +53,14 @@ from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
-from constituent.views.boundary import attach_error, current_staff, form_status, saved, submit
+from constituent.views.boundary import (
+    actor,
+    attach_error,
+    current_staff,
+    form_status,
+    saved,
+    submit,
+)
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -85,7 +92,7 @@ def stale(exc: StaleDataError) -> ResponseReturnValue:
 
 def _audit_confidential(case: Case, what: str) -> None:
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what)
+        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
         db.session.commit()
 
 

@@ -17,6 +17,7 @@ from constituent.search.store import SearchUnavailable
 from constituent.services import audit, permissions
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Capability
+from constituent.views.boundary import actor
 from constituent.views.helpers import capability_required
 
 bp = Blueprint("search", __name__, url_prefix="/search")
@@ -123,6 +124,7 @@ def results():  # type: ignore[no-untyped-def]
             "search",
             None,
             detail="cases " + ", ".join(str(n) for n in outcome.confidential_shown),
+            actor=actor(),
         )
         db.session.commit()
     context["outcome"] = outcome
