@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.agencies import (
     AgencyFilterForm,
@@ -22,10 +20,11 @@ from constituent.forms.agencies import (
     RuleTryForm,
 )
 from constituent.forms.letters import LetterTemplateForm
-from constituent.models import Category, District, LetterKind, RoutingRule
+from constituent.models import Category, District, LetterKind
 from constituent.services import agencies as agency_service
+from constituent.services import categories as category_service
+from constituent.services import districts, routing
 from constituent.services import letters as letter_service
-from constituent.services import routing
 from constituent.services.districts import decode_upload
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
@@ -68,15 +67,11 @@ def _conflict(form: FlaskForm, exc: Conflict, version: int) -> None:
 
 
 def _categories() -> list[Category]:
-    return list(
-        db.session.scalars(
-            sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
-        )
-    )
+    return category_service.active_categories()
 
 
 def _districts() -> list[District]:
-    return list(db.session.scalars(sa.select(District).order_by(District.code)))
+    return districts.served_districts(include_inactive=True)
 
 
 def _confirm() -> None:
@@ -123,13 +118,7 @@ def agency_detail(agency_id: int) -> ResponseReturnValue:
     """An agency, its contacts, the rules that suggest it, and how often it was used."""
     agency = agency_service.get_agency(agency_id)
     total, waiting = agency_service.referral_counts(agency)
-    rules = list(
-        db.session.scalars(
-            sa.select(RoutingRule)
-            .where(RoutingRule.agency_id == agency.id)
-            .order_by(RoutingRule.id)
-        )
-    )
+    rules = routing.rules_for_agency(agency.id)
     return render_template(
         "agencies/detail.html",
         agency=agency,

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -52,6 +51,7 @@ from constituent.models import (
 )
 from constituent.services import (
     audit,
+    auth,
     followups,
     permissions,
     releases,
@@ -61,6 +61,7 @@ from constituent.services import (
     workflow,
 )
 from constituent.services import cases as case_service
+from constituent.services import categories as category_service
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.boundary import actor, attach_error, current_staff, saved, submit
@@ -474,11 +475,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
 
 
 def _header_choices(form: HeaderForm, case: Case) -> None:
-    categories = db.session.scalars(
-        sa.select(Category)
-        .where(sa.or_(Category.active.is_(True), Category.id == case.category_id))
-        .order_by(Category.name)
-    )
+    categories = category_service.active_categories(keep_id=case.category_id)
     form.category.choices = [(c.id, c.name) for c in categories]
     districts = {d.id: d for d in current_staff().districts}
     districts.setdefault(case.district.id, case.district)
@@ -588,20 +585,9 @@ def go_to_case() -> ResponseReturnValue:
 def _filter_choices(form: CaseFilterForm, user: User) -> None:
     districts = sorted(user.districts, key=lambda d: d.code)
     form.district.choices = [("", "Any district")] + [(str(d.id), d.code) for d in districts]
-    categories = db.session.scalars(sa.select(Category).order_by(Category.name))
+    categories = category_service.all_categories()
     form.category.choices = [("", "Any category")] + [(str(c.id), c.name) for c in categories]
-    staff = (
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
-                User.districts.any(District.id.in_(user.district_ids)),
-            )
-            .order_by(User.full_name)
-        )
-        if user.district_ids
-        else []
-    )
+    staff = auth.caseworkers_near(user)
     form.assignee.choices = [("", "Anyone"), ("me", "Me"), ("none", "Nobody (unassigned)")] + [
         (str(u.id), u.full_name) for u in staff if u.id != user.id
     ]
