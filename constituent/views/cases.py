@@ -41,10 +41,7 @@ from constituent.forms.cases import (
 from constituent.models import (
     Case,
     CaseStatus,
-    Category,
-    District,
     EventKind,
-    Priority,
     RequestMethod,
     SignatureMethod,
     User,
@@ -62,9 +59,9 @@ from constituent.services import (
 )
 from constituent.services import cases as case_service
 from constituent.services import categories as category_service
-from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
+from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
-from constituent.views.boundary import actor, attach_error, current_staff, saved, submit
+from constituent.views.boundary import actor, current_staff, saved, submit
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -489,56 +486,35 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
 def edit_header(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.MANAGE)
     if request.method == "GET":
-        form = HeaderForm(
-            formdata=None,
-            version=str(case.version),
-            subject=case.subject,
-            description=case.description,
-            category=case.category_id,
-            priority=case.priority.value,
-            district=case.district_id,
-            confidential=case.confidential,
-        )
+        form = HeaderForm.showing(case_service.CaseHeader.of(case), case.version)
         _header_choices(form, case)
         return _render_edit(case, form)
     form = HeaderForm()
     version = required_version(form.version)
     _header_choices(form, case)
-    if not form.validate_on_submit():
-        db.session.rollback()
-        return _render_edit(case, form, 422)
-    entered = dict(
-        subject=form.subject.data or "",
-        description=form.description.data or "",
-        category=db.session.get(Category, form.category.data),
-        priority=Priority(form.priority.data),
-        confidential=bool(form.confidential.data),
-        district=db.session.get(District, form.district.data),
-    )
+
+    def saved_header(changed: list[str]) -> ResponseReturnValue:
+        flash("Case details saved." if changed else "Nothing changed.", "success")
+        if not permissions.can(current_staff(), Action.VIEW, case):
+            flash("You no longer have access to this case.", "info")
+            return redirect(url_for(".case_list"))
+        return redirect(_case_url(case))
+
     try:
-        changed = case_service.update_case_header(
-            case, expected_version=version, by=current_staff(), **entered
+        done = submit(
+            form,
+            lambda: case_service.update_case_header(
+                case, form.header(), expected_version=version, by=current_staff()
+            ),
+            saved_header,
         )
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return render_error(409, exc.message, changes=exc.changes)
     except StaleDataError:
         # Someone saved between our read and our write: show what they saved.
-        db.session.rollback()
-        case = _load(case_id)
+        fresh = _load(case_id)
         return render_error(
-            409, STALE_MESSAGE, changes=case_service.header_changes(case, **entered)
+            409, STALE_MESSAGE, changes=case_service.header_changes(fresh, form.header())
         )
-    except DomainError as exc:
-        db.session.rollback()
-        attach_error(form, exc)
-        return _render_edit(case, form, 422)
-    flash("Case details saved." if changed else "Nothing changed.", "success")
-    if not permissions.can(current_staff(), Action.VIEW, case):
-        flash("You no longer have access to this case.", "info")
-        return redirect(url_for(".case_list"))
-    return redirect(_case_url(case))
+    return done or _render_edit(case, form, 422)
 
 
 def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
