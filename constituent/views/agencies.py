@@ -56,14 +56,32 @@ def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> ResponseRetur
     return submit(form, save, lambda done: saved(*done))
 
 
-def _conflict(form: FlaskForm, exc: Conflict, version: int) -> None:
-    """Someone saved since the form was loaded: say so above the differences, and let a save
-    from here replace theirs (the form now carries the saved version)."""
-    form.form_errors.append(
-        exc.message + " Check the differences below; saving "
-        "again replaces what is now saved with your entries."
-    )
-    form.version.data = str(version)
+class _Refusals:
+    """How an edit form shows a refusal: a Conflict (someone saved since the form was loaded)
+    above the differences, with a 409, the form now carrying the saved version so that saving
+    again replaces theirs; any other beside its field."""
+
+    def __init__(self, form: FlaskForm, saved_version: Callable[[], int]) -> None:
+        self.form, self.saved_version = form, saved_version
+        self.conflict: Conflict | None = None
+
+    def __call__(self, exc: DomainError) -> None:
+        if not isinstance(exc, Conflict):
+            return attach_error(self.form, exc)
+        self.conflict = exc
+        self.form.form_errors.append(
+            exc.message + " Check the differences below; saving "
+            "again replaces what is now saved with your entries."
+        )
+        self.form.version.data = str(self.saved_version())
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]] | None:
+        return self.conflict.changes if self.conflict else None
+
+    @property
+    def status(self) -> int:
+        return 409 if self.conflict else form_status(self.form)
 
 
 def _categories() -> list[Category]:
@@ -175,14 +193,7 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
         form.category_ids.data = [c.id for c in agency.categories]
         form.version.data = str(agency.version)
     expected = required_version(form.version) if form.is_submitted() else agency.version
-    conflict: list[Conflict] = []
-
-    def refused(exc: DomainError) -> None:
-        if not isinstance(exc, Conflict):
-            return attach_error(form, exc)
-        conflict.append(exc)
-        _conflict(form, exc, agency_service.get_agency(agency_id).version)
-
+    refused = _Refusals(form, lambda: agency_service.get_agency(agency_id).version)
     done = submit(
         form,
         lambda: agency_service.update_agency(agency, _agency_data(form), expected, current_staff()),
@@ -197,9 +208,9 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
             form=form,
             agency=agency,
             categories=categories,
-            changes=conflict[0].changes if conflict else None,
+            changes=refused.changes,
         ),
-        409 if conflict else form_status(form),
+        refused.status,
     )
 
 
@@ -562,14 +573,7 @@ def template_edit(template_id: int) -> ResponseReturnValue:
     expected = required_version(form.version) if form.is_submitted() else template.version
     if request.form.get("action") == "preview":
         return _preview(form, template)
-    conflict: list[Conflict] = []
-
-    def refused(exc: DomainError) -> None:
-        if not isinstance(exc, Conflict):
-            return attach_error(form, exc)
-        conflict.append(exc)
-        _conflict(form, exc, letter_service.get_template(template_id).version)
-
+    refused = _Refusals(form, lambda: letter_service.get_template(template_id).version)
     done = submit(
         form,
         lambda: letter_service.update_template(
@@ -580,9 +584,7 @@ def template_edit(template_id: int) -> ResponseReturnValue:
         ),
         refused=refused,
     )
-    if conflict:
-        return _template_page(form, template, 409, changes=conflict[0].changes)
-    return done or _template_page(form, template, form_status(form))
+    return done or _template_page(form, template, refused.status, changes=refused.changes)
 
 
 def _preview(form: LetterTemplateForm, template: Any) -> ResponseReturnValue:
