@@ -116,7 +116,7 @@ class AuditFilters:
     before: datetime | None = None  # exclusive, UTC
 
 
-def find_events(filters: AuditFilters) -> sa.Select[tuple[AuditEvent]]:
+def find_events(filters: AuditFilters) -> sa.Select[AuditEvent]:
     """The audit events matching the filters, newest first."""
     query = sa.select(AuditEvent)
     if filters.user:

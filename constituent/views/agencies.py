@@ -247,11 +247,13 @@ def agency_delete(agency_id: int) -> ResponseReturnValue:
     _confirm()
     agency = agency_service.get_agency(agency_id)
     name = agency.name
-    return commit(
+    done = commit(
         lambda: agency_service.delete_agency(agency, current_staff()),
         lambda _: saved(f"{name} was deleted.", url_for("agencies.agency_list")),
         lambda exc: alert(exc, url_for("agencies.agency_detail", agency_id=agency_id)),
     )
+    assert done is not None  # both answers are redirects
+    return done
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -395,8 +397,8 @@ def _rule_choices(form: RuleForm) -> None:
 
 def _rule_data(form: RuleForm) -> routing.RuleData:
     return routing.RuleData(
-        category_id=form.category_id.data,  # type: ignore[arg-type]
-        agency_id=form.agency_id.data,  # type: ignore[arg-type]
+        category_id=form.category_id.data,
+        agency_id=form.agency_id.data,
         district_id=form.district_id.data,
         contact_id=form.contact_id.data,
         follow_up_days=form.follow_up_days.data,

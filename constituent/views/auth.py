@@ -21,7 +21,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
 
 @bp.before_app_request
-def require_sign_in() -> ResponseReturnValue:
+def require_sign_in() -> ResponseReturnValue | None:
     """Send anyone not signed in to the sign-in page, except for the public endpoints."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 def current_staff() -> User:
     """The signed-in staff member (every view but sign-in requires one)."""
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return current_user._get_current_object()
 
 
 def actor() -> audit.Actor:

@@ -110,7 +110,7 @@ def results() -> ResponseReturnValue:
         context["unavailable"] = exc.message
         return render_template("search/results.html", **context), 503
     except DomainError as exc:
-        form.q.errors = [*form.q.errors, exc.message]  # type: ignore[misc]
+        form.q.errors = [*form.q.errors, exc.message]
         return render_template("search/results.html", **context), 422
     if outcome.confidential_shown:
         # Listing confidential cases with passages of their text is a view of them.
