@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         agencies,
         auth,
+        boundary,
         cases,
         constituents,
         intake,
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
         reference,
     ):
         app.register_blueprint(module.bp)
+    boundary.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -31,13 +31,15 @@ def open_case(
     district = district or office.a
     case = case_service.open_case(
         constituent=factories.gen_constituent(district),
-        district=district,
-        category=office.category,
-        subject=subject,
-        description=description,
+        header=case_service.CaseHeader(
+            subject=subject,
+            description=description,
+            category=office.category,
+            priority=priority,
+            confidential=confidential,
+            district=district,
+        ),
         channel=Channel.PHONE,
-        priority=priority,
-        confidential=confidential,
         release_needed=release_needed,
         opened_by=opened_by or office.intake,
         assignee=assignee,

@@ -405,7 +405,7 @@ def test_a_concurrent_write_caught_at_commit_is_a_409(client, office, monkeypatc
     case = open_case(office)
     real = case_service.update_case_header
 
-    def racing_update(case, **kw):
+    def racing_update(case, *args, **kw):
         # Another request bumps the row's version after we read the case, before we write.
         with db.session.no_autoflush:
             db.session.execute(
@@ -413,7 +413,7 @@ def test_a_concurrent_write_caught_at_commit_is_a_409(client, office, monkeypatc
                 .where(Case.__table__.c.id == case.id)
                 .values(version=Case.__table__.c.version + 1)
             )
-        return real(case, **kw)
+        return real(case, *args, **kw)
 
     monkeypatch.setattr(case_service, "update_case_header", racing_update)
     client.login(office.supervisor.email)

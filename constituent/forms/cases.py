@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from dataclasses import fields
+from typing import Any, get_type_hints
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -18,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from constituent.extensions import db
 from constituent.forms import CarriesVersion, OneTimeKey, choices
 from constituent.models import (
     CaseStatus,
@@ -169,6 +172,41 @@ class HeaderForm(CarriesVersion, FlaskForm):
     priority = SelectField("Priority", choices=choices((p.value, p.label) for p in Priority))
     district = SelectField("District", choices=[], coerce=int)
     confidential = BooleanField("Confidential (only supervisors and the assignee may see it)")
+
+    # Each field of ``case_service.CaseHeader`` has a form field of the same name: a model
+    # is chosen by id, an enum by value, text and flags as they are.
+
+    @classmethod
+    def showing(cls, header: case_service.CaseHeader, version: int) -> HeaderForm:
+        """The form filled with a saved header (nothing submitted)."""
+        shown = {name: _form_value(value) for name, value in header.values().items()}
+        return cls(formdata=None, version=str(version), **shown)
+
+    def header(self) -> case_service.CaseHeader:
+        """The submitted header (after ``validate``: the chosen ids are among the choices)."""
+        kinds = get_type_hints(case_service.CaseHeader)
+        return case_service.CaseHeader(
+            **{
+                f.name: _header_value(kinds[f.name], self[f.name].data)
+                for f in fields(case_service.CaseHeader)
+            }
+        )
+
+
+def _form_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return getattr(value, "id", value)
+
+
+def _header_value(kind: Any, data: Any) -> Any:
+    if kind is bool:
+        return bool(data)
+    if kind is str:
+        return data or ""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    return db.session.get(kind, data)  # a record chosen by id
 
 
 class CaseFilterForm(FlaskForm):

@@ -157,6 +157,20 @@ def active_agencies() -> list[Agency]:
     )
 
 
+def active_contacts(agency: Agency | None = None) -> list[AgencyContact]:
+    """Active contacts of active agencies (of ``agency`` only, if given), by agency and name
+    (for pick lists)."""
+    query = (
+        sa.select(AgencyContact)
+        .join(Agency, Agency.id == AgencyContact.agency_id)
+        .where(AgencyContact.active.is_(True), Agency.active.is_(True))
+        .order_by(Agency.name, AgencyContact.name)
+    )
+    if agency is not None:
+        query = query.where(AgencyContact.agency_id == agency.id)
+    return list(db.session.scalars(query))
+
+
 def referral_counts(agency: Agency) -> tuple[int, int]:
     """(all referrals, referrals still awaiting an answer) made to this agency."""
     total = (

@@ -4,20 +4,44 @@ its own for a request that only reads)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import has_request_context, request
-from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from constituent.database import SAFE_METHODS, immediate_writes, is_busy_error
+from constituent.database import immediate_writes, is_busy_error
 from constituent.extensions import db
 from constituent.models import AuditEvent, User
 
 # Attempts at a read request's audit row; each waits up to the database's busy timeout.
 READ_AUDIT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it and from where: the request boundary builds one for each request
+    (``views/boundary.actor``); a command has none (no user, no address)."""
+
+    user: User | None = None
+    address: str | None = None
+    # A read request (GET: a download, a confidential case shown): its event is committed
+    # at once on its own (``_record_read``) instead of joining the caller's transaction.
+    reading: bool = False
+
+
+NOBODY = Actor()
+
+# Where ``record`` finds the actor when the caller passes none (a service deep inside a
+# request): the web app registers the request boundary's ``actor`` here at start-up.
+_actor_source: Callable[[], Actor] = lambda: NOBODY  # noqa: E731
+
+
+def use_actor_source(source: Callable[[], Actor]) -> None:
+    """Register how to find the current actor (``create_app`` passes the request boundary's)."""
+    global _actor_source
+    _actor_source = source
 
 
 def record(
@@ -26,17 +50,21 @@ def record(
     record_id: object = None,
     detail: str = "",
     user: User | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> AuditEvent:
-    """Record an audit event. ``detail`` must not carry sensitive values (case text, SSNs):
-    say what happened, not what was written.
+    """Record an audit event by ``actor`` (or ``user``, who overrides the actor's user).
+    ``detail`` must not carry sensitive values (case text, SSNs): say what happened, not what
+    was written.
 
-    In a request that writes (POST ...) and outside requests, the event joins the caller's
-    transaction and is committed with it. A read request (GET: a download, opening a
-    confidential case or unfiled mail) writes its event at once in a short transaction of its
-    own (see ``_record_read``), so the read itself never needs the write lock.
+    A writing actor's event joins the caller's transaction and is committed with it. A
+    reading actor's event (a download, opening a confidential case or unfiled mail) is written
+    at once in a short transaction of its own (see ``_record_read``), so the read itself never
+    needs the write lock.
     """
-    if user is None and has_request_context() and current_user.is_authenticated:
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+    actor = actor or _actor_source()
+    if user is None:
+        user = actor.user
     event = AuditEvent(
         action=action,
         record_type=record_type,
@@ -44,9 +72,9 @@ def record(
         detail=detail[:1000],
         user_id=user.id if user is not None else None,
         user_email=user.email if user is not None else None,
-        ip=request.remote_addr if has_request_context() else None,
+        ip=actor.address,
     )
-    if has_request_context() and request.method in SAFE_METHODS:
+    if actor.reading:
         _record_read(event)
     else:
         db.session.add(event)
@@ -88,7 +116,7 @@ class AuditFilters:
     before: datetime | None = None  # exclusive, UTC
 
 
-def find_events(filters: AuditFilters) -> sa.Select[tuple[AuditEvent]]:
+def find_events(filters: AuditFilters) -> sa.Select[AuditEvent]:
     """The audit events matching the filters, newest first."""
     query = sa.select(AuditEvent)
     if filters.user:

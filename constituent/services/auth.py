@@ -323,3 +323,16 @@ def init_login(app: Flask, manager: LoginManager) -> None:
         if user is None or not user.active or user.session_epoch != epoch:
             return None
         return user
+
+
+def caseworkers_near(user: User, *, active_only: bool = False) -> list[User]:
+    """Staff who work cases in any of ``user``'s districts, by name (the assignee filters)."""
+    if not user.district_ids:
+        return []
+    query = sa.select(User).where(
+        User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
+        User.districts.any(District.id.in_(user.district_ids)),
+    )
+    if active_only:
+        query = query.where(User.active)
+    return list(db.session.scalars(query.order_by(User.full_name)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,16 +63,75 @@ def next_case_number() -> int:
     raise RuntimeError("could not allocate a case number")
 
 
+# The case header -------------------------------------------------------------------------------
+
+SUBJECT_LIMIT = 200
+DESCRIPTION_LIMIT = 20_000
+ENTRY_LIMIT = 20_000
+ENTRY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.EMAIL, EventKind.LETTER, EventKind.MEETING)
+
+
+def _label(text: str) -> Any:
+    return field(metadata={"label": text})
+
+
+@dataclass(frozen=True)
+class CaseHeader:
+    """The case header: the one list of the fields that say what a case is about. Intake
+    (and mail-to-case, which is intake) opens a case with one, the edit form changes one, and
+    ``open_case``, ``header_changes`` and ``update_case_header`` read the list from here. Each
+    field is a ``Case`` column of the same name; its label names it in changes and conflicts."""
+
+    subject: str = _label("Subject")
+    description: str = _label("Description")
+    category: Category = _label("Category")
+    priority: Priority = _label("Priority")
+    confidential: bool = _label("Confidential")
+    district: District = _label("District")
+
+    @classmethod
+    def of(cls, case: Case) -> CaseHeader:
+        """The header saved on ``case``."""
+        saved = cls(**{f.name: getattr(case, f.name) for f in fields(cls)})
+        return replace(saved, description=case.description or "")
+
+    def cleaned(self) -> CaseHeader:
+        """Text without surrounding blanks."""
+        return replace(self, subject=self.subject.strip(), description=self.description.strip())
+
+    def values(self) -> dict[str, Any]:
+        """Field name → value, as ``Case`` columns take them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def shown(self) -> list[tuple[str, str, Any]]:
+        """(label, shown value, comparable value) of each field."""
+        return [
+            (f.metadata["label"], _shown(getattr(self, f.name)), _comparable(getattr(self, f.name)))
+            for f in fields(self)
+        ]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, District):
+        return value.code
+    if isinstance(value, Category):
+        return value.name
+    if isinstance(value, Priority):
+        return value.label
+    return _shorten(str(value or ""))
+
+
+def _comparable(value: Any) -> Any:
+    return value.id if isinstance(value, Category | District) else value
+
+
 def open_case(
     *,
     constituent: Constituent,
-    district: District,
-    category: Category,
-    subject: str,
-    description: str,
+    header: CaseHeader,
     channel: Channel,
-    priority: Priority,
-    confidential: bool,
     release_needed: bool,
     opened_by: User,
     assignee: User | None = None,
@@ -82,13 +141,8 @@ def open_case(
     case = Case(
         number=next_case_number(),
         constituent=constituent,
-        district=district,
-        category=category,
-        subject=subject.strip(),
-        description=description.strip(),
+        **header.cleaned().values(),
         channel=channel,
-        priority=priority,
-        confidential=confidential,
         release_state=ReleaseState.NEEDED if release_needed else ReleaseState.NOT_NEEDED,
         opened_by=opened_by,
         assignee=assignee,
@@ -109,59 +163,14 @@ def open_case(
     return case
 
 
-# The case header -------------------------------------------------------------------------------
-
-SUBJECT_LIMIT = 200
-DESCRIPTION_LIMIT = 20_000
-ENTRY_LIMIT = 20_000
-ENTRY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.EMAIL, EventKind.LETTER, EventKind.MEETING)
-
-
 def _shorten(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _header_values(
-    subject: str,
-    description: str,
-    category: Category,
-    priority: Priority,
-    confidential: bool,
-    district: District,
-) -> list[tuple[str, str, Any]]:
-    """(label, shown value, comparable value) of each editable header field."""
-    return [
-        ("Subject", subject, subject),
-        ("Description", _shorten(description), description),
-        ("Category", category.name, category.id),
-        ("Priority", priority.label, priority),
-        ("Confidential", "Yes" if confidential else "No", confidential),
-        ("District", district.code, district.id),
-    ]
-
-
-def header_changes(
-    case: Case,
-    *,
-    subject: str,
-    description: str,
-    category: Category,
-    priority: Priority,
-    confidential: bool,
-    district: District,
-) -> list[tuple[str, str, str]]:
+def header_changes(case: Case, header: CaseHeader) -> list[tuple[str, str, str]]:
     """(field, value now saved, value entered) for every header field that differs."""
-    entered = _header_values(
-        subject.strip(), description.strip(), category, priority, confidential, district
-    )
-    saved = _header_values(
-        case.subject,
-        case.description or "",
-        case.category,
-        case.priority,
-        case.confidential,
-        case.district,
-    )
+    saved = CaseHeader.of(case).shown()
+    entered = header.cleaned().shown()
     return [
         (label, now_shown, yours_shown)
         for (label, now_shown, now), (_, yours_shown, yours) in zip(saved, entered, strict=True)
@@ -170,65 +179,26 @@ def header_changes(
 
 
 def update_case_header(
-    case: Case,
-    *,
-    expected_version: int | None,
-    by: User,
-    subject: str,
-    description: str,
-    category: Category,
-    priority: Priority,
-    confidential: bool,
-    district: District,
+    case: Case, header: CaseHeader, *, expected_version: int | None, by: User
 ) -> list[str]:
     """Save the header fields unless someone saved the case since the form was loaded.
 
     Raises Conflict (409) with (field, value now saved, value entered) for every field that
     differs, and changes nothing. Returns the labels of the fields that changed.
     """
-    subject = subject.strip()
-    description = description.strip()
-    changes = header_changes(
-        case,
-        subject=subject,
-        description=description,
-        category=category,
-        priority=priority,
-        confidential=confidential,
-        district=district,
-    )
+    header = header.cleaned()
+    changes = header_changes(case, header)
     if expected_version is None or expected_version != case.version:
         raise Conflict(
             "Someone else saved this case after you opened the form. Nothing you entered was "
             "saved: compare the values below, reload the case and make your change again.",
             changes=changes,
         )
-    if not subject:
-        raise DomainError("Enter a subject.", field="subject")
-    if len(subject) > SUBJECT_LIMIT:
-        raise DomainError(
-            f"Keep the subject to at most {SUBJECT_LIMIT} characters.", field="subject"
-        )
-    if len(description) > DESCRIPTION_LIMIT:
-        raise DomainError(
-            f"Keep the description to at most {DESCRIPTION_LIMIT:,} characters.",
-            field="description",
-        )
-    if district.id != case.district_id and district.id not in by.district_ids:
-        raise DomainError("Choose one of your own districts.", field="district")
-    if district.id != case.district_id and not district.active:
-        raise DomainError(
-            f"{district.code} is deactivated: choose a district the office serves.",
-            field="district",
-        )
+    _check_header(case, header, by)
     if not changes:
         return []
-    case.subject = subject
-    case.description = description
-    case.category = category
-    case.priority = priority
-    case.confidential = confidential
-    case.district = district
+    for name, value in header.values().items():
+        setattr(case, name, value)
     changed = [label for label, _, _ in changes]
     details = [f"{label}: {yours}" for label, _, yours in changes if label != "Description"]
     if "Description" in changed:
@@ -242,6 +212,27 @@ def update_case_header(
     )
     audit.record("case_header_edited", "case", case.number, detail=", ".join(changed), user=by)
     return changed
+
+
+def _check_header(case: Case, header: CaseHeader, by: User) -> None:
+    if not header.subject:
+        raise DomainError("Enter a subject.", field="subject")
+    if len(header.subject) > SUBJECT_LIMIT:
+        raise DomainError(
+            f"Keep the subject to at most {SUBJECT_LIMIT} characters.", field="subject"
+        )
+    if len(header.description) > DESCRIPTION_LIMIT:
+        raise DomainError(
+            f"Keep the description to at most {DESCRIPTION_LIMIT:,} characters.",
+            field="description",
+        )
+    if header.district.id != case.district_id and header.district.id not in by.district_ids:
+        raise DomainError("Choose one of your own districts.", field="district")
+    if header.district.id != case.district_id and not header.district.active:
+        raise DomainError(
+            f"{header.district.code} is deactivated: choose a district the office serves.",
+            field="district",
+        )
 
 
 # Assignment ------------------------------------------------------------------------------------

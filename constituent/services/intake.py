@@ -297,13 +297,15 @@ def log_call(user: User, details: CallDetails) -> Case:
     assert plan.case_district is not None and plan.category is not None
     return cases.open_case(
         constituent=person,
-        district=plan.case_district,
-        category=plan.category,
-        subject=details.subject,
-        description=details.description,
+        header=cases.CaseHeader(
+            subject=details.subject,
+            description=details.description,
+            category=plan.category,
+            priority=Priority(details.priority),
+            confidential=details.confidential,
+            district=plan.case_district,
+        ),
         channel=Channel(details.channel),
-        priority=Priority(details.priority),
-        confidential=details.confidential,
         release_needed=details.release_needed,
         opened_by=user,
     )

@@ -739,3 +739,11 @@ def response_time_stats(user: User, today: date | None = None) -> list[AgencyRes
         )
     result.sort(key=lambda r: r.agency.name.lower())
     return result
+
+
+def agencies_with_open_referrals() -> list[Agency]:
+    """Agencies that have a referral waiting for an answer, by name (the overdue filter)."""
+    waiting = sa.select(Referral.agency_id).where(Referral.status.in_(OPEN_REFERRAL_STATUSES))
+    return list(
+        db.session.scalars(sa.select(Agency).where(Agency.id.in_(waiting)).order_by(Agency.name))
+    )

@@ -251,3 +251,14 @@ def delete_rule(rule: RoutingRule, user: User | None = None) -> None:
     db.session.delete(rule)
     db.session.flush()
     audit.record("routing_rule_deleted", "routing_rule", rule_id, detail=detail, user=user)
+
+
+def rules_for_agency(agency_id: int) -> list[RoutingRule]:
+    """The rules that suggest this agency, oldest first (the agency's page)."""
+    return list(
+        db.session.scalars(
+            sa.select(RoutingRule)
+            .where(RoutingRule.agency_id == agency_id)
+            .order_by(RoutingRule.id)
+        )
+    )

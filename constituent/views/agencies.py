@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.agencies import (
     AgencyFilterForm,
@@ -22,10 +20,11 @@ from constituent.forms.agencies import (
     RuleTryForm,
 )
 from constituent.forms.letters import LetterTemplateForm
-from constituent.models import Category, District, LetterKind, RoutingRule
+from constituent.models import Category, District, LetterKind
 from constituent.services import agencies as agency_service
+from constituent.services import categories as category_service
+from constituent.services import districts, routing
 from constituent.services import letters as letter_service
-from constituent.services import routing
 from constituent.services.districts import decode_upload
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
@@ -57,26 +56,40 @@ def _save(form: FlaskForm, save: Callable[[], tuple[str, str]]) -> ResponseRetur
     return submit(form, save, lambda done: saved(*done))
 
 
-def _conflict(form: FlaskForm, exc: Conflict, version: int) -> None:
-    """Someone saved since the form was loaded: say so above the differences, and let a save
-    from here replace theirs (the form now carries the saved version)."""
-    form.form_errors.append(
-        exc.message + " Check the differences below; saving "
-        "again replaces what is now saved with your entries."
-    )
-    form.version.data = str(version)
+class _Refusals:
+    """How an edit form shows a refusal: a Conflict (someone saved since the form was loaded)
+    above the differences, with a 409, the form now carrying the saved version so that saving
+    again replaces theirs; any other beside its field."""
+
+    def __init__(self, form: FlaskForm, saved_version: Callable[[], int]) -> None:
+        self.form, self.saved_version = form, saved_version
+        self.conflict: Conflict | None = None
+
+    def __call__(self, exc: DomainError) -> None:
+        if not isinstance(exc, Conflict):
+            return attach_error(self.form, exc)
+        self.conflict = exc
+        self.form.form_errors.append(
+            exc.message + " Check the differences below; saving "
+            "again replaces what is now saved with your entries."
+        )
+        self.form.version.data = str(self.saved_version())
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]] | None:
+        return self.conflict.changes if self.conflict else None
+
+    @property
+    def status(self) -> int:
+        return 409 if self.conflict else form_status(self.form)
 
 
 def _categories() -> list[Category]:
-    return list(
-        db.session.scalars(
-            sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
-        )
-    )
+    return category_service.active_categories()
 
 
 def _districts() -> list[District]:
-    return list(db.session.scalars(sa.select(District).order_by(District.code)))
+    return districts.served_districts(include_inactive=True)
 
 
 def _confirm() -> None:
@@ -123,13 +136,7 @@ def agency_detail(agency_id: int) -> ResponseReturnValue:
     """An agency, its contacts, the rules that suggest it, and how often it was used."""
     agency = agency_service.get_agency(agency_id)
     total, waiting = agency_service.referral_counts(agency)
-    rules = list(
-        db.session.scalars(
-            sa.select(RoutingRule)
-            .where(RoutingRule.agency_id == agency.id)
-            .order_by(RoutingRule.id)
-        )
-    )
+    rules = routing.rules_for_agency(agency.id)
     return render_template(
         "agencies/detail.html",
         agency=agency,
@@ -186,14 +193,7 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
         form.category_ids.data = [c.id for c in agency.categories]
         form.version.data = str(agency.version)
     expected = required_version(form.version) if form.is_submitted() else agency.version
-    conflict: list[Conflict] = []
-
-    def refused(exc: DomainError) -> None:
-        if not isinstance(exc, Conflict):
-            return attach_error(form, exc)
-        conflict.append(exc)
-        _conflict(form, exc, agency_service.get_agency(agency_id).version)
-
+    refused = _Refusals(form, lambda: agency_service.get_agency(agency_id).version)
     done = submit(
         form,
         lambda: agency_service.update_agency(agency, _agency_data(form), expected, current_staff()),
@@ -208,9 +208,9 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
             form=form,
             agency=agency,
             categories=categories,
-            changes=conflict[0].changes if conflict else None,
+            changes=refused.changes,
         ),
-        409 if conflict else form_status(form),
+        refused.status,
     )
 
 
@@ -247,11 +247,13 @@ def agency_delete(agency_id: int) -> ResponseReturnValue:
     _confirm()
     agency = agency_service.get_agency(agency_id)
     name = agency.name
-    return commit(
+    done = commit(
         lambda: agency_service.delete_agency(agency, current_staff()),
         lambda _: saved(f"{name} was deleted.", url_for("agencies.agency_list")),
         lambda exc: alert(exc, url_for("agencies.agency_detail", agency_id=agency_id)),
     )
+    assert done is not None  # both answers are redirects
+    return done
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -400,8 +402,8 @@ def _rule_choices(form: RuleForm, rule: RoutingRule | None = None) -> None:
 
 def _rule_data(form: RuleForm) -> routing.RuleData:
     return routing.RuleData(
-        category_id=form.category_id.data,  # type: ignore[arg-type]
-        agency_id=form.agency_id.data,  # type: ignore[arg-type]
+        category_id=form.category_id.data,
+        agency_id=form.agency_id.data,
         district_id=form.district_id.data,
         contact_id=form.contact_id.data,
         follow_up_days=form.follow_up_days.data,
@@ -578,14 +580,7 @@ def template_edit(template_id: int) -> ResponseReturnValue:
     expected = required_version(form.version) if form.is_submitted() else template.version
     if request.form.get("action") == "preview":
         return _preview(form, template)
-    conflict: list[Conflict] = []
-
-    def refused(exc: DomainError) -> None:
-        if not isinstance(exc, Conflict):
-            return attach_error(form, exc)
-        conflict.append(exc)
-        _conflict(form, exc, letter_service.get_template(template_id).version)
-
+    refused = _Refusals(form, lambda: letter_service.get_template(template_id).version)
     done = submit(
         form,
         lambda: letter_service.update_template(
@@ -596,9 +591,7 @@ def template_edit(template_id: int) -> ResponseReturnValue:
         ),
         refused=refused,
     )
-    if conflict:
-        return _template_page(form, template, 409, changes=conflict[0].changes)
-    return done or _template_page(form, template, form_status(form))
+    return done or _template_page(form, template, refused.status, changes=refused.changes)
 
 
 def _preview(form: LetterTemplateForm, template: Any) -> ResponseReturnValue:

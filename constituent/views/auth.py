@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from constituent import security
@@ -12,6 +13,7 @@ from constituent.extensions import db
 from constituent.forms.auth import ChangePasswordForm, SetPasswordForm, SignInForm
 from constituent.services import audit, auth, password_links, throttle
 from constituent.services.errors import DomainError
+from constituent.views.boundary import actor, attach_error, current_staff, form_status, submit
 
 bp = Blueprint("auth", __name__)
 
@@ -19,7 +21,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.set_password", "static"}
 
 
 @bp.before_app_request
-def require_sign_in():  # type: ignore[no-untyped-def]
+def require_sign_in() -> ResponseReturnValue | None:
     """Send anyone not signed in to the sign-in page, except for the public endpoints."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
@@ -42,7 +44,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = SignInForm(next=request.args.get("next", ""))
@@ -72,10 +74,10 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+def logout() -> ResponseReturnValue:
+    user = current_staff()
     auth.end_sessions(user)
-    audit.record("sign_out", "user", user.id, user=user)
+    audit.record("sign_out", "user", user.id, actor=actor())
     db.session.commit()
     logout_user()
     session.clear()
@@ -84,28 +86,28 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_staff()
+
+    def change() -> None:
         if form.new_password.data != form.confirm_password.data:
-            form.confirm_password.errors.append("The two new passwords are not the same.")
-        else:
-            try:
-                auth.change_password(
-                    user, form.current_password.data or "", form.new_password.data or ""
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                form[exc.field or "new_password"].errors.append(exc.message)
-            else:
-                db.session.commit()
-                login_user(user)  # this session continues under the new epoch; others end
-                security.start_session()
-                flash("Your password was changed. Other sessions were signed out.", "success")
-                return redirect(url_for("main.home"))
-        return render_template("auth/change_password.html", form=form), 422
-    return render_template("auth/change_password.html", form=form)
+            raise DomainError("The two new passwords are not the same.", field="confirm_password")
+        auth.change_password(user, form.current_password.data or "", form.new_password.data or "")
+
+    def changed(_: None) -> ResponseReturnValue:
+        login_user(user)  # this session continues under the new epoch; others end
+        security.start_session()
+        flash("Your password was changed. Other sessions were signed out.", "success")
+        return redirect(url_for("main.home"))
+
+    def refused(exc: DomainError) -> None:
+        if exc.field is None:
+            exc.field = "new_password"
+        attach_error(form, exc)
+
+    done = submit(form, change, changed, refused=refused)
+    return done or (render_template("auth/change_password.html", form=form), form_status(form))
 
 
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])

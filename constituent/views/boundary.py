@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import flash, redirect
+from flask import Flask, flash, has_request_context, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from constituent.database import SAFE_METHODS
 from constituent.extensions import db
 from constituent.models import User
+from constituent.services import audit
 from constituent.services.errors import DomainError
 
 T = TypeVar("T")
@@ -28,7 +30,21 @@ T = TypeVar("T")
 
 def current_staff() -> User:
     """The signed-in staff member (every view but sign-in requires one)."""
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return current_user._get_current_object()
+
+
+def actor() -> audit.Actor:
+    """Who is asking and from where, for the audit trail (nobody outside a request). A read
+    request (GET) is a reading actor: its audit events commit on their own."""
+    if not has_request_context():
+        return audit.NOBODY
+    user = current_staff() if current_user.is_authenticated else None
+    return audit.Actor(user, request.remote_addr, request.method in SAFE_METHODS)
+
+
+def register(app: Flask) -> None:
+    """Services that audit deep inside a request find its actor here."""
+    audit.use_actor_source(actor)
 
 
 def attach_error(form: FlaskForm, exc: DomainError) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -42,16 +41,14 @@ from constituent.forms.cases import (
 from constituent.models import (
     Case,
     CaseStatus,
-    Category,
-    District,
     EventKind,
-    Priority,
     RequestMethod,
     SignatureMethod,
     User,
 )
 from constituent.services import (
     audit,
+    auth,
     followups,
     permissions,
     releases,
@@ -61,9 +58,10 @@ from constituent.services import (
     workflow,
 )
 from constituent.services import cases as case_service
-from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
+from constituent.services import categories as category_service
+from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
-from constituent.views.boundary import attach_error, current_staff, saved, submit
+from constituent.views.boundary import actor, current_staff, saved, submit
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -200,7 +198,7 @@ def _render_case(
     """Render the case page (each showing of a confidential case is audited)."""
     user = current_staff()
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, user=user)
+        audit.record("confidential_case_viewed", "case", case.number, actor=actor())
     db.session.commit()
     context = {
         "case": case,
@@ -455,6 +453,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
         "attachment",
         found.id,
         detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""),
+        actor=actor(),
     )
     db.session.commit()
     response = send_file(
@@ -473,11 +472,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
 
 
 def _header_choices(form: HeaderForm, case: Case) -> None:
-    categories = db.session.scalars(
-        sa.select(Category)
-        .where(sa.or_(Category.active.is_(True), Category.id == case.category_id))
-        .order_by(Category.name)
-    )
+    categories = category_service.active_categories(keep_id=case.category_id)
     form.category.choices = [(c.id, c.name) for c in categories]
     districts = {d.id: d for d in current_staff().districts if d.active}
     districts.setdefault(case.district.id, case.district)  # kept even when deactivated
@@ -491,61 +486,42 @@ def _header_choices(form: HeaderForm, case: Case) -> None:
 def edit_header(case_id: int) -> ResponseReturnValue:
     case = _load(case_id, Action.MANAGE)
     if request.method == "GET":
-        form = HeaderForm(
-            formdata=None,
-            version=str(case.version),
-            subject=case.subject,
-            description=case.description,
-            category=case.category_id,
-            priority=case.priority.value,
-            district=case.district_id,
-            confidential=case.confidential,
-        )
+        form = HeaderForm.showing(case_service.CaseHeader.of(case), case.version)
         _header_choices(form, case)
         return _render_edit(case, form)
     form = HeaderForm()
     version = required_version(form.version)
     _header_choices(form, case)
-    if not form.validate_on_submit():
-        db.session.rollback()
-        return _render_edit(case, form, 422)
-    entered = dict(
-        subject=form.subject.data or "",
-        description=form.description.data or "",
-        category=db.session.get(Category, form.category.data),
-        priority=Priority(form.priority.data),
-        confidential=bool(form.confidential.data),
-        district=db.session.get(District, form.district.data),
-    )
+
+    def saved_header(changed: list[str]) -> ResponseReturnValue:
+        flash("Case details saved." if changed else "Nothing changed.", "success")
+        if not permissions.can(current_staff(), Action.VIEW, case):
+            flash("You no longer have access to this case.", "info")
+            return redirect(url_for(".case_list"))
+        return redirect(_case_url(case))
+
     try:
-        changed = case_service.update_case_header(
-            case, expected_version=version, by=current_staff(), **entered
+        done = submit(
+            form,
+            lambda: case_service.update_case_header(
+                case, form.header(), expected_version=version, by=current_staff()
+            ),
+            saved_header,
         )
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return render_error(409, exc.message, changes=exc.changes)
     except StaleDataError:
         # Someone saved between our read and our write: show what they saved.
-        db.session.rollback()
-        case = _load(case_id)
+        fresh = _load(case_id)
         return render_error(
-            409, STALE_MESSAGE, changes=case_service.header_changes(case, **entered)
+            409, STALE_MESSAGE, changes=case_service.header_changes(fresh, form.header())
         )
-    except DomainError as exc:
-        db.session.rollback()
-        attach_error(form, exc)
-        return _render_edit(case, form, 422)
-    flash("Case details saved." if changed else "Nothing changed.", "success")
-    if not permissions.can(current_staff(), Action.VIEW, case):
-        flash("You no longer have access to this case.", "info")
-        return redirect(url_for(".case_list"))
-    return redirect(_case_url(case))
+    return done or _render_edit(case, form, 422)
 
 
 def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail="edit form")
+        audit.record(
+            "confidential_case_viewed", "case", case.number, detail="edit form", actor=actor()
+        )
     db.session.commit()
     return render_template("cases/edit.html", case=case, form=form), status
 
@@ -585,20 +561,9 @@ def go_to_case() -> ResponseReturnValue:
 def _filter_choices(form: CaseFilterForm, user: User) -> None:
     districts = sorted(user.districts, key=lambda d: d.code)
     form.district.choices = [("", "Any district")] + [(str(d.id), d.code) for d in districts]
-    categories = db.session.scalars(sa.select(Category).order_by(Category.name))
+    categories = category_service.all_categories()
     form.category.choices = [("", "Any category")] + [(str(c.id), c.name) for c in categories]
-    staff = (
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
-                User.districts.any(District.id.in_(user.district_ids)),
-            )
-            .order_by(User.full_name)
-        )
-        if user.district_ids
-        else []
-    )
+    staff = auth.caseworkers_near(user)
     form.assignee.choices = [("", "Anyone"), ("me", "Me"), ("none", "Nobody (unassigned)")] + [
         (str(u.id), u.full_name) for u in staff if u.id != user.id
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, redirect, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -57,27 +58,27 @@ def render_error(code: int, message: str | None = None, **context: object) -> tu
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         return render_error(
             400, "The form expired or was not sent from this site. Reload the page and try again."
         )
 
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: DomainError) -> ResponseReturnValue:
         db.session.rollback()
         if exc.status_code == 403:
             _audit_denied()
         return render_error(exc.status_code, exc.message, changes=getattr(exc, "changes", None))
 
     @app.errorhandler(AlreadySubmitted)
-    def already_submitted(exc: AlreadySubmitted):  # type: ignore[no-untyped-def]
+    def already_submitted(exc: AlreadySubmitted) -> ResponseReturnValue:
         # A second click or a resent form: show what the first post created, save nothing.
         db.session.rollback()
         flash(exc.message, "info")
         return redirect(exc.url or "/", code=303)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code == 403:
             _audit_denied()
@@ -86,18 +87,18 @@ def register(app: Flask) -> None:
         return render_error(code if code in MESSAGES else 400 if code < 500 else 500)
 
     @app.errorhandler(StaleDataError)
-    def stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
+    def stale(exc: StaleDataError) -> ResponseReturnValue:
         db.session.rollback()
         return render_error(409)
 
     @app.errorhandler(OverflowError)
-    def overflow(exc: OverflowError):  # type: ignore[no-untyped-def]
+    def overflow(exc: OverflowError) -> ResponseReturnValue:
         # SQLite's driver refuses integers over 64 bits: an absurd id typed into a form.
         db.session.rollback()
         return render_error(400, "A number in the request is too large.")
 
     @app.errorhandler(DBAPIError)
-    def database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
+    def database_error(exc: DBAPIError) -> ResponseReturnValue:
         db.session.rollback()
         if is_busy_error(exc):
             log.warning("database busy: answered 503")
@@ -114,7 +115,7 @@ def register(app: Flask) -> None:
         return render_error(500)
 
     @app.errorhandler(Exception)
-    def unhandled(exc: Exception):  # type: ignore[no-untyped-def]
+    def unhandled(exc: Exception) -> ResponseReturnValue:
         db.session.rollback()
         log.exception("Unhandled error", exc_info=exc)
         return render_error(500)
@@ -127,10 +128,17 @@ def _audit_denied() -> None:
     from flask import request
 
     from constituent.services import audit
+    from constituent.views.boundary import actor
 
     try:
         db.session.rollback()
-        audit.record("access_denied", "url", None, detail=f"{request.method} {request.path}"[:200])
+        audit.record(
+            "access_denied",
+            "url",
+            None,
+            detail=f"{request.method} {request.path}"[:200],
+            actor=actor(),
+        )
         db.session.commit()
     except Exception:  # an audit failure must not turn a 403 into a 500
         db.session.rollback()

@@ -132,8 +132,9 @@ def csv_download(
     """Audit an export (committed before streaming starts), then stream it as CSV."""
     from constituent.extensions import db
     from constituent.services import audit, exports
+    from constituent.views.boundary import actor
 
-    audit.record("export", record_type, record_id, detail=what[:1000])
+    audit.record("export", record_type, record_id, detail=what[:1000], actor=actor())
     db.session.commit()
     response = Response(
         stream_with_context(exports.csv_chunks(header, rows, bom=True)), mimetype="text/csv"

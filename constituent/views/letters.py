@@ -4,53 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.letters import LetterChoiceForm, PrintLetterForm
-from constituent.models import Agency, AgencyContact, Case, Referral, User
+from constituent.models import AgencyContact, Case, Referral, User
+from constituent.services import agencies as agency_service
 from constituent.services import audit, permissions, routing, submissions
 from constituent.services import letters as letter_service
+from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability, get_case
+from constituent.views.boundary import actor, commit, current_staff
 from constituent.views.helpers import capability_required, local_today
 
 bp = Blueprint("letters", __name__)
 
 
-def _user() -> Any:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
 def _audit_confidential(case: Case, what: str) -> None:
     """Every view of a confidential case is audited."""
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what, user=_user())
-
-
-def _referrals(case: Case) -> list[Referral]:
-    return list(
-        db.session.scalars(
-            sa.select(Referral)
-            .where(Referral.case_id == case.id)
-            .order_by(Referral.sent_on.desc(), Referral.id.desc())
-        )
-    )
+        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
 
 
 def _contact_choices() -> list[SelectChoice]:
     options = choices([("", "No agency")])
-    rows = db.session.scalars(
-        sa.select(AgencyContact)
-        .join(Agency, Agency.id == AgencyContact.agency_id)
-        .where(AgencyContact.active.is_(True), Agency.active.is_(True))
-        .order_by(Agency.name, AgencyContact.name)
-    )
-    for contact in rows:
+    for contact in agency_service.active_contacts():
         group = contact.agency.acronym or contact.agency.name
         options += choices([(contact.id, f"{group}: {contact.name}")], optgroup=group)
     return options
@@ -73,13 +55,13 @@ def _resolve(
 
 @bp.route("/cases/<int:case_id>/letters/new")
 @capability_required(Capability.WRITE_LETTERS)
-def new_letter(case_id: int):  # type: ignore[no-untyped-def]
+def new_letter(case_id: int) -> ResponseReturnValue:
     """Choose a template (and an agency contact or referral) and preview the letter."""
-    user = _user()
+    user = current_staff()
     case = get_case(user, case_id, Action.EDIT)
     _audit_confidential(case, "letter preview")
     templates = letter_service.list_templates(active_only=True)
-    referrals = _referrals(case)
+    referrals = referral_service.case_referrals(case)
     form = LetterChoiceForm(formdata=request.args if request.args else None)
     form.template_id.choices = choices(
         [("", "Choose a template")]
@@ -143,9 +125,9 @@ def new_letter(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/<int:case_id>/letters", methods=["POST"])
 @capability_required(Capability.WRITE_LETTERS)
-def print_letter(case_id: int):  # type: ignore[no-untyped-def]
+def print_letter(case_id: int) -> ResponseReturnValue:
     """Record the previewed letter on the case and open its print view."""
-    user = _user()
+    user = current_staff()
     case = get_case(user, case_id, Action.EDIT)
     form = PrintLetterForm()
     if not form.validate_on_submit():
@@ -161,27 +143,33 @@ def print_letter(case_id: int):  # type: ignore[no-untyped-def]
         "referral_id": referral_id or "",
         "contact_id": contact_id or "",
     }
-    claimed = submissions.claim(user, form.submission_key.data)
-    try:
+
+    def write() -> str:
+        claimed = submissions.claim(user, form.submission_key.data)
         template, referral, contact = _resolve(case, template_id, referral_id, contact_id)
         letter = letter_service.render_letter(
             template, case, user, referral=referral, contact=contact
         )
-    except DomainError:
-        db.session.rollback()
+        target = url_for("letters.letter_detail", letter_id=letter.id)
+        submissions.record(claimed, target)
+        return target
+
+    def refused(exc: DomainError) -> ResponseReturnValue:
+        if isinstance(exc, submissions.AlreadySubmitted):
+            raise exc
         # Back to the preview, which shows the reason beside the field (nothing was saved).
         return redirect(url_for("letters.new_letter", case_id=case.id, **args))
-    target = url_for("letters.letter_detail", letter_id=letter.id)
-    submissions.record(claimed, target)
-    db.session.commit()
-    return redirect(target)
+
+    done = commit(write, redirect, refused)
+    assert done is not None  # both answers are redirects
+    return done
 
 
 @bp.route("/letters/<int:letter_id>")
 @capability_required(Capability.READ_CASES)
-def letter_detail(letter_id: int):  # type: ignore[no-untyped-def]
+def letter_detail(letter_id: int) -> ResponseReturnValue:
     """A recorded letter, laid out to print on one US-letter page."""
-    user = _user()
+    user = current_staff()
     try:
         letter = letter_service.get_letter(letter_id)
         case = get_case(user, letter.case_id, Action.VIEW)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -41,19 +40,25 @@ from constituent.models import (
     AgencyResponse,
     Case,
     CaseStatus,
-    District,
     Referral,
     ReferralMethod,
     ResponseOutcome,
     User,
 )
 from constituent.services import agencies as agency_service
-from constituent.services import audit, permissions, routing, submissions, versions
+from constituent.services import audit, auth, permissions, routing, submissions, versions
 from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
-from constituent.views.boundary import attach_error, current_staff, form_status, saved, submit
+from constituent.views.boundary import (
+    actor,
+    attach_error,
+    current_staff,
+    form_status,
+    saved,
+    submit,
+)
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -85,30 +90,20 @@ def stale(exc: StaleDataError) -> ResponseReturnValue:
 
 def _audit_confidential(case: Case, what: str) -> None:
     if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what)
+        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
         db.session.commit()
 
 
 def _agency_choices() -> list[SelectChoice]:
-    agencies = db.session.scalars(
-        sa.select(Agency).where(Agency.active).order_by(Agency.name)
-    ).all()
+    agencies = agency_service.active_agencies()
     return choices(
         [(0, "Choose an agency")] + [(a.id, f"{a.label} — {a.level.label}") for a in agencies]
     )
 
 
 def _contact_choices(agency: Agency | None = None) -> list[SelectChoice]:
-    query = (
-        sa.select(AgencyContact)
-        .join(Agency, Agency.id == AgencyContact.agency_id)
-        .where(AgencyContact.active, Agency.active)
-        .order_by(Agency.name, AgencyContact.name)
-    )
-    if agency is not None:
-        query = query.where(AgencyContact.agency_id == agency.id)
     pairs: list[tuple[int, str]] = [(0, "No particular contact")]
-    for c in db.session.scalars(query):
+    for c in agency_service.active_contacts(agency):
         label = f"{c.agency.acronym or c.agency.name} — {c.name}"
         if c.title:
             label += f", {c.title}"
@@ -556,31 +551,8 @@ def overdue() -> ResponseReturnValue:
         assignee=assignee_id,
         today=local_today(),
     )
-    agencies = db.session.scalars(
-        sa.select(Agency)
-        .where(
-            Agency.id.in_(
-                sa.select(Referral.agency_id).where(
-                    Referral.status.in_(referral_service.OPEN_REFERRAL_STATUSES)
-                )
-            )
-        )
-        .order_by(Agency.name)
-    ).all()
-    district_ids = [d.id for d in districts]
-    staff = (
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.active,
-                User.role.in_(permissions.roles_that_may(Capability.WORK_CASES)),
-                User.districts.any(District.id.in_(district_ids)),
-            )
-            .order_by(User.full_name)
-        ).all()
-        if district_ids
-        else []
-    )
+    agencies = referral_service.agencies_with_open_referrals()
+    staff = auth.caseworkers_near(current_staff(), active_only=True)
     return render_template(
         "referrals/overdue.html",
         rows=rows,

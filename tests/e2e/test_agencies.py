@@ -28,13 +28,15 @@ def seed(live_server) -> dict[str, Any]:
         )
         case = cases.open_case(
             constituent=person,
-            district=district,
-            category=categories["Social Security"],
-            subject="Retirement check stopped",
-            description="Payment stopped after a change of address; rent due on the first.",
+            header=cases.CaseHeader(
+                subject="Retirement check stopped",
+                description="Payment stopped after a change of address; rent due on the first.",
+                category=categories["Social Security"],
+                priority=Priority.ROUTINE,
+                confidential=False,
+                district=district,
+            ),
             channel=Channel.PHONE,
-            priority=Priority.ROUTINE,
-            confidential=False,
             release_needed=True,
             opened_by=db.session.get(User, office.intake.id),
             assignee=db.session.get(User, office.caseworker.id),

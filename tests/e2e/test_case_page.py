@@ -35,14 +35,16 @@ def make_case(live_server) -> tuple[int, int, str]:
             )
         case = case_service.open_case(
             constituent=factories.gen_constituent(district, first="Rosa", last="Delgado"),
-            district=district,
-            category=db.session.get(Category, office.category.id),
-            subject="Survivor benefits not received",
-            description="Husband died in March; survivor benefit application filed in April, "
-            "no payment or letter since.",
+            header=case_service.CaseHeader(
+                subject="Survivor benefits not received",
+                description="Husband died in March; survivor benefit application filed in April, "
+                "no payment or letter since.",
+                category=db.session.get(Category, office.category.id),
+                priority=Priority.EXPEDITE,
+                confidential=False,
+                district=district,
+            ),
             channel=Channel.PHONE,
-            priority=Priority.EXPEDITE,
-            confidential=False,
             release_needed=True,
             opened_by=db.session.get(User, office.intake.id),
         )

@@ -63,13 +63,15 @@ def _seed(live_server, subject: str, first: str, last: str) -> Case:  # type: ig
     constituent = factories.gen_constituent(district, first=first, last=last)
     return case_service.open_case(
         constituent=constituent,
-        district=district,
-        category=db.session.get(Category, office.category.id),
-        subject=subject,
-        description="Retirement payment stopped after a change of address.",
+        header=case_service.CaseHeader(
+            subject=subject,
+            description="Retirement payment stopped after a change of address.",
+            category=db.session.get(Category, office.category.id),
+            priority=Priority.ROUTINE,
+            confidential=False,
+            district=district,
+        ),
         channel=Channel.PHONE,
-        priority=Priority.ROUTINE,
-        confidential=False,
         release_needed=True,
         opened_by=caseworker,
         assignee=caseworker,

@@ -59,13 +59,15 @@ def _open_case(live_server, subject: str, assignee_email: str) -> Case:  # type:
     constituent = factories.gen_constituent(district, first="Dolores", last="Whitfield")
     return case_service.open_case(
         constituent=constituent,
-        district=district,
-        category=db.session.get(Category, office.category.id),
-        subject=subject,
-        description="Retirement payment stopped after a change of address.",
+        header=case_service.CaseHeader(
+            subject=subject,
+            description="Retirement payment stopped after a change of address.",
+            category=db.session.get(Category, office.category.id),
+            priority=Priority.ROUTINE,
+            confidential=False,
+            district=district,
+        ),
         channel=Channel.PHONE,
-        priority=Priority.ROUTINE,
-        confidential=False,
         release_needed=True,
         opened_by=caseworker,
         assignee=caseworker,
