@@ -20,7 +20,7 @@ from constituent.forms.agencies import (
     RuleTryForm,
 )
 from constituent.forms.letters import LetterTemplateForm
-from constituent.models import Category, District, LetterKind
+from constituent.models import Category, District, LetterKind, RoutingRule
 from constituent.services import agencies as agency_service
 from constituent.services import categories as category_service
 from constituent.services import districts, routing
