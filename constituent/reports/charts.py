@@ -150,7 +150,8 @@ def _label_lines(label: str, width: float) -> list[str]:
         return [label]
     words = label.split(" ")
     splits = [(" ".join(words[:cut]), " ".join(words[cut:])) for cut in range(1, len(words))]
-    return list(min(splits, key=lambda pair: max(len(pair[0]), len(pair[1]))))
+    first, second = min(splits, key=lambda pair: max(len(pair[0]), len(pair[1])))
+    return [first, second]
 
 
 def _y_axis(

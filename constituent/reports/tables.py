@@ -193,6 +193,11 @@ class _Drills:
     def __call__(
         self, figure: Figure, previous: bool = False, **filters: object
     ) -> dict[str, str] | None:
+        return self.args(figure, previous, filters)
+
+    def args(
+        self, figure: Figure, previous: bool, filters: dict[str, object]
+    ) -> dict[str, str] | None:
         if not self.enabled:
             return None
         period = self.previous if previous else self.current
@@ -203,8 +208,8 @@ class _Drills:
 
 def _three(now: int, before: int, figure: Figure, drill: _Drills, **filters: object) -> list[Cell]:
     return [
-        count(now, drill(figure, **filters)),
-        count(before, drill(figure, True, **filters)),
+        count(now, drill.args(figure, False, filters)),
+        count(before, drill.args(figure, True, filters)),
         count_change(now, before),
     ]
 
@@ -425,8 +430,8 @@ def _three_withheld(
     if not (hide_now or hide_before):
         return _three(now, before, figure, drill, **filters)
     return [
-        maybe_count(now, hide_now, drill(figure, **filters)),
-        maybe_count(before, hide_before, drill(figure, True, **filters)),
+        maybe_count(now, hide_now, drill.args(figure, False, filters)),
+        maybe_count(before, hide_before, drill.args(figure, True, filters)),
         Cell(None, DASH),
     ]
 

@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -440,12 +440,10 @@ def _constituents(reading: Reading, user: User, parsed: Parsed, outcome: Outcome
     ids = [int(searcher.stored_fields(d)["id"]) for d in best]
     if not ids:
         return
-    # visible_constituents is annotated Select[tuple[Constituent]]; its rows are Constituents.
-    query = cast(
-        "sa.Select[Constituent]",
+    query = (
         people.visible_constituents(user)
         .where(Constituent.id.in_(ids))
-        .options(joinedload(Constituent.district)),
+        .options(joinedload(Constituent.district))
     )
     rows = db.session.scalars(query).unique().all()
     by_id = {p.id: p for p in rows}

@@ -152,7 +152,7 @@ def generate_password() -> str:
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
 @dataclass(frozen=True)
@@ -313,7 +313,7 @@ def init_login(app: Flask, manager: LoginManager) -> None:
     manager.login_message_category = "info"
     manager.session_protection = "basic"
 
-    @manager.user_loader
+    @manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login ships no types
     def load_user(token: str) -> User | None:
         try:
             user_id, epoch = (int(part) for part in token.split(":", 1))

@@ -348,7 +348,7 @@ PER_PAGE = 25
 def _seconds_between(start: Any, end: Any) -> ColumnElement[float]:
     if db.session.get_bind().dialect.name == "sqlite":
         return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
-    return sa.func.extract("epoch", end - start)
+    return sa.type_coerce(sa.func.extract("epoch", end - start), sa.Float)
 
 
 def _now_literal(now: datetime) -> Any:

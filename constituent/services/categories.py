@@ -220,7 +220,7 @@ def import_categories(text: Iterable[str], by: User | None = None) -> CategoryIm
 def active_categories(keep_id: int | None = None) -> list[Category]:
     """The categories forms offer, by name; ``keep_id`` (a record's present category) is
     offered too even when it has been deactivated, so an edit does not lose it."""
-    offered = Category.active.is_(True)
+    offered: sa.ColumnElement[bool] = Category.active.is_(True)
     if keep_id is not None:
         offered = sa.or_(offered, Category.id == keep_id)
     return list(db.session.scalars(sa.select(Category).where(offered).order_by(Category.name)))

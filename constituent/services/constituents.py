@@ -197,7 +197,7 @@ def _live() -> ColumnElement[bool]:
     return (Constituent.merged_into_id + 0).is_(None)
 
 
-def visible_constituents(user: User | None) -> sa.Select[tuple[Constituent]]:
+def visible_constituents(user: User | None) -> sa.Select[Constituent]:
     """A SELECT of the live (not merged-away) constituents the user may see."""
     return sa.select(Constituent).where(constituent_scope(user), _live())
 

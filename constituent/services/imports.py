@@ -312,7 +312,7 @@ def _match_on_file(item: _PersonRow) -> Constituent | None:
         Constituent.merged_into_id.is_(None),
         Constituent.external_id.is_(None),
     )
-    ways = []
+    ways: list[sa.ColumnElement[bool]] = []
     for kind, value in ((ContactKind.PHONE, item.phone), (ContactKind.EMAIL, item.email)):
         if value:
             ways.append(
@@ -334,7 +334,9 @@ def _match_on_file(item: _PersonRow) -> Constituent | None:
 Place = tuple[int | None, bool, str]  # district id, out of district, the district's state
 
 
-def _place(person: Constituent, data: constituent_service.ConstituentData, places: dict) -> None:
+def _place(
+    person: Constituent, data: constituent_service.ConstituentData, places: dict[str, Place]
+) -> None:
     """District from the ZIP table (looked up once per ZIP); a split or unknown ZIP is left
     for staff to settle."""
     if person.district_override:
@@ -354,7 +356,9 @@ def _place(person: Constituent, data: constituent_service.ConstituentData, place
         person.state = state
 
 
-def _write_person(person: Constituent | None, item: _PersonRow, places: dict) -> Constituent:
+def _write_person(
+    person: Constituent | None, item: _PersonRow, places: dict[str, Place]
+) -> Constituent:
     if person is None:
         person = Constituent(first_name="", last_name="")
         db.session.add(person)

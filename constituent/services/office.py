@@ -61,7 +61,7 @@ def profile() -> OfficeProfile:
     if not has_app_context():
         return OfficeProfile(name="District Office")
     cached = g.get("_office_profile")
-    if cached is not None:
+    if isinstance(cached, OfficeProfile):
         return cached
     try:
         row = stored_settings()

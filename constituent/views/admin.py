@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from constituent.extensions import db
@@ -21,6 +22,7 @@ from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
 from constituent.services import exports, password_links
 from constituent.services import office as office_service
+from constituent.services.clock import office_tz
 from constituent.services.errors import Conflict, DomainError
 from constituent.services.permissions import Capability
 from constituent.views.errors import render_error
@@ -28,7 +30,6 @@ from constituent.views.helpers import (
     capability_required,
     csv_download,
     format_datetime,
-    office_tz,
     required_version,
 )
 
@@ -37,7 +38,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.route("/users")
 @capability_required(Capability.ADMINISTER)
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
     return render_template(
         "admin/users.html", users=rows, mail_links=password_links.mail_configured()
@@ -46,7 +47,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def new_user():  # type: ignore[no-untyped-def]
+def new_user() -> ResponseReturnValue:
     """Create a staff account; its generated password is shown once, on the answer page."""
     form = NewUserForm()
     form.districts.choices = choices(
@@ -79,7 +80,7 @@ def new_user():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def reset_password(user_id: int):  # type: ignore[no-untyped-def]
+def reset_password(user_id: int) -> ResponseReturnValue:
     """Give the account a generated password, shown once; its sessions end."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -96,7 +97,7 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/password-link", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def send_password_link(user_id: int):  # type: ignore[no-untyped-def]
+def send_password_link(user_id: int) -> ResponseReturnValue:
     """Email the account a one-time set-password link (when outgoing mail is configured)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -122,7 +123,7 @@ def send_password_link(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def set_user_active(user_id: int, change: str):  # type: ignore[no-untyped-def]
+def set_user_active(user_id: int, change: str) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404)
     try:
         auth_service.set_active(user, change == "enable", current_user)
@@ -149,7 +150,7 @@ def districts_context() -> dict[str, object]:
 
 @bp.route("/districts")
 @capability_required(Capability.ADMINISTER)
-def districts():  # type: ignore[no-untyped-def]
+def districts() -> ResponseReturnValue:
     from constituent.views.reference import district_page
 
     return district_page()
@@ -157,7 +158,7 @@ def districts():  # type: ignore[no-untyped-def]
 
 @bp.route("/zip-table", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def zip_upload():  # type: ignore[no-untyped-def]
+def zip_upload() -> ResponseReturnValue:
     """Upload a ZIP table (zccd.csv format): a dry run reports, a real run re-districts."""
     form = ZipUploadForm()
     report, dry_run, status = None, True, 200
@@ -187,7 +188,7 @@ def zip_upload():  # type: ignore[no-untyped-def]
 
 @bp.route("/office", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def office():  # type: ignore[no-untyped-def]
+def office() -> ResponseReturnValue:
     """Every setting of the office, changed in one form (audited)."""
     current = office_service.profile()
     form = OfficeSettingsForm(data=None if request.method == "POST" else vars_of(current))
@@ -245,7 +246,7 @@ AUDIT_PAGE = 50
 def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
     tz = office_tz()
 
-    def instant(day, extra: int = 0) -> datetime | None:  # type: ignore[no-untyped-def]
+    def instant(day: date | None, extra: int = 0) -> datetime | None:
         if day is None:
             return None
         return datetime.combine(day + timedelta(days=extra), time.min, tz)
@@ -262,7 +263,7 @@ def _audit_filters(form: AuditFilterForm) -> audit_service.AuditFilters:
 
 @bp.route("/audit")
 @capability_required(Capability.ADMINISTER)
-def audit():  # type: ignore[no-untyped-def]
+def audit() -> ResponseReturnValue:
     """The audit trail, filtered by user, record, action and date, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = choices(
@@ -291,7 +292,7 @@ def audit():  # type: ignore[no-untyped-def]
 
 @bp.route("/audit.csv")
 @capability_required(Capability.ADMINISTER)
-def audit_csv():  # type: ignore[no-untyped-def]
+def audit_csv() -> ResponseReturnValue:
     """Every audit event matching the filters, streamed as CSV (the export is audited too)."""
     form = AuditFilterForm(request.args)
     form.action.choices = []

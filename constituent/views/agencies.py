@@ -154,7 +154,7 @@ def _agency_data(form: AgencyForm) -> agency_service.AgencyData:
         level=form.level.data or "",
         acronym=form.acronym.data,
         category_ids=list(form.category_ids.data or []),
-        expected_response_days=form.expected_response_days.data,  # type: ignore[arg-type]
+        expected_response_days=form.expected_response_days.data,
         website=form.website.data,
         notes=form.notes.data,
     )

@@ -111,7 +111,7 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])
-def set_password(token: str):  # type: ignore[no-untyped-def]
+def set_password(token: str) -> ResponseReturnValue:
     """Set a password through a one-time link an admin had emailed (no sign-in needed)."""
     form = SetPasswordForm()
     try:
@@ -121,7 +121,10 @@ def set_password(token: str):  # type: ignore[no-untyped-def]
         return render_template("auth/set_password.html", refused=exc.message, form=form), 400
     if form.validate_on_submit():
         if form.new_password.data != form.confirm_password.data:
-            form.confirm_password.errors.append("The two new passwords are not the same.")
+            form.confirm_password.errors = [
+                *form.confirm_password.errors,
+                "The two new passwords are not the same.",
+            ]
         else:
             try:
                 password_links.set_password_by_link(token, form.new_password.data or "")

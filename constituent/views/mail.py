@@ -16,9 +16,10 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 
 from constituent.extensions import csrf, db
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
@@ -47,7 +48,7 @@ DEFAULT_UPLOAD_LIMIT = 64 * 1024 * 1024
 
 
 def _user() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return current_user._get_current_object()
 
 
 def _upload_limit() -> int:
@@ -55,7 +56,7 @@ def _upload_limit() -> int:
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     """The whole upload is over this page's limit: say so, import nothing."""
     limit = _upload_limit() // (1024 * 1024)
     return render_error(
@@ -105,7 +106,7 @@ def _render_inbox(
 
 @bp.get("/")
 @capability_required(Capability.TRIAGE_MAIL)
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     """The Incoming mail page: upload, and the queue of messages waiting to be filed."""
     return _render_inbox()
 
@@ -113,7 +114,7 @@ def inbox():  # type: ignore[no-untyped-def]
 @bp.post("/upload")
 @csrf.exempt  # the form's own CSRF field is checked below, once the larger limit is set
 @capability_required(Capability.TRIAGE_MAIL)
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     """Import the uploaded messages and show what became of each one."""
     request.max_content_length = _upload_limit()
     form = UploadForm()
@@ -130,7 +131,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:message_id>/file")
 @capability_required(Capability.TRIAGE_MAIL)
-def file_message(message_id: int):  # type: ignore[no-untyped-def]
+def file_message(message_id: int) -> ResponseReturnValue:
     """File a queued message onto the case whose number the staffer typed or picked."""
     user = _user()
     message = mail_service.get_message(user, message_id)
@@ -201,14 +202,14 @@ def _render_detail(
 
 @bp.get("/<int:message_id>")
 @capability_required(Capability.READ_FILED_MAIL)
-def message_detail(message_id: int):  # type: ignore[no-untyped-def]
+def message_detail(message_id: int) -> ResponseReturnValue:
     """One message: its headers, its text (escaped), its attachments, and filing."""
     return _render_detail(mail_service.open_message(_user(), message_id))
 
 
 @bp.get("/<int:message_id>/attachments/<int:item_id>")
 @capability_required(Capability.READ_FILED_MAIL)
-def attachment(message_id: int, item_id: int):  # type: ignore[no-untyped-def]
+def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
     """Download a kept attachment of a message the user may see."""
     message = mail_service.get_message(_user(), message_id)
     item = mail_service.get_attachment(message, item_id)
@@ -280,7 +281,7 @@ def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, A
 
 @bp.route("/<int:message_id>/new-case", methods=["GET", "POST"])
 @capability_required(Capability.TRIAGE_MAIL)
-def new_case(message_id: int):  # type: ignore[no-untyped-def]
+def new_case(message_id: int) -> ResponseReturnValue:
     """Open a new case from a queued message: "Find matches" re-renders with candidates."""
     user = _user()
     message = mail_service.get_message(user, message_id)

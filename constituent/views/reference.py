@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -71,7 +72,7 @@ def district_page(
 
 @bp.route("/districts/new", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def add_district():  # type: ignore[no-untyped-def]
+def add_district() -> ResponseReturnValue:
     form = DistrictForm()
 
     def add() -> str:
@@ -93,7 +94,7 @@ def add_district():  # type: ignore[no-untyped-def]
 
 @bp.route("/districts/<int:district_id>/edit", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def edit_district(district_id: int):  # type: ignore[no-untyped-def]
+def edit_district(district_id: int) -> ResponseReturnValue:
     district = db.session.get(District, district_id) or abort(404)
     form = DistrictEditForm(obj=district)
 
@@ -111,7 +112,7 @@ def edit_district(district_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/districts/<int:district_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def set_district_active(district_id: int, change: str):  # type: ignore[no-untyped-def]
+def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
     _confirm()
     district = db.session.get(District, district_id) or abort(404)
     try:
@@ -127,7 +128,7 @@ def set_district_active(district_id: int, change: str):  # type: ignore[no-untyp
 
 @bp.route("/zips/new", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def add_zip():  # type: ignore[no-untyped-def]
+def add_zip() -> ResponseReturnValue:
     form = ZipAddForm()
 
     def add() -> str:
@@ -143,7 +144,7 @@ def add_zip():  # type: ignore[no-untyped-def]
 
 @bp.route("/import", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def import_caseload():  # type: ignore[no-untyped-def]
+def import_caseload() -> ResponseReturnValue:
     """Upload constituents or cases (documented layouts). The dry run and the import run in
     the background, with a progress bar on the job's page, then every refused row there."""
     form = CaseloadUploadForm()
@@ -152,7 +153,7 @@ def import_caseload():  # type: ignore[no-untyped-def]
     return _import_page(form), 422 if form.is_submitted() else 200
 
 
-def _import_page(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
+def _import_page(form: CaseloadUploadForm) -> str:
     return render_template(
         "admin/import.html",
         form=form,
@@ -165,7 +166,7 @@ def _import_page(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
     )
 
 
-def _start_import(form: CaseloadUploadForm):  # type: ignore[no-untyped-def]
+def _start_import(form: CaseloadUploadForm) -> ResponseReturnValue:
     """Keep the file, record the job, commit, and hand it to a thread; off to its progress."""
     upload = form.file.data
     dry_run = bool(form.dry_run.data)
@@ -205,14 +206,14 @@ def _job_context(job_id: int) -> dict[str, object]:
 
 @bp.route("/import/<int:job_id>")
 @capability_required(Capability.ADMINISTER)
-def import_job(job_id: int):  # type: ignore[no-untyped-def]
+def import_job(job_id: int) -> ResponseReturnValue:
     """An import's progress bar (refreshed while it runs), then what it imported and refused."""
     return render_template("admin/import_job.html", **_job_context(job_id))
 
 
 @bp.route("/import/<int:job_id>/progress")
 @capability_required(Capability.ADMINISTER)
-def import_progress(job_id: int):  # type: ignore[no-untyped-def]
+def import_progress(job_id: int) -> ResponseReturnValue:
     """htmx: the progress region alone (it stops asking once the import has ended)."""
     return render_template("admin/_import_progress.html", **_job_context(job_id))
 
@@ -221,8 +222,10 @@ def import_progress(job_id: int):  # type: ignore[no-untyped-def]
 
 
 def _categories_page(
-    form: CategoryForm | None = None, import_form: CategoryImportForm | None = None, report=None
-):  # type: ignore[no-untyped-def]
+    form: CategoryForm | None = None,
+    import_form: CategoryImportForm | None = None,
+    report: category_service.CategoryImport | None = None,
+) -> str:
     return render_template(
         "admin/categories.html",
         rows=category_service.with_case_counts(),
@@ -234,7 +237,7 @@ def _categories_page(
 
 @bp.route("/categories", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def categories():  # type: ignore[no-untyped-def]
+def categories() -> ResponseReturnValue:
     form = CategoryForm()
 
     def add() -> str:
@@ -250,7 +253,7 @@ def categories():  # type: ignore[no-untyped-def]
 
 @bp.route("/categories/import", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def import_categories():  # type: ignore[no-untyped-def]
+def import_categories() -> ResponseReturnValue:
     form = CategoryImportForm()
     report = None
     if form.validate_on_submit():
@@ -277,7 +280,7 @@ def _merge_form(category: Category) -> CategoryMergeForm:
 
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
-def category(category_id: int):  # type: ignore[no-untyped-def]
+def category(category_id: int) -> ResponseReturnValue:
     """Rename a category; from here also merge or deactivate it."""
     item = db.session.get(Category, category_id) or abort(404)
     form = CategoryRenameForm(obj=item)
@@ -300,7 +303,7 @@ def category(category_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/categories/<int:category_id>/merge", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def merge_category(category_id: int):  # type: ignore[no-untyped-def]
+def merge_category(category_id: int) -> ResponseReturnValue:
     item = db.session.get(Category, category_id) or abort(404)
     form = _merge_form(item)
     name = item.name
@@ -323,7 +326,7 @@ def merge_category(category_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/categories/<int:category_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
-def set_category_active(category_id: int, change: str):  # type: ignore[no-untyped-def]
+def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
     _confirm()
     item = db.session.get(Category, category_id) or abort(404)
     category_service.set_active(item, change == "activate", by=current_user)

@@ -3,6 +3,7 @@ print view, CSV downloads of every table, and (supervisors, admins) the cases be
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from constituent.extensions import db
@@ -22,10 +24,11 @@ from constituent.forms.summaries import PeriodForm
 from constituent.models import District, User
 from constituent.reports import tables as summary_tables
 from constituent.services import exports, permissions, summaries
+from constituent.services.clock import office_tz
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.services.summaries import Period
-from constituent.views.helpers import capability_required, csv_download, local_today, office_tz
+from constituent.views.helpers import capability_required, csv_download, local_today
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
@@ -33,7 +36,7 @@ PER_PAGE = 50
 
 
 def _user() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 def _audience() -> summaries.Audience:
@@ -66,7 +69,7 @@ def _period_form() -> tuple[PeriodForm, Period | None]:
     except DomainError as exc:
         field = form[exc.field] if exc.field in form else form.period
         field.errors = [*field.errors, exc.message]
-        form.refused = exc.code == "calendar_only"  # type: ignore[attr-defined]
+        form.refused = exc.code == "calendar_only"
         return form, None
     form.period.data = period.token
     if period.kind == summaries.PeriodKind.CUSTOM:
@@ -98,7 +101,7 @@ def _bad_period(form: PeriodForm, template: str, **context: Any) -> tuple[str, i
 
 @bp.get("/")
 @capability_required(Capability.READ_SUMMARIES)
-def overview():  # type: ignore[no-untyped-def]
+def overview() -> ResponseReturnValue:
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/overview.html", table=None)
@@ -134,7 +137,7 @@ def overview():  # type: ignore[no-untyped-def]
 
 @bp.get("/comparison.csv")
 @capability_required(Capability.READ_SUMMARIES)
-def overview_csv():  # type: ignore[no-untyped-def]
+def overview_csv() -> ResponseReturnValue:
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/overview.html", table=None)
@@ -158,7 +161,7 @@ def overview_csv():  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>")
 @capability_required(Capability.READ_SUMMARIES)
-def district(code: str):  # type: ignore[no-untyped-def]
+def district(code: str) -> ResponseReturnValue:
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
     if period is None:
@@ -179,7 +182,7 @@ def district(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
-def print_view(code: str):  # type: ignore[no-untyped-def]
+def print_view(code: str) -> ResponseReturnValue:
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
     if period is None:
@@ -201,7 +204,7 @@ def print_view(code: str):  # type: ignore[no-untyped-def]
     "by_outcome, by_channel, by_agency, by_zip, by_town, by_staff):key>.csv"
 )
 @capability_required(Capability.READ_SUMMARIES)
-def table_csv(code: str, key: str):  # type: ignore[no-untyped-def]
+def table_csv(code: str, key: str) -> ResponseReturnValue:
     found = summaries.district_for(_user(), code)
     form, period = _period_form()
     if period is None:
@@ -238,7 +241,7 @@ def _drill_args() -> dict[str, str]:
 
 @bp.get("/<code>/cases")
 @capability_required(Capability.SUMMARY_DETAILS)
-def cases(code: str):  # type: ignore[no-untyped-def]
+def cases(code: str) -> ResponseReturnValue:
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:
         return _bad_period(
@@ -276,7 +279,7 @@ def cases(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>/cases.csv")
 @capability_required(Capability.SUMMARY_DETAILS)
-def cases_csv(code: str):  # type: ignore[no-untyped-def]
+def cases_csv(code: str) -> ResponseReturnValue:
     found, form, period, drill = _drill_context(code)
     if period is None or drill is None:
         return _bad_period(
@@ -309,7 +312,7 @@ def cases_csv(code: str):  # type: ignore[no-untyped-def]
         header += ["Agency", "Sent", "Due", "Answered"]
     prefix = str(current_app.config["CASE_PREFIX"])
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[list[Any]]:
         for raw in exports.stream_rows(listed):
             r = summaries.drill_row(raw)
             line = [

@@ -40,11 +40,12 @@ def _instant(value: datetime) -> ColumnElement[datetime]:
     return sa.literal(value, UTCDateTime())
 
 
-def _days_between(later: ColumnElement, earlier: ColumnElement) -> ColumnElement[float]:
+def _days_between(later: Any, earlier: Any) -> ColumnElement[float]:
     """Elapsed days between two timestamps, fractional (24 hours = 1 day)."""
     if _dialect() == "sqlite":
         return sa.func.julianday(later) - sa.func.julianday(earlier)
-    return sa.cast(sa.extract("epoch", later - earlier), sa.Float) / 86400.0
+    seconds = sa.cast(sa.extract("epoch", later - earlier), sa.Float)
+    return sa.type_coerce(seconds / 86400.0, sa.Float)
 
 
 def in_districts(district_ids: Iterable[int]) -> ColumnElement[bool]:
@@ -212,7 +213,7 @@ class DurationStats:
         return cls(n, median(values), percentile_90(values), within, buckets)
 
 
-def _bucket_condition(column: ColumnElement, bucket: Bucket) -> ColumnElement[bool]:
+def _bucket_condition(column: ColumnElement[Any], bucket: Bucket) -> ColumnElement[bool]:
     terms = []
     if bucket.above is not None:
         terms.append(column > bucket.above)

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -227,8 +228,13 @@ def _drill_condition(
 
 
 def drill_select(
-    select: sa.Select, drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
-) -> sa.Select:
+    select: sa.Select[Any],
+    drill: Drill,
+    district: District,
+    period: Period,
+    tz: ZoneInfo,
+    today: date,
+) -> sa.Select[Any]:
     """Narrow a SELECT of cases (from ``permissions.visible_cases``) to those behind a number.
 
     Referral figures list one row per referral, so the list has as many rows as the number.
@@ -251,7 +257,7 @@ def describe_drill(drill: Drill, period: Period) -> str:
     """The drill-down in words, e.g. 'Cases closed, category Housing, March 2026'."""
     f = drill.filters
     parts = [drill.figure.label]
-    labels = {
+    labels: dict[str, Callable[[str], str]] = {
         "category": lambda v: "category " + _names(Category, {_id(v)}).get(_id(v), "unknown"),
         "agency": lambda v: "agency " + _names(Agency, {_id(v)}).get(_id(v), "unknown"),
         "staff": lambda v: (
@@ -307,8 +313,13 @@ class DrillRow:
 
 
 def drill_rows_select(
-    visible: sa.Select, drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
-) -> sa.Select:
+    visible: sa.Select[Any],
+    drill: Drill,
+    district: District,
+    period: Period,
+    tz: ZoneInfo,
+    today: date,
+) -> sa.Select[Any]:
     """The columns of a drill-down list over ``permissions.visible_cases(user)``, by number."""
     _, end = period.bounds(tz)
     assignee = aliased(User)

@@ -142,7 +142,7 @@ def _value(member: object) -> str:
     return member.value if isinstance(member, enum.Enum) else str(member)
 
 
-def _names(model: type, ids: set[int], attr: str = "name") -> dict[int, str]:
+def _names(model: Any, ids: set[int], attr: str = "name") -> dict[int, str]:
     if not ids:
         return {}
     column = getattr(model, attr)
@@ -175,7 +175,7 @@ def _period_values(values: dict[tuple[int, Any], list[float]], period_index: int
 
 
 def _closed_values(
-    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], group: ColumnElement
+    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], group: Any
 ) -> sa.Subquery:
     """(t, g, v): the final close, group and days to close of each case closed in a period.
 
@@ -206,8 +206,8 @@ def _closed_values(
 
 
 def _open_rows(
-    scope: ColumnElement[bool], instant: datetime, *group: ColumnElement, ages: bool = True
-) -> list[sa.Row]:
+    scope: ColumnElement[bool], instant: datetime, *group: ColumnElement[Any], ages: bool = True
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """Cases open at the instant, counted by ``group`` (and by age bucket), driven from the
     intervals covering the instant: one per open case. The age is ``age_at`` as a join and a
     sum per case (the same sum of the same interval spans up to the instant)."""
@@ -237,7 +237,9 @@ def _open_rows(
         )
     keys = [cases.c[g.name] for g in group]
     buckets = [_sum_if(_bucket_condition(cases.c.age, b)) for b in AGE_BUCKETS] if ages else []
-    return db.session.execute(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)).all()
+    return list(
+        db.session.execute(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)).all()
+    )
 
 
 @dataclass
@@ -422,7 +424,9 @@ def period_figures(
         Category, set().union(*counts.opened_by_category, *counts.closed_by_category)
     )
     staff_ids = {u for d in [*open_now.caseload, *counts.closed_by_staff] for u in d}
-    staff_names = _names(User, staff_ids - {None}, attr="full_name") if staff else {}
+    staff_names = (
+        _names(User, {u for u in staff_ids if u is not None}, attr="full_name") if staff else {}
+    )
 
     def one(i: int, period: Period) -> Figures:
         outcomes = dict(counts.by_outcome[i])
@@ -493,7 +497,7 @@ def _places(
     )
 
 
-def _date_days(later: ColumnElement, earlier: ColumnElement) -> ColumnElement[float]:
+def _date_days(later: Any, earlier: Any) -> ColumnElement[float]:
     if _dialect() == "sqlite":
         return sa.func.julianday(later) - sa.func.julianday(earlier)
     return sa.cast(later - earlier, sa.Float)
