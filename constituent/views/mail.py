@@ -17,13 +17,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 
 from constituent.extensions import csrf, db
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
-from constituent.models import Category, InboundMessage, InboundStatus, User
+from constituent.models import Category, InboundMessage, InboundStatus
 from constituent.services import (
     audit,
     constituents,
@@ -36,6 +35,7 @@ from constituent.services import (
 from constituent.services import mail as mail_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Capability
+from constituent.views.boundary import current_staff
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, case_number
 
@@ -45,10 +45,6 @@ bp = Blueprint("mail", __name__, url_prefix="/mail")
 # of this page is well above the site's, so that a message with a 30 MB attachment still
 # arrives and is filed (the attachment itself is refused with a reason).
 DEFAULT_UPLOAD_LIMIT = 64 * 1024 * 1024
-
-
-def _user() -> User:
-    return current_user._get_current_object()
 
 
 def _upload_limit() -> int:
@@ -79,7 +75,7 @@ def _render_inbox(
     given: tuple[int, FileMessageForm] | None = None,
     code: int = 200,
 ) -> tuple[str, int]:
-    user = _user()
+    user = current_staff()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     queue = mail_service.unfiled_messages(user, page)
     rows = []
@@ -124,7 +120,7 @@ def upload() -> ResponseReturnValue:
     sources: list[mail_service.MailSource] = []
     for upload_file in form.chosen():
         sources += mail_service.split_upload(upload_file.read(), upload_file.filename or "")
-    report = mail_service.import_sources(sources, user=_user())
+    report = mail_service.import_sources(sources, user=current_staff())
     db.session.commit()
     return _render_inbox(report=report)
 
@@ -133,7 +129,7 @@ def upload() -> ResponseReturnValue:
 @capability_required(Capability.TRIAGE_MAIL)
 def file_message(message_id: int) -> ResponseReturnValue:
     """File a queued message onto the case whose number the staffer typed or picked."""
-    user = _user()
+    user = current_staff()
     message = mail_service.get_message(user, message_id)
     if message.status == InboundStatus.FILED:
         flash("That message was already filed.", "info")
@@ -171,7 +167,7 @@ def file_message(message_id: int) -> ResponseReturnValue:
 def _render_detail(
     message: InboundMessage, form: FileMessageForm | None = None, code: int = 200
 ) -> tuple[str, int]:
-    user = _user()
+    user = current_staff()
     context: dict[str, Any] = {
         "message": message,
         "case": None,
@@ -204,14 +200,14 @@ def _render_detail(
 @capability_required(Capability.READ_FILED_MAIL)
 def message_detail(message_id: int) -> ResponseReturnValue:
     """One message: its headers, its text (escaped), its attachments, and filing."""
-    return _render_detail(mail_service.open_message(_user(), message_id))
+    return _render_detail(mail_service.open_message(current_staff(), message_id))
 
 
 @bp.get("/<int:message_id>/attachments/<int:item_id>")
 @capability_required(Capability.READ_FILED_MAIL)
 def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
     """Download a kept attachment of a message the user may see."""
-    message = mail_service.get_message(_user(), message_id)
+    message = mail_service.get_message(current_staff(), message_id)
     item = mail_service.get_attachment(message, item_id)
     stored = item.attachment
     assert stored is not None
@@ -247,7 +243,7 @@ def _category_choices() -> list[SelectChoice]:
 
 def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, Any]:
     """Candidates, the chosen record and the district question, as on the log-a-call page."""
-    user = _user()
+    user = current_staff()
     details = form.details()
     selected = None
     if details.constituent_id:
@@ -283,7 +279,7 @@ def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, A
 @capability_required(Capability.TRIAGE_MAIL)
 def new_case(message_id: int) -> ResponseReturnValue:
     """Open a new case from a queued message: "Find matches" re-renders with candidates."""
-    user = _user()
+    user = current_staff()
     message = mail_service.get_message(user, message_id)
     if message.status == InboundStatus.FILED:
         flash("That message was already filed.", "info")

@@ -16,18 +16,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.summaries import PeriodForm
-from constituent.models import District, User
+from constituent.models import District
 from constituent.reports import tables as summary_tables
 from constituent.services import exports, permissions, summaries
 from constituent.services.clock import office_tz
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.services.summaries import Period
+from constituent.views.boundary import current_staff
 from constituent.views.helpers import capability_required, csv_download, local_today
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
@@ -35,12 +35,8 @@ bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 PER_PAGE = 50
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
 def _audience() -> summaries.Audience:
-    return summaries.audience_for(_user(), int(current_app.config["SUMMARY_MIN_CELL"]))
+    return summaries.audience_for(current_staff(), int(current_app.config["SUMMARY_MIN_CELL"]))
 
 
 def _period_form() -> tuple[PeriodForm, Period | None]:
@@ -108,7 +104,7 @@ def overview() -> ResponseReturnValue:
     sort = request.args.get("sort", "district")
     descending = request.args.get("order") == "desc"
     comparison = summaries.compare_districts(
-        summaries.summary_districts(_user()), period, office_tz()
+        summaries.summary_districts(current_staff()), period, office_tz()
     )
     table = summary_tables.comparison_table(comparison, _audience(), sort, descending)
     args = period.query_args()
@@ -142,7 +138,7 @@ def overview_csv() -> ResponseReturnValue:
     if period is None:
         return _bad_period(form, "summaries/overview.html", table=None)
     comparison = summaries.compare_districts(
-        summaries.summary_districts(_user()), period, office_tz()
+        summaries.summary_districts(current_staff()), period, office_tz()
     )
     table = summary_tables.comparison_table(
         comparison,
@@ -162,7 +158,7 @@ def overview_csv() -> ResponseReturnValue:
 @bp.get("/<code>")
 @capability_required(Capability.READ_SUMMARIES)
 def district(code: str) -> ResponseReturnValue:
-    found = summaries.district_for(_user(), code)
+    found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
@@ -183,7 +179,7 @@ def district(code: str) -> ResponseReturnValue:
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str) -> ResponseReturnValue:
-    found = summaries.district_for(_user(), code)
+    found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
@@ -205,7 +201,7 @@ def print_view(code: str) -> ResponseReturnValue:
 )
 @capability_required(Capability.READ_SUMMARIES)
 def table_csv(code: str, key: str) -> ResponseReturnValue:
-    found = summaries.district_for(_user(), code)
+    found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
@@ -229,7 +225,7 @@ def table_csv(code: str, key: str) -> ResponseReturnValue:
 
 
 def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None, summaries.Drill | None]:
-    found = summaries.district_for(_user(), code)
+    found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     drill = summaries.parse_drill(request.args.to_dict()) if period is not None else None
     return found, form, period, drill
@@ -247,7 +243,7 @@ def cases(code: str) -> ResponseReturnValue:
         return _bad_period(
             form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
         )
-    tz, today, user = office_tz(), local_today(), _user()
+    tz, today, user = office_tz(), local_today(), current_staff()
     visible = permissions.visible_cases(user)
     listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
@@ -287,7 +283,7 @@ def cases_csv(code: str) -> ResponseReturnValue:
         )
     tz, today = office_tz(), local_today()
     listed = summaries.drill_rows_select(
-        permissions.visible_cases(_user()), drill, found, period, tz, today
+        permissions.visible_cases(current_staff()), drill, found, period, tz, today
     )
     description = summaries.describe_drill(drill, period)
     header = [
