@@ -453,6 +453,24 @@ _OFFICE_PROMPTS = [
 ]
 
 
+def _ask_missing(given: dict[str, Any], interactive: bool) -> None:
+    """Prompt for the office settings the flags left out; without a terminal, name them."""
+    missing = [key for key, value in given.items() if not value]
+    if missing and not interactive:
+        flags = ", ".join("--" + key.replace("_", "-").rstrip("s") for key in missing)
+        raise click.UsageError(f"Missing {flags} (or run in a terminal to be asked).")
+    for key, label in _OFFICE_PROMPTS:
+        if not given[key]:
+            given[key] = click.prompt(label)
+
+
+def _admin_password(generate: bool) -> str:
+    """The first administrator's password: generated, or asked twice."""
+    if generate:
+        return auth.generate_password()
+    return str(click.prompt("Administrator's password", hide_input=True, confirmation_prompt=True))
+
+
 @office_cli.command("init")
 @click.option("--name", default=None, help="The office's name, e.g. 'Office of Rep. Sewell'.")
 @click.option("--legislator", default=None, help="The legislator's name.")
@@ -521,22 +539,11 @@ def init_office(
         "timezone": timezone,
         "admin_email": admin_email,
     }
-    missing = [key for key, value in given.items() if not value]
-    if missing and not interactive:
-        flags = ", ".join("--" + key.replace("_", "-").rstrip("s") for key in missing)
-        raise click.UsageError(f"Missing {flags} (or run in a terminal to be asked).")
-    for key, label in _OFFICE_PROMPTS:
-        if not given[key]:
-            given[key] = click.prompt(label)
+    _ask_missing(given, interactive)
     if interactive and not starter:
         if click.confirm("Start with the usual casework categories?", default=True):
             starter = ("categories",)
-    if generate:
-        password = auth.generate_password()
-    else:
-        password = click.prompt(
-            "Administrator's password", hide_input=True, confirmation_prompt=True
-        )
+    password = _admin_password(generate)
     texts = list(districts) if districts else str(given["districts"]).split(",")
     specs = [district_service.DistrictSpec.parse(t) for t in texts if t.strip()]
     values = office.SettingsInput(
@@ -550,14 +557,9 @@ def init_office(
         default_area_code=area_code,
     )
     admin = office.AdminAccount(given["admin_email"], admin_name, password)
-    try:
-        settings = office.init_office(
-            values, specs, admin, starter_categories="categories" in starter
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
+    settings = _run(
+        lambda: office.init_office(values, specs, admin, starter_categories="categories" in starter)
+    )
     click.echo(
         f"Set up {settings.name} ({settings.legislator_title} {settings.legislator_name}, "
         f"{settings.body.label}) serving {', '.join(s.code.upper() for s in specs)}; "

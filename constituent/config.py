@@ -71,23 +71,45 @@ def require_shared_rate_limit_storage(workers: int, storage: str) -> None:
         )
 
 
-def load_settings(instance_path: Path) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment."""
-    env = (_env("ENV", "development") or "development").lower()
-    production = env == "production"
+def _text(name: str, default: str) -> str:
+    """CONSTITUENT_<name>, or the default when it is unset or empty."""
+    return _env(name, default) or default
+
+
+def _yes(name: str) -> bool:
+    """Whether CONSTITUENT_<name> says yes (1, true or yes)."""
+    return (_env(name, "") or "").lower() in {"1", "true", "yes"}
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    """CONSTITUENT_SECRET_KEY; required in production, else kept in the instance folder."""
     secret = _env("SECRET_KEY")
-    if not secret:
-        if production:
-            raise ConfigurationError(
-                "CONSTITUENT_SECRET_KEY must be set when CONSTITUENT_ENV=production "
-                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
-            )
-        secret = _instance_secret(instance_path)
+    if secret:
+        return secret
+    if production:
+        raise ConfigurationError(
+            "CONSTITUENT_SECRET_KEY must be set when CONSTITUENT_ENV=production "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    return _instance_secret(instance_path)
+
+
+def _database_url(instance_path: Path) -> str:
+    """CONSTITUENT_DATABASE_URL (PostgreSQL through psycopg 3), else SQLite in the instance."""
     database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'constituent.db'}"
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-    max_mb = int(_env("MAX_UPLOAD_MB", "12") or "12")
-    storage = _env("RATELIMIT_STORAGE_URL") or "memory://"
+    return database_url
+
+
+def load_settings(instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = _text("ENV", "development").lower()
+    production = env == "production"
+    secret = _secret_key(instance_path, production)
+    database_url = _database_url(instance_path)
+    max_mb = int(_text("MAX_UPLOAD_MB", "12"))
+    storage = _text("RATELIMIT_STORAGE_URL", "memory://")
     workers = worker_count(os.environ)
     if production:
         require_shared_rate_limit_storage(workers, storage)
@@ -97,36 +119,34 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR") or str(instance_path / "search-index"),
+        "SEARCH_INDEX_DIR": _text("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         # The in-process indexer thread: on by default (off under TESTING); set 0 when several
         # processes serve and `flask search worker` runs beside them.
         "SEARCH_BACKGROUND_INDEXER": (
-            None
-            if _env("SEARCH_BACKGROUND_INDEXER") is None
-            else (_env("SEARCH_BACKGROUND_INDEXER") or "").lower() in {"1", "true", "yes"}
+            None if _env("SEARCH_BACKGROUND_INDEXER") is None else _yes("SEARCH_BACKGROUND_INDEXER")
         ),
-        "UPLOAD_DIR": _env("UPLOAD_DIR") or str(instance_path / "uploads"),
-        "OFFICE_NAME": _env("OFFICE_NAME", "District Office") or "District Office",
-        "OFFICE_TIMEZONE": _env("TIMEZONE", "America/New_York") or "America/New_York",
-        "CASE_PREFIX": _env("CASE_PREFIX", "C-") or "C-",
+        "UPLOAD_DIR": _text("UPLOAD_DIR", str(instance_path / "uploads")),
+        "OFFICE_NAME": _text("OFFICE_NAME", "District Office"),
+        "OFFICE_TIMEZONE": _text("TIMEZONE", "America/New_York"),
+        "CASE_PREFIX": _text("CASE_PREFIX", "C-"),
         # A letter template may not spend more than this filling in one letter (an admin's
         # loop by mistake must not hold a worker), nor come out longer.
-        "LETTER_RENDER_SECONDS": float(_env("LETTER_RENDER_SECONDS", "2") or "2"),
-        "LETTER_RENDER_MAX_CHARS": int(_env("LETTER_RENDER_MAX_CHARS", "50000") or "50000"),
+        "LETTER_RENDER_SECONDS": float(_text("LETTER_RENDER_SECONDS", "2")),
+        "LETTER_RENDER_MAX_CHARS": int(_text("LETTER_RENDER_MAX_CHARS", "50000")),
         # The short code in every case tag ([NY21 C-1042 K7QXA]); empty: the first district's
         # code. Read only through services.tags.office_code().
-        "OFFICE_CODE": _env("OFFICE_CODE", "") or "",
+        "OFFICE_CODE": _text("OFFICE_CODE", ""),
         # Summaries for audiences that see no names withhold breakdown cells below this.
-        "SUMMARY_MIN_CELL": _min_cell(_env("SUMMARY_MIN_CELL", "5") or "5"),
+        "SUMMARY_MIN_CELL": _min_cell(_text("SUMMARY_MIN_CELL", "5")),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         # Werkzeug refuses a single form field over 500 KB with a bare 413; let fields through
         # to the forms' own length checks, which name the limit beside the field.
         "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
         "MAIL_SERVER": _env("MAIL_SERVER"),
-        "MAIL_PORT": int(_env("MAIL_PORT", "25") or "25"),
+        "MAIL_PORT": int(_text("MAIL_PORT", "25")),
         "MAIL_USERNAME": _env("MAIL_USERNAME"),
         "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
-        "MAIL_USE_TLS": (_env("MAIL_USE_TLS", "") or "").lower() in {"1", "true", "yes"},
+        "MAIL_USE_TLS": _yes("MAIL_USE_TLS"),
         "MAIL_SENDER": _env("MAIL_SENDER", "casework@localhost"),
         # Where services/throttle.py keeps sign-in counts: memory:// (one process) or Redis.
         "RATELIMIT_STORAGE_URI": storage,
@@ -143,8 +163,8 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: believe none).
         "TRUSTED_PROXIES": trusted_proxies,
         "WORKERS": workers,
-        "SESSION_IDLE_SECONDS": int(_env("SESSION_IDLE_MINUTES", "30") or "30") * 60,
-        "SESSION_ABSOLUTE_SECONDS": int(_env("SESSION_ABSOLUTE_HOURS", "12") or "12") * 3600,
+        "SESSION_IDLE_SECONDS": int(_text("SESSION_IDLE_MINUTES", "30")) * 60,
+        "SESSION_ABSOLUTE_SECONDS": int(_text("SESSION_ABSOLUTE_HOURS", "12")) * 3600,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

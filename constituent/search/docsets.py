@@ -279,6 +279,34 @@ def _decode_positions(value: bytes) -> list[int]:
     return list(accumulate(pickle.loads(value[4:])))  # noqa: S301  # nosec B301
 
 
+def _eval_and(q: wq.And, searcher: Any, reader: Any, restrict: int) -> int:
+    """An AND: its positive parts narrow the bits in turn, then its NOTs take theirs away."""
+    positives = [c for c in q.subqueries if not isinstance(c, wq.Not)]
+    negatives = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
+    # Cheap parts first; phrases then only check what the rest already allows.
+    positives.sort(key=lambda c: isinstance(c, wq.Phrase))
+    if positives:
+        bits = restrict
+        for child in positives:
+            bits &= _eval(child, searcher, reader, bits)
+            if not bits:
+                return 0
+    else:
+        bits = live_bits(reader) & restrict
+    for child in negatives:
+        bits &= ~_eval(child, searcher, reader, bits)
+    return bits if bits >= 0 else bits & live_bits(reader)
+
+
+def _eval_expanded(q: wq.Query, reader: Any) -> int:
+    """A range, prefix or wildcard: the union of the terms it expands to in this segment."""
+    fieldname = q.field()
+    bits = 0
+    for btext in q._btexts(reader):
+        bits |= term_bits(reader, fieldname, btext)
+    return bits
+
+
 def _eval(q: wq.Query, searcher: Any, reader: Any, restrict: int = -1) -> int:
     if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
         return 0
@@ -288,21 +316,7 @@ def _eval(q: wq.Query, searcher: Any, reader: Any, restrict: int = -1) -> int:
     if isinstance(q, wq.Phrase):
         return phrase_match(reader, q.fieldname, list(q.words), restrict)
     if isinstance(q, wq.And):
-        positives = [c for c in q.subqueries if not isinstance(c, wq.Not)]
-        negatives = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
-        # Cheap parts first; phrases then only check what the rest already allows.
-        positives.sort(key=lambda c: isinstance(c, wq.Phrase))
-        if positives:
-            bits = restrict
-            for child in positives:
-                bits &= _eval(child, searcher, reader, bits)
-                if not bits:
-                    return 0
-        else:
-            bits = live_bits(reader) & restrict
-        for child in negatives:
-            bits &= ~_eval(child, searcher, reader, bits)
-        return bits if bits >= 0 else bits & live_bits(reader)
+        return _eval_and(q, searcher, reader, restrict)
     if isinstance(q, wq.Or):
         bits = 0
         for child in q.subqueries:
@@ -318,11 +332,7 @@ def _eval(q: wq.Query, searcher: Any, reader: Any, restrict: int = -1) -> int:
         # Whoosh's tiered terms: an OR of terms and term ranges.
         return _eval(q._compile_query(reader), searcher, reader, restrict)
     if isinstance(q, (wq.TermRange, wq.Prefix, wq.Wildcard)):
-        fieldname = q.field()
-        bits = 0
-        for btext in q._btexts(reader):
-            bits |= term_bits(reader, fieldname, btext)
-        return bits
+        return _eval_expanded(q, reader)
     # Anything else (phrases): let the query find its documents in this segment.
     return from_ids(q.docs(searcher), reader.doc_count_all())
 

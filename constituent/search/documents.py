@@ -98,10 +98,21 @@ def decompress(blob: bytes | str | None) -> str:
     return zlib.decompress(blob).decode("utf-8")
 
 
-def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict[int, Document]:
-    """Documents for the selected cases that exist (keyed by case id)."""
+def _texts(session: Session, statement: sa.Select[*tuple[Any, ...]]) -> dict[int, list[str]]:
+    """Texts by the first column of each row (a case or an agency id), the other columns
+    joined; rows without a key or without text are left out."""
+    out: dict[int, list[str]] = defaultdict(list)
+    for key, *parts in session.execute(statement):
+        text = _join(*parts)
+        if key is not None and text:
+            out[key].append(text)
+    return out
+
+
+def _case_rows(session: Session, selection: Selection) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+    """The selected cases' own columns, with their district, category, assignee and person."""
     assignee = aliased(User)
-    rows = session.execute(
+    return session.execute(
         sa.select(
             Case.id,
             Case.number,
@@ -138,16 +149,12 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
         .where(selection.where(Case.id))
         .order_by(Case.id)
     ).all()
-    if not rows:
-        return {}
-    notes: dict[int, list[str]] = defaultdict(list)
-    for case_id, body in session.execute(
-        sa.select(TimelineEvent.case_id, TimelineEvent.body)
-        .where(selection.where(TimelineEvent.case_id))
-        .order_by(TimelineEvent.case_id, TimelineEvent.id)
-    ):
-        if body:
-            notes[case_id].append(body)
+
+
+def _referred_agencies(
+    session: Session, selection: Selection
+) -> dict[int, list[tuple[int, str, str | None, str | None]]]:
+    """The agencies each selected case was referred to: (id, name, acronym, reference)."""
     agencies: dict[int, list[tuple[int, str, str | None, str | None]]] = defaultdict(list)
     for case_id, agency_id, name, acronym, reference in session.execute(
         sa.select(
@@ -158,91 +165,118 @@ def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict
         .order_by(Referral.case_id, Referral.id)
     ):
         agencies[case_id].append((agency_id, name, acronym, reference))
-    responses: dict[int, list[str]] = defaultdict(list)
-    for case_id, body in session.execute(
-        sa.select(Referral.case_id, AgencyResponse.body)
-        .join(Referral, Referral.id == AgencyResponse.referral_id)
-        .where(selection.where(Referral.case_id))
-        .order_by(Referral.case_id, AgencyResponse.id)
-    ):
-        responses[case_id].append(body)
-    mail: dict[int, list[str]] = defaultdict(list)
-    for message_case, sender, subject, body in session.execute(
-        sa.select(
-            InboundMessage.case_id,
-            InboundMessage.sender,
-            InboundMessage.subject,
-            InboundMessage.body_text,
-        )
-        .where(selection.where(InboundMessage.case_id))
-        .order_by(InboundMessage.case_id, InboundMessage.id)
-    ):
-        if message_case is not None:
-            mail[message_case].append(_join(subject, body, sender))
-    person_ids = {r.constituent_id for r in rows}
-    aliases = _aliases(session, person_ids)
+    return agencies
 
-    docs: dict[int, Document] = {}
-    for r in rows:
-        names = _person_names(r.first_name, r.middle_name, r.last_name, r.suffix)
-        alias_names = aliases.get(r.constituent_id, [])
-        agency_rows = agencies.get(r.id, [])
-        agency_text = " ".join(
-            _join(name, acronym, reference) for _id, name, acronym, reference in agency_rows
+
+def _case_texts(session: Session, selection: Selection) -> list[dict[int, list[str]]]:
+    """What was written on each selected case, in display order: timeline notes, agency
+    responses, then filed mail."""
+    return [
+        _texts(
+            session,
+            sa.select(TimelineEvent.case_id, TimelineEvent.body)
+            .where(selection.where(TimelineEvent.case_id))
+            .order_by(TimelineEvent.case_id, TimelineEvent.id),
+        ),
+        _texts(
+            session,
+            sa.select(Referral.case_id, AgencyResponse.body)
+            .join(Referral, Referral.id == AgencyResponse.referral_id)
+            .where(selection.where(Referral.case_id))
+            .order_by(Referral.case_id, AgencyResponse.id),
+        ),
+        _texts(
+            session,
+            sa.select(
+                InboundMessage.case_id,
+                InboundMessage.subject,
+                InboundMessage.body_text,
+                InboundMessage.sender,
+            )
+            .where(selection.where(InboundMessage.case_id))
+            .order_by(InboundMessage.case_id, InboundMessage.id),
+        ),
+    ]
+
+
+def _case_document(
+    r: sa.Row[*tuple[Any, ...]],
+    written: list[str],
+    agency_rows: list[tuple[int, str, str | None, str | None]],
+    alias_names: list[str],
+    tz: ZoneInfo,
+) -> Document:
+    """One case's document, from its row, what was written on it, its agencies and aliases."""
+    names = _person_names(r.first_name, r.middle_name, r.last_name, r.suffix)
+    agency_text = " ".join(
+        _join(name, acronym, reference) for _id, name, acronym, reference in agency_rows
+    )
+    display = _join(r.description, *written, r.outcome_note)
+    given = {n.split()[0] for n in (names[0], *alias_names) if n}
+    doc: dict[str, Any] = {
+        "id": str(r.id),
+        "number": r.number,
+        "subject": r.subject,
+        "text": _join(
+            r.subject,
+            display,
+            *names,
+            *alias_names,
+            r.city,
+            r.zip5,
+            agency_text,
+            r.name,
+            r.code,
+        ),
+        "aka": " ".join(sorted(set().union(*(name_variants(g) for g in given)))),
+        "district_id": str(r.district_id),
+        "confidential": "y" if r.confidential else "n",
+        "assignee_id": str(r.assignee_id) if r.assignee_id else "none",
+        "opened_by_id": str(r.opened_by_id) if r.opened_by_id else "none",
+        "district": r.code.lower(),
+        "status": str(r.status.value),
+        "category": r.slug,
+        "category_words": f"{r.slug} {r.name.replace('/', ' ')}",
+        "agency": ",".join(sorted({str(a[0]) for a in agency_rows})),
+        "agency_words": " ".join(
+            f"{name} {acronym or ''} {_slug(acronym or name)}"
+            for _id, name, acronym, _ref in agency_rows
+        ),
+        "assignee": (f"{r.full_name} {r.email.split('@')[0]}" if r.assignee_id else "none"),
+        "priority": str(r.priority.value),
+        "channel": str(r.channel.value),
+        "zip": r.zip5 or "none",
+        "opened": _local_day(r.opened_at, tz),
+        "opened_ts": _epoch(r.opened_at),
+        "activity_ts": _epoch(r.last_activity_at),
+    }
+    closed = _local_day(r.closed_at, tz)
+    if closed is not None:
+        doc["closed"] = closed
+    doc["stamp"] = _stamp(doc, display)
+    doc[PAIRS_FIELD] = doc["text"]  # the same text, as word pairs (phrases)
+    doc["body"] = compress(display)
+    return doc
+
+
+def case_documents(session: Session, selection: Selection, tz: ZoneInfo) -> dict[int, Document]:
+    """Documents for the selected cases that exist (keyed by case id)."""
+    rows = _case_rows(session, selection)
+    if not rows:
+        return {}
+    texts = _case_texts(session, selection)
+    agencies = _referred_agencies(session, selection)
+    aliases = _aliases(session, {r.constituent_id for r in rows})
+    return {
+        r.id: _case_document(
+            r,
+            [text for by_case in texts for text in by_case.get(r.id, ())],
+            agencies.get(r.id, []),
+            aliases.get(r.constituent_id, []),
+            tz,
         )
-        display = _join(
-            r.description,
-            *notes.get(r.id, ()),
-            *responses.get(r.id, ()),
-            *mail.get(r.id, ()),
-            r.outcome_note,
-        )
-        given = {n.split()[0] for n in (names[0], *alias_names) if n}
-        doc: dict[str, Any] = {
-            "id": str(r.id),
-            "number": r.number,
-            "subject": r.subject,
-            "text": _join(
-                r.subject,
-                display,
-                *names,
-                *alias_names,
-                r.city,
-                r.zip5,
-                agency_text,
-                r.name,
-                r.code,
-            ),
-            "aka": " ".join(sorted(set().union(*(name_variants(g) for g in given)))),
-            "district_id": str(r.district_id),
-            "confidential": "y" if r.confidential else "n",
-            "assignee_id": str(r.assignee_id) if r.assignee_id else "none",
-            "opened_by_id": str(r.opened_by_id) if r.opened_by_id else "none",
-            "district": r.code.lower(),
-            "status": str(r.status.value),
-            "category": r.slug,
-            "category_words": f"{r.slug} {r.name.replace('/', ' ')}",
-            "agency": ",".join(sorted({str(a[0]) for a in agency_rows})),
-            "agency_words": " ".join(
-                f"{name} {acronym or ''} {_slug(acronym or name)}"
-                for _id, name, acronym, _ref in agency_rows
-            ),
-            "assignee": (f"{r.full_name} {r.email.split('@')[0]}" if r.assignee_id else "none"),
-            "priority": str(r.priority.value),
-            "channel": str(r.channel.value),
-            "zip": r.zip5 or "none",
-            "opened": _local_day(r.opened_at, tz),
-            "opened_ts": _epoch(r.opened_at),
-            "activity_ts": _epoch(r.last_activity_at),
-        }
-        closed = _local_day(r.closed_at, tz)
-        if closed is not None:
-            doc["closed"] = closed
-        doc["stamp"] = _stamp(doc, display)
-        doc[PAIRS_FIELD] = doc["text"]  # the same text, as word pairs (phrases)
-        doc["body"] = compress(display)
-        docs[r.id] = doc
-    return docs
+        for r in rows
+    }
 
 
 def _slug(text: str) -> str:
@@ -344,8 +378,8 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, Docume
     ).all()
     if not rows:
         return {}
-    contacts: dict[int, list[str]] = defaultdict(list)
-    for agency_id, name, title, email, phone in session.execute(
+    contacts = _texts(
+        session,
         sa.select(
             AgencyContact.agency_id,
             AgencyContact.name,
@@ -354,9 +388,8 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, Docume
             AgencyContact.phone,
         )
         .where(selection.where(AgencyContact.agency_id))
-        .order_by(AgencyContact.agency_id, AgencyContact.id)
-    ):
-        contacts[agency_id].append(_join(name, title, email, phone))
+        .order_by(AgencyContact.agency_id, AgencyContact.id),
+    )
     cats: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for agency_id, slug, name in session.execute(
         sa.select(agency_categories.c.agency_id, Category.slug, Category.name)

@@ -139,49 +139,95 @@ class _Touched:
         self.fanouts.append((kind, select))
 
 
+def _touch_case(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    touched.add(CASE, obj.id)
+
+
+def _touch_constituent(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    """A person, their merge survivor (old and new), and every case that shows their name."""
+    person_ids = [obj.id, obj.merged_into_id, *_previous(session, obj, "merged_into_id")]
+    touched.add(CONSTITUENT, *person_ids)
+    if not is_new:
+        ids = [int(i) for i in person_ids if i is not None]
+        touched.fan_out(CASE, sa.select(Case.id).where(Case.constituent_id.in_(ids)))
+
+
+def _touch_contact_point(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    touched.add(CONSTITUENT, obj.constituent_id, *_previous(session, obj, "constituent_id"))
+
+
+def _touch_agency(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    """The agency, and on a rename the cases referred to it."""
+    touched.add(AGENCY, obj.id)
+    if not is_new and _changed(obj, "name", "acronym"):
+        touched.fan_out(CASE, sa.select(Referral.case_id).where(Referral.agency_id == obj.id))
+
+
+def _touch_agency_contact(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    touched.add(AGENCY, obj.agency_id, *_previous(session, obj, "agency_id"))
+
+
+def _touch_response(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    """A response touches its referral's case (found when the queue is written)."""
+    touched.response_referrals.update(
+        int(v) for v in (obj.referral_id, *_previous(session, obj, "referral_id")) if v
+    )
+
+
+def _touch_category(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    if not is_new and _changed(obj, "name", "slug"):
+        touched.fan_out(CASE, sa.select(Case.id).where(Case.category_id == obj.id))
+
+
+def _touch_district(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    if not is_new and _changed(obj, "code"):
+        touched.fan_out(CASE, sa.select(Case.id).where(Case.district_id == obj.id))
+        touched.fan_out(
+            CONSTITUENT, sa.select(Constituent.id).where(Constituent.district_id == obj.id)
+        )
+
+
+def _touch_user(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    if not is_new and _changed(obj, "full_name", "email"):
+        touched.fan_out(CASE, sa.select(Case.id).where(Case.assignee_id == obj.id))
+
+
+def _touch_case_row(session: Session, obj: Any, is_new: bool, touched: _Touched) -> None:
+    """Timeline events, referrals, filed mail, releases, follow-ups, letters: their case."""
+    touched.add(CASE, obj.case_id, *_previous(session, obj, "case_id"))
+
+
+# What a changed row touches, by its type (the first that matches); any other row with a
+# ``case_id`` touches that case.
+_TOUCHES: list[tuple[type, Callable[[Session, Any, bool, _Touched], None]]] = [
+    (Case, _touch_case),
+    (Constituent, _touch_constituent),
+    (ContactPoint, _touch_contact_point),
+    (Agency, _touch_agency),
+    (AgencyContact, _touch_agency_contact),
+    (AgencyResponse, _touch_response),
+    (Category, _touch_category),
+    (District, _touch_district),
+    (User, _touch_user),
+]
+
+
+def _toucher(obj: object) -> Callable[[Session, Any, bool, _Touched], None] | None:
+    for kind, touch in _TOUCHES:
+        if isinstance(obj, kind):
+            return touch
+    return _touch_case_row if hasattr(obj, "case_id") else None
+
+
 def _collect(session: Session) -> _Touched:
     touched = _Touched()
     dirty = [o for o in session.dirty if session.is_modified(o)]
     for obj, is_new in _each(session.new, dirty, session.deleted):
         if isinstance(obj, _IGNORED):
             continue
-        if isinstance(obj, Case):
-            touched.add(CASE, obj.id)
-        elif isinstance(obj, Constituent):
-            person_ids = [obj.id, obj.merged_into_id, *_previous(session, obj, "merged_into_id")]
-            touched.add(CONSTITUENT, *person_ids)
-            if not is_new:
-                ids = [int(i) for i in person_ids if i is not None]
-                touched.fan_out(CASE, sa.select(Case.id).where(Case.constituent_id.in_(ids)))
-        elif isinstance(obj, ContactPoint):
-            touched.add(CONSTITUENT, obj.constituent_id, *_previous(session, obj, "constituent_id"))
-        elif isinstance(obj, Agency):
-            touched.add(AGENCY, obj.id)
-            if not is_new and _changed(obj, "name", "acronym"):
-                touched.fan_out(
-                    CASE, sa.select(Referral.case_id).where(Referral.agency_id == obj.id)
-                )
-        elif isinstance(obj, AgencyContact):
-            touched.add(AGENCY, obj.agency_id, *_previous(session, obj, "agency_id"))
-        elif isinstance(obj, AgencyResponse):
-            touched.response_referrals.update(
-                int(v) for v in (obj.referral_id, *_previous(session, obj, "referral_id")) if v
-            )
-        elif isinstance(obj, Category):
-            if not is_new and _changed(obj, "name", "slug"):
-                touched.fan_out(CASE, sa.select(Case.id).where(Case.category_id == obj.id))
-        elif isinstance(obj, District):
-            if not is_new and _changed(obj, "code"):
-                touched.fan_out(CASE, sa.select(Case.id).where(Case.district_id == obj.id))
-                touched.fan_out(
-                    CONSTITUENT, sa.select(Constituent.id).where(Constituent.district_id == obj.id)
-                )
-        elif isinstance(obj, User):
-            if not is_new and _changed(obj, "full_name", "email"):
-                touched.fan_out(CASE, sa.select(Case.id).where(Case.assignee_id == obj.id))
-        elif hasattr(obj, "case_id"):
-            # Timeline events, referrals, filed mail, releases, follow-ups, letters ...
-            touched.add(CASE, obj.case_id, *_previous(session, obj, "case_id"))
+        touch = _toucher(obj)
+        if touch is not None:
+            touch(session, obj, is_new, touched)
     return touched
 
 

@@ -128,25 +128,19 @@ def _length_order(reader: Any, fieldname: str) -> array[int]:
     return order
 
 
-def _candidates(sub: Any, term: _Term, local_hits: docsets.Membership, pool: int) -> list[int]:
-    """Documents likely to score best for ``term``: the shortest matching documents, and
-    those where the word is most frequent (blocks visited by their largest frequency)."""
-    reader = sub.reader()
+def _shortest(reader: Any, term: _Term, local_hits: docsets.Membership, pool: int) -> set[int]:
+    """Up to ``pool`` matching documents, shortest first (where a word weighs most)."""
     chosen: set[int] = set()
     for doc in _length_order(reader, term.fieldname):
         if doc in local_hits:
             chosen.add(doc)
             if len(chosen) >= pool:
                 break
-    if (term.fieldname, term.btext) not in reader:
-        return sorted(chosen)
-    matcher = reader._terms.matcher(
-        term.fieldname, term.btext, reader.schema[term.fieldname].format
-    )
-    if not isinstance(matcher, W3LeafMatcher):
-        chosen.update(d for d in matcher.all_ids() if d in local_hits)
-        return sorted(chosen)
-    lengths = _lengths(reader, term.fieldname)
+    return chosen
+
+
+def _blocks_by_bound(matcher: Any, term: _Term) -> list[tuple[float, int]]:
+    """(score bound, offset) of the posting blocks holding a repeated word, best first."""
     blocks = []
     position = matcher._baseoffset
     while True:
@@ -158,8 +152,17 @@ def _candidates(sub: Any, term: _Term, local_hits: docsets.Membership, pool: int
         position = matcher._nextoffset
         matcher._goto(position)
     blocks.sort(reverse=True)
-    frequent: list[tuple[float, int]] = []  # (score, doc): the best repeated-word documents
-    for bound, position in blocks:
+    return blocks
+
+
+def _most_frequent(
+    reader: Any, matcher: Any, term: _Term, local_hits: docsets.Membership, pool: int
+) -> list[tuple[float, int]]:
+    """(score, doc) of the ``pool`` best documents where the word is repeated, visiting the
+    blocks by their bound and stopping when no block left can beat the pool."""
+    lengths = _lengths(reader, term.fieldname)
+    frequent: list[tuple[float, int]] = []  # a heap: the worst kept score first
+    for bound, position in _blocks_by_bound(matcher, term):
         if len(frequent) >= pool and bound <= frequent[0][0]:
             break
         matcher._goto(position)
@@ -173,6 +176,23 @@ def _candidates(sub: Any, term: _Term, local_hits: docsets.Membership, pool: int
                     heapq.heappush(frequent, item)
                 elif item > frequent[0]:
                     heapq.heapreplace(frequent, item)
+    return frequent
+
+
+def _candidates(sub: Any, term: _Term, local_hits: docsets.Membership, pool: int) -> list[int]:
+    """Documents likely to score best for ``term``: the shortest matching documents, and
+    those where the word is most frequent (blocks visited by their largest frequency)."""
+    reader = sub.reader()
+    chosen = _shortest(reader, term, local_hits, pool)
+    if (term.fieldname, term.btext) not in reader:
+        return sorted(chosen)
+    matcher = reader._terms.matcher(
+        term.fieldname, term.btext, reader.schema[term.fieldname].format
+    )
+    if not isinstance(matcher, W3LeafMatcher):
+        chosen.update(d for d in matcher.all_ids() if d in local_hits)
+        return sorted(chosen)
+    frequent = _most_frequent(reader, matcher, term, local_hits, pool)
     chosen.update(doc for _score, doc in frequent)
     return sorted(chosen)
 

@@ -524,32 +524,26 @@ def _category_index() -> dict[str, Category]:
     return index
 
 
-def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Category]) -> _Row:
-    def get(key: str) -> str:
-        value = raw.get(key)
-        return value.strip() if isinstance(value, str) else ""
+def _cell(raw: dict[str, str | None], key: str) -> str:
+    value = raw.get(key)
+    return value.strip() if isinstance(value, str) else ""
 
-    if None in raw:
-        raise DomainError("The row has more cells than the header has columns.")
-    problems = []
-    name = get("name")
-    if not name:
-        problems.append("name is empty")
-    elif len(name) > 200:
-        problems.append("name is longer than 200 characters")
-    level_text = get("level").lower()
-    level = None
+
+def _row_level(text: str, problems: list[str]) -> AgencyLevel | None:
+    """The agency's level, or a problem naming the levels there are."""
     try:
-        level = AgencyLevel(level_text)
+        return AgencyLevel(text.lower())
     except ValueError:
-        problems.append(
-            f"level {get('level')!r} is not one of {', '.join(lv.value for lv in AgencyLevel)}"
-        )
-    acronym = get("acronym") or None
-    if acronym and len(acronym) > 20:
-        problems.append("acronym is longer than 20 characters")
+        problems.append(f"level {text!r} is not one of {', '.join(lv.value for lv in AgencyLevel)}")
+        return None
+
+
+def _row_categories(
+    text: str, categories: dict[str, Category], problems: list[str]
+) -> list[Category]:
+    """The row's ``;``-separated categories, by name or slug, each once."""
     chosen: list[Category] = []
-    for part in get("categories").split(";"):
+    for part in text.split(";"):
         part = part.strip()
         if not part:
             continue
@@ -558,29 +552,56 @@ def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Cate
             problems.append(f"unknown category {part!r}")
         elif category not in chosen:
             chosen.append(category)
-    days_text = get("expected_response_days")
-    days = None
-    if days_text:
-        if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_RESPONSE_DAYS:
-            problems.append(
-                f"expected_response_days {days_text!r} is not a whole number of "
-                f"days from 1 to {MAX_RESPONSE_DAYS}"
-            )
-        else:
-            days = int(days_text)
-    website = get("website") or None
+    return chosen
+
+
+def _row_days(text: str, problems: list[str]) -> int | None:
+    """The expected response time in days, when given."""
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_RESPONSE_DAYS:
+        problems.append(
+            f"expected_response_days {text!r} is not a whole number of "
+            f"days from 1 to {MAX_RESPONSE_DAYS}"
+        )
+        return None
+    return int(text)
+
+
+def _row_contact(raw: dict[str, str | None], problems: list[str]) -> ContactData | None:
+    """The row's liaison, when any ``contact_*`` column is filled."""
+    values = {k: _cell(raw, f"contact_{k}") for k in ("name", "title", "email", "phone", "notes")}
+    if not any(values.values()):
+        return None
+    if not values["name"]:
+        problems.append("contact_name is empty but other contact columns are filled")
+        return None
+    try:
+        return _validated_contact(ContactData(**values))
+    except DomainError as exc:
+        problems.append(f"contact_{exc.field}: {exc.message.rstrip('.')}")
+        return None
+
+
+def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Category]) -> _Row:
+    if None in raw:
+        raise DomainError("The row has more cells than the header has columns.")
+    problems: list[str] = []
+    name = _cell(raw, "name")
+    if not name:
+        problems.append("name is empty")
+    elif len(name) > 200:
+        problems.append("name is longer than 200 characters")
+    level = _row_level(_cell(raw, "level"), problems)
+    acronym = _cell(raw, "acronym") or None
+    if acronym and len(acronym) > 20:
+        problems.append("acronym is longer than 20 characters")
+    chosen = _row_categories(_cell(raw, "categories"), categories, problems)
+    days = _row_days(_cell(raw, "expected_response_days"), problems)
+    website = _cell(raw, "website") or None
     if website and (len(website) > 300 or not website.lower().startswith(("https://", "http://"))):
         problems.append("website must start with https:// or http:// (at most 300 characters)")
-    contact = None
-    contact_values = {k: get(f"contact_{k}") for k in ("name", "title", "email", "phone", "notes")}
-    if any(contact_values.values()):
-        if not contact_values["name"]:
-            problems.append("contact_name is empty but other contact columns are filled")
-        else:
-            try:
-                contact = _validated_contact(ContactData(**contact_values))
-            except DomainError as exc:
-                problems.append(f"contact_{exc.field}: {exc.message.rstrip('.')}")
+    contact = _row_contact(raw, problems)
     if problems:
         text = "; ".join(problems)
         raise DomainError(text[0].upper() + text[1:] + ("" if text.endswith(".") else "."))
@@ -593,7 +614,7 @@ def _parse_row(raw: dict[str, str | None], line: int, categories: dict[str, Cate
         categories=chosen,
         days=days,
         website=website,
-        notes=get("notes") or None,
+        notes=_cell(raw, "notes") or None,
         contact=contact,
     )
 

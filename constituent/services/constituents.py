@@ -1008,13 +1008,8 @@ _FILL_IF_EMPTY = (
 )
 
 
-def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) -> MergeReport:
-    """Move everything of ``duplicate`` onto ``kept`` and keep the duplicate as an alias.
-
-    Cases (with their timeline events and privacy releases), contact points the kept record
-    lacks, and household members move; flags are combined; blank fields are filled in. The
-    duplicate gets ``merged_into`` so its old links resolve to the kept record. Audited.
-    """
+def _check_merge(kept: Constituent, duplicate: Constituent, author: User) -> None:
+    """Refuse a merge the author may not make, or of records that cannot be merged."""
     if not permissions.may(author, Capability.MERGE_CONSTITUENTS):
         raise Forbidden("Only supervisors merge constituent records.")
     if kept.id == duplicate.id:
@@ -1037,7 +1032,11 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
             "These records have cases outside your districts; a supervisor of "
             "those districts must merge them."
         )
-    report = MergeReport()
+
+
+def _move_cases(kept: Constituent, duplicate: Constituent, author: User) -> int:
+    """Move the duplicate's cases, each with a timeline note; how many moved."""
+    moved = 0
     for case in list(duplicate.cases):
         case.constituent = kept
         timeline.add_event(
@@ -1046,7 +1045,13 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
             f"Constituent record #{duplicate.id} was merged into record #{kept.id}.",
             author=author,
         )
-        report.cases += 1
+        moved += 1
+    return moved
+
+
+def _move_contact_points(kept: Constituent, duplicate: Constituent) -> int:
+    """Move the contact points the kept record lacks; how many moved."""
+    moved = 0
     present = {(c.kind, c.normalized) for c in kept.contact_points}
     for point in list(duplicate.contact_points):
         if (point.kind, point.normalized) in present:
@@ -1055,7 +1060,13 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         point.is_primary = not any(c.kind == point.kind for c in kept.contact_points)
         kept.contact_points.append(point)
         present.add((point.kind, point.normalized))
-        report.contact_points += 1
+        moved += 1
+    return moved
+
+
+def _move_household(kept: Constituent, duplicate: Constituent) -> int:
+    """Move the household members the kept record lacks (by name); how many moved."""
+    moved = 0
     names = {m.name.strip().lower() for m in kept.household}
     for member in list(duplicate.household):
         if member.name.strip().lower() in names or member.member_constituent_id == kept.id:
@@ -1063,9 +1074,12 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         duplicate.household.remove(member)
         kept.household.append(member)
         names.add(member.name.strip().lower())
-        report.household += 1
-    db.session.flush()
-    # Others who pointed at the duplicate now point at the kept record.
+        moved += 1
+    return moved
+
+
+def _repoint_links(kept: Constituent, duplicate: Constituent) -> None:
+    """Others who pointed at the duplicate now point at the kept record."""
     db.session.execute(
         sa.update(HouseholdMember)
         .where(HouseholdMember.member_constituent_id == duplicate.id)
@@ -1077,6 +1091,10 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         .values(merged_into_id=kept.id),
         execution_options={"synchronize_session": False},
     )
+
+
+def _combine_fields(kept: Constituent, duplicate: Constituent) -> None:
+    """Combine flags, fill the kept record's blank fields and append the duplicate's notes."""
     for flag in ("is_veteran", "is_senior", "has_disability"):
         if getattr(duplicate, flag):
             setattr(kept, flag, True)
@@ -1090,6 +1108,23 @@ def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) 
         kept.district_id = duplicate.district_id
     if duplicate.notes:
         kept.notes = "\n\n".join(n for n in (kept.notes, duplicate.notes) if n)[: LIMITS["notes"]]
+
+
+def merge_constituents(kept: Constituent, duplicate: Constituent, author: User) -> MergeReport:
+    """Move everything of ``duplicate`` onto ``kept`` and keep the duplicate as an alias.
+
+    Cases (with their timeline events and privacy releases), contact points the kept record
+    lacks, and household members move; flags are combined; blank fields are filled in. The
+    duplicate gets ``merged_into`` so its old links resolve to the kept record. Audited.
+    """
+    _check_merge(kept, duplicate, author)
+    report = MergeReport()
+    report.cases = _move_cases(kept, duplicate, author)
+    report.contact_points = _move_contact_points(kept, duplicate)
+    report.household = _move_household(kept, duplicate)
+    db.session.flush()
+    _repoint_links(kept, duplicate)
+    _combine_fields(kept, duplicate)
     duplicate.merged_into = kept
     duplicate.merged_at = utcnow()
     db.session.flush()

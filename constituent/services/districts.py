@@ -277,13 +277,34 @@ class ImportReport:
 GENERIC_ZIP_COLUMNS = ("zip", "district")
 
 
-def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple[str, str, str]]:
-    """Parse a ZIP table into (zip5, district code, state) rows.
+def _census_row(line_no: int, row: dict[str, str]) -> tuple[str, str, str]:
+    """(zcta, district code, state) of a Census row (``state_abbr, zcta, cd``)."""
+    state = (row.get("state_abbr") or "").strip().upper()
+    zcta = (row.get("zcta") or "").strip()
+    cd = (row.get("cd") or "").strip()
+    if not cd.isdigit() or int(cd) > 99:
+        raise DomainError(f"Line {line_no}: district {cd!r} is not a number.")
+    return zcta, cd, state
 
-    Two layouts: the Census file (``state_fips, state_abbr, zcta, cd``, see zccd.csv) and any
-    office's own ``zip, district[, share][, state]`` table (state legislative districts,
-    council wards ...; the state defaults to the district code's ``XX-`` prefix).
-    """
+
+def _office_row(line_no: int, row: dict[str, str]) -> tuple[str, str, str]:
+    """(zcta, district code, state) of an office's own row (``zip, district[, share][, state]``)."""
+    zcta = (row.get("zip") or "").strip()[:5]
+    raw = (row.get("district") or "").strip().upper()
+    if not DISTRICT_CODE_RE.match(raw):
+        raise DomainError(f"Line {line_no}: district {raw!r} is not a district code.")
+    share = (row.get("share") or "").strip().rstrip("%")
+    try:
+        float(share or 0)
+    except ValueError:
+        raise DomainError(f"Line {line_no}: share {share!r} is not a number.") from None
+    prefix = raw.split("-", 1)[0]
+    state = (row.get("state") or (prefix if "-" in raw else "")).strip().upper()
+    return zcta, raw, state
+
+
+def _zip_table_reader(text: Iterable[str]) -> tuple[csv.DictReader[str], bool]:
+    """A reader with lower-cased column names, and whether the file is the Census layout."""
     reader = csv.DictReader(text)
     try:
         fieldnames = [(c or "").strip().lower() for c in reader.fieldnames or []]
@@ -298,6 +319,29 @@ def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple
             f"{', '.join(fieldnames) or 'none'}.",
             field="file",
         )
+    return reader, census
+
+
+def _checked_zip(line_no: int, state: str, zcta: str) -> str:
+    """The five-digit ZIP of a row (leading zeros restored), once its state is a code."""
+    if len(state) != 2 or not state.isalpha():
+        raise DomainError(f"Line {line_no}: state {state!r} is not a two-letter code.")
+    if zcta.isdigit() and len(zcta) < 5:
+        zcta = zcta.zfill(5)
+    if len(zcta) != 5 or not zcta.isdigit():
+        raise DomainError(f"Line {line_no}: ZIP {zcta!r} is not five digits.")
+    return zcta
+
+
+def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple[str, str, str]]:
+    """Parse a ZIP table into (zip5, district code, state) rows.
+
+    Two layouts: the Census file (``state_fips, state_abbr, zcta, cd``, see zccd.csv) and any
+    office's own ``zip, district[, share][, state]`` table (state legislative districts,
+    council wards ...; the state defaults to the district code's ``XX-`` prefix).
+    """
+    reader, census = _zip_table_reader(text)
+    read_row = _census_row if census else _office_row
     rows: set[tuple[str, str, str]] = set()
     try:
         rows_read = list(enumerate(reader, start=2))
@@ -306,33 +350,11 @@ def parse_zccd(text: Iterable[str], states: set[str] | None = None) -> set[tuple
             f"Line {reader.line_num}: not readable as CSV ({exc}).", field="file"
         ) from exc
     for line_no, row in rows_read:
-        if census:
-            state = (row.get("state_abbr") or "").strip().upper()
-            zcta = (row.get("zcta") or "").strip()
-            cd = (row.get("cd") or "").strip()
-            if not cd.isdigit() or int(cd) > 99:
-                raise DomainError(f"Line {line_no}: district {cd!r} is not a number.")
-        else:
-            zcta = (row.get("zip") or "").strip()[:5]
-            raw = (row.get("district") or "").strip().upper()
-            if not DISTRICT_CODE_RE.match(raw):
-                raise DomainError(f"Line {line_no}: district {raw!r} is not a district code.")
-            share = (row.get("share") or "").strip().rstrip("%")
-            try:
-                float(share or 0)
-            except ValueError:
-                raise DomainError(f"Line {line_no}: share {share!r} is not a number.") from None
-            prefix = raw.split("-", 1)[0]
-            state = (row.get("state") or (prefix if "-" in raw else "")).strip().upper()
+        zcta, district, state = read_row(line_no, row)
         if states and state not in states:
             continue
-        if len(state) != 2 or not state.isalpha():
-            raise DomainError(f"Line {line_no}: state {state!r} is not a two-letter code.")
-        if zcta.isdigit() and len(zcta) < 5:
-            zcta = zcta.zfill(5)
-        if len(zcta) != 5 or not zcta.isdigit():
-            raise DomainError(f"Line {line_no}: ZIP {zcta!r} is not five digits.")
-        rows.add((zcta, district_code(state, cd) if census else raw, state))
+        zcta = _checked_zip(line_no, state, zcta)
+        rows.add((zcta, district_code(state, district) if census else district, state))
     return rows
 
 

@@ -128,37 +128,29 @@ class _Refused(Exception):
 # --- reading the file ------------------------------------------------------------------------
 
 
-def open_table(
-    stream: IO[bytes], columns: dict[str, tuple[bool, str]], notes: list[str]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) of a CSV stream: its encoding and delimiter found (and noted when not the
-    expected UTF-8 and commas), its header checked against the layout."""
-    head = stream.read(65536)
-    stream.seek(0)
-    encoding = "utf-8-sig"
+def _sniff_encoding(head: bytes, notes: list[str]) -> str:
+    """The encoding of a file from its first bytes: UTF-16 by its mark, else UTF-8, else
+    Windows-1252 (noted when not UTF-8)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
         notes.append("The file is UTF-16 (Excel's 'Unicode text'): read as such.")
-    else:
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(head) - 4:  # not just a character cut at the chunk's end
-                encoding = "cp1252"
-                notes.append(
-                    "The file is not UTF-8: it was read as Windows-1252, the encoding of "
-                    "Excel's 'CSV (Comma delimited)'. Check accented names; next time save "
-                    "as 'CSV UTF-8 (Comma delimited)'."
-                )
-    text: Iterator[str] = (
-        io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
-        if encoding == "utf-16" or (b"\r" in head and b"\n" not in head)  # old Mac: CR only
-        else _decoded_lines(stream, encoding)
-    )
+        return "utf-16"
     try:
-        header_line = next(text, "")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DomainError(_encoding_message(encoding), field="file") from exc
+        if exc.start < len(head) - 4:  # not just a character cut at the chunk's end
+            notes.append(
+                "The file is not UTF-8: it was read as Windows-1252, the encoding of "
+                "Excel's 'CSV (Comma delimited)'. Check accented names; next time save "
+                "as 'CSV UTF-8 (Comma delimited)'."
+            )
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _read_header(
+    header_line: str, columns: dict[str, tuple[bool, str]], notes: list[str]
+) -> tuple[str, list[str]]:
+    """The delimiter and column names of the header line, checked against the layout."""
     delimiter = max(DELIMITERS, key=header_line.count)
     if header_line.count(delimiter) == 0:
         delimiter = ","
@@ -179,6 +171,27 @@ def open_table(
     unknown = [h for h in header if h and h not in columns]
     if unknown:
         notes.append(f"Columns not in the layout were ignored: {', '.join(unknown)}.")
+    return delimiter, header
+
+
+def open_table(
+    stream: IO[bytes], columns: dict[str, tuple[bool, str]], notes: list[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) of a CSV stream: its encoding and delimiter found (and noted when not the
+    expected UTF-8 and commas), its header checked against the layout."""
+    head = stream.read(65536)
+    stream.seek(0)
+    encoding = _sniff_encoding(head, notes)
+    text: Iterator[str] = (
+        io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
+        if encoding == "utf-16" or (b"\r" in head and b"\n" not in head)  # old Mac: CR only
+        else _decoded_lines(stream, encoding)
+    )
+    try:
+        header_line = next(text, "")
+    except UnicodeDecodeError as exc:
+        raise DomainError(_encoding_message(encoding), field="file") from exc
+    delimiter, header = _read_header(header_line, columns, notes)
     reader = csv.reader(text, delimiter=delimiter)
     line = 1
     try:

@@ -167,55 +167,74 @@ def _pick(options: list[District], chosen_id: int | None) -> District | None:
     return next((d for d in options if d.id == chosen_id), None)
 
 
-def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
-    errors: dict[str, str] = {}
-    plan = _Plan()
-    question: DistrictQuestion
-    if details.constituent_id:
-        try:
-            plan.constituent = constituents.get_constituent(user, details.constituent_id)
-        except NotFound:
-            errors["constituent_id"] = (
-                "That constituent is not available to you; search again or enter a new constituent."
-            )
-        question = (
-            district_question(user, "", plan.constituent)
-            if plan.constituent
-            else DistrictQuestion("none")
+def _known_caller(
+    user: User, details: CallDetails, plan: _Plan, errors: dict[str, str]
+) -> DistrictQuestion:
+    """Plan a call from a constituent already on file: the district comes from their address."""
+    assert details.constituent_id is not None
+    try:
+        plan.constituent = constituents.get_constituent(user, details.constituent_id)
+    except NotFound:
+        errors["constituent_id"] = (
+            "That constituent is not available to you; search again or enter a new constituent."
         )
-    else:
-        plan.new = ConstituentData(
-            first_name=details.first_name,
-            last_name=details.last_name,
-            street=details.street,
-            street2=details.street2,
-            city=details.city,
-            state=details.state,
-            zip5=details.zip5,
-        ).cleaned()
-        errors.update(constituents.validate_constituent(plan.new))
-        if details.phone.strip():
-            try:
-                constituents.check_phone(details.phone.strip())
-            except DomainError as exc:
-                errors["phone"] = exc.message
-        if details.email.strip():
-            try:
-                constituents.check_email(details.email)
-            except DomainError as exc:
-                errors["email"] = exc.message
-        question = district_question(user, plan.new.zip5)
-        plan.out_of_district = question.kind == "out"
-        if question.kind == "unknown":
-            chosen = _pick(question.options, details.district_id)
-            if chosen is not None:  # staff placed the address in a served district
-                question = DistrictQuestion("set", district=chosen)
-            elif details.zip_confirmed or details.district_id == constituents.OUTSIDE_DISTRICT:
-                plan.out_of_district = True
-                question = DistrictQuestion("out")  # handled by the office: its first district
-            else:
-                errors.setdefault("zip5", question.message)
-                question = DistrictQuestion("none")
+    if plan.constituent is None:
+        return DistrictQuestion("none")
+    return district_question(user, "", plan.constituent)
+
+
+def _new_caller(
+    user: User, details: CallDetails, plan: _Plan, errors: dict[str, str]
+) -> DistrictQuestion:
+    """Plan a call from a new constituent: their details, and the district of their ZIP."""
+    plan.new = ConstituentData(
+        first_name=details.first_name,
+        last_name=details.last_name,
+        street=details.street,
+        street2=details.street2,
+        city=details.city,
+        state=details.state,
+        zip5=details.zip5,
+    ).cleaned()
+    errors.update(constituents.validate_constituent(plan.new))
+    _check_contact(details, errors)
+    question = district_question(user, plan.new.zip5)
+    plan.out_of_district = question.kind == "out"
+    if question.kind != "unknown":
+        return question
+    chosen = _pick(question.options, details.district_id)
+    if chosen is not None:  # staff placed the address in a served district
+        return DistrictQuestion("set", district=chosen)
+    if details.zip_confirmed or details.district_id == constituents.OUTSIDE_DISTRICT:
+        plan.out_of_district = True
+        return DistrictQuestion("out")  # handled by the office: its first district
+    errors.setdefault("zip5", question.message)
+    return DistrictQuestion("none")
+
+
+def _check_contact(details: CallDetails, errors: dict[str, str]) -> None:
+    """A new caller's phone and email, each checked only when given."""
+    if details.phone.strip():
+        try:
+            constituents.check_phone(details.phone.strip())
+        except DomainError as exc:
+            errors["phone"] = exc.message
+    if details.email.strip():
+        try:
+            constituents.check_email(details.email)
+        except DomainError as exc:
+            errors["email"] = exc.message
+
+
+def _place_case(
+    user: User,
+    details: CallDetails,
+    question: DistrictQuestion,
+    plan: _Plan,
+    errors: dict[str, str],
+) -> None:
+    """The district that handles the case (and the constituent's, when the answer settles it)."""
+    no_district = "Your account has no district; ask an administrator."
     if (
         question.kind == "split"
         and question.outside_choice
@@ -225,7 +244,7 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
         own = _office_districts(user)
         plan.case_district = own[0] if own else None
         if plan.case_district is None:
-            errors["district_id"] = "Your account has no district; ask an administrator."
+            errors["district_id"] = no_district
     elif question.kind == "split":
         plan.constituent_district = plan.case_district = _pick(
             question.options, details.district_id
@@ -241,7 +260,11 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
     elif _office_districts(user):
         plan.case_district = _office_districts(user)[0]
     elif "constituent_id" not in errors:
-        errors["district_id"] = "Your account has no district; ask an administrator."
+        errors["district_id"] = no_district
+
+
+def _check_case_fields(details: CallDetails, plan: _Plan, errors: dict[str, str]) -> None:
+    """The case's own fields: category, subject, description, channel and priority."""
     plan.category = (
         db.session.scalar(
             sa.select(Category).where(Category.id == details.category_id, Category.active.is_(True))
@@ -261,6 +284,15 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
         errors["channel"] = "Choose how the constituent contacted the office."
     if details.priority not in {p.value for p in Priority}:
         errors["priority"] = "Choose a priority."
+
+
+def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
+    errors: dict[str, str] = {}
+    plan = _Plan()
+    caller = _known_caller if details.constituent_id else _new_caller
+    question = caller(user, details, plan, errors)
+    _place_case(user, details, question, plan, errors)
+    _check_case_fields(details, plan, errors)
     return errors, plan
 
 

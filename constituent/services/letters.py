@@ -33,6 +33,7 @@ from constituent.models import (
     Agency,
     AgencyContact,
     Case,
+    Constituent,
     EventKind,
     Letter,
     LetterKind,
@@ -416,6 +417,50 @@ def sample_fields() -> dict[str, dict[str, str]]:
     return out
 
 
+def _constituent_fields(person: Constituent) -> dict[str, str]:
+    """The ``constituent`` group: name, address and first phone and email."""
+    phones = [c.value for c in person.contact_points if c.kind.value == "phone"]
+    emails = [c.value for c in person.contact_points if c.kind.value == "email"]
+    lines = addresses.address_lines(
+        person.street, person.street2, person.city, person.state, person.zip5, person.zip4
+    )
+    return {
+        "full_name": person.full_name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "street": person.street or "",
+        "street2": person.street2 or "",
+        "city": person.city or "",
+        "state": person.state or "",
+        "zip": addresses.zip_code(person.zip5, person.zip4),
+        "address": "\n".join(lines),
+        "email": emails[0] if emails else "",
+        "phone": phones[0] if phones else "",
+    }
+
+
+def _agency_fields(referral: Referral | None, contact: AgencyContact | None) -> dict[str, str]:
+    """The ``agency`` group: from the referral when given, else from the contact, else empty."""
+    if referral is not None:
+        contact = referral.contact
+        agency: Agency | None = referral.agency
+    else:
+        agency = contact.agency if contact is not None else None
+    if agency is None:
+        return {}
+    return {
+        "name": agency.name,
+        "acronym": agency.acronym or "",
+        "contact_name": contact.name if contact else "",
+        "contact_title": (contact.title or "") if contact else "",
+        "contact_email": (contact.email or "") if contact else "",
+        "contact_phone": (contact.phone or "") if contact else "",
+        "reference_number": (referral.reference_number or "") if referral else "",
+        "sent_on": long_date(referral.sent_on) if referral else "",
+        "due_on": long_date(referral.due_on) if referral else "",
+    }
+
+
 def merge_fields(
     case: Case,
     user: User,
@@ -428,28 +473,10 @@ def merge_fields(
     The agency comes from the referral when one is given, else from the chosen contact;
     without either, the ``agency`` group is empty.
     """
-    person = case.constituent
-    phones = [c.value for c in person.contact_points if c.kind.value == "phone"]
-    emails = [c.value for c in person.contact_points if c.kind.value == "email"]
-    lines = addresses.address_lines(
-        person.street, person.street2, person.city, person.state, person.zip5, person.zip4
-    )
     prefix = _config("CASE_PREFIX", "C-")
     district = case.district
-    fields: dict[str, dict[str, str]] = {
-        "constituent": {
-            "full_name": person.full_name,
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "street": person.street or "",
-            "street2": person.street2 or "",
-            "city": person.city or "",
-            "state": person.state or "",
-            "zip": addresses.zip_code(person.zip5, person.zip4),
-            "address": "\n".join(lines),
-            "email": emails[0] if emails else "",
-            "phone": phones[0] if phones else "",
-        },
+    return {
+        "constituent": _constituent_fields(case.constituent),
         "case": {
             "number": str(case.number),
             "reference": f"{prefix}{case.number}",
@@ -460,7 +487,7 @@ def merge_fields(
             "opened_on": long_date(case.opened_at),
             "status": case.status.label,
         },
-        "agency": {},
+        "agency": _agency_fields(referral, contact),
         "staffer": {"name": user.full_name, "email": user.email, "role": user.role.label},
         "office": {
             "name": office.profile().name,
@@ -470,24 +497,6 @@ def merge_fields(
             "date": long_date(today or office_today()),
         },
     }
-    if referral is not None:
-        contact = referral.contact
-        agency: Agency | None = referral.agency
-    else:
-        agency = contact.agency if contact is not None else None
-    if agency is not None:
-        fields["agency"] = {
-            "name": agency.name,
-            "acronym": agency.acronym or "",
-            "contact_name": contact.name if contact else "",
-            "contact_title": (contact.title or "") if contact else "",
-            "contact_email": (contact.email or "") if contact else "",
-            "contact_phone": (contact.phone or "") if contact else "",
-            "reference_number": (referral.reference_number or "") if referral else "",
-            "sent_on": long_date(referral.sent_on) if referral else "",
-            "due_on": long_date(referral.due_on) if referral else "",
-        }
-    return fields
 
 
 def _groups(fields: dict[str, dict[str, str]]) -> dict[str, _FieldGroup]:

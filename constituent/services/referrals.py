@@ -175,25 +175,15 @@ def _open_referral_to(case: Case, agency: Agency) -> Referral | None:
     ).first()
 
 
-def route_case(
+def _check_referral(
     case: Case,
-    *,
     agency: Agency,
     contact: AgencyContact | None,
-    method: ReferralMethod,
     sent_on: date,
     due_on: date | None,
-    reference_number: str | None,
-    author: User,
-    override_reason: str | None = None,
-    today: date | None = None,
-) -> Referral:
-    """Refer the case to an agency contact; the case waits on the agency (flushes).
-
-    A referral to a federal agency needs a received privacy release covering that agency,
-    unless a supervisor gives a written reason to override (audited, on the timeline).
-    """
-    today = today or office_today()
+    today: date,
+) -> date:
+    """Refuse a referral that cannot be sent; its due date (the agency's default if none)."""
     if case.status == CaseStatus.CLOSED:
         raise DomainError("This case is closed. Reopen it before referring it to an agency.")
     if not agency.active:
@@ -214,15 +204,66 @@ def route_case(
             "inquiry on it instead.",
             field="agency",
         )
+    return due_on
+
+
+def _release_override(
+    case: Case, agency: Agency, author: User, override_reason: str | None
+) -> tuple[str | None, str | None]:
+    """The missing-release problem and the override reason that answers it (None when there
+    is nothing to override); refused when a release is missing and not rightly overridden."""
     override_reason = (override_reason or "").strip() or None
     problem = release_problem(case, agency)
-    if problem is not None and override_reason is None:
-        raise DomainError(problem, field="agency", code="release_missing")
-    if problem is not None and not may_override_release(author, case):
-        raise Forbidden("Only a supervisor can override the privacy-release requirement.")
     if problem is None:
-        override_reason = None  # nothing to override: do not record a needless override
+        return None, None  # nothing to override: do not record a needless override
+    if override_reason is None:
+        raise DomainError(problem, field="agency", code="release_missing")
+    if not may_override_release(author, case):
+        raise Forbidden("Only a supervisor can override the privacy-release requirement.")
+    return problem, override_reason
 
+
+def _record_override(referral: Referral, problem: str | None, author: User) -> None:
+    """The override of a missing release, on the timeline and in the audit log."""
+    case, agency = referral.case, referral.agency
+    timeline.add_event(
+        case,
+        EventKind.REFERRAL,
+        f"Privacy-release requirement overridden by {author.full_name} for the referral to "
+        f"{agency.label}. {problem} Reason given: {referral.override_reason}",
+        author=author,
+        data={"referral_id": referral.id, "action": "release_override"},
+    )
+    audit.record(
+        "release_override",
+        "referral",
+        referral.id,
+        detail=f"Case {case.number} referred to {agency.acronym or agency.name} without a "
+        "covering privacy release",
+        user=author,
+    )
+
+
+def route_case(
+    case: Case,
+    *,
+    agency: Agency,
+    contact: AgencyContact | None,
+    method: ReferralMethod,
+    sent_on: date,
+    due_on: date | None,
+    reference_number: str | None,
+    author: User,
+    override_reason: str | None = None,
+    today: date | None = None,
+) -> Referral:
+    """Refer the case to an agency contact; the case waits on the agency (flushes).
+
+    A referral to a federal agency needs a received privacy release covering that agency,
+    unless a supervisor gives a written reason to override (audited, on the timeline).
+    """
+    due_on = _check_referral(case, agency, contact, sent_on, due_on, today or office_today())
+    problem, override_reason = _release_override(case, agency, author, override_reason)
     referral = Referral(
         case=case,
         agency=agency,
@@ -254,22 +295,7 @@ def route_case(
         data={"referral_id": referral.id, "action": "sent", "agency_id": agency.id},
     )
     if override_reason:
-        timeline.add_event(
-            case,
-            EventKind.REFERRAL,
-            f"Privacy-release requirement overridden by {author.full_name} for the referral to "
-            f"{agency.label}. {problem} Reason given: {override_reason}",
-            author=author,
-            data={"referral_id": referral.id, "action": "release_override"},
-        )
-        audit.record(
-            "release_override",
-            "referral",
-            referral.id,
-            detail=f"Case {case.number} referred to {agency.acronym or agency.name} without a "
-            "covering privacy release",
-            user=author,
-        )
+        _record_override(referral, problem, author)
     audit.record(
         "referral_sent",
         "referral",

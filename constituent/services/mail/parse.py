@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from constituent.services import (
     mime,
@@ -174,13 +175,9 @@ def _salvaged(raw: bytes, msg: EmailMessage) -> tuple[EmailMessage, str]:
     )
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Read a saved message (.eml bytes); MessageRefused when it is not a whole message.
-
-    Refused: empty files, binary data, files with no mail headers, a message that truly ends
-    in the middle of a part, a message with headers but no body, and mail bombs (over the
-    size limit, or nested deeper than any letter). Damaged structure is salvaged and marked.
-    """
+def _screen(raw: bytes) -> re.Match[bytes] | None:
+    """Refuse what is no message before parsing it (empty, too big, binary, a mail bomb);
+    the end of its headers, if they end."""
     if not raw.strip():
         raise MessageRefused("The file is empty.")
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -200,23 +197,61 @@ def parse_message(raw: bytes) -> ParsedMessage:
             f"The message has more than {mime.MAX_CONTAINERS} nested parts: no mail program writes "
             "such a message, so it was not imported."
         )
+    return header_end
+
+
+def _from_header(raw: bytes, msg: EmailMessage) -> Any:
+    """The From header of a parsed message, refusing one with no headers, no sender or cut off."""
+    if not msg.keys():
+        raise MessageRefused(
+            "This is not an email message: no mail headers (From, Subject, "
+            "Date) were found at its start."
+        )
+    from_header = msg.get("From")
+    if from_header is None:
+        raise MessageRefused(
+            "The message has no sender (From header): it is damaged or not an email message."
+        )
+    if mime.cut_off(raw, msg):
+        raise MessageRefused(
+            "The message is cut off: the file ends in the middle of a part (it was "
+            "probably truncated while saving or copying). Save it again from the mail program."
+        )
+    return from_header
+
+
+def _sender(from_header: Any) -> tuple[str, str]:
+    """The sender's name and address; the whole header as the name when it has neither."""
+    addresses = getattr(from_header, "addresses", ()) or ()
+    name, address = "", ""
+    if addresses:
+        name = mime.no_c1(_one_line(addresses[0].display_name, 200))
+        address = addresses[0].addr_spec.lower() if addresses[0].domain else ""
+    if not name and not address:
+        name = mime.no_c1(_one_line(from_header, 200))
+    return name, address
+
+
+def _sent_at(msg: EmailMessage) -> datetime | None:
+    """When the Date header says it was sent (UTC when it names no zone)."""
+    date_header = msg.get("Date")
+    sent_at = getattr(date_header, "datetime", None) if date_header is not None else None
+    if sent_at is not None and sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=UTC)
+    return sent_at
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Read a saved message (.eml bytes); MessageRefused when it is not a whole message.
+
+    Refused: empty files, binary data, files with no mail headers, a message that truly ends
+    in the middle of a part, a message with headers but no body, and mail bombs (over the
+    size limit, or nested deeper than any letter). Damaged structure is salvaged and marked.
+    """
+    header_end = _screen(raw)
     try:
         msg = mime.parse_bytes(raw)
-        if not msg.keys():
-            raise MessageRefused(
-                "This is not an email message: no mail headers (From, Subject, "
-                "Date) were found at its start."
-            )
-        from_header = msg.get("From")
-        if from_header is None:
-            raise MessageRefused(
-                "The message has no sender (From header): it is damaged or not an email message."
-            )
-        if mime.cut_off(raw, msg):
-            raise MessageRefused(
-                "The message is cut off: the file ends in the middle of a part (it was "
-                "probably truncated while saving or copying). Save it again from the mail program."
-            )
+        from_header = _from_header(raw, msg)
         msg, salvage = _salvaged(raw, msg)
         reading = mime.read_message(msg)
         if salvage:
@@ -228,24 +263,14 @@ def parse_message(raw: bytes) -> ParsedMessage:
                 "The message has headers but no body (no text and no attachments): the file "
                 "is probably cut off. Save it again from the mail program."
             )
-        addresses = getattr(from_header, "addresses", ()) or ()
-        name, address = "", ""
-        if addresses:
-            name = mime.no_c1(_one_line(addresses[0].display_name, 200))
-            address = addresses[0].addr_spec.lower() if addresses[0].domain else ""
-        if not name and not address:
-            name = mime.no_c1(_one_line(from_header, 200))
-        date_header = msg.get("Date")
-        sent_at = getattr(date_header, "datetime", None) if date_header is not None else None
-        if sent_at is not None and sent_at.tzinfo is None:
-            sent_at = sent_at.replace(tzinfo=UTC)
+        name, address = _sender(from_header)
         message_id = _one_line(msg.get("Message-ID", ""), 998).strip("<> ") or None
         return ParsedMessage(
             message_id=message_id,
             sender_name=name,
             sender_address=address[:320],
             subject=mime.no_c1(_one_line(msg.get("Subject", ""), 998)),
-            sent_at=sent_at,
+            sent_at=_sent_at(msg),
             text=_cut(text, MAX_TEXT_CHARS),
             attachments=[
                 RawAttachment(a.filename, a.content_type, a.data, a.inline_picture)
