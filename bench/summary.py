@@ -53,7 +53,17 @@ from constituent.models import (  # noqa: E402
 from constituent.reports import tables as summary_tables  # noqa: E402
 from constituent.services import demo, exports, permissions, summaries  # noqa: E402
 
-REFERENCE_SQLITE = """
+# Opened, closed and open at the end (the same SQL on both databases), before the median.
+_COUNTS = """SELECT
+  (SELECT COUNT(*) FROM cases WHERE district_id = :d AND opened_at >= :s AND opened_at < :e),
+  (SELECT COUNT(*) FROM closed),
+  (SELECT COUNT(DISTINCT ci.case_id) FROM case_intervals ci JOIN cases c ON c.id = ci.case_id
+    WHERE c.district_id = :d AND ci.opened_at < :e
+      AND (ci.closed_at IS NULL OR ci.closed_at >= :e)),
+"""
+
+REFERENCE_SQLITE = (
+    """
 WITH closed AS (
   SELECT COALESCE(
            (SELECT SUM(julianday(ci.closed_at) - julianday(ci.opened_at)) FROM case_intervals ci
@@ -64,16 +74,14 @@ WITH closed AS (
 ), ranked AS (
   SELECT days, ROW_NUMBER() OVER (ORDER BY days) AS rn, COUNT(*) OVER () AS n FROM closed
 )
-SELECT
-  (SELECT COUNT(*) FROM cases WHERE district_id = :d AND opened_at >= :s AND opened_at < :e),
-  (SELECT COUNT(*) FROM closed),
-  (SELECT COUNT(DISTINCT ci.case_id) FROM case_intervals ci JOIN cases c ON c.id = ci.case_id
-    WHERE c.district_id = :d AND ci.opened_at < :e
-      AND (ci.closed_at IS NULL OR ci.closed_at >= :e)),
-  (SELECT AVG(days) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2))
 """
+    + _COUNTS
+    + """  (SELECT AVG(days) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2))
+"""
+)
 
-REFERENCE_POSTGRES = """
+REFERENCE_POSTGRES = (
+    """
 WITH closed AS (
   SELECT COALESCE(
            (SELECT SUM(EXTRACT(EPOCH FROM ci.closed_at - ci.opened_at) / 86400.0)
@@ -82,14 +90,11 @@ WITH closed AS (
     FROM cases c
    WHERE c.district_id = :d AND c.status = 'closed' AND c.closed_at >= :s AND c.closed_at < :e
 )
-SELECT
-  (SELECT COUNT(*) FROM cases WHERE district_id = :d AND opened_at >= :s AND opened_at < :e),
-  (SELECT COUNT(*) FROM closed),
-  (SELECT COUNT(DISTINCT ci.case_id) FROM case_intervals ci JOIN cases c ON c.id = ci.case_id
-    WHERE c.district_id = :d AND ci.opened_at < :e
-      AND (ci.closed_at IS NULL OR ci.closed_at >= :e)),
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM closed)
 """
+    + _COUNTS
+    + """  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM closed)
+"""
+)
 
 
 def reference(district_id: int, start: Any, end: Any) -> tuple:

@@ -260,85 +260,46 @@ class _Frame:
         return self.bottom - self.height_of(value)
 
 
-def _vertical_chart(
-    draw: Callable[[str, Sequence[Series], _Frame], list[str]],
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    x_label: str,
-    y_label: str,
-    empty_text: str,
-) -> Markup:
+@dataclass(frozen=True)
+class _VerticalChart:
     """The one builder of charts over labels with a value axis: legend, axes, the marks that
     ``draw`` makes, the labels (or the words of ``empty_text`` when there is nothing)."""
-    if _is_empty(labels, series):
-        return _empty(chart_id, title, description, empty_text)
-    height = 320
-    ticks = nice_ticks(max(_shown([v for s in series for v in s.values]), default=0))
-    frame = _Frame(len(labels), ticks[-1])
-    parts = _open(chart_id, title, description, height)
-    if draw is _bars:
-        parts.append(_defs(chart_id))
-    parts.append(_legend(chart_id, series, 22, line=draw is _lines))
-    parts += _y_axis(ticks, frame.top, frame.bottom, frame.left, frame.right, y_label)
-    parts += draw(chart_id, series, frame)
-    parts += _x_labels(labels, frame.left, frame.right, frame.bottom, x_label, height)
-    parts.append("</svg>")
-    # Every text piece is escaped above.
-    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+    draw: Callable[[str, Sequence[Series], _Frame], list[str]]
+
+    def __call__(
+        self,
+        chart_id: str,
+        title: str,
+        description: str,
+        labels: Sequence[str],
+        series: Sequence[Series],
+        *,
+        x_label: str,
+        y_label: str,
+        empty_text: str = EMPTY_TEXT,
+    ) -> Markup:
+        if _is_empty(labels, series):
+            return _empty(chart_id, title, description, empty_text)
+        height = 320
+        ticks = nice_ticks(max(_shown([v for s in series for v in s.values]), default=0))
+        frame = _Frame(len(labels), ticks[-1])
+        parts = _open(chart_id, title, description, height)
+        if self.draw is _bars:
+            parts.append(_defs(chart_id))
+        parts.append(_legend(chart_id, series, 22, line=self.draw is _lines))
+        parts += _y_axis(ticks, frame.top, frame.bottom, frame.left, frame.right, y_label)
+        parts += self.draw(chart_id, series, frame)
+        parts += _x_labels(labels, frame.left, frame.right, frame.bottom, x_label, height)
+        parts.append("</svg>")
+        # Every text piece is escaped above.
+        return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
-def bar_chart(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    x_label: str,
-    y_label: str,
-    empty_text: str = EMPTY_TEXT,
-) -> Markup:
-    """Vertical bars, grouped when there are two series (this period and the previous one)."""
-    return _vertical_chart(
-        _bars,
-        chart_id,
-        title,
-        description,
-        labels,
-        series,
-        x_label=x_label,
-        y_label=y_label,
-        empty_text=empty_text,
-    )
-
-
-def line_chart(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    x_label: str,
-    y_label: str,
-    empty_text: str = EMPTY_TEXT,
-) -> Markup:
-    """Lines with markers (solid with circles, dashed with squares) over the labels."""
-    return _vertical_chart(
-        _lines,
-        chart_id,
-        title,
-        description,
-        labels,
-        series,
-        x_label=x_label,
-        y_label=y_label,
-        empty_text=empty_text,
-    )
+# Vertical bars, grouped when there are two series (this period and the previous one).
+bar_chart = _VerticalChart(_bars)
+# Lines with markers (solid with circles, dashed with squares) over the labels.
+line_chart = _VerticalChart(_lines)
 
 
 def hbar_chart(

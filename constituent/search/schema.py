@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from nicknames import NickNamer
@@ -28,23 +29,22 @@ ORIGINAL_MARK = "="
 INDEX_NAMES = ("cases", "constituents", "agencies")
 
 
-class StemmingTokenizer(Tokenizer):
-    """Words, lower-cased, accents folded, stemmed; at index time each word whose stem differs
-    is also emitted at the same position as ``=word``. One pass (a chain of Whoosh filters
-    costs a generator per filter per word, and indexing time is mostly analysis)."""
+@dataclass(frozen=True)
+class _Pass:
+    """What Whoosh asks of one tokenizing pass over a value."""
 
-    def __init__(self, cachesize: int = 100_000) -> None:
-        self.cachesize = cachesize
-        self._stem = functools.lru_cache(maxsize=cachesize)(stem)
+    positions: bool
+    chars: bool
+    keeporiginal: bool
+    start_pos: int
+    start_char: int
+    tokenize: bool
+    index: bool  # indexing (not parsing a query)
 
-    def __getstate__(self) -> dict[str, object]:
-        # The schema is pickled into the index: keep the cache out of it.
-        return {"cachesize": self.cachesize}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        cachesize = state.get("cachesize", 100_000)
-        self.cachesize = cachesize if isinstance(cachesize, int) else 100_000
-        self._stem = functools.lru_cache(maxsize=self.cachesize)(stem)
+class _OnePassTokenizer(Tokenizer):
+    """A tokenizer that does the whole analysis itself, reusing one Token, and equals any
+    other of its type (Whoosh compares the analyzers of a stored schema with the code's)."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
@@ -65,11 +65,40 @@ class StemmingTokenizer(Tokenizer):
         mode: str = "",
         **kwargs: object,
     ) -> Iterator[Token]:
-        stem_word = self._stem
-        index = mode == "index"
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        matches = WORD_RE.finditer(value) if tokenize else [None]
-        pos = start_pos
+        how = _Pass(
+            positions, chars, keeporiginal, start_pos, start_char, tokenize, mode == "index"
+        )
+        return self._tokens(t, value, how)
+
+    def _tokens(self, t: Token, value: str, how: _Pass) -> Iterator[Token]:
+        raise NotImplementedError
+
+
+class StemmingTokenizer(_OnePassTokenizer):
+    """Words, lower-cased, accents folded, stemmed; at index time each word whose stem differs
+    is also emitted at the same position as ``=word``. One pass (a chain of Whoosh filters
+    costs a generator per filter per word, and indexing time is mostly analysis)."""
+
+    def __init__(self, cachesize: int = 100_000) -> None:
+        self.cachesize = cachesize
+        self._stem = functools.lru_cache(maxsize=cachesize)(stem)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The schema is pickled into the index: keep the cache out of it.
+        return {"cachesize": self.cachesize}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        cachesize = state.get("cachesize", 100_000)
+        self.cachesize = cachesize if isinstance(cachesize, int) else 100_000
+        self._stem = functools.lru_cache(maxsize=self.cachesize)(stem)
+
+    def _tokens(self, t: Token, value: str, how: _Pass) -> Iterator[Token]:
+        stem_word = self._stem
+        positions, chars, index = how.positions, how.chars, how.index
+        keeporiginal, start_char = how.keeporiginal, how.start_char
+        matches = WORD_RE.finditer(value) if how.tokenize else [None]
+        pos = how.start_pos
         for m in matches:
             raw = m.group() if m is not None else value
             word = raw.lower().translate(accent_map)
@@ -104,35 +133,17 @@ def pair_term(first: str, second: str) -> str:
     return f"{first} {second}"
 
 
-class PairTokenizer(Tokenizer):
+class PairTokenizer(_OnePassTokenizer):
     """Each two neighbouring words of a text, stemmed as the ``text`` field stems them, as one
     term ("pension stop"): a phrase is then an AND of its pairs (exact for two words), and
     word positions are compared only in the few documents holding every pair."""
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+    def _tokens(self, t: Token, value: str, how: _Pass) -> Iterator[Token]:
+        positions = how.positions
         t.boost = 1.0
         t.stopped = False
         previous = None
-        pos = start_pos
+        pos = how.start_pos
         for m in WORD_RE.finditer(value):
             word = _pair_stem(m.group().lower().translate(accent_map))
             if previous is not None:

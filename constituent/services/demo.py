@@ -616,6 +616,18 @@ def _flush_rows(*batches: tuple[Any, list[dict[str, Any]]]) -> None:
             rows.clear()
 
 
+# The tables _seed_cases fills with bulk inserts, in the order they are written (parents first).
+_SEEDED_TABLES: tuple[type[Any], ...] = (
+    Case,
+    CaseInterval,
+    TimelineEvent,
+    FollowUp,
+    Referral,
+    AgencyResponse,
+    PrivacyRelease,
+)
+
+
 def _seed_cases(
     n: int,
     people: list[tuple[int, int | None, bool]],
@@ -646,18 +658,7 @@ def _seed_cases(
         db.session.add(counter)
         db.session.flush()
     number = counter.value
-    ids: dict[type[Any], int] = {
-        m: _next_id(m)
-        for m in (
-            Case,
-            CaseInterval,
-            TimelineEvent,
-            FollowUp,
-            Referral,
-            AgencyResponse,
-            PrivacyRelease,
-        )
-    }
+    ids: dict[type[Any], int] = {m: _next_id(m) for m in _SEEDED_TABLES}
     buf: dict[type[Any], list[dict[str, Any]]] = {m: [] for m in ids}
     covered: list[dict[str, Any]] = []  # privacy_release_agencies rows
     events = 0
@@ -935,15 +936,7 @@ def _seed_cases(
                 },
             )
         if len(buf[TimelineEvent]) >= 5000 or i == n - 1:
-            for model in (
-                Case,
-                CaseInterval,
-                TimelineEvent,
-                FollowUp,
-                Referral,
-                AgencyResponse,
-                PrivacyRelease,
-            ):
+            for model in _SEEDED_TABLES:
                 _flush_rows((model, buf[model]))
             _flush_rows((privacy_release_agencies, covered))
             if progress:

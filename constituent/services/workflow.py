@@ -10,6 +10,7 @@ case reopened twice counts three intervals towards its duration.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from constituent.extensions import db
 from constituent.models import (
@@ -72,6 +73,26 @@ def _clean_note(note: str | None, field: str) -> str:
     return text
 
 
+def _status_event(
+    case: Case,
+    what: str,
+    note: str,
+    by: User,
+    *,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> None:
+    """The timeline's status-change event: what happened, then the staffer's note if any."""
+    timeline.add_event(
+        case,
+        EventKind.STATUS_CHANGE,
+        f"{what}\n{note}" if note else what,
+        author=by,
+        occurred_at=occurred_at,
+        data=data,
+    )
+
+
 def change_status(
     case: Case,
     to: CaseStatus,
@@ -97,14 +118,11 @@ def change_status(
     text = _clean_note(note, "note")
     previous = case.status
     case.status = to
-    body = f"Status changed from {previous.label.lower()} to {to.label.lower()}."
-    if text:
-        body += f"\n{text}"
-    timeline.add_event(
+    _status_event(
         case,
-        EventKind.STATUS_CHANGE,
-        body,
-        author=by,
+        f"Status changed from {previous.label.lower()} to {to.label.lower()}.",
+        text,
+        by,
         data={"from": previous.value, "to": to.value},
     )
 
@@ -123,14 +141,11 @@ def close_case(case: Case, outcome: Outcome | None, by: User, *, note: str | Non
     case.closed_at = now
     case.outcome = outcome
     case.outcome_note = text or None
-    body = f"Closed with outcome: {outcome.label}."
-    if text:
-        body += f"\n{text}"
-    timeline.add_event(
+    _status_event(
         case,
-        EventKind.STATUS_CHANGE,
-        body,
-        author=by,
+        f"Closed with outcome: {outcome.label}.",
+        text,
+        by,
         occurred_at=now,
         data={"from": previous.value, "to": CaseStatus.CLOSED.value, "outcome": outcome.value},
     )
@@ -151,11 +166,11 @@ def reopen_case(case: Case, reason: str, by: User) -> None:
     case.closed_at = None
     case.outcome = None
     case.outcome_note = None
-    timeline.add_event(
+    _status_event(
         case,
-        EventKind.STATUS_CHANGE,
         f"Reopened: {text}",
-        author=by,
+        "",
+        by,
         occurred_at=now,
         data={
             "from": CaseStatus.CLOSED.value,
