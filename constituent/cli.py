@@ -234,24 +234,39 @@ def edit_district(code: str, name: str | None, legislator: str | None) -> None:
     click.echo(f"{district.code}: {district.name}, {district.legislator_name or 'no legislator'}.")
 
 
-@districts_cli.command("deactivate")
-@click.argument("code")
-@writes
-def deactivate_district(code: str) -> None:
-    """Stop taking new cases in a district (its cases stay)."""
-    district = _district(code)
-    _run(lambda: district_service.set_district_active(district, False))
-    click.echo(f"{district.code} is deactivated.")
+def _activation_commands(
+    group: click.Group, argument: str, set_active: Callable[[str, bool], str], helps: list[str]
+) -> None:
+    """A group's ``deactivate`` and ``activate`` commands (with their help, in that order):
+    ``set_active(value, active)`` finds the record, changes it and names it for the message."""
+    for verb, active, help_text in zip(
+        ("deactivate", "activate"), (False, True), helps, strict=True
+    ):
+
+        def command(value: str, active: bool = active) -> None:
+            shown = _run(lambda: set_active(value, active))
+            click.echo(f"{shown} is {'active' if active else 'deactivated'}.")
+
+        group.command(verb, help=help_text)(
+            click.argument("value", metavar=argument.upper())(writes(command))
+        )
 
 
-@districts_cli.command("activate")
-@click.argument("code")
-@writes
-def activate_district(code: str) -> None:
-    """Take new cases in a deactivated district again."""
+def _set_district_active(code: str, active: bool) -> str:
     district = _district(code)
-    _run(lambda: district_service.set_district_active(district, True))
-    click.echo(f"{district.code} is active.")
+    district_service.set_district_active(district, active)
+    return str(district.code)
+
+
+_activation_commands(
+    districts_cli,
+    "code",
+    _set_district_active,
+    [
+        "Stop taking new cases in a district (its cases stay).",
+        "Take new cases in a deactivated district again.",
+    ],
+)
 
 
 @zips_cli.command("add")
@@ -298,26 +313,22 @@ def rename_category(name: str, new_name: str) -> None:
     click.echo(f"Renamed to {category.name}.")
 
 
-@categories_cli.command("deactivate")
-@click.argument("name")
-@writes
-def deactivate_category(name: str) -> None:
-    """Offer a category no more for new cases (its cases keep it)."""
+def _set_category_active(name: str, active: bool) -> str:
     from constituent.services import categories
 
-    _run(lambda: categories.set_active(categories.get(name), False))
-    click.echo(f"{name} is deactivated.")
+    categories.set_active(categories.get(name), active)
+    return name
 
 
-@categories_cli.command("activate")
-@click.argument("name")
-@writes
-def activate_category(name: str) -> None:
-    """Offer a deactivated category again."""
-    from constituent.services import categories
-
-    _run(lambda: categories.set_active(categories.get(name), True))
-    click.echo(f"{name} is active.")
+_activation_commands(
+    categories_cli,
+    "name",
+    _set_category_active,
+    [
+        "Offer a category no more for new cases (its cases keep it).",
+        "Offer a deactivated category again.",
+    ],
+)
 
 
 @categories_cli.command("merge")

@@ -455,74 +455,123 @@ def _median_cell(hidden: bool, value: float | None, drill: dict[str, str] | None
     return Cell(WITHHELD, WITHHELD) if hidden else days(value, drill)
 
 
-def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
-    cur, prev = summary.current, summary.previous
-    before = {r.category_id: r for r in prev.by_category}
-    now = {r.category_id: r for r in cur.by_category}
+@dataclass(frozen=True)
+class _Beside:
+    """A count shown after the medians of a paired table (the agencies' overdue referrals)."""
+
+    attribute: str
+    hidden: Withheld
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class _Paired:
+    """A breakdown (by category, by agency) with two counted figures, each this period, the
+    previous one and the change, then the median days behind the second figure."""
+
+    key: str  # the table, the Figures attribute and the withheld cells' prefix: "by_category"
+    id_name: str  # the row's id attribute: "category_id"
+    filter_name: str  # the drill-down filter: "category"
+    first: tuple[str, Figure]  # the row's attribute and the figure it drills into
+    second: tuple[str, Figure]
+    median: str  # the row's attribute of median days behind ``second``
+
+
+def _figure_of(row: Any, attribute: str) -> int:
+    return int(getattr(row, attribute)) if row else 0
+
+
+def _paired_rows(
+    summary: DistrictSummary, drill: _Drills, spec: _Paired, beside: _Beside | None = None
+) -> list[list[Cell]]:
+    """The rows of a paired table, in the order and with the cells the audience may see:
+    the breakdown's rows of this period, then those only in the previous one."""
+    (first, first_figure), (second, second_figure) = spec.first, spec.second
+    this_rows, prev_rows = getattr(summary.current, spec.key), getattr(summary.previous, spec.key)
+    now = {getattr(r, spec.id_name): r for r in this_rows}
+    before = {getattr(r, spec.id_name): r for r in prev_rows}
     hide = {
-        (figure, previous): summary.hidden(f"by_category.{figure}", previous)
-        for figure in ("opened", "closed")
+        (figure, previous): summary.hidden(f"{spec.key}.{figure}", previous)
+        for figure in (first, second)
         for previous in (False, True)
     }
-    rows_of = [r.category_id for r in cur.by_category] + [
-        r.category_id for r in prev.by_category if r.category_id not in now
+    ids = [getattr(r, spec.id_name) for r in this_rows] + [
+        getattr(r, spec.id_name) for r in prev_rows if getattr(r, spec.id_name) not in now
     ]
 
-    def order(cid: int) -> tuple[tuple[int, int], str]:
-        c = now.get(cid)
-        n = c.opened if c else 0
-        return (
-            summary.audience.row_order(n, hide[("opened", False)].hides(cid)),
-            (c or before[cid]).name,
-        )
+    def order(key: Any) -> tuple[tuple[int, int], str]:
+        c = now.get(key)
+        shown = summary.audience.row_order(_figure_of(c, first), hide[(first, False)].hides(key))
+        return (shown, (c or before[key]).name)
 
-    def cells(cid: int) -> list[tuple[int, Withheld]]:
-        c, p = now.get(cid), before.get(cid)
-        return [
-            (c.opened if c else 0, hide[("opened", False)]),
-            (c.closed if c else 0, hide[("closed", False)]),
-            (p.opened if p else 0, hide[("opened", True)]),
-            (p.closed if p else 0, hide[("closed", True)]),
+    def cells(key: Any) -> list[tuple[int, Withheld]]:
+        c, p = now.get(key), before.get(key)
+        out = [
+            (_figure_of(c, first), hide[(first, False)]),
+            (_figure_of(c, second), hide[(second, False)]),
+            (_figure_of(p, first), hide[(first, True)]),
+            (_figure_of(p, second), hide[(second, True)]),
         ]
+        if beside is not None:
+            out.append((getattr(c or before[key], beside.attribute), beside.hidden))
+        return out
 
-    rows_of = _published_order(summary, rows_of, cells, order)
     rows = []
-    for cid in rows_of:
-        c, p = now.get(cid), before.get(cid)
-        name = (c or p).name  # type: ignore[union-attr]
-        closed_now = hide[("closed", False)].hides(cid)
-        closed_before = hide[("closed", True)].hides(cid)
-        rows.append(
-            [
-                label(name),
-                *_three_withheld(
-                    c.opened if c else 0,
-                    p.opened if p else 0,
-                    hide[("opened", False)].hides(cid),
-                    hide[("opened", True)].hides(cid),
-                    Figure.OPENED,
-                    drill,
-                    category=cid,
-                ),
-                *_three_withheld(
-                    c.closed if c else 0,
-                    p.closed if p else 0,
-                    closed_now,
-                    closed_before,
-                    Figure.CLOSED,
-                    drill,
-                    category=cid,
-                ),
-                _median_cell(
-                    closed_now, c.median_days if c else None, drill(Figure.CLOSED, category=cid)
-                ),
-                _median_cell(
-                    closed_before,
-                    p.median_days if p else None,
-                    drill(Figure.CLOSED, True, category=cid),
-                ),
-            ]
-        )
+    for key in _published_order(summary, ids, cells, order):
+        c, p = now.get(key), before.get(key)
+        filters: dict[str, Any] = {spec.filter_name: key}
+        second_now = hide[(second, False)].hides(key)
+        second_before = hide[(second, True)].hides(key)
+        row = [
+            label((c or before[key]).name),
+            *_three_withheld(
+                _figure_of(c, first),
+                _figure_of(p, first),
+                hide[(first, False)].hides(key),
+                hide[(first, True)].hides(key),
+                first_figure,
+                drill,
+                **filters,
+            ),
+            *_three_withheld(
+                _figure_of(c, second),
+                _figure_of(p, second),
+                second_now,
+                second_before,
+                second_figure,
+                drill,
+                **filters,
+            ),
+            _median_cell(
+                second_now, getattr(c, spec.median) if c else None, drill(second_figure, **filters)
+            ),
+            _median_cell(
+                second_before,
+                getattr(p, spec.median) if p else None,
+                drill(second_figure, True, **filters),
+            ),
+        ]
+        if beside is not None:
+            row.append(
+                maybe_count(
+                    getattr(c or p, beside.attribute),
+                    beside.hidden.hides(key),
+                    drill(beside.figure, **filters),
+                )
+            )
+        rows.append(row)
+    return rows
+
+
+def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
+    spec = _Paired(
+        "by_category",
+        "category_id",
+        "category",
+        ("opened", Figure.OPENED),
+        ("closed", Figure.CLOSED),
+        "median_days",
+    )
     columns = [
         Column("Category"),
         *_this_prev_change("Opened"),
@@ -530,86 +579,19 @@ def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
         Column("This period", "Median days to close"),
         Column("Previous", "Median days to close"),
     ]
-    return Table("by_category", "Cases by category", columns, rows)
+    return Table("by_category", "Cases by category", columns, _paired_rows(summary, drill, spec))
 
 
 def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
-    cur, prev = summary.current, summary.previous
-    before = {r.agency_id: r for r in prev.by_agency}
-    now = {r.agency_id: r for r in cur.by_agency}
-    hide = {
-        (figure, previous): summary.hidden(f"by_agency.{figure}", previous)
-        for figure in ("sent", "responded")
-        for previous in (False, True)
-    }
-    overdue_hidden = summary.hidden("by_agency.overdue")
-    order = [r.agency_id for r in cur.by_agency] + [
-        r.agency_id for r in prev.by_agency if r.agency_id not in now
-    ]
-
-    def rank(aid: int) -> tuple[tuple[int, int], str]:
-        c = now.get(aid)
-        n = c.sent if c else 0
-        return (
-            summary.audience.row_order(n, hide[("sent", False)].hides(aid)),
-            (c or before[aid]).name,
-        )
-
-    def cells(aid: int) -> list[tuple[int, Withheld]]:
-        c, p = now.get(aid), before.get(aid)
-        return [
-            (c.sent if c else 0, hide[("sent", False)]),
-            (c.responded if c else 0, hide[("responded", False)]),
-            (p.sent if p else 0, hide[("sent", True)]),
-            (p.responded if p else 0, hide[("responded", True)]),
-            ((c or before[aid]).overdue_now, overdue_hidden),
-        ]
-
-    order = _published_order(summary, order, cells, rank)
-    rows = []
-    for aid in order:
-        c, p = now.get(aid), before.get(aid)
-        any_row = c or p
-        answered_now = hide[("responded", False)].hides(aid)
-        answered_before = hide[("responded", True)].hides(aid)
-        rows.append(
-            [
-                label(any_row.name),  # type: ignore[union-attr]
-                *_three_withheld(
-                    c.sent if c else 0,
-                    p.sent if p else 0,
-                    hide[("sent", False)].hides(aid),
-                    hide[("sent", True)].hides(aid),
-                    Figure.REFERRALS_SENT,
-                    drill,
-                    agency=aid,
-                ),
-                *_three_withheld(
-                    c.responded if c else 0,
-                    p.responded if p else 0,
-                    answered_now,
-                    answered_before,
-                    Figure.REFERRALS_RESPONDED,
-                    drill,
-                    agency=aid,
-                ),
-                _median_cell(
-                    answered_now,
-                    c.median_days_to_respond if c else None,
-                    drill(Figure.REFERRALS_RESPONDED, agency=aid),
-                ),
-                _median_cell(
-                    answered_before,
-                    p.median_days_to_respond if p else None,
-                    drill(Figure.REFERRALS_RESPONDED, True, agency=aid),
-                ),
-                maybe_count(
-                    any_row.overdue_now,  # type: ignore[union-attr]
-                    overdue_hidden.hides(aid),
-                    drill(Figure.REFERRALS_OVERDUE, agency=aid),
-                ),
-            ]
-        )
+    spec = _Paired(
+        "by_agency",
+        "agency_id",
+        "agency",
+        ("sent", Figure.REFERRALS_SENT),
+        ("responded", Figure.REFERRALS_RESPONDED),
+        "median_days_to_respond",
+    )
+    overdue = _Beside("overdue_now", summary.hidden("by_agency.overdue"), Figure.REFERRALS_OVERDUE)
     columns = [
         Column("Agency"),
         *_this_prev_change("Referrals sent"),
@@ -622,7 +604,7 @@ def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
         "by_agency",
         "Referrals by agency",
         columns,
-        rows,
+        _paired_rows(summary, drill, spec, overdue),
         note="Overdue now counts today's referrals past due, whatever the period.",
     )
 
