@@ -25,7 +25,7 @@ from constituent.models import (
 )
 from constituent.models.agencies import agency_categories
 from constituent.services import audit
-from constituent.services.errors import Conflict, DomainError, NotFound
+from constituent.services.errors import Conflict, DomainError, must_exist
 
 MAX_RESPONSE_DAYS = 365
 DEFAULT_RESPONSE_DAYS = 30
@@ -144,10 +144,7 @@ def find_agencies(
 
 def get_agency(agency_id: int) -> Agency:
     """The agency with this id, or NotFound."""
-    agency = db.session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound("No agency with that id.")
-    return agency
+    return must_exist(db.session.get(Agency, agency_id), "No agency with that id.")
 
 
 def active_agencies() -> list[Agency]:
@@ -407,10 +404,7 @@ def _validated_contact(data: ContactData) -> ContactData:
 
 def get_contact(contact_id: int) -> AgencyContact:
     """The contact with this id, or NotFound."""
-    contact = db.session.get(AgencyContact, contact_id)
-    if contact is None:
-        raise NotFound("No agency contact with that id.")
-    return contact
+    return must_exist(db.session.get(AgencyContact, contact_id), "No agency contact with that id.")
 
 
 def add_contact(agency: Agency, data: ContactData, user: User | None = None) -> AgencyContact:

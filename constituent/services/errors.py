@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """A rule refused the request. ``field`` names the form field it belongs to, if any;
@@ -36,3 +40,10 @@ class Conflict(DomainError):
     def __init__(self, message: str, changes: list[tuple[str, str, str]] | None = None) -> None:
         super().__init__(message)
         self.changes = changes or []
+
+
+def must_exist(record: T | None, message: str) -> T:
+    """The record fetched, or NotFound with ``message`` when there is none."""
+    if record is None:
+        raise NotFound(message)
+    return record

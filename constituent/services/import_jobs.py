@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from constituent.extensions import db
 from constituent.models import ImportJob, ImportStatus, User, utcnow
-from constituent.services.errors import DomainError, NotFound
+from constituent.services.errors import DomainError, must_exist
 from constituent.services.imports import ImportReport, Refusal
 
 KINDS = ("constituents", "cases")
@@ -70,10 +70,7 @@ def start_job(
 
 def get_job(job_id: int) -> ImportJob:
     """An import by id (NotFound for none)."""
-    job = db.session.get(ImportJob, job_id)
-    if job is None:
-        raise NotFound("There is no such import.")
-    return job
+    return must_exist(db.session.get(ImportJob, job_id), "There is no such import.")
 
 
 def progress_update(job_id: int, rows: int) -> sa.Update:

@@ -44,7 +44,7 @@ from constituent.models import (
 )
 from constituent.services import addresses, audit, office, tags, timeline
 from constituent.services.clock import office_date, office_today
-from constituent.services.errors import Conflict, DomainError, NotFound
+from constituent.services.errors import Conflict, DomainError, must_exist
 
 MAX_SUBJECT = 200
 MAX_BODY_SOURCE = 20_000
@@ -569,10 +569,9 @@ def list_templates(active_only: bool = False) -> list[LetterTemplate]:
 
 def get_template(template_id: int) -> LetterTemplate:
     """The template with this id, or NotFound."""
-    template = db.session.get(LetterTemplate, template_id)
-    if template is None:
-        raise NotFound("No letter template with that id.")
-    return template
+    return must_exist(
+        db.session.get(LetterTemplate, template_id), "No letter template with that id."
+    )
 
 
 def validate_template(data: TemplateData) -> RenderedLetter:
@@ -786,10 +785,9 @@ def render_letter(
 
 def get_letter(letter_id: int) -> Letter:
     """The letter with this id, or NotFound (the caller checks access to its case)."""
-    letter = db.session.get(Letter, letter_id)
-    if letter is None:
-        raise NotFound("No letter with that number is available to you.")
-    return letter
+    return must_exist(
+        db.session.get(Letter, letter_id), "No letter with that number is available to you."
+    )
 
 
 def letters_for(case: Case) -> list[Letter]:

@@ -102,17 +102,22 @@ def phone_e164(raw: str, region: str = DEFAULT_REGION, area_code: str | None = N
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phone_with_extension(raw: str, area_code: str | None = None) -> str | None:
-    """'2055550123 x12' → '(205) 555-0123 ext. 12': the number as the office dials it."""
-    parsed = phone_number(raw, DEFAULT_REGION, area_code)
-    if parsed is None:
-        return None
+def _as_dialled(parsed: phonenumbers.PhoneNumber) -> str:
+    """A number as the office dials it: national for US numbers, else international."""
     fmt = (
         phonenumbers.PhoneNumberFormat.NATIONAL
         if parsed.country_code == 1
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, fmt)
+
+
+def phone_with_extension(raw: str, area_code: str | None = None) -> str | None:
+    """'2055550123 x12' → '(205) 555-0123 ext. 12': the number as the office dials it."""
+    parsed = phone_number(raw, DEFAULT_REGION, area_code)
+    if parsed is None:
+        return None
+    return _as_dialled(parsed)
 
 
 def phone_display(e164: str) -> str:
@@ -121,12 +126,7 @@ def phone_display(e164: str) -> str:
         parsed = phonenumbers.parse(e164, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         return e164
-    fmt = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if parsed.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, fmt)
+    return _as_dialled(parsed)
 
 
 def email_key(email: str) -> str:

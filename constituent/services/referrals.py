@@ -175,6 +175,19 @@ def _open_referral_to(case: Case, agency: Agency) -> Referral | None:
     ).first()
 
 
+def _referral_event(
+    referral: Referral, action: str, body: str, author: User, **more: object
+) -> None:
+    """A step of the referral on its case's timeline (``action`` and ``more`` in its data)."""
+    timeline.add_event(
+        referral.case,
+        EventKind.REFERRAL,
+        body,
+        author=author,
+        data={"referral_id": referral.id, "action": action, **more},
+    )
+
+
 def _check_referral(
     case: Case,
     agency: Agency,
@@ -226,13 +239,12 @@ def _release_override(
 def _record_override(referral: Referral, problem: str | None, author: User) -> None:
     """The override of a missing release, on the timeline and in the audit log."""
     case, agency = referral.case, referral.agency
-    timeline.add_event(
-        case,
-        EventKind.REFERRAL,
+    _referral_event(
+        referral,
+        "release_override",
         f"Privacy-release requirement overridden by {author.full_name} for the referral to "
         f"{agency.label}. {problem} Reason given: {referral.override_reason}",
-        author=author,
-        data={"referral_id": referral.id, "action": "release_override"},
+        author,
     )
     audit.record(
         "release_override",
@@ -287,12 +299,12 @@ def route_case(
     )
     if referral.reference_number:
         body += f" Agency reference {referral.reference_number}."
-    timeline.add_event(
-        case,
-        EventKind.REFERRAL,
+    _referral_event(
+        referral,
+        "sent",
         body,
-        author=author,
-        data={"referral_id": referral.id, "action": "sent", "agency_id": agency.id},
+        author,
+        agency_id=agency.id,
     )
     if override_reason:
         _record_override(referral, problem, author)
@@ -341,12 +353,11 @@ def update_referral(
         changes.append(f"due date {_fmt(due_on)}")
         referral.due_on = due_on
     if changes:
-        timeline.add_event(
-            referral.case,
-            EventKind.REFERRAL,
+        _referral_event(
+            referral,
+            "updated",
             f"Referral to {referral.agency.label} updated: " + "; ".join(changes) + ".",
-            author=author,
-            data={"referral_id": referral.id, "action": "updated"},
+            author,
         )
     db.session.flush()
     return referral
@@ -391,13 +402,7 @@ def acknowledge(
     body = f"{referral.agency.label} acknowledged the referral on {_fmt(on)}."
     if reference_number:
         body += f" Agency reference {reference_number}."
-    timeline.add_event(
-        referral.case,
-        EventKind.REFERRAL,
-        body,
-        author=author,
-        data={"referral_id": referral.id, "action": "acknowledged"},
-    )
+    _referral_event(referral, "acknowledged", body, author)
     db.session.flush()
     return referral
 
@@ -417,12 +422,11 @@ def decline(
     _require_open(referral, "declined")
     referral.status = ReferralStatus.DECLINED
     referral.declined_reason = reason
-    timeline.add_event(
-        referral.case,
-        EventKind.REFERRAL,
+    _referral_event(
+        referral,
+        "declined",
         f"{referral.agency.label} declined the referral. Reason: {reason}",
-        author=author,
-        data={"referral_id": referral.id, "action": "declined"},
+        author,
     )
     db.session.flush()
     return referral
@@ -439,13 +443,7 @@ def withdraw(
     body = f"Referral to {referral.agency.label} withdrawn by the office."
     if reason:
         body += f" Reason: {reason}"
-    timeline.add_event(
-        referral.case,
-        EventKind.REFERRAL,
-        body,
-        author=author,
-        data={"referral_id": referral.id, "action": "withdrawn"},
-    )
+    _referral_event(referral, "withdrawn", body, author)
     db.session.flush()
     return referral
 
@@ -502,16 +500,12 @@ def second_inquiry(
     )
     if note and note.strip():
         body += f" {note.strip()}"
-    timeline.add_event(
-        referral.case,
-        EventKind.REFERRAL,
+    _referral_event(
+        referral,
+        "inquiry",
         body,
-        author=author,
-        data={
-            "referral_id": referral.id,
-            "action": "inquiry",
-            "inquiry_count": referral.inquiry_count,
-        },
+        author,
+        inquiry_count=referral.inquiry_count,
     )
     db.session.flush()
     return referral

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from constituent.extensions import db
 from constituent.models import Agency, AgencyContact, Category, District, RoutingRule, User
 from constituent.services import audit
-from constituent.services.errors import DomainError, NotFound
+from constituent.services.errors import DomainError, must_exist
 
 MAX_FOLLOW_UP_DAYS = 365
 
@@ -110,10 +110,7 @@ def list_rules() -> list[RoutingRule]:
 
 def get_rule(rule_id: int) -> RoutingRule:
     """The rule with this id, or NotFound."""
-    rule = db.session.get(RoutingRule, rule_id)
-    if rule is None:
-        raise NotFound("No routing rule with that id.")
-    return rule
+    return must_exist(db.session.get(RoutingRule, rule_id), "No routing rule with that id.")
 
 
 def _resolve(
