@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, link_table, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.categories import Category
@@ -28,11 +28,8 @@ class AgencyLevel(enum.StrEnum):
         return self.value.capitalize()
 
 
-agency_categories = sa.Table(
-    "agency_categories",
-    Base.metadata,
-    sa.Column("agency_id", sa.ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("category_id", sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+agency_categories = link_table(
+    "agency_categories", ("agency_id", "agencies.id"), ("category_id", "categories.id")
 )
 
 

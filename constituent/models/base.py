@@ -47,6 +47,14 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class WordsEnum(enum.StrEnum):
+    """A string enum labelled by its value in words: "waiting_on_agency" → "Waiting on agency"."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
 def str_enum(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
     """A portable string column holding an enum's values (no native ENUM type)."""
     return sa.Enum(
@@ -65,4 +73,18 @@ class Base(DeclarativeBase):
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
+    )
+
+
+def link_table(name: str, *keys: tuple[str, str]) -> sa.Table:
+    """A many-to-many table: its columns are foreign keys, named with what they refer to
+    (``("agency_id", "agencies.id")``), together its primary key, each row deleted with either
+    of the rows it links."""
+    return sa.Table(
+        name,
+        Base.metadata,
+        *(
+            sa.Column(column, sa.ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+            for column, target in keys
+        ),
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, WordsEnum, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.categories import Category
@@ -19,16 +19,12 @@ if TYPE_CHECKING:
     from constituent.models.users import User
 
 
-class CaseStatus(enum.StrEnum):
+class CaseStatus(WordsEnum):
     OPEN = "open"
     WAITING_ON_CONSTITUENT = "waiting_on_constituent"
     WAITING_ON_AGENCY = "waiting_on_agency"
     RESOLVED = "resolved"
     CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 OPEN_STATUSES = (
@@ -88,17 +84,13 @@ class Outcome(enum.StrEnum):
         }[self.value]
 
 
-class ReleaseState(enum.StrEnum):
+class ReleaseState(WordsEnum):
     """Where the case stands on the resident's signed privacy release."""
 
     NEEDED = "needed"
     REQUESTED = "requested"
     RECEIVED = "received"
     NOT_NEEDED = "not_needed"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Case(Base):
@@ -189,7 +181,7 @@ class CaseInterval(Base):
     case: Mapped[Case] = relationship(back_populates="intervals")
 
 
-class EventKind(enum.StrEnum):
+class EventKind(WordsEnum):
     NOTE = "note"
     CALL = "call"
     EMAIL = "email"
@@ -203,10 +195,6 @@ class EventKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"
     INTAKE = "intake"
     SYSTEM = "system"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class TimelineEvent(Base):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, link_table, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.agencies import Agency
@@ -57,13 +57,8 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-privacy_release_agencies = sa.Table(
-    "privacy_release_agencies",
-    Base.metadata,
-    sa.Column(
-        "release_id", sa.ForeignKey("privacy_releases.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("agency_id", sa.ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True),
+privacy_release_agencies = link_table(
+    "privacy_release_agencies", ("release_id", "privacy_releases.id"), ("agency_id", "agencies.id")
 )
 
 

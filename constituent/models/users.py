@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, link_table, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.districts import District
@@ -35,11 +35,8 @@ class Role(enum.StrEnum):
         }[self.value]
 
 
-user_districts = sa.Table(
-    "user_districts",
-    Base.metadata,
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("district_id", sa.ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True),
+user_districts = link_table(
+    "user_districts", ("user_id", "users.id"), ("district_id", "districts.id")
 )
 
 
