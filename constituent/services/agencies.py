@@ -407,6 +407,18 @@ def get_contact(contact_id: int) -> AgencyContact:
     return must_exist(db.session.get(AgencyContact, contact_id), "No agency contact with that id.")
 
 
+def _audit_contact(contact: AgencyContact, done: str, user: User | None) -> None:
+    """Flush a changed contact and audit it (``agency_contact_<done>``)."""
+    db.session.flush()
+    audit.record(
+        f"agency_contact_{done}",
+        "agency_contact",
+        contact.id,
+        detail=f"{contact.agency.name}: {contact.name}",
+        user=user,
+    )
+
+
 def add_contact(agency: Agency, data: ContactData, user: User | None = None) -> AgencyContact:
     """Add a liaison to an agency."""
     clean = _validated_contact(data)
@@ -419,14 +431,7 @@ def add_contact(agency: Agency, data: ContactData, user: User | None = None) -> 
         notes=clean.notes,
     )
     db.session.add(contact)
-    db.session.flush()
-    audit.record(
-        "agency_contact_added",
-        "agency_contact",
-        contact.id,
-        detail=f"{agency.name}: {clean.name}",
-        user=user,
-    )
+    _audit_contact(contact, "added", user)
     return contact
 
 
@@ -437,14 +442,7 @@ def update_contact(
     clean = _validated_contact(data)
     contact.name, contact.title, contact.email = clean.name, clean.title, clean.email
     contact.phone, contact.notes = clean.phone, clean.notes
-    db.session.flush()
-    audit.record(
-        "agency_contact_updated",
-        "agency_contact",
-        contact.id,
-        detail=f"{contact.agency.name}: {clean.name}",
-        user=user,
-    )
+    _audit_contact(contact, "updated", user)
     return contact
 
 
@@ -454,14 +452,7 @@ def set_contact_active(
     """Deactivate (a liaison who left) or reactivate a contact."""
     if contact.active != active:
         contact.active = active
-        db.session.flush()
-        audit.record(
-            "agency_contact_activated" if active else "agency_contact_deactivated",
-            "agency_contact",
-            contact.id,
-            detail=f"{contact.agency.name}: {contact.name}",
-            user=user,
-        )
+        _audit_contact(contact, "activated" if active else "deactivated", user)
     return contact
 
 

@@ -180,6 +180,16 @@ def _refuse_duplicate(
         )
 
 
+def _saved(rule: RoutingRule, done: str, user: User | None) -> None:
+    """Flush a changed rule and audit it (``routing_rule_<done>``), naming its agency unless
+    only its activity changed."""
+    db.session.flush()
+    detail = describe_rule(rule)
+    if done in ("created", "updated"):
+        detail += f" → {rule.agency.name}"
+    audit.record(f"routing_rule_{done}", "routing_rule", rule.id, detail=detail, user=user)
+
+
 def create_rule(data: RuleData, user: User | None = None) -> RoutingRule:
     """Add a routing rule (one active rule per category and district)."""
     category, district, agency, contact = _resolve(data)
@@ -192,14 +202,7 @@ def create_rule(data: RuleData, user: User | None = None) -> RoutingRule:
         follow_up_days=data.follow_up_days,
     )
     db.session.add(rule)
-    db.session.flush()
-    audit.record(
-        "routing_rule_created",
-        "routing_rule",
-        rule.id,
-        detail=f"{describe_rule(rule)} → {agency.name}",
-        user=user,
-    )
+    _saved(rule, "created", user)
     return rule
 
 
@@ -210,14 +213,7 @@ def update_rule(rule: RoutingRule, data: RuleData, user: User | None = None) -> 
         _refuse_duplicate(category, district, except_id=rule.id)
     rule.category, rule.district, rule.agency, rule.contact = category, district, agency, contact
     rule.follow_up_days = data.follow_up_days
-    db.session.flush()
-    audit.record(
-        "routing_rule_updated",
-        "routing_rule",
-        rule.id,
-        detail=f"{describe_rule(rule)} → {agency.name}",
-        user=user,
-    )
+    _saved(rule, "updated", user)
     return rule
 
 
@@ -230,14 +226,7 @@ def set_rule_active(rule: RoutingRule, active: bool, user: User | None = None) -
         if not rule.agency.active:
             raise DomainError(f"{rule.agency.name} is inactive; reactivate the agency first.")
     rule.active = active
-    db.session.flush()
-    audit.record(
-        "routing_rule_activated" if active else "routing_rule_deactivated",
-        "routing_rule",
-        rule.id,
-        detail=describe_rule(rule),
-        user=user,
-    )
+    _saved(rule, "activated" if active else "deactivated", user)
     return rule
 
 
