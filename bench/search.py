@@ -642,20 +642,29 @@ def measure_people(app, texts: list[str]) -> list[dict]:
     return rows
 
 
+def print_table(header: str, lines: Iterable[str]) -> None:
+    """A table of figures: its header, a rule under it, then its lines."""
+    print(header)
+    print("-" * len(header))
+    for line in lines:
+        print(line)
+
+
 def print_people(rows: list[dict]) -> None:
     header = (
         f"{'people section':<26} {'warm p50':>9} {'p95':>8} {'cold p50':>9} {'p95':>8} "
         f"{'cases p50':>9} {'warm/cases':>10} {'median found':>12}"
     )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        ratio = r["warm_p50"] / r["cases_p50"] if r["cases_p50"] else 0
-        print(
+    print_table(
+        header,
+        (
             f"{r['user']:<26} {r['warm_p50']:>7.1f}ms {r['warm_p95']:>6.1f}ms "
             f"{r['cold_p50']:>7.1f}ms {r['cold_p95']:>6.1f}ms {r['cases_p50']:>7.1f}ms "
-            f"{ratio:>9.2f}x {r['median_people']:>12,.0f}"
-        )
+            f"{(r['warm_p50'] / r['cases_p50'] if r['cases_p50'] else 0):>9.2f}x "
+            f"{r['median_people']:>12,.0f}"
+            for r in rows
+        ),
+    )
 
 
 def measure_saves(app, supervisor, n: int) -> dict[str, float]:
@@ -894,14 +903,15 @@ def main() -> None:
         f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'FTS5 p50':>9} {'p95':>8} "
         f"{'p95 ratio':>9} {'median hits':>11}"
     )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
+    print_table(
+        header,
+        (
             f"{r['kind']:<24} {r['whoosh_p50']:>8.1f}ms {r['whoosh_p95']:>6.1f}ms "
             f"{r['fts_p50']:>7.1f}ms {r['fts_p95']:>6.1f}ms {r['ratio_p95']:>8.1f}x "
             f"{r['median_hits']:>11,.0f}"
-        )
+            for r in rows
+        ),
+    )
     print(
         f"{'full results page':<24} {page_p50:>8.1f}ms {page_p95:>6.1f}ms "
         f"{'(cases + people + agencies sections, SQL check, highlights)':>0}"

@@ -78,6 +78,29 @@ class DistrictSummary:
         return self.withheld[1 if previous else 0].get(key, NOTHING)
 
 
+def _beside_previous(
+    district: District,
+    periods: tuple[Period, Period],
+    figures: tuple[Figures, Figures],
+    tz: ZoneInfo,
+    audience: Audience,
+    **more: Any,
+) -> DistrictSummary:
+    """One district's figures for a period beside those of the period before, produced now."""
+    (period, previous), (current, before) = periods, figures
+    return DistrictSummary(
+        district=district,
+        period=period,
+        previous_period=previous,
+        current=current,
+        previous=before,
+        produced_at=datetime.now(UTC),
+        tz=tz,
+        audience=audience,
+        **more,
+    )
+
+
 def district_summary(
     district: District,
     period: Period,
@@ -95,16 +118,13 @@ def district_summary(
             return _summary_without_names(district, period, tz, today, audience)
     previous = period.previous()
     current, before = period_figures([district.id], [period, previous], tz, today, staff=staff)
-    return DistrictSummary(
-        district=district,
-        period=period,
-        previous_period=previous,
-        current=current,
-        previous=before,
-        produced_at=datetime.now(UTC),
-        tz=tz,
+    return _beside_previous(
+        district,
+        (period, previous),
+        (current, before),
+        tz,
+        audience or FULL_VIEW,
         complete=period.complete(today),
-        audience=audience or FULL_VIEW,
     )
 
 
@@ -152,18 +172,15 @@ def _summary_without_names(
             out[key] = disclosure.withheld(counts, audience.threshold)
         return out
 
-    return DistrictSummary(
-        district=district,
-        period=period,
-        previous_period=previous,
-        current=current,
-        previous=before,
-        produced_at=datetime.now(UTC),
-        tz=tz,
+    return _beside_previous(
+        district,
+        (period, previous),
+        (current, before),
+        tz,
+        audience,
         complete=True,
         totals=(totals(period), totals(previous)),
         withheld=(withheld_of(current, period), withheld_of(before, previous)),
-        audience=audience,
     )
 
 
