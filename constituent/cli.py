@@ -165,6 +165,11 @@ def import_districts(file: Path, states: str, dry_run: bool) -> None:
         f"{report.removed} removed. {len(report.changes)} constituents {verb} district, "
         f"{len(report.needs_review)} need review, {report.notes_added} case notes."
     )
+    _save_unless(dry_run)
+
+
+def _save_unless(dry_run: bool) -> None:
+    """Commit a command's work, or roll a dry run back and say so."""
     if dry_run:
         db.session.rollback()
         click.echo("Dry run: nothing was saved.")
@@ -403,11 +408,7 @@ def _run_import(kind: str, file: Path, dry_run: bool) -> None:
     for refusal in report.refused:
         click.echo(f"  line {refusal.line}, {refusal.column}: {refusal.reason}", err=True)
     click.echo(report.summary(dry_run))
-    if dry_run:
-        db.session.rollback()
-        click.echo("Dry run: nothing was saved.")
-    else:
-        db.session.commit()
+    _save_unless(dry_run)
     if report.refused:
         raise click.exceptions.Exit(1)
 
@@ -796,11 +797,7 @@ def import_agencies(file: Path, dry_run: bool) -> None:
         f"{report.contacts_updated} updated, {report.contacts_unchanged} unchanged; "
         f"{len(report.errors)} rows refused."
     )
-    if dry_run:
-        db.session.rollback()
-        click.echo("Dry run: nothing was saved.")
-    else:
-        db.session.commit()
+    _save_unless(dry_run)
     if report.errors:
         raise click.exceptions.Exit(1)
 
