@@ -475,6 +475,7 @@ class _Paired:
     first: tuple[str, Figure]  # the row's attribute and the figure it drills into
     second: tuple[str, Figure]
     median: str  # the row's attribute of median days behind ``second``
+    headings: tuple[str, str, str, str]  # the rows', the two figures' and the medians'
 
 
 def _figure_of(row: Any, attribute: str) -> int:
@@ -563,48 +564,49 @@ def _paired_rows(
     return rows
 
 
-def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
-    spec = _Paired(
-        "by_category",
-        "category_id",
-        "category",
-        ("opened", Figure.OPENED),
-        ("closed", Figure.CLOSED),
-        "median_days",
-    )
-    columns = [
-        Column("Category"),
-        *_this_prev_change("Opened"),
-        *_this_prev_change("Closed"),
-        Column("This period", "Median days to close"),
-        Column("Previous", "Median days to close"),
+def _paired_columns(spec: _Paired) -> list[Column]:
+    heading, first, second, median = spec.headings
+    return [
+        Column(heading),
+        *_this_prev_change(first),
+        *_this_prev_change(second),
+        Column("This period", median),
+        Column("Previous", median),
     ]
-    return Table("by_category", "Cases by category", columns, _paired_rows(summary, drill, spec))
+
+
+_BY_CATEGORY = _Paired(
+    key="by_category",
+    id_name="category_id",
+    filter_name="category",
+    first=("opened", Figure.OPENED),
+    second=("closed", Figure.CLOSED),
+    median="median_days",
+    headings=("Category", "Opened", "Closed", "Median days to close"),
+)
+_BY_AGENCY = _Paired(
+    key="by_agency",
+    id_name="agency_id",
+    filter_name="agency",
+    first=("sent", Figure.REFERRALS_SENT),
+    second=("responded", Figure.REFERRALS_RESPONDED),
+    median="median_days_to_respond",
+    headings=("Agency", "Referrals sent", "Referrals answered", "Median days to answer"),
+)
+
+
+def category_table(summary: DistrictSummary, drill: _Drills) -> Table:
+    rows = _paired_rows(summary, drill, _BY_CATEGORY)
+    return Table("by_category", "Cases by category", _paired_columns(_BY_CATEGORY), rows)
 
 
 def agency_table(summary: DistrictSummary, drill: _Drills) -> Table:
-    spec = _Paired(
-        "by_agency",
-        "agency_id",
-        "agency",
-        ("sent", Figure.REFERRALS_SENT),
-        ("responded", Figure.REFERRALS_RESPONDED),
-        "median_days_to_respond",
-    )
     overdue = _Beside("overdue_now", summary.hidden("by_agency.overdue"), Figure.REFERRALS_OVERDUE)
-    columns = [
-        Column("Agency"),
-        *_this_prev_change("Referrals sent"),
-        *_this_prev_change("Referrals answered"),
-        Column("This period", "Median days to answer"),
-        Column("Previous", "Median days to answer"),
-        Column("Overdue now"),
-    ]
     return Table(
         "by_agency",
         "Referrals by agency",
-        columns,
-        _paired_rows(summary, drill, spec, overdue),
+        [*_paired_columns(_BY_AGENCY), Column("Overdue now")],
+        _paired_rows(summary, drill, _BY_AGENCY, overdue),
         note="Overdue now counts today's referrals past due, whatever the period.",
     )
 
