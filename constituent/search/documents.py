@@ -98,6 +98,13 @@ def decompress(blob: bytes | str | None) -> str:
     return zlib.decompress(blob).decode("utf-8")
 
 
+def _selected(
+    selection: Selection, key: Any, order: Any, *columns: Any
+) -> sa.Select[*tuple[Any, ...]]:
+    """``key`` and ``columns`` of the rows whose ``key`` is selected, by key, then ``order``."""
+    return sa.select(key, *columns).where(selection.where(key)).order_by(key, order)
+
+
 def _texts(session: Session, statement: sa.Select[*tuple[Any, ...]]) -> dict[int, list[str]]:
     """Texts by the first column of each row (a case or an agency id), the other columns
     joined; rows without a key or without text are left out."""
@@ -174,27 +181,24 @@ def _case_texts(session: Session, selection: Selection) -> list[dict[int, list[s
     return [
         _texts(
             session,
-            sa.select(TimelineEvent.case_id, TimelineEvent.body)
-            .where(selection.where(TimelineEvent.case_id))
-            .order_by(TimelineEvent.case_id, TimelineEvent.id),
+            _selected(selection, TimelineEvent.case_id, TimelineEvent.id, TimelineEvent.body),
         ),
         _texts(
             session,
-            sa.select(Referral.case_id, AgencyResponse.body)
-            .join(Referral, Referral.id == AgencyResponse.referral_id)
-            .where(selection.where(Referral.case_id))
-            .order_by(Referral.case_id, AgencyResponse.id),
+            _selected(selection, Referral.case_id, AgencyResponse.id, AgencyResponse.body).join(
+                Referral, Referral.id == AgencyResponse.referral_id
+            ),
         ),
         _texts(
             session,
-            sa.select(
+            _selected(
+                selection,
                 InboundMessage.case_id,
+                InboundMessage.id,
                 InboundMessage.subject,
                 InboundMessage.body_text,
                 InboundMessage.sender,
-            )
-            .where(selection.where(InboundMessage.case_id))
-            .order_by(InboundMessage.case_id, InboundMessage.id),
+            ),
         ),
     ]
 
@@ -380,15 +384,15 @@ def agency_documents(session: Session, selection: Selection) -> dict[int, Docume
         return {}
     contacts = _texts(
         session,
-        sa.select(
+        _selected(
+            selection,
             AgencyContact.agency_id,
+            AgencyContact.id,
             AgencyContact.name,
             AgencyContact.title,
             AgencyContact.email,
             AgencyContact.phone,
-        )
-        .where(selection.where(AgencyContact.agency_id))
-        .order_by(AgencyContact.agency_id, AgencyContact.id),
+        ),
     )
     cats: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for agency_id, slug, name in session.execute(
