@@ -35,6 +35,7 @@ import_cli = AppGroup("import", help="Bring an existing caseload in from CSV fil
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def writes(command: F) -> F:
@@ -704,6 +705,18 @@ class _StageBars:
                 bar.render_finish()
 
 
+def _in_stages(stages: dict[str, str], run: Callable[[_StageBars], T]) -> T:
+    """Run a long service call with a progress bar per stage; a refusal becomes the
+    command's error."""
+    bars = _StageBars(stages)
+    try:
+        return run(bars)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        bars.close()
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:
@@ -714,13 +727,10 @@ def backup_command(path: Path) -> None:
     """
     from constituent.services import backup
 
-    bars = _StageBars({"database": "Copying the database", "files": "Copying stored files"})
-    try:
-        result = backup.backup(path, progress=bars)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
-    finally:
-        bars.close()
+    result = _in_stages(
+        {"database": "Copying the database", "files": "Copying stored files"},
+        lambda bars: backup.backup(path, progress=bars),
+    )
     click.echo(
         f"Backup written to {result.path} ({result.path.stat().st_size:,} bytes): the "
         f"database at migration {result.revision} and {result.files:,} stored files "
@@ -740,20 +750,15 @@ def restore_command(path: Path, yes: bool) -> None:
 
     if not yes:
         click.confirm("This replaces every record in the database. Continue?", abort=True)
-    bars = _StageBars(
+    result = _in_stages(
         {
             "checking": "Checking the archive",
             "files": "Putting back stored files",
             "database": "Restoring the database",
             "tables": "Restoring tables",
-        }
+        },
+        lambda bars: backup.restore(path, progress=bars),
     )
-    try:
-        result = backup.restore(path, progress=bars)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
-    finally:
-        bars.close()
     click.echo(
         f"Restored from {path}: the database at migration {result.revision} and "
         f"{result.files:,} stored files ({result.files_written:,} written)."
