@@ -704,8 +704,8 @@ def _attach_charts(tables: list[Table], summary: DistrictSummary) -> None:
     by_key["time_to_close"].chart = _time_to_close_chart(summary)
     by_key["aging"].chart = _aging_chart(summary)
     by_key["by_category"].chart = _category_chart(summary)
-    by_key["by_outcome"].chart = _outcome_chart(summary)
-    by_key["by_channel"].chart = _channel_chart(summary)
+    for key in _BY_KIND_CHARTS:
+        by_key[key].chart = _by_kind_chart(summary, key)
 
 
 NOW, BEFORE = "This period", "Previous period"
@@ -819,29 +819,44 @@ def _category_chart(summary: DistrictSummary) -> Markup:
     )
 
 
-def _outcome_chart(summary: DistrictSummary) -> Markup:
-    return charts.hbar_chart(
-        "chart-outcome",
-        "Cases closed by outcome",
-        f"Bar chart of the {_headline_now(summary).closed:,} cases closed in this period by "
-        "outcome.",
-        [o.label for o in Outcome],
-        _shown(summary, "by_outcome", summary.current.by_outcome, [o.value for o in Outcome]),
-        x_label="Cases closed",
-        y_label="Outcome",
-    )
+@dataclass(frozen=True)
+class _ByKind:
+    """A chart of one period's cases by the members of an enum (outcome, intake channel)."""
+
+    chart_id: str
+    title: str
+    members: type[Outcome] | type[Channel]
+    counted: str  # "opened" or "closed": which cases, and which headline total they add to
+    way: str  # what the bars split the cases by, as the description says it
+    y_label: str
 
 
-def _channel_chart(summary: DistrictSummary) -> Markup:
-    return charts.hbar_chart(
+_BY_KIND_CHARTS = {
+    "by_outcome": _ByKind(
+        "chart-outcome", "Cases closed by outcome", Outcome, "closed", "outcome", "Outcome"
+    ),
+    "by_channel": _ByKind(
         "chart-channel",
         "Cases opened by intake channel",
-        f"Bar chart of the {_headline_now(summary).opened:,} cases opened in this period by "
-        "the way the resident reached the office.",
-        [c.label for c in Channel],
-        _shown(summary, "by_channel", summary.current.by_channel, [c.value for c in Channel]),
-        x_label="Cases opened",
-        y_label="Channel",
+        Channel,
+        "opened",
+        "the way the resident reached the office",
+        "Channel",
+    ),
+}
+
+
+def _by_kind_chart(summary: DistrictSummary, key: str) -> Markup:
+    spec = _BY_KIND_CHARTS[key]
+    total = getattr(_headline_now(summary), spec.counted)
+    return charts.hbar_chart(
+        spec.chart_id,
+        spec.title,
+        f"Bar chart of the {total:,} cases {spec.counted} in this period by {spec.way}.",
+        [m.label for m in spec.members],
+        _shown(summary, key, getattr(summary.current, key), [m.value for m in spec.members]),
+        x_label=f"Cases {spec.counted}",
+        y_label=spec.y_label,
     )
 
 
