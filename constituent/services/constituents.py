@@ -474,14 +474,9 @@ def resolve_district(
     if chosen_id == OUTSIDE_DISTRICT:
         return None, True, True  # staff say the address is outside the office's districts
     if chosen_id:
-        chosen = db.session.get(District, chosen_id)
-        if chosen is None:
-            raise DomainError("Choose a district from the list.", field="district_id")
-        if not chosen.active and chosen.id != current_id:
-            raise DomainError(
-                f"{chosen.code} is deactivated: choose a district the office serves.",
-                field="district_id",
-            )
+        chosen = district_service.choosable(
+            chosen_id, "Choose a district from the list.", current_id
+        )
         return chosen, False, chosen.code not in where.codes
     if where.kind == "set":
         return where.served[0], False, False

@@ -111,6 +111,20 @@ def add_district(spec: DistrictSpec, by: User | None = None) -> District:
     return district
 
 
+def choosable(district_id: int, missing: str, kept_id: int | None = None) -> District:
+    """The district chosen on a form: it exists (else ``missing``) and is served, unless it is
+    the one the record already has (``kept_id``). Refusals name the ``district_id`` field."""
+    district = db.session.get(District, district_id)
+    if district is None:
+        raise DomainError(missing, field="district_id")
+    if not district.active and district.id != kept_id:
+        raise DomainError(
+            f"{district.code} is deactivated: choose a district the office serves.",
+            field="district_id",
+        )
+    return district
+
+
 def edit_district(
     district: District,
     name: str | None = None,

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from constituent.extensions import db
 from constituent.models import Agency, AgencyContact, Category, District, RoutingRule, User
-from constituent.services import audit
+from constituent.services import audit, districts
 from constituent.services.errors import DomainError, must_exist
 
 MAX_FOLLOW_UP_DAYS = 365
@@ -121,14 +121,9 @@ def _resolve(
         raise DomainError("Choose a category.", field="category_id")
     district = None
     if data.district_id:
-        district = db.session.get(District, data.district_id)
-        if district is None:
-            raise DomainError("That district does not exist.", field="district_id")
-        if not district.active and district.id != kept_district_id:
-            raise DomainError(
-                f"{district.code} is deactivated: choose a district the office serves.",
-                field="district_id",
-            )
+        district = districts.choosable(
+            data.district_id, "That district does not exist.", kept_district_id
+        )
     agency = db.session.get(Agency, data.agency_id) if data.agency_id else None
     if agency is None:
         raise DomainError("Choose an agency.", field="agency_id")
