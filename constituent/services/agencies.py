@@ -326,13 +326,7 @@ def set_agency_active(agency: Agency, active: bool, user: User | None = None) ->
     agency.active = active
     agency.updated_at = utcnow()
     _flush_versioned(agency.name)
-    audit.record(
-        "agency_activated" if active else "agency_deactivated",
-        "agency",
-        agency.id,
-        detail=agency.name,
-        user=user,
-    )
+    audit.activity("agency", agency.id, active, agency.name, user=user)
     return agency
 
 

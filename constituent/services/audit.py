@@ -81,6 +81,14 @@ def record(
     return event
 
 
+def activity(
+    record_type: str, record_id: object, active: bool, detail: str = "", user: User | None = None
+) -> AuditEvent:
+    """A record deactivated or reactivated: ``<record_type>_activated`` or ``_deactivated``."""
+    done = "activated" if active else "deactivated"
+    return record(f"{record_type}_{done}", record_type, record_id, detail=detail, user=user)
+
+
 def _record_read(event: AuditEvent) -> None:
     """Commit a read request's audit event in its own short write transaction, with retry.
 

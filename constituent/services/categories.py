@@ -109,12 +109,7 @@ def set_active(category: Category, active: bool, by: User | None = None) -> None
         return
     category.active = active
     db.session.flush()
-    audit.record(
-        "category_activated" if active else "category_deactivated",
-        "category",
-        category.id,
-        user=by,
-    )
+    audit.activity("category", category.id, active, user=by)
 
 
 @dataclass

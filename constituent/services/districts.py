@@ -177,13 +177,7 @@ def set_district_active(district: District, active: bool, by: User | None = None
             )
     district.active = active
     db.session.flush()
-    audit.record(
-        "district_activated" if active else "district_deactivated",
-        "district",
-        district.id,
-        detail=district.code,
-        user=by,
-    )
+    audit.activity("district", district.id, active, district.code, user=by)
 
 
 def known_district_codes() -> set[str]:

@@ -698,13 +698,7 @@ def set_template_active(
         template.active = active
         template.updated_at = utcnow()
         db.session.flush()
-        audit.record(
-            "letter_template_activated" if active else "letter_template_deactivated",
-            "letter_template",
-            template.id,
-            detail=template.name,
-            user=user,
-        )
+        audit.activity("letter_template", template.id, active, template.name, user=user)
     return template
 
 
