@@ -414,12 +414,22 @@ def _run_import(kind: str, file: Path, dry_run: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-@import_cli.command("constituents")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--dry-run", is_flag=True, help="Check every row and list the refused ones; save nothing."
-)
-@writes
+def _import_command(kind: str) -> Callable[[Callable[[Path, bool], None]], click.Command]:
+    """``flask import <kind> FILE [--dry-run]``, run with the write lock."""
+
+    def register(command: Callable[[Path, bool], None]) -> click.Command:
+        dry_run = click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Check every row and list the refused ones; save nothing.",
+        )
+        file = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        return import_cli.command(kind)(file(dry_run(writes(command))))
+
+    return register
+
+
+@_import_command("constituents")
 def import_constituents(file: Path, dry_run: bool) -> None:
     """Import constituents from a CSV file (UTF-8; columns below; first row names them).
 
@@ -434,12 +444,7 @@ def import_constituents(file: Path, dry_run: bool) -> None:
     _run_import("constituents", file, dry_run)
 
 
-@import_cli.command("cases")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--dry-run", is_flag=True, help="Check every row and list the refused ones; save nothing."
-)
-@writes
+@_import_command("cases")
 def import_cases(file: Path, dry_run: bool) -> None:
     """Import cases from a CSV file, onto constituents imported before.
 
