@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import subprocess  # noqa: S404
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -296,3 +298,18 @@ def test_a_deleted_document_list_that_moved_falls_back(
     with caplog.at_level(logging.WARNING, logger="constituent.search.engine"):
         assert engine.configure(recheck=True) is engine.STOCK
     assert "SegmentReader.deleted_docs_set" in caplog.text
+
+
+def test_processes_starting_together_all_keep_the_fast_path() -> None:
+    """Gunicorn starts its workers together, and each checks the engine on a probe index: the
+    probes must not share Whoosh's temporary folder, or they delete each other's files and every
+    worker falls back to the slow path."""
+    script = "from constituent.search import engine; print(len(engine.check_whoosh()))"
+    runs = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    answers = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert answers == ["0"] * 6, "a probe failed when processes checked at the same time"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import uuid
 from array import array
 from typing import Any, cast
 
@@ -268,7 +269,12 @@ def _missing(obj: Any, names: tuple[str, ...], label: str) -> list[str]:
 
 def _probe_index() -> Any:
     """A small index in memory: two segments, more than one posting block per common word,
-    an update and a deletion, a numeric field and a sort column."""
+    an update and a deletion, a numeric field and a sort column.
+
+    Its name is unique: Whoosh's in-memory storage writes a segment's temporary files to a
+    folder named after the index in the system temp folder and deletes that folder when done,
+    so two processes (gunicorn workers starting together) probing under one name delete each
+    other's files and would both fall back to the stock path."""
     from whoosh import columns, fields
     from whoosh.filedb.filestore import RamStorage
 
@@ -278,7 +284,7 @@ def _probe_index() -> Any:
         day=fields.NUMERIC(int, bits=32, signed=False, shift_step=8),
         ts=fields.COLUMN(columns.NumericColumn("q")),
     )
-    ix = RamStorage().create_index(schema)
+    ix = RamStorage().create_index(schema, indexname=f"probe{uuid.uuid4().hex}")
     for start in (0, 150):
         writer = ix.writer()
         for n in range(start, start + 150):
