@@ -24,6 +24,30 @@ from tests.dbutil import fresh_database
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+# The longest tests, started first: with xdist's work stealing (scripts/test) the other worker
+# takes the short ones from the end of the queue, so no long test is left running alone at the
+# end of the run.
+SLOW_FIRST = (
+    "tests/reliability/",
+    "tests/test_fuzz_forms.py",
+    "tests/e2e/test_office_setup.py",
+    "tests/test_summaries_differencing.py",
+    "tests/test_office_from_scratch.py",
+    "tests/test_backup.py",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    path = item.nodeid
+    return next(
+        (n for n, start in enumerate(SLOW_FIRST) if path.startswith(start)), len(SLOW_FIRST)
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_start_rank)  # stable: the order within each group is unchanged
+
+
 @pytest.fixture(scope="session")
 def _app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp = tmp_path_factory.mktemp("app")
