@@ -24,13 +24,14 @@ from tests.dbutil import fresh_database
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-# The longest tests, started first: with xdist's work stealing (scripts/test) the other worker
-# takes the short ones from the end of the queue, so no long test is left running alone at the
-# end of the run.
+# The longest tests are dispatched first, so that no long test is left running alone at the end
+# of an xdist run. The browser tests share one live server per worker and some build on what
+# an earlier one left in its database: they stay together on one worker, in file order
+# (scripts/test runs xdist with --dist loadgroup).
 SLOW_FIRST = (
     "tests/reliability/",
     "tests/test_fuzz_forms.py",
-    "tests/e2e/test_office_setup.py",
+    "tests/e2e/",
     "tests/test_summaries_differencing.py",
     "tests/test_office_from_scratch.py",
     "tests/test_backup.py",
@@ -45,6 +46,9 @@ def _start_rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
     items.sort(key=_start_rank)  # stable: the order within each group is unchanged
 
 
