@@ -26,6 +26,7 @@ from constituent.services import audit
 from constituent.services.errors import DomainError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def current_staff() -> User:
@@ -47,13 +48,14 @@ def register(app: Flask) -> None:
     audit.use_actor_source(actor)
 
 
-def attach_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's refusal beside the field it names, or above the form when it names
-    none. Only a plain refusal (400) belongs on a form: 403, 404 and 409 have their own pages,
-    so they are raised again for ``views/errors.py``."""
+def attach_error(form: FlaskForm, exc: DomainError, default: str | None = None) -> None:
+    """Put a service's refusal beside the field it names, or beside ``default`` (above the
+    form when there is none) when it names none. Only a plain refusal (400) belongs on a form:
+    403, 404 and 409 have their own pages, so they are raised again for ``views/errors.py``."""
     if exc.status_code != 400:
         raise exc
-    field = form[exc.field] if exc.field and exc.field in form else None
+    name = exc.field if exc.field and exc.field in form else default
+    field = form[name] if name else None
     if field is not None:
         field.errors = [*list(field.errors or []), exc.message]
     else:
@@ -71,28 +73,37 @@ def submit(
     success: Callable[[T], ResponseReturnValue],
     *,
     refused: Callable[[DomainError], None] | None = None,
+    default: str | None = None,
+    keep: bool = True,
 ) -> ResponseReturnValue | None:
     """Validate ``form``; call ``action`` (the service); commit once; answer ``success``.
 
     Returns None when the form is to be shown again: not submitted, invalid, or refused by a
-    rule (rolled back, the refusal put on its field by ``attach_error``, or handed to
-    ``refused`` when the view shows it another way).
+    rule (rolled back, the refusal put on its field by ``attach_error``, or on ``default``
+    when it names none, or handed to ``refused`` when the view shows it another way).
+    ``keep=False`` is a dry run: the answer is the same, but the work is rolled back.
     """
     if not form.validate_on_submit():
         return None
-    return commit(action, success, refused or _on_form(form))
+    return commit(action, success, refused or _on_form(form, default), keep=keep)
 
 
 def commit(
     action: Callable[[], T],
     success: Callable[[T], ResponseReturnValue],
-    refused: Callable[[DomainError], ResponseReturnValue | None],
-) -> ResponseReturnValue | None:
+    refused: Callable[[DomainError], R],
+    *,
+    keep: bool = True,
+) -> ResponseReturnValue | R:
     """Call ``action`` and commit once; a refusal rolls back and is answered by ``refused``.
-    (``submit`` without the form: a button, an upload, a page with its own checks.)"""
+    (``submit`` without the form: a button, an upload, a page with its own checks.)
+    ``keep=False`` rolls the work back even when it succeeds: a dry run."""
     try:
         result = action()
-        db.session.commit()
+        if keep:
+            db.session.commit()
+        else:
+            db.session.rollback()
     except DomainError as exc:
         db.session.rollback()
         return refused(exc)
@@ -102,9 +113,9 @@ def commit(
     return success(result)
 
 
-def _on_form(form: FlaskForm) -> Callable[[DomainError], None]:
+def _on_form(form: FlaskForm, default: str | None = None) -> Callable[[DomainError], None]:
     def refused(exc: DomainError) -> None:
-        attach_error(form, exc)
+        attach_error(form, exc, default)
 
     return refused
 
@@ -124,9 +135,14 @@ def alert(exc: DomainError, target: str) -> ResponseReturnValue:
     return redirect(target)
 
 
-def act(action: Callable[[], object], message: str, target: str) -> ResponseReturnValue:
-    """A button's post (activate, delete ...): commit and say ``message``, or roll back and
-    show the refusal as an alert; either way back to ``target``."""
-    answer = commit(action, lambda _: saved(message, target), lambda exc: alert(exc, target))
-    assert answer is not None  # both answers are redirects
-    return answer
+def act(
+    action: Callable[[], object], message: str | Callable[[], str], target: str
+) -> ResponseReturnValue:
+    """A button's post (activate, delete ...): commit and say ``message`` (or what it returns,
+    asked after the commit), or roll back and show the refusal as an alert; either way back to
+    ``target``."""
+    return commit(
+        action,
+        lambda _: saved(message if isinstance(message, str) else message(), target),
+        lambda exc: alert(exc, target),
+    )
