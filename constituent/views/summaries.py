@@ -3,7 +3,8 @@ print view, CSV downloads of every table, and (supervisors, admins) the cases be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.summaries import PeriodForm
 from constituent.models import District
@@ -27,7 +27,9 @@ from constituent.services.clock import office_tz
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.services.summaries import Period
+from constituent.services.summaries import drill as drill_service
 from constituent.views.boundary import current_staff
+from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, csv_download, local_today
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
@@ -155,43 +157,54 @@ def overview_csv() -> ResponseReturnValue:
     )
 
 
-@bp.get("/<code>")
-@capability_required(Capability.READ_SUMMARIES)
-def district(code: str) -> ResponseReturnValue:
+def _district_page(
+    code: str,
+    answer: Callable[
+        [PeriodForm, District, Period, summaries.DistrictSummary, list[summary_tables.Table]],
+        ResponseReturnValue,
+    ],
+) -> ResponseReturnValue:
+    """One district's summary and its tables for the period asked, handed to ``answer`` (the
+    page, its print view, a CSV); a period that is wrong re-shows the page with its error."""
     found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    return render_template(
-        "summaries/district.html",
-        form=form,
-        period=period,
-        district=found,
-        summary=summary,
-        tables=tables,
-        how_counted=summaries.HOW_COUNTED,
-        drill_url=_drill_url,
+    return answer(form, found, period, summary, summary_tables.summary_tables(summary, _audience()))
+
+
+@bp.get("/<code>")
+@capability_required(Capability.READ_SUMMARIES)
+def district(code: str) -> ResponseReturnValue:
+    return _district_page(
+        code,
+        lambda form, found, period, summary, tables: render_template(
+            "summaries/district.html",
+            form=form,
+            period=period,
+            district=found,
+            summary=summary,
+            tables=tables,
+            how_counted=summaries.HOW_COUNTED,
+            drill_url=_drill_url,
+        ),
     )
 
 
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str) -> ResponseReturnValue:
-    found = summaries.district_for(current_staff(), code)
-    form, period = _period_form()
-    if period is None:
-        return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    return render_template(
-        "summaries/print.html",
-        period=period,
-        district=found,
-        summary=summary,
-        tables=tables,
-        how_counted=summaries.HOW_COUNTED,
+    return _district_page(
+        code,
+        lambda form, found, period, summary, tables: render_template(
+            "summaries/print.html",
+            period=period,
+            district=found,
+            summary=summary,
+            tables=tables,
+            how_counted=summaries.HOW_COUNTED,
+        ),
     )
 
 
@@ -201,27 +214,27 @@ def print_view(code: str) -> ResponseReturnValue:
 )
 @capability_required(Capability.READ_SUMMARIES)
 def table_csv(code: str, key: str) -> ResponseReturnValue:
-    found = summaries.district_for(current_staff(), code)
-    form, period = _period_form()
-    if period is None:
-        return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    what = f"{found.code} summary, {key}, {period.dates}"
-    filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
-    if key == "all":
-        return _csv(
-            filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables), what, found.code
-        )
-    table = next((t for t in tables if t.key == key), None)
-    if table is None:  # the staff table, or a breakdown of a period in progress, withheld
-        message = "There is no such table on this summary."
-        if key != "by_staff" and not summary.complete:
-            message = summary_tables.IN_PROGRESS_NOTE
-        return render_template(
-            "errors/error.html", code=404, title="Page not found", message=message
-        ), 404
-    return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
+    def download(
+        form: PeriodForm,
+        found: District,
+        period: Period,
+        summary: summaries.DistrictSummary,
+        tables: list[summary_tables.Table],
+    ) -> ResponseReturnValue:
+        what = f"{found.code} summary, {key}, {period.dates}"
+        filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
+        if key == "all":
+            header, rows = summary_tables.LONG_HEADER, summary_tables.long_rows(tables)
+            return _csv(filename, header, rows, what, found.code)
+        table = next((t for t in tables if t.key == key), None)
+        if table is None:  # the staff table, or a breakdown of a period in progress, withheld
+            message = "There is no such table on this summary."
+            if key != "by_staff" and not summary.complete:
+                message = summary_tables.IN_PROGRESS_NOTE
+            return render_error(404, message)
+        return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
+
+    return _district_page(code, download)
 
 
 def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None, summaries.Drill | None]:
@@ -246,14 +259,11 @@ def cases(code: str) -> ResponseReturnValue:
     tz, today, user = office_tz(), local_today(), current_staff()
     visible = permissions.visible_cases(user)
     listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
+    total = drill_service.count_rows(listed)
     behind = summaries.count_behind(drill, found, period, tz, today)
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = [
-        summaries.drill_row(r)
-        for r in db.session.execute(listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE))
-    ]
+    rows = drill_service.drill_page(listed, page, PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "summaries/cases.html",
@@ -286,51 +296,62 @@ def cases_csv(code: str) -> ResponseReturnValue:
         permissions.visible_cases(current_staff()), drill, found, period, tz, today
     )
     description = summaries.describe_drill(drill, period)
-    header = [
-        "Case",
-        "Constituent",
-        "ZIP",
-        "Town",
-        "Subject",
-        "Category",
-        "Status",
-        "Priority",
-        "Channel",
-        "Outcome",
-        "Confidential",
-        "Assigned to",
-        "Opened",
-        "Closed",
-        "Days open at period end",
-    ]
     referral = drill.figure.is_referral
-    if referral:
-        header += ["Agency", "Sent", "Due", "Answered"]
-    prefix = str(current_app.config["CASE_PREFIX"])
-
-    def rows() -> Iterator[list[Any]]:
-        for raw in exports.stream_rows(listed):
-            r = summaries.drill_row(raw)
-            line = [
-                f"{prefix}{r.number}",
-                r.constituent,
-                r.zip5,
-                r.town,
-                r.subject,
-                r.category,
-                r.status.label,
-                r.priority.label,
-                r.channel.label,
-                r.outcome.label if r.outcome else "",
-                "yes" if r.confidential else "no",
-                r.assignee,
-                exports.local_text(r.opened_at, tz),
-                exports.local_text(r.closed_at, tz),
-                round(r.days_open, 1),
-            ]
-            if referral:
-                line += [r.agency, r.sent_on, r.due_on, r.responded_on]
-            yield line
-
+    header = drill_csv_header(referral)
+    rows = drill_csv_rows(listed, referral, str(current_app.config["CASE_PREFIX"]), tz)
     filename = f"{found.code}-{drill.figure.value.replace('_', '-')}-cases.csv"
-    return _csv(filename, header, rows(), f"{found.code} cases behind: {description}", found.code)
+    return _csv(filename, header, rows, f"{found.code} cases behind: {description}", found.code)
+
+
+DRILL_HEADER = [
+    "Case",
+    "Constituent",
+    "ZIP",
+    "Town",
+    "Subject",
+    "Category",
+    "Status",
+    "Priority",
+    "Channel",
+    "Outcome",
+    "Confidential",
+    "Assigned to",
+    "Opened",
+    "Closed",
+    "Days open at period end",
+]
+REFERRAL_HEADER = ["Agency", "Sent", "Due", "Answered"]
+
+
+def drill_csv_header(referral: bool) -> list[str]:
+    """The columns of the cases-behind-a-number CSV (with the referral's, for a referral
+    figure)."""
+    return DRILL_HEADER + (REFERRAL_HEADER if referral else [])
+
+
+def drill_csv_rows(
+    listed: sa.Select[Any], referral: bool, prefix: str, tz: tzinfo
+) -> Iterator[list[Any]]:
+    """The cases behind a number as CSV lines, streamed (``bench/summary.py`` times these)."""
+    for raw in exports.stream_rows(listed):
+        r = summaries.drill_row(raw)
+        line = [
+            f"{prefix}{r.number}",
+            r.constituent,
+            r.zip5,
+            r.town,
+            r.subject,
+            r.category,
+            r.status.label,
+            r.priority.label,
+            r.channel.label,
+            r.outcome.label if r.outcome else "",
+            "yes" if r.confidential else "no",
+            r.assignee,
+            exports.local_text(r.opened_at, tz),
+            exports.local_text(r.closed_at, tz),
+            round(r.days_open, 1),
+        ]
+        if referral:
+            line += [r.agency, r.sent_on, r.due_on, r.responded_on]
+        yield line
