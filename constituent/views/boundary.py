@@ -11,7 +11,7 @@ A view is parse → call → render::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from flask import Flask, flash, has_request_context, redirect, request
 from flask.typing import ResponseReturnValue
@@ -72,7 +72,7 @@ def submit(
     action: Callable[[], T],
     success: Callable[[T], ResponseReturnValue],
     *,
-    refused: Callable[[DomainError], None] | None = None,
+    refused: Callable[[DomainError], ResponseReturnValue | None] | None = None,
     default: str | None = None,
     keep: bool = True,
 ) -> ResponseReturnValue | None:
@@ -80,7 +80,8 @@ def submit(
 
     Returns None when the form is to be shown again: not submitted, invalid, or refused by a
     rule (rolled back, the refusal put on its field by ``attach_error``, or on ``default``
-    when it names none, or handed to ``refused`` when the view shows it another way).
+    when it names none, or handed to ``refused`` when the view shows it another way; what
+    ``refused`` answers, if anything, is the answer).
     ``keep=False`` is a dry run: the answer is the same, but the work is rolled back.
     """
     if not form.validate_on_submit():
@@ -111,6 +112,12 @@ def commit(
         db.session.rollback()
         raise
     return success(result)
+
+
+def error_page(exc: DomainError) -> NoReturn:
+    """A refusal the view does not answer itself: rolled back, it is raised again for its
+    status page (``views/errors.py``)."""
+    raise exc
 
 
 def _on_form(form: FlaskForm, default: str | None = None) -> Callable[[DomainError], None]:

@@ -26,7 +26,7 @@ from constituent.services import mail as mail_service
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views import new_case as new_case_page
-from constituent.views.boundary import commit, current_staff, saved, submit
+from constituent.views.boundary import commit, current_staff, error_page, saved, submit
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, case_number
 
@@ -112,13 +112,8 @@ def upload() -> ResponseReturnValue:
             sources += mail_service.split_upload(upload_file.read(), upload_file.filename or "")
         return mail_service.import_sources(sources, user=current_staff())
 
-    done = submit(form, imported, lambda report: _render_inbox(report=report), refused=_raise)
+    done = submit(form, imported, lambda report: _render_inbox(report=report), refused=error_page)
     return done or _render_inbox(upload_form=form, code=422)
-
-
-def _raise(exc: DomainError) -> None:
-    """A refusal this page does not show on its form: its error page (``views/errors.py``)."""
-    raise exc
 
 
 def _already_filed(message: InboundMessage, target: str) -> ResponseReturnValue | None:
