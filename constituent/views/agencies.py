@@ -247,13 +247,11 @@ def agency_delete(agency_id: int) -> ResponseReturnValue:
     _confirm()
     agency = agency_service.get_agency(agency_id)
     name = agency.name
-    done = commit(
+    return commit(
         lambda: agency_service.delete_agency(agency, current_staff()),
         lambda _: saved(f"{name} was deleted.", url_for("agencies.agency_list")),
         lambda exc: alert(exc, url_for("agencies.agency_detail", agency_id=agency_id)),
     )
-    assert done is not None  # both answers are redirects
-    return done
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ A view is parse → call → render::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NoReturn, TypeVar
 
 from flask import Flask, flash, has_request_context, redirect, request
@@ -21,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from constituent.database import SAFE_METHODS
 from constituent.extensions import db
-from constituent.models import User
+from constituent.models import Case, User
 from constituent.services import audit
 from constituent.services.errors import DomainError
 
@@ -41,6 +42,21 @@ def actor() -> audit.Actor:
         return audit.NOBODY
     user = current_staff() if current_user.is_authenticated else None
     return audit.Actor(user, request.remote_addr, request.method in SAFE_METHODS)
+
+
+def audit_read(action: str, record_type: str, record_id: object, detail: str = "") -> None:
+    """Record that someone was shown something (a confidential case, a file, an export). It is
+    a read whatever the method, so its event commits at once in its own short transaction
+    (``audit._record_read``): the view commits nothing for it."""
+    audit.record(
+        action, record_type, record_id, detail=detail, actor=replace(actor(), reading=True)
+    )
+
+
+def confidential_viewed(case: Case, what: str = "") -> None:
+    """Every showing of a confidential case is audited (``what`` says which page)."""
+    if case.confidential:
+        audit_read("confidential_case_viewed", "case", case.number, what)
 
 
 def register(app: Flask) -> None:

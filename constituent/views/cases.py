@@ -47,7 +47,6 @@ from constituent.models import (
     User,
 )
 from constituent.services import (
-    audit,
     auth,
     followups,
     permissions,
@@ -61,7 +60,13 @@ from constituent.services import cases as case_service
 from constituent.services import categories as category_service
 from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
-from constituent.views.boundary import actor, current_staff, saved, submit
+from constituent.views.boundary import (
+    audit_read,
+    confidential_viewed,
+    current_staff,
+    saved,
+    submit,
+)
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
@@ -197,9 +202,7 @@ def _render_case(
 ) -> tuple[str, int]:
     """Render the case page (each showing of a confidential case is audited)."""
     user = current_staff()
-    if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, actor=actor())
-    db.session.commit()
+    confidential_viewed(case)
     context = {
         "case": case,
         "events": case_service.timeline_for(case),
@@ -448,14 +451,12 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
     case = _load(case_id)
     found = uploads.get_attachment(case, attachment_id)
     path = uploads.stored_path(found)
-    audit.record(
+    audit_read(
         "attachment_downloaded",
         "attachment",
         found.id,
-        detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""),
-        actor=actor(),
+        f"case {case.number}" + (" (confidential)" if case.confidential else ""),
     )
-    db.session.commit()
     response = send_file(
         path,
         mimetype=found.content_type,
@@ -518,11 +519,7 @@ def edit_header(case_id: int) -> ResponseReturnValue:
 
 
 def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
-    if case.confidential:
-        audit.record(
-            "confidential_case_viewed", "case", case.number, detail="edit form", actor=actor()
-        )
-    db.session.commit()
+    confidential_viewed(case, "edit form")
     return render_template("cases/edit.html", case=case, form=form), status
 
 

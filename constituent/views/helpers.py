@@ -1,4 +1,4 @@
-"""Shared view helpers: capability gates, navigation, template filters, the request commit."""
+"""Shared view helpers: capability gates, navigation, template filters, CSV downloads."""
 
 from __future__ import annotations
 
@@ -130,12 +130,10 @@ def csv_download(
     what: str,
 ) -> Response:
     """Audit an export (committed before streaming starts), then stream it as CSV."""
-    from constituent.extensions import db
-    from constituent.services import audit, exports
-    from constituent.views.boundary import actor
+    from constituent.services import exports
+    from constituent.views.boundary import audit_read
 
-    audit.record("export", record_type, record_id, detail=what[:1000], actor=actor())
-    db.session.commit()
+    audit_read("export", record_type, record_id, what[:1000])
     response = Response(
         stream_with_context(exports.csv_chunks(header, rows, bom=True)), mimetype="text/csv"
     )

@@ -21,12 +21,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from constituent.extensions import csrf
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
 from constituent.models import InboundMessage, InboundStatus
-from constituent.services import audit, office, permissions, uploads
 from constituent.services import mail as mail_service
+from constituent.services import office, permissions, uploads
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views import new_case as new_case_page
-from constituent.views.boundary import commit, current_staff, error_page, saved, submit
+from constituent.views.boundary import (
+    audit_read,
+    commit,
+    confidential_viewed,
+    current_staff,
+    error_page,
+    saved,
+    submit,
+)
 from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, case_number
 
@@ -181,14 +189,7 @@ def _render_detail(
     }
     if message.status == InboundStatus.FILED and message.case_id is not None:
         case = permissions.get_case(user, message.case_id)
-        if case.confidential:
-            audit.record(
-                "confidential_case_viewed",
-                "case",
-                case.number,
-                detail=f"inbound message {message.id}",
-                user=user,
-            )
+        confidential_viewed(case, f"inbound message {message.id}")
         context["case"] = case
         context["response"] = mail_service.response_of(message)
     else:
@@ -219,9 +220,7 @@ def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
         detail += f", case {message.case.number}" + (
             " (confidential)" if message.case.confidential else ""
         )
-    audit.record(
-        "attachment_downloaded", "attachment", stored.id, detail=detail
-    )  # a read: own commit
+    audit_read("attachment_downloaded", "attachment", stored.id, detail)
     response = send_file(
         path,
         mimetype=stored.content_type,

@@ -46,14 +46,14 @@ from constituent.models import (
     User,
 )
 from constituent.services import agencies as agency_service
-from constituent.services import audit, auth, permissions, routing, submissions, versions
+from constituent.services import auth, permissions, routing, submissions, versions
 from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
 from constituent.views.boundary import (
-    actor,
     attach_error,
+    confidential_viewed,
     current_staff,
     form_status,
     saved,
@@ -86,12 +86,6 @@ def stale(exc: StaleDataError) -> ResponseReturnValue:
     """Someone else's save between our read and our commit: a 409 that says what to do."""
     db.session.rollback()
     return render_error(409, STALE)
-
-
-def _audit_confidential(case: Case, what: str) -> None:
-    if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
-        db.session.commit()
 
 
 def _agency_choices() -> list[SelectChoice]:
@@ -189,7 +183,7 @@ def new_referral(case_id: int | None = None) -> ResponseReturnValue:
     suggestion = routing.best_rule(case.category, case.district)
     today = local_today()
     if request.method == "GET":
-        _audit_confidential(case, "new referral form")
+        confidential_viewed(case, "new referral form")
         form.sent_on.data = today
         form.method.data = ReferralMethod.EMAIL.value
         if suggestion is not None:
@@ -277,7 +271,7 @@ def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
 @capability_required(Capability.WORK_CASES)
 def referral_detail(referral_id: int) -> ResponseReturnValue:
     referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
-    _audit_confidential(referral.case, f"referral {referral.id}")
+    confidential_viewed(referral.case, f"referral {referral.id}")
     return _detail(referral)
 
 
@@ -292,7 +286,7 @@ def edit_referral(referral_id: int) -> ResponseReturnValue:
     form = ReferralEditForm(obj=None if request.method == "POST" else referral)
     form.contact.choices = _contact_choices(referral.agency)
     if request.method == "GET":
-        _audit_confidential(referral.case, f"referral {referral.id} edit form")
+        confidential_viewed(referral.case, f"referral {referral.id} edit form")
         form.contact.data = referral.contact_id or 0
     version = required_version(form.version) if request.method == "POST" else None
     done = submit(
@@ -429,7 +423,7 @@ def record_response(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = ResponseForm()
     if request.method == "GET":
-        _audit_confidential(referral.case, f"referral {referral.id} response form")
+        confidential_viewed(referral.case, f"referral {referral.id} response form")
         form.received_on.data = local_today()
         form.channel.data = referral.method.value
         form.version.data = referral.version
@@ -475,7 +469,7 @@ def _response(referral: Referral, response_id: int) -> AgencyResponse:
 def response_detail(referral_id: int, response_id: int) -> ResponseReturnValue:
     referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
     response = _response(referral, response_id)
-    _audit_confidential(referral.case, f"response {response.id}")
+    confidential_viewed(referral.case, f"response {response.id}")
     return _response_page(referral, response)
 
 
