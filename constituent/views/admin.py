@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 
 from constituent.extensions import db
 from constituent.forms import choices
-from constituent.forms.agencies import ConfirmForm
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
 from constituent.forms.office import OfficeSettingsForm
@@ -26,6 +25,7 @@ from constituent.services.permissions import Capability
 from constituent.views.boundary import act, alert, commit, current_staff, form_status, saved, submit
 from constituent.views.helpers import (
     capability_required,
+    confirm_post,
     csv_download,
     format_datetime,
     required_version,
@@ -71,8 +71,7 @@ def new_user() -> ResponseReturnValue:
 
 def _user_button(user_id: int) -> User:
     """The account a button on the Users page acts on (the post must carry its token)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    confirm_post()
     return db.session.get(User, user_id) or abort(404)
 
 

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -68,7 +67,12 @@ from constituent.views.boundary import (
     submit,
 )
 from constituent.views.errors import render_error
-from constituent.views.helpers import capability_required, local_today, required_version
+from constituent.views.helpers import (
+    capability_required,
+    local_today,
+    required_version,
+    send_attachment,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -457,16 +461,7 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
         found.id,
         f"case {case.number}" + (" (confidential)" if case.confidential else ""),
     )
-    response = send_file(
-        path,
-        mimetype=found.content_type,
-        as_attachment=True,
-        download_name=found.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(path, found)
 
 
 # Editing the header --------------------------------------------------------------------------

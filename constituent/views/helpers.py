@@ -6,14 +6,24 @@ import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, stream_with_context, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Field
 
-from constituent.models import Case
+from constituent.forms.agencies import ConfirmForm
+from constituent.models import Attachment, Case
 from constituent.services import permissions, tags
 from constituent.services.clock import office_today, office_tz
 from constituent.services.errors import DomainError
@@ -139,6 +149,26 @@ def csv_download(
     )
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def confirm_post() -> None:
+    """Refuse a button's post (a ``ConfirmForm``) without a valid CSRF token: 400."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def send_attachment(path: Path, stored: Attachment) -> Response:
+    """A kept file, downloaded as itself: never sniffed, never cached (audit it first)."""
+    response = send_file(
+        path,
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

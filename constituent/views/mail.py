@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -36,7 +35,7 @@ from constituent.views.boundary import (
     submit,
 )
 from constituent.views.errors import render_error
-from constituent.views.helpers import capability_required, case_number
+from constituent.views.helpers import capability_required, case_number, send_attachment
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
 
@@ -221,16 +220,7 @@ def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
             " (confidential)" if message.case.confidential else ""
         )
     audit_read("attachment_downloaded", "attachment", stored.id, detail)
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(path, stored)
 
 
 # Opening a new case from a message -----------------------------------------------------------

@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from constituent import jobs
 from constituent.extensions import db
 from constituent.forms import choices
-from constituent.forms.agencies import ConfirmForm
 from constituent.forms.categories import (
     CategoryForm,
     CategoryImportForm,
@@ -35,7 +34,7 @@ from constituent.views.boundary import (
     saved,
     submit,
 )
-from constituent.views.helpers import capability_required
+from constituent.views.helpers import capability_required, confirm_post
 
 bp = Blueprint("reference", __name__, url_prefix="/admin")
 
@@ -45,11 +44,6 @@ def _submit(
 ) -> ResponseReturnValue | None:
     """``boundary.submit`` whose service answers the success message; then to ``endpoint``."""
     return submit(form, change, lambda message: saved(message, url_for(endpoint)))
-
-
-def _confirm() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
 
 
 def district_page(
@@ -107,7 +101,7 @@ def edit_district(district_id: int) -> ResponseReturnValue:
 @bp.route("/districts/<int:district_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
-    _confirm()
+    confirm_post()
     district = db.session.get(District, district_id) or abort(404)
     return act(
         lambda: district_service.set_district_active(
@@ -321,7 +315,7 @@ def merge_category(category_id: int) -> ResponseReturnValue:
 @bp.route("/categories/<int:category_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
-    _confirm()
+    confirm_post()
     item = db.session.get(Category, category_id) or abort(404)
     return act(
         lambda: category_service.set_active(item, change == "activate", by=current_staff()),
