@@ -28,6 +28,7 @@ from constituent.views.helpers import (
     confirm_post,
     csv_download,
     format_datetime,
+    paging,
     required_version,
 )
 
@@ -239,12 +240,8 @@ def audit() -> ResponseReturnValue:
     valid = form.validate()
     filters = _audit_filters(form) if valid else audit_service.AuditFilters()
     total = audit_service.count_events(filters)
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and len(page) < 7 else 1
-    pages = max(1, -(-total // AUDIT_PAGE))
-    page_no = min(page_no, pages)
+    page_no, pages, args = paging(total, AUDIT_PAGE)
     events = audit_service.event_page(filters, page_no, AUDIT_PAGE)
-    args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "admin/audit.html",
         form=form,

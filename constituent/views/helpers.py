@@ -14,6 +14,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    request,
     send_file,
     stream_with_context,
     url_for,
@@ -150,6 +151,16 @@ def csv_download(
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def paging(total: int, per_page: int) -> tuple[int, int, dict[str, str]]:
+    """The page a paged list was asked for (``?page=``, kept within its pages), how many pages
+    it has, and its other query arguments (for the pager's links)."""
+    pages = max(1, -(-total // per_page))
+    asked = request.args.get("page", "1")
+    page = int(asked) if asked.isdigit() and len(asked) < 7 else 1
+    others = {k: v for k, v in request.args.items() if k != "page"}
+    return min(max(page, 1), pages), pages, others
 
 
 def confirm_post() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -63,6 +63,8 @@ from constituent.views.errors import render_error
 from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+
+Form = TypeVar("Form", bound=FlaskForm)
 
 STALE = (
     "Someone else saved this referral or its case after you opened the page. "
@@ -307,15 +309,34 @@ def edit_referral(referral_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
-@capability_required(Capability.WORK_CASES)
-def acknowledge(referral_id: int) -> ResponseReturnValue:
+def _change(
+    referral_id: int,
+    form_class: type[Form],
+    key: str,
+    change: Callable[[Referral, Form, int], object],
+    message: Callable[[Referral], str],
+) -> ResponseReturnValue:
+    """A change of a referral from a form on its page (``key`` names the form there): saved
+    and said, or the page again with the form's errors."""
     referral = _editable(referral_id)
-    form = AcknowledgeForm()
+    form = form_class()
     version = required_version(form.version)
     done = submit(
         form,
-        lambda: referral_service.acknowledge(
+        lambda: change(referral, form, version),
+        lambda _: saved(message(referral), _referral_page(referral)),
+    )
+    return done or _detail(_editable(referral_id), 422, **{key: form})
+
+
+@bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
+@capability_required(Capability.WORK_CASES)
+def acknowledge(referral_id: int) -> ResponseReturnValue:
+    return _change(
+        referral_id,
+        AcknowledgeForm,
+        "acknowledge_form",
+        lambda referral, form, version: referral_service.acknowledge(
             referral,
             on=form.acknowledged_on.data,
             author=current_staff(),
@@ -323,49 +344,36 @@ def acknowledge(referral_id: int) -> ResponseReturnValue:
             version=version,
             today=local_today(),
         ),
-        lambda _: saved(
-            f"Recorded that {referral.agency.label} acknowledged the referral.",
-            _referral_page(referral),
-        ),
+        lambda referral: f"Recorded that {referral.agency.label} acknowledged the referral.",
     )
-    return done or _detail(_editable(referral_id), 422, acknowledge_form=form)
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
 def decline(referral_id: int) -> ResponseReturnValue:
-    referral = _editable(referral_id)
-    form = DeclineForm()
-    version = required_version(form.version)
-    done = submit(
-        form,
-        lambda: referral_service.decline(
+    return _change(
+        referral_id,
+        DeclineForm,
+        "decline_form",
+        lambda referral, form, version: referral_service.decline(
             referral, reason=form.reason.data or "", author=current_staff(), version=version
         ),
-        lambda _: saved(
-            f"Recorded that {referral.agency.label} declined the referral.",
-            _referral_page(referral),
-        ),
+        lambda referral: f"Recorded that {referral.agency.label} declined the referral.",
     )
-    return done or _detail(_editable(referral_id), 422, decline_form=form)
 
 
 @bp.route("/<int:referral_id>/withdraw", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
 def withdraw(referral_id: int) -> ResponseReturnValue:
-    referral = _editable(referral_id)
-    form = WithdrawForm()
-    version = required_version(form.version)
-    done = submit(
-        form,
-        lambda: referral_service.withdraw(
+    return _change(
+        referral_id,
+        WithdrawForm,
+        "withdraw_form",
+        lambda referral, form, version: referral_service.withdraw(
             referral, reason=form.reason.data, author=current_staff(), version=version
         ),
-        lambda _: saved(
-            f"Referral to {referral.agency.label} withdrawn.", _referral_page(referral)
-        ),
+        lambda referral: f"Referral to {referral.agency.label} withdrawn.",
     )
-    return done or _detail(_editable(referral_id), 422, withdraw_form=form)
 
 
 @bp.route("/<int:referral_id>/second-inquiry", methods=["POST"])

@@ -30,7 +30,7 @@ from constituent.services.summaries import Period
 from constituent.services.summaries import drill as drill_service
 from constituent.views.boundary import current_staff
 from constituent.views.errors import render_error
-from constituent.views.helpers import capability_required, csv_download, local_today
+from constituent.views.helpers import capability_required, csv_download, local_today, paging
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
@@ -158,54 +158,40 @@ def overview_csv() -> ResponseReturnValue:
 
 
 def _district_page(
-    code: str,
-    answer: Callable[
-        [PeriodForm, District, Period, summaries.DistrictSummary, list[summary_tables.Table]],
-        ResponseReturnValue,
-    ],
+    code: str, answer: Callable[[dict[str, Any]], ResponseReturnValue]
 ) -> ResponseReturnValue:
     """One district's summary and its tables for the period asked, handed to ``answer`` (the
-    page, its print view, a CSV); a period that is wrong re-shows the page with its error."""
+    page, its print view, a CSV) as the page's context; a period that is wrong re-shows the
+    page with its error."""
     found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
-    return answer(form, found, period, summary, summary_tables.summary_tables(summary, _audience()))
+    return answer(
+        {
+            "form": form,
+            "period": period,
+            "district": found,
+            "summary": summary,
+            "tables": summary_tables.summary_tables(summary, _audience()),
+            "how_counted": summaries.HOW_COUNTED,
+        }
+    )
 
 
 @bp.get("/<code>")
 @capability_required(Capability.READ_SUMMARIES)
 def district(code: str) -> ResponseReturnValue:
     return _district_page(
-        code,
-        lambda form, found, period, summary, tables: render_template(
-            "summaries/district.html",
-            form=form,
-            period=period,
-            district=found,
-            summary=summary,
-            tables=tables,
-            how_counted=summaries.HOW_COUNTED,
-            drill_url=_drill_url,
-        ),
+        code, lambda page: render_template("summaries/district.html", drill_url=_drill_url, **page)
     )
 
 
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str) -> ResponseReturnValue:
-    return _district_page(
-        code,
-        lambda form, found, period, summary, tables: render_template(
-            "summaries/print.html",
-            period=period,
-            district=found,
-            summary=summary,
-            tables=tables,
-            how_counted=summaries.HOW_COUNTED,
-        ),
-    )
+    return _district_page(code, lambda page: render_template("summaries/print.html", **page))
 
 
 @bp.get(
@@ -214,13 +200,8 @@ def print_view(code: str) -> ResponseReturnValue:
 )
 @capability_required(Capability.READ_SUMMARIES)
 def table_csv(code: str, key: str) -> ResponseReturnValue:
-    def download(
-        form: PeriodForm,
-        found: District,
-        period: Period,
-        summary: summaries.DistrictSummary,
-        tables: list[summary_tables.Table],
-    ) -> ResponseReturnValue:
+    def download(page: dict[str, Any]) -> ResponseReturnValue:
+        found, period, tables = page["district"], page["period"], page["tables"]
         what = f"{found.code} summary, {key}, {period.dates}"
         filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
         if key == "all":
@@ -229,7 +210,7 @@ def table_csv(code: str, key: str) -> ResponseReturnValue:
         table = next((t for t in tables if t.key == key), None)
         if table is None:  # the staff table, or a breakdown of a period in progress, withheld
             message = "There is no such table on this summary."
-            if key != "by_staff" and not summary.complete:
+            if key != "by_staff" and not page["summary"].complete:
                 message = summary_tables.IN_PROGRESS_NOTE
             return render_error(404, message)
         return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
@@ -261,10 +242,8 @@ def cases(code: str) -> ResponseReturnValue:
     listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
     total = drill_service.count_rows(listed)
     behind = summaries.count_behind(drill, found, period, tz, today)
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page, pages, args = paging(total, PER_PAGE)
     rows = drill_service.drill_page(listed, page, PER_PAGE)
-    args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "summaries/cases.html",
         district=found,
