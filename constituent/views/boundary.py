@@ -143,6 +143,12 @@ def _on_form(form: FlaskForm, default: str | None = None) -> Callable[[DomainErr
     return refused
 
 
+def discard() -> None:
+    """Keep nothing of this request: a form refused before (or by) its service is shown
+    again on a transaction of its own."""
+    db.session.rollback()
+
+
 def saved(message: str, target: str) -> Response:
     """Flash a success message and go to ``target`` (a redirect after a post)."""
     flash(message, "success")

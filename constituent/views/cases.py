@@ -63,10 +63,11 @@ from constituent.views.boundary import (
     audit_read,
     confidential_viewed,
     current_staff,
+    discard,
     saved,
     submit,
 )
-from constituent.views.errors import render_error
+from constituent.views.errors import conflict_page, render_error
 from constituent.views.helpers import (
     capability_required,
     local_today,
@@ -109,8 +110,7 @@ def _case_url(case: Case, anchor: str = "") -> str:
 
 @bp.errorhandler(StaleDataError)
 def stale(exc: StaleDataError) -> ResponseReturnValue:
-    db.session.rollback()
-    return render_error(409, STALE_MESSAGE)
+    return conflict_page(STALE_MESSAGE)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -225,7 +225,7 @@ def _render_case(
 
 def _refuse(case: Case, form: FlaskForm, key: str, anchor: str, label: str) -> tuple[str, int]:
     """Re-show the case page with the form's errors beside its fields: 422, nothing saved."""
-    db.session.rollback()
+    discard()
     return _render_case(case, 422, problem=(label, anchor), given={key: form})
 
 

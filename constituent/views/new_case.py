@@ -10,14 +10,13 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 
-from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.intake import NewCaseFields
 from constituent.models import Case
 from constituent.services import categories, constituents, intake, submissions
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.intake import CallDetails
-from constituent.views.boundary import commit, current_staff
+from constituent.views.boundary import commit, current_staff, discard
 
 
 def category_choices() -> list[SelectChoice]:
@@ -94,7 +93,7 @@ def open_case(
         done = commit(open_it, opened, refused)
         if done is not None:
             return done
-    db.session.rollback()
+    discard()
     for name, message in errors.items():
         target = name if name in form else fallback
         if target is not None and not form[target].errors:

@@ -59,7 +59,7 @@ from constituent.views.boundary import (
     saved,
     submit,
 )
-from constituent.views.errors import render_error
+from constituent.views.errors import conflict_page
 from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -86,8 +86,7 @@ def _referral_page(referral: Referral) -> str:
 @bp.errorhandler(StaleDataError)
 def stale(exc: StaleDataError) -> ResponseReturnValue:
     """Someone else's save between our read and our commit: a 409 that says what to do."""
-    db.session.rollback()
-    return render_error(409, STALE)
+    return conflict_page(STALE)
 
 
 def _agency_choices() -> list[SelectChoice]:
