@@ -4,7 +4,8 @@ print view, CSV downloads of every table, and (supervisors, admins) the cases be
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import tzinfo
+from dataclasses import dataclass
+from datetime import date, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -218,68 +219,77 @@ def table_csv(code: str, key: str) -> ResponseReturnValue:
     return _district_page(code, download)
 
 
-def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None, summaries.Drill | None]:
+@dataclass(frozen=True)
+class _Drilled:
+    """The cases behind a number: the district, the period, the figure and its filters, and
+    the select that lists them (in the office's time zone, as of today)."""
+
+    district: District
+    form: PeriodForm
+    period: Period
+    drill: summaries.Drill
+    listed: sa.Select[Any]
+    tz: tzinfo
+    today: date
+
+
+def _drill_page(
+    code: str, answer: Callable[[_Drilled], ResponseReturnValue]
+) -> ResponseReturnValue:
+    """The cases behind a number handed to ``answer`` (the list, its CSV); a period or a
+    figure that is wrong re-shows the list with its error."""
     found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     drill = summaries.parse_drill(request.args.to_dict()) if period is not None else None
-    return found, form, period, drill
-
-
-def _drill_args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
+    if period is None or drill is None:
+        extra = {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
+        return _bad_period(form, "summaries/cases.html", district=found, rows=None, extra=extra)
+    tz, today = office_tz(), local_today()
+    visible = permissions.visible_cases(current_staff())
+    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
+    return answer(_Drilled(found, form, period, drill, listed, tz, today))
 
 
 @bp.get("/<code>/cases")
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases(code: str) -> ResponseReturnValue:
-    found, form, period, drill = _drill_context(code)
-    if period is None or drill is None:
-        return _bad_period(
-            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
+    def listing(d: _Drilled) -> ResponseReturnValue:
+        total = drill_service.count_rows(d.listed)
+        page, pages, args = paging(total, PER_PAGE)
+        return render_template(
+            "summaries/cases.html",
+            district=d.district,
+            form=d.form,
+            period=d.period,
+            drill=d.drill,
+            description=summaries.describe_drill(d.drill, d.period),
+            rows=drill_service.drill_page(d.listed, page, PER_PAGE),
+            total=total,
+            behind=summaries.count_behind(d.drill, d.district, d.period, d.tz, d.today),
+            page=page,
+            pages=pages,
+            args=args,
+            tz=d.tz,
+            summary_args=d.period.query_args(),
         )
-    tz, today, user = office_tz(), local_today(), current_staff()
-    visible = permissions.visible_cases(user)
-    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
-    total = drill_service.count_rows(listed)
-    behind = summaries.count_behind(drill, found, period, tz, today)
-    page, pages, args = paging(total, PER_PAGE)
-    rows = drill_service.drill_page(listed, page, PER_PAGE)
-    return render_template(
-        "summaries/cases.html",
-        district=found,
-        form=form,
-        period=period,
-        drill=drill,
-        description=summaries.describe_drill(drill, period),
-        rows=rows,
-        total=total,
-        behind=behind,
-        page=page,
-        pages=pages,
-        args=args,
-        tz=tz,
-        summary_args=period.query_args(),
-    )
+
+    return _drill_page(code, listing)
 
 
 @bp.get("/<code>/cases.csv")
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases_csv(code: str) -> ResponseReturnValue:
-    found, form, period, drill = _drill_context(code)
-    if period is None or drill is None:
-        return _bad_period(
-            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
-        )
-    tz, today = office_tz(), local_today()
-    listed = summaries.drill_rows_select(
-        permissions.visible_cases(current_staff()), drill, found, period, tz, today
-    )
-    description = summaries.describe_drill(drill, period)
-    referral = drill.figure.is_referral
-    header = drill_csv_header(referral)
-    rows = drill_csv_rows(listed, referral, str(current_app.config["CASE_PREFIX"]), tz)
-    filename = f"{found.code}-{drill.figure.value.replace('_', '-')}-cases.csv"
-    return _csv(filename, header, rows, f"{found.code} cases behind: {description}", found.code)
+    def download(d: _Drilled) -> ResponseReturnValue:
+        description = summaries.describe_drill(d.drill, d.period)
+        referral = d.drill.figure.is_referral
+        header = drill_csv_header(referral)
+        prefix = str(current_app.config["CASE_PREFIX"])
+        rows = drill_csv_rows(d.listed, referral, prefix, d.tz)
+        code = d.district.code
+        filename = f"{code}-{d.drill.figure.value.replace('_', '-')}-cases.csv"
+        return _csv(filename, header, rows, f"{code} cases behind: {description}", code)
+
+    return _drill_page(code, download)
 
 
 DRILL_HEADER = [
