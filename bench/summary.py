@@ -52,6 +52,7 @@ from constituent.models import (  # noqa: E402
 )
 from constituent.reports import tables as summary_tables  # noqa: E402
 from constituent.services import demo, exports, permissions, summaries  # noqa: E402
+from constituent.views.summaries import drill_csv_header, drill_csv_rows  # noqa: E402
 
 # Opened, closed and open at the end (the same SQL on both databases), before the median.
 _COUNTS = """SELECT
@@ -443,36 +444,8 @@ def run(args: argparse.Namespace) -> None:
                 listed = summaries.drill_rows_select(
                     permissions.visible_cases(supervisor), opened, d, everything, tz, today
                 ).limit(limit)
-                rows = (
-                    [
-                        r.number,
-                        r.constituent,
-                        r.zip5,
-                        r.town,
-                        r.subject,
-                        r.category,
-                        r.status.label,
-                        r.opened_at,
-                        r.closed_at,
-                        round(r.days_open, 1),
-                    ]
-                    for r in map(summaries.drill_row, exports.stream_rows(listed))
-                )
-                for chunk in exports.csv_chunks(
-                    [
-                        "Case",
-                        "Constituent",
-                        "ZIP",
-                        "Town",
-                        "Subject",
-                        "Category",
-                        "Status",
-                        "Opened",
-                        "Closed",
-                        "Days",
-                    ],
-                    rows,
-                ):
+                rows = drill_csv_rows(listed, False, "", tz)
+                for chunk in exports.csv_chunks(drill_csv_header(False), rows):
                     out += len(chunk)
                     rows_out += chunk.count("\r\n")
             return rows_out, out

@@ -47,6 +47,10 @@ class AgencyFilterForm(FlaskForm):
     )
 
 
+# A number of days an agency or a rule waits for an answer.
+DAYS = NumberRange(min=1, max=365, message="Enter a number from 1 to 365.")
+
+
 class AgencyForm(FlaskForm):
     """Create or edit an agency."""
 
@@ -60,10 +64,7 @@ class AgencyForm(FlaskForm):
     category_ids = SelectMultipleField("Categories served", coerce=int, validators=[Optional()])
     expected_response_days = IntegerField(
         "Expected response days",
-        validators=[
-            InputRequired("Enter how many days the agency usually takes to answer."),
-            NumberRange(min=1, max=365, message="Enter a number from 1 to 365."),
-        ],
+        validators=[InputRequired("Enter how many days the agency usually takes to answer."), DAYS],
         default=30,
     )
     website = URLField("Website", validators=[Optional(), Length(max=300)])
@@ -96,13 +97,7 @@ class RuleForm(FlaskForm):
         "Agency", coerce=optional_int, validators=[InputRequired("Choose an agency.")]
     )
     contact_id = SelectField("Contact", coerce=optional_int, validators=[Optional()])
-    follow_up_days = IntegerField(
-        "Follow-up days",
-        validators=[
-            Optional(),
-            NumberRange(min=1, max=365, message="Enter a number from 1 to 365."),
-        ],
-    )
+    follow_up_days = IntegerField("Follow-up days", validators=[Optional(), DAYS])
 
 
 class RuleTryForm(FlaskForm):

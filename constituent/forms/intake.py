@@ -88,6 +88,10 @@ class NewCaseFields(OneTimeKey, FlaskForm):
         )
         self.district_id.label.text = question.label
 
+    def details(self) -> CallDetails:
+        """The submitted values as the intake service's plain dataclass (per subclass)."""
+        raise NotImplementedError
+
     def call_details(self, *, channel: str, phone: str = "", description: str = "") -> CallDetails:
         """The submitted values, with what the subclass adds, as the intake service's
         plain dataclass."""

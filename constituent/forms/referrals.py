@@ -84,13 +84,18 @@ class AcknowledgeForm(FlaskForm):
     version = _version_field("ack-version")
 
 
+def _reason(label: str, prefix: str, required: str | None = None) -> TextAreaField:
+    """Why a referral ends (``required`` is the message when it must be given); its id is
+    prefixed, as the referral page holds several such forms."""
+    first = DataRequired(required) if required else Optional()
+    return TextAreaField(label, validators=[first, Length(max=2000)], id=f"{prefix}-reason")
+
+
 class DeclineForm(FlaskForm):
     """The agency will not take the referral; why."""
 
-    reason = TextAreaField(
-        "Why the agency declined",
-        validators=[DataRequired("Say why the agency declined the referral."), Length(max=2000)],
-        id="decline-reason",
+    reason = _reason(
+        "Why the agency declined", "decline", "Say why the agency declined the referral."
     )
     version = _version_field("decline-version")
 
@@ -98,11 +103,7 @@ class DeclineForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     """The office takes the referral back."""
 
-    reason = TextAreaField(
-        "Reason for withdrawing (optional)",
-        validators=[Optional(), Length(max=2000)],
-        id="withdraw-reason",
-    )
+    reason = _reason("Reason for withdrawing (optional)", "withdraw")
     version = _version_field("withdraw-version")
 
 

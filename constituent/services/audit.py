@@ -147,3 +147,15 @@ def known_actions() -> list[str]:
     return list(
         db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     )
+
+
+def count_events(filters: AuditFilters) -> int:
+    """How many audit events match the filters."""
+    query = find_events(filters)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def event_page(filters: AuditFilters, page: int, per_page: int) -> list[AuditEvent]:
+    """One page (numbered from 1) of the audit events matching the filters, newest first."""
+    query = find_events(filters).limit(per_page).offset((page - 1) * per_page)
+    return list(db.session.scalars(query))

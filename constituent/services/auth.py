@@ -336,3 +336,8 @@ def caseworkers_near(user: User, *, active_only: bool = False) -> list[User]:
     if active_only:
         query = query.where(User.active)
     return list(db.session.scalars(query.order_by(User.full_name)))
+
+
+def list_users() -> list[User]:
+    """Every staff account, by role and then by name (the Users page)."""
+    return list(db.session.scalars(sa.select(User).order_by(User.role, User.full_name)))

@@ -487,3 +487,19 @@ def _redistrict(
                 author=author,
             )
             report.notes_added += 1
+
+
+def with_zip_counts() -> list[tuple[District, int]]:
+    """Every district with the number of ZIPs mapped to it, by code (the Districts page)."""
+    rows = db.session.execute(
+        sa.select(District, sa.func.count(ZipDistrict.zip5))
+        .outerjoin(ZipDistrict, ZipDistrict.district_code == District.code)
+        .group_by(District.id)
+        .order_by(District.code)
+    )
+    return [(district, count) for district, count in rows]
+
+
+def zip_count() -> int:
+    """How many distinct ZIPs the ZIP table maps."""
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(ZipDistrict.zip5)))) or 0

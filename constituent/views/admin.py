@@ -4,32 +4,31 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from constituent.extensions import db
 from constituent.forms import choices
-from constituent.forms.agencies import ConfirmForm
 from constituent.forms.audit import AuditFilterForm
 from constituent.forms.districts import ZipUploadForm
 from constituent.forms.office import OfficeSettingsForm
 from constituent.forms.users import NewUserForm
-from constituent.models import District, User, ZipDistrict
+from constituent.models import User
 from constituent.services import audit as audit_service
 from constituent.services import auth as auth_service
 from constituent.services import districts as district_service
 from constituent.services import exports, password_links
 from constituent.services import office as office_service
 from constituent.services.clock import office_tz
-from constituent.services.errors import Conflict, DomainError
+from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
-from constituent.views.errors import render_error
+from constituent.views.boundary import act, alert, commit, current_staff, form_status, saved, submit
 from constituent.views.helpers import (
     capability_required,
+    confirm_post,
     csv_download,
     format_datetime,
+    paging,
     required_version,
 )
 
@@ -39,9 +38,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @capability_required(Capability.ADMINISTER)
 def users() -> ResponseReturnValue:
-    rows = db.session.scalars(sa.select(User).order_by(User.role, User.full_name)).all()
     return render_template(
-        "admin/users.html", users=rows, mail_links=password_links.mail_configured()
+        "admin/users.html",
+        users=auth_service.list_users(),
+        mail_links=password_links.mail_configured(),
     )
 
 
@@ -53,99 +53,84 @@ def new_user() -> ResponseReturnValue:
     form.districts.choices = choices(
         (d.code, f"{d.code} · {d.name}") for d in district_service.served_districts()
     )
-    status = 200
-    if form.validate_on_submit():
-        password = auth_service.generate_password()
-        try:
-            user = auth_service.create_user(
-                form.email.data or "",
-                form.full_name.data or "",
-                form.role.data or "",
-                list(form.districts.data or []),
-                password,
-                mail_triage=bool(form.mail_triage.data),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            target = form[exc.field] if exc.field and exc.field in form else form.email
-            target.errors = [*target.errors, exc.message]
-            status = 422
-        else:
-            db.session.commit()
-            return render_template("admin/password_shown.html", user=user, password=password)
-    elif form.is_submitted():
-        status = 422
-    return render_template("admin/user_new.html", form=form), status
+    password = auth_service.generate_password()
+    done = submit(
+        form,
+        lambda: auth_service.create_user(
+            form.email.data or "",
+            form.full_name.data or "",
+            form.role.data or "",
+            list(form.districts.data or []),
+            password,
+            mail_triage=bool(form.mail_triage.data),
+        ),
+        lambda user: render_template("admin/password_shown.html", user=user, password=password),
+        default="email",
+    )
+    return done or (render_template("admin/user_new.html", form=form), form_status(form))
+
+
+def _user_button(user_id: int) -> User:
+    """The account a button on the Users page acts on (the post must carry its token)."""
+    confirm_post()
+    return db.session.get(User, user_id) or abort(404)
+
+
+def _to_users(exc: DomainError) -> ResponseReturnValue:
+    return alert(exc, url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def reset_password(user_id: int) -> ResponseReturnValue:
     """Give the account a generated password, shown once; its sessions end."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    user = db.session.get(User, user_id) or abort(404)
-    try:
-        password = auth_service.reset_password(user, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.users"))
-    db.session.commit()
-    return render_template("admin/password_shown.html", user=user, password=password, reset=True)
+    user = _user_button(user_id)
+    return commit(
+        lambda: auth_service.reset_password(user, current_staff()),
+        lambda password: render_template(
+            "admin/password_shown.html", user=user, password=password, reset=True
+        ),
+        _to_users,
+    )
 
 
 @bp.route("/users/<int:user_id>/password-link", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def send_password_link(user_id: int) -> ResponseReturnValue:
     """Email the account a one-time set-password link (when outgoing mail is configured)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    user = db.session.get(User, user_id) or abort(404)
-    try:
-        expires = password_links.send_link(
+    user = _user_button(user_id)
+    return commit(
+        lambda: password_links.send_link(
             user,
-            current_user,
+            current_staff(),
             lambda token: url_for("auth.set_password", token=token, _external=True),
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.users"))
-    db.session.commit()
-    flash(
-        f"A set-password link was emailed to {user.email}. It works once, until "
-        f"{format_datetime(expires.astimezone(office_tz()))}.",
-        "success",
+        ),
+        lambda expires: saved(
+            f"A set-password link was emailed to {user.email}. It works once, until "
+            f"{format_datetime(expires.astimezone(office_tz()))}.",
+            url_for("admin.users"),
+        ),
+        _to_users,
     )
-    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/<any(disable, enable):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_user_active(user_id: int, change: str) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404)
-    try:
-        auth_service.set_active(user, change == "enable", current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.users"))
-    db.session.commit()
-    flash(f"{user.full_name} is now {'active' if user.active else 'disabled'}.", "success")
-    return redirect(url_for("admin.users"))
+    return act(
+        lambda: auth_service.set_active(user, change == "enable", current_staff()),
+        lambda: f"{user.full_name} is now {'active' if user.active else 'disabled'}.",
+        url_for("admin.users"),
+    )
 
 
 def districts_context() -> dict[str, object]:
     """The districts served with their ZIP counts, and the ZIP table's size."""
-    rows = db.session.execute(
-        sa.select(District, sa.func.count(ZipDistrict.zip5))
-        .outerjoin(ZipDistrict, ZipDistrict.district_code == District.code)
-        .group_by(District.id)
-        .order_by(District.code)
-    ).all()
-    total_zips = db.session.scalar(sa.select(sa.func.count(sa.distinct(ZipDistrict.zip5))))
-    return {"rows": rows, "total_zips": total_zips}
+    return {
+        "rows": district_service.with_zip_counts(),
+        "total_zips": district_service.zip_count(),
+    }
 
 
 @bp.route("/districts")
@@ -161,29 +146,20 @@ def districts() -> ResponseReturnValue:
 def zip_upload() -> ResponseReturnValue:
     """Upload a ZIP table (zccd.csv format): a dry run reports, a real run re-districts."""
     form = ZipUploadForm()
-    report, dry_run, status = None, True, 200
-    if form.validate_on_submit():
-        dry_run = bool(form.dry_run.data)
+    dry_run = bool(form.dry_run.data) if form.is_submitted() else True
+
+    def page(report: district_service.ImportReport | None = None) -> str:
+        return render_template("admin/zip_upload.html", form=form, report=report, dry_run=dry_run)
+
+    def upload() -> district_service.ImportReport:
         states = {s.strip().upper() for s in (form.states.data or "").split(",") if s.strip()}
-        try:
-            text = district_service.decode_upload(form.file.data.read())
-            report = district_service.import_zip_table(
-                text, states=states or None, author=current_user
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, exc.message]
-            status = 422
-        else:
-            if dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "admin/zip_upload.html", form=form, report=report, dry_run=dry_run
-    ), status
+        text = district_service.decode_upload(form.file.data.read())
+        return district_service.import_zip_table(
+            text, states=states or None, author=current_staff()
+        )
+
+    done = submit(form, upload, page, default="file", keep=not dry_run)
+    return done or (page(), form_status(form))
 
 
 @bp.route("/office", methods=["GET", "POST"])
@@ -195,30 +171,22 @@ def office() -> ResponseReturnValue:
     if request.method == "GET":
         form.version.data = str(office_service.settings_version())
     version = required_version(form.version) if form.is_submitted() else None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            office_service.save_settings(
-                office_service.SettingsInput(
-                    **{name: form[name].data or "" for name in SETTINGS_FIELDS}
-                ),
-                by=current_user,
-                expected_version=version,
-            )
-        except Conflict as exc:
-            db.session.rollback()
-            return render_error(409, exc.message)
-        except DomainError as exc:
-            db.session.rollback()
-            form[exc.field or "name"].errors = [exc.message]
-            status = 422
-        else:
-            db.session.commit()
-            flash("The office's settings are saved.", "success")
-            return redirect(url_for("admin.office"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("admin/office.html", form=form, configured=current.configured), status
+    done = submit(
+        form,
+        lambda: office_service.save_settings(
+            office_service.SettingsInput(
+                **{name: form[name].data or "" for name in SETTINGS_FIELDS}
+            ),
+            by=current_staff(),
+            expected_version=version,
+        ),
+        lambda _: saved("The office's settings are saved.", url_for("admin.office")),
+        default="name",
+    )
+    return done or (
+        render_template("admin/office.html", form=form, configured=current.configured),
+        form_status(form),
+    )
 
 
 SETTINGS_FIELDS = (
@@ -271,18 +239,13 @@ def audit() -> ResponseReturnValue:
     )
     valid = form.validate()
     filters = _audit_filters(form) if valid else audit_service.AuditFilters()
-    query = audit_service.find_events(filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and len(page) < 7 else 1
-    pages = max(1, -(-total // AUDIT_PAGE))
-    page_no = min(page_no, pages)
-    events = db.session.scalars(query.limit(AUDIT_PAGE).offset((page_no - 1) * AUDIT_PAGE))
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    total = audit_service.count_events(filters)
+    page_no, pages, args = paging(total, AUDIT_PAGE)
+    events = audit_service.event_page(filters, page_no, AUDIT_PAGE)
     return render_template(
         "admin/audit.html",
         form=form,
-        events=list(events),
+        events=events,
         total=total,
         page=page_no,
         pages=pages,

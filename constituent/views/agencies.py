@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
@@ -38,7 +38,7 @@ from constituent.views.boundary import (
     saved,
     submit,
 )
-from constituent.views.helpers import capability_required, required_version
+from constituent.views.helpers import capability_required, confirm_post, required_version
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 
@@ -90,13 +90,6 @@ def _categories() -> list[Category]:
 
 def _districts() -> list[District]:
     return districts.served_districts(include_inactive=True)
-
-
-def _confirm() -> None:
-    """Refuse a state-changing POST without a valid CSRF token (400)."""
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,7 +211,7 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def agency_deactivate(agency_id: int) -> ResponseReturnValue:
     """Stop offering an agency for new referrals and routing; its history stays."""
-    _confirm()
+    confirm_post()
     agency = agency_service.get_agency(agency_id)
     return act(
         lambda: agency_service.set_agency_active(agency, False, current_staff()),
@@ -231,7 +224,7 @@ def agency_deactivate(agency_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def agency_activate(agency_id: int) -> ResponseReturnValue:
     """Offer an agency again."""
-    _confirm()
+    confirm_post()
     agency = agency_service.get_agency(agency_id)
     return act(
         lambda: agency_service.set_agency_active(agency, True, current_staff()),
@@ -244,16 +237,14 @@ def agency_activate(agency_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def agency_delete(agency_id: int) -> ResponseReturnValue:
     """Delete an agency that was never referred to (others can only be deactivated)."""
-    _confirm()
+    confirm_post()
     agency = agency_service.get_agency(agency_id)
     name = agency.name
-    done = commit(
+    return commit(
         lambda: agency_service.delete_agency(agency, current_staff()),
         lambda _: saved(f"{name} was deleted.", url_for("agencies.agency_list")),
         lambda exc: alert(exc, url_for("agencies.agency_detail", agency_id=agency_id)),
     )
-    assert done is not None  # both answers are redirects
-    return done
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -344,7 +335,7 @@ def contact_edit(contact_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def contact_deactivate(contact_id: int) -> ResponseReturnValue:
     """A liaison who left: no longer offered for referrals."""
-    _confirm()
+    confirm_post()
     contact = agency_service.get_contact(contact_id)
     return act(
         lambda: agency_service.set_contact_active(contact, False, current_staff()),
@@ -357,7 +348,7 @@ def contact_deactivate(contact_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def contact_activate(contact_id: int) -> ResponseReturnValue:
     """Offer a contact again."""
-    _confirm()
+    confirm_post()
     contact = agency_service.get_contact(contact_id)
     return act(
         lambda: agency_service.set_contact_active(contact, True, current_staff()),
@@ -476,7 +467,7 @@ def rule_edit(rule_id: int) -> ResponseReturnValue:
 
 
 def _rule_action(rule_id: int, action: str) -> ResponseReturnValue:
-    _confirm()
+    confirm_post()
     rule = routing.get_rule(rule_id)
     label = routing.describe_rule(rule)
 
@@ -596,21 +587,20 @@ def template_edit(template_id: int) -> ResponseReturnValue:
 
 def _preview(form: LetterTemplateForm, template: Any) -> ResponseReturnValue:
     """The template filled in with sample data (nothing is saved), or why it cannot be."""
-    preview = None
-    if form.validate_on_submit():
-        try:
-            preview = letter_service.validate_template(_template_data(form))
-        except DomainError as exc:
-            attach_error(form, exc)
-    status = 200 if preview is not None else 422
-    return _template_page(form, template, status, preview)
+    done = submit(
+        form,
+        lambda: letter_service.validate_template(_template_data(form)),
+        lambda preview: _template_page(form, template, 200, preview),
+        keep=False,
+    )
+    return done or _template_page(form, template, 422)
 
 
 @bp.route("/letter-templates/<int:template_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
 def template_deactivate(template_id: int) -> ResponseReturnValue:
     """Retire a template: it is no longer offered for new letters."""
-    _confirm()
+    confirm_post()
     template = letter_service.get_template(template_id)
     return act(
         lambda: letter_service.set_template_active(template, False, current_staff()),
@@ -623,7 +613,7 @@ def template_deactivate(template_id: int) -> ResponseReturnValue:
 @capability_required(Capability.MANAGE_DIRECTORY)
 def template_activate(template_id: int) -> ResponseReturnValue:
     """Offer a retired template again."""
-    _confirm()
+    confirm_post()
     template = letter_service.get_template(template_id)
     return act(
         lambda: letter_service.set_template_active(template, True, current_staff()),

@@ -11,9 +11,18 @@ from flask_login import current_user, login_user, logout_user
 from constituent import security
 from constituent.extensions import db
 from constituent.forms.auth import ChangePasswordForm, SetPasswordForm, SignInForm
+from constituent.models import User
 from constituent.services import audit, auth, password_links, throttle
 from constituent.services.errors import DomainError
-from constituent.views.boundary import actor, attach_error, current_staff, form_status, submit
+from constituent.views.boundary import (
+    actor,
+    attach_error,
+    commit,
+    current_staff,
+    error_page,
+    form_status,
+    submit,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -76,13 +85,18 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
     user = current_staff()
-    auth.end_sessions(user)
-    audit.record("sign_out", "user", user.id, actor=actor())
-    db.session.commit()
-    logout_user()
-    session.clear()
-    flash("You are signed out.", "info")
-    return redirect(url_for("auth.login"))
+
+    def sign_out() -> None:
+        auth.end_sessions(user)
+        audit.record("sign_out", "user", user.id, actor=actor())
+
+    def signed_out(_: None) -> ResponseReturnValue:
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+
+    return commit(sign_out, signed_out, error_page)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -91,8 +105,7 @@ def change_password() -> ResponseReturnValue:
     user = current_staff()
 
     def change() -> None:
-        if form.new_password.data != form.confirm_password.data:
-            raise DomainError("The two new passwords are not the same.", field="confirm_password")
+        _same_passwords(form)
         auth.change_password(user, form.current_password.data or "", form.new_password.data or "")
 
     def changed(_: None) -> ResponseReturnValue:
@@ -110,37 +123,43 @@ def change_password() -> ResponseReturnValue:
     return done or (render_template("auth/change_password.html", form=form), form_status(form))
 
 
+def _same_passwords(form: ChangePasswordForm | SetPasswordForm) -> None:
+    """Refuse two new passwords that differ (beside the second)."""
+    if mismatch := form.mismatch():
+        raise DomainError(mismatch, field="confirm_password")
+
+
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])
 def set_password(token: str) -> ResponseReturnValue:
     """Set a password through a one-time link an admin had emailed (no sign-in needed)."""
     form = SetPasswordForm()
-    try:
-        user = password_links.check_link(token)
-    except password_links.LinkRefused as exc:
-        db.session.rollback()
+
+    def link_refused(exc: DomainError) -> ResponseReturnValue:
         return render_template("auth/set_password.html", refused=exc.message, form=form), 400
-    if form.validate_on_submit():
-        if form.new_password.data != form.confirm_password.data:
-            form.confirm_password.errors = [
-                *form.confirm_password.errors,
-                "The two new passwords are not the same.",
-            ]
-        else:
-            try:
-                password_links.set_password_by_link(token, form.new_password.data or "")
-            except password_links.LinkRefused as exc:
-                db.session.rollback()
-                return render_template(
-                    "auth/set_password.html", refused=exc.message, form=form
-                ), 400
-            except DomainError as exc:
-                db.session.rollback()
-                form[exc.field or "new_password"].errors.append(exc.message)
-            else:
-                db.session.commit()
-                logout_user()
-                session.clear()
-                flash("Your password is set. Sign in with it.", "success")
-                return redirect(url_for("auth.login"))
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/set_password.html", form=form, user=user), status
+
+    def set_it() -> None:
+        _same_passwords(form)
+        password_links.set_password_by_link(token, form.new_password.data or "")
+
+    def done(_: None) -> ResponseReturnValue:
+        logout_user()
+        session.clear()
+        flash("Your password is set. Sign in with it.", "success")
+        return redirect(url_for("auth.login"))
+
+    def page(user: User) -> ResponseReturnValue:
+        if not form.validate_on_submit():
+            return render_template("auth/set_password.html", form=form, user=user), form_status(
+                form
+            )
+
+        def refused(exc: DomainError) -> ResponseReturnValue:
+            if isinstance(exc, password_links.LinkRefused):
+                return link_refused(exc)
+            attach_error(form, exc, "new_password")
+            return render_template("auth/set_password.html", form=form, user=user), 422
+
+        return commit(set_it, done, refused)
+
+    # Checking the link only reads; a refused link is its own page.
+    return commit(lambda: password_links.check_link(token), page, link_refused)

@@ -11,7 +11,8 @@ A view is parse → call → render::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import replace
+from typing import NoReturn, TypeVar
 
 from flask import Flask, flash, has_request_context, redirect, request
 from flask.typing import ResponseReturnValue
@@ -21,11 +22,12 @@ from werkzeug.wrappers import Response
 
 from constituent.database import SAFE_METHODS
 from constituent.extensions import db
-from constituent.models import User
+from constituent.models import Case, User
 from constituent.services import audit
 from constituent.services.errors import DomainError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def current_staff() -> User:
@@ -42,18 +44,34 @@ def actor() -> audit.Actor:
     return audit.Actor(user, request.remote_addr, request.method in SAFE_METHODS)
 
 
+def audit_read(action: str, record_type: str, record_id: object, detail: str = "") -> None:
+    """Record that someone was shown something (a confidential case, a file, an export). It is
+    a read whatever the method, so its event commits at once in its own short transaction
+    (``audit._record_read``): the view commits nothing for it."""
+    audit.record(
+        action, record_type, record_id, detail=detail, actor=replace(actor(), reading=True)
+    )
+
+
+def confidential_viewed(case: Case, what: str = "") -> None:
+    """Every showing of a confidential case is audited (``what`` says which page)."""
+    if case.confidential:
+        audit_read("confidential_case_viewed", "case", case.number, what)
+
+
 def register(app: Flask) -> None:
     """Services that audit deep inside a request find its actor here."""
     audit.use_actor_source(actor)
 
 
-def attach_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's refusal beside the field it names, or above the form when it names
-    none. Only a plain refusal (400) belongs on a form: 403, 404 and 409 have their own pages,
-    so they are raised again for ``views/errors.py``."""
+def attach_error(form: FlaskForm, exc: DomainError, default: str | None = None) -> None:
+    """Put a service's refusal beside the field it names, or beside ``default`` (above the
+    form when there is none) when it names none. Only a plain refusal (400) belongs on a form:
+    403, 404 and 409 have their own pages, so they are raised again for ``views/errors.py``."""
     if exc.status_code != 400:
         raise exc
-    field = form[exc.field] if exc.field and exc.field in form else None
+    name = exc.field if exc.field and exc.field in form else default
+    field = form[name] if name else None
     if field is not None:
         field.errors = [*list(field.errors or []), exc.message]
     else:
@@ -70,29 +88,39 @@ def submit(
     action: Callable[[], T],
     success: Callable[[T], ResponseReturnValue],
     *,
-    refused: Callable[[DomainError], None] | None = None,
+    refused: Callable[[DomainError], ResponseReturnValue | None] | None = None,
+    default: str | None = None,
+    keep: bool = True,
 ) -> ResponseReturnValue | None:
     """Validate ``form``; call ``action`` (the service); commit once; answer ``success``.
 
     Returns None when the form is to be shown again: not submitted, invalid, or refused by a
-    rule (rolled back, the refusal put on its field by ``attach_error``, or handed to
-    ``refused`` when the view shows it another way).
+    rule (rolled back, the refusal put on its field by ``attach_error``, or on ``default``
+    when it names none, or handed to ``refused`` when the view shows it another way; what
+    ``refused`` answers, if anything, is the answer).
+    ``keep=False`` is a dry run: the answer is the same, but the work is rolled back.
     """
     if not form.validate_on_submit():
         return None
-    return commit(action, success, refused or _on_form(form))
+    return commit(action, success, refused or _on_form(form, default), keep=keep)
 
 
 def commit(
     action: Callable[[], T],
     success: Callable[[T], ResponseReturnValue],
-    refused: Callable[[DomainError], ResponseReturnValue | None],
-) -> ResponseReturnValue | None:
+    refused: Callable[[DomainError], R],
+    *,
+    keep: bool = True,
+) -> ResponseReturnValue | R:
     """Call ``action`` and commit once; a refusal rolls back and is answered by ``refused``.
-    (``submit`` without the form: a button, an upload, a page with its own checks.)"""
+    (``submit`` without the form: a button, an upload, a page with its own checks.)
+    ``keep=False`` rolls the work back even when it succeeds: a dry run."""
     try:
         result = action()
-        db.session.commit()
+        if keep:
+            db.session.commit()
+        else:
+            db.session.rollback()
     except DomainError as exc:
         db.session.rollback()
         return refused(exc)
@@ -102,11 +130,23 @@ def commit(
     return success(result)
 
 
-def _on_form(form: FlaskForm) -> Callable[[DomainError], None]:
+def error_page(exc: DomainError) -> NoReturn:
+    """A refusal the view does not answer itself: rolled back, it is raised again for its
+    status page (``views/errors.py``)."""
+    raise exc
+
+
+def _on_form(form: FlaskForm, default: str | None = None) -> Callable[[DomainError], None]:
     def refused(exc: DomainError) -> None:
-        attach_error(form, exc)
+        attach_error(form, exc, default)
 
     return refused
+
+
+def discard() -> None:
+    """Keep nothing of this request: a form refused before (or by) its service is shown
+    again on a transaction of its own."""
+    db.session.rollback()
 
 
 def saved(message: str, target: str) -> Response:
@@ -124,9 +164,14 @@ def alert(exc: DomainError, target: str) -> ResponseReturnValue:
     return redirect(target)
 
 
-def act(action: Callable[[], object], message: str, target: str) -> ResponseReturnValue:
-    """A button's post (activate, delete ...): commit and say ``message``, or roll back and
-    show the refusal as an alert; either way back to ``target``."""
-    answer = commit(action, lambda _: saved(message, target), lambda exc: alert(exc, target))
-    assert answer is not None  # both answers are redirects
-    return answer
+def act(
+    action: Callable[[], object], message: str | Callable[[], str], target: str
+) -> ResponseReturnValue:
+    """A button's post (activate, delete ...): commit and say ``message`` (or what it returns,
+    asked after the commit), or roll back and show the refusal as an alert; either way back to
+    ``target``."""
+    return commit(
+        action,
+        lambda _: saved(message if isinstance(message, str) else message(), target),
+        lambda exc: alert(exc, target),
+    )

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -47,7 +46,6 @@ from constituent.models import (
     User,
 )
 from constituent.services import (
-    audit,
     auth,
     followups,
     permissions,
@@ -61,9 +59,21 @@ from constituent.services import cases as case_service
 from constituent.services import categories as category_service
 from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
-from constituent.views.boundary import actor, current_staff, saved, submit
-from constituent.views.errors import render_error
-from constituent.views.helpers import capability_required, local_today, required_version
+from constituent.views.boundary import (
+    audit_read,
+    confidential_viewed,
+    current_staff,
+    discard,
+    saved,
+    submit,
+)
+from constituent.views.errors import conflict_page, render_error
+from constituent.views.helpers import (
+    capability_required,
+    local_today,
+    required_version,
+    send_attachment,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -100,8 +110,7 @@ def _case_url(case: Case, anchor: str = "") -> str:
 
 @bp.errorhandler(StaleDataError)
 def stale(exc: StaleDataError) -> ResponseReturnValue:
-    db.session.rollback()
-    return render_error(409, STALE_MESSAGE)
+    return conflict_page(STALE_MESSAGE)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -197,9 +206,7 @@ def _render_case(
 ) -> tuple[str, int]:
     """Render the case page (each showing of a confidential case is audited)."""
     user = current_staff()
-    if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, actor=actor())
-    db.session.commit()
+    confidential_viewed(case)
     context = {
         "case": case,
         "events": case_service.timeline_for(case),
@@ -218,7 +225,7 @@ def _render_case(
 
 def _refuse(case: Case, form: FlaskForm, key: str, anchor: str, label: str) -> tuple[str, int]:
     """Re-show the case page with the form's errors beside its fields: 422, nothing saved."""
-    db.session.rollback()
+    discard()
     return _render_case(case, 422, problem=(label, anchor), given={key: form})
 
 
@@ -448,24 +455,13 @@ def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
     case = _load(case_id)
     found = uploads.get_attachment(case, attachment_id)
     path = uploads.stored_path(found)
-    audit.record(
+    audit_read(
         "attachment_downloaded",
         "attachment",
         found.id,
-        detail=f"case {case.number}" + (" (confidential)" if case.confidential else ""),
-        actor=actor(),
+        f"case {case.number}" + (" (confidential)" if case.confidential else ""),
     )
-    db.session.commit()
-    response = send_file(
-        path,
-        mimetype=found.content_type,
-        as_attachment=True,
-        download_name=found.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(path, found)
 
 
 # Editing the header --------------------------------------------------------------------------
@@ -518,11 +514,7 @@ def edit_header(case_id: int) -> ResponseReturnValue:
 
 
 def _render_edit(case: Case, form: HeaderForm, status: int = 200) -> tuple[str, int]:
-    if case.confidential:
-        audit.record(
-            "confidential_case_viewed", "case", case.number, detail="edit form", actor=actor()
-        )
-    db.session.commit()
+    confidential_viewed(case, "edit form")
     return render_template("cases/edit.html", case=case, form=form), status
 
 

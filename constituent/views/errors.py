@@ -56,6 +56,13 @@ def render_error(code: int, message: str | None = None, **context: object) -> tu
     )
 
 
+def conflict_page(message: str | None = None) -> tuple[str, int]:
+    """Someone else's save between our read and our write (``StaleDataError``): nothing of
+    ours is kept, and the 409 page says what to do."""
+    db.session.rollback()
+    return render_error(409, message)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> ResponseReturnValue:
@@ -88,8 +95,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def stale(exc: StaleDataError) -> ResponseReturnValue:
-        db.session.rollback()
-        return render_error(409)
+        return conflict_page()
 
     @app.errorhandler(OverflowError)
     def overflow(exc: OverflowError) -> ResponseReturnValue:

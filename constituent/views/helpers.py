@@ -1,4 +1,4 @@
-"""Shared view helpers: capability gates, navigation, template filters, the request commit."""
+"""Shared view helpers: capability gates, navigation, template filters, CSV downloads."""
 
 from __future__ import annotations
 
@@ -6,14 +6,25 @@ import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, stream_with_context, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Field
 
-from constituent.models import Case
+from constituent.forms.agencies import ConfirmForm
+from constituent.models import Attachment, Case
 from constituent.services import permissions, tags
 from constituent.services.clock import office_today, office_tz
 from constituent.services.errors import DomainError
@@ -130,17 +141,45 @@ def csv_download(
     what: str,
 ) -> Response:
     """Audit an export (committed before streaming starts), then stream it as CSV."""
-    from constituent.extensions import db
-    from constituent.services import audit, exports
-    from constituent.views.boundary import actor
+    from constituent.services import exports
+    from constituent.views.boundary import audit_read
 
-    audit.record("export", record_type, record_id, detail=what[:1000], actor=actor())
-    db.session.commit()
+    audit_read("export", record_type, record_id, what[:1000])
     response = Response(
         stream_with_context(exports.csv_chunks(header, rows, bom=True)), mimetype="text/csv"
     )
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def paging(total: int, per_page: int) -> tuple[int, int, dict[str, str]]:
+    """The page a paged list was asked for (``?page=``, kept within its pages), how many pages
+    it has, and its other query arguments (for the pager's links)."""
+    pages = max(1, -(-total // per_page))
+    asked = request.args.get("page", "1")
+    page = int(asked) if asked.isdigit() and len(asked) < 7 else 1
+    others = {k: v for k, v in request.args.items() if k != "page"}
+    return min(max(page, 1), pages), pages, others
+
+
+def confirm_post() -> None:
+    """Refuse a button's post (a ``ConfirmForm``) without a valid CSRF token: 400."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def send_attachment(path: Path, stored: Attachment) -> Response:
+    """A kept file, downloaded as itself: never sniffed, never cached (audit it first)."""
+    response = send_file(
+        path,
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -13,21 +13,15 @@ from constituent.forms import choices
 from constituent.forms.letters import LetterChoiceForm, PrintLetterForm
 from constituent.models import AgencyContact, Case, Referral, User
 from constituent.services import agencies as agency_service
-from constituent.services import audit, permissions, routing, submissions
 from constituent.services import letters as letter_service
+from constituent.services import permissions, routing, submissions
 from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability, get_case
-from constituent.views.boundary import actor, commit, current_staff
+from constituent.views.boundary import commit, confidential_viewed, current_staff
 from constituent.views.helpers import capability_required, local_today
 
 bp = Blueprint("letters", __name__)
-
-
-def _audit_confidential(case: Case, what: str) -> None:
-    """Every view of a confidential case is audited."""
-    if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
 
 
 def _contact_choices() -> list[SelectChoice]:
@@ -59,7 +53,7 @@ def new_letter(case_id: int) -> ResponseReturnValue:
     """Choose a template (and an agency contact or referral) and preview the letter."""
     user = current_staff()
     case = get_case(user, case_id, Action.EDIT)
-    _audit_confidential(case, "letter preview")
+    confidential_viewed(case, "letter preview")
     templates = letter_service.list_templates(active_only=True)
     referrals = referral_service.case_referrals(case)
     form = LetterChoiceForm(formdata=request.args if request.args else None)
@@ -109,7 +103,6 @@ def new_letter(case_id: int) -> ResponseReturnValue:
                 status = 422
         else:
             status = 422
-    db.session.commit()  # the audit event of a confidential case's view
     return render_template(
         "letters/new.html",
         case=case,
@@ -160,9 +153,7 @@ def print_letter(case_id: int) -> ResponseReturnValue:
         # Back to the preview, which shows the reason beside the field (nothing was saved).
         return redirect(url_for("letters.new_letter", case_id=case.id, **args))
 
-    done = commit(write, redirect, refused)
-    assert done is not None  # both answers are redirects
-    return done
+    return commit(write, redirect, refused)
 
 
 @bp.route("/letters/<int:letter_id>")
@@ -175,8 +166,7 @@ def letter_detail(letter_id: int) -> ResponseReturnValue:
         case = get_case(user, letter.case_id, Action.VIEW)
     except NotFound:
         raise NotFound("No letter with that number is available to you.") from None
-    _audit_confidential(case, f"letter {letter.id}")
-    db.session.commit()
+    confidential_viewed(case, f"letter {letter.id}")
     author = db.session.get(User, letter.created_by_id) if letter.created_by_id else None
     template = letter_service.get_template(letter.template_id) if letter.template_id else None
     return render_template(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -13,31 +12,30 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 
-from constituent.extensions import csrf, db
+from constituent.extensions import csrf
 from constituent.forms.mail import FileMessageForm, NewCaseForm, UploadForm
-from constituent.models import Category, InboundMessage, InboundStatus
-from constituent.services import (
-    audit,
-    constituents,
-    intake,
-    office,
-    permissions,
-    submissions,
-    uploads,
-)
+from constituent.models import InboundMessage, InboundStatus
 from constituent.services import mail as mail_service
-from constituent.services.errors import DomainError, NotFound
+from constituent.services import office, permissions, uploads
+from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
-from constituent.views.boundary import current_staff
+from constituent.views import new_case as new_case_page
+from constituent.views.boundary import (
+    audit_read,
+    commit,
+    confidential_viewed,
+    current_staff,
+    error_page,
+    saved,
+    submit,
+)
 from constituent.views.errors import render_error
-from constituent.views.helpers import capability_required, case_number
+from constituent.views.helpers import capability_required, case_number, send_attachment
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
 
@@ -114,15 +112,23 @@ def upload() -> ResponseReturnValue:
     """Import the uploaded messages and show what became of each one."""
     request.max_content_length = _upload_limit()
     form = UploadForm()
-    if not form.validate_on_submit():
-        db.session.rollback()
-        return _render_inbox(upload_form=form, code=422)
-    sources: list[mail_service.MailSource] = []
-    for upload_file in form.chosen():
-        sources += mail_service.split_upload(upload_file.read(), upload_file.filename or "")
-    report = mail_service.import_sources(sources, user=current_staff())
-    db.session.commit()
-    return _render_inbox(report=report)
+
+    def imported() -> mail_service.ImportReport:
+        sources: list[mail_service.MailSource] = []
+        for upload_file in form.chosen():
+            sources += mail_service.split_upload(upload_file.read(), upload_file.filename or "")
+        return mail_service.import_sources(sources, user=current_staff())
+
+    done = submit(form, imported, lambda report: _render_inbox(report=report), refused=error_page)
+    return done or _render_inbox(upload_form=form, code=422)
+
+
+def _already_filed(message: InboundMessage, target: str) -> ResponseReturnValue | None:
+    """Filing, or opening a case from, a message that was filed meanwhile: say so at ``target``."""
+    if message.status != InboundStatus.FILED:
+        return None
+    flash("That message was already filed.", "info")
+    return redirect(target)
 
 
 @bp.post("/<int:message_id>/file")
@@ -131,27 +137,32 @@ def file_message(message_id: int) -> ResponseReturnValue:
     """File a queued message onto the case whose number the staffer typed or picked."""
     user = current_staff()
     message = mail_service.get_message(user, message_id)
-    if message.status == InboundStatus.FILED:
-        flash("That message was already filed.", "info")
-        return redirect(url_for(".inbox"))
+    if filed := _already_filed(message, url_for(".inbox")):
+        return filed
     form = FileMessageForm(prefix=f"m{message.id}")
     back = request.form.get("back") == "detail"
-    try:
+
+    def file() -> mail_service.Filing:
         if not form.validate_on_submit():
             raise DomainError(
                 next(iter(form.case_number.errors or ["Type the case number."])),
                 field="case_number",
             )
-        filing = mail_service.file_by_number(message, form.case_number.data or "", user)
-    except DomainError as exc:
-        db.session.rollback()
+        return mail_service.file_by_number(message, form.case_number.data or "", user)
+
+    def refused(exc: DomainError) -> ResponseReturnValue:
         if exc.status_code != 400:
-            raise
+            raise exc
         form.case_number.errors = [exc.message]
         if back:
             return _render_detail(mail_service.get_message(user, message_id), form, 422)
         return _render_inbox(given=(message_id, form), code=422)
-    db.session.commit()
+
+    return commit(file, lambda filing: saved(_filed(message, filing), url_for(".inbox")), refused)
+
+
+def _filed(message: InboundMessage, filing: mail_service.Filing) -> str:
+    """What filing the message did, in a sentence or two."""
     text = f"Filed “{message.subject or 'no subject'}” to case {case_number(filing.case.number)}."
     if filing.referral is not None:
         text += (
@@ -160,8 +171,7 @@ def file_message(message_id: int) -> ResponseReturnValue:
         )
     elif filing.note:
         text += " " + filing.note
-    flash(text, "success")
-    return redirect(url_for(".inbox"))
+    return text
 
 
 def _render_detail(
@@ -178,21 +188,13 @@ def _render_detail(
     }
     if message.status == InboundStatus.FILED and message.case_id is not None:
         case = permissions.get_case(user, message.case_id)
-        if case.confidential:
-            audit.record(
-                "confidential_case_viewed",
-                "case",
-                case.number,
-                detail=f"inbound message {message.id}",
-                user=user,
-            )
+        confidential_viewed(case, f"inbound message {message.id}")
         context["case"] = case
         context["response"] = mail_service.response_of(message)
     else:
         context["form"] = form or _file_form(message)
         context["suggestions"] = mail_service.suggest_cases(message, user)
         context["reason"] = mail_service.queue_reason(message, user)
-    db.session.commit()
     return render_template("mail/detail.html", **context), code
 
 
@@ -217,62 +219,11 @@ def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
         detail += f", case {message.case.number}" + (
             " (confidential)" if message.case.confidential else ""
         )
-    audit.record("attachment_downloaded", "attachment", stored.id, detail=detail)
-    db.session.commit()
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    audit_read("attachment_downloaded", "attachment", stored.id, detail)
+    return send_attachment(path, stored)
 
 
 # Opening a new case from a message -----------------------------------------------------------
-
-
-def _category_choices() -> list[SelectChoice]:
-    rows = db.session.scalars(
-        sa.select(Category).where(Category.active.is_(True)).order_by(Category.name)
-    )
-    return [SelectChoice("", "Choose a category")] + [SelectChoice(c.id, c.name) for c in rows]
-
-
-def _new_case_context(message: InboundMessage, form: NewCaseForm) -> dict[str, Any]:
-    """Candidates, the chosen record and the district question, as on the log-a-call page."""
-    user = current_staff()
-    details = form.details()
-    selected = None
-    if details.constituent_id:
-        try:
-            selected = constituents.get_constituent(user, details.constituent_id)
-        except NotFound:
-            selected = None
-    matches = constituents.find_matches(
-        user,
-        first_name=details.first_name,
-        last_name=details.last_name,
-        email=details.email,
-        street=details.street,
-        zip5=details.zip5,
-        exclude_id=selected.id if selected else None,
-    )
-    question = intake.district_question(user, details.zip5, selected)
-    form.ask_district(question)
-    searched = any(
-        v.strip() for v in (details.first_name, details.last_name, details.email, details.street)
-    )
-    return {
-        "message": message,
-        "form": form,
-        "matches": matches,
-        "selected": selected,
-        "question": question,
-        "searched": searched,
-    }
 
 
 @bp.route("/<int:message_id>/new-case", methods=["GET", "POST"])
@@ -281,12 +232,10 @@ def new_case(message_id: int) -> ResponseReturnValue:
     """Open a new case from a queued message: "Find matches" re-renders with candidates."""
     user = current_staff()
     message = mail_service.get_message(user, message_id)
-    if message.status == InboundStatus.FILED:
-        flash("That message was already filed.", "info")
-        return redirect(url_for(".message_detail", message_id=message.id))
+    if filed := _already_filed(message, url_for(".message_detail", message_id=message.id)):
+        return filed
     if request.method == "GET":
-        message = mail_service.open_message(user, message_id)
-        db.session.commit()
+        message = mail_service.open_message(user, message_id)  # audited: a read's own commit
         sender = mail_service.sender_address(message)
         form = NewCaseForm(
             formdata=None,
@@ -296,36 +245,23 @@ def new_case(message_id: int) -> ResponseReturnValue:
         )
     else:
         form = NewCaseForm()
-    form.category_id.choices = _category_choices()
+    form.category_id.choices = new_case_page.category_choices()
     status = 200
     if request.method == "POST" and request.form.get("action") != "find":
-        form.validate()
-        details = form.details()
-        errors = intake.validate_call(user, details)
-        if not errors and not form.errors:
-            try:
-                claimed = submissions.claim(user, form.submission_key.data)
-                case = mail_service.open_case_from_message(message, user, details)
-                submissions.record(claimed, url_for("cases.case_detail", case_id=case.id))
-                db.session.commit()
-            except intake.IntakeRefused as exc:
-                errors = exc.errors
-            except DomainError as exc:
-                if exc.status_code != 400:
-                    raise
-                errors = {exc.field or "subject": exc.message}
-            else:
-                flash(
-                    f"Case {case_number(case.number)} opened for "
-                    f"{case.constituent.full_name}, with the email on its timeline.",
-                    "success",
-                )
-                return redirect(url_for("cases.case_detail", case_id=case.id))
-        db.session.rollback()
+        done = new_case_page.open_case(
+            form,
+            lambda details: mail_service.open_case_from_message(message, user, details),
+            lambda case: saved(
+                f"Case {case_number(case.number)} opened for "
+                f"{case.constituent.full_name}, with the email on its timeline.",
+                url_for("cases.case_detail", case_id=case.id),
+            ),
+            lambda case: url_for("cases.case_detail", case_id=case.id),
+            fallback="subject",
+        )
+        if done is not None:
+            return done
         message = mail_service.get_message(user, message_id)
-        for name, text in errors.items():
-            target = form[name] if name in form else form.subject
-            if not target.errors:
-                target.errors = [*target.errors, text]
         status = 422
-    return render_template("mail/new_case.html", **_new_case_context(message, form)), status
+    context = new_case_page.context(form)
+    return render_template("mail/new_case.html", message=message, **context), status

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from constituent.extensions import db
 from constituent.services import districts as district_service
 from constituent.services import followups, notifications
 from constituent.services.permissions import Capability
-from constituent.views.boundary import alert, commit, current_staff
+from constituent.views.boundary import alert, commit, current_staff, error_page
 from constituent.views.helpers import capability_required, local_today, start_page
 
 bp = Blueprint("main", __name__)
@@ -37,19 +36,22 @@ def my_work() -> ResponseReturnValue:
 @capability_required(Capability.WORK_CASES)
 def mark_notification_read(notification_id: int) -> ResponseReturnValue:
     target = url_for("main.my_work") + "#notifications-heading"
-    done = commit(
+    return commit(
         lambda: notifications.mark_read(current_staff(), notification_id),
         lambda _: redirect(target),
         lambda exc: alert(exc, target),
     )
-    assert done is not None  # both answers are redirects
-    return done
 
 
 @bp.post("/my-work/notifications/read")
 @capability_required(Capability.WORK_CASES)
 def mark_all_notifications_read() -> ResponseReturnValue:
-    count = notifications.mark_all_read(current_staff())
-    db.session.commit()
-    flash(f"{count} {'notification' if count == 1 else 'notifications'} marked as read.", "info")
-    return redirect(url_for("main.my_work"))
+    target = url_for("main.my_work")
+
+    def marked(count: int) -> ResponseReturnValue:
+        flash(
+            f"{count} {'notification' if count == 1 else 'notifications'} marked as read.", "info"
+        )
+        return redirect(target)
+
+    return commit(lambda: notifications.mark_all_read(current_staff()), marked, error_page)

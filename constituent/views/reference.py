@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from constituent import jobs
 from constituent.extensions import db
 from constituent.forms import choices
-from constituent.forms.agencies import ConfirmForm
 from constituent.forms.categories import (
     CategoryForm,
     CategoryImportForm,
@@ -21,39 +19,31 @@ from constituent.forms.categories import (
 )
 from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
 from constituent.forms.imports import CaseloadUploadForm
-from constituent.models import Category, District, ImportStatus
+from constituent.models import Category, District, ImportJob, ImportStatus
 from constituent.services import categories as category_service
 from constituent.services import districts as district_service
 from constituent.services import import_jobs, imports
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
-from constituent.views.helpers import capability_required
+from constituent.views.boundary import (
+    act,
+    attach_error,
+    commit,
+    current_staff,
+    form_status,
+    saved,
+    submit,
+)
+from constituent.views.helpers import capability_required, confirm_post
 
 bp = Blueprint("reference", __name__, url_prefix="/admin")
 
 
-def _submit(form: FlaskForm, change: Callable[[], str]) -> bool:
-    """Validate, call the service, commit and flash its message; a refusal rolls back and is
-    shown beside its field. True when saved."""
-    if not form.validate_on_submit():
-        return False
-    try:
-        message = change()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.field and exc.field in form:
-            form[exc.field].errors = [*form[exc.field].errors, exc.message]
-        else:
-            form.form_errors.append(exc.message)
-        return False
-    flash(message, "success")
-    return True
-
-
-def _confirm() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+def _submit(
+    form: FlaskForm, change: Callable[[], str], endpoint: str
+) -> ResponseReturnValue | None:
+    """``boundary.submit`` whose service answers the success message; then to ``endpoint``."""
+    return submit(form, change, lambda message: saved(message, url_for(endpoint)))
 
 
 def district_page(
@@ -83,13 +73,11 @@ def add_district() -> ResponseReturnValue:
                 state=(form.state.data or "").strip() or None,
                 legislator_name=form.legislator_name.data or None,
             ),
-            by=current_user,
+            by=current_staff(),
         )
         return f"Added district {district.code}."
 
-    if _submit(form, add):
-        return redirect(url_for("admin.districts"))
-    return district_page(district_form=form), 422
+    return _submit(form, add, "admin.districts") or (district_page(district_form=form), 422)
 
 
 @bp.route("/districts/<int:district_id>/edit", methods=["GET", "POST"])
@@ -100,30 +88,28 @@ def edit_district(district_id: int) -> ResponseReturnValue:
 
     def save() -> str:
         district_service.edit_district(
-            district, form.name.data or "", form.legislator_name.data or "", by=current_user
+            district, form.name.data or "", form.legislator_name.data or "", by=current_staff()
         )
         return f"Saved {district.code}."
 
-    if _submit(form, save):
-        return redirect(url_for("admin.districts"))
-    status = 422 if form.is_submitted() else 200
-    return render_template("admin/district_edit.html", form=form, district=district), status
+    return _submit(form, save, "admin.districts") or (
+        render_template("admin/district_edit.html", form=form, district=district),
+        form_status(form),
+    )
 
 
 @bp.route("/districts/<int:district_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
-    _confirm()
+    confirm_post()
     district = db.session.get(District, district_id) or abort(404)
-    try:
-        district_service.set_district_active(district, change == "activate", by=current_user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(f"{district.code} is {'active' if district.active else 'deactivated'}.", "success")
-    return redirect(url_for("admin.districts"))
+    return act(
+        lambda: district_service.set_district_active(
+            district, change == "activate", by=current_staff()
+        ),
+        lambda: f"{district.code} is {'active' if district.active else 'deactivated'}.",
+        url_for("admin.districts"),
+    )
 
 
 @bp.route("/zips/new", methods=["POST"])
@@ -133,13 +119,11 @@ def add_zip() -> ResponseReturnValue:
 
     def add() -> str:
         row = district_service.add_zip(
-            form.zip5.data or "", form.district.data or "", by=current_user
+            form.zip5.data or "", form.district.data or "", by=current_staff()
         )
         return f"ZIP {row.zip5} is in {row.district_code}."
 
-    if _submit(form, add):
-        return redirect(url_for("admin.districts"))
-    return district_page(zip_form=form), 422
+    return _submit(form, add, "admin.districts") or (district_page(zip_form=form), 422)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -171,25 +155,29 @@ def _start_import(form: CaseloadUploadForm) -> ResponseReturnValue:
     upload = form.file.data
     dry_run = bool(form.dry_run.data)
     path, total = jobs.keep_upload(upload)
-    try:
-        job = import_jobs.start_job(
-            form.kind.data or "", upload.filename or "", total, by=current_user, dry_run=dry_run
+
+    def started(job: ImportJob) -> ResponseReturnValue:
+        jobs.start_import(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            job.id,
+            path,
+            current_staff().id,
+            dry_run=dry_run,
         )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
+        return redirect(url_for(".import_job", job_id=job.id))
+
+    def refused(exc: DomainError) -> ResponseReturnValue:
         path.unlink(missing_ok=True)
-        target = form[exc.field] if exc.field and exc.field in form else form.file
-        target.errors = [*target.errors, exc.message]
+        attach_error(form, exc, "file")
         return _import_page(form), 422
-    jobs.start_import(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
-        job.id,
-        path,
-        current_user.id,
-        dry_run=dry_run,
+
+    return commit(
+        lambda: import_jobs.start_job(
+            form.kind.data or "", upload.filename or "", total, by=current_staff(), dry_run=dry_run
+        ),
+        started,
+        refused,
     )
-    return redirect(url_for(".import_job", job_id=job.id))
 
 
 def _job_context(job_id: int) -> dict[str, object]:
@@ -242,30 +230,32 @@ def categories() -> ResponseReturnValue:
 
     def add() -> str:
         category = category_service.add_category(
-            form.name.data or "", form.description.data or "", by=current_user
+            form.name.data or "", form.description.data or "", by=current_staff()
         )
         return f"Added {category.name}."
 
-    if _submit(form, add):
-        return redirect(url_for("reference.categories"))
-    return _categories_page(form=form), 422 if form.is_submitted() else 200
+    return _submit(form, add, "reference.categories") or (
+        _categories_page(form=form),
+        form_status(form),
+    )
 
 
 @bp.route("/categories/import", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def import_categories() -> ResponseReturnValue:
     form = CategoryImportForm()
-    report = None
-    if form.validate_on_submit():
-        try:
-            text = district_service.decode_upload(form.file.data.read())
-            report = category_service.import_categories(text, by=current_user)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, exc.message]
-    status = 200 if report is not None and not report.refused else 422
-    return _categories_page(import_form=form, report=report), status
+    done = submit(
+        form,
+        lambda: category_service.import_categories(
+            district_service.decode_upload(form.file.data.read()), by=current_staff()
+        ),
+        lambda report: (
+            _categories_page(import_form=form, report=report),
+            422 if report.refused else 200,
+        ),
+        refused=lambda exc: attach_error(form, exc, "file"),
+    )
+    return done or (_categories_page(import_form=form), 422)
 
 
 def _merge_form(category: Category) -> CategoryMergeForm:
@@ -287,18 +277,15 @@ def category(category_id: int) -> ResponseReturnValue:
 
     def rename() -> str:
         old = item.name
-        category_service.rename_category(item, form.name.data or "", by=current_user)
+        category_service.rename_category(item, form.name.data or "", by=current_staff())
         return f"Renamed {old} to {item.name}."
 
-    if _submit(form, rename):
-        return redirect(url_for("reference.categories"))
-    status = 422 if form.is_submitted() else 200
-    return render_template(
-        "admin/category.html",
-        category=item,
-        form=form,
-        merge_form=_merge_form(item),
-    ), status
+    return _submit(form, rename, "reference.categories") or (
+        render_template(
+            "admin/category.html", category=item, form=form, merge_form=_merge_form(item)
+        ),
+        form_status(form),
+    )
 
 
 @bp.route("/categories/<int:category_id>/merge", methods=["POST"])
@@ -312,24 +299,26 @@ def merge_category(category_id: int) -> ResponseReturnValue:
         target = db.session.get(Category, form.target.data)
         if target is None:
             raise DomainError("Choose the category to merge into.", field="target")
-        report = category_service.merge_categories(item, target, by=current_user)
+        report = category_service.merge_categories(item, target, by=current_staff())
         return (
             f"Merged {name} into {target.name}: {report.cases} cases, {report.rules} routing "
             f"rules and {report.agencies} agencies moved."
         )
 
-    if _submit(form, merge):
-        return redirect(url_for("reference.categories"))
     rename = CategoryRenameForm(data={"name": item.name})
-    return render_template("admin/category.html", category=item, form=rename, merge_form=form), 422
+    return _submit(form, merge, "reference.categories") or (
+        render_template("admin/category.html", category=item, form=rename, merge_form=form),
+        422,
+    )
 
 
 @bp.route("/categories/<int:category_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
-    _confirm()
+    confirm_post()
     item = db.session.get(Category, category_id) or abort(404)
-    category_service.set_active(item, change == "activate", by=current_user)
-    db.session.commit()
-    flash(f"{item.name} is {'active' if item.active else 'deactivated'}.", "success")
-    return redirect(url_for("reference.categories"))
+    return act(
+        lambda: category_service.set_active(item, change == "activate", by=current_staff()),
+        lambda: f"{item.name} is {'active' if item.active else 'deactivated'}.",
+        url_for("reference.categories"),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -46,23 +46,25 @@ from constituent.models import (
     User,
 )
 from constituent.services import agencies as agency_service
-from constituent.services import audit, auth, permissions, routing, submissions, versions
+from constituent.services import auth, permissions, routing, submissions, versions
 from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
 from constituent.views.boundary import (
-    actor,
     attach_error,
+    confidential_viewed,
     current_staff,
     form_status,
     saved,
     submit,
 )
-from constituent.views.errors import render_error
+from constituent.views.errors import conflict_page
 from constituent.views.helpers import capability_required, local_today, required_version
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+
+Form = TypeVar("Form", bound=FlaskForm)
 
 STALE = (
     "Someone else saved this referral or its case after you opened the page. "
@@ -84,14 +86,7 @@ def _referral_page(referral: Referral) -> str:
 @bp.errorhandler(StaleDataError)
 def stale(exc: StaleDataError) -> ResponseReturnValue:
     """Someone else's save between our read and our commit: a 409 that says what to do."""
-    db.session.rollback()
-    return render_error(409, STALE)
-
-
-def _audit_confidential(case: Case, what: str) -> None:
-    if case.confidential:
-        audit.record("confidential_case_viewed", "case", case.number, detail=what, actor=actor())
-        db.session.commit()
+    return conflict_page(STALE)
 
 
 def _agency_choices() -> list[SelectChoice]:
@@ -189,7 +184,7 @@ def new_referral(case_id: int | None = None) -> ResponseReturnValue:
     suggestion = routing.best_rule(case.category, case.district)
     today = local_today()
     if request.method == "GET":
-        _audit_confidential(case, "new referral form")
+        confidential_viewed(case, "new referral form")
         form.sent_on.data = today
         form.method.data = ReferralMethod.EMAIL.value
         if suggestion is not None:
@@ -277,7 +272,7 @@ def _detail(referral: Referral, status: int = 200, **forms: FlaskForm) -> Any:
 @capability_required(Capability.WORK_CASES)
 def referral_detail(referral_id: int) -> ResponseReturnValue:
     referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
-    _audit_confidential(referral.case, f"referral {referral.id}")
+    confidential_viewed(referral.case, f"referral {referral.id}")
     return _detail(referral)
 
 
@@ -292,7 +287,7 @@ def edit_referral(referral_id: int) -> ResponseReturnValue:
     form = ReferralEditForm(obj=None if request.method == "POST" else referral)
     form.contact.choices = _contact_choices(referral.agency)
     if request.method == "GET":
-        _audit_confidential(referral.case, f"referral {referral.id} edit form")
+        confidential_viewed(referral.case, f"referral {referral.id} edit form")
         form.contact.data = referral.contact_id or 0
     version = required_version(form.version) if request.method == "POST" else None
     done = submit(
@@ -313,15 +308,34 @@ def edit_referral(referral_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
-@capability_required(Capability.WORK_CASES)
-def acknowledge(referral_id: int) -> ResponseReturnValue:
+def _change(
+    referral_id: int,
+    form_class: type[Form],
+    key: str,
+    change: Callable[[Referral, Form, int], object],
+    message: Callable[[Referral], str],
+) -> ResponseReturnValue:
+    """A change of a referral from a form on its page (``key`` names the form there): saved
+    and said, or the page again with the form's errors."""
     referral = _editable(referral_id)
-    form = AcknowledgeForm()
+    form = form_class()
     version = required_version(form.version)
     done = submit(
         form,
-        lambda: referral_service.acknowledge(
+        lambda: change(referral, form, version),
+        lambda _: saved(message(referral), _referral_page(referral)),
+    )
+    return done or _detail(_editable(referral_id), 422, **{key: form})
+
+
+@bp.route("/<int:referral_id>/acknowledge", methods=["POST"])
+@capability_required(Capability.WORK_CASES)
+def acknowledge(referral_id: int) -> ResponseReturnValue:
+    return _change(
+        referral_id,
+        AcknowledgeForm,
+        "acknowledge_form",
+        lambda referral, form, version: referral_service.acknowledge(
             referral,
             on=form.acknowledged_on.data,
             author=current_staff(),
@@ -329,49 +343,36 @@ def acknowledge(referral_id: int) -> ResponseReturnValue:
             version=version,
             today=local_today(),
         ),
-        lambda _: saved(
-            f"Recorded that {referral.agency.label} acknowledged the referral.",
-            _referral_page(referral),
-        ),
+        lambda referral: f"Recorded that {referral.agency.label} acknowledged the referral.",
     )
-    return done or _detail(_editable(referral_id), 422, acknowledge_form=form)
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
 def decline(referral_id: int) -> ResponseReturnValue:
-    referral = _editable(referral_id)
-    form = DeclineForm()
-    version = required_version(form.version)
-    done = submit(
-        form,
-        lambda: referral_service.decline(
+    return _change(
+        referral_id,
+        DeclineForm,
+        "decline_form",
+        lambda referral, form, version: referral_service.decline(
             referral, reason=form.reason.data or "", author=current_staff(), version=version
         ),
-        lambda _: saved(
-            f"Recorded that {referral.agency.label} declined the referral.",
-            _referral_page(referral),
-        ),
+        lambda referral: f"Recorded that {referral.agency.label} declined the referral.",
     )
-    return done or _detail(_editable(referral_id), 422, decline_form=form)
 
 
 @bp.route("/<int:referral_id>/withdraw", methods=["POST"])
 @capability_required(Capability.WORK_CASES)
 def withdraw(referral_id: int) -> ResponseReturnValue:
-    referral = _editable(referral_id)
-    form = WithdrawForm()
-    version = required_version(form.version)
-    done = submit(
-        form,
-        lambda: referral_service.withdraw(
+    return _change(
+        referral_id,
+        WithdrawForm,
+        "withdraw_form",
+        lambda referral, form, version: referral_service.withdraw(
             referral, reason=form.reason.data, author=current_staff(), version=version
         ),
-        lambda _: saved(
-            f"Referral to {referral.agency.label} withdrawn.", _referral_page(referral)
-        ),
+        lambda referral: f"Referral to {referral.agency.label} withdrawn.",
     )
-    return done or _detail(_editable(referral_id), 422, withdraw_form=form)
 
 
 @bp.route("/<int:referral_id>/second-inquiry", methods=["POST"])
@@ -429,7 +430,7 @@ def record_response(referral_id: int) -> ResponseReturnValue:
     referral = _editable(referral_id)
     form = ResponseForm()
     if request.method == "GET":
-        _audit_confidential(referral.case, f"referral {referral.id} response form")
+        confidential_viewed(referral.case, f"referral {referral.id} response form")
         form.received_on.data = local_today()
         form.channel.data = referral.method.value
         form.version.data = referral.version
@@ -475,7 +476,7 @@ def _response(referral: Referral, response_id: int) -> AgencyResponse:
 def response_detail(referral_id: int, response_id: int) -> ResponseReturnValue:
     referral = referral_service.get_referral(current_staff(), referral_id, Action.VIEW)
     response = _response(referral, response_id)
-    _audit_confidential(referral.case, f"response {response.id}")
+    confidential_viewed(referral.case, f"response {response.id}")
     return _response_page(referral, response)
 
 

@@ -7,16 +7,15 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from constituent.extensions import db
 from constituent.forms.search import SearchForm
 from constituent.search import indexer, searching
 from constituent.search import query as search_query
 from constituent.search.searching import FACETS, SORTS
 from constituent.search.store import SearchUnavailable
-from constituent.services import audit, permissions
+from constituent.services import permissions
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Capability
-from constituent.views.boundary import actor, current_staff
+from constituent.views.boundary import audit_read, current_staff
 from constituent.views.helpers import capability_required
 
 bp = Blueprint("search", __name__, url_prefix="/search")
@@ -114,14 +113,12 @@ def results() -> ResponseReturnValue:
         return render_template("search/results.html", **context), 422
     if outcome.confidential_shown:
         # Listing confidential cases with passages of their text is a view of them.
-        audit.record(
+        audit_read(
             "search_confidential_results",
             "search",
             None,
-            detail="cases " + ", ".join(str(n) for n in outcome.confidential_shown),
-            actor=actor(),
+            "cases " + ", ".join(str(n) for n in outcome.confidential_shown),
         )
-        db.session.commit()
     context["outcome"] = outcome
     return render_template("search/results.html", **context)
 

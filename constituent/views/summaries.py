@@ -3,7 +3,9 @@ print view, CSV downloads of every table, and (supervisors, admins) the cases be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +19,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from constituent.extensions import db
 from constituent.forms import choices
 from constituent.forms.summaries import PeriodForm
 from constituent.models import District
@@ -27,8 +28,10 @@ from constituent.services.clock import office_tz
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.services.summaries import Period
+from constituent.services.summaries import drill as drill_service
 from constituent.views.boundary import current_staff
-from constituent.views.helpers import capability_required, csv_download, local_today
+from constituent.views.errors import render_error
+from constituent.views.helpers import capability_required, csv_download, local_today, paging
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
@@ -155,44 +158,41 @@ def overview_csv() -> ResponseReturnValue:
     )
 
 
-@bp.get("/<code>")
-@capability_required(Capability.READ_SUMMARIES)
-def district(code: str) -> ResponseReturnValue:
+def _district_page(
+    code: str, answer: Callable[[dict[str, Any]], ResponseReturnValue]
+) -> ResponseReturnValue:
+    """One district's summary and its tables for the period asked, handed to ``answer`` (the
+    page, its print view, a CSV) as the page's context; a period that is wrong re-shows the
+    page with its error."""
     found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     if period is None:
         return _bad_period(form, "summaries/district.html", district=found, tables=None)
     summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    return render_template(
-        "summaries/district.html",
-        form=form,
-        period=period,
-        district=found,
-        summary=summary,
-        tables=tables,
-        how_counted=summaries.HOW_COUNTED,
-        drill_url=_drill_url,
+    return answer(
+        {
+            "form": form,
+            "period": period,
+            "district": found,
+            "summary": summary,
+            "tables": summary_tables.summary_tables(summary, _audience()),
+            "how_counted": summaries.HOW_COUNTED,
+        }
+    )
+
+
+@bp.get("/<code>")
+@capability_required(Capability.READ_SUMMARIES)
+def district(code: str) -> ResponseReturnValue:
+    return _district_page(
+        code, lambda page: render_template("summaries/district.html", drill_url=_drill_url, **page)
     )
 
 
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str) -> ResponseReturnValue:
-    found = summaries.district_for(current_staff(), code)
-    form, period = _period_form()
-    if period is None:
-        return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    return render_template(
-        "summaries/print.html",
-        period=period,
-        district=found,
-        summary=summary,
-        tables=tables,
-        how_counted=summaries.HOW_COUNTED,
-    )
+    return _district_page(code, lambda page: render_template("summaries/print.html", **page))
 
 
 @bp.get(
@@ -201,136 +201,146 @@ def print_view(code: str) -> ResponseReturnValue:
 )
 @capability_required(Capability.READ_SUMMARIES)
 def table_csv(code: str, key: str) -> ResponseReturnValue:
-    found = summaries.district_for(current_staff(), code)
-    form, period = _period_form()
-    if period is None:
-        return _bad_period(form, "summaries/district.html", district=found, tables=None)
-    summary = _summary(found, period)
-    tables = summary_tables.summary_tables(summary, _audience())
-    what = f"{found.code} summary, {key}, {period.dates}"
-    filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
-    if key == "all":
-        return _csv(
-            filename, summary_tables.LONG_HEADER, summary_tables.long_rows(tables), what, found.code
-        )
-    table = next((t for t in tables if t.key == key), None)
-    if table is None:  # the staff table, or a breakdown of a period in progress, withheld
-        message = "There is no such table on this summary."
-        if key != "by_staff" and not summary.complete:
-            message = summary_tables.IN_PROGRESS_NOTE
-        return render_template(
-            "errors/error.html", code=404, title="Page not found", message=message
-        ), 404
-    return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
+    def download(page: dict[str, Any]) -> ResponseReturnValue:
+        found, period, tables = page["district"], page["period"], page["tables"]
+        what = f"{found.code} summary, {key}, {period.dates}"
+        filename = f"{found.code}-{key.replace('_', '-')}-{period.start}-{period.end}.csv"
+        if key == "all":
+            header, rows = summary_tables.LONG_HEADER, summary_tables.long_rows(tables)
+            return _csv(filename, header, rows, what, found.code)
+        table = next((t for t in tables if t.key == key), None)
+        if table is None:  # the staff table, or a breakdown of a period in progress, withheld
+            message = "There is no such table on this summary."
+            if key != "by_staff" and not page["summary"].complete:
+                message = summary_tables.IN_PROGRESS_NOTE
+            return render_error(404, message)
+        return _csv(filename, table.csv_header(), table.csv_rows(), what, found.code)
+
+    return _district_page(code, download)
 
 
-def _drill_context(code: str) -> tuple[District, PeriodForm, Period | None, summaries.Drill | None]:
+@dataclass(frozen=True)
+class _Drilled:
+    """The cases behind a number: the district, the period, the figure and its filters, and
+    the select that lists them (in the office's time zone, as of today)."""
+
+    district: District
+    form: PeriodForm
+    period: Period
+    drill: summaries.Drill
+    listed: sa.Select[Any]
+    tz: tzinfo
+    today: date
+
+
+def _drill_page(
+    code: str, answer: Callable[[_Drilled], ResponseReturnValue]
+) -> ResponseReturnValue:
+    """The cases behind a number handed to ``answer`` (the list, its CSV); a period or a
+    figure that is wrong re-shows the list with its error."""
     found = summaries.district_for(current_staff(), code)
     form, period = _period_form()
     drill = summaries.parse_drill(request.args.to_dict()) if period is not None else None
-    return found, form, period, drill
-
-
-def _drill_args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
+    if period is None or drill is None:
+        extra = {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
+        return _bad_period(form, "summaries/cases.html", district=found, rows=None, extra=extra)
+    tz, today = office_tz(), local_today()
+    visible = permissions.visible_cases(current_staff())
+    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
+    return answer(_Drilled(found, form, period, drill, listed, tz, today))
 
 
 @bp.get("/<code>/cases")
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases(code: str) -> ResponseReturnValue:
-    found, form, period, drill = _drill_context(code)
-    if period is None or drill is None:
-        return _bad_period(
-            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
+    def listing(d: _Drilled) -> ResponseReturnValue:
+        total = drill_service.count_rows(d.listed)
+        page, pages, args = paging(total, PER_PAGE)
+        return render_template(
+            "summaries/cases.html",
+            district=d.district,
+            form=d.form,
+            period=d.period,
+            drill=d.drill,
+            description=summaries.describe_drill(d.drill, d.period),
+            rows=drill_service.drill_page(d.listed, page, PER_PAGE),
+            total=total,
+            behind=summaries.count_behind(d.drill, d.district, d.period, d.tz, d.today),
+            page=page,
+            pages=pages,
+            args=args,
+            tz=d.tz,
+            summary_args=d.period.query_args(),
         )
-    tz, today, user = office_tz(), local_today(), current_staff()
-    visible = permissions.visible_cases(user)
-    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
-    behind = summaries.count_behind(drill, found, period, tz, today)
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = [
-        summaries.drill_row(r)
-        for r in db.session.execute(listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE))
-    ]
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template(
-        "summaries/cases.html",
-        district=found,
-        form=form,
-        period=period,
-        drill=drill,
-        description=summaries.describe_drill(drill, period),
-        rows=rows,
-        total=total,
-        behind=behind,
-        page=page,
-        pages=pages,
-        args=args,
-        tz=tz,
-        summary_args=period.query_args(),
-    )
+
+    return _drill_page(code, listing)
 
 
 @bp.get("/<code>/cases.csv")
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases_csv(code: str) -> ResponseReturnValue:
-    found, form, period, drill = _drill_context(code)
-    if period is None or drill is None:
-        return _bad_period(
-            form, "summaries/cases.html", district=found, rows=None, extra=_drill_args()
-        )
-    tz, today = office_tz(), local_today()
-    listed = summaries.drill_rows_select(
-        permissions.visible_cases(current_staff()), drill, found, period, tz, today
-    )
-    description = summaries.describe_drill(drill, period)
-    header = [
-        "Case",
-        "Constituent",
-        "ZIP",
-        "Town",
-        "Subject",
-        "Category",
-        "Status",
-        "Priority",
-        "Channel",
-        "Outcome",
-        "Confidential",
-        "Assigned to",
-        "Opened",
-        "Closed",
-        "Days open at period end",
-    ]
-    referral = drill.figure.is_referral
-    if referral:
-        header += ["Agency", "Sent", "Due", "Answered"]
-    prefix = str(current_app.config["CASE_PREFIX"])
+    def download(d: _Drilled) -> ResponseReturnValue:
+        description = summaries.describe_drill(d.drill, d.period)
+        referral = d.drill.figure.is_referral
+        header = drill_csv_header(referral)
+        prefix = str(current_app.config["CASE_PREFIX"])
+        rows = drill_csv_rows(d.listed, referral, prefix, d.tz)
+        code = d.district.code
+        filename = f"{code}-{d.drill.figure.value.replace('_', '-')}-cases.csv"
+        return _csv(filename, header, rows, f"{code} cases behind: {description}", code)
 
-    def rows() -> Iterator[list[Any]]:
-        for raw in exports.stream_rows(listed):
-            r = summaries.drill_row(raw)
-            line = [
-                f"{prefix}{r.number}",
-                r.constituent,
-                r.zip5,
-                r.town,
-                r.subject,
-                r.category,
-                r.status.label,
-                r.priority.label,
-                r.channel.label,
-                r.outcome.label if r.outcome else "",
-                "yes" if r.confidential else "no",
-                r.assignee,
-                exports.local_text(r.opened_at, tz),
-                exports.local_text(r.closed_at, tz),
-                round(r.days_open, 1),
-            ]
-            if referral:
-                line += [r.agency, r.sent_on, r.due_on, r.responded_on]
-            yield line
+    return _drill_page(code, download)
 
-    filename = f"{found.code}-{drill.figure.value.replace('_', '-')}-cases.csv"
-    return _csv(filename, header, rows(), f"{found.code} cases behind: {description}", found.code)
+
+DRILL_HEADER = [
+    "Case",
+    "Constituent",
+    "ZIP",
+    "Town",
+    "Subject",
+    "Category",
+    "Status",
+    "Priority",
+    "Channel",
+    "Outcome",
+    "Confidential",
+    "Assigned to",
+    "Opened",
+    "Closed",
+    "Days open at period end",
+]
+REFERRAL_HEADER = ["Agency", "Sent", "Due", "Answered"]
+
+
+def drill_csv_header(referral: bool) -> list[str]:
+    """The columns of the cases-behind-a-number CSV (with the referral's, for a referral
+    figure)."""
+    return DRILL_HEADER + (REFERRAL_HEADER if referral else [])
+
+
+def drill_csv_rows(
+    listed: sa.Select[Any], referral: bool, prefix: str, tz: tzinfo
+) -> Iterator[list[Any]]:
+    """The cases behind a number as CSV lines, streamed (``bench/summary.py`` times these)."""
+    for raw in exports.stream_rows(listed):
+        r = summaries.drill_row(raw)
+        line = [
+            f"{prefix}{r.number}",
+            r.constituent,
+            r.zip5,
+            r.town,
+            r.subject,
+            r.category,
+            r.status.label,
+            r.priority.label,
+            r.channel.label,
+            r.outcome.label if r.outcome else "",
+            "yes" if r.confidential else "no",
+            r.assignee,
+            exports.local_text(r.opened_at, tz),
+            exports.local_text(r.closed_at, tz),
+            round(r.days_open, 1),
+        ]
+        if referral:
+            line += [r.agency, r.sent_on, r.due_on, r.responded_on]
+        yield line

@@ -369,3 +369,14 @@ def drill_row(row: Sequence[object]) -> DrillRow:
     values = list(row)
     values[15] = max(float(values[15] or 0.0), 0.0)  # type: ignore[arg-type]
     return DrillRow(*values)  # type: ignore[arg-type]
+
+
+def count_rows(listed: sa.Select[Any]) -> int:
+    """How many rows ``drill_rows_select`` lists."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
+
+
+def drill_page(listed: sa.Select[Any], page: int, per_page: int) -> list[DrillRow]:
+    """One page (numbered from 1) of the rows ``drill_rows_select`` lists."""
+    window = listed.limit(per_page).offset((page - 1) * per_page)
+    return [drill_row(row) for row in db.session.execute(window)]
