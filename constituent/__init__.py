@@ -55,9 +55,10 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
-    from constituent import security
+    from constituent import assets, security
 
     security.init_app(app)
+    assets.init_app(app)
     from constituent.services import auth, throttle
 
     auth.init_login(app, login_manager)
