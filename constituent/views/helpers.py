@@ -183,11 +183,20 @@ def send_attachment(path: Path, stored: Attachment) -> Response:
     return response
 
 
+def said(text: object) -> Markup:
+    """Text someone wrote (a name, a subject, a note) set apart for its own direction
+    (``dir="auto"``): a name in Arabic or Hebrew reads right to left without reordering the
+    words around it, and a long word in it may wrap anywhere (``.app-user-text``)."""
+    return Markup('<bdi dir="auto" class="app-user-text">{}</bdi>').format(
+        "" if text is None else text
+    )
+
+
 def nl2br(text: str | None) -> Markup:
-    """Escape text and keep its line breaks."""
+    """Escape text someone wrote, keep its line breaks, and set it apart as ``said`` does."""
     escaped = Markup.escape(text or "")
     # Safe: every piece was escaped above; only the <br> separators are markup.
-    return Markup("<br>").join(escaped.split("\n"))
+    return said(Markup("<br>").join(escaped.split("\n")))
 
 
 def address_lines(person: Any) -> list[str]:
@@ -204,6 +213,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["case_number"] = case_number
     app.jinja_env.filters["case_tag"] = tags.case_tag
     app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["said"] = said
     app.jinja_env.filters["address_lines"] = address_lines
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["may"] = may
