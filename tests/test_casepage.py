@@ -236,6 +236,29 @@ def test_release_without_a_file_is_refused_beside_the_field(client, office):
     assert "Attach the signed form" in region(r.get_data(as_text=True), "release")
 
 
+def problems(response) -> list[str]:  # type: ignore[no-untyped-def]
+    """The refusals on a page shown again (for a failing assertion's message)."""
+    return re.findall(
+        r"(?:error-message|alert__text)[^>]*>([^<]+)", response.get_data(as_text=True)
+    )
+
+
+def post_release(client, case, agency, next_url: str, token_from: str):  # type: ignore[no-untyped-def]
+    """Record a signed release covering ``agency`` from the form on ``token_from``."""
+    return client.form_post(
+        f"/cases/{case.id}/release/received",
+        {
+            "relrec-signed_on": local_today().isoformat(),
+            "relrec-signature_method": "wet",
+            "relrec-agencies": [str(agency.id)],
+            "relrec-file": (io.BytesIO(pdf_bytes()), "release.pdf"),
+            "next": next_url,
+        },
+        token_from=token_from,
+        content_type="multipart/form-data",
+    )
+
+
 # The referral form ---------------------------------------------------------------------------
 
 
@@ -263,20 +286,8 @@ def test_referral_form_warns_before_submit_and_records_the_release_in_place(
     back = f"/referrals/case/{case.id}/new?agency={federal['ssa'].id}"
     assert f'name="next" value="{back}"' in form.replace("&amp;", "&")
     assert ticked(form) == {federal["ssa"].id}
-    r = client.form_post(
-        f"/cases/{case.id}/release/received",
-        {
-            "relrec-signed_on": local_today().isoformat(),
-            "relrec-signature_method": "wet",
-            "relrec-agencies": [str(federal["ssa"].id)],
-            "relrec-file": (io.BytesIO(pdf_bytes()), "release.pdf"),
-            "next": back,
-        },
-        token_from=url,
-        content_type="multipart/form-data",
-    )
-    problems = re.findall(r"(?:error-message|alert__text)[^>]*>([^<]+)", r.get_data(as_text=True))
-    assert r.status_code == 302, problems
+    r = post_release(client, case, federal["ssa"], back, token_from=url)
+    assert r.status_code == 302, problems(r)
     assert r.headers["Location"] == back
     page = client.get(back).get_data(as_text=True)
     assert "needs a signed privacy release" not in page
@@ -287,20 +298,8 @@ def test_referral_form_warns_before_submit_and_records_the_release_in_place(
 def test_release_form_never_sends_the_user_off_site(client, office, federal):
     case = open_case(office, assignee=office.caseworker, release_needed=True)
     client.login(office.caseworker.email)
-    r = client.form_post(
-        f"/cases/{case.id}/release/received",
-        {
-            "relrec-signed_on": local_today().isoformat(),
-            "relrec-signature_method": "wet",
-            "relrec-agencies": [str(federal["ssa"].id)],
-            "relrec-file": (io.BytesIO(pdf_bytes()), "release.pdf"),
-            "next": "https://evil.example/",
-        },
-        token_from=f"/cases/{case.id}",
-        content_type="multipart/form-data",
-    )
-    problems = re.findall(r"(?:error-message|alert__text)[^>]*>([^<]+)", r.get_data(as_text=True))
-    assert r.status_code == 302, problems
+    r = post_release(client, case, federal["ssa"], "https://evil.example/", f"/cases/{case.id}")
+    assert r.status_code == 302, problems(r)
     assert r.headers["Location"] == f"/cases/{case.id}#release"
 
 

@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from constituent.extensions import db
@@ -109,14 +110,19 @@ def _case(office, category: Category) -> Case:  # type: ignore[no-untyped-def]
     )
 
 
-def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server):
-    office = live_server.office
+@pytest.fixture()
+def opm_case(live_server) -> tuple[int, int, int, str]:  # type: ignore[no-untyped-def]
+    """A new case routed to OPM without a release: its id and number, OPM's id, its liaison."""
     with live_server.app.app_context():
-        category, agency, contact = _routed_category(office)
-        case = _case(office, category)
+        category, agency, contact = _routed_category(live_server.office)
+        case = _case(live_server.office, category)
         db.session.commit()
-        case_id, agency_id, contact_name = case.id, agency.id, contact.name
+        return case.id, case.number, agency.id, contact.name
 
+
+def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server, opm_case):
+    office = live_server.office
+    case_id, _, agency_id, contact_name = opm_case
     ui.login(office.caseworker.email)
     ui.goto(f"/cases/{case_id}")
     page, clicks = ui.page, Clicks(ui)
@@ -143,15 +149,9 @@ def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server):
         assert referral.override_reason is None
 
 
-def test_contacts_follow_the_agency(ui, live_server):
-    office = live_server.office
-    with live_server.app.app_context():
-        category, _, _ = _routed_category(office)
-        case = _case(office, category)
-        db.session.commit()
-        case_id = case.id
-
-    ui.login(office.caseworker.email)
+def test_contacts_follow_the_agency(ui, live_server, opm_case):
+    case_id = opm_case[0]
+    ui.login(live_server.office.caseworker.email)
     ui.goto(f"/referrals/case/{case_id}/new")
     page = ui.page
     assert not page.is_visible("button[name=refresh]")  # htmx does it: no extra button
@@ -163,15 +163,9 @@ def test_contacts_follow_the_agency(ui, live_server):
     ui.check()
 
 
-def test_open_a_case_by_number_from_any_page(ui, live_server):
-    office = live_server.office
-    with live_server.app.app_context():
-        category, _, _ = _routed_category(office)
-        case = _case(office, category)
-        db.session.commit()
-        case_id, number = case.id, case.number
-
-    ui.login(office.supervisor.email)
+def test_open_a_case_by_number_from_any_page(ui, live_server, opm_case):
+    case_id, number = opm_case[0], opm_case[1]
+    ui.login(live_server.office.supervisor.email)
     for start in ("/my-work", "/cases/", "/referrals/overdue", f"/referrals/case/{case_id}/new"):
         ui.goto(start)
         clicks = Clicks(ui)
