@@ -159,6 +159,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/referrals/<int:referral_id>/responses/<int:response_id>/case-status", "POST"): "L D A A D D",
     ("/referrals/<int:referral_id>/second-inquiry", "POST"): "L D A A D D",
     ("/referrals/<int:referral_id>/withdraw", "POST"): "L D A A D D",
+    ("/referrals/case/<int:case_id>/agency", "GET"): "L D A A D D",
     ("/referrals/case/<int:case_id>/new", "GET"): "L D A A D D",
     ("/referrals/case/<int:case_id>/new", "POST"): "L D A A D D",
     ("/referrals/new", "GET"): "L D D D D D",

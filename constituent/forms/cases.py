@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import Any, get_type_hints
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -145,7 +145,10 @@ class ReleaseReceivedForm(CarriesVersion, FlaskForm):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
-    file = FileField("Signed form (PDF, PNG or JPEG, at most 10 MB)")
+    file = FileField(
+        "Signed form (PDF, PNG or JPEG, at most 10 MB)",
+        validators=[FileRequired("Attach the signed form (PDF, PNG or JPEG).")],
+    )
 
 
 class NotNeededForm(CarriesVersion, FlaskForm):

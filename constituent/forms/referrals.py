@@ -46,7 +46,13 @@ class ReferralForm(OneTimeKey, FlaskForm):
     agency = SelectField(
         "Agency", coerce=_int_or_zero, validators=[DataRequired("Choose the agency.")]
     )
-    contact = SelectField("Contact at the agency", coerce=_int_or_zero, validators=[Optional()])
+    # Offered: the chosen agency's liaisons; route_case refuses another agency's one by name.
+    contact = SelectField(
+        "Contact at the agency",
+        coerce=_int_or_zero,
+        validators=[Optional()],
+        validate_choice=False,
+    )
     method = SelectField(
         "Sent by", choices=METHOD_CHOICES, validators=[DataRequired("Choose how it was sent.")]
     )

@@ -12,9 +12,11 @@ from constituent.extensions import db
 from constituent.models import (
     Case,
     CaseStatus,
+    Constituent,
     EventKind,
     FollowUp,
     Notification,
+    Priority,
     User,
     utcnow,
 )
@@ -148,6 +150,8 @@ class MyWork:
     team_overdue: list[FollowUp] = field(default_factory=list)
     unassigned_total: int = 0
     cases_total: int = 0
+    emergencies: list[case_service.CaseRow] = field(default_factory=list)
+    emergencies_total: int = 0
 
 
 def _follow_up_query(user: User) -> sa.Select[FollowUp]:
@@ -155,7 +159,12 @@ def _follow_up_query(user: User) -> sa.Select[FollowUp]:
         sa.select(FollowUp)
         .join(Case, Case.id == FollowUp.case_id)
         .where(FollowUp.completed_at.is_(None), permissions.case_scope(user))
-        .options(selectinload(FollowUp.case), selectinload(FollowUp.assignee))
+        .options(
+            selectinload(FollowUp.case)
+            .selectinload(Case.constituent)
+            .selectinload(Constituent.contact_points),
+            selectinload(FollowUp.assignee),
+        )
         .order_by(FollowUp.due_on, FollowUp.id)
     )
 
@@ -164,7 +173,10 @@ def _case_rows(query: sa.Select[Case], limit: int) -> list[case_service.CaseRow]
     age = case_service.age_seconds_expr()
     rows = db.session.execute(
         query.add_columns(age.label("age_seconds"))
-        .options(*case_service.LIST_LOADS)
+        .options(
+            *case_service.LIST_LOADS,
+            selectinload(Case.constituent).selectinload(Constituent.contact_points),
+        )
         .order_by(case_service.priority_rank_expr(), age.desc(), Case.number)
         .limit(limit)
     ).all()
@@ -176,9 +188,11 @@ def _count(query: sa.Select[Case]) -> int:
 
 
 def my_work(user: User, today: date, limit: int = 200, case_limit: int = 50) -> MyWork:
-    """My open cases by priority and age, my follow-ups by due date, my unread notices;
-    for supervisors also unassigned open cases and the team's overdue follow-ups."""
+    """My open cases by priority and age, my follow-ups by due date, my unread notices, and
+    the open emergencies (mine; a supervisor's: every one in their scope); for supervisors
+    also unassigned open cases and the team's overdue follow-ups."""
     open_cases = permissions.visible_cases(user).where(Case.status != CaseStatus.CLOSED)
+    leads = permissions.may(user, Capability.LEAD_TEAM)
     mine = _follow_up_query(user).where(
         FollowUp.assignee_id == user.id, FollowUp.due_on <= today + timedelta(days=UPCOMING_DAYS)
     )
@@ -193,7 +207,12 @@ def my_work(user: User, today: date, limit: int = 200, case_limit: int = 50) -> 
         upcoming=[f for f in follow_ups if f.due_on > today],
         notifications=notifications.unread_for(user),
     )
-    if permissions.may(user, Capability.LEAD_TEAM):
+    emergencies = open_cases.where(Case.priority == Priority.EMERGENCY)
+    if not leads:
+        emergencies = emergencies.where(Case.assignee_id == user.id)
+    work.emergencies = _case_rows(emergencies, case_limit)
+    work.emergencies_total = _count(emergencies)
+    if leads:
         unassigned = open_cases.where(Case.assignee_id.is_(None))
         work.unassigned = _case_rows(unassigned, case_limit)
         work.unassigned_total = _count(unassigned)

@@ -19,6 +19,7 @@ from constituent.models import (
     AgencyResponse,
     Case,
     CaseStatus,
+    Constituent,
     EventKind,
     InboundMessage,
     PrivacyRelease,
@@ -121,6 +122,21 @@ def release_problem(case: Case, agency: Agency) -> str | None:
     if not parts:
         parts.append("no privacy release has been requested for this case")
     return f"No signed privacy release covers {agency.label}: " + "; ".join(parts) + "."
+
+
+def agencies_for_release(case: Case, also: Agency | None = None) -> list[Agency]:
+    """The agencies a new release on the case should name: those of its referrals, the
+    routing suggestion's and ``also`` (the one a referral is being written to), in that order."""
+    found: list[Agency] = [r.agency for r in case_referrals(case)]
+    suggestion = routing.best_rule(case.category, case.district)
+    if suggestion is not None:
+        found.append(suggestion.agency)
+    if also is not None:
+        found.append(also)
+    unique: dict[int, Agency] = {}
+    for agency in found:
+        unique.setdefault(agency.id, agency)
+    return list(unique.values())
 
 
 def may_override_release(user: User, case: Case) -> bool:
@@ -666,7 +682,7 @@ def overdue_referrals(
             selectinload(Referral.contact),
             selectinload(Case.assignee),
             selectinload(Case.district),
-            selectinload(Case.constituent),
+            selectinload(Case.constituent).selectinload(Constituent.contact_points),
         )
         .order_by(Referral.due_on, Case.number, Referral.id)
     )

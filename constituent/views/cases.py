@@ -38,6 +38,7 @@ from constituent.forms.cases import (
     StatusForm,
 )
 from constituent.models import (
+    Agency,
     Case,
     CaseStatus,
     EventKind,
@@ -57,8 +58,10 @@ from constituent.services import (
 )
 from constituent.services import cases as case_service
 from constituent.services import categories as category_service
+from constituent.services import referrals as referral_service
 from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
+from constituent.views.auth import safe_next
 from constituent.views.boundary import (
     audit_read,
     confidential_viewed,
@@ -187,15 +190,25 @@ def _forms(case: Case, **given: FlaskForm) -> dict[str, Any]:
     forms["release_request"] = given.get("release_request") or ReleaseRequestForm(
         prefix="relreq", formdata=None, requested_on=today, version=version
     )
-    received = given.get("release_received") or ReleaseReceivedForm(
-        prefix="relrec", formdata=None, signed_on=today, version=version
-    )
-    received.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
-    forms["release_received"] = received
+    forms["release_received"] = given.get("release_received") or release_form(case)
     forms["not_needed"] = given.get("not_needed") or NotNeededForm(
         prefix="relnn", formdata=None, version=version
     )
     return forms
+
+
+def release_form(case: Case, also: Agency | None = None) -> ReleaseReceivedForm:
+    """A blank signed-release form with the agencies the release should cover ticked: the
+    case's referrals', the routing suggestion's and ``also`` (a referral being written)."""
+    form = ReleaseReceivedForm(
+        prefix="relrec",
+        formdata=None,
+        signed_on=local_today(),
+        version=case.version,
+        agencies=[a.id for a in referral_service.agencies_for_release(case, also)],
+    )
+    form.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
+    return form
 
 
 def _render_case(
@@ -219,6 +232,7 @@ def _render_case(
         "forms": _forms(case, **(given or {})),
         "problem": problem,
         "today": local_today(),
+        "record_release": request.args.get("release") == "record",
     }
     return render_template("cases/case_detail.html", **context), code
 
@@ -423,13 +437,14 @@ def release_received(case_id: int) -> ResponseReturnValue:
             today=local_today(),
         )
 
-    return _act(
-        case,
+    back = safe_next(request.form.get("next"))
+    done = submit(
         form,
-        ("release_received", "release-actions", "Record a signed release"),
         action,
-        lambda: "Signed privacy release recorded.",
-        "release",
+        lambda _: saved("Signed privacy release recorded.", back or _case_url(case, "release")),
+    )
+    return done or _refuse(
+        case, form, "release_received", "release-actions", "Record a signed release"
     )
 
 

@@ -13,6 +13,8 @@ from constituent.views.helpers import capability_required, local_today, start_pa
 
 bp = Blueprint("main", __name__)
 
+MY_WORK_CASES = 10  # rows of each case list on My work; "See all" leads to the case list
+
 
 @bp.route("/")
 def home() -> ResponseReturnValue:
@@ -27,8 +29,9 @@ def home() -> ResponseReturnValue:
 @bp.route("/my-work")
 @capability_required(Capability.WORK_CASES)
 def my_work() -> ResponseReturnValue:
-    """My open cases, follow-ups by due date and notifications (supervisors: the team too)."""
-    work = followups.my_work(current_staff(), local_today())
+    """What needs doing now (emergencies, unassigned, overdue, due today), then my open cases,
+    follow-ups by due date and notifications (supervisors: the team too)."""
+    work = followups.my_work(current_staff(), local_today(), case_limit=MY_WORK_CASES)
     return render_template("main/my_work.html", work=work)
 
 

@@ -50,6 +50,7 @@ from constituent.services import auth, permissions, routing, submissions, versio
 from constituent.services import referrals as referral_service
 from constituent.services.errors import DomainError, NotFound
 from constituent.services.permissions import Action, Capability
+from constituent.views import cases as case_views
 from constituent.views.auth import safe_next
 from constituent.views.boundary import (
     attach_error,
@@ -96,8 +97,12 @@ def _agency_choices() -> list[SelectChoice]:
     )
 
 
-def _contact_choices(agency: Agency | None = None) -> list[SelectChoice]:
+def _contact_choices(agency: Agency | None = None, only: bool = False) -> list[SelectChoice]:
+    """The liaisons to choose from: ``agency``'s, or every agency's (none when ``only`` and no
+    agency is chosen yet)."""
     pairs: list[tuple[int, str]] = [(0, "No particular contact")]
+    if only and agency is None:
+        return choices(pairs)
     for c in agency_service.active_contacts(agency):
         label = f"{c.agency.acronym or c.agency.name} — {c.name}"
         if c.title:
@@ -167,6 +172,28 @@ for _name, _function in (
 # New referral --------------------------------------------------------------------------------
 
 
+def _chosen_agency(form: ReferralForm, suggestion: routing.RuleSuggestion | None) -> Agency | None:
+    """The agency the form is about: the one posted, else ``?agency=``, else the suggestion's."""
+    if request.method == "POST":
+        return _load(Agency, form.agency.data)
+    given = _load(Agency, request.args.get("agency", type=int))
+    return given or (suggestion.agency if suggestion is not None else None)
+
+
+def _release_context(case: Case, agency: Agency | None) -> dict[str, Any]:
+    """What the referral form says before submit about the release ``agency`` needs, with the
+    release form to record it in place (it comes back to this referral afterwards)."""
+    problem = referral_service.release_problem(case, agency) if agency is not None else None
+    if problem is None or agency is None:
+        return {"release_note": None}
+    return {
+        "release_note": problem,
+        "release_agency": agency,
+        "release_form": case_views.release_form(case, also=agency),
+        "release_next": url_for(".new_referral", case_id=case.id, agency=agency.id),
+    }
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/case/<int:case_id>/new", methods=["GET", "POST"])
 @capability_required(Capability.WORK_CASES)
@@ -177,20 +204,25 @@ def new_referral(case_id: int | None = None) -> ResponseReturnValue:
     case = permissions.get_case(current_staff(), case_id, Action.EDIT)
     form = ReferralForm()
     form.agency.choices = _agency_choices()
-    form.contact.choices = _contact_choices()
     may_override = referral_service.may_override_release(current_staff(), case)
     if not may_override:
         del form.override_reason
     suggestion = routing.best_rule(case.category, case.district)
     today = local_today()
+    chosen = _chosen_agency(form, suggestion)
+    # Only the chosen agency's liaisons are offered; a liaison of another agency (the agency
+    # was changed without JavaScript) is refused beside the field by route_case.
+    form.contact.choices = _contact_choices(chosen, only=True)
     if request.method == "GET":
         confidential_viewed(case, "new referral form")
         form.sent_on.data = today
         form.method.data = ReferralMethod.EMAIL.value
-        if suggestion is not None:
-            form.agency.data = suggestion.agency.id
-            form.contact.data = suggestion.contact.id if suggestion.contact else 0
-            form.due_on.data = referral_service.default_due_on(case, suggestion.agency, today)
+        if chosen is not None:
+            form.agency.data = chosen.id
+            suggested = suggestion.contact if suggestion is not None else None
+            same = suggested is not None and suggested.agency_id == chosen.id
+            form.contact.data = suggested.id if suggested is not None and same else 0
+            form.due_on.data = referral_service.default_due_on(case, chosen, today)
     gate: list[str] = []
 
     def route() -> Referral:
@@ -223,9 +255,14 @@ def new_referral(case_id: int | None = None) -> ResponseReturnValue:
         if exc.code == "release_missing":
             gate.append(exc.message)
 
-    done = submit(form, route, routed, refused=refused)
-    if done is not None:
-        return done
+    status = 200
+    if not request.form.get("refresh"):  # "Update contacts" (no JavaScript) only redraws
+        done = submit(form, route, routed, refused=refused)
+        if done is not None:
+            return done
+        status = form_status(form)
+    if form.contact.data not in {choice.value for choice in form.contact.choices}:
+        form.contact.data = 0  # another agency's liaison: not shown as chosen
     days = {
         a.id: referral_service.follow_up_days(case, a) for a in agency_service.active_agencies()
     }
@@ -238,7 +275,28 @@ def new_referral(case_id: int | None = None) -> ResponseReturnValue:
         may_override=may_override,
         releases=case.releases,
         follow_up_days_json=json.dumps({str(k): v for k, v in days.items()}),
-    ), form_status(form)
+        chosen_agency=chosen,
+        **_release_context(case, chosen),
+    ), status
+
+
+@bp.get("/case/<int:case_id>/agency")
+@capability_required(Capability.WORK_CASES)
+def agency_fields(case_id: int) -> ResponseReturnValue:
+    """The referral form's parts that follow the agency (htmx): its contacts, and the note
+    (with the in-place release form) when it needs a release the case lacks."""
+    case = permissions.get_case(current_staff(), case_id, Action.EDIT)
+    agency = _load(Agency, request.args.get("agency", type=int))
+    form = ReferralForm(formdata=None, contact=0)
+    form.contact.choices = _contact_choices(agency, only=True)
+    return render_template(
+        "referrals/_agency_fields.html",
+        form=form,
+        case=case,
+        chosen_agency=agency,
+        oob=True,
+        **_release_context(case, agency),
+    )
 
 
 # One referral ----------------------------------------------------------------------------------

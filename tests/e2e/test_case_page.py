@@ -76,6 +76,7 @@ def test_work_a_case_from_note_to_reopening(ui, live_server, tmp_path):
     assert office.supervisor.full_name in timeline
 
     # Assign it.
+    page.click("#assign summary")  # the action groups are folded but for the timeline
     page.select_option("#assign-assignee", str(office.caseworker.id))
     ui.click("#assign button[type=submit]")
     assert office.caseworker.full_name in page.inner_text(".app-facts")
@@ -97,6 +98,7 @@ def test_work_a_case_from_note_to_reopening(ui, live_server, tmp_path):
     assert page.locator("#release a", has_text="Download the signed form").count() == 1
 
     # Closing without an outcome is refused beside the field, then closed with one.
+    page.click("#change-status summary")
     page.select_option("#status-status", "closed")
     ui.click("#change-status button[type=submit]")
     assert "Choose the outcome to close the case." in page.inner_text("#change-status")
@@ -108,6 +110,7 @@ def test_work_a_case_from_note_to_reopening(ui, live_server, tmp_path):
     assert "Outcome: Assisted / favorable" in page.inner_text(".app-case-head")
 
     # Reopen with a reason.
+    page.click("#reopen summary")
     page.fill("#reopen-reason", "The monthly payment did not start.")
     ui.click("#reopen button[type=submit]")
     assert "open" in page.inner_text(".app-case-head__tags").lower()

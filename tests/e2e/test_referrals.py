@@ -98,10 +98,11 @@ def test_route_to_ssa_needs_the_release_then_response_moves_the_case_on(ui, live
     ui.goto(f"/cases/{case_id}")
     ui.page.click("summary:has-text('Record a signed release')")
     ui.page.fill("#relrec-signed_on", today.isoformat())
+    # The agencies of the case's referrals and of the routing suggestion come ticked.
     ui.page.locator(
         "#release-actions label.usa-checkbox__label",
         has_text="Social Security Administration (SSA)",
-    ).click()
+    ).check()
     ui.page.set_input_files(
         "#relrec-file",
         files=[{"name": "release.pdf", "mimeType": "application/pdf", "buffer": PDF}],

@@ -22,3 +22,10 @@
   agency.addEventListener("change", update);
   sent.addEventListener("change", update);
 }());
+
+/* With htmx the contact list follows the agency by itself: the no-JavaScript button goes. */
+(function () {
+  "use strict";
+  var refresh = document.querySelector("form[data-follow-up-days] button[name=refresh]");
+  if (refresh && window.htmx) { refresh.style.display = "none"; }
+}());
