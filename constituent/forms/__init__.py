@@ -67,7 +67,7 @@ class DayField(DateField):
         """ISO for the picker, even when the date was typed another way."""
         if self.data is not None:
             return str(self.data.isoformat())
-        return str(super()._value())
+        return " ".join(self.raw_data or [])  # as typed, to be corrected
 
 
 def required_day(label: str, **kwargs: Any) -> DayField:
