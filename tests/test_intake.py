@@ -102,6 +102,8 @@ def test_split_zip_asks_which_district_listing_only_the_candidates(client, offic
     assert "split between NY-20 and NY-21" in partial
     options = re.findall(r"<option[^>]*>([^<]*)</option>", partial)
     assert [label.split(" ")[0] for label in options] == ["Choose", "NY-20", "NY-21"]
+    assert re.search(r'<select[^>]* id="district_id"[^>]* required', partial)  # to be answered
+    assert 'for="district_id">' in partial and 'class="usa-hint usa-hint--required"' in partial
     refused = client.form_post(URL, call(office, zip5="12345"))
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
