@@ -64,3 +64,18 @@ def test_opening_a_confidential_case_is_audited_once_per_showing(client, office)
     for _ in range(2):
         assert client.get(f"/cases/{case.id}").status_code == 200
     assert _events("confidential_case_viewed") == [(office.supervisor.email, "")] * 2
+
+
+def test_a_confidential_case_shown_again_after_a_refused_post_is_audited_at_once(client, office):
+    """The page shown again after a refused post (a write request, holding the write lock) is a
+    showing too: it is audited in the request's own transaction, not one that would wait for
+    that lock until the database answered "busy"."""
+    case, _ = _confidential_attachment(office)
+    client.login(office.supervisor.email)
+    response = client.form_post(
+        f"/cases/{case.id}/follow-ups",
+        {"followup-due_on": "not a date", "followup-description": "Call back"},
+        token_from=f"/cases/{case.id}",
+    )
+    assert response.status_code == 422
+    assert _events("confidential_case_viewed") == [(office.supervisor.email, "")] * 2

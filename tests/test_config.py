@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess  # noqa: S404
+import sys
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -47,3 +51,35 @@ def test_sqlite_connections_get_wal_busy_timeout_and_foreign_keys(monkeypatch, t
             assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 5000
             assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
+
+
+def test_processes_starting_together_share_one_whole_secret(tmp_path):
+    """Gunicorn workers and commands may all start on a fresh instance folder at once: each
+    must read the same complete key (none fails because another created the file first).
+    The processes import first and then wait for one signal, so their first starts overlap."""
+    instance, signals = tmp_path / "instance", tmp_path / "signals"
+    signals.mkdir()
+    script = (
+        "import sys, time; from pathlib import Path; from constituent.config import _instance_secret\n"
+        "signals = Path(sys.argv[2]); (signals / sys.argv[3]).touch()\n"
+        "while not (signals / 'go').exists(): time.sleep(0.001)\n"
+        "print(_instance_secret(Path(sys.argv[1])))"
+    )
+    runs = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", script, str(instance), str(signals), f"ready{n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(8)
+    ]
+    deadline = time.monotonic() + 60
+    while len(list(signals.iterdir())) < len(runs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (signals / "go").touch()
+    answers = [run.communicate(timeout=60) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in answers]
+    keys = {out.strip() for out, _ in answers}
+    assert len(keys) == 1 and len(keys.pop()) >= 64
+    assert [p.name for p in instance.iterdir()] == ["secret_key"]  # no temporary file left

@@ -499,3 +499,18 @@ def test_drill_urls_carry_the_exact_period(client, history, office):
         (["2026-03-01"], ["2026-03-31"]),
         (["2026-02-01"], ["2026-02-28"]),
     )
+
+
+def test_the_page_has_contents_and_the_print_view_starts_with_a_brief(client, history, office):
+    client.login(office.supervisor.email)
+    html = client.get(f"/summaries/NY-21?{MARCH_ARGS}").get_data(as_text=True)
+    contents = html[
+        html.index('id="h-on-this-page"') : html.index("</nav>", html.index("h-on-this-page"))
+    ]
+    targets = re.findall(r'href="#([^"]+)"', contents)
+    assert "h-headline" in targets and "h-by_category" in targets and "how-counted" in targets
+    assert all(f'id="{target}"' in html for target in targets)  # every entry leads somewhere
+    printed = client.get(f"/summaries/NY-21/print?{MARCH_ARGS}").get_data(as_text=True)
+    brief = printed[printed.index('class="app-brief"') : printed.index("The figures in full")]
+    assert "What residents needed" in brief and "How fast cases closed" in brief
+    assert printed.index("The figures in full") < printed.index('id="h-by_category"')

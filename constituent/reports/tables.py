@@ -333,6 +333,51 @@ def summary_tables(summary: DistrictSummary, audience: Audience) -> list[Table]:
     return tables
 
 
+@dataclass(frozen=True)
+class BriefList:
+    """A few rows of one table for the printed brief: (row name, this period's count)."""
+
+    key: str
+    title: str
+    heading: str
+    count_label: str
+    rows: list[tuple[str, str]]
+    more: int  # rows of the full table not in the brief
+
+
+# The lists of the one-page brief a legislator reads first: (table, title, the count shown,
+# rank by that count?). The counts are the tables' cells, already masked for the reader.
+BRIEF_LISTS: tuple[tuple[str, str, str, bool], ...] = (
+    ("by_category", "What residents needed", "Cases opened", True),
+    ("by_agency", "Agencies the office asked", "Referrals sent", True),
+    ("time_to_close", "How fast cases closed", "Cases closed", False),
+    ("by_outcome", "How cases ended", "Cases closed", True),
+)
+BRIEF_ROWS = 5
+
+
+def brief_lists(tables: Sequence[Table], top: int = BRIEF_ROWS) -> list[BriefList]:
+    """The printed brief: for each of ``BRIEF_LISTS`` the table has, its first ``top`` rows
+    with a count the reader may see above zero (the largest first where ranked); rows whose
+    count is withheld from this reader, or nothing, stay in the full table."""
+    found = {t.key: t for t in tables}
+    lists = []
+    for key, title, count_label, ranked in BRIEF_LISTS:
+        table = found.get(key)
+        if table is None or not table.rows:
+            continue
+        rows = [r for r in table.rows if isinstance(r[1].value, int) and r[1].value > 0]
+        if ranked:
+            rows.sort(key=lambda r: -int(r[1].value or 0))
+        shown = [(r[0].text, r[1].text) for r in rows[:top]]
+        lists.append(
+            BriefList(
+                key, title, table.columns[0].label, count_label, shown, len(table.rows) - len(shown)
+            )
+        )
+    return lists
+
+
 def headline_table(cur: Headline, prev: Headline, drill: _Drills, shares: bool = True) -> Table:
     """Opened, closed, open at end, days to close and (for staff) shares within 30/60/90 days.
 

@@ -45,12 +45,22 @@ def actor() -> audit.Actor:
 
 
 def audit_read(action: str, record_type: str, record_id: object, detail: str = "") -> None:
-    """Record that someone was shown something (a confidential case, a file, an export). It is
-    a read whatever the method, so its event commits at once in its own short transaction
-    (``audit._record_read``): the view commits nothing for it."""
-    audit.record(
-        action, record_type, record_id, detail=detail, actor=replace(actor(), reading=True)
-    )
+    """Record that someone was shown something (a confidential case, a file, an export).
+
+    On a read request (GET) the event commits at once in its own short transaction
+    (``audit._record_read``) and the view commits nothing for it. A write request (a form
+    shown again after a refused post) already holds the database's write lock (SQLite begins
+    it IMMEDIATE), so a second transaction would only wait for it: the event goes into the
+    request's own transaction, committed here, so that a refusal rolled back later cannot
+    take it away.
+    """
+    if request.method in SAFE_METHODS:
+        audit.record(
+            action, record_type, record_id, detail=detail, actor=replace(actor(), reading=True)
+        )
+        return
+    audit.record(action, record_type, record_id, detail=detail, actor=actor())
+    db.session.commit()
 
 
 def confidential_viewed(case: Case, what: str = "") -> None:

@@ -192,7 +192,12 @@ def district(code: str) -> ResponseReturnValue:
 @bp.get("/<code>/print")
 @capability_required(Capability.READ_SUMMARIES)
 def print_view(code: str) -> ResponseReturnValue:
-    return _district_page(code, lambda page: render_template("summaries/print.html", **page))
+    return _district_page(
+        code,
+        lambda page: render_template(
+            "summaries/print.html", brief=summary_tables.brief_lists(page["tables"]), **page
+        ),
+    )
 
 
 @bp.get(

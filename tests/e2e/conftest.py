@@ -182,10 +182,10 @@ class UI:
 
 
 @contextmanager
-def browsing(browser, base_url: str, name: str) -> Iterator[UI]:  # type: ignore[no-untyped-def]
-    """A fresh browser context on ``base_url``: axe served from the app's origin, CSP
-    violations reported by the console collected for the harness to fail on."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def browsing(browser, base_url: str, name: str, width: int = 1280) -> Iterator[UI]:  # type: ignore[no-untyped-def]
+    """A fresh browser context on ``base_url`` (``width`` CSS pixels wide): axe served from the
+    app's origin, CSP violations reported by the console collected for the harness to fail on."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
     context.route(
         f"**{AXE_URL}",
         lambda route: route.fulfill(path=str(AXE_JS), content_type="application/javascript"),

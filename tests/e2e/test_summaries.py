@@ -133,12 +133,29 @@ def test_print_view_fits_us_letter_with_a_header(demo_ui, demo_office):
     assert "NY-21" in header and "Last 12 complete months" in header and "Produced" in header
     assert not page.locator(".usa-header").is_visible()
     pdf = page.pdf(format="Letter", prefer_css_page_size=True)
-    assert (
-        pdf.startswith(b"%PDF")
-        and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ")
-        >= 2
+    assert pdf.startswith(b"%PDF") and _pages(pdf) >= 2
+    (SCREENSHOTS / "summary-print.pdf").write_bytes(pdf)
+    # It starts with a one-page brief for the legislator: the headline, the month-by-month
+    # chart and the largest rows of the main tables; the full tables begin on the next page.
+    brief = page.inner_text(".app-brief")
+    for title in ("What residents needed", "Agencies the office asked", "How fast cases closed"):
+        assert title in brief
+    assert page.eval_on_selector(".app-brief", "e => getComputedStyle(e).breakAfter") == "page"
+    page.set_viewport_size({"width": 720, "height": 950})  # a letter page inside its margins
+    page.screenshot(path=str(SCREENSHOTS / "summary-print-first-page.png"))
+    page.evaluate(  # print the brief alone: what follows it goes
+        "() => { const b = document.querySelector('.app-brief');"
+        " while (b.nextElementSibling) b.nextElementSibling.remove(); }"
     )
+    alone = page.pdf(format="Letter", prefer_css_page_size=True)
+    (SCREENSHOTS / "summary-brief.pdf").write_bytes(alone)
+    print(f"print view: {_pages(pdf)} pages, the brief {_pages(alone)}")
+    assert _pages(alone) == 1, "the brief must fit one printed page"
     assert_no_personal_data(ui, demo_office.forbidden)
+
+
+def _pages(pdf: bytes) -> int:
+    return pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page/") + pdf.count(b"/Type /Page ")
 
 
 def test_supervisor_drills_down_from_a_number_to_its_cases(demo_ui, demo_office):
