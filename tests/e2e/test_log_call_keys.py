@@ -9,8 +9,11 @@ import re
 import tempfile
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from constituent.extensions import db
-from constituent.models import Case, Constituent, ZipDistrict
+from constituent.models import Case, Constituent, District, ZipDistrict
+from tests import factories
 from tests.e2e.conftest import SCREENSHOTS
 
 KEY_LIMIT = 120
@@ -122,3 +125,29 @@ def test_keys_to_log_a_call_for_a_new_constituent(ui, live_server):
     with (folder / "ui.txt").open("a") as report:
         report.write(figure + "\n")
     assert keyboard.keys <= KEY_LIMIT, figure
+
+
+def test_the_matches_are_a_few_keys_from_the_name_fields(ui, live_server):
+    with live_server.app.app_context():
+        district = db.session.scalar(sa.select(District).where(District.code == "NY-21"))
+        person = factories.gen_constituent(district, first="Octavia", last="Brannigan")
+        db.session.commit()
+        person_id = person.id
+    ui.login(live_server.office.intake.email)
+    page = ui.page
+    keyboard = Keyboard(page)
+    keyboard.type("Octavia")
+    keyboard.tab_to("last_name")
+    keyboard.type("Brannigan")
+    page.wait_for_selector(f"#constituent-{person_id}")
+    # Back to the link above the name fields, follow it, and the next Tab is in the matches.
+    for _ in range(2):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#matches"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#matches') !== null")
+    page.keyboard.press("ArrowDown")  # from "New constituent" to the first match
+    assert page.is_checked(f"#constituent-{person_id}")
+    page.wait_for_selector("#district-message:has-text('District on file: NY-21')")
+    ui.check()
