@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from constituent.extensions import db
@@ -379,3 +381,52 @@ def test_a_staffer_of_both_districts_may_move_a_constituent_between_them(client,
     assert saved.status_code == 302
     db.session.refresh(person)
     assert person.district_id == office.b.id
+
+
+def test_profile_puts_cases_first_offers_a_new_case_and_folds_the_add_forms(client, office):
+    person = factories.gen_constituent(office.a, first="Ana", last="Ruiz")
+    factories.gen_case(office.a, office.category, constituent=person, subject="Visa interview")
+    db.session.commit()
+    client.login(office.caseworker.email)
+    page = client.get(detail_url(person)).get_data(as_text=True)
+    main = page[page.index('id="main-content"') :]
+    headings = re.findall(r"<h2[^>]*>([^<]+)", main)
+    assert [h.strip() for h in headings[:4]] == [
+        "Cases",
+        "Details",
+        "Phones and email",
+        "Household",
+    ]
+    assert main.index("Visa interview") < main.index("<h2>Details")
+    new_case = f'href="/intake/?constituent={person.id}">New case for this person</a>'
+    assert new_case in main and main.index(new_case) < main.index("Visa interview")
+    # Each add form is folded under its summary, closed until it has something to say.
+    folds = re.findall(r"<details class=\"app-fold\"( open)?>\s*<summary[^>]*>([^<]+)<", main)
+    assert folds == [("", "Add a phone or email"), ("", "Add a household member")]
+    bad = client.form_post(
+        f"{detail_url(person)}/contact-points",
+        {"kind": "phone", "value": "12"},
+        token_from=detail_url(person),
+    )
+    folds = re.findall(r"<details class=\"app-fold\"( open)?>", bad.get_data(as_text=True))
+    assert bad.status_code == 422 and folds == [" open", ""]
+    bad = client.form_post(
+        f"{detail_url(person)}/household",
+        {"name": "", "relationship": ""},
+        token_from=detail_url(person),
+    )
+    folds = re.findall(r"<details class=\"app-fold\"( open)?>", bad.get_data(as_text=True))
+    assert bad.status_code == 422 and folds == ["", " open"]
+    # Intake with the constituent chosen: the link's page (tested in tests/test_intake.py).
+    intake = client.get(f"/intake/?constituent={person.id}").get_data(as_text=True)
+    assert f"Using the existing record of {person.full_name}." in intake
+
+
+def test_the_new_case_link_is_only_for_those_who_log_calls(client, office):
+    person = factories.gen_constituent(office.a)
+    db.session.commit()
+    for user in (office.intake, office.caseworker, office.supervisor):
+        client.login(user.email)
+        page = client.get(detail_url(person)).get_data(as_text=True)
+        assert "New case for this person" in page, user.role
+        client.logout()

@@ -81,7 +81,7 @@ def test_past_due_date_and_outsider_assignee_are_refused(client, office):
         token_from=f"/cases/{case.id}",
     )
     assert r.status_code == 422
-    assert "Enter a date such as" in r.get_data(as_text=True)
+    assert "Enter a date like 03/14/2025." in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp)) == 0
 
 

@@ -102,6 +102,8 @@ def test_split_zip_asks_which_district_listing_only_the_candidates(client, offic
     assert "split between NY-20 and NY-21" in partial
     options = re.findall(r"<option[^>]*>([^<]*)</option>", partial)
     assert [label.split(" ")[0] for label in options] == ["Choose", "NY-20", "NY-21"]
+    assert re.search(r'<select[^>]* id="district_id"[^>]* required', partial)  # to be answered
+    assert 'for="district_id">' in partial and 'class="usa-hint usa-hint--required"' in partial
     refused = client.form_post(URL, call(office, zip5="12345"))
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
@@ -291,3 +293,60 @@ def test_find_matches_button_works_without_javascript(client, office, zips):
     assert response.status_code == 200
     assert f'value="{person.id}"' in page and "split between NY-20 and NY-21" in page
     assert count(Case) == 0 and count(Constituent) == 1
+
+
+def test_the_page_marks_required_fields_focuses_the_first_and_enter_logs_the_call(client, office):
+    client.login(office.intake.email)
+    page = client.get(URL).get_data(as_text=True)
+    assert "Fields marked" in page and "are required." in page
+    for name in ("first_name", "last_name", "category_id", "subject"):
+        tag = re.search(rf'<(?:input|select)[^>]* id="{name}"[^>]*>', page)
+        assert tag and " required" in tag.group(0), name
+        assert re.search(rf'for="{name}">[^<]*<abbr title="required" class="usa-hint', page)
+    assert re.search(
+        r'<input[^>]* autofocus[^>]* id="first_name"|id="first_name"[^>]* autofocus', page
+    )
+    assert page.count("autofocus") == 1
+    # Enter in a field submits with the form's first button: it must be "Log the call".
+    buttons = re.findall(r'<button[^>]*name="action" value="(\w+)"', page)
+    assert buttons == ["log", "find"]
+    # The look-up results can be reached from the top of the caller fields.
+    assert 'href="#matches"' in page and 'id="matches"' in page
+
+
+def test_the_channel_starts_as_this_users_last_calls(client, office, zips):
+    def chosen() -> str:
+        page = client.get(URL).get_data(as_text=True)
+        found = re.search(r'<select[^>]*id="channel".*?<option selected value="(\w+)"', page, re.S)
+        assert found
+        return found.group(1)
+
+    client.login(office.intake.email)
+    assert chosen() == "phone"  # before the first call
+    assert client.form_post(URL, call(office, channel="walk_in")).status_code == 302
+    assert chosen() == "walk_in"
+    client.logout()
+    client.login(office.caseworker.email)  # another user's calls are theirs
+    assert chosen() == "phone"
+
+
+def test_a_new_case_for_a_known_constituent_starts_with_them_chosen(client, office, zips):
+    person = factories.gen_constituent(office.a, first="Ana", last="Ruiz", phone="518-555-0123")
+    stranger = factories.gen_constituent(office.b, first="Hidden", last="Person")
+    db.session.commit()
+    client.login(office.intake.email)
+    page = client.get(URL, query_string={"constituent": person.id}).get_data(as_text=True)
+    assert f"Using the existing record of {person.full_name}." in page
+    assert re.search(rf'value="{person.id}" checked', page)
+    assert 'value="Ana"' in page and 'value="Ruiz"' in page
+    assert re.search(r'id="category_id"[^>]*autofocus|autofocus[^>]*id="category_id"', page)
+    # Out of the user's scope, or nonsense: a new caller, and nothing said about the stranger.
+    for value in (stranger.id, "junk", "99999999999"):
+        page = client.get(URL, query_string={"constituent": value}).get_data(as_text=True)
+        assert "Hidden" not in page and re.search(
+            r'id="constituent_id" [^>]*value="" checked', page
+        )
+    response = client.form_post(
+        URL, call(office, constituent_id=str(person.id), first_name="Ana", last_name="Ruiz")
+    )
+    assert response.status_code == 302 and only_case().constituent_id == person.id

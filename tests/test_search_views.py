@@ -128,7 +128,7 @@ def test_date_pickers_narrow_by_opened_and_closed(app, client, office):
     assert _hit_numbers(html) == [f"C-{jan.number}"]
     bad = client.get("/search/?q=visa&opened_from=2026-02-30")
     assert bad.status_code == 422
-    assert "Enter a date such as 2026-03-31." in bad.get_data(as_text=True)
+    assert "Enter a date like 03/14/2025." in bad.get_data(as_text=True)
 
 
 def test_a_case_number_opens_the_case_and_an_unknown_one_searches(app, client, office):

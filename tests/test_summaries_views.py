@@ -155,7 +155,7 @@ def test_another_district_is_forbidden_with_a_clear_message(client, office):
             "The end date is before the start",
         ),
         ("period=custom&start=2010-01-01&end=2021-01-01", "end", "at most 10 years"),
-        ("period=custom&start=2026-03-01&end=not-a-date", "end", "Not a valid date"),
+        ("period=custom&start=2026-03-01&end=not-a-date", "end", "Enter a date like 03/14/2025."),
         ("period=custom&start=2999-01-01&end=2999-01-31", "start", "starts after today"),
         ("period=m1999-99", "period", "Choose a period from the list"),
     ],

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from wtforms import HiddenField
+from wtforms import DateField, HiddenField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from constituent.models.submissions import KEY_LENGTH
 from constituent.services.submissions import new_key
 
 MAX_ID = 2**31 - 1  # any record id; larger numbers would overflow the database's integer
+# The one message of every date field, missing or bad: the browser's picker shows the date as
+# mm/dd/yyyy in the United States, so the example is written that way.
+DATE_MESSAGE = "Enter a date like 03/14/2025."
+DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]  # what the picker sends first; then typed by hand
 
 
 class CarriesVersion:
@@ -42,6 +46,33 @@ class Marked:
 
     def __call__(self, form: object, field: object) -> None:
         return None
+
+
+class DayField(DateField):
+    """Every date field: an ``<input type="date">`` (the browser's picker in its own locale,
+    its value ISO), that also takes 03/14/2025 typed where there is no picker, and that says
+    DATE_MESSAGE for a bad date."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("format", DATE_FORMATS)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(DATE_MESSAGE) from exc
+
+    def _value(self) -> str:
+        """ISO for the picker, even when the date was typed another way."""
+        if self.data is not None:
+            return str(self.data.isoformat())
+        return " ".join(self.raw_data or [])  # as typed, to be corrected
+
+
+def required_day(label: str, **kwargs: Any) -> DayField:
+    """A date that must be given (the same message when it is missing as when it is bad)."""
+    return DayField(label, validators=[InputRequired(DATE_MESSAGE)], **kwargs)
 
 
 def limit(n: int) -> Length:

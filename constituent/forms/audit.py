@@ -1,8 +1,10 @@
 """The audit log's filters."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
+
+from constituent.forms import DayField
 
 
 class AuditFilterForm(FlaskForm):
@@ -21,5 +23,5 @@ class AuditFilterForm(FlaskForm):
     record_id = StringField(
         "Record", validators=[Optional(), Length(max=40)], description="Its number or id"
     )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = DayField("From", validators=[Optional()])
+    until = DayField("To", validators=[Optional()])

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -18,10 +17,10 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from constituent.extensions import db
-from constituent.forms import CarriesVersion, OneTimeKey, choices
+from constituent.forms import CarriesVersion, OneTimeKey, choices, required_day
 from constituent.models import (
     CaseStatus,
     EventKind,
@@ -31,19 +30,6 @@ from constituent.models import (
     SignatureMethod,
 )
 from constituent.services import cases as case_service
-
-DATE_MESSAGE = "Enter a date such as 2025-03-14."
-
-
-class DayField(DateField):
-    """A date input whose parse error says what to type."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(DATE_MESSAGE) from exc
-
 
 ENTRY_KIND_CHOICES = choices((k.value, k.label) for k in case_service.ENTRY_KINDS)
 
@@ -106,7 +92,7 @@ class AssignForm(CarriesVersion, FlaskForm):
 class FollowUpForm(OneTimeKey, FlaskForm):
     """A dated task on the case for a member of staff."""
 
-    due_on = DayField("Due on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
+    due_on = required_day("Due on")
     assignee = SelectField("For", choices=[], coerce=int)
     description = StringField(
         "What needs doing",
@@ -123,9 +109,7 @@ class CompleteFollowUpForm(FlaskForm):
 class ReleaseRequestForm(CarriesVersion, FlaskForm):
     """Record that a privacy release was sent for signature."""
 
-    requested_on = DayField(
-        "Requested on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d"
-    )
+    requested_on = required_day("Requested on")
     method = SelectField(
         "How it was requested", choices=choices((m.value, m.label) for m in RequestMethod)
     )
@@ -134,7 +118,7 @@ class ReleaseRequestForm(CarriesVersion, FlaskForm):
 class ReleaseReceivedForm(CarriesVersion, FlaskForm):
     """Record the signed release with its scanned form."""
 
-    signed_on = DayField("Signed on", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d")
+    signed_on = required_day("Signed on")
     signature_method = SelectField(
         "Signature", choices=choices((m.value, m.label) for m in SignatureMethod)
     )

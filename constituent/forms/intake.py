@@ -87,6 +87,7 @@ class NewCaseFields(OneTimeKey, FlaskForm):
             + outside
         )
         self.district_id.label.text = question.label
+        self.district_id.flags.required = bool(question.options)  # shown only to be answered
 
     def details(self) -> CallDetails:
         """The submitted values as the intake service's plain dataclass (per subclass)."""

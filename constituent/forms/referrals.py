@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from constituent.forms import OneTimeKey
+from constituent.forms import DayField, OneTimeKey, required_day
 from constituent.models import CaseStatus, ReferralMethod, ResponseOutcome
 from constituent.services.referrals import METHOD_LABELS, OUTCOME_LABELS
 
@@ -24,7 +24,6 @@ def choices(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
 
 METHOD_PAIRS = [(m.value, METHOD_LABELS[m]) for m in ReferralMethod]
 METHOD_CHOICES = choices(METHOD_PAIRS)
-DATE_MESSAGE = "Enter a date like 2025-03-14."
 # An agency's letter pasted in full can be long; the limit only stops absurd input.
 RESPONSE_TEXT_LIMIT = 100_000
 
@@ -56,8 +55,8 @@ class ReferralForm(OneTimeKey, FlaskForm):
     method = SelectField(
         "Sent by", choices=METHOD_CHOICES, validators=[DataRequired("Choose how it was sent.")]
     )
-    sent_on = DateField("Date sent", validators=[InputRequired(DATE_MESSAGE)])
-    due_on = DateField("Response due", validators=[Optional()])
+    sent_on = required_day("Date sent")
+    due_on = DayField("Response due", validators=[Optional()])
     reference_number = StringField(
         "Agency reference number", validators=[Optional(), Length(max=80)]
     )
@@ -74,14 +73,14 @@ class ReferralEditForm(FlaskForm):
     reference_number = StringField(
         "Agency reference number", validators=[Optional(), Length(max=80)]
     )
-    due_on = DateField("Response due", validators=[InputRequired(DATE_MESSAGE)])
+    due_on = required_day("Response due")
     version = _version_field()
 
 
 class AcknowledgeForm(FlaskForm):
     """The agency confirmed it has the referral."""
 
-    acknowledged_on = DateField("Date acknowledged", validators=[InputRequired(DATE_MESSAGE)])
+    acknowledged_on = required_day("Date acknowledged")
     reference_number = StringField(
         "Agency reference number (if given)",
         validators=[Optional(), Length(max=80)],
@@ -116,14 +115,14 @@ class WithdrawForm(FlaskForm):
 class SecondInquiryForm(FlaskForm):
     """A further inquiry on an overdue referral; blank fields take the defaults."""
 
-    inquiry_on = DateField("Date of the inquiry", validators=[Optional()])
+    inquiry_on = DayField("Date of the inquiry", validators=[Optional()])
     method = SelectField(
         "Sent by",
         choices=choices([("", "Same as before"), *METHOD_PAIRS]),
         validators=[Optional()],
         id="inquiry-method",
     )
-    due_on = DateField("New response due date", validators=[Optional()], id="inquiry-due_on")
+    due_on = DayField("New response due date", validators=[Optional()], id="inquiry-due_on")
     note = TextAreaField(
         "Note (optional)", validators=[Optional(), Length(max=2000)], id="inquiry-note"
     )
@@ -133,7 +132,7 @@ class SecondInquiryForm(FlaskForm):
 class ResponseForm(FlaskForm):
     """The agency's answer: when, how, what it said, and the outcome."""
 
-    received_on = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
+    received_on = required_day("Date received")
     channel = SelectField(
         "Received by",
         choices=METHOD_CHOICES,

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 from wtforms.validators import Length, Optional
 
+from constituent.forms import DayField
 from constituent.search.query import MAX_LENGTH
 from constituent.search.searching import SORTS
-
-
-class DayField(DateField):
-    """A date picker whose parse error says what to type."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError("Enter a date such as 2026-03-31.") from exc
 
 
 class SearchForm(FlaskForm):

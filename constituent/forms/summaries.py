@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import Length, Optional
+
+from constituent.forms import DayField
 
 
 class PeriodForm(FlaskForm):
@@ -16,12 +18,12 @@ class PeriodForm(FlaskForm):
     period = SelectField(
         "Period", choices=[], validate_choice=False, validators=[Optional(), Length(max=16)]
     )
-    start = DateField(
+    start = DayField(
         "From (custom dates)",
         validators=[Optional()],
         render_kw={"min": "1900-01-01", "max": "2999-12-31"},
     )
-    end = DateField(
+    end = DayField(
         "To (custom dates)",
         validators=[Optional()],
         render_kw={"min": "1900-01-01", "max": "2999-12-31"},

@@ -296,6 +296,18 @@ def _check(user: User, details: CallDetails) -> tuple[dict[str, str], _Plan]:
     return errors, plan
 
 
+def usual_channel(user: User) -> Channel:
+    """The channel of the last case this user opened (phone before the first): the next call
+    most likely came the same way."""
+    last = db.session.scalar(
+        sa.select(Case.channel)
+        .where(Case.opened_by_id == user.id)
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+    return last or Channel.PHONE
+
+
 def validate_call(user: User, details: CallDetails) -> dict[str, str]:
     """Every problem with the call's details, by form field (empty when it can be logged)."""
     if not permissions.may(user, Capability.LOG_CALLS):

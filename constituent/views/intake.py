@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from constituent.forms import optional_int
 from constituent.forms.intake import IntakeForm
 from constituent.models import Case
-from constituent.services import intake, office, permissions
+from constituent.services import constituents, intake, office, permissions
+from constituent.services.errors import NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views import new_case
 from constituent.views.boundary import current_staff, saved
@@ -19,11 +21,12 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 @bp.route("/", methods=["GET", "POST"])
 @capability_required(Capability.LOG_CALLS)
 def log_call() -> ResponseReturnValue:
-    """The log-a-call page; "Find matches" re-renders with candidates (no JavaScript needed)."""
+    """The log-a-call page; "Find matches" re-renders with candidates (no JavaScript needed).
+    ``?constituent=<id>`` starts a new case for that constituent (if the user may see them)."""
     form = IntakeForm()
     form.category_id.choices = new_case.category_choices()
     if not form.is_submitted():
-        form.state.data = office.profile().state  # the usual State; staff change it
+        _start(form, request.args.get("constituent", ""))
     if form.is_submitted() and request.form.get("action") != "find":
         staff = current_staff()
 
@@ -38,6 +41,23 @@ def log_call() -> ResponseReturnValue:
         )
         return done or (render_template("intake/log_call.html", **new_case.context(form)), 422)
     return render_template("intake/log_call.html", **new_case.context(form))
+
+
+def _start(form: IntakeForm, constituent: str) -> None:
+    """A new call's defaults: the usual State, the channel of this user's last call, and the
+    constituent named in the address when the user may see them (else a new caller)."""
+    staff = current_staff()
+    form.state.data = office.profile().state
+    form.channel.data = intake.usual_channel(staff).value
+    person_id = optional_int(constituent[:20])
+    if person_id is None:
+        return
+    try:
+        person = constituents.get_constituent(staff, person_id)
+    except NotFound:
+        return
+    form.constituent_id.data = str(person.id)
+    form.first_name.data, form.last_name.data = person.first_name, person.last_name
 
 
 def _after_call(case: Case) -> str:
