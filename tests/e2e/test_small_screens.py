@@ -31,13 +31,25 @@ RTL_NAME = "مريم"
 OVERFLOW_JS = """() => {
   const width = document.documentElement.clientWidth;
   if (document.documentElement.scrollWidth <= width) return null;
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
   let worst = null;
   for (const el of document.querySelectorAll('body *')) {
     const box = el.getBoundingClientRect();
-    if (box.right > width + 1 && (!worst || box.right > worst.right)) {
-      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-        (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
-      worst = {name, right: Math.round(box.right)};
+    if (box.right > width && (!worst || box.right > worst.right)) {
+      worst = {name: name(el), right: Math.round(box.right)};
+    }
+  }
+  if (!worst) {  // text sticking out of a narrower element
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    while (walker.nextNode()) {
+      range.selectNodeContents(walker.currentNode);
+      const box = range.getBoundingClientRect();
+      if (box.right > width && (!worst || box.right > worst.right)) {
+        worst = {name: 'text in ' + name(walker.currentNode.parentElement) + ': ' +
+          walker.currentNode.textContent.trim().slice(0, 40), right: Math.round(box.right)};
+      }
     }
   }
   return {scroll: document.documentElement.scrollWidth, worst};
