@@ -23,10 +23,11 @@ def test_sign_in_out_denials_and_exports_are_recorded_and_filterable(client, off
     client.logout()
     client.login(office.admin.email)
     page = client.get("/admin/audit?action=sign_in_failed").get_data(as_text=True)
-    assert "sign_in_failed" in page and "1 event." in page
+    assert "<td>Sign in failed</td>" in page and "1 event." in page
     page = client.get("/admin/audit?user=caseworker@").get_data(as_text=True)
-    for action in ("sign_in", "access_denied", "sign_out"):
+    for action in ("Sign in", "Access denied", "Sign out"):  # said as words, not codes
         assert f"<td>{action}</td>" in page
+    assert '<option value="access_denied">Access denied</option>' in page
     response = client.get("/admin/audit.csv?user=caseworker@")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")

@@ -24,6 +24,7 @@ from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views.boundary import act, alert, commit, current_staff, form_status, saved, submit
 from constituent.views.helpers import (
+    action_label,
     capability_required,
     confirm_post,
     csv_download,
@@ -235,7 +236,7 @@ def audit() -> ResponseReturnValue:
     """The audit trail, filtered by user, record, action and date, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = choices(
-        [("", "Any action")] + [(a, a) for a in audit_service.known_actions()]
+        [("", "Any action")] + [(a, action_label(a)) for a in audit_service.known_actions()]
     )
     valid = form.validate()
     filters = _audit_filters(form) if valid else audit_service.AuditFilters()

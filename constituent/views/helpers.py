@@ -192,6 +192,12 @@ def said(text: object) -> Markup:
     )
 
 
+def action_label(code: str) -> str:
+    """An audit action as a person reads it: ``access_denied`` → "Access denied" (the CSV
+    keeps the code)."""
+    return code.replace("_", " ").capitalize()
+
+
 def nl2br(text: str | None) -> Markup:
     """Escape text someone wrote, keep its line breaks, and set it apart as ``said`` does."""
     escaped = Markup.escape(text or "")
@@ -214,6 +220,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["case_tag"] = tags.case_tag
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.filters["said"] = said
+    app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["address_lines"] = address_lines
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["may"] = may
