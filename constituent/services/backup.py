@@ -5,7 +5,9 @@ through pg_dump on an exported snapshot, or without pg_dump as a logical dump of
 read in one REPEATABLE READ transaction), each stored file the database refers to (signed
 privacy releases, case and mail attachments) and ``manifest.json`` with their SHA-256
 checksums. Both are taken from one consistent view of the database while the app keeps
-running. A restore checks everything first (the archive, the database's integrity and
+running. With CONSTITUENT_UPLOAD_STORAGE=database the files are rows of the database and travel
+in its dump (each is read back against its checksum first; the manifest lists no files).
+A restore checks everything first (the archive, the database's integrity and
 migration revision, and that every file the database refers to is there with the right
 checksum) and only then replaces the live files and database.
 """
