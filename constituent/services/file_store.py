@@ -146,7 +146,7 @@ def storage() -> str:
     return str(current_app.config.get("UPLOAD_STORAGE", FILESYSTEM))
 
 
-def file_store() -> FilesystemStore | DatabaseStore:
+def file_store() -> FileStore:
     """The store the app is configured with."""
     if storage() == DATABASE:
         return DatabaseStore()

@@ -173,13 +173,16 @@ def _spool(stream: BinaryIO) -> _Spooled:
     """Copy the upload chunk by chunk, counting and hashing it; refused past the size limit."""
     spooled = tempfile.SpooledTemporaryFile(max_size=file_store.CHUNK_BYTES)  # noqa: SIM115
     digest, size = hashlib.sha256(), 0
-    for chunk in iter(lambda: stream.read(file_store.CHUNK_BYTES), b""):
-        size += len(chunk)
-        if size > MAX_UPLOAD_BYTES:
-            spooled.close()
-            raise _too_large()
-        digest.update(chunk)
-        spooled.write(chunk)
+    try:
+        for chunk in iter(lambda: stream.read(file_store.CHUNK_BYTES), b""):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise _too_large()
+            digest.update(chunk)
+            spooled.write(chunk)
+    except BaseException:
+        spooled.close()
+        raise
     return _Spooled(spooled, size, digest.hexdigest())
 
 
