@@ -21,8 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import WORK, database_url  # noqa: E402
-from constituent import create_app  # noqa: E402
+from bench.common import WORK, bench_app, database_url  # noqa: E402
 from constituent.extensions import db  # noqa: E402
 from constituent.models import StoredFileChunk  # noqa: E402
 from constituent.services import file_store, uploads  # noqa: E402
@@ -60,16 +59,12 @@ def main() -> None:
     os.environ["CONSTITUENT_MAX_UPLOAD_MB"] = str(args.mb + 10)
     uploads.MAX_UPLOAD_BYTES = (args.mb + 10) * MB
     url = database_url(f"uploads-{args.storage}", 0, args.database)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench-secret",
-            "TESTING": True,
-            "SEARCH_INDEX_DIR": str(WORK / "uploads-index"),
-            "UPLOAD_DIR": str(WORK / "uploads-bench"),
-            "UPLOAD_STORAGE": args.storage,
-            "MAX_CONTENT_LENGTH": (args.mb + 10) * MB,
-        }
+    app = bench_app(
+        url,
+        "uploads",
+        UPLOAD_DIR=str(WORK / "uploads-bench"),
+        UPLOAD_STORAGE=args.storage,
+        MAX_CONTENT_LENGTH=(args.mb + 10) * MB,
     )
     with tempfile.TemporaryDirectory() as tmp, app.app_context():
         db.create_all()
