@@ -29,10 +29,9 @@ def database_url(name: str, scale: int, database: str | None) -> str:
     return url
 
 
-def seeded_app(name: str, scale: int, database: str | None = None, **config: object) -> Flask:
-    """An app on a database holding the demo office at ``scale`` (seeded once, then reused)."""
-    url = database_url(name, scale, database)
-    app = create_app(
+def bench_app(url: str, name: str, **config: object) -> Flask:
+    """An app for a benchmark on ``url``, its index and uploads under WORK."""
+    return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "bench-secret",
@@ -42,6 +41,12 @@ def seeded_app(name: str, scale: int, database: str | None = None, **config: obj
             **config,
         }
     )
+
+
+def seeded_app(name: str, scale: int, database: str | None = None, **config: object) -> Flask:
+    """An app on a database holding the demo office at ``scale`` (seeded once, then reused)."""
+    url = database_url(name, scale, database)
+    app = bench_app(url, name, **config)
     with app.app_context():
         db.create_all()
         if not demo.is_seeded():

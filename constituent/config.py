@@ -110,6 +110,16 @@ def _database_url(instance_path: Path) -> str:
     return database_url
 
 
+def _upload_storage() -> str:
+    """CONSTITUENT_UPLOAD_STORAGE: ``filesystem`` (UPLOAD_DIR, the default) or ``database``."""
+    value = _text("UPLOAD_STORAGE", "filesystem").strip().lower()
+    if value not in ("filesystem", "database"):
+        raise ConfigurationError(
+            f"CONSTITUENT_UPLOAD_STORAGE must be 'filesystem' or 'database', not {value!r}."
+        )
+    return value
+
+
 def load_settings(instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = _text("ENV", "development").lower()
@@ -134,6 +144,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
             None if _env("SEARCH_BACKGROUND_INDEXER") is None else _yes("SEARCH_BACKGROUND_INDEXER")
         ),
         "UPLOAD_DIR": _text("UPLOAD_DIR", str(instance_path / "uploads")),
+        # Where uploaded files' bytes live: the folder above, or the database (any app server
+        # on one PostgreSQL serves every file; backups carry them inside the database dump).
+        "UPLOAD_STORAGE": _upload_storage(),
         "OFFICE_NAME": _text("OFFICE_NAME", "District Office"),
         "OFFICE_TIMEZONE": _text("TIMEZONE", "America/New_York"),
         "CASE_PREFIX": _text("CASE_PREFIX", "C-"),

@@ -44,6 +44,7 @@ from constituent.models.releases import (
     PrivacyRelease,
     RequestMethod,
     SignatureMethod,
+    StoredFileChunk,
 )
 from constituent.models.search import SearchQueue
 from constituent.models.submissions import SubmissionKey
@@ -56,6 +57,7 @@ __all__ = [
     "AgencyLevel",
     "AgencyResponse",
     "Attachment",
+    "StoredFileChunk",
     "AuditEvent",
     "Base",
     "Body",

@@ -57,6 +57,17 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StoredFileChunk(Base):
+    """Up to 1 MiB of a stored file's bytes, when CONSTITUENT_UPLOAD_STORAGE=database
+    (services/file_store.py): chunk 0, 1, 2 … of the file with that storage key."""
+
+    __tablename__ = "stored_file_chunks"
+
+    storage_key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    chunk: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
 privacy_release_agencies = link_table(
     "privacy_release_agencies", ("release_id", "privacy_releases.id"), ("agency_id", "agencies.id")
 )

@@ -5,7 +5,9 @@ through pg_dump on an exported snapshot, or without pg_dump as a logical dump of
 read in one REPEATABLE READ transaction), each stored file the database refers to (signed
 privacy releases, case and mail attachments) and ``manifest.json`` with their SHA-256
 checksums. Both are taken from one consistent view of the database while the app keeps
-running. A restore checks everything first (the archive, the database's integrity and
+running. With CONSTITUENT_UPLOAD_STORAGE=database the files are rows of the database and travel
+in its dump (each is read back against its checksum first; the manifest lists no files).
+A restore checks everything first (the archive, the database's integrity and
 migration revision, and that every file the database refers to is there with the right
 checksum) and only then replaces the live files and database.
 """
@@ -41,7 +43,7 @@ from flask import current_app
 from sqlalchemy.engine import make_url
 
 from constituent.extensions import db
-from constituent.services import uploads
+from constituent.services import file_store, uploads
 from constituent.services.errors import DomainError
 
 ARCHIVE_FORMAT = "constituent-backup"
@@ -193,11 +195,17 @@ def backup(target: Path, progress: Progress | None = None) -> BackupResult:
         archive = work / "archive.tar"
         with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
             tar.add(dump, arcname=member)
-            manifest_files, problems = _add_files(tar, files, progress)
+            in_database = file_store.storage() == file_store.DATABASE
+            manifest_files: list[dict[str, Any]]
+            if in_database:  # the files travel inside the database dump
+                manifest_files, problems = [], _check_chunks(files, progress)
+            else:
+                manifest_files, problems = _add_files(tar, files, progress)
             if problems:
+                where = "the database" if in_database else uploads.upload_dir()
                 raise DomainError(
                     f"Not backed up: {len(problems)} stored file(s) the database refers to "
-                    f"are missing or damaged in {uploads.upload_dir()}: {_listing(problems)}. "
+                    f"are missing or damaged in {where}: {_listing(problems)}. "
                     "Put them back from an earlier backup, then back up again."
                 )
             manifest = {
@@ -212,6 +220,7 @@ def backup(target: Path, progress: Progress | None = None) -> BackupResult:
                     "size": dump.stat().st_size,
                 },
                 "files": manifest_files,
+                "upload_storage": file_store.storage(),
             }
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
         archive.chmod(0o600)  # residents' details: readable by the office's service account only
@@ -308,6 +317,28 @@ def _add_files(
     return entries, problems
 
 
+def _check_chunks(files: list[StoredFile], progress: Progress) -> list[str]:
+    """Database storage: every referenced file's chunks are there and match its checksum
+    (read chunk by chunk; chunks are written before their row commits and never changed)."""
+    problems: list[str] = []
+    total = len(files)
+    progress("files", 0, total)
+    store = file_store.DatabaseStore()
+    for done, stored in enumerate(files, start=1):
+        digest = hashlib.sha256()
+        try:
+            for chunk in store.open(stored.storage_key):
+                digest.update(chunk)
+        except FileNotFoundError:
+            problems.append(f"{stored.storage_key} is missing")
+        else:
+            if digest.hexdigest() != stored.sha256:
+                problems.append(f"{stored.storage_key} does not match its checksum")
+        progress("files", done, total)
+    db.session.remove()
+    return problems
+
+
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -378,9 +409,9 @@ def restore(source: Path, progress: Progress | None = None) -> RestoreResult:
                 revision, files = _read_logical_dump(dump)
                 _require_live_head(head)
             _require_head(revision, head)
-        _require_files(files, manifest, work)
+        on_disk = _files_on_disk(files, manifest, work)
         # Every check passed: from here on, replace.
-        written = _install_files(files, work, live_uploads, progress)
+        written = _install_files(on_disk, work, live_uploads, progress)
         progress("database", 0, 1)
         if live_sqlite is not None:
             db.engine.dispose()
@@ -480,6 +511,24 @@ def _require_head(revision: str, head: str) -> None:
             f"The backup is at migration {revision}, this code at {head}: restore it with "
             "the matching version, then run `flask db upgrade`."
         )
+
+
+def _files_on_disk(
+    files: list[StoredFile], manifest: dict[str, Any], work: Path
+) -> list[StoredFile]:
+    """The files to put in the uploads folder: all of them, checked against the archive, or
+    none when the backup kept them in its database (the dump's checksum covers them)."""
+    kept = manifest.get("upload_storage", file_store.FILESYSTEM)
+    live = file_store.storage()
+    if kept != live:
+        raise DomainError(
+            f"This backup keeps uploaded files in the {kept}; this app keeps them in the "
+            f"{live}. Restore it with CONSTITUENT_UPLOAD_STORAGE={kept}. Nothing was changed."
+        )
+    if kept == file_store.DATABASE:
+        return []
+    _require_files(files, manifest, work)
+    return files
 
 
 def _require_files(files: Iterable[StoredFile], manifest: dict[str, Any], work: Path) -> None:

@@ -7,20 +7,20 @@ import hashlib
 import io
 import re
 import secrets
+import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from constituent.extensions import db
 from constituent.models import Attachment, Case, User
+from constituent.services import file_store
 from constituent.services.errors import DomainError, NotFound
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -30,9 +30,8 @@ ACCEPTED_LABEL = "PDF, PNG or JPEG"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 PDF_SIGNATURE = b"%PDF-"
-# Files written during the session's current transaction: kept when it commits, deleted when
-# it rolls back, so a failed save leaves no orphan on disk.
-NEW_FILES_KEY = "constituent.uploads.new_files"
+# The content checks read at most this much from each end of a large file.
+SAMPLE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -140,15 +139,51 @@ def sniff_document(data: bytes) -> FileKind | None:
     return None
 
 
-def _read_limited(stream: BinaryIO) -> bytes:
-    data = stream.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise DomainError(
-            f"The file is larger than {MAX_UPLOAD_LABEL}. Scan it at a lower resolution or "
-            f"save it as a smaller PDF, then upload it again.",
-            field="file",
-        )
-    return data
+def _too_large() -> DomainError:
+    return DomainError(
+        f"The file is larger than {MAX_UPLOAD_LABEL}. Scan it at a lower resolution or "
+        f"save it as a smaller PDF, then upload it again.",
+        field="file",
+    )
+
+
+@dataclass(frozen=True)
+class _Spooled:
+    """An upload copied off its stream: in memory up to one chunk, on disk beyond."""
+
+    file: IO[bytes]
+    size: int
+    sha256: str
+
+    def sample(self) -> bytes:
+        """What the content checks read: the whole file when small, else its first and last
+        SAMPLE_BYTES (signatures at the start, end markers and a zip's directory at the end)."""
+        self.file.seek(0)
+        if self.size <= 2 * SAMPLE_BYTES:
+            data = self.file.read()
+        else:
+            head = self.file.read(SAMPLE_BYTES)
+            self.file.seek(self.size - SAMPLE_BYTES)
+            data = head + self.file.read()
+        self.file.seek(0)
+        return data
+
+
+def _spool(stream: BinaryIO) -> _Spooled:
+    """Copy the upload chunk by chunk, counting and hashing it; refused past the size limit."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=file_store.CHUNK_BYTES)  # noqa: SIM115
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in iter(lambda: stream.read(file_store.CHUNK_BYTES), b""):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise _too_large()
+            digest.update(chunk)
+            spooled.write(chunk)
+    except BaseException:
+        spooled.close()
+        raise
+    return _Spooled(spooled, size, digest.hexdigest())
 
 
 def upload_dir() -> Path:
@@ -173,29 +208,26 @@ def store_upload(
 
     ``uploaded_by`` is None for files that arrive without a signed-in user (`flask mail import`).
     """
-    data = _read_limited(stream)
-    if not data:
-        raise DomainError("The file is empty. Choose the scanned form again.", field="file")
-    kind = recognise(data)
-    if kind is None:
-        raise DomainError(
-            f"Only {accepted} files are accepted, and this file is not one of them "
-            f"(it is checked by its content, not its name).",
-            field="file",
-        )
-    storage_key = secrets.token_hex(20)
-    path = _path_for(storage_key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(data)
-    db.session.info.setdefault(NEW_FILES_KEY, []).append(path)
+    spooled = _spool(stream)
+    with spooled.file:
+        if not spooled.size:
+            raise DomainError("The file is empty. Choose the scanned form again.", field="file")
+        kind = recognise(spooled.sample())
+        if kind is None:
+            raise DomainError(
+                f"Only {accepted} files are accepted, and this file is not one of them "
+                f"(it is checked by its content, not its name).",
+                field="file",
+            )
+        storage_key = secrets.token_hex(20)
+        file_store.file_store().save(storage_key, spooled.file)
     stem = Path(secure_filename(filename or "")).stem[:100] or "upload"
     attachment = Attachment(
         case_id=case.id if case is not None else None,
         filename=f"{stem}.{kind.extension}",
         content_type=kind.content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=spooled.size,
+        sha256=spooled.sha256,
         storage_key=storage_key,
         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
     )
@@ -214,20 +246,28 @@ def get_attachment(case: Case, attachment_id: int) -> Attachment:
     return found
 
 
-def stored_path(attachment: Attachment) -> Path:
-    """The stored file of an attachment; NotFound if it is missing on disk."""
+def stored_path(attachment: Attachment) -> Path | None:
+    """The file of an attachment on disk; NotFound if it is missing there. None when files
+    are kept in the database (CONSTITUENT_UPLOAD_STORAGE=database)."""
+    if file_store.storage() == file_store.DATABASE:
+        return None
     path = _path_for(attachment.storage_key)
     if not path.is_file():
-        raise NotFound("The stored file is missing. Tell the office IT staff.")
+        raise _missing()
     return path
 
 
-@event.listens_for(Session, "after_commit")
-def _keep_new_files(session: Session) -> None:
-    session.info.pop(NEW_FILES_KEY, None)
+def stored_content(attachment: Attachment) -> Path | Generator[bytes, None, None]:
+    """An attachment's file to send: its path on disk, or (database storage) its bytes chunk
+    by chunk, read as they are sent; NotFound if it is missing."""
+    path = stored_path(attachment)
+    if path is not None:
+        return path
+    try:
+        return file_store.DatabaseStore().open(attachment.storage_key)
+    except FileNotFoundError:
+        raise _missing() from None
 
 
-@event.listens_for(Session, "after_rollback")
-def _delete_new_files(session: Session) -> None:
-    for path in session.info.pop(NEW_FILES_KEY, []):
-        path.unlink(missing_ok=True)
+def _missing() -> NotFound:
+    return NotFound("The stored file is missing. Tell the office IT staff.")

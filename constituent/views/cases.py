@@ -469,14 +469,14 @@ def release_not_needed(case_id: int) -> ResponseReturnValue:
 def attachment(case_id: int, attachment_id: int) -> ResponseReturnValue:
     case = _load(case_id)
     found = uploads.get_attachment(case, attachment_id)
-    path = uploads.stored_path(found)
+    content = uploads.stored_content(found)
     audit_read(
         "attachment_downloaded",
         "attachment",
         found.id,
         f"case {case.number}" + (" (confidential)" if case.confidential else ""),
     )
-    return send_attachment(path, found)
+    return send_attachment(content, found)
 
 
 # Editing the header --------------------------------------------------------------------------

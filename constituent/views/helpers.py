@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,15 +169,21 @@ def confirm_post() -> None:
         abort(400)
 
 
-def send_attachment(path: Path, stored: Attachment) -> Response:
-    """A kept file, downloaded as itself: never sniffed, never cached (audit it first)."""
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.filename,
-        max_age=0,
-    )
+def send_attachment(content: Path | Generator[bytes, None, None], stored: Attachment) -> Response:
+    """A kept file, downloaded as itself: never sniffed, never cached (audit it first). A
+    file on disk is sent as a file; one kept in the database streams chunk by chunk."""
+    if isinstance(content, Path):
+        response = send_file(
+            content,
+            mimetype=stored.content_type,
+            as_attachment=True,
+            download_name=stored.filename,
+            max_age=0,
+        )
+    else:
+        response = Response(stream_with_context(content), mimetype=stored.content_type)
+        response.content_length = stored.size
+        response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -213,14 +213,14 @@ def attachment(message_id: int, item_id: int) -> ResponseReturnValue:
     item = mail_service.get_attachment(message, item_id)
     stored = item.attachment
     assert stored is not None
-    path = uploads.stored_path(stored)
+    content = uploads.stored_content(stored)
     detail = f"inbound message {message.id}"
     if message.case is not None:
         detail += f", case {message.case.number}" + (
             " (confidential)" if message.case.confidential else ""
         )
     audit_read("attachment_downloaded", "attachment", stored.id, detail)
-    return send_attachment(path, stored)
+    return send_attachment(content, stored)
 
 
 # Opening a new case from a message -----------------------------------------------------------

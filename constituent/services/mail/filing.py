@@ -529,7 +529,8 @@ def _store_attachments(
             except DomainError as exc:
                 outcome, reason = AttachmentOutcome.REFUSED, exc.message
             else:
-                stored.append(uploads.stored_path(attachment))
+                if (path := uploads.stored_path(attachment)) is not None:
+                    stored.append(path)  # database storage: rolled back with the savepoint
                 outcome, reason = AttachmentOutcome.KEPT, ""
         row = InboundAttachment(
             message=message,
