@@ -60,16 +60,16 @@ class Clicks:
 
 
 def _routed_category(office) -> tuple[Category, Agency, AgencyContact]:  # type: ignore[no-untyped-def]
-    """A category of its own that routes to a federal agency of its own (other browser tests
-    share the database)."""
+    """A category of its own that routes to a federal agency of its own: one the office
+    catalog does not hold, since other browser tests share the database and load it."""
     category = db.session.scalar(sa.select(Category).where(Category.slug == "civil-service"))
     if category is None:
         category = factories.gen_category("Civil service")
-    agency = db.session.scalar(sa.select(Agency).where(Agency.acronym == "OPM"))
+    agency = db.session.scalar(sa.select(Agency).where(Agency.acronym == "RRB"))
     if agency is None:
         agency = Agency(
-            name="Office of Personnel Management",
-            acronym="OPM",
+            name="Railroad Retirement Board",
+            acronym="RRB",
             level=AgencyLevel.FEDERAL,
             expected_response_days=30,
         )
@@ -97,7 +97,7 @@ def _case(office, category: Category) -> Case:  # type: ignore[no-untyped-def]
         constituent=factories.gen_constituent(district, first="Hal", last="Brennan"),
         header=case_service.CaseHeader(
             subject="Federal annuity not started",
-            description="Retired in June; OPM has not started the annuity.",
+            description="Retired in June; the RRB has not started the annuity.",
             category=category,
             priority=Priority.ROUTINE,
             confidential=False,
@@ -111,8 +111,8 @@ def _case(office, category: Category) -> Case:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def opm_case(live_server) -> tuple[int, int, int, str]:  # type: ignore[no-untyped-def]
-    """A new case routed to OPM without a release: its id and number, OPM's id, its liaison."""
+def annuity_case(live_server) -> tuple[int, int, int, str]:  # type: ignore[no-untyped-def]
+    """A new case routed to the RRB without a release: its id and number, the RRB's id, its liaison."""
     with live_server.app.app_context():
         category, agency, contact = _routed_category(live_server.office)
         case = _case(live_server.office, category)
@@ -120,15 +120,15 @@ def opm_case(live_server) -> tuple[int, int, int, str]:  # type: ignore[no-untyp
         return case.id, case.number, agency.id, contact.name
 
 
-def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server, opm_case):
+def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server, annuity_case):
     office = live_server.office
-    case_id, _, agency_id, contact_name = opm_case
+    case_id, _, agency_id, contact_name = annuity_case
     ui.login(office.caseworker.email)
     ui.goto(f"/cases/{case_id}")
     page, clicks = ui.page, Clicks(ui)
     clicks.click("#referrals a:has-text('Refer to an agency')")
     # Said before submit, with the release form in place, its agency already ticked.
-    assert "OPM needs a signed privacy release." in page.inner_text("#release-note")
+    assert "RRB needs a signed privacy release." in page.inner_text("#release-note")
     assert page.is_checked(
         f"#record-release-here input[name='relrec-agencies'][value='{agency_id}']"
     )
@@ -140,7 +140,7 @@ def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server, opm_cas
     assert page.url.endswith(f"/referrals/case/{case_id}/new?agency={agency_id}")
     assert page.inner_text("#release-note").strip() == ""
     clicks.click("button:has-text('Send referral')")
-    assert "Referred to Office of Personnel Management (OPM)" in page.inner_text("main")
+    assert "Referred to Railroad Retirement Board (RRB)" in page.inner_text("main")
     report(f"clicks to refer without a release: {clicks.count}")
     assert clicks.count <= 5
     with live_server.app.app_context():
@@ -149,8 +149,8 @@ def test_refer_without_a_release_in_at_most_five_clicks(ui, live_server, opm_cas
         assert referral.override_reason is None
 
 
-def test_contacts_follow_the_agency(ui, live_server, opm_case):
-    case_id = opm_case[0]
+def test_contacts_follow_the_agency(ui, live_server, annuity_case):
+    case_id = annuity_case[0]
     ui.login(live_server.office.caseworker.email)
     ui.goto(f"/referrals/case/{case_id}/new")
     page = ui.page
@@ -163,8 +163,8 @@ def test_contacts_follow_the_agency(ui, live_server, opm_case):
     ui.check()
 
 
-def test_open_a_case_by_number_from_any_page(ui, live_server, opm_case):
-    case_id, number = opm_case[0], opm_case[1]
+def test_open_a_case_by_number_from_any_page(ui, live_server, annuity_case):
+    case_id, number = annuity_case[0], annuity_case[1]
     ui.login(live_server.office.supervisor.email)
     for start in ("/my-work", "/cases/", "/referrals/overdue", f"/referrals/case/{case_id}/new"):
         ui.goto(start)
