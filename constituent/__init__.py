@@ -48,8 +48,9 @@ def register_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from constituent import database
+    from constituent import crypto, database
 
+    crypto.init_app(app)
     db.init_app(app)
     database.configure_engine_events(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

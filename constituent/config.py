@@ -6,9 +6,11 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
 
 
 class ConfigurationError(RuntimeError):
@@ -32,18 +34,20 @@ def _min_cell(text: str) -> int:
     return value
 
 
-def _instance_secret(instance_path: Path) -> str:
-    """Return the secret kept in the instance folder, generating it on first start. Several
-    processes may start at once (gunicorn workers, commands): the key is written to a private
-    temporary file and linked into place, which only the first succeeds at, so every process
-    reads the same whole key."""
-    path = instance_path / "secret_key"
+def _instance_secret(
+    instance_path: Path, name: str = "secret_key", make: Callable[[], str] | None = None
+) -> str:
+    """Return the secret kept in the instance folder under ``name``, generating it on first
+    start. Several processes may start at once (gunicorn workers, commands): the key is written
+    to a private temporary file and linked into place, which only the first succeeds at, so
+    every process reads the same whole key."""
+    path = instance_path / name
     if not path.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")  # mode 0600
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=f".{name}.")  # mode 0600
         try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
+                fh.write(make() if make else secrets.token_urlsafe(48))
             with contextlib.suppress(FileExistsError):  # another process was first
                 os.link(temporary, path)
         finally:
@@ -102,6 +106,22 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return _instance_secret(instance_path)
 
 
+def _data_key(instance_path: Path, production: bool) -> str:
+    """CONSTITUENT_DATA_KEY (a Fernet key: it encrypts agency identifiers at rest); required in
+    production, else generated into the instance folder. Several keys, comma-separated, rotate:
+    the first encrypts, all decrypt."""
+    key = _env("DATA_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigurationError(
+            "CONSTITUENT_DATA_KEY must be set when CONSTITUENT_ENV=production (generate one "
+            "with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    return _instance_secret(instance_path, "data_key", lambda: Fernet.generate_key().decode())
+
+
 def _database_url(instance_path: Path) -> str:
     """CONSTITUENT_DATABASE_URL (PostgreSQL through psycopg 3), else SQLite in the instance."""
     database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'constituent.db'}"
@@ -135,6 +155,7 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
     return {
         "CONSTITUENT_ENV": env,
         "SECRET_KEY": secret,
+        "DATA_KEY": _data_key(instance_path, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SEARCH_INDEX_DIR": _text("SEARCH_INDEX_DIR", str(instance_path / "search-index")),

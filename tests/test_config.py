@@ -32,6 +32,27 @@ def test_embedded_secret_is_generated_once_and_kept(monkeypatch, tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_production_without_a_data_key_fails_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONSTITUENT_ENV", "production")
+    monkeypatch.setenv("CONSTITUENT_SECRET_KEY", "s" * 48)
+    monkeypatch.delenv("CONSTITUENT_DATA_KEY", raising=False)
+    monkeypatch.setenv("CONSTITUENT_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="CONSTITUENT_DATA_KEY must be set"):
+        create_app()
+
+
+def test_embedded_data_key_is_generated_once_and_kept_private(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONSTITUENT_DATA_KEY", raising=False)
+    monkeypatch.delenv("CONSTITUENT_ENV", raising=False)
+    monkeypatch.setenv("CONSTITUENT_INSTANCE_PATH", str(tmp_path))
+    first = create_app().config["DATA_KEY"]
+    assert create_app().config["DATA_KEY"] == first
+    assert (tmp_path / "data_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("CONSTITUENT_DATA_KEY", "not-a-fernet-key")
+    with pytest.raises(RuntimeError, match="CONSTITUENT_DATA_KEY is not a Fernet key"):
+        create_app()
+
+
 def test_defaults_live_in_the_instance_folder(monkeypatch, tmp_path):
     for name in ("DATABASE_URL", "SEARCH_INDEX_DIR"):
         monkeypatch.delenv(f"CONSTITUENT_{name}", raising=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
 
 from constituent import create_app
 from constituent.config import ConfigurationError, TestConfig
@@ -179,6 +180,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_limited_and_audited(pro
 def test_production_refuses_per_worker_counters_with_several_workers(monkeypatch, tmp_path):
     monkeypatch.setenv("CONSTITUENT_ENV", "production")
     monkeypatch.setenv("CONSTITUENT_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("CONSTITUENT_DATA_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("CONSTITUENT_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("CONSTITUENT_RATELIMIT_STORAGE_URL", raising=False)
     monkeypatch.delenv("CONSTITUENT_WORKERS", raising=False)

@@ -31,6 +31,17 @@ from constituent.models.letters import Letter, LetterKind, LetterTemplate
 from constituent.models.mail import InboundMessage, InboundStatus
 from constituent.models.notifications import Notification
 from constituent.models.office import Body, OfficeSettings
+from constituent.models.online_requests import (
+    AgencyIdentifier,
+    DeclineReason,
+    IdentifierKind,
+    Language,
+    OnlineRequest,
+    PreferredContact,
+    ReleaseTemplate,
+    ReleaseTemplateVersion,
+    RequestStatus,
+)
 from constituent.models.password_links import PasswordLink
 from constituent.models.referrals import (
     AgencyResponse,
@@ -51,6 +62,15 @@ from constituent.models.submissions import SubmissionKey
 from constituent.models.users import Role, User
 
 __all__ = [
+    "AgencyIdentifier",
+    "DeclineReason",
+    "IdentifierKind",
+    "Language",
+    "OnlineRequest",
+    "PreferredContact",
+    "ReleaseTemplate",
+    "ReleaseTemplateVersion",
+    "RequestStatus",
     "OPEN_STATUSES",
     "Agency",
     "AgencyContact",

@@ -20,6 +20,12 @@ class Category(Base):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     description: Mapped[str | None] = mapped_column(sa.String(500))
     active: Mapped[bool] = mapped_column(default=True)
+    # Offered on the public help form (/help), with a plain-language sentence in each language.
+    public: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    public_blurb_en: Mapped[str | None] = mapped_column(sa.String(200))
+    public_blurb_es: Mapped[str | None] = mapped_column(sa.String(200))
+    # The agency identifiers the public form asks for here: IdentifierKind values, comma-separated.
+    asks_identifiers: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

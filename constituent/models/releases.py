@@ -20,6 +20,7 @@ class RequestMethod(enum.StrEnum):
     MAILED_FORM = "mailed_form"
     E_SIGNATURE = "e_signature"
     IN_PERSON = "in_person"
+    ONLINE_FORM = "online_form"
 
     @property
     def label(self) -> str:
@@ -27,16 +28,24 @@ class RequestMethod(enum.StrEnum):
             "mailed_form": "Mailed form",
             "e_signature": "E-signature",
             "in_person": "In person",
+            "online_form": "Online help form",
         }[self.value]
 
 
 class SignatureMethod(enum.StrEnum):
     WET = "wet"
     ELECTRONIC = "electronic"
+    # Signed on the public help form: typed name, consent box, identity attested (CASES Act,
+    # P.L. 116-50; OMB M-21-04 requires federal agencies to accept it).
+    CASES_ACT = "cases_act"
 
     @property
     def label(self) -> str:
-        return {"wet": "Wet signature", "electronic": "Electronic signature"}[self.value]
+        return {
+            "wet": "Wet signature",
+            "electronic": "Electronic signature",
+            "cases_act": "Electronic (CASES Act)",
+        }[self.value]
 
 
 class Attachment(Base):
