@@ -26,12 +26,10 @@ from constituent.models import (
     Case,
     CaseInterval,
     CaseStatus,
-    Category,
     Channel,
     Constituent,
     ContactKind,
     ContactPoint,
-    Counter,
     District,
     EventKind,
     Outcome,
@@ -42,6 +40,7 @@ from constituent.models import (
     User,
 )
 from constituent.services import addresses, audit, normalize
+from constituent.services import categories as category_service
 from constituent.services import constituents as constituent_service
 from constituent.services.cases import next_case_number
 from constituent.services.clock import office_tz
@@ -513,7 +512,7 @@ class _Lookups:
     """Categories, agencies and districts by name, read once per import."""
 
     def __init__(self) -> None:
-        self.categories = {c.name.lower(): c.id for c in db.session.scalars(sa.select(Category))}
+        self.categories = {c.name.lower(): c.id for c in category_service.all_categories()}
         self.agencies: dict[str, tuple[int, int]] = {}
         for agency in db.session.scalars(sa.select(Agency)):
             value = (agency.id, agency.expected_response_days)
@@ -601,16 +600,6 @@ def _case_row(line: int, row: dict[str, str], lookups: _Lookups) -> _CaseRow:
     return _CaseRow(line, external_id, person_id, values, agency, notes, opened_on, closed_on)
 
 
-def _reserve_numbers(count: int) -> int:
-    """The first of ``count`` consecutive case numbers, taken from the counter at once."""
-    first = next_case_number()
-    if count > 1:
-        db.session.execute(
-            sa.update(Counter).where(Counter.name == "case").values(value=Counter.value + count - 1)
-        )
-    return first
-
-
 def _write_case(
     case: Case | None, item: _CaseRow, person: Constituent, lookups: _Lookups, numbers: Any
 ) -> None:
@@ -695,7 +684,7 @@ def import_cases(
             )
         }
         wanted = sum(1 for i in batch if i.external_id not in on_file)
-        numbers = iter(range(_reserve_numbers(wanted), 1 << 62)) if wanted and not dry_run else None
+        numbers = iter(range(next_case_number(wanted), 1 << 62)) if wanted and not dry_run else None
         with db.session.no_autoflush:  # one flush per batch, not one per row's look-up
             for item in batch:
                 person = people.get(item.constituent_external_id)
