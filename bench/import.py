@@ -127,13 +127,11 @@ def child(people_path: Path, cases_path: Path, database: str) -> dict[str, float
         db.session.commit()
         before = _status_kb("VmRSS")
         Path("/proc/self/clear_refs").write_text("5")  # restart the peak (VmHWM) from here
-        for kind, path, run in (
-            ("constituents", people_path, imports.import_constituents),
-            ("cases", cases_path, imports.import_cases),
-        ):
+        for kind, path in (("constituents", people_path), ("cases", cases_path)):
             started = time.perf_counter()
             with path.open("rb") as stream:
-                report = run(stream, dry_run=False, on_batch=db.session.commit)
+                run = imports.ImportRun(stream, dry_run=False, on_batch=db.session.commit)
+                report = imports.run_import(kind, run)
             db.session.commit()
             seconds = time.perf_counter() - started
             figures[f"{kind}_rows"] = report.rows

@@ -352,7 +352,8 @@ def run(args: argparse.Namespace) -> None:
 
     def case_csv() -> int:
         listed = summaries.drill_rows_select(
-            permissions.visible_cases(supervisor), opened, district, period, tz, today
+            permissions.visible_cases(supervisor),
+            summaries.DrillTarget(opened, district, period, tz, today),
         )
         rows = (
             [r.number, r.constituent, r.subject, r.days_open]
@@ -442,7 +443,8 @@ def run(args: argparse.Namespace) -> None:
             out = 0
             for d in districts:
                 listed = summaries.drill_rows_select(
-                    permissions.visible_cases(supervisor), opened, d, everything, tz, today
+                    permissions.visible_cases(supervisor),
+                    summaries.DrillTarget(opened, d, everything, tz, today),
                 ).limit(limit)
                 rows = drill_csv_rows(listed, False, "", tz)
                 for chunk in exports.csv_chunks(drill_csv_header(False), rows):

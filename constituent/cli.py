@@ -384,7 +384,6 @@ def _read_text(file: Path) -> Any:
 def _run_import(kind: str, file: Path, dry_run: bool) -> None:
     from constituent.services import imports
 
-    run = imports.import_constituents if kind == "constituents" else imports.import_cases
     with file.open("rb") as stream:
         total = imports.count_lines(stream)
         with click.progressbar(
@@ -395,11 +394,14 @@ def _run_import(kind: str, file: Path, dry_run: bool) -> None:
                 bar.update(done - bar.pos)
 
             try:
-                report = run(
-                    stream,
-                    dry_run=dry_run,
-                    progress=progress,
-                    on_batch=None if dry_run else db.session.commit,
+                report = imports.run_import(
+                    kind,
+                    imports.ImportRun(
+                        stream,
+                        dry_run=dry_run,
+                        progress=progress,
+                        on_batch=None if dry_run else db.session.commit,
+                    ),
                 )
             except DomainError as exc:
                 db.session.rollback()

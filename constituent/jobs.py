@@ -74,9 +74,8 @@ def _run(app: Flask, job_id: int, path: Path, user_id: int | None, dry_run: bool
 
 
 def _import(job_id: int, path: Path, user_id: int | None) -> None:
-    job = import_jobs.get_job(job_id)
+    kind = import_jobs.get_job(job_id).kind
     user = db.session.get(User, user_id) if user_id is not None else None
-    run = imports.import_constituents if job.kind == "constituents" else imports.import_cases
     read = saved = 0
 
     def progress(rows: int) -> None:
@@ -91,7 +90,10 @@ def _import(job_id: int, path: Path, user_id: int | None) -> None:
 
     try:
         with path.open("rb") as stream:
-            report = run(stream, dry_run=False, by=user, progress=progress, on_batch=on_batch)
+            run = imports.ImportRun(
+                stream, dry_run=False, by=user, progress=progress, on_batch=on_batch
+            )
+            report = imports.run_import(kind, run)
     except DomainError as exc:
         db.session.rollback()
         import_jobs.fail_job(job_id, exc.message, saved)
@@ -108,8 +110,7 @@ def _import(job_id: int, path: Path, user_id: int | None) -> None:
 
 def _dry_run(job_id: int, path: Path) -> None:
     """Check every row, save none: the report is the job's result."""
-    job = import_jobs.get_job(job_id)
-    run = imports.import_constituents if job.kind == "constituents" else imports.import_cases
+    kind = import_jobs.get_job(job_id).kind
     db.session.rollback()  # the import's reads begin afresh; nothing is held
     read = 0
 
@@ -122,7 +123,9 @@ def _dry_run(job_id: int, path: Path) -> None:
 
     try:
         with path.open("rb") as stream:
-            report = run(stream, dry_run=True, progress=progress)
+            report = imports.run_import(
+                kind, imports.ImportRun(stream, dry_run=True, progress=progress)
+            )
     except DomainError as exc:
         db.session.rollback()
         with immediate_writes():

@@ -129,3 +129,17 @@ def test_demo_seed_at_scale_writes_unique_rows_across_batches(app):
 
     assert count(Constituent) == 2400
     assert count(ContactPoint) >= 2400
+
+
+def test_demo_cases_take_numbers_from_the_case_counter(app):
+    """The seeded cases are numbered 1001 on, and the next case opened takes the number
+    after the last of them (from the same counter an import and intake use)."""
+    from constituent.services import cases, demo
+
+    demo.seed(scale=1)
+    db.session.commit()
+    numbers = db.session.scalars(sa.select(Case.number).order_by(Case.number)).all()
+    assert numbers == list(range(1001, 1001 + 400))
+    assert cases.next_case_number() == 1401
+    assert cases.next_case_number(3) == 1402
+    assert cases.next_case_number() == 1405

@@ -154,9 +154,8 @@ def _label_lines(label: str, width: float) -> list[str]:
     return [first, second]
 
 
-def _y_axis(
-    ticks: list[float], top: int, bottom: int, left: int, right: int, y_label: str
-) -> list[str]:
+def _y_axis(ticks: list[float], frame: _Frame, y_label: str) -> list[str]:
+    top, bottom, left, right = frame.top, frame.bottom, frame.left, frame.right
     parts = []
     span = ticks[-1] or 1
     for t in ticks:
@@ -173,14 +172,12 @@ def _y_axis(
     return parts
 
 
-def _x_labels(
-    labels: Sequence[str], left: int, right: int, bottom: int, x_label: str, height: int
-) -> list[str]:
+def _x_labels(labels: Sequence[str], frame: _Frame, x_label: str, height: int) -> list[str]:
+    left, right, bottom = frame.left, frame.right, frame.bottom
     parts = []
-    step = (right - left) / len(labels)
     for i, label in enumerate(labels):
-        x = left + step * (i + 0.5)
-        lines = _label_lines(label, step)
+        x = frame.centre(i)
+        lines = _label_lines(label, frame.slot)
         size = "11" if len(labels) > 8 else "13"
         tspans = "".join(
             f'<tspan x="{x:.1f}" dy="{0 if j == 0 else 13}">{escape(line)}</tspan>'
@@ -199,7 +196,7 @@ def _x_labels(
 def _bars(chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
     """Grouped bars (hatched for the second series); a withheld value is the word, no bar."""
     parts = []
-    group = (frame.right - frame.left) / frame.n
+    group = frame.slot
     bar = group * 0.7 / len(series)
     for i in range(frame.n):
         for k, s in enumerate(series):
@@ -229,9 +226,8 @@ def _bars(chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
 def _lines(_chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
     """A line with markers per series (solid with circles, dashed with squares)."""
     parts = []
-    step = (frame.right - frame.left) / frame.n
     for k, s in enumerate(series):
-        points = [(frame.left + step * (i + 0.5), frame.y(v or 0)) for i, v in enumerate(s.values)]
+        points = [(frame.centre(i), frame.y(v or 0)) for i, v in enumerate(s.values)]
         dash = ' stroke-dasharray="6 4"' if k % 2 else ""
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(
@@ -252,6 +248,15 @@ class _Frame:
     right: int = WIDTH - 16
     top: int = 44
     bottom: int = 320 - 70
+
+    @property
+    def slot(self) -> float:
+        """The width each label (a group of bars, a point of each line) gets."""
+        return (self.right - self.left) / self.n
+
+    def centre(self, index: int) -> float:
+        """The x of the middle of label ``index``'s slot."""
+        return self.left + self.slot * (index + 0.5)
 
     def height_of(self, value: float) -> float:
         return (self.bottom - self.top) * value / self.top_value
@@ -288,9 +293,9 @@ class _VerticalChart:
         if self.draw is _bars:
             parts.append(_defs(chart_id))
         parts.append(_legend(chart_id, series, 22, line=self.draw is _lines))
-        parts += _y_axis(ticks, frame.top, frame.bottom, frame.left, frame.right, y_label)
+        parts += _y_axis(ticks, frame, y_label)
         parts += self.draw(chart_id, series, frame)
-        parts += _x_labels(labels, frame.left, frame.right, frame.bottom, x_label, height)
+        parts += _x_labels(labels, frame, x_label, height)
         parts.append("</svg>")
         # Every text piece is escaped above.
         return Markup("".join(parts))  # noqa: S704  # nosec B704

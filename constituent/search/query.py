@@ -57,18 +57,22 @@ SUPPORTED = {
 
 
 @dataclass(frozen=True)
-class Word:
+class _Text:
+    """A node that is text to look for; its class says how."""
+
     text: str
 
 
-@dataclass(frozen=True)
-class Phrase:
-    text: str
+class Word(_Text):
+    """A word, matched as the index matches words."""
 
 
-@dataclass(frozen=True)
-class Prefix:
-    text: str
+class Phrase(_Text):
+    """Words in this order (a quoted phrase)."""
+
+
+class Prefix(_Text):
+    """The start of a word (``move*``)."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,18 @@ class DateRange:
 
 
 @dataclass(frozen=True)
-class And:
+class _Group:
+    """A node that joins its children; its class says how."""
+
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
+class And(_Group):
+    """Every child matches."""
+
+
+class Or(_Group):
+    """At least one child matches."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,19 @@ def _clean(text: str) -> str:
     return text.replace("“", '"').replace("”", '"').replace("„", '"')
 
 
+def _closing_quote(text: str, opening: int, example: str) -> int:
+    """Where the quotation mark opened at ``opening`` closes; a clear refusal (showing
+    ``example``) when it never does."""
+    end = text.find('"', opening + 1)
+    if end < 0:
+        raise DomainError(
+            "A quotation mark is not closed. Put a phrase between two quotation "
+            f"marks, e.g. {example}.",
+            field="q",
+        )
+    return end
+
+
 def _lex(text: str) -> list[_Tok]:
     tokens: list[_Tok] = []
     i, n = 0, len(text)
@@ -158,13 +180,7 @@ def _lex(text: str) -> list[_Tok]:
             tokens.append(_Tok("rparen"))
             i += 1
         elif c == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                raise DomainError(
-                    "A quotation mark is not closed. Put a phrase between two quotation "
-                    'marks, e.g. "pension stopped".',
-                    field="q",
-                )
+            end = _closing_quote(text, i, '"pension stopped"')
             tokens.append(_Tok("phrase", text[i + 1 : end], quoted=True))
             i = end + 1
         else:
@@ -173,13 +189,7 @@ def _lex(text: str) -> list[_Tok]:
                 j += 1
             raw = text[i:j]
             if j < n and text[j] == '"' and raw.endswith(":") and _FIELD_RE.match(raw):
-                end = text.find('"', j + 1)
-                if end < 0:
-                    raise DomainError(
-                        "A quotation mark is not closed. Put a phrase between two quotation "
-                        'marks, e.g. category:"social security".',
-                        field="q",
-                    )
+                end = _closing_quote(text, j, 'category:"social security"')
                 tokens.append(_Tok("field", text[j + 1 : end], name=raw[:-1].lower(), quoted=True))
                 i = end + 1
                 continue

@@ -38,25 +38,26 @@ from constituent.services.permissions import Capability
 FIRST_CASE_NUMBER = 1001
 
 
-def next_case_number() -> int:
-    """The next case number, handed out under the counter row's lock (no duplicates).
+def next_case_number(count: int = 1) -> int:
+    """The next case number, or the first of ``count`` consecutive ones (an import, the demo),
+    handed out under the counter row's lock (no duplicates).
 
     On a fresh database two transactions may both find no counter row; the loser of the
-    insert race rolls back its savepoint and takes the number from the winner's row.
+    insert race rolls back its savepoint and takes the numbers from the winner's row.
     """
     for _ in range(3):
         bumped = db.session.execute(
             sa.update(Counter)
             .where(Counter.name == "case")
-            .values(value=Counter.value + 1)
+            .values(value=Counter.value + count)
             .returning(Counter.value)
         ).scalar()
         if bumped is not None:
-            return int(bumped)
+            return int(bumped) - count + 1
         highest = db.session.scalar(sa.select(sa.func.max(Case.number))) or FIRST_CASE_NUMBER - 1
         try:
             with db.session.begin_nested():
-                db.session.add(Counter(name="case", value=highest + 1))
+                db.session.add(Counter(name="case", value=highest + count))
         except IntegrityError:
             continue  # another transaction created the counter first: bump theirs
         return highest + 1

@@ -876,6 +876,10 @@ def _score(person: Constituent, keys: _MatchKeys) -> Match:
     return Match(person, [reason for reason, _ in reasons], sum(points for _, points in reasons))
 
 
+# The keywords of find_matches that carry what was typed (CallDetails has each of them).
+MATCH_FIELDS = ("first_name", "last_name", "phone", "email", "street", "zip5")
+
+
 def find_matches(
     user: User | None,
     *,

@@ -23,10 +23,8 @@ from constituent.models import (
     CaseInterval,
     CaseStatus,
     Category,
-    Channel,
     Constituent,
     ContactPoint,
-    Counter,
     District,
     FollowUp,
     LetterKind,
@@ -44,6 +42,7 @@ from constituent.models import (
 )
 from constituent.models.releases import privacy_release_agencies
 from constituent.services import auth, catalog, districts, normalize, office
+from constituent.services import cases as case_service
 from constituent.services import categories as category_service
 from constituent.services.clock import office_date
 
@@ -63,6 +62,8 @@ DEMO_USERS = [
 ]
 BASE_CONSTITUENTS = 300
 BASE_CASES = 400
+# How the demo's cases came in, by channel (weights): named, so a new channel cannot shift them.
+CHANNEL_MIX = {"phone": 55, "walk_in": 12, "email": 18, "letter": 7, "web_form": 6, "event": 2}
 
 # Per category: (subject, description) templates. {agency} and {name} are filled in.
 CASE_TEXTS: dict[str, list[tuple[str, str]]] = {
@@ -652,12 +653,7 @@ def _seed_cases(
         else 1
         for c in cat_list
     ]
-    counter = db.session.get(Counter, "case")
-    if counter is None:
-        counter = Counter(name="case", value=1000)
-        db.session.add(counter)
-        db.session.flush()
-    number = counter.value
+    number = case_service.next_case_number(n) - 1  # the loop adds one before each case
     ids: dict[type[Any], int] = {m: _next_id(m) for m in _SEEDED_TABLES}
     buf: dict[type[Any], list[dict[str, Any]]] = {m: [] for m in ids}
     covered: list[dict[str, Any]] = []  # privacy_release_agencies rows
@@ -707,7 +703,7 @@ def _seed_cases(
         opener = rng.choice(intakes)
         assignee = rng.choice(workers) if rng.random() < 0.93 else None
         priority = rng.choices(["routine", "expedite", "emergency"], [80, 16, 4])[0]
-        channel = rng.choices([c.value for c in Channel], [55, 12, 18, 7, 6, 2])[0]
+        channel = rng.choices(list(CHANNEL_MIX), list(CHANNEL_MIX.values()))[0]
         confidential = (
             category.name in ("Domestic violence", "Child welfare", "Substance use")
             or rng.random() < 0.03
@@ -941,7 +937,6 @@ def _seed_cases(
             _flush_rows((privacy_release_agencies, covered))
             if progress:
                 progress("cases", i + 1, n)
-    counter.value = number
     return n, events
 
 

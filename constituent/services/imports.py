@@ -26,12 +26,10 @@ from constituent.models import (
     Case,
     CaseInterval,
     CaseStatus,
-    Category,
     Channel,
     Constituent,
     ContactKind,
     ContactPoint,
-    Counter,
     District,
     EventKind,
     Outcome,
@@ -42,6 +40,7 @@ from constituent.models import (
     User,
 )
 from constituent.services import addresses, audit, normalize
+from constituent.services import categories as category_service
 from constituent.services import constituents as constituent_service
 from constituent.services.cases import next_case_number
 from constituent.services.clock import office_tz
@@ -117,6 +116,41 @@ class ImportReport:
             f"{self.rows:,} {self.kind} rows: {self.created:,} {verb} added, "
             f"{self.updated:,} updated{matched}; {len(self.refused):,} refused."
         )
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One run of an import: the CSV, whether it only checks (``dry_run``), who runs it,
+    ``progress`` told the rows read so far, and ``on_batch`` called after each batch is
+    flushed (where a command or the upload's thread commits)."""
+
+    stream: IO[bytes]
+    dry_run: bool
+    by: User | None = None
+    progress: Callable[[int], None] | None = None
+    on_batch: Callable[[], None] | None = None
+
+    def batch_done(self) -> None:
+        """A batch is written: flush it (the session keeps written rows only weakly, so
+        they are not held) and tell the caller. A dry run writes nothing."""
+        if not self.dry_run:
+            db.session.flush()
+            if self.on_batch:
+                self.on_batch()
+
+    def finish(self, action: str, report: ImportReport) -> ImportReport:
+        """Audit what a real run did; the report, for the caller."""
+        if not self.dry_run:
+            matched = f"matched={report.matched} " if report.kind == "constituent" else ""
+            audit.record(
+                action,
+                "import",
+                None,
+                detail=f"created={report.created} updated={report.updated} "
+                f"{matched}refused={len(report.refused)}",
+                user=self.by,
+            )
+        return report
 
 
 class _Refused(Exception):
@@ -419,21 +453,20 @@ class _SeenIds:
 
 
 def _row_batches(
-    stream: IO[bytes],
+    run: ImportRun,
     columns: dict[str, tuple[bool, str]],
     read_row: Callable[[int, dict[str, str]], _Row],
     report: ImportReport,
-    progress: Callable[[int], None] | None,
 ) -> Iterator[list[_Row]]:
     """The table's accepted rows in batches of ``BATCH``; a refused row, or an external id seen
     on an earlier line, goes to the report with its line, column and reason."""
     seen = _SeenIds()
     batch: list[_Row] = []
     try:
-        for line, row in open_table(stream, columns, report.notes):
+        for line, row in open_table(run.stream, columns, report.notes):
             report.rows += 1
-            if progress:
-                progress(report.rows)
+            if run.progress:
+                run.progress(report.rows)
             try:
                 item = read_row(line, row)
                 if not seen.add(item.external_id):
@@ -451,16 +484,9 @@ def _row_batches(
         seen.close()
 
 
-def import_constituents(
-    stream: IO[bytes],
-    *,
-    dry_run: bool,
-    by: User | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_batch: Callable[[], None] | None = None,
-) -> ImportReport:
+def import_constituents(run: ImportRun) -> ImportReport:
     """Import constituents (see ``CONSTITUENT_COLUMNS``). The caller commits (or rolls back a
-    dry run); ``on_batch`` is called after each flushed batch (a command commits there)."""
+    dry run)."""
     report = ImportReport("constituent")
     places: dict[str, Place] = {}
     # Matching by intake's keys concerns only records that came in some other way.
@@ -485,25 +511,13 @@ def import_constituents(
                         report.matched += 1
                     else:
                         report.created += 1
-                if not dry_run:
+                if not run.dry_run:
                     _write_person(person, item, places)
-        if not dry_run:
-            db.session.flush()  # written rows are not held: the session keeps them weakly
-            if on_batch:
-                on_batch()
+        run.batch_done()
 
-    for batch in _row_batches(stream, CONSTITUENT_COLUMNS, _person_row, report, progress):
+    for batch in _row_batches(run, CONSTITUENT_COLUMNS, _person_row, report):
         flush(batch)
-    if not dry_run:
-        audit.record(
-            "constituents_imported",
-            "import",
-            None,
-            detail=f"created={report.created} updated={report.updated} "
-            f"matched={report.matched} refused={len(report.refused)}",
-            user=by,
-        )
-    return report
+    return run.finish("constituents_imported", report)
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -513,7 +527,7 @@ class _Lookups:
     """Categories, agencies and districts by name, read once per import."""
 
     def __init__(self) -> None:
-        self.categories = {c.name.lower(): c.id for c in db.session.scalars(sa.select(Category))}
+        self.categories = {c.name.lower(): c.id for c in category_service.all_categories()}
         self.agencies: dict[str, tuple[int, int]] = {}
         for agency in db.session.scalars(sa.select(Agency)):
             value = (agency.id, agency.expected_response_days)
@@ -601,16 +615,6 @@ def _case_row(line: int, row: dict[str, str], lookups: _Lookups) -> _CaseRow:
     return _CaseRow(line, external_id, person_id, values, agency, notes, opened_on, closed_on)
 
 
-def _reserve_numbers(count: int) -> int:
-    """The first of ``count`` consecutive case numbers, taken from the counter at once."""
-    first = next_case_number()
-    if count > 1:
-        db.session.execute(
-            sa.update(Counter).where(Counter.name == "case").values(value=Counter.value + count - 1)
-        )
-    return first
-
-
 def _write_case(
     case: Case | None, item: _CaseRow, person: Constituent, lookups: _Lookups, numbers: Any
 ) -> None:
@@ -664,14 +668,7 @@ def _write_case(
             interval.closed_at = values["closed_at"]
 
 
-def import_cases(
-    stream: IO[bytes],
-    *,
-    dry_run: bool,
-    by: User | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_batch: Callable[[], None] | None = None,
-) -> ImportReport:
+def import_cases(run: ImportRun) -> ImportReport:
     """Import cases (see ``CASE_COLUMNS``) onto constituents imported before. The caller
     commits (or rolls back a dry run)."""
     report = ImportReport("case")
@@ -695,7 +692,9 @@ def import_cases(
             )
         }
         wanted = sum(1 for i in batch if i.external_id not in on_file)
-        numbers = iter(range(_reserve_numbers(wanted), 1 << 62)) if wanted and not dry_run else None
+        numbers = (
+            iter(range(next_case_number(wanted), 1 << 62)) if wanted and not run.dry_run else None
+        )
         with db.session.no_autoflush:  # one flush per batch, not one per row's look-up
             for item in batch:
                 person = people.get(item.constituent_external_id)
@@ -714,29 +713,28 @@ def import_cases(
                     report.created += 1
                 else:
                     report.updated += 1
-                if not dry_run:
+                if not run.dry_run:
                     _write_case(case, item, person, lookups, numbers)
-        if not dry_run:
-            db.session.flush()  # written rows are not held: the session keeps them weakly
-            if on_batch:
-                on_batch()
+        run.batch_done()
 
     def read_case(line: int, row: dict[str, str]) -> _CaseRow:
         return _case_row(line, row, lookups)
 
-    for batch in _row_batches(stream, CASE_COLUMNS, read_case, report, progress):
+    for batch in _row_batches(run, CASE_COLUMNS, read_case, report):
         flush(batch)
     report.refused.sort(key=lambda r: r.line)
-    if not dry_run:
-        audit.record(
-            "cases_imported",
-            "import",
-            None,
-            detail=f"created={report.created} updated={report.updated} "
-            f"refused={len(report.refused)}",
-            user=by,
-        )
-    return report
+    return run.finish("cases_imported", report)
+
+
+IMPORTERS: dict[str, Callable[[ImportRun], ImportReport]] = {
+    "constituents": import_constituents,
+    "cases": import_cases,
+}
+
+
+def run_import(kind: str, run: ImportRun) -> ImportReport:
+    """Import ``kind`` ("constituents" or "cases": an ``IMPORTERS`` key) as ``run`` says."""
+    return IMPORTERS[kind](run)
 
 
 def layout_text(columns: dict[str, tuple[bool, str]]) -> str:

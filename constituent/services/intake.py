@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,6 +39,10 @@ class IntakeRefused(DomainError):
         self.errors = errors
 
 
+# What a call says of a new constituent, named as in ConstituentData.
+PERSON_FIELDS = ("first_name", "last_name", "street", "street2", "city", "state", "zip5")
+
+
 @dataclass
 class CallDetails:
     """Everything the intake form sends, as plain values."""
@@ -61,6 +66,14 @@ class CallDetails:
     priority: str = Priority.ROUTINE.value
     confidential: bool = False
     release_needed: bool = False
+
+    def new_person(self) -> ConstituentData:
+        """The new constituent the call describes (name and address), cleaned."""
+        return ConstituentData(**{name: getattr(self, name) for name in PERSON_FIELDS}).cleaned()
+
+    def typed(self) -> dict[str, Any]:
+        """What was typed about the caller, by ``constituents.find_matches``'s keywords."""
+        return {name: getattr(self, name) for name in constituents.MATCH_FIELDS}
 
 
 @dataclass
@@ -187,15 +200,7 @@ def _new_caller(
     user: User, details: CallDetails, plan: _Plan, errors: dict[str, str]
 ) -> DistrictQuestion:
     """Plan a call from a new constituent: their details, and the district of their ZIP."""
-    plan.new = ConstituentData(
-        first_name=details.first_name,
-        last_name=details.last_name,
-        street=details.street,
-        street2=details.street2,
-        city=details.city,
-        state=details.state,
-        zip5=details.zip5,
-    ).cleaned()
+    plan.new = details.new_person()
     errors.update(constituents.validate_constituent(plan.new))
     _check_contact(details, errors)
     question = district_question(user, plan.new.zip5)

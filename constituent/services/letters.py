@@ -57,56 +57,68 @@ KIND_LABELS = {
     LetterKind.CLOSING: "Closing letter",
 }
 
-# Every merge field: (group, name, what it holds, sample value used to validate templates).
+# Every merge field by group: (name, what it holds, sample value used to validate templates).
+_MERGE_FIELD_GROUPS: dict[str, list[tuple[str, str, str]]] = {
+    "constituent": [
+        ("full_name", "Full name", "Margaret A. Example"),
+        ("first_name", "First name", "Margaret"),
+        ("last_name", "Last name", "Example"),
+        ("street", "Street address", "12 Main Street"),
+        ("street2", "Apartment, suite (may be empty)", "Apt 3"),
+        ("city", "City or town", "Plattsburgh"),
+        ("state", "State", "NY"),
+        ("zip", "ZIP code (ZIP+4 when known)", "12901-1234"),
+        (
+            "address",
+            "Mailing address, several lines",
+            "12 Main Street\nApt 3\nPlattsburgh NY 12901-1234",
+        ),
+        ("email", "Email (may be empty)", "margaret@example.net"),
+        ("phone", "Phone (may be empty)", "(518) 555-0199"),
+    ],
+    "case": [
+        ("number", "Case number", "1042"),
+        ("reference", "Case reference as staff write it", "C-1042"),
+        (
+            "tag",
+            "The tag agencies quote in replies (office code, number, check)",
+            "[NY21 C-1042 K7QXA]",
+        ),
+        ("subject", "Subject", "Retirement check stopped"),
+        ("description", "Description", "Payment stopped after a change of address."),
+        ("category", "Category", "Social Security"),
+        ("opened_on", "Date opened", "March 2, 2026"),
+        ("status", "Status", "Waiting on agency"),
+    ],
+    "agency": [
+        ("name", "Agency name", "Social Security Administration"),
+        ("acronym", "Agency acronym (may be empty)", "SSA"),
+        ("contact_name", "Liaison's name", "Dana Whitfield"),
+        ("contact_title", "Liaison's title", "Congressional Liaison"),
+        ("contact_email", "Liaison's email", "liaison@ssa.example.gov"),
+        ("contact_phone", "Liaison's phone", "(212) 555-0110"),
+        ("reference_number", "Agency's reference number (from the referral)", "SSA-123456"),
+        ("sent_on", "Date the referral was sent", "March 8, 2026"),
+        ("due_on", "Date an answer is due", "April 7, 2026"),
+    ],
+    "staffer": [
+        ("name", "Your name", "Casey Caseworker"),
+        ("email", "Your email", "casey@office.example"),
+        ("role", "Your role", "Caseworker"),
+    ],
+    "office": [
+        ("name", "Office name", "Office of Rep. Jordan Avery"),
+        ("legislator", "Legislator of the case's district", "Rep. Jordan Avery"),
+        ("district", "District code", "NY-21"),
+        ("district_name", "District name", "New York's 21st congressional district"),
+        ("date", "Today's date", "March 9, 2026"),
+    ],
+}
+# (group, name, what it holds, sample): the list the template form shows.
 MERGE_FIELDS: list[tuple[str, str, str, str]] = [
-    ("constituent", "full_name", "Full name", "Margaret A. Example"),
-    ("constituent", "first_name", "First name", "Margaret"),
-    ("constituent", "last_name", "Last name", "Example"),
-    ("constituent", "street", "Street address", "12 Main Street"),
-    ("constituent", "street2", "Apartment, suite (may be empty)", "Apt 3"),
-    ("constituent", "city", "City or town", "Plattsburgh"),
-    ("constituent", "state", "State", "NY"),
-    ("constituent", "zip", "ZIP code (ZIP+4 when known)", "12901-1234"),
-    (
-        "constituent",
-        "address",
-        "Mailing address, several lines",
-        "12 Main Street\nApt 3\nPlattsburgh NY 12901-1234",
-    ),
-    ("constituent", "email", "Email (may be empty)", "margaret@example.net"),
-    ("constituent", "phone", "Phone (may be empty)", "(518) 555-0199"),
-    ("case", "number", "Case number", "1042"),
-    ("case", "reference", "Case reference as staff write it", "C-1042"),
-    (
-        "case",
-        "tag",
-        "The tag agencies quote in replies (office code, number, check)",
-        "[NY21 C-1042 K7QXA]",
-    ),
-    ("case", "subject", "Subject", "Retirement check stopped"),
-    ("case", "description", "Description", "Payment stopped after a change of address."),
-    ("case", "category", "Category", "Social Security"),
-    ("case", "opened_on", "Date opened", "March 2, 2026"),
-    ("case", "status", "Status", "Waiting on agency"),
-    ("agency", "name", "Agency name", "Social Security Administration"),
-    ("agency", "acronym", "Agency acronym (may be empty)", "SSA"),
-    ("agency", "contact_name", "Liaison's name", "Dana Whitfield"),
-    ("agency", "contact_title", "Liaison's title", "Congressional Liaison"),
-    ("agency", "contact_email", "Liaison's email", "liaison@ssa.example.gov"),
-    ("agency", "contact_phone", "Liaison's phone", "(212) 555-0110"),
-    ("agency", "reference_number", "Agency's reference number (from the referral)", "SSA-123456"),
-    ("agency", "sent_on", "Date the referral was sent", "March 8, 2026"),
-    ("agency", "due_on", "Date an answer is due", "April 7, 2026"),
-    ("staffer", "name", "Your name", "Casey Caseworker"),
-    ("staffer", "email", "Your email", "casey@office.example"),
-    ("staffer", "role", "Your role", "Caseworker"),
-    ("office", "name", "Office name", "Office of Rep. Jordan Avery"),
-    ("office", "legislator", "Legislator of the case's district", "Rep. Jordan Avery"),
-    ("office", "district", "District code", "NY-21"),
-    ("office", "district_name", "District name", "New York's 21st congressional district"),
-    ("office", "date", "Today's date", "March 9, 2026"),
+    (group, *field) for group, rows in _MERGE_FIELD_GROUPS.items() for field in rows
 ]
-MERGE_GROUPS = ("constituent", "case", "agency", "staffer", "office")
+MERGE_GROUPS = tuple(_MERGE_FIELD_GROUPS)
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ the demo seeder all come here)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
@@ -35,6 +35,12 @@ class OfficeProfile:
     timezone: str = "America/New_York"
     default_area_code: str | None = None
     configured: bool = False
+
+    @classmethod
+    def stored(cls, row: OfficeSettings) -> OfficeProfile:
+        """The profile of the stored settings: each field from the column of its name."""
+        names = [f.name for f in fields(cls) if f.name != "configured"]
+        return cls(**{name: getattr(row, name) for name in names}, configured=True)
 
     @property
     def legislator(self) -> str:
@@ -69,21 +75,7 @@ def profile() -> OfficeProfile:
         # The database is busy or down (the 503 page is being drawn): show the configured
         # name rather than fail the error page too; the next request reads the settings.
         return _from_config()
-    result = (
-        OfficeProfile(
-            name=row.name,
-            legislator_name=row.legislator_name,
-            legislator_title=row.legislator_title,
-            body=row.body,
-            state=row.state,
-            office_code=row.office_code,
-            timezone=row.timezone,
-            default_area_code=row.default_area_code,
-            configured=True,
-        )
-        if row is not None
-        else _from_config()
-    )
+    result = OfficeProfile.stored(row) if row is not None else _from_config()
     g._office_profile = result
     return result
 

@@ -207,30 +207,30 @@ def agency_edit(agency_id: int) -> ResponseReturnValue:
     )
 
 
+def _set_agency_active(agency_id: int, active: bool, message: str) -> ResponseReturnValue:
+    """Offer an agency (``active``) or stop offering it; ``message`` names it as {name}."""
+    confirm_post()
+    agency = agency_service.get_agency(agency_id)
+    return act(
+        lambda: agency_service.set_agency_active(agency, active, current_staff()),
+        message.format(name=agency.name),
+        url_for("agencies.agency_detail", agency_id=agency_id),
+    )
+
+
 @bp.route("/<int:agency_id>/deactivate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
 def agency_deactivate(agency_id: int) -> ResponseReturnValue:
     """Stop offering an agency for new referrals and routing; its history stays."""
-    confirm_post()
-    agency = agency_service.get_agency(agency_id)
-    return act(
-        lambda: agency_service.set_agency_active(agency, False, current_staff()),
-        f"{agency.name} was deactivated: it is no longer offered for new referrals.",
-        url_for("agencies.agency_detail", agency_id=agency_id),
-    )
+    message = "{name} was deactivated: it is no longer offered for new referrals."
+    return _set_agency_active(agency_id, False, message)
 
 
 @bp.route("/<int:agency_id>/activate", methods=["POST"])
 @capability_required(Capability.MANAGE_DIRECTORY)
 def agency_activate(agency_id: int) -> ResponseReturnValue:
     """Offer an agency again."""
-    confirm_post()
-    agency = agency_service.get_agency(agency_id)
-    return act(
-        lambda: agency_service.set_agency_active(agency, True, current_staff()),
-        f"{agency.name} is active again.",
-        url_for("agencies.agency_detail", agency_id=agency_id),
-    )
+    return _set_agency_active(agency_id, True, "{name} is active again.")
 
 
 @bp.route("/<int:agency_id>/delete", methods=["POST"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms yet
 
 from constituent.extensions import db
@@ -15,25 +18,17 @@ from constituent.forms.constituents import (
     MergeForm,
     RemoveForm,
 )
-from constituent.models import Constituent
+from constituent.models import Constituent, User
 from constituent.services import addresses, constituents, permissions
 from constituent.services.permissions import Capability
-from constituent.views.boundary import (
-    act,
-    attach_error,
-    commit,
-    current_staff,
-    form_status,
-    saved,
-    submit,
-)
+from constituent.views import boundary
 from constituent.views.helpers import capability_required, required_version
 
 bp = Blueprint("constituents", __name__, url_prefix="/constituents")
 
 
 def _load(constituent_id: int) -> Constituent:
-    return constituents.get_constituent(current_staff(), constituent_id)
+    return constituents.get_constituent(boundary.current_staff(), constituent_id)
 
 
 def _profile(person: Constituent) -> str:
@@ -46,7 +41,7 @@ def constituent_list() -> ResponseReturnValue:
     """Search by name (nicknames too), phone, email or ZIP; paged."""
     query = request.args.get("q", "")[:200]
     page = request.args.get("page", 1, type=int) or 1
-    rows, has_next = constituents.search_constituents(current_staff(), query, page)
+    rows, has_next = constituents.search_constituents(boundary.current_staff(), query, page)
     return render_template(
         "constituents/list.html", rows=rows, query=query, page=page, has_next=has_next
     )
@@ -59,11 +54,11 @@ def _detail(
     household_form: HouseholdForm | None = None,
 ) -> ResponseReturnValue:
     duplicates = []
-    if permissions.may(current_staff(), Capability.MERGE_CONSTITUENTS):
+    if permissions.may(boundary.current_staff(), Capability.MERGE_CONSTITUENTS):
         phone = person.phones[0].value if person.phones else ""
         email = person.emails[0].value if person.emails else ""
         duplicates = constituents.find_matches(
-            current_staff(),
+            boundary.current_staff(),
             first_name=person.first_name,
             last_name=person.last_name,
             phone=phone,
@@ -76,9 +71,9 @@ def _detail(
     return render_template(
         "constituents/detail.html",
         person=person,
-        cases=constituents.visible_cases_of(current_staff(), person),
-        can_edit=permissions.may(current_staff(), Capability.EDIT_CONSTITUENTS),
-        can_merge=permissions.may(current_staff(), Capability.MERGE_CONSTITUENTS),
+        cases=constituents.visible_cases_of(boundary.current_staff(), person),
+        can_edit=permissions.may(boundary.current_staff(), Capability.EDIT_CONSTITUENTS),
+        can_merge=permissions.may(boundary.current_staff(), Capability.MERGE_CONSTITUENTS),
         duplicates=duplicates,
         contact_form=contact_form or ContactPointForm(formdata=None),
         household_form=household_form or HouseholdForm(formdata=None),
@@ -100,7 +95,7 @@ def constituent_detail(constituent_id: int) -> ResponseReturnValue:
 
 def _district_choices(person: Constituent) -> list[SelectChoice]:
     """The user's own districts (and the record's present one): no record leaves scope."""
-    rows = {d.id: d for d in current_staff().districts if d.active}
+    rows = {d.id: d for d in boundary.current_staff().districts if d.active}
     if person.district is not None:  # kept even when deactivated
         rows.setdefault(person.district.id, person.district)
     ordered = sorted(rows.values(), key=lambda d: d.code)
@@ -128,54 +123,79 @@ def edit(constituent_id: int) -> ResponseReturnValue:
         )
         form.district_id.data = person.district_id
     version = required_version(form.version) if form.is_submitted() else person.version
-    done = submit(
+    done = boundary.submit(
         form,
         lambda: constituents.update_constituent(
             person,
             form.data_for_service(),
             version=version,
             district_id=form.district_id.data,
-            author=current_staff(),
+            author=boundary.current_staff(),
         ),
-        lambda _: saved("Constituent saved.", _profile(person)),
+        lambda _: boundary.saved("Constituent saved.", _profile(person)),
     )
     return done or (
         render_template("constituents/edit.html", form=form, person=person),
-        form_status(form),
+        boundary.form_status(form),
     )
+
+
+def _add_to_profile(
+    constituent_id: int,
+    form: FlaskForm,
+    add: Callable[[Constituent, User], object],
+    message: str,
+    again: Callable[[Constituent], ResponseReturnValue],
+) -> ResponseReturnValue:
+    """Add a contact point or a household member (``add(person, author)``); on a refusal
+    ``again``: the profile, with the form and its errors."""
+    person = _load(constituent_id)
+    done = boundary.submit(
+        form,
+        lambda: add(person, boundary.current_staff()),
+        lambda _: boundary.saved(message, _profile(person)),
+    )
+    return done or again(_load(constituent_id))
+
+
+def _remove_from_profile(
+    constituent_id: int, remove: Callable[[Constituent, User], object], message: str
+) -> ResponseReturnValue:
+    """Remove a contact point or a household member (``remove(person, author)``)."""
+    person = _load(constituent_id)
+    if not RemoveForm().validate_on_submit():
+        return redirect(_profile(person))
+    return boundary.act(lambda: remove(person, boundary.current_staff()), message, _profile(person))
 
 
 @bp.route("/<int:constituent_id>/contact-points", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
 def add_contact_point(constituent_id: int) -> ResponseReturnValue:
     """Add a phone number or email address."""
-    person = _load(constituent_id)
     form = ContactPointForm()
-    done = submit(
+    return _add_to_profile(
+        constituent_id,
         form,
-        lambda: constituents.add_contact_point(
+        lambda person, author: constituents.add_contact_point(
             person,
             form.kind.data or "",
             form.value.data or "",
             form.label.data or "",
-            author=current_staff(),
+            author=author,
         ),
-        lambda _: saved("Contact point added.", _profile(person)),
+        "Contact point added.",
+        lambda person: _detail(person, 422, contact_form=form),
     )
-    return done or _detail(_load(constituent_id), 422, contact_form=form)
 
 
 @bp.route("/<int:constituent_id>/contact-points/<int:point_id>/remove", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
 def remove_contact_point(constituent_id: int, point_id: int) -> ResponseReturnValue:
     """Remove a phone number or email address."""
-    person = _load(constituent_id)
-    if not RemoveForm().validate_on_submit():
-        return redirect(_profile(person))
-    return act(
-        lambda: constituents.remove_contact_point(person, point_id, author=current_staff()),
+    return _remove_from_profile(
+        constituent_id,
+        lambda person, author: constituents.remove_contact_point(person, point_id, author=author),
         "Contact point removed.",
-        _profile(person),
     )
 
 
@@ -183,29 +203,28 @@ def remove_contact_point(constituent_id: int, point_id: int) -> ResponseReturnVa
 @capability_required(Capability.EDIT_CONSTITUENTS)
 def add_household_member(constituent_id: int) -> ResponseReturnValue:
     """Add a household member."""
-    person = _load(constituent_id)
     form = HouseholdForm()
-    done = submit(
+    return _add_to_profile(
+        constituent_id,
         form,
-        lambda: constituents.add_household_member(
-            person, form.name.data or "", form.relationship.data or "", author=current_staff()
+        lambda person, author: constituents.add_household_member(
+            person, form.name.data or "", form.relationship.data or "", author=author
         ),
-        lambda _: saved("Household member added.", _profile(person)),
+        "Household member added.",
+        lambda person: _detail(person, 422, household_form=form),
     )
-    return done or _detail(_load(constituent_id), 422, household_form=form)
 
 
 @bp.route("/<int:constituent_id>/household/<int:member_id>/remove", methods=["POST"])
 @capability_required(Capability.EDIT_CONSTITUENTS)
 def remove_household_member(constituent_id: int, member_id: int) -> ResponseReturnValue:
     """Remove a household member."""
-    person = _load(constituent_id)
-    if not RemoveForm().validate_on_submit():
-        return redirect(_profile(person))
-    return act(
-        lambda: constituents.remove_household_member(person, member_id, author=current_staff()),
+    return _remove_from_profile(
+        constituent_id,
+        lambda person, author: constituents.remove_household_member(
+            person, member_id, author=author
+        ),
         "Household member removed.",
-        _profile(person),
     )
 
 
@@ -216,7 +235,7 @@ def _load_pair(form: MergeForm) -> tuple[Constituent | None, Constituent | None]
         person = None
         if value:
             person = db.session.get(Constituent, value)
-            if person is None or not constituents.can_see(current_staff(), person):
+            if person is None or not constituents.can_see(boundary.current_staff(), person):
                 form[name].errors = [
                     *form[name].errors,
                     "No constituent with that number is available to you.",
@@ -258,21 +277,21 @@ def merge() -> ResponseReturnValue:
             ]
         elif valid and kept and duplicate:
             pair = (kept, duplicate)
-            done = commit(
-                lambda: constituents.merge_constituents(*pair, current_staff()),
-                lambda report: saved(
+            done = boundary.commit(
+                lambda: constituents.merge_constituents(*pair, boundary.current_staff()),
+                lambda report: boundary.saved(
                     f"Merged record #{pair[1].id} into this one: {report.cases} "
                     f"{'case' if report.cases == 1 else 'cases'} moved.",
                     _profile(pair[0]),
                 ),
-                lambda exc: attach_error(form, exc),
+                lambda exc: boundary.attach_error(form, exc),
             )
             if done is not None:
                 return done
     cases = {}
     for person in (kept, duplicate):
         if person is not None:
-            cases[person.id] = constituents.visible_cases_of(current_staff(), person)
+            cases[person.id] = constituents.visible_cases_of(boundary.current_staff(), person)
     return render_template(
         "constituents/merge.html", form=form, kept=kept, duplicate=duplicate, cases=cases
     ), status

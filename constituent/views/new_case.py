@@ -34,16 +34,9 @@ def context(form: NewCaseFields) -> dict[str, Any]:
             selected = constituents.get_constituent(current_staff(), details.constituent_id)
         except NotFound:
             selected = None
-    typed = (details.first_name, details.last_name, details.phone, details.email)
+    typed = details.typed()
     matches = constituents.find_matches(
-        current_staff(),
-        first_name=details.first_name,
-        last_name=details.last_name,
-        phone=details.phone,
-        email=details.email,
-        street=details.street,
-        zip5=details.zip5,
-        exclude_id=selected.id if selected else None,
+        current_staff(), **typed, exclude_id=selected.id if selected else None
     )
     question = intake.district_question(current_staff(), details.zip5, selected)
     form.ask_district(question)
@@ -52,7 +45,7 @@ def context(form: NewCaseFields) -> dict[str, Any]:
         "matches": matches,
         "selected": selected,
         "question": question,
-        "searched": any(v.strip() for v in (*typed, details.street)),
+        "searched": any(v.strip() for name, v in typed.items() if name != "zip5"),
     }
 
 

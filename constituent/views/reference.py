@@ -19,31 +19,28 @@ from constituent.forms.categories import (
 )
 from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
 from constituent.forms.imports import CaseloadUploadForm
-from constituent.models import Category, District, ImportJob, ImportStatus
+from constituent.models import Category, District, ImportJob, ImportStatus, User
 from constituent.services import categories as category_service
 from constituent.services import districts as district_service
 from constituent.services import import_jobs, imports
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
-from constituent.views.boundary import (
-    act,
-    attach_error,
-    commit,
-    current_staff,
-    form_status,
-    saved,
-    submit,
-)
+from constituent.views import boundary
 from constituent.views.helpers import capability_required, confirm_post
 
 bp = Blueprint("reference", __name__, url_prefix="/admin")
 
 
 def _submit(
-    form: FlaskForm, change: Callable[[], str], endpoint: str
+    form: FlaskForm, change: Callable[[User], str], endpoint: str
 ) -> ResponseReturnValue | None:
-    """``boundary.submit`` whose service answers the success message; then to ``endpoint``."""
-    return submit(form, change, lambda message: saved(message, url_for(endpoint)))
+    """``boundary.submit`` of ``change(by)`` (``by`` the signed-in staff), which answers the
+    success message; then to ``endpoint``."""
+    return boundary.submit(
+        form,
+        lambda: change(boundary.current_staff()),
+        lambda message: boundary.saved(message, url_for(endpoint)),
+    )
 
 
 def district_page(
@@ -65,7 +62,7 @@ def district_page(
 def add_district() -> ResponseReturnValue:
     form = DistrictForm()
 
-    def add() -> str:
+    def add(by: User) -> str:
         district = district_service.add_district(
             district_service.DistrictSpec(
                 code=form.code.data or "",
@@ -73,7 +70,7 @@ def add_district() -> ResponseReturnValue:
                 state=(form.state.data or "").strip() or None,
                 legislator_name=form.legislator_name.data or None,
             ),
-            by=current_staff(),
+            by=by,
         )
         return f"Added district {district.code}."
 
@@ -86,15 +83,31 @@ def edit_district(district_id: int) -> ResponseReturnValue:
     district = db.session.get(District, district_id) or abort(404)
     form = DistrictEditForm(obj=district)
 
-    def save() -> str:
+    def save(by: User) -> str:
         district_service.edit_district(
-            district, form.name.data or "", form.legislator_name.data or "", by=current_staff()
+            district, form.name.data or "", form.legislator_name.data or "", by=by
         )
         return f"Saved {district.code}."
 
     return _submit(form, save, "admin.districts") or (
         render_template("admin/district_edit.html", form=form, district=district),
-        form_status(form),
+        boundary.form_status(form),
+    )
+
+
+def _set_active(
+    record: District | Category,
+    name: str,
+    change: str,
+    set_active: Callable[..., None],
+    endpoint: str,
+) -> ResponseReturnValue:
+    """Activate or deactivate (``change``) a district or a category by its service's
+    ``set_active(record, active, by=...)``, said by ``name``; then to ``endpoint``."""
+    return boundary.act(
+        lambda: set_active(record, change == "activate", by=boundary.current_staff()),
+        lambda: f"{name} is {'active' if record.active else 'deactivated'}.",
+        url_for(endpoint),
     )
 
 
@@ -103,13 +116,8 @@ def edit_district(district_id: int) -> ResponseReturnValue:
 def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
     confirm_post()
     district = db.session.get(District, district_id) or abort(404)
-    return act(
-        lambda: district_service.set_district_active(
-            district, change == "activate", by=current_staff()
-        ),
-        lambda: f"{district.code} is {'active' if district.active else 'deactivated'}.",
-        url_for("admin.districts"),
-    )
+    set_active = district_service.set_district_active
+    return _set_active(district, district.code, change, set_active, "admin.districts")
 
 
 @bp.route("/zips/new", methods=["POST"])
@@ -117,10 +125,8 @@ def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
 def add_zip() -> ResponseReturnValue:
     form = ZipAddForm()
 
-    def add() -> str:
-        row = district_service.add_zip(
-            form.zip5.data or "", form.district.data or "", by=current_staff()
-        )
+    def add(by: User) -> str:
+        row = district_service.add_zip(form.zip5.data or "", form.district.data or "", by=by)
         return f"ZIP {row.zip5} is in {row.district_code}."
 
     return _submit(form, add, "admin.districts") or (district_page(zip_form=form), 422)
@@ -161,19 +167,23 @@ def _start_import(form: CaseloadUploadForm) -> ResponseReturnValue:
             current_app._get_current_object(),  # type: ignore[attr-defined]
             job.id,
             path,
-            current_staff().id,
+            boundary.current_staff().id,
             dry_run=dry_run,
         )
         return redirect(url_for(".import_job", job_id=job.id))
 
     def refused(exc: DomainError) -> ResponseReturnValue:
         path.unlink(missing_ok=True)
-        attach_error(form, exc, "file")
+        boundary.attach_error(form, exc, "file")
         return _import_page(form), 422
 
-    return commit(
+    return boundary.commit(
         lambda: import_jobs.start_job(
-            form.kind.data or "", upload.filename or "", total, by=current_staff(), dry_run=dry_run
+            form.kind.data or "",
+            upload.filename or "",
+            total,
+            by=boundary.current_staff(),
+            dry_run=dry_run,
         ),
         started,
         refused,
@@ -228,15 +238,15 @@ def _categories_page(
 def categories() -> ResponseReturnValue:
     form = CategoryForm()
 
-    def add() -> str:
+    def add(by: User) -> str:
         category = category_service.add_category(
-            form.name.data or "", form.description.data or "", by=current_staff()
+            form.name.data or "", form.description.data or "", by=by
         )
         return f"Added {category.name}."
 
     return _submit(form, add, "reference.categories") or (
         _categories_page(form=form),
-        form_status(form),
+        boundary.form_status(form),
     )
 
 
@@ -244,16 +254,16 @@ def categories() -> ResponseReturnValue:
 @capability_required(Capability.ADMINISTER)
 def import_categories() -> ResponseReturnValue:
     form = CategoryImportForm()
-    done = submit(
+    done = boundary.submit(
         form,
         lambda: category_service.import_categories(
-            district_service.decode_upload(form.file.data.read()), by=current_staff()
+            district_service.decode_upload(form.file.data.read()), by=boundary.current_staff()
         ),
         lambda report: (
             _categories_page(import_form=form, report=report),
             422 if report.refused else 200,
         ),
-        refused=lambda exc: attach_error(form, exc, "file"),
+        refused=lambda exc: boundary.attach_error(form, exc, "file"),
     )
     return done or (_categories_page(import_form=form), 422)
 
@@ -275,16 +285,16 @@ def category(category_id: int) -> ResponseReturnValue:
     item = db.session.get(Category, category_id) or abort(404)
     form = CategoryRenameForm(obj=item)
 
-    def rename() -> str:
+    def rename(by: User) -> str:
         old = item.name
-        category_service.rename_category(item, form.name.data or "", by=current_staff())
+        category_service.rename_category(item, form.name.data or "", by=by)
         return f"Renamed {old} to {item.name}."
 
     return _submit(form, rename, "reference.categories") or (
         render_template(
             "admin/category.html", category=item, form=form, merge_form=_merge_form(item)
         ),
-        form_status(form),
+        boundary.form_status(form),
     )
 
 
@@ -295,11 +305,11 @@ def merge_category(category_id: int) -> ResponseReturnValue:
     form = _merge_form(item)
     name = item.name
 
-    def merge() -> str:
+    def merge(by: User) -> str:
         target = db.session.get(Category, form.target.data)
         if target is None:
             raise DomainError("Choose the category to merge into.", field="target")
-        report = category_service.merge_categories(item, target, by=current_staff())
+        report = category_service.merge_categories(item, target, by=by)
         return (
             f"Merged {name} into {target.name}: {report.cases} cases, {report.rules} routing "
             f"rules and {report.agencies} agencies moved."
@@ -317,8 +327,5 @@ def merge_category(category_id: int) -> ResponseReturnValue:
 def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
     confirm_post()
     item = db.session.get(Category, category_id) or abort(404)
-    return act(
-        lambda: category_service.set_active(item, change == "activate", by=current_staff()),
-        lambda: f"{item.name} is {'active' if item.active else 'deactivated'}.",
-        url_for("reference.categories"),
-    )
+    set_active = category_service.set_active
+    return _set_active(item, item.name, change, set_active, "reference.categories")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -226,16 +226,12 @@ def table_csv(code: str, key: str) -> ResponseReturnValue:
 
 @dataclass(frozen=True)
 class _Drilled:
-    """The cases behind a number: the district, the period, the figure and its filters, and
-    the select that lists them (in the office's time zone, as of today)."""
+    """The cases behind a number: the number (``target``), the period's form, and the select
+    that lists them."""
 
-    district: District
+    target: summaries.DrillTarget
     form: PeriodForm
-    period: Period
-    drill: summaries.Drill
     listed: sa.Select[Any]
-    tz: tzinfo
-    today: date
 
 
 def _drill_page(
@@ -249,33 +245,34 @@ def _drill_page(
     if period is None or drill is None:
         extra = {k: v for k, v in request.args.items() if k in ("figure", *summaries.DRILL_FILTERS)}
         return _bad_period(form, "summaries/cases.html", district=found, rows=None, extra=extra)
-    tz, today = office_tz(), local_today()
+    target = summaries.DrillTarget(drill, found, period, office_tz(), local_today())
     visible = permissions.visible_cases(current_staff())
-    listed = summaries.drill_rows_select(visible, drill, found, period, tz, today)
-    return answer(_Drilled(found, form, period, drill, listed, tz, today))
+    listed = summaries.drill_rows_select(visible, target)
+    return answer(_Drilled(target, form, listed))
 
 
 @bp.get("/<code>/cases")
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases(code: str) -> ResponseReturnValue:
     def listing(d: _Drilled) -> ResponseReturnValue:
+        t = d.target
         total = drill_service.count_rows(d.listed)
         page, pages, args = paging(total, PER_PAGE)
         return render_template(
             "summaries/cases.html",
-            district=d.district,
+            district=t.district,
             form=d.form,
-            period=d.period,
-            drill=d.drill,
-            description=summaries.describe_drill(d.drill, d.period),
+            period=t.period,
+            drill=t.drill,
+            description=summaries.describe_drill(t.drill, t.period),
             rows=drill_service.drill_page(d.listed, page, PER_PAGE),
             total=total,
-            behind=summaries.count_behind(d.drill, d.district, d.period, d.tz, d.today),
+            behind=summaries.count_behind(t),
             page=page,
             pages=pages,
             args=args,
-            tz=d.tz,
-            summary_args=d.period.query_args(),
+            tz=t.tz,
+            summary_args=t.period.query_args(),
         )
 
     return _drill_page(code, listing)
@@ -285,13 +282,14 @@ def cases(code: str) -> ResponseReturnValue:
 @capability_required(Capability.SUMMARY_DETAILS)
 def cases_csv(code: str) -> ResponseReturnValue:
     def download(d: _Drilled) -> ResponseReturnValue:
-        description = summaries.describe_drill(d.drill, d.period)
-        referral = d.drill.figure.is_referral
+        t = d.target
+        description = summaries.describe_drill(t.drill, t.period)
+        referral = t.drill.figure.is_referral
         header = drill_csv_header(referral)
         prefix = str(current_app.config["CASE_PREFIX"])
-        rows = drill_csv_rows(d.listed, referral, prefix, d.tz)
-        code = d.district.code
-        filename = f"{code}-{d.drill.figure.value.replace('_', '-')}-cases.csv"
+        rows = drill_csv_rows(d.listed, referral, prefix, t.tz)
+        code = t.district.code
+        filename = f"{code}-{t.drill.figure.value.replace('_', '-')}-cases.csv"
         return _csv(filename, header, rows, f"{code} cases behind: {description}", code)
 
     return _drill_page(code, download)

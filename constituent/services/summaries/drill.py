@@ -209,12 +209,26 @@ def _referral_term(where: _Where, filters: dict[str, str]) -> ColumnElement[bool
     return sa.and_(*terms)
 
 
-def _drill_condition(
-    drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
-) -> ColumnElement[bool]:
-    where = _Where(drill.figure, period, tz, today)
+@dataclass(frozen=True)
+class DrillTarget:
+    """A number on one district's summary, as a drill-down names it: the figure and its
+    filters, the district and the period, in the office's time zone as of ``today``."""
+
+    drill: Drill
+    district: District
+    period: Period
+    tz: ZoneInfo
+    today: date
+
+
+def _drill_condition(target: DrillTarget) -> ColumnElement[bool]:
+    drill = target.drill
+    where = _Where(drill.figure, target.period, target.tz, target.today)
     f = drill.filters
-    terms: list[ColumnElement[bool]] = [Case.district_id == district.id, _figure_term(where)]
+    terms: list[ColumnElement[bool]] = [
+        Case.district_id == target.district.id,
+        _figure_term(where),
+    ]
     try:
         terms += [term(f[key], where) for key, term in _CASE_FILTERS.items() if key in f]
         place = _place_term(f)
@@ -227,30 +241,21 @@ def _drill_condition(
     return sa.and_(*terms)
 
 
-def drill_select(
-    select: sa.Select[Any],
-    drill: Drill,
-    district: District,
-    period: Period,
-    tz: ZoneInfo,
-    today: date,
-) -> sa.Select[Any]:
+def drill_select(select: sa.Select[Any], target: DrillTarget) -> sa.Select[Any]:
     """Narrow a SELECT of cases (from ``permissions.visible_cases``) to those behind a number.
 
     Referral figures list one row per referral, so the list has as many rows as the number.
     """
-    if drill.figure.is_referral:
+    if target.drill.figure.is_referral:
         select = select.join(Referral, Referral.case_id == Case.id)
-    return select.where(_drill_condition(drill, district, period, tz, today))
+    return select.where(_drill_condition(target))
 
 
-def count_behind(
-    drill: Drill, district: District, period: Period, tz: ZoneInfo, today: date
-) -> int:
+def count_behind(target: DrillTarget) -> int:
     """How many cases (or referrals) the number stands for, whoever is asking: the summary's
     count. Compared with the visible list to say how many are not listed for the user."""
     select = sa.select(sa.func.count()).select_from(Case)
-    return int(db.session.scalar(drill_select(select, drill, district, period, tz, today)) or 0)
+    return int(db.session.scalar(drill_select(select, target)) or 0)
 
 
 def describe_drill(drill: Drill, period: Period) -> str:
@@ -312,18 +317,12 @@ class DrillRow:
     responded_on: date | None = None
 
 
-def drill_rows_select(
-    visible: sa.Select[Any],
-    drill: Drill,
-    district: District,
-    period: Period,
-    tz: ZoneInfo,
-    today: date,
-) -> sa.Select[Any]:
+def drill_rows_select(visible: sa.Select[Any], target: DrillTarget) -> sa.Select[Any]:
     """The columns of a drill-down list over ``permissions.visible_cases(user)``, by number."""
-    _, end = period.bounds(tz)
+    drill = target.drill
+    _, end = target.period.bounds(target.tz)
     assignee = aliased(User)
-    select = drill_select(visible, drill, district, period, tz, today)
+    select = drill_select(visible, target)
     columns = [
         Case.id,
         Case.number,
