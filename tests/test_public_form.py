@@ -293,3 +293,23 @@ def test_the_message_catalog_is_compiled_from_the_po(app):
     wanted = {m.id: m.string for m in source if m.id and m.string and not m.fuzzy}
     got = {m.id: m.string for m in compiled if m.id}
     assert wanted == got, "run: pybabel compile -d constituent/translations"
+
+
+def test_the_demo_office_shows_a_working_help_form(client, app, monkeypatch):
+    from constituent.models import Category
+    from constituent.services import demo
+
+    monkeypatch.setitem(app.config, "PUBLIC_FORM_MIN_SECONDS", 0)
+    demo.seed(scale=1)
+    db.session.commit()
+    page = client.get("/help").get_data(as_text=True)
+    for name in ("Social Security", "Veterans", "Immigration", "IRS"):
+        assert name in page
+    ssa = db.session.scalar(sa.select(Category).where(Category.name == "Social Security"))
+    form = client.get(form_url(ssa.id)).get_data(as_text=True)
+    assert "Privacy Act of 1974" in form and "Representative Jordan Avery" in form
+    spanish = client.get(form_url(ssa.id, "es")).get_data(as_text=True)
+    assert "Ley de Privacidad de 1974" in spanish
+    assert send(client, ssa.id, {**GOOD, **SIGNED}).status_code == 302
+    [kept] = requests()
+    assert [a.acronym for a in kept.release_agencies] == ["SSA"]
