@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from html import unescape
 
+import sqlalchemy as sa
+
 from constituent.extensions import db
 from constituent.models import (
     Agency,
@@ -43,7 +45,10 @@ def public_world(asks: str = "claim_number,ssn_last4") -> PublicWorld:
         public_blurb_es="Pagos de jubilación, discapacidad o SSI.",
         asks_identifiers=asks,
     )
-    agency = Agency(name="Social Security Administration", acronym="SSA", level=AgencyLevel.FEDERAL)
+    name = "Social Security Administration"
+    agency = db.session.scalar(sa.select(Agency).where(Agency.name == name)) or Agency(
+        name=name, acronym="SSA", level=AgencyLevel.FEDERAL
+    )
     db.session.add_all([category, agency])
     db.session.flush()
     db.session.add(RoutingRule(category_id=category.id, agency_id=agency.id))
