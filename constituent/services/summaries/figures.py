@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -174,37 +174,6 @@ def _period_values(values: dict[tuple[int, Any], list[float]], period_index: int
     return [v for (p, _), vs in values.items() if p == period_index for v in vs]
 
 
-def _closed_values(
-    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], group: Any
-) -> sa.Subquery:
-    """(t, g, v): the final close, group and days to close of each case closed in a period.
-
-    On PostgreSQL ``days_to_close`` is written as a join and a sum per case, so that the
-    intervals are hashed once instead of searched per case (the same sum of the same interval
-    lengths); SQLite, which would sort to group, searches its index per case.
-    """
-    closed_any = sa.or_(*[closed_in(s, e) for s, e in bounds])
-    if _dialect() == "sqlite":
-        return (
-            sa.select(Case.closed_at.label("t"), group.label("g"), days_to_close().label("v"))
-            .where(scope, closed_any)
-            .subquery()
-        )
-    interval = aliased(CaseInterval)
-    return (
-        sa.select(
-            Case.closed_at.label("t"),
-            group.label("g"),
-            sa.func.sum(_days_between(interval.closed_at, interval.opened_at)).label("v"),
-        )
-        .select_from(Case)
-        .join(interval, interval.case_id == Case.id)
-        .where(scope, closed_any, interval.closed_at.is_not(None))
-        .group_by(Case.id, Case.closed_at, group)
-        .subquery()
-    )
-
-
 def _open_rows(
     scope: ColumnElement[bool], instant: datetime, *group: ColumnElement[Any], ages: bool = True
 ) -> list[sa.Row[*tuple[Any, ...]]]:
@@ -245,7 +214,7 @@ def _open_rows(
 @dataclass
 class _CaseCounts:
     """Opened and closed counts of each period by category, channel, outcome and staffer, and
-    the monthly trend of the first period: the sums of one grouped pass over the cases."""
+    the monthly trend of the first period."""
 
     opened_by_category: list[dict[int, int]]
     closed_by_category: list[dict[int, int]]
@@ -267,55 +236,133 @@ class _CaseCounts:
             [0] * months,
         )
 
-    def add(
-        self,
-        category_id: int,
-        channel: str,
-        outcome: str | None,
-        assignee_id: int | None,
-        sums: list[int],
-    ) -> None:
-        """One group's sums: opened then closed for each period, then the months' opened and
-        closed."""
-        k, m = len(self.by_channel), len(self.opened_by_month)
-        for i in range(k):
-            opened, closed = sums[i], sums[k + i]
-            self.opened_by_category[i][category_id] += opened
-            self.by_channel[i][channel] += opened
-            if closed:
-                self.closed_by_category[i][category_id] += closed
-                self.by_outcome[i][outcome or ""] += closed
-                self.closed_by_staff[i][assignee_id] += closed
-        for j in range(m):
-            self.opened_by_month[j] += sums[2 * k + j]
-            self.closed_by_month[j] += sums[2 * k + m + j]
+
+@dataclass(frozen=True)
+class _Slots:
+    """The periods and months cut into slots: between each two consecutive edges (the bounds
+    of every period and month, in order), so that a row's slot, computed once in SQL, places
+    it in every period and month at once (the periods may overlap or leave gaps)."""
+
+    edges: list[datetime]
+    periods_of: list[tuple[int, ...]]  # slot → the periods holding it
+    month_of: list[int | None]  # slot → the month of ``spans`` holding it
+
+    @classmethod
+    def of(
+        cls,
+        bounds: Sequence[tuple[datetime, datetime]],
+        spans: Sequence[tuple[datetime, datetime]] = (),
+    ) -> _Slots:
+        edges = sorted({t for span in [*bounds, *spans] for t in span})
+        slots = list(zip(edges, edges[1:], strict=False))
+
+        def holding(ranges: Sequence[tuple[datetime, datetime]], lo: datetime) -> list[int]:
+            return [i for i, (s, e) in enumerate(ranges) if s <= lo < e]
+
+        return cls(
+            edges,
+            [tuple(holding(bounds, lo)) for lo, _ in slots],
+            [next(iter(holding(spans, lo)), None) for lo, _ in slots],
+        )
+
+    def slot(self, column: Any) -> ColumnElement[int]:
+        """The slot of an instant inside the edges: a binary search written as nested CASEs,
+        so each row costs a handful of comparisons however many periods and months."""
+        edges = self.edges
+
+        def node(lo: int, hi: int) -> ColumnElement[int]:
+            if hi - lo == 1:
+                return sa.literal(lo, sa.Integer)
+            mid = (lo + hi) // 2
+            return sa.case((column < edges[mid], node(lo, mid)), else_=node(mid, hi))
+
+        return node(0, len(edges) - 1)
+
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        """From the first edge to the last: one range, which an index on (district, instant)
+        reads."""
+        return self.edges[0], self.edges[-1]
+
+
+def _closed_cases(scope: ColumnElement[bool], slots: _Slots, *group: Any) -> sa.Select[Any]:
+    """(slot, *group, days to close) of each case closed in a slot (see ``closed_in``).
+
+    On PostgreSQL ``days_to_close`` is written as an outer join and a sum per case, so that
+    the intervals are hashed once instead of searched per case (the same sum of the same
+    interval lengths, None without a closed interval); SQLite, which would sort to group,
+    searches its index per case."""
+    where = (scope, closed_in(*slots.span))
+    slot = slots.slot(Case.closed_at)
+    if _dialect() == "sqlite":
+        return sa.select(slot, *group, days_to_close()).where(*where)
+    interval = aliased(CaseInterval)
+    return (
+        sa.select(slot, *group, sa.func.sum(_days_between(interval.closed_at, interval.opened_at)))
+        .select_from(Case)
+        .outerjoin(interval, sa.and_(interval.case_id == Case.id, interval.closed_at.is_not(None)))
+        .where(*where)
+        .group_by(Case.id)
+    )
+
+
+def _opened_counts(
+    scope: ColumnElement[bool], slots: _Slots, *group: ColumnElement[Any]
+) -> list[sa.Row[Any]]:
+    """(slot, *group, cases) of the cases opened in each slot: one grouped query."""
+    cases = (
+        sa.select(slots.slot(Case.opened_at).label("slot"), *group)
+        .where(scope, opened_in(*slots.span))
+        .subquery()
+    )
+    keys = [cases.c.slot, *(cases.c[g.name] for g in group)]
+    return list(db.session.execute(sa.select(*keys, sa.func.count()).group_by(*keys)).all())
 
 
 def _case_counts(
-    scope: ColumnElement[bool],
-    bounds: Sequence[tuple[datetime, datetime]],
-    spans: Sequence[tuple[datetime, datetime]],
-) -> _CaseCounts:
-    """Opened and closed counts per period (and per month of ``spans``) in one grouped query."""
-    opened_terms = [opened_in(s, e) for s, e in bounds]
-    closed_terms = [closed_in(s, e) for s, e in bounds]
-    rows = db.session.execute(
-        sa.select(
-            Case.category_id,
-            _raw(Case.channel),
-            _raw(Case.outcome),
-            Case.assignee_id,
-            *[_sum_if(t) for t in opened_terms + closed_terms],
-            *[_sum_if(opened_in(lo, hi)) for lo, hi in spans],
-            *[_sum_if(closed_in(lo, hi)) for lo, hi in spans],
-        )
-        .where(scope, sa.or_(*opened_terms, *closed_terms))
-        .group_by(Case.category_id, Case.channel, Case.outcome, Case.assignee_id)
+    scope: ColumnElement[bool], slots: _Slots, k: int, months: int
+) -> tuple[_CaseCounts, dict[tuple[int, int], list[float]]]:
+    """Opened and closed counts per period (and per month), with the days to close by
+    (period, category): one grouped query of the cases opened, and one query of the cases
+    closed, whose days to close the medians need one by one (so their counts are taken from
+    the same rows instead of a second pass)."""
+    counts = _CaseCounts.empty(k, months)
+    for slot, category_id, channel, n in _opened_counts(
+        scope, slots, Case.category_id.label("category_id"), _raw(Case.channel).label("channel")
+    ):
+        for i in slots.periods_of[slot]:
+            counts.opened_by_category[i][category_id] += n
+            counts.by_channel[i][channel] += n
+        m = slots.month_of[slot]
+        if m is not None:
+            counts.opened_by_month[m] += n
+    closed = db.session.execute(
+        _closed_cases(scope, slots, Case.category_id, _raw(Case.outcome), Case.assignee_id)
     ).all()
-    counts = _CaseCounts.empty(len(bounds), len(spans))
+    groups = Counter(row[:4] for row in closed)
+    for (slot, category_id, outcome, assignee_id), n in groups.items():
+        for i in slots.periods_of[slot]:
+            counts.closed_by_category[i][category_id] += n
+            counts.by_outcome[i][outcome or ""] += n
+            counts.closed_by_staff[i][assignee_id] += n
+        m = slots.month_of[slot]
+        if m is not None:
+            counts.closed_by_month[m] += n
+    return counts, _days_by(closed, slots)
+
+
+def _days_by(rows: Sequence[Sequence[Any]], slots: _Slots) -> dict[tuple[int, Any], list[float]]:
+    """The days to close (the last value of each row) by (period, group: the second value);
+    a case without intervals has no duration and is left out."""
+    by_slot: dict[tuple[int, Any], list[float]] = defaultdict(list)
     for row in rows:
-        counts.add(*row[:4], [int(x or 0) for x in row[4:]])
-    return counts
+        if row[-1] is not None:
+            by_slot[(row[0], row[1])].append(max(float(row[-1]), 0.0))
+    out: dict[tuple[int, Any], list[float]] = defaultdict(list)
+    for (slot, g), values in by_slot.items():
+        for i in slots.periods_of[slot]:
+            out[(i, g)].extend(values)
+    return out
 
 
 @dataclass
@@ -415,8 +462,7 @@ def period_figures(
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
 
-    counts = _case_counts(scope, bounds, spans)
-    days = _values(_closed_values(scope, bounds, Case.category_id), bounds)
+    counts, days = _case_counts(scope, _Slots.of(bounds, spans), len(bounds), len(spans))
     open_now = _snapshots(scope, bounds, snapshots)
     zips, towns = _places(scope, bounds)
     agencies = _agencies(scope, periods, today)
@@ -478,7 +524,7 @@ def _places(
         sa.select(zip_key, town_key, sa.func.max(Constituent.city), *[_sum_if(t) for t in terms])
         .select_from(Case)
         .join(Constituent, Constituent.id == Case.constituent_id)
-        .where(scope, sa.or_(*terms))
+        .where(scope, opened_in(*_Slots.of(bounds).span), sa.or_(*terms))
         .group_by(zip_key, town_key)
     ).all()
     zips: list[dict[str, int]] = [defaultdict(int) for _ in bounds]
@@ -571,16 +617,16 @@ def period_headlines(
     k = len(periods)
     bounds = [p.bounds(tz) for p in periods]
     scope = in_districts(district_ids)
-    terms = [opened_in(s, e) for s, e in bounds] + [closed_in(s, e) for s, e in bounds]
-    counts = {
-        row[0]: [int(x or 0) for x in row[1:]]
-        for row in db.session.execute(
-            sa.select(Case.district_id, *[_sum_if(t) for t in terms])
-            .where(scope, sa.or_(*terms))
-            .group_by(Case.district_id)
-        )
-    }
-    days = _values(_closed_values(scope, bounds, Case.district_id), bounds)
+    slots = _Slots.of(bounds)
+    counts: dict[int, list[int]] = defaultdict(lambda: [0] * 2 * k)
+    for slot, did, n in _opened_counts(scope, slots, Case.district_id.label("district_id")):
+        for i in slots.periods_of[slot]:
+            counts[did][i] += n
+    closed = db.session.execute(_closed_cases(scope, slots, Case.district_id)).all()
+    for (slot, did), n in Counter(row[:2] for row in closed).items():
+        for i in slots.periods_of[slot]:
+            counts[did][k + i] += n
+    days = _days_by(closed, slots)
     open_at_end = [
         {
             row[0]: row[1]
@@ -591,8 +637,8 @@ def period_headlines(
     return [
         {
             did: Headline(
-                counts.get(did, [0] * 2 * k)[i],
-                counts.get(did, [0] * 2 * k)[k + i],
+                counts[did][i],
+                counts[did][k + i],
                 open_at_end[i].get(did, 0),
                 DurationStats.of(days.get((i, did), [])),
             )
