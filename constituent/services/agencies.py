@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -364,6 +365,10 @@ class ContactData:
     phone: str | None = None
     notes: str | None = None
 
+    def values(self) -> dict[str, Any]:
+        """Each field by name: the contact's columns of the same names."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
 
 def _validated_contact(data: ContactData) -> ContactData:
     name = (data.name or "").strip()
@@ -416,14 +421,7 @@ def _audit_contact(contact: AgencyContact, done: str, user: User | None) -> None
 def add_contact(agency: Agency, data: ContactData, user: User | None = None) -> AgencyContact:
     """Add a liaison to an agency."""
     clean = _validated_contact(data)
-    contact = AgencyContact(
-        agency=agency,
-        name=clean.name,
-        title=clean.title,
-        email=clean.email,
-        phone=clean.phone,
-        notes=clean.notes,
-    )
+    contact = AgencyContact(agency=agency, **clean.values())
     db.session.add(contact)
     _audit_contact(contact, "added", user)
     return contact
@@ -434,8 +432,8 @@ def update_contact(
 ) -> AgencyContact:
     """Save changes to a contact."""
     clean = _validated_contact(data)
-    contact.name, contact.title, contact.email = clean.name, clean.title, clean.email
-    contact.phone, contact.notes = clean.phone, clean.notes
+    for name, value in clean.values().items():
+        setattr(contact, name, value)
     _audit_contact(contact, "updated", user)
     return contact
 
@@ -718,25 +716,10 @@ def _import_contact(agency: Agency, data: ContactData, report: DirectoryImport) 
             None,
         )
     if match is None:
-        agency.contacts.append(
-            AgencyContact(
-                name=data.name,
-                title=data.title,
-                email=data.email,
-                phone=data.phone,
-                notes=data.notes,
-            )
-        )
+        agency.contacts.append(AgencyContact(**data.values()))
         report.contacts_created += 1
         return
-    wanted = {
-        "name": data.name,
-        "title": data.title,
-        "email": data.email,
-        "phone": data.phone,
-        "notes": data.notes,
-        "active": True,
-    }
+    wanted = {**data.values(), "active": True}
     if any(getattr(match, k) != v for k, v in wanted.items()):
         for key, value in wanted.items():
             setattr(match, key, value)
