@@ -52,6 +52,7 @@ PAGES = [
     (Role.SUPERVISOR, "/mail/"),
     (Role.SUPERVISOR, "/mail/{unfiled_message_id}"),
     (Role.SUPERVISOR, "/mail/{unfiled_message_id}/new-case"),
+    (Role.INTAKE, "/online-requests/{request_id}"),
     (Role.SUPERVISOR, "/search/"),
     (Role.SUPERVISOR, "/summaries/NY-21"),
     (Role.SUPERVISOR, "/my-work"),
