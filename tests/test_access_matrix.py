@@ -48,6 +48,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/categories/<int:category_id>/<any(deactivate, activate):change>", "POST"): (
         "L D D D D A"
     ),
+    ("/admin/categories/<int:category_id>/public", "POST"): "L D D D D A",
+    ("/admin/release-templates", "GET"): "L D D D D A",
+    ("/admin/release-templates", "POST"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>", "GET"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>/agencies", "POST"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>/versions", "POST"): "L D D D D A",
+    (
+        "/admin/release-templates/<int:release_template_id>/<any(deactivate, activate):change>",
+        "POST",
+    ): "L D D D D A",
     ("/admin/districts/new", "POST"): "L D D D D A",
     ("/admin/districts/<int:district_id>/edit", "GET"): "L D D D D A",
     ("/admin/districts/<int:district_id>/edit", "POST"): "L D D D D A",
@@ -413,6 +423,15 @@ UNVERSIONED: dict[str, str] = {
         "sets a state; a repeat is a no-op"
     ),
     "/admin/districts/new": "creates a district",
+    "/admin/categories/<int:category_id>/public": "sets the public form's settings; a repeat is a no-op",
+    "/admin/release-templates": "creates a template; a repeat is refused (the name is taken)",
+    "/admin/release-templates/<int:release_template_id>/agencies": "sets the agencies; a repeat is a no-op",
+    "/admin/release-templates/<int:release_template_id>/versions": (
+        "adds a version, never edits one; the same wording again is refused"
+    ),
+    "/admin/release-templates/<int:release_template_id>/<any(deactivate, activate):change>": (
+        "sets a state; a repeat is a no-op"
+    ),
     "/admin/districts/<int:district_id>/edit": "districts are not versioned rows",
     "/admin/districts/<int:district_id>/<any(deactivate, activate):change>": (
         "sets a state; a repeat is a no-op"

@@ -67,6 +67,9 @@ PAGES = [
     (Role.ADMIN, "/agencies/letter-templates/new"),
     (Role.ADMIN, "/agencies/import"),
     (Role.ADMIN, "/admin/zip-table"),
+    (Role.ADMIN, "/admin/categories/{category_id}"),
+    (Role.ADMIN, "/admin/release-templates"),
+    (Role.ADMIN, "/admin/release-templates/{release_template_id}"),
     (None, "/login"),
 ]
 NEVER_SUBMIT = {"/logout"}
