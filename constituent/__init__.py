@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from constituent.config import load_settings
-from constituent.extensions import csrf, db, login_manager, migrate
+from constituent.extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | object | None = None) -> Flask:
@@ -48,9 +48,10 @@ def register_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from constituent import crypto, database
+    from constituent import crypto, database, i18n
 
     crypto.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, default_timezone="UTC")
     db.init_app(app)
     database.configure_engine_events(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
         mail,
         main,
         online_requests,
+        public,
         reference,
         referrals,
         search,
@@ -101,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
         summaries,
         admin,
         reference,
+        public,
     ):
         app.register_blueprint(module.bp)
     boundary.register(app)

@@ -212,6 +212,18 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         ),
         "SIGN_IN_LIMIT_PER_ADDRESS": _env("SIGN_IN_LIMIT_PER_ADDRESS", "30 per minute"),
         "SIGN_IN_LIMIT_PER_ACCOUNT": _env("SIGN_IN_LIMIT_PER_ACCOUNT", "100 per hour"),
+        # The public help form (/help): CONSTITUENT_PUBLIC_FORM=off closes it with a polite page.
+        "PUBLIC_FORM_OPEN": (_env("PUBLIC_FORM", "on") or "on").strip().lower()
+        not in {"off", "0", "no", "false"},
+        # A person takes longer than this to fill the form; a faster post is a bot's.
+        "PUBLIC_FORM_MIN_SECONDS": float(_text("PUBLIC_FORM_MIN_SECONDS", "2")),
+        # Posts of the public form counted per address and per email (same storage as sign-in).
+        "PUBLIC_FORM_LIMIT_PER_ADDRESS": _env(
+            "PUBLIC_FORM_LIMIT_PER_ADDRESS", "10 per minute;60 per hour"
+        ),
+        "PUBLIC_FORM_LIMIT_PER_EMAIL": _env("PUBLIC_FORM_LIMIT_PER_EMAIL", "5 per hour"),
+        # The office's phone, told to residents in the confirmation email ("" leaves it out).
+        "OFFICE_PHONE": _text("OFFICE_PHONE", ""),
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: believe none).
         "TRUSTED_PROXIES": trusted_proxies,
         "WORKERS": workers,

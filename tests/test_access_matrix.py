@@ -142,6 +142,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/constituents/<int:constituent_id>/household/<int:member_id>/remove", "POST"): "L D A A D D",
     ("/constituents/merge", "GET"): "L D D A D D",
     ("/constituents/merge", "POST"): "L D D A D D",
+    # The public help form: open to everyone, signed in or not (views/public.py).
+    ("/help", "GET"): "A A A A A A",
+    ("/help/request", "GET"): "A A A A A A",
+    ("/help/request", "POST"): "A A A A A A",
+    ("/help/sent", "GET"): "A A A A A A",
     ("/intake/", "GET"): "L A A A D D",
     ("/intake/", "POST"): "L A A A D D",
     ("/intake/district", "GET"): "L A A A D D",
@@ -437,6 +442,7 @@ UNVERSIONED: dict[str, str] = {
         "sets a state; a repeat is a no-op"
     ),
     "/admin/zips/new": "adds a ZIP row; a repeat is refused",
+    "/help/request": "a resident's new request: no shared record (anonymous, rate limited)",
     "/admin/import": "an import: rows carry external ids, a re-run updates",
     "/admin/users/new": "creates an account; a repeat is refused (the email is taken)",
     "/admin/users/<int:user_id>/reset-password": "each reset makes a new password by design",

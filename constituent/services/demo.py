@@ -43,7 +43,7 @@ from constituent.models import (
     ZipDistrict,
 )
 from constituent.models.releases import privacy_release_agencies
-from constituent.services import auth, catalog, districts, normalize, office
+from constituent.services import auth, catalog, districts, normalize, office, public_demo
 from constituent.services import categories as category_service
 from constituent.services.clock import office_date
 
@@ -340,6 +340,7 @@ def seed(
     agencies = _ensure_agencies(categories)
     _ensure_routing_rules(categories, agencies)
     _ensure_letter_templates()
+    public_demo.ensure_public_form(office.profile().legislator or DEMO_OFFICE_NAME)
     staff, result.credentials = _ensure_users(served, fake)
     db.session.flush()
 

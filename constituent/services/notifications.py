@@ -1,8 +1,9 @@
 """Notices for staff: in-app notifications, and an email when SMTP is configured.
 
-Email goes only to staff accounts (a ``User``), never to a constituent. It is sent after the
-transaction commits, so a rolled-back save mails nobody, and a mail failure is logged without
-touching the save.
+Email goes to staff accounts (a ``User``); the one email a resident gets is the confirmation
+of a request sent through the public help form (reference number and office phone only, by
+``queue_mail``). It is sent after the transaction commits, so a rolled-back save mails
+nobody, and a mail failure is logged without touching the save.
 """
 
 from __future__ import annotations
@@ -69,11 +70,18 @@ def notify_assignment(case: Case, assignee: User, by: User) -> Notification:
 
 def queue_staff_email(user: User, *, subject: str, body: str) -> OutgoingMail | None:
     """Queue an email to a staff account, sent after commit; None when SMTP is not set up."""
+    if not user.active or not user.email:
+        return None
+    return queue_mail(user.email, subject=subject, body=body)
+
+
+def queue_mail(to: str, *, subject: str, body: str) -> OutgoingMail | None:
+    """Queue an email to ``to``, sent after commit; None when SMTP is not set up."""
     config = current_app.config
-    if not config.get("MAIL_SERVER") or not user.active or not user.email:
+    if not config.get("MAIL_SERVER"):
         return None
     mail = OutgoingMail(
-        to=user.email,
+        to=to,
         subject=subject,
         body=body,
         settings={

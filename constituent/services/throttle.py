@@ -93,3 +93,29 @@ def sign_in_succeeded(reservation: SignInReservation) -> None:
     for item, key in reservation.taken:
         if key[1] == PAIR:
             storage.clear(item.key_for(*key))
+
+
+# --- the public help form (/help) ------------------------------------------------------------
+
+PUBLIC_ADDRESS, PUBLIC_EMAIL = "help-form-address", "help-form-email"
+
+
+def allow_public_post(address: str, email: str) -> bool:
+    """Count one post of the public help form against the per-address limit and, when an
+    email is given, the per-email limit; False when one of them is spent (the post is then
+    refused whole, and what it took from the other limit is given back)."""
+    cfg = current_app.config
+    prefix = cfg.get("RATELIMIT_KEY_PREFIX") or "constituent"
+    limits = [(cfg["PUBLIC_FORM_LIMIT_PER_ADDRESS"], (prefix, PUBLIC_ADDRESS, address))]
+    email_key = email.strip().lower()[:254]
+    if email_key:
+        limits.append((cfg["PUBLIC_FORM_LIMIT_PER_EMAIL"], (prefix, PUBLIC_EMAIL, email_key)))
+    limiter = _limiter()
+    taken: list[tuple[RateLimitItem, tuple[str, ...]]] = []
+    for text, key in limits:
+        for item in parse_many(text):
+            if not limiter.hit(item, *key):
+                _give_back(taken)
+                return False
+            taken.append((item, key))
+    return True

@@ -26,7 +26,15 @@ from constituent.views.boundary import (
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.set_password", "static"}
+# The public help form (views/public.py) is the one area residents reach without signing in.
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.set_password",
+    "static",
+    "public.choose",
+    "public.request_form",
+    "public.sent",
+}
 
 
 @bp.before_app_request
