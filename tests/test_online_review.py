@@ -299,6 +299,7 @@ def test_identifiers_are_masked_and_a_reveal_is_audited_without_the_values(clien
     )
     assert event.record_id == signed.reference and event.user_id == office.intake.id
     assert CLAIM not in event.detail and "claim_number" in event.detail
+    assert re.search(r'<input[^>]*name="first_name"[^>]*value="Rosa"', text)  # form still filled
 
 
 def test_a_case_reveal_goes_through_the_case_scope(client, office, signed):

@@ -51,9 +51,10 @@ def queue() -> ResponseReturnValue:
     )
 
 
-def _accept_form(item: OnlineRequest) -> AcceptForm:
-    """The accept form, filled from the request on a GET and from the post otherwise."""
-    if request.method == "POST":
+def _accept_form(item: OnlineRequest, posted: bool = False) -> AcceptForm:
+    """The accept form, filled from the post when it was the one sent, else from the request
+    (the page shown again after a reveal or a refused decline starts from the request)."""
+    if posted:
         form = AcceptForm()
     else:
         details = online_review.call_details(item)
@@ -124,7 +125,7 @@ def request_detail(request_id: int) -> ResponseReturnValue:
     item = online_review.get_request(user, request_id)
     if request.method == "GET" or not online_review.may_accept(user):
         return _render(item)
-    form = _accept_form(item)
+    form = _accept_form(item, posted=True)
     if request.form.get("action") == "find" or item.status != RequestStatus.NEW:
         return _render(item, form=form, code=200 if item.status == RequestStatus.NEW else 409)
     done = new_case_page.open_case(
