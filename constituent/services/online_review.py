@@ -260,7 +260,7 @@ def _record_release(request: OnlineRequest, case: Case, user: User) -> PrivacyRe
         case,
         EventKind.RELEASE,
         f"Privacy release received: signed {signed_on:%b %-d, %Y} on the online help form "
-        f"({SignatureMethod.CASES_ACT.label.lower()}), typed name “{request.signed_name}”, "
+        f"(electronic, CASES Act), typed name “{request.signed_name}”, "
         f"“{version.template.name}” version {version.number}, covering {names}.",
         author=user,
         data={

@@ -111,7 +111,10 @@ def test_a_request_asked_online_becomes_a_case_whose_release_passes_the_gate(  #
         ui.click("#accept")
         assert "/cases/" in page.url, page.url
         release = page.inner_text("#release")
-        assert "electronic (cases act)" in release and "Social Security Administration" in release
+        assert (
+            "on the online help form (electronic (CASES Act))" in release
+            and "Social Security Administration" in release
+        )
         assert "Download the signed form" in release
         language = {"en": "English", "es": "Spanish"}[lang]
         assert language in page.inner_text(".app-case-who")
