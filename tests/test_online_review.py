@@ -216,7 +216,7 @@ def test_accepting_opens_a_web_case_with_the_release_language_and_identifiers(
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "on the online help form (electronic (CASES Act))" in page and "Spanish" in page
     assert "Download the signed form" in page
-    assert "typed name “Rosa Delgado”, “SSA release” version 1, covering SSA, VA." in page
+    assert "typed name “Rosa Delgado”, “SSA release” version 1, covering VA, SSA." in page
     assert CLAIM not in page and "•••••1-77" in page
 
 
