@@ -28,6 +28,7 @@ from constituent.models import (
     RequestMethod,
     RequestStatus,
     SignatureMethod,
+    User,
 )
 from constituent.services import clock, referrals, workflow
 from tests import factories
@@ -380,3 +381,44 @@ def test_the_retention_setting_changes_the_purge(app, runner, office, signed, mo
         assert "more than 10 days ago" in done.output
     finally:
         app.config["IDENTIFIER_RETENTION_DAYS"] = 90
+
+
+def test_two_threads_accepting_the_same_request_at_once_make_one_case(app, office, signed):
+    """The race itself, on two connections: each thread loads the request while it is new and
+    accepts it (as the write request does, IMMEDIATE on SQLite); one wins, the other is told."""
+    import threading
+
+    from constituent.database import immediate_writes
+    from constituent.services import online_review
+    from constituent.services.errors import Conflict
+
+    ready = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+    users = [office.intake.id, office.caseworker.id]
+    request_id = signed.id
+    db.session.commit()
+
+    def review(user_id: int) -> None:
+        with app.app_context(), immediate_writes():
+            ready.wait()
+            item = db.session.get(OnlineRequest, request_id)
+            user = db.session.get(User, user_id)
+            details = online_review.call_details(item)
+            try:
+                online_review.accept(item, user, details)
+                db.session.commit()
+                outcomes.append("accepted")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=review, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["accepted", "refused"]
+    assert count(Case) == 1 and count(PrivacyRelease) == 1
+    assert count(AgencyIdentifier) == 3
