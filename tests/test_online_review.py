@@ -155,6 +155,7 @@ def test_a_split_zip_asks_staff_for_the_district(client, office, agencies):
     client.login(office.intake.email)
     page = client.get(url(item)).get_data(as_text=True)
     assert "ZIP 12903 is split between NY-20 and NY-21" in page
+    assert "Split ZIP: ask" in client.get("/online-requests/").get_data(as_text=True)
     refused = accept(client, item)
     assert refused.status_code == 422 and "Choose the district" in refused.get_data(as_text=True)
     assert count(Case) == 0 and db.session.get(OnlineRequest, item.id).status == RequestStatus.NEW
@@ -172,6 +173,7 @@ def test_an_out_of_district_request_is_flagged_with_the_courtesy_referral_text(
     client.login(office.intake.email)
     page = client.get(url(item)).get_data(as_text=True)
     assert "Out of district: ZIP 05401 is in VT-01" in page
+    assert "Out of district</span>" in client.get("/online-requests/").get_data(as_text=True)
     assert "a courtesy referral is still possible" in page
     assert accept(client, item).status_code == 302
     case = db.session.scalar(sa.select(Case))

@@ -152,6 +152,19 @@ def district_question(user: User, request: OnlineRequest) -> intake.DistrictQues
     return intake.district_question(user, request.zip_code)
 
 
+def district_note(request: OnlineRequest) -> str:
+    """A word on the request's district for the queue: its code when the ZIP settles it,
+    else what staff must do (a split ZIP to ask, out of district, a ZIP not in the table)."""
+    where = constituents.districting(request.zip_code)
+    if where.kind == "set":
+        return where.served[0].code
+    return {
+        "split": "Split ZIP: ask",
+        "out": "Out of district",
+        "unknown": "ZIP not in the table",
+    }.get(where.kind, "No ZIP")
+
+
 # --- accepting ---------------------------------------------------------------------------------
 
 

@@ -48,6 +48,7 @@ def queue() -> ResponseReturnValue:
         waiting=waiting,
         args=args,
         reviewed=online_review.recently_reviewed(user),
+        district_note=online_review.district_note,
     )
 
 

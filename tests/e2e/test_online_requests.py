@@ -15,6 +15,7 @@ from constituent.extensions import db
 from constituent.models import Category, OnlineRequest, Referral, ZipDistrict
 from tests.e2e.conftest import browsing
 from tests.help_form import public_world
+from tests.online_helpers import gen_request
 
 RESIDENTS = {
     "en": ("Marisol", "Okafor", "My retirement payment has not come since June.", "BX-4471-22"),
@@ -135,7 +136,25 @@ def test_a_request_asked_online_becomes_a_case_whose_release_passes_the_gate(  #
 
 
 def test_the_staff_pages_added_for_online_requests_are_axe_clean(ui, live_server, category_id):  # type: ignore[no-untyped-def]
+    """The queue with an out-of-district request waiting, its page (split into accept and
+    decline for intake, read-only for an admin) and the admin pages."""
+    with live_server.app.app_context():
+        db.session.add(ZipDistrict(zip5="05401", district_code="VT-01", state="VT"))
+        category = db.session.get(Category, category_id)
+        waiting = gen_request(category, zip_code="05401", state="VT", city="Burlington")
+        db.session.commit()
+        waiting_id = waiting.id
+        db.session.remove()
+    ui.login(live_server.office.intake.email)
+    ui.goto("/online-requests/")
+    assert "OUT OF DISTRICT" in ui.page.inner_text("main table").upper()
+    ui.goto(f"/online-requests/{waiting_id}")
+    assert "courtesy referral" in ui.page.inner_text("main")
+    ui.click("#decline")  # no reason chosen: the refusal shown, axe-clean too
+    assert "Choose why the request is declined." in ui.page.inner_text("main")
+    ui.logout()
     ui.login(live_server.office.admin.email)
+    ui.goto(f"/online-requests/{waiting_id}")
     ui.goto("/online-requests/")
     ui.goto("/admin/release-templates")
     ui.click("a:has-text('SSA release')")
