@@ -49,7 +49,7 @@ def remember_language() -> ResponseReturnValue | None:
     return None
 
 
-@bp.app_context_processor
+@bp.context_processor
 def public_context() -> dict[str, object]:
     return {"page_language": str(get_locale() or i18n.DEFAULT)}
 
