@@ -313,3 +313,52 @@ def test_the_demo_office_shows_a_working_help_form(client, app, monkeypatch):
     assert send(client, ssa.id, {**GOOD, **SIGNED}).status_code == 302
     [kept] = requests()
     assert [a.acronym for a in kept.release_agencies] == ["SSA"]
+
+
+def test_behind_a_trusted_proxy_the_residents_address_is_kept_and_limited(tmp_path):
+    """The release records, and the limit counts, the address the proxy saw (ProxyFix)."""
+    from constituent import create_app
+    from constituent.config import TestConfig
+    from tests.conftest import Client
+
+    proxied = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'proxied.db'}",
+            "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "SECRET_KEY": "x" * 40,
+            "TRUSTED_PROXIES": 1,
+            "RATELIMIT_KEY_PREFIX": "proxied-help",
+            "PUBLIC_FORM_MIN_SECONDS": 0,
+            "PUBLIC_FORM_LIMIT_PER_ADDRESS": "2 per minute",
+        }
+    )
+    proxied.test_client_class = Client
+    with proxied.app_context():
+        db.create_all()
+        try:
+            world = public_world()
+            client = proxied.test_client()
+            resident = {"X-Forwarded-For": "198.51.100.7"}
+            client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+            url = form_url(world.category.id)
+
+            def post(headers):  # type: ignore[no-untyped-def]
+                from tests.help_form import hidden_fields
+
+                hidden = hidden_fields(client.get(url).get_data(as_text=True))
+                data = {**hidden, **GOOD, **SIGNED, "email": ""}
+                return client.post(url, data=data, headers=headers)
+
+            assert post(resident).status_code == 302
+            assert post(resident).status_code == 302
+            assert post(resident).status_code == 429  # that resident's limit …
+            assert post({"X-Forwarded-For": "198.51.100.8"}).status_code == 302  # … not others'
+            assert {r.submitted_from for r in requests()} == {"198.51.100.7", "198.51.100.8"}
+            copy = db.session.get(Attachment, requests()[0].release_copy_id)
+            html = b"".join(file_store.file_store().open(copy.storage_key)).decode()
+            assert "198.51.100.7" in html
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -91,7 +91,9 @@ def test_the_public_pages_fit_320_pixels(browser, live_server, category_id, lang
 
 
 def test_the_form_works_with_javascript_turned_off(browser, live_server, category_id):  # type: ignore[no-untyped-def]
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1024, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1024, "height": 900}
+    )
     try:
         page = context.new_page()
         page.goto(live_server.url + "/help")
