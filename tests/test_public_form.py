@@ -362,3 +362,12 @@ def test_behind_a_trusted_proxy_the_residents_address_is_kept_and_limited(tmp_pa
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_language_link_carries_no_other_argument(client, world):
+    page = client.get("/help?_external=1&_scheme=javascript&_anchor=x&lang=es").get_data(
+        as_text=True
+    )
+    assert 'href="/help?lang=en"' in page and "javascript" not in page
+    form = client.get(form_url(world.category.id) + "&junk=1").get_data(as_text=True)
+    assert f'href="/help/request?category={world.category.id}&amp;lang=en"' in form
