@@ -371,3 +371,22 @@ def test_the_language_link_carries_no_other_argument(client, world):
     assert 'href="/help?lang=en"' in page and "javascript" not in page
     form = client.get(form_url(world.category.id) + "&junk=1").get_data(as_text=True)
     assert f'href="/help/request?category={world.category.id}&amp;lang=en"' in form
+
+
+def test_an_agency_the_list_does_not_offer_is_refused(client, world):
+    from constituent.models import Agency, AgencyLevel
+
+    other = Agency(name="Bureau of Elsewhere", level=AgencyLevel.FEDERAL)
+    db.session.add(other)
+    db.session.commit()
+    response = send(client, world.category.id, {**GOOD, "agency_id": str(other.id)})
+    assert response.status_code == 422
+    assert (
+        response.get_data(as_text=True).count("Choose an agency from the list") == 2
+    )  # summary, field
+    assert (
+        send(client, world.category.id, {**GOOD, "agency_id": str(world.agency.id)}).status_code
+        == 302
+    )
+    [kept] = requests()
+    assert kept.agency_id == world.agency.id

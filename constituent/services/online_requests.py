@@ -231,12 +231,14 @@ def routed_agency(category: Category) -> Agency | None:
 
 def involved_agency(category: Category, agency_id: int | None) -> Agency | None:
     """The agency the request involves: the one the resident chose, else the routed one."""
+    routed = routed_agency(category)
     if agency_id:
-        agency = db.session.get(Agency, agency_id)
-        if agency is None or not agency.active:
+        offered = {a.id for a in agency_choices()} | ({routed.id} if routed else set())
+        agency = db.session.get(Agency, agency_id) if agency_id in offered else None
+        if agency is None:
             raise DomainError(MESSAGES["agency"], field="agency_id", code="agency")
         return agency
-    return routed_agency(category)
+    return routed
 
 
 def release_offer(agency: Agency | None) -> ReleaseOffer | None:

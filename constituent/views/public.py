@@ -174,7 +174,8 @@ def _show(form: HelpForm, category: Category, status: int = 200) -> ResponseRetu
     try:
         agency = online_requests.involved_agency(category, form.agency_id.data)
     except DomainError as exc:
-        attach_error(form, DomainError(_(exc.message), field=exc.field))
+        if _(exc.message) not in form.agency_id.errors:
+            attach_error(form, DomainError(_(exc.message), field=exc.field))
         agency = online_requests.routed_agency(category)
     offer = online_requests.release_offer(agency)
     _match_release(form, offer)
