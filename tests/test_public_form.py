@@ -82,6 +82,27 @@ def test_a_resident_asks_in_spanish_and_reads_the_release_in_spanish(client, wor
     assert "Sign in" in client.get("/login").get_data(as_text=True)
 
 
+def test_spanish_pages_name_the_kind_of_help_in_spanish(client, world):
+    # No Spanish name yet: the Spanish pages show the English one.
+    assert "Social Security benefits" in client.get("/help?lang=es").get_data(as_text=True)
+    world.category.public_name_es = "Beneficios del Seguro Social"
+    db.session.commit()
+    choose = client.get("/help").get_data(as_text=True)
+    page = client.get(form_url(world.category.id)).get_data(as_text=True)
+    for shown in (choose, page):
+        assert "Beneficios del Seguro Social" in shown
+        assert "Social Security benefits" not in shown
+    assert "<h1>Pida ayuda: Beneficios del Seguro Social</h1>" in page
+    assert send(client, world.category.id, {**GOOD, **SIGNED}).status_code == 302
+    [kept] = requests()
+    copy = db.session.get(Attachment, kept.release_copy_id)
+    html = b"".join(file_store.file_store().open(copy.storage_key)).decode()
+    assert "Beneficios del Seguro Social (Social Security benefits)" in html
+    # English pages keep the English name.
+    english = client.get(form_url(world.category.id, "en")).get_data(as_text=True)
+    assert "Social Security benefits" in english and "Beneficios" not in english
+
+
 def test_errors_come_in_the_residents_language(client, world):
     response = send(client, world.category.id, {**GOOD, "zip_code": "ABCDE"}, lang="es")
     page = response.get_data(as_text=True)

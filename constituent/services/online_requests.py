@@ -433,6 +433,12 @@ def _sign(request: OnlineRequest, offer: ReleaseOffer, typed_name: str) -> None:
     )
 
 
+def _category_named(category: Category, language: str) -> str:
+    """The kind of help as the resident read it (and in English beside it, for the agency)."""
+    shown = category.public_name(language)
+    return shown if shown == category.name else f"{shown} ({category.name})"
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
@@ -457,6 +463,7 @@ def release_copy_html(request: OnlineRequest, offer: ReleaseOffer) -> str:
     )
     rows = [
         ("Reference", request.reference),
+        ("Help asked for", _category_named(request.category, lang)),
         ("Release", f"{version.template.name}, version {version.number} ({lang})"),
         ("Agencies covered", ", ".join(a.name for a in offer.agencies)),
         ("Name given", f"{request.first_name} {request.last_name}"),
