@@ -411,3 +411,56 @@ def test_an_agency_the_list_does_not_offer_is_refused(client, world):
     )
     [kept] = requests()
     assert kept.agency_id == world.agency.id
+
+
+def _drawn(client, world) -> dict[str, str]:
+    from tests.help_form import hidden_fields
+
+    return hidden_fields(client.get(form_url(world.category.id)).get_data(as_text=True))
+
+
+def _reference_shown(client) -> str:
+    import re
+
+    page = client.get("/help/sent").get_data(as_text=True)
+    return re.search(r'class="app-reference">([^<]+)<', page).group(1)
+
+
+def test_a_double_click_keeps_one_request_and_answers_it_twice(client, world):
+    hidden = _drawn(client, world)
+    first = client.post(form_url(world.category.id), data={**hidden, **GOOD, **SIGNED})
+    shown_first = _reference_shown(client)
+    again = client.post(form_url(world.category.id), data={**hidden, **GOOD, **SIGNED})
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"].endswith("/help/sent")
+    [kept] = requests()
+    assert shown_first == _reference_shown(client) == kept.reference
+    assert len(db.session.scalars(sa.select(Attachment)).all()) == 1
+    # A new page drawn is a new request.
+    assert send(client, world.category.id).status_code == 302 and len(requests()) == 2
+
+
+def test_two_posts_of_one_page_at_the_same_moment_keep_one_request(client, world, monkeypatch):
+    from constituent.services import online_requests
+
+    hidden = _drawn(client, world)
+    assert client.post(form_url(world.category.id), data={**hidden, **GOOD}).status_code == 302
+    # The second post does not see the first before it writes (as when both run at once):
+    # the unique key refuses its row, and it answers with the first request.
+    monkeypatch.setattr(online_requests, "already_sent", lambda key: None)
+    again = client.post(form_url(world.category.id), data={**hidden, **GOOD})
+    assert again.status_code == 302 and again.headers["Location"].endswith("/help/sent")
+    [kept] = requests()
+    assert _reference_shown(client) == kept.reference
+
+
+def test_a_page_posted_from_another_visit_never_answers_with_its_reference(app, client, world):
+    hidden = _drawn(client, world)
+    assert client.post(form_url(world.category.id), data={**hidden, **GOOD}).status_code == 302
+    [first] = requests()
+    other = app.test_client()
+    theirs = _drawn(other, world)
+    copied = {**theirs, "started": hidden["started"]}  # someone else's page key, replayed
+    assert other.post(form_url(world.category.id), data={**copied, **GOOD}).status_code == 302
+    assert len(requests()) == 2
+    assert _reference_shown(other) != first.reference

@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from markupsafe import Markup, escape
+from sqlalchemy.exc import IntegrityError
 
 from constituent.extensions import db
 from constituent.models import (
@@ -164,6 +165,8 @@ class HelpRequest:
     contact_times: str = ""
     identifiers: dict[str, str] = field(default_factory=dict)
     signature: Signature = field(default_factory=Signature)
+    # The key of the form page it came from (one request per page drawn), if any.
+    form_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -362,10 +365,31 @@ def _language(value: str) -> Language:
         return Language.ENGLISH
 
 
+def _sent_with(form_key: str) -> OnlineRequest | None:
+    return db.session.scalar(sa.select(OnlineRequest).where(OnlineRequest.form_key == form_key))
+
+
+def _as_submitted(request: OnlineRequest) -> Submitted:
+    return Submitted(
+        request=request, zip_unplaced=not district_service.lookup_zip(request.zip_code[:5]).known
+    )
+
+
+def already_sent(form_key: str | None) -> Submitted | None:
+    """The request an earlier post of the same form page kept (a double click, a reload of
+    the post), answered with the same confirmation; None when this page sent nothing yet."""
+    if not form_key:
+        return None
+    earlier = _sent_with(form_key)
+    return _as_submitted(earlier) if earlier is not None else None
+
+
 def submit(data: HelpRequest) -> Submitted:
     """Check a resident's request and keep it, with its signed release and a rendered copy of
     what they signed; tell intake staff (and the resident, when mail is set up and they gave an
-    email). Adds and flushes, never commits; a refusal keeps nothing."""
+    email). Adds and flushes, never commits; a refusal keeps nothing. When a post of the same
+    form page (``data.form_key``) was kept a moment before, that one is answered and nothing
+    more is kept (the unique key settles two posts at the same moment)."""
     category = public_category(data.category_id)
     agency = involved_agency(category, data.agency_id)
     offer = release_offer(agency)
@@ -395,10 +419,18 @@ def submit(data: HelpRequest) -> Submitted:
         contact_times=data.contact_times.strip() or None,
         identifiers=identifiers,
         submitted_from=(data.submitted_from or "unknown")[:64],
+        form_key=data.form_key or None,
     )
     zip_unplaced = _place(request)
-    db.session.add(request)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        earlier = _sent_with(data.form_key) if data.form_key else None
+        if earlier is None:
+            raise
+        return _as_submitted(earlier)
     if signed is not None:
         _sign(request, signed, data.signature.signed_name.strip())
     _tell_staff(request)
