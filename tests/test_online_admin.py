@@ -44,6 +44,7 @@ def test_an_admin_offers_a_category_with_both_sentences_and_its_identifiers(clie
             "public": "y",
             "blurb_en": "Help with Social Security checks.",
             "blurb_es": "Ayuda con los cheques del Seguro Social.",
+            "name_es": "Seguro Social",
             "asks": ["claim_number", "ssn_last4"],
         },
         token_from=page,
@@ -52,6 +53,7 @@ def test_an_admin_offers_a_category_with_both_sentences_and_its_identifiers(clie
     category = db.session.get(Category, office.category.id)
     assert category.public and category.asks_identifiers == "claim_number,ssn_last4"
     assert category.public_blurb_es == "Ayuda con los cheques del Seguro Social."
+    assert category.public_name_es == "Seguro Social"
     assert "category_public_changed" in actions()
     shown = client.get(page).get_data(as_text=True)
     assert "Offered now." in shown

@@ -43,6 +43,7 @@ class CategoryPublicForm(FlaskForm):
     the agency identifiers it asks residents for."""
 
     public = BooleanField("Offer this category on the public help form")
+    name_es = StringField("Name in Spanish (optional)", validators=[limit(80)])
     blurb_en = StringField("Sentence residents read (English)", validators=[limit(200)])
     blurb_es = StringField("Sentence residents read (Spanish)", validators=[limit(200)])
     asks = SelectMultipleField(

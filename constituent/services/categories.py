@@ -122,13 +122,18 @@ def set_public(
     blurb_en: str,
     blurb_es: str,
     asks: list[str],
+    name_es: str = "",
     by: User | None = None,
 ) -> None:
     """Offer (or stop offering) a category on the public help form, with its plain-language
     sentence in English and Spanish and the agency identifiers it asks for (audited)."""
     from constituent.models import IdentifierKind
 
-    blurb_en, blurb_es = blurb_en.strip(), blurb_es.strip()
+    blurb_en, blurb_es, name_es = blurb_en.strip(), blurb_es.strip(), name_es.strip()
+    if len(name_es) > MAX_NAME:
+        raise DomainError(
+            f"Keep the Spanish name to at most {MAX_NAME} characters.", field="name_es"
+        )
     for name, text in (("blurb_en", blurb_en), ("blurb_es", blurb_es)):
         if len(text) > MAX_PUBLIC_BLURB:
             raise DomainError(
@@ -149,6 +154,7 @@ def set_public(
     category.public = public
     category.public_blurb_en = blurb_en or None
     category.public_blurb_es = blurb_es or None
+    category.public_name_es = name_es or None
     category.asks_identifiers = ",".join(k for k in known if k in asks)
     db.session.flush()
     audit.record(

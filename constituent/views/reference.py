@@ -280,6 +280,7 @@ def _category_page(
         public_form = CategoryPublicForm(
             formdata=None,
             public=item.public,
+            name_es=item.public_name_es or "",
             blurb_en=item.public_blurb_en or "",
             blurb_es=item.public_blurb_es or "",
             asks=[a for a in item.asks_identifiers.split(",") if a],
@@ -372,6 +373,7 @@ def category_public(category_id: int) -> ResponseReturnValue:
             blurb_en=form.blurb_en.data or "",
             blurb_es=form.blurb_es.data or "",
             asks=list(form.asks.data or []),
+            name_es=form.name_es.data or "",
             by=current_staff(),
         )
         shown = "is offered" if item.public else "is not offered"
