@@ -32,6 +32,7 @@ office_cli = AppGroup("office", help="The office's set-up and settings.")
 zips_cli = AppGroup("zips", help="Single rows of the ZIP table (territories, PO boxes, new ZIPs).")
 categories_cli = AppGroup("categories", help="Case categories.")
 import_cli = AppGroup("import", help="Bring an existing caseload in from CSV files.")
+identifiers_cli = AppGroup("identifiers", help="Agency identifiers residents gave online.")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -939,6 +940,29 @@ def _require_schema_everywhere(command: click.Command) -> None:
         requires_schema(command)
 
 
+@identifiers_cli.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days after a case closes (default: CONSTITUENT_IDENTIFIER_RETENTION_DAYS, 90).",
+)
+@writes
+def purge_identifiers(days: int | None) -> None:
+    """Delete the agency identifiers of cases closed more than the retention period ago, and
+    those declined online requests still hold after it. Run it daily (cron)."""
+    from constituent.services import online_review
+
+    days = online_review.retention_days() if days is None else days
+    click.echo(f"Purging agency identifiers of cases closed more than {days} days ago…")
+    report = online_review.purge_identifiers(days=days)
+    db.session.commit()
+    click.echo(
+        f"Deleted {report.identifiers} identifiers on {report.cases} closed cases, and cleared "
+        f"those of {report.requests} online requests."
+    )
+
+
 def register(app: Flask) -> None:
     for group in (
         users_cli,
@@ -952,6 +976,7 @@ def register(app: Flask) -> None:
         zips_cli,
         categories_cli,
         import_cli,
+        identifiers_cli,
     ):
         _require_schema_everywhere(group)
         app.cli.add_command(group)

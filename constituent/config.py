@@ -62,6 +62,13 @@ def _count(name: str) -> int:
     return int(raw)
 
 
+def _count_or(name: str, default: int) -> int:
+    """A whole-number setting with a default when unset."""
+    if _env(name) is None:
+        return default
+    return _count(name)
+
+
 def worker_count(environ: Mapping[str, str]) -> int:
     """How many processes serve the app: CONSTITUENT_WORKERS (set by gunicorn.conf.py from
     gunicorn's own setting), else WEB_CONCURRENCY (gunicorn's default worker count), else 1."""
@@ -156,6 +163,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "CONSTITUENT_ENV": env,
         "SECRET_KEY": secret,
         "DATA_KEY": _data_key(instance_path, production),
+        # Days after a case closes that its agency identifiers are deleted (flask identifiers
+        # purge, run daily from cron).
+        "IDENTIFIER_RETENTION_DAYS": _count_or("IDENTIFIER_RETENTION_DAYS", 90),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SEARCH_INDEX_DIR": _text("SEARCH_INDEX_DIR", str(instance_path / "search-index")),

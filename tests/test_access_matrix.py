@@ -48,6 +48,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/admin/categories/<int:category_id>/<any(deactivate, activate):change>", "POST"): (
         "L D D D D A"
     ),
+    ("/admin/categories/<int:category_id>/public", "POST"): "L D D D D A",
+    ("/admin/release-templates", "GET"): "L D D D D A",
+    ("/admin/release-templates", "POST"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>", "GET"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>/agencies", "POST"): "L D D D D A",
+    ("/admin/release-templates/<int:release_template_id>/versions", "POST"): "L D D D D A",
+    (
+        "/admin/release-templates/<int:release_template_id>/<any(deactivate, activate):change>",
+        "POST",
+    ): "L D D D D A",
     ("/admin/districts/new", "POST"): "L D D D D A",
     ("/admin/districts/<int:district_id>/edit", "GET"): "L D D D D A",
     ("/admin/districts/<int:district_id>/edit", "POST"): "L D D D D A",
@@ -112,6 +122,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/cases/<int:case_id>/follow-ups/<int:follow_up_id>/done", "POST"): "L D A A D D",
     ("/cases/<int:case_id>/letters", "POST"): "L D A A D D",
     ("/cases/<int:case_id>/letters/new", "GET"): "L D A A D D",
+    ("/cases/<int:case_id>/identifiers/reveal", "POST"): "L D A A D D",
     ("/cases/<int:case_id>/release/not-needed", "POST"): "L D A A D D",
     ("/cases/<int:case_id>/release/received", "POST"): "L D A A D D",
     ("/cases/<int:case_id>/release/request", "POST"): "L D A A D D",
@@ -151,6 +162,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/mail/<int:message_id>/new-case", "POST"): "L D D A D D",
     ("/mail/upload", "POST"): "L D D A D D",
     ("/my-work", "GET"): "L D A A D D",
+    ("/online-requests/", "GET"): "L A A A D A",
+    ("/online-requests/<int:request_id>", "GET"): "L A A A D A",
+    ("/online-requests/<int:request_id>", "POST"): "L A A A D A",
+    ("/online-requests/<int:request_id>/decline", "POST"): "L A A A D A",
+    ("/online-requests/<int:request_id>/release", "GET"): "L A A A D A",
+    ("/online-requests/<int:request_id>/reveal", "POST"): "L A A A D A",
     ("/my-work/notifications/<int:notification_id>/read", "POST"): "L D A D D D",
     ("/my-work/notifications/read", "POST"): "L D A A D D",
     ("/referrals/<int:referral_id>", "GET"): "L D A A D D",
@@ -411,6 +428,15 @@ UNVERSIONED: dict[str, str] = {
         "sets a state; a repeat is a no-op"
     ),
     "/admin/districts/new": "creates a district",
+    "/admin/categories/<int:category_id>/public": "sets the public form's settings; a repeat is a no-op",
+    "/admin/release-templates": "creates a template; a repeat is refused (the name is taken)",
+    "/admin/release-templates/<int:release_template_id>/agencies": "sets the agencies; a repeat is a no-op",
+    "/admin/release-templates/<int:release_template_id>/versions": (
+        "adds a version, never edits one; the same wording again is refused"
+    ),
+    "/admin/release-templates/<int:release_template_id>/<any(deactivate, activate):change>": (
+        "sets a state; a repeat is a no-op"
+    ),
     "/admin/districts/<int:district_id>/edit": "districts are not versioned rows",
     "/admin/districts/<int:district_id>/<any(deactivate, activate):change>": (
         "sets a state; a repeat is a no-op"
@@ -453,6 +479,12 @@ UNVERSIONED: dict[str, str] = {
     "/mail/upload": "an import: reports what it changed",
     "/my-work/notifications/<int:notification_id>/read": "sets a state; a repeat is a no-op",
     "/my-work/notifications/read": "sets a state; a repeat is a no-op",
+    "/online-requests/<int:request_id>": (
+        "accepts as a case (one-time key); a reviewed request is refused (status claimed in one UPDATE)"
+    ),
+    "/online-requests/<int:request_id>/decline": "a reviewed request is refused",
+    "/online-requests/<int:request_id>/reveal": "only reads (audited)",
+    "/cases/<int:case_id>/identifiers/reveal": "only reads (audited)",
     "/referrals/case/<int:case_id>/new": "creates a referral (one-time key)",
     "/referrals/new": "creates a referral (one-time key)",
     "/logout": "signs out",

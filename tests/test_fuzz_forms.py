@@ -52,6 +52,7 @@ PAGES = [
     (Role.SUPERVISOR, "/mail/"),
     (Role.SUPERVISOR, "/mail/{unfiled_message_id}"),
     (Role.SUPERVISOR, "/mail/{unfiled_message_id}/new-case"),
+    (Role.INTAKE, "/online-requests/{request_id}"),
     (Role.SUPERVISOR, "/search/"),
     (Role.SUPERVISOR, "/summaries/NY-21"),
     (Role.SUPERVISOR, "/my-work"),
@@ -66,6 +67,9 @@ PAGES = [
     (Role.ADMIN, "/agencies/letter-templates/new"),
     (Role.ADMIN, "/agencies/import"),
     (Role.ADMIN, "/admin/zip-table"),
+    (Role.ADMIN, "/admin/categories/{category_id}"),
+    (Role.ADMIN, "/admin/release-templates"),
+    (Role.ADMIN, "/admin/release-templates/{release_template_id}"),
     (None, "/login"),
 ]
 NEVER_SUBMIT = {"/logout"}

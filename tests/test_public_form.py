@@ -82,6 +82,27 @@ def test_a_resident_asks_in_spanish_and_reads_the_release_in_spanish(client, wor
     assert "Sign in" in client.get("/login").get_data(as_text=True)
 
 
+def test_spanish_pages_name_the_kind_of_help_in_spanish(client, world):
+    # No Spanish name yet: the Spanish pages show the English one.
+    assert "Social Security benefits" in client.get("/help?lang=es").get_data(as_text=True)
+    world.category.public_name_es = "Beneficios del Seguro Social"
+    db.session.commit()
+    choose = client.get("/help").get_data(as_text=True)
+    page = client.get(form_url(world.category.id)).get_data(as_text=True)
+    for shown in (choose, page):
+        assert "Beneficios del Seguro Social" in shown
+        assert "Social Security benefits" not in shown
+    assert "<h1>Pida ayuda: Beneficios del Seguro Social</h1>" in page
+    assert send(client, world.category.id, {**GOOD, **SIGNED}).status_code == 302
+    [kept] = requests()
+    copy = db.session.get(Attachment, kept.release_copy_id)
+    html = b"".join(file_store.file_store().open(copy.storage_key)).decode()
+    assert "Beneficios del Seguro Social (Social Security benefits)" in html
+    # English pages keep the English name.
+    english = client.get(form_url(world.category.id, "en")).get_data(as_text=True)
+    assert "Social Security benefits" in english and "Beneficios" not in english
+
+
 def test_errors_come_in_the_residents_language(client, world):
     response = send(client, world.category.id, {**GOOD, "zip_code": "ABCDE"}, lang="es")
     page = response.get_data(as_text=True)
@@ -313,3 +334,133 @@ def test_the_demo_office_shows_a_working_help_form(client, app, monkeypatch):
     assert send(client, ssa.id, {**GOOD, **SIGNED}).status_code == 302
     [kept] = requests()
     assert [a.acronym for a in kept.release_agencies] == ["SSA"]
+
+
+def test_behind_a_trusted_proxy_the_residents_address_is_kept_and_limited(tmp_path):
+    """The release records, and the limit counts, the address the proxy saw (ProxyFix)."""
+    from constituent import create_app
+    from constituent.config import TestConfig
+    from tests.conftest import Client
+
+    proxied = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'proxied.db'}",
+            "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "SECRET_KEY": "x" * 40,
+            "TRUSTED_PROXIES": 1,
+            "RATELIMIT_KEY_PREFIX": "proxied-help",
+            "PUBLIC_FORM_MIN_SECONDS": 0,
+            "PUBLIC_FORM_LIMIT_PER_ADDRESS": "2 per minute",
+        }
+    )
+    proxied.test_client_class = Client
+    with proxied.app_context():
+        db.create_all()
+        try:
+            world = public_world()
+            client = proxied.test_client()
+            resident = {"X-Forwarded-For": "198.51.100.7"}
+            client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+            url = form_url(world.category.id)
+
+            def post(headers):  # type: ignore[no-untyped-def]
+                from tests.help_form import hidden_fields
+
+                hidden = hidden_fields(client.get(url).get_data(as_text=True))
+                data = {**hidden, **GOOD, **SIGNED, "email": ""}
+                return client.post(url, data=data, headers=headers)
+
+            assert post(resident).status_code == 302
+            assert post(resident).status_code == 302
+            assert post(resident).status_code == 429  # that resident's limit …
+            assert post({"X-Forwarded-For": "198.51.100.8"}).status_code == 302  # … not others'
+            assert {r.submitted_from for r in requests()} == {"198.51.100.7", "198.51.100.8"}
+            copy = db.session.get(Attachment, requests()[0].release_copy_id)
+            html = b"".join(file_store.file_store().open(copy.storage_key)).decode()
+            assert "198.51.100.7" in html
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_language_link_carries_no_other_argument(client, world):
+    page = client.get("/help?_external=1&_scheme=javascript&_anchor=x&lang=es").get_data(
+        as_text=True
+    )
+    assert 'href="/help?lang=en"' in page and "javascript" not in page
+    form = client.get(form_url(world.category.id) + "&junk=1").get_data(as_text=True)
+    assert f'href="/help/request?category={world.category.id}&amp;lang=en"' in form
+
+
+def test_an_agency_the_list_does_not_offer_is_refused(client, world):
+    from constituent.models import Agency, AgencyLevel
+
+    other = Agency(name="Bureau of Elsewhere", level=AgencyLevel.FEDERAL)
+    db.session.add(other)
+    db.session.commit()
+    response = send(client, world.category.id, {**GOOD, "agency_id": str(other.id)})
+    assert response.status_code == 422
+    assert (
+        response.get_data(as_text=True).count("Choose an agency from the list") == 2
+    )  # summary, field
+    assert (
+        send(client, world.category.id, {**GOOD, "agency_id": str(world.agency.id)}).status_code
+        == 302
+    )
+    [kept] = requests()
+    assert kept.agency_id == world.agency.id
+
+
+def _drawn(client, world) -> dict[str, str]:
+    from tests.help_form import hidden_fields
+
+    return hidden_fields(client.get(form_url(world.category.id)).get_data(as_text=True))
+
+
+def _reference_shown(client) -> str:
+    import re
+
+    page = client.get("/help/sent").get_data(as_text=True)
+    return re.search(r'class="app-reference">([^<]+)<', page).group(1)
+
+
+def test_a_double_click_keeps_one_request_and_answers_it_twice(client, world):
+    hidden = _drawn(client, world)
+    first = client.post(form_url(world.category.id), data={**hidden, **GOOD, **SIGNED})
+    shown_first = _reference_shown(client)
+    again = client.post(form_url(world.category.id), data={**hidden, **GOOD, **SIGNED})
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"].endswith("/help/sent")
+    [kept] = requests()
+    assert shown_first == _reference_shown(client) == kept.reference
+    assert len(db.session.scalars(sa.select(Attachment)).all()) == 1
+    # A new page drawn is a new request.
+    assert send(client, world.category.id).status_code == 302 and len(requests()) == 2
+
+
+def test_two_posts_of_one_page_at_the_same_moment_keep_one_request(client, world, monkeypatch):
+    from constituent.services import online_requests
+
+    hidden = _drawn(client, world)
+    assert client.post(form_url(world.category.id), data={**hidden, **GOOD}).status_code == 302
+    # The second post does not see the first before it writes (as when both run at once):
+    # the unique key refuses its row, and it answers with the first request.
+    monkeypatch.setattr(online_requests, "already_sent", lambda key: None)
+    again = client.post(form_url(world.category.id), data={**hidden, **GOOD})
+    assert again.status_code == 302 and again.headers["Location"].endswith("/help/sent")
+    [kept] = requests()
+    assert _reference_shown(client) == kept.reference
+
+
+def test_a_page_posted_from_another_visit_never_answers_with_its_reference(app, client, world):
+    hidden = _drawn(client, world)
+    assert client.post(form_url(world.category.id), data={**hidden, **GOOD}).status_code == 302
+    [first] = requests()
+    other = app.test_client()
+    theirs = _drawn(other, world)
+    copied = {**theirs, "started": hidden["started"]}  # someone else's page key, replayed
+    assert other.post(form_url(world.category.id), data={**copied, **GOOD}).status_code == 302
+    assert len(requests()) == 2
+    assert _reference_shown(other) != first.reference

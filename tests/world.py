@@ -30,6 +30,7 @@ from constituent.models import (
 from constituent.models.mail import AttachmentOutcome, InboundAttachment
 from constituent.services import letters, uploads
 from tests import factories
+from tests.online_helpers import gen_request, gen_template
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -181,6 +182,12 @@ def make_world() -> World:
     db.session.add(finished_import)
     spare_district = factories.gen_district("NY-99")
     spare_category = factories.gen_category("Spare category")
+    # A resident's request waiting in the Online requests queue, signed, with an identifier.
+    online = gen_request(
+        office.category,
+        release=gen_template([agency]),
+        identifiers={"claim_number": "WORLD-CLAIM-0001"},
+    )
     world.ids.update(
         {
             "district_id": spare_district.id,
@@ -193,6 +200,8 @@ def make_world() -> World:
             "unfiled_message_id": unfiled.id,
             "user_id": office.other_caseworker.id,
             "job_id": finished_import.id,
+            "request_id": online.id,
+            "release_template_id": online.release_version.template_id,
         }
     )
     db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import InputRequired
 
 from constituent.forms import limit
@@ -35,4 +35,20 @@ class CategoryImportForm(FlaskForm):
     file = FileField(
         "Categories (CSV: name, description)",
         validators=[FileRequired("Choose the CSV file to import.")],
+    )
+
+
+class CategoryPublicForm(FlaskForm):
+    """Whether the public help form offers the category, its sentence in each language and
+    the agency identifiers it asks residents for."""
+
+    public = BooleanField("Offer this category on the public help form")
+    name_es = StringField("Name in Spanish (optional)", validators=[limit(80)])
+    blurb_en = StringField("Sentence residents read (English)", validators=[limit(200)])
+    blurb_es = StringField("Sentence residents read (Spanish)", validators=[limit(200)])
+    asks = SelectMultipleField(
+        "Identifiers it asks for (optional for the resident)",
+        choices=[],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
     )

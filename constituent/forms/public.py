@@ -170,7 +170,9 @@ class HelpForm(FlaskForm):
             + [(a.id, a.name) for a in agencies]
         )
 
-    def details(self, *, category_id: int, language: str, address: str) -> HelpRequest:
+    def details(
+        self, *, category_id: int, language: str, address: str, form_key: str | None = None
+    ) -> HelpRequest:
         """The submitted values as the service's plain dataclass."""
         return HelpRequest(
             category_id=category_id,
@@ -200,4 +202,5 @@ class HelpForm(FlaskForm):
             ),
             language=language,
             submitted_from=address,
+            form_key=form_key,
         )

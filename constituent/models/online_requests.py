@@ -128,6 +128,9 @@ class ReleaseTemplateVersion(Base):
     template: Mapped[ReleaseTemplate] = relationship(back_populates="versions")
 
 
+FORM_KEY_LENGTH = 43  # secrets.token_urlsafe(32)
+
+
 class OnlineRequest(Base):
     """A resident's request for help sent through /help, waiting for (or past) staff review."""
 
@@ -173,6 +176,10 @@ class OnlineRequest(Base):
     release_copy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id"))
 
     submitted_from: Mapped[str] = mapped_column(sa.String(64))
+    # The random key of the form page it was sent from: a second post of the same page (a
+    # double click) finds this request instead of keeping another. None for requests made
+    # otherwise (staff tools, older rows); NULLs do not collide.
+    form_key: Mapped[str | None] = mapped_column(sa.String(FORM_KEY_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     # Review by intake staff.

@@ -112,6 +112,60 @@ def set_active(category: Category, active: bool, by: User | None = None) -> None
     audit.activity("category", category.id, active, user=by)
 
 
+MAX_PUBLIC_BLURB = 200
+
+
+def set_public(
+    category: Category,
+    *,
+    public: bool,
+    blurb_en: str,
+    blurb_es: str,
+    asks: list[str],
+    name_es: str = "",
+    by: User | None = None,
+) -> None:
+    """Offer (or stop offering) a category on the public help form, with its plain-language
+    sentence in English and Spanish and the agency identifiers it asks for (audited)."""
+    from constituent.models import IdentifierKind
+
+    blurb_en, blurb_es, name_es = blurb_en.strip(), blurb_es.strip(), name_es.strip()
+    if len(name_es) > MAX_NAME:
+        raise DomainError(
+            f"Keep the Spanish name to at most {MAX_NAME} characters.", field="name_es"
+        )
+    for name, text in (("blurb_en", blurb_en), ("blurb_es", blurb_es)):
+        if len(text) > MAX_PUBLIC_BLURB:
+            raise DomainError(
+                f"Keep the sentence to at most {MAX_PUBLIC_BLURB} characters.", field=name
+            )
+        if public and not text:
+            language = "English" if name == "blurb_en" else "Spanish"
+            raise DomainError(
+                f"Write the sentence residents read in {language}: the form shows both.",
+                field=name,
+            )
+    known = [k.value for k in IdentifierKind]
+    unknown = [a for a in asks if a not in known]
+    if unknown:
+        raise DomainError("Choose identifiers from the list.", field="asks")
+    if public and not category.active:
+        raise DomainError("Reactivate the category before offering it on the public form.")
+    category.public = public
+    category.public_blurb_en = blurb_en or None
+    category.public_blurb_es = blurb_es or None
+    category.public_name_es = name_es or None
+    category.asks_identifiers = ",".join(k for k in known if k in asks)
+    db.session.flush()
+    audit.record(
+        "category_public_changed",
+        "category",
+        category.id,
+        detail=f"public={public} asks={category.asks_identifiers or 'none'}",
+        user=by,
+    )
+
+
 @dataclass
 class MergeReport:
     cases: int

@@ -29,3 +29,11 @@ def office_today() -> date:
 def office_date(value: datetime) -> date:
     """The office's calendar date of an aware instant."""
     return value.astimezone(office_tz()).date()
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware UTC: rules that count days from a stored time
+    (such as purging agency identifiers) ask here, so a test can move time forward."""
+    from constituent.models.base import utcnow
+
+    return utcnow()

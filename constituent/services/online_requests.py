@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from markupsafe import Markup, escape
+from sqlalchemy.exc import IntegrityError
 
 from constituent.extensions import db
 from constituent.models import (
@@ -164,6 +165,8 @@ class HelpRequest:
     contact_times: str = ""
     identifiers: dict[str, str] = field(default_factory=dict)
     signature: Signature = field(default_factory=Signature)
+    # The key of the form page it came from (one request per page drawn), if any.
+    form_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,12 +234,14 @@ def routed_agency(category: Category) -> Agency | None:
 
 def involved_agency(category: Category, agency_id: int | None) -> Agency | None:
     """The agency the request involves: the one the resident chose, else the routed one."""
+    routed = routed_agency(category)
     if agency_id:
-        agency = db.session.get(Agency, agency_id)
-        if agency is None or not agency.active:
+        offered = {a.id for a in agency_choices()} | ({routed.id} if routed else set())
+        agency = db.session.get(Agency, agency_id) if agency_id in offered else None
+        if agency is None:
             raise DomainError(MESSAGES["agency"], field="agency_id", code="agency")
         return agency
-    return routed_agency(category)
+    return routed
 
 
 def release_offer(agency: Agency | None) -> ReleaseOffer | None:
@@ -360,10 +365,31 @@ def _language(value: str) -> Language:
         return Language.ENGLISH
 
 
+def _sent_with(form_key: str) -> OnlineRequest | None:
+    return db.session.scalar(sa.select(OnlineRequest).where(OnlineRequest.form_key == form_key))
+
+
+def _as_submitted(request: OnlineRequest) -> Submitted:
+    return Submitted(
+        request=request, zip_unplaced=not district_service.lookup_zip(request.zip_code[:5]).known
+    )
+
+
+def already_sent(form_key: str | None) -> Submitted | None:
+    """The request an earlier post of the same form page kept (a double click, a reload of
+    the post), answered with the same confirmation; None when this page sent nothing yet."""
+    if not form_key:
+        return None
+    earlier = _sent_with(form_key)
+    return _as_submitted(earlier) if earlier is not None else None
+
+
 def submit(data: HelpRequest) -> Submitted:
     """Check a resident's request and keep it, with its signed release and a rendered copy of
     what they signed; tell intake staff (and the resident, when mail is set up and they gave an
-    email). Adds and flushes, never commits; a refusal keeps nothing."""
+    email). Adds and flushes, never commits; a refusal keeps nothing. When a post of the same
+    form page (``data.form_key``) was kept a moment before, that one is answered and nothing
+    more is kept (the unique key settles two posts at the same moment)."""
     category = public_category(data.category_id)
     agency = involved_agency(category, data.agency_id)
     offer = release_offer(agency)
@@ -393,10 +419,18 @@ def submit(data: HelpRequest) -> Submitted:
         contact_times=data.contact_times.strip() or None,
         identifiers=identifiers,
         submitted_from=(data.submitted_from or "unknown")[:64],
+        form_key=data.form_key or None,
     )
     zip_unplaced = _place(request)
-    db.session.add(request)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        earlier = _sent_with(data.form_key) if data.form_key else None
+        if earlier is None:
+            raise
+        return _as_submitted(earlier)
     if signed is not None:
         _sign(request, signed, data.signature.signed_name.strip())
     _tell_staff(request)
@@ -431,6 +465,12 @@ def _sign(request: OnlineRequest, offer: ReleaseOffer, typed_name: str) -> None:
     )
 
 
+def _category_named(category: Category, language: str) -> str:
+    """The kind of help as the resident read it (and in English beside it, for the agency)."""
+    shown = category.public_name(language)
+    return shown if shown == category.name else f"{shown} ({category.name})"
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
@@ -455,6 +495,7 @@ def release_copy_html(request: OnlineRequest, offer: ReleaseOffer) -> str:
     )
     rows = [
         ("Reference", request.reference),
+        ("Help asked for", _category_named(request.category, lang)),
         ("Release", f"{version.template.name}, version {version.number} ({lang})"),
         ("Agencies covered", ", ".join(a.name for a in offer.agencies)),
         ("Name given", f"{request.first_name} {request.last_name}"),

@@ -32,6 +32,9 @@ class Capability(enum.StrEnum):
     READ_SUMMARIES = "read_summaries"
     SUMMARY_DETAILS = "summary_details"  # staff table and drill-down to the cases behind a number
     ADMINISTER = "administer"  # users, districts, the ZIP table, the audit log
+    # The Online requests queue (residents' own words and identifiers): read, decline, reveal.
+    # Accepting one also needs LOG_CALLS: it opens a case as logging a call does.
+    REVIEW_ONLINE_REQUESTS = "review_online_requests"
 
 
 # The capability map: the one place that says which role may do what. Legislators see district
@@ -50,11 +53,17 @@ _CASEWORK = frozenset(
 )
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.INTAKE: frozenset(
-        {Capability.LOG_CALLS, Capability.READ_CASES, Capability.VIEW_CONSTITUENTS}
+        {
+            Capability.LOG_CALLS,
+            Capability.READ_CASES,
+            Capability.VIEW_CONSTITUENTS,
+            Capability.REVIEW_ONLINE_REQUESTS,
+        }
     ),
-    Role.CASEWORKER: _CASEWORK,
+    Role.CASEWORKER: _CASEWORK | {Capability.REVIEW_ONLINE_REQUESTS},
     Role.SUPERVISOR: _CASEWORK
     | {
+        Capability.REVIEW_ONLINE_REQUESTS,
         Capability.TRIAGE_MAIL,
         Capability.MERGE_CONSTITUENTS,
         Capability.LEAD_TEAM,
@@ -72,6 +81,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.READ_SUMMARIES,
             Capability.SUMMARY_DETAILS,
             Capability.ADMINISTER,
+            Capability.REVIEW_ONLINE_REQUESTS,
         }
     ),
 }

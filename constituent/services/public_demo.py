@@ -10,24 +10,28 @@ import sqlalchemy as sa
 from constituent.extensions import db
 from constituent.models import Agency, Category, ReleaseTemplate, ReleaseTemplateVersion
 
-# Category name → (English sentence, Spanish sentence, identifiers the form asks for).
-PUBLIC_CATEGORIES: dict[str, tuple[str, str, str]] = {
+# Category name → (Spanish name, English sentence, Spanish sentence, identifiers asked for).
+PUBLIC_CATEGORIES: dict[str, tuple[str, str, str, str]] = {
     "Social Security": (
+        "Seguro Social",
         "Retirement, disability or SSI payments that are late, stopped or wrong.",
         "Pagos de jubilación, discapacidad o SSI que llegan tarde, se pararon o están mal.",
         "claim_number,ssn_last4",
     ),
     "Veterans": (
+        "Veteranos",
         "VA disability claims, pensions, health care or military records.",
         "Reclamos de discapacidad del VA, pensiones, atención médica o archivos militares.",
         "claim_number,ssn_last4",
     ),
     "Immigration": (
+        "Inmigración",
         "Visas, green cards, citizenship or a case that is taking too long.",
         "Visas, tarjetas verdes, ciudadanía o un caso que tarda demasiado.",
         "a_number,claim_number",
     ),
     "IRS": (
+        "Impuestos (IRS)",
         "A tax refund that is late, a letter from the IRS, or identity theft.",
         "Un reembolso de impuestos atrasado, una carta del IRS o robo de identidad.",
         "ssn_last4",
@@ -123,11 +127,12 @@ RELEASE_TEMPLATES: dict[str, tuple[str, tuple[str, str], tuple[str, str]]] = {
 def ensure_public_form(legislator: str) -> None:
     """Make the demo's public categories public and add the release templates (once)."""
     categories = {c.name: c for c in db.session.scalars(sa.select(Category))}
-    for name, (blurb_en, blurb_es, asks) in PUBLIC_CATEGORIES.items():
+    for name, (name_es, blurb_en, blurb_es, asks) in PUBLIC_CATEGORIES.items():
         category = categories.get(name)
         if category is None or category.public:
             continue
         category.public = True
+        category.public_name_es = name_es
         category.public_blurb_en, category.public_blurb_es = blurb_en, blurb_es
         category.asks_identifiers = asks
     if db.session.scalar(sa.select(sa.func.count()).select_from(ReleaseTemplate)):

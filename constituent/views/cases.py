@@ -34,6 +34,7 @@ from constituent.models import (
     Case,
     CaseStatus,
     EventKind,
+    IdentifierKind,
     RequestMethod,
     SignatureMethod,
     User,
@@ -41,6 +42,7 @@ from constituent.models import (
 from constituent.services import (
     auth,
     followups,
+    online_review,
     permissions,
     releases,
     submissions,
@@ -55,7 +57,9 @@ from constituent.services.errors import Forbidden, NotFound
 from constituent.services.permissions import Action, Capability
 from constituent.views.auth import safe_next
 from constituent.views.boundary import (
+    alert,
     audit_read,
+    commit,
     confidential_viewed,
     current_staff,
     discard,
@@ -65,6 +69,7 @@ from constituent.views.boundary import (
 from constituent.views.errors import conflict_page, render_error
 from constituent.views.helpers import (
     capability_required,
+    confirm_post,
     local_today,
     required_version,
     send_attachment,
@@ -208,6 +213,7 @@ def _render_case(
     code: int = 200,
     problem: tuple[str, str] | None = None,
     given: dict[str, FlaskForm] | None = None,
+    revealed: dict[IdentifierKind, str] | None = None,
 ) -> tuple[str, int]:
     """Render the case page (each showing of a confidential case is audited)."""
     user = current_staff()
@@ -225,6 +231,9 @@ def _render_case(
         "problem": problem,
         "today": local_today(),
         "record_release": request.args.get("release") == "record",
+        "identifiers": online_review.case_identifiers(case),
+        "revealed": revealed or {},
+        "mask": online_review.mask,
     }
     return render_template("cases/case_detail.html", **context), code
 
@@ -453,6 +462,20 @@ def release_not_needed(case_id: int) -> ResponseReturnValue:
         lambda: releases.mark_not_needed(case, by=current_staff(), note=form.note.data),
         lambda: "Privacy release marked not needed.",
         "release",
+    )
+
+
+@bp.post("/<int:case_id>/identifiers/reveal")
+@capability_required(Capability.READ_CASES)
+def reveal_identifiers(case_id: int) -> ResponseReturnValue:
+    """The case page with its agency identifiers shown in full on this one answer (audited;
+    staff who may work the case only)."""
+    _load(case_id, Action.EDIT)
+    confirm_post()
+    return commit(
+        lambda: online_review.reveal_case_identifiers(current_staff(), case_id),
+        lambda found: _render_case(found[0], revealed=found[1]),
+        lambda exc: alert(exc, _case_url(_load(case_id), "identifiers")),
     )
 
 

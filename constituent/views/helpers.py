@@ -90,6 +90,7 @@ def case_number(number: int) -> str:
 NAVIGATION: list[tuple[str, str, Capability]] = [
     ("main.my_work", "My work", Capability.WORK_CASES),
     ("intake.log_call", "Log a call", Capability.LOG_CALLS),
+    ("online_requests.queue", "Online requests", Capability.REVIEW_ONLINE_REQUESTS),
     ("admin.users", "Users", Capability.ADMINISTER),
     ("admin.office", "Office", Capability.ADMINISTER),
     ("admin.districts", "Districts", Capability.ADMINISTER),
@@ -114,8 +115,18 @@ def navigation() -> list[tuple[str, str, str]]:
         if permissions.may(current_user, capability):
             if endpoint == "cases.case_list" and permissions.sees_only_own_cases(current_user):
                 label = "My cases"
+            if endpoint == "online_requests.queue":
+                label = _with_count(label)
             items.append((endpoint, label, url_for(endpoint)))
     return items
+
+
+def _with_count(label: str) -> str:
+    """The Online requests item with how many wait for review ("Online requests (3)")."""
+    from constituent.services import online_review
+
+    waiting = online_review.waiting_count(current_user)
+    return f"{label} ({waiting})" if waiting else label
 
 
 def start_page() -> str | None:

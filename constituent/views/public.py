@@ -5,6 +5,8 @@ worked), a kill switch (CONSTITUENT_PUBLIC_FORM=off), and nothing typed shown ba
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time
 
@@ -35,6 +37,7 @@ from constituent.views.boundary import attach_error, commit, discard
 bp = Blueprint("public", __name__, url_prefix="/help")
 
 SENT_KEY = "help_sent"
+VISITOR_KEY = "help_visitor"  # a random id of this anonymous visit (form keys are tied to it)
 _SALT = "constituent.help-form.started"
 
 
@@ -49,7 +52,7 @@ def remember_language() -> ResponseReturnValue | None:
     return None
 
 
-@bp.app_context_processor
+@bp.context_processor
 def public_context() -> dict[str, object]:
     return {"page_language": str(get_locale() or i18n.DEFAULT)}
 
@@ -58,20 +61,53 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def started_token(at: float | None = None) -> str:
-    """The signed time the form was drawn (the minimum fill time is measured from it)."""
-    return _serializer().dumps(at if at is not None else time.time())
+def started_token(at: float | None = None, key: str | None = None) -> str:
+    """The signed time the form was drawn (the minimum fill time is measured from it) and the
+    page's random key (one request per page drawn)."""
+    return _serializer().dumps(
+        {"at": at if at is not None else time.time(), "key": key or secrets.token_urlsafe(24)}
+    )
+
+
+def _started() -> tuple[float, str | None] | None:
+    """(when the form was drawn, its key) from the posted token; None when it is not ours."""
+    try:
+        loaded = _serializer().loads(request.form.get("started") or "")
+    except BadSignature:
+        return None
+    if isinstance(loaded, dict):
+        at, key = loaded.get("at"), loaded.get("key")
+        if isinstance(at, int | float) and (key is None or isinstance(key, str)):
+            return float(at), key
+    return None
+
+
+def _visitor() -> str:
+    visitor = session.get(VISITOR_KEY)
+    if not isinstance(visitor, str) or not 16 <= len(visitor) <= 64:
+        visitor = secrets.token_urlsafe(16)
+        session[VISITOR_KEY] = visitor
+    return visitor
+
+
+def _form_key() -> str | None:
+    """The drawn page's key tied to this visit: a page's key posted from another visit is
+    another key, so it never answers with someone else's reference."""
+    started = _started()
+    if started is None or not started[1]:
+        return None
+    digest = hashlib.sha256(f"{_visitor()}:{started[1]}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _looks_like_a_bot(form: HelpForm) -> bool:
     """The honeypot filled, no valid start time, or a post faster than a person types."""
     if (request.form.get("website") or "").strip():
         return True
-    try:
-        started = float(_serializer().loads(request.form.get("started") or ""))
-    except (BadSignature, TypeError, ValueError):
+    started = _started()
+    if started is None:
         return True
-    return time.time() - started < float(current_app.config.get("PUBLIC_FORM_MIN_SECONDS", 2))
+    return time.time() - started[0] < float(current_app.config.get("PUBLIC_FORM_MIN_SECONDS", 2))
 
 
 def _sent(reference: str, zip_unplaced: bool = False) -> ResponseReturnValue:
@@ -120,6 +156,7 @@ def request_form() -> ResponseReturnValue:
     form.offer_agencies(online_requests.agency_choices())
     if request.method == "POST":
         return _posted(form, category)
+    _visitor()
     form.started.data = started_token()
     return _show(form, category)
 
@@ -130,13 +167,19 @@ def _posted(form: HelpForm, category: Category) -> ResponseReturnValue:
         return render_template("public/throttled.html"), 429
     if _looks_like_a_bot(form):
         return _silently_refused()
+    form_key = _form_key()
+    earlier = online_requests.already_sent(form_key)
+    if earlier is not None:  # the same page posted again: the same answer, nothing kept
+        return _sent(earlier.request.reference, earlier.zip_unplaced)
     if not form.validate():
         if form.csrf_token.errors:
             form.csrf_token.errors = []
             form.form_errors.append(_("This page was open too long. Please send it again."))
         return _show(form, category, 422)
     language = str(get_locale() or i18n.DEFAULT)
-    details = form.details(category_id=category.id, language=language, address=address)
+    details = form.details(
+        category_id=category.id, language=language, address=address, form_key=form_key
+    )
 
     def refused(exc: DomainError) -> ResponseReturnValue:
         if exc.code == "category":
@@ -174,7 +217,8 @@ def _show(form: HelpForm, category: Category, status: int = 200) -> ResponseRetu
     try:
         agency = online_requests.involved_agency(category, form.agency_id.data)
     except DomainError as exc:
-        attach_error(form, DomainError(_(exc.message), field=exc.field))
+        if _(exc.message) not in form.agency_id.errors:
+            attach_error(form, DomainError(_(exc.message), field=exc.field))
         agency = online_requests.routed_agency(category)
     offer = online_requests.release_offer(agency)
     _match_release(form, offer)

@@ -15,14 +15,25 @@ from constituent.forms.categories import (
     CategoryForm,
     CategoryImportForm,
     CategoryMergeForm,
+    CategoryPublicForm,
     CategoryRenameForm,
 )
 from constituent.forms.districts import DistrictEditForm, DistrictForm, ZipAddForm
 from constituent.forms.imports import CaseloadUploadForm
-from constituent.models import Category, District, ImportJob, ImportStatus, User
+from constituent.forms.release_templates import AgenciesForm, TemplateForm, VersionForm
+from constituent.models import (
+    Category,
+    District,
+    IdentifierKind,
+    ImportJob,
+    ImportStatus,
+    ReleaseTemplate,
+    User,
+)
 from constituent.services import categories as category_service
 from constituent.services import districts as district_service
-from constituent.services import import_jobs, imports
+from constituent.services import import_jobs, imports, releases
+from constituent.services import release_templates as template_service
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
 from constituent.views import boundary
@@ -268,6 +279,33 @@ def import_categories() -> ResponseReturnValue:
     return done or (_categories_page(import_form=form), 422)
 
 
+def _category_page(
+    item: Category,
+    *,
+    form: CategoryRenameForm | None = None,
+    merge_form: CategoryMergeForm | None = None,
+    public_form: CategoryPublicForm | None = None,
+) -> str:
+    """The category page with its three forms (the submitted one re-shown with its errors)."""
+    if public_form is None:
+        public_form = CategoryPublicForm(
+            formdata=None,
+            public=item.public,
+            name_es=item.public_name_es or "",
+            blurb_en=item.public_blurb_en or "",
+            blurb_es=item.public_blurb_es or "",
+            asks=[a for a in item.asks_identifiers.split(",") if a],
+        )
+    public_form.asks.choices = choices((k.value, k.label) for k in IdentifierKind)
+    return render_template(
+        "admin/category.html",
+        category=item,
+        form=form or CategoryRenameForm(formdata=None, data={"name": item.name}),
+        merge_form=merge_form or _merge_form(item),
+        public_form=public_form,
+    )
+
+
 def _merge_form(category: Category) -> CategoryMergeForm:
     form = CategoryMergeForm()
     form.target.choices = choices(
@@ -291,9 +329,7 @@ def category(category_id: int) -> ResponseReturnValue:
         return f"Renamed {old} to {item.name}."
 
     return _submit(form, rename, "reference.categories") or (
-        render_template(
-            "admin/category.html", category=item, form=form, merge_form=_merge_form(item)
-        ),
+        _category_page(item, form=form),
         boundary.form_status(form),
     )
 
@@ -315,9 +351,8 @@ def merge_category(category_id: int) -> ResponseReturnValue:
             f"rules and {report.agencies} agencies moved."
         )
 
-    rename = CategoryRenameForm(data={"name": item.name})
     return _submit(form, merge, "reference.categories") or (
-        render_template("admin/category.html", category=item, form=rename, merge_form=form),
+        _category_page(item, merge_form=form),
         422,
     )
 
@@ -329,3 +364,164 @@ def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
     item = db.session.get(Category, category_id) or abort(404)
     set_active = category_service.set_active
     return _set_active(item, item.name, change, set_active, "reference.categories")
+
+
+@bp.route("/categories/<int:category_id>/public", methods=["POST"])
+@capability_required(Capability.ADMINISTER)
+def category_public(category_id: int) -> ResponseReturnValue:
+    """Offer the category on the public help form (or stop), with its sentences."""
+    item = db.session.get(Category, category_id) or abort(404)
+    form = CategoryPublicForm()
+    form.asks.choices = choices((k.value, k.label) for k in IdentifierKind)
+
+    def change() -> str:
+        category_service.set_public(
+            item,
+            public=bool(form.public.data),
+            blurb_en=form.blurb_en.data or "",
+            blurb_es=form.blurb_es.data or "",
+            asks=list(form.asks.data or []),
+            name_es=form.name_es.data or "",
+            by=boundary.current_staff(),
+        )
+        shown = "is offered" if item.public else "is not offered"
+        return f"{item.name} {shown} on the public help form."
+
+    done = boundary.submit(
+        form,
+        change,
+        lambda message: boundary.saved(message, url_for("reference.category", category_id=item.id)),
+    )
+    return done or (_category_page(item, public_form=form), 422)
+
+
+# --- release templates (the wording residents sign on the public form) ---------------------
+
+
+def _agency_choices(form: TemplateForm | AgenciesForm) -> None:
+    form.agencies.choices = choices((a.id, a.label) for a in releases.active_agencies())
+
+
+def _templates_page(form: TemplateForm | None = None) -> str:
+    if form is None:
+        form = TemplateForm(formdata=None)
+    _agency_choices(form)
+    return render_template(
+        "admin/release_templates.html",
+        templates=template_service.all_templates(),
+        latest=template_service.latest,
+        form=form,
+    )
+
+
+@bp.route("/release-templates", methods=["GET", "POST"])
+@capability_required(Capability.ADMINISTER)
+def release_templates() -> ResponseReturnValue:
+    """The release wordings residents sign online; add one (with its first version)."""
+    form = TemplateForm()
+    _agency_choices(form)
+
+    def create() -> ReleaseTemplate:
+        return template_service.create_template(
+            form.name.data or "",
+            releases.agencies_by_id(list(form.agencies.data or [])),
+            form.text_en.data or "",
+            form.text_es.data or "",
+            by=boundary.current_staff(),
+        )
+
+    done = boundary.submit(
+        form,
+        create,
+        lambda template: boundary.saved(
+            f"Added {template.name} (version 1).",
+            url_for("reference.release_template", release_template_id=template.id),
+        ),
+    )
+    return done or (_templates_page(form), boundary.form_status(form))
+
+
+def _template_page(
+    template: ReleaseTemplate,
+    version_form: VersionForm | None = None,
+    agencies_form: AgenciesForm | None = None,
+) -> str:
+    current = template_service.latest(template)
+    if version_form is None:
+        version_form = VersionForm(
+            formdata=None,
+            text_en=current.text_en if current else "",
+            text_es=current.text_es if current else "",
+        )
+    if agencies_form is None:
+        agencies_form = AgenciesForm(formdata=None, agencies=[a.id for a in template.agencies])
+    _agency_choices(agencies_form)
+    return render_template(
+        "admin/release_template.html",
+        template=template,
+        current=current,
+        version_form=version_form,
+        agencies_form=agencies_form,
+    )
+
+
+@bp.get("/release-templates/<int:release_template_id>")
+@capability_required(Capability.ADMINISTER)
+def release_template(release_template_id: int) -> ResponseReturnValue:
+    """One template: its versions (never edited), a new version, its agencies."""
+    return _template_page(template_service.get_template(release_template_id))
+
+
+@bp.post("/release-templates/<int:release_template_id>/versions")
+@capability_required(Capability.ADMINISTER)
+def release_template_version(release_template_id: int) -> ResponseReturnValue:
+    """A new version of the wording."""
+    template = template_service.get_template(release_template_id)
+    form = VersionForm()
+    done = boundary.submit(
+        form,
+        lambda: template_service.add_version(
+            template, form.text_en.data or "", form.text_es.data or "", by=boundary.current_staff()
+        ),
+        lambda version: boundary.saved(
+            f"Version {version.number} of {template.name} is what residents read from now on.",
+            url_for("reference.release_template", release_template_id=template.id),
+        ),
+    )
+    return done or (_template_page(template, version_form=form), 422)
+
+
+@bp.post("/release-templates/<int:release_template_id>/agencies")
+@capability_required(Capability.ADMINISTER)
+def release_template_agencies(release_template_id: int) -> ResponseReturnValue:
+    """The agencies the template covers."""
+    template = template_service.get_template(release_template_id)
+    form = AgenciesForm()
+    _agency_choices(form)
+    done = boundary.submit(
+        form,
+        lambda: template_service.set_agencies(
+            template,
+            releases.agencies_by_id(list(form.agencies.data or [])),
+            by=boundary.current_staff(),
+        ),
+        lambda _: boundary.saved(
+            f"{template.name} now covers {', '.join(a.label for a in template.agencies)}.",
+            url_for("reference.release_template", release_template_id=template.id),
+        ),
+    )
+    return done or (_template_page(template, agencies_form=form), 422)
+
+
+@bp.post("/release-templates/<int:release_template_id>/<any(deactivate, activate):change>")
+@capability_required(Capability.ADMINISTER)
+def set_release_template_active(release_template_id: int, change: str) -> ResponseReturnValue:
+    confirm_post()
+    template = template_service.get_template(release_template_id)
+    return boundary.act(
+        lambda: template_service.set_active(
+            template, change == "activate", by=boundary.current_staff()
+        ),
+        lambda: f"{template.name} is {'offered' if template.active else 'no longer offered'}.",
+        url_for("reference.release_template", release_template_id=template.id),
+    )

@@ -91,7 +91,9 @@ def test_the_public_pages_fit_320_pixels(browser, live_server, category_id, lang
 
 
 def test_the_form_works_with_javascript_turned_off(browser, live_server, category_id):  # type: ignore[no-untyped-def]
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1024, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1024, "height": 900}
+    )
     try:
         page = context.new_page()
         page.goto(live_server.url + "/help")
@@ -108,3 +110,33 @@ def test_the_form_works_with_javascript_turned_off(browser, live_server, categor
         assert kept(live_server, "Ana") is not None
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_refusal_pages_are_axe_clean_too(ui, live_server, category_id, lang):  # type: ignore[no-untyped-def]
+    """A choice no longer offered, the polite 429 page and the closed form, in each language."""
+    config = live_server.app.config
+    ui.goto(f"/help/request?category=999999&lang={lang}")
+    assert ui.page.locator(".usa-alert--error").count() == 1
+    saved = {k: config[k] for k in ("PUBLIC_FORM_LIMIT_PER_ADDRESS", "RATELIMIT_KEY_PREFIX")}
+    config["PUBLIC_FORM_LIMIT_PER_ADDRESS"] = "1 per minute"
+    config["RATELIMIT_KEY_PREFIX"] = f"e2e-throttled-{lang}"  # counts of their own
+    try:
+        ui.goto(f"/help/request?category={category_id}")
+        fill(ui.page, lang, sign=False)
+        ui.click("button[data-submit-once]")
+        assert ui.page.url.endswith("/help/sent")
+        ui.goto(f"/help/request?category={category_id}")
+        fill(ui.page, lang, sign=False)
+        ui.click("button[data-submit-once]")
+        title = {"en": "Please wait a little", "es": "Por favor espere un poco"}
+        assert title[lang] in ui.page.inner_text("h1")
+    finally:
+        config.update(saved)
+    config["PUBLIC_FORM_OPEN"] = False
+    try:
+        ui.goto("/help")
+        closed = {"en": "closed for now", "es": "cerrado por ahora"}
+        assert closed[lang] in ui.page.inner_text("h1")
+    finally:
+        config["PUBLIC_FORM_OPEN"] = True
