@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale, default_timezone="UTC")
     db.init_app(app)
     database.configure_engine_events(app)
+    crypto.check_key(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -31,6 +31,37 @@ def init_app(app: Flask) -> None:
         ) from error
 
 
+_A_STORED_TOKEN = sa.text(
+    "SELECT value FROM agency_identifiers"
+    " UNION ALL SELECT identifiers FROM online_requests WHERE identifiers IS NOT NULL"
+)
+
+
+def check_key(app: Flask) -> None:
+    """Refuse to start when the configured key does not open what is stored (a database
+    restored without its key, or a key mistyped): better than pages failing one by one."""
+    from constituent.config import ConfigurationError
+    from constituent.extensions import db
+
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                token = connection.execute(_A_STORED_TOKEN).scalars().first()
+        except sa.exc.DBAPIError:  # not migrated yet: nothing stored to check
+            return
+        if token is None:
+            return
+        try:
+            decrypt(token)
+        except DataKeyError as error:
+            raise ConfigurationError(
+                "CONSTITUENT_DATA_KEY does not open the agency identifiers stored in this "
+                "database: set it to the key they were written with (a restored backup needs "
+                "the office's key; to change keys, list the new key first and the old one "
+                "after it, comma-separated)."
+            ) from error
+
+
 def _cipher() -> MultiFernet:
     cipher: MultiFernet = current_app.extensions[_EXTENSION]
     return cipher
