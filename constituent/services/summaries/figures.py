@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from constituent.extensions import db
 from constituent.models import (
     Agency,
     Case,
@@ -35,6 +34,7 @@ from constituent.services.summaries.definitions import (
     _days_between,
     _dialect,
     _instant,
+    _rows,
     closed_in,
     covering,
     days_to_close,
@@ -146,7 +146,7 @@ def _names(model: Any, ids: set[int], attr: str = "name") -> dict[int, str]:
     if not ids:
         return {}
     column = getattr(model, attr)
-    return dict(db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).all())
+    return dict(_rows(sa.select(model.id, column).where(model.id.in_(ids))))
 
 
 def _values(
@@ -160,7 +160,7 @@ def _values(
     and is left out."""
     out: dict[tuple[int, Any], list[float]] = defaultdict(list)
     indexed = list(enumerate(spans))
-    for t, g, v in db.session.execute(sa.select(values.c.t, values.c.g, values.c.v)):
+    for t, g, v in _rows(sa.select(values.c.t, values.c.g, values.c.v)):
         if v is None:
             continue
         value = max(float(v), 0.0)
@@ -206,9 +206,7 @@ def _open_rows(
         )
     keys = [cases.c[g.name] for g in group]
     buckets = [_sum_if(_bucket_condition(cases.c.age, b)) for b in AGE_BUCKETS] if ages else []
-    return list(
-        db.session.execute(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)).all()
-    )
+    return list(_rows(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)))
 
 
 @dataclass
@@ -308,7 +306,7 @@ def _closed_cases(scope: ColumnElement[bool], slots: _Slots, *group: Any) -> sa.
 
 def _opened_counts(
     scope: ColumnElement[bool], slots: _Slots, *group: ColumnElement[Any]
-) -> list[sa.Row[Any]]:
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """(slot, *group, cases) of the cases opened in each slot: one grouped query."""
     cases = (
         sa.select(slots.slot(Case.opened_at).label("slot"), *group)
@@ -316,7 +314,7 @@ def _opened_counts(
         .subquery()
     )
     keys = [cases.c.slot, *(cases.c[g.name] for g in group)]
-    return list(db.session.execute(sa.select(*keys, sa.func.count()).group_by(*keys)).all())
+    return list(_rows(sa.select(*keys, sa.func.count()).group_by(*keys)))
 
 
 def _case_counts(
@@ -336,9 +334,9 @@ def _case_counts(
         m = slots.month_of[slot]
         if m is not None:
             counts.opened_by_month[m] += n
-    closed = db.session.execute(
+    closed = _rows(
         _closed_cases(scope, slots, Case.category_id, _raw(Case.outcome), Case.assignee_id)
-    ).all()
+    )
     groups = Counter(row[:4] for row in closed)
     for (slot, category_id, outcome, assignee_id), n in groups.items():
         for i in slots.periods_of[slot]:
@@ -520,13 +518,13 @@ def _places(
     town_key = sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, "")))
     zip_key = sa.func.coalesce(Constituent.zip5, "")
     terms = [opened_in(s, e) for s, e in bounds]
-    rows = db.session.execute(
+    rows = _rows(
         sa.select(zip_key, town_key, sa.func.max(Constituent.city), *[_sum_if(t) for t in terms])
         .select_from(Case)
         .join(Constituent, Constituent.id == Case.constituent_id)
         .where(scope, opened_in(*_Slots.of(bounds).span), sa.or_(*terms))
         .group_by(zip_key, town_key)
-    ).all()
+    )
     zips: list[dict[str, int]] = [defaultdict(int) for _ in bounds]
     towns: list[dict[str, int]] = [defaultdict(int) for _ in bounds]
     labels: dict[str, str] = {}
@@ -557,12 +555,12 @@ def _agencies(
     sent = [referral_sent_in(p) for p in periods]
     answered = [referral_responded_in(p) for p in periods]
     overdue = referral_overdue(today)
-    counts = db.session.execute(
+    counts = _rows(
         sa.select(Referral.agency_id, *[_sum_if(t) for t in sent + answered], _sum_if(overdue))
         .join(Case, Case.id == Referral.case_id)
         .where(scope, sa.or_(*sent, *answered, overdue))
         .group_by(Referral.agency_id)
-    ).all()
+    )
     if not counts:
         return [[] for _ in periods]
     answer_days = _values(
@@ -578,17 +576,19 @@ def _agencies(
         last_included=True,
     )
     ids = {r[0] for r in counts}
-    names = _names(Agency, ids)
-    short = dict(
-        db.session.execute(sa.select(Agency.id, Agency.acronym).where(Agency.id.in_(ids))).all()
-    )
+    labels = {
+        agency_id: _agency_label(name, short or "")
+        for agency_id, name, short in _rows(
+            sa.select(Agency.id, Agency.name, Agency.acronym).where(Agency.id.in_(ids))
+        )
+    }
     k = len(periods)
     result = []
     for i in range(k):
         rows = [
             AgencyRow(
                 row[0],
-                _agency_label(names.get(row[0], ""), short.get(row[0]) or ""),
+                labels.get(row[0], ""),
                 int(row[1 + i] or 0),
                 int(row[1 + k + i] or 0),
                 median(answer_days.get((i, row[0]), [])),
@@ -622,7 +622,7 @@ def period_headlines(
     for slot, did, n in _opened_counts(scope, slots, Case.district_id.label("district_id")):
         for i in slots.periods_of[slot]:
             counts[did][i] += n
-    closed = db.session.execute(_closed_cases(scope, slots, Case.district_id)).all()
+    closed = _rows(_closed_cases(scope, slots, Case.district_id))
     for (slot, did), n in Counter(row[:2] for row in closed).items():
         for i in slots.periods_of[slot]:
             counts[did][k + i] += n
