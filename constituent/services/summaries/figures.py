@@ -127,6 +127,7 @@ class Figures:
     by_town: list[PlaceRow]
     trend: list[MonthRow]
     by_staff: list[StaffRow] | None = None
+    open_every_case: int = 0  # open at period end, confidential cases included
 
 
 def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -365,31 +366,47 @@ def _days_by(rows: Sequence[Sequence[Any]], slots: _Slots) -> dict[tuple[int, An
 
 @dataclass
 class _Snapshots:
-    """Cases open at the end of each period, by priority, by age bucket and by staffer."""
+    """Cases open at the end of each period, by priority, by age bucket and by staffer, and
+    the number open of every case, confidential ones included."""
 
     by_priority: list[dict[str, int]]
     aging: list[dict[str, int]]
     caseload: list[dict[int | None, int]]
+    every_case: list[int]
 
 
 def _snapshots(
-    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], snapshots: int | None
+    scope: ColumnElement[bool],
+    bounds: Sequence[tuple[datetime, datetime]],
+    snapshots: int | None,
+    confidential: bool = True,
 ) -> _Snapshots:
-    """The open-at-end figures of the first ``snapshots`` periods (all when None)."""
+    """The open-at-end figures of the first ``snapshots`` periods (all when None). With
+    ``confidential=False`` the breakdowns leave confidential cases out, and ``every_case``
+    still counts them (from the same query, grouped by the flag)."""
     k = len(bounds)
     out = _Snapshots(
         [dict.fromkeys((p.value for p in Priority), 0) for _ in range(k)],
         [dict.fromkeys((b.key for b in AGE_BUCKETS), 0) for _ in range(k)],
         [defaultdict(int) for _ in range(k)],
+        [0] * k,
     )
+    group: list[ColumnElement[Any]] = [
+        _raw(Case.priority).label("priority"),
+        Case.assignee_id.label("assignee_id"),
+    ]
+    if not confidential:
+        group.append(Case.confidential.label("confidential"))
     for i, (_, end) in enumerate(bounds[:snapshots]):
-        for row in _open_rows(
-            scope, end, _raw(Case.priority).label("priority"), Case.assignee_id.label("assignee_id")
-        ):
-            out.by_priority[i][row[0]] += row[2]
-            out.caseload[i][row[1]] += row[2]
-            for bucket, n in zip(AGE_BUCKETS, row[3:], strict=True):
-                out.aging[i][bucket.key] += int(n or 0)
+        for row in _open_rows(scope, end, *group):
+            n = row[len(group)]
+            out.every_case[i] += n
+            if not confidential and row[2]:
+                continue
+            out.by_priority[i][row[0]] += n
+            out.caseload[i][row[1]] += n
+            for bucket, m in zip(AGE_BUCKETS, row[len(group) + 1 :], strict=True):
+                out.aging[i][bucket.key] += int(m or 0)
     return out
 
 
@@ -453,15 +470,14 @@ def period_figures(
     ``snapshots``: only the first so many periods get the open-at-end figures (the others
     leave them at zero). ``confidential=False`` leaves confidential cases out."""
     bounds = [p.bounds(tz) for p in periods]
-    scope = in_districts(district_ids)
-    if not confidential:
-        scope = sa.and_(scope, Case.confidential.is_(False))
+    districts = in_districts(district_ids)
+    scope = districts if confidential else sa.and_(districts, Case.confidential.is_(False))
     months = periods[0].months() if trend else []
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
 
     counts, days = _case_counts(scope, _Slots.of(bounds, spans), len(bounds), len(spans))
-    open_now = _snapshots(scope, bounds, snapshots)
+    open_now = _snapshots(districts, bounds, snapshots, confidential)
     zips, towns = _places(scope, bounds)
     agencies = _agencies(scope, periods, today)
     category_names = _names(
@@ -506,6 +522,7 @@ def period_figures(
             by_staff=_staff_rows(open_now.caseload[i], counts.closed_by_staff[i], staff_names)
             if staff
             else None,
+            open_every_case=open_now.every_case[i],
         )
 
     return [one(i, period) for i, period in enumerate(periods)]

@@ -37,7 +37,6 @@ from constituent.services.summaries.figures import (
     Figures,
     Headline,
     MonthRow,
-    _open_rows,
     _raw,
     period_figures,
     period_headlines,
@@ -148,16 +147,15 @@ def _summary_without_names(
     current.trend = [
         MonthRow(m.start, m.end, by_month[m].opened, by_month[m].closed) for m in months[period]
     ]
-    scope = in_districts([district.id])
 
-    def totals(p: Period) -> Headline:
-        """The headline of every case (``period_headlines``), from the months' totals."""
+    def totals(p: Period, figs: Figures) -> Headline:
+        """The headline of every case (``period_headlines``), from the months' totals and the
+        open cases counted with the breakdowns."""
         parts = [by_month[m] for m in months[p]]
-        open_rows = _open_rows(scope, p.bounds(tz)[1], Case.district_id.label("d"), ages=False)
         return Headline(
             sum(b.opened for b in parts),
             sum(b.closed for b in parts),
-            sum(int(row[1]) for row in open_rows),
+            figs.open_every_case,
             DurationStats.of([v for b in parts for v in b.days_to_close]),
         )
 
@@ -179,7 +177,7 @@ def _summary_without_names(
         tz,
         audience,
         complete=True,
-        totals=(totals(period), totals(previous)),
+        totals=(totals(period, current), totals(previous, before)),
         withheld=(withheld_of(current, period), withheld_of(before, previous)),
     )
 
