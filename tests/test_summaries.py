@@ -662,3 +662,36 @@ def test_statistics_definitions():
     assert summaries.bucket_of(180.0, summaries.CLOSE_BUCKETS) == "91-180"
     assert summaries.bucket_of(180.01, summaries.CLOSE_BUCKETS) == "over180"
     assert summaries.bucket_of(0.0, summaries.AGE_BUCKETS) == "0-30"
+
+
+def _comparable(f: summaries.Figures) -> tuple[object, ...]:
+    return (
+        f.headline,
+        f.by_priority,
+        f.aging,
+        f.by_category,
+        f.by_outcome,
+        f.by_channel,
+        f.by_agency,
+        sorted(f.by_zip, key=lambda r: r.key),
+        sorted(f.by_town, key=lambda r: r.key),
+        sorted(f.by_staff or [], key=lambda r: str(r.user_id)),
+    )
+
+
+def test_periods_taken_together_give_each_period_its_own_figures(history):
+    """The summary computes several periods in one pass (a period and the one before, which
+    may leave a gap: Nov 1–23 against Oct 1–23); periods that overlap or leave gaps between
+    them get exactly the figures each gets alone."""
+    ids = [factories_district(history).id]
+    periods = [
+        march(),
+        summaries.custom_period(date(2026, 2, 10), date(2026, 3, 15), TODAY),  # overlaps March
+        summaries.custom_period(date(2026, 1, 5), date(2026, 1, 25), TODAY),  # a gap after it
+    ]
+    together = summaries.period_figures(ids, periods, TZ, TODAY, staff=True)
+    for period, figures in zip(periods, together, strict=True):
+        (alone,) = summaries.period_figures(ids, [period], TZ, TODAY, staff=True)
+        assert _comparable(figures) == _comparable(alone), period.dates
+    assert together[1].headline.closed == 4  # c16 c12 c4 c5 (Mar 1–12); not c3 (Mar 21)
+    assert together[0].trend == summaries.period_figures(ids, [march()], TZ, TODAY)[0].trend

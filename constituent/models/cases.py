@@ -103,6 +103,9 @@ class Case(Base):
         sa.Index("ix_cases_status_opened_at", "status", "opened_at"),
         sa.Index("ix_cases_opened_at", "opened_at"),
         sa.Index("ix_cases_closed_at", "closed_at"),
+        # Summaries read a district's cases opened, or closed, in a range of dates.
+        sa.Index("ix_cases_district_opened_at", "district_id", "opened_at"),
+        sa.Index("ix_cases_district_status_closed_at", "district_id", "status", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,7 +174,11 @@ class CaseInterval(Base):
     """
 
     __tablename__ = "case_intervals"
-    __table_args__ = (sa.Index("ix_case_intervals_closed_at", "closed_at"),)
+    __table_args__ = (
+        sa.Index("ix_case_intervals_closed_at", "closed_at"),
+        # A case's spans, read from the index alone (days to close, age at an instant).
+        sa.Index("ix_case_intervals_case_span", "case_id", "opened_at", "closed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)

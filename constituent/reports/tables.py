@@ -189,6 +189,11 @@ class _Drills:
     current: Period
     previous: Period
     extra: dict[str, str] = field(default_factory=dict)
+    # Each period's date arguments, made once for the thousands of cells that link to them.
+    _dates: tuple[dict[str, str], dict[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._dates = (self.current.date_args(), self.previous.date_args())
 
     def __call__(
         self, figure: Figure, previous: bool = False, **filters: object
@@ -200,8 +205,7 @@ class _Drills:
     ) -> dict[str, str] | None:
         if not self.enabled:
             return None
-        period = self.previous if previous else self.current
-        args = {"code": self.code, **period.date_args(), "figure": figure.value}
+        args = {"code": self.code, **self._dates[previous], "figure": figure.value}
         args.update({k: str(v) for k, v in filters.items() if v is not None})
         return args
 

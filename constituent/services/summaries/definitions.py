@@ -36,6 +36,12 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def _rows(statement: sa.Executable) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+    """Every row of a Core statement, run on the session's connection (the same transaction)
+    without the ORM's per-row processing, which the summaries' plain tuples do not need."""
+    return db.session.connection().execute(statement).all()
+
+
 def _instant(value: datetime) -> ColumnElement[datetime]:
     return sa.literal(value, UTCDateTime())
 

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from constituent.extensions import db
 from constituent.models import (
     Agency,
     Case,
@@ -35,6 +34,7 @@ from constituent.services.summaries.definitions import (
     _days_between,
     _dialect,
     _instant,
+    _rows,
     closed_in,
     covering,
     days_to_close,
@@ -127,6 +127,7 @@ class Figures:
     by_town: list[PlaceRow]
     trend: list[MonthRow]
     by_staff: list[StaffRow] | None = None
+    open_every_case: int = 0  # open at period end, confidential cases included
 
 
 def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -146,7 +147,7 @@ def _names(model: Any, ids: set[int], attr: str = "name") -> dict[int, str]:
     if not ids:
         return {}
     column = getattr(model, attr)
-    return dict(db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).all())
+    return dict(_rows(sa.select(model.id, column).where(model.id.in_(ids))))
 
 
 def _values(
@@ -160,7 +161,7 @@ def _values(
     and is left out."""
     out: dict[tuple[int, Any], list[float]] = defaultdict(list)
     indexed = list(enumerate(spans))
-    for t, g, v in db.session.execute(sa.select(values.c.t, values.c.g, values.c.v)):
+    for t, g, v in _rows(sa.select(values.c.t, values.c.g, values.c.v)):
         if v is None:
             continue
         value = max(float(v), 0.0)
@@ -206,9 +207,7 @@ def _open_rows(
         )
     keys = [cases.c[g.name] for g in group]
     buckets = [_sum_if(_bucket_condition(cases.c.age, b)) for b in AGE_BUCKETS] if ages else []
-    return list(
-        db.session.execute(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)).all()
-    )
+    return list(_rows(sa.select(*keys, sa.func.count(), *buckets).group_by(*keys)))
 
 
 @dataclass
@@ -308,7 +307,7 @@ def _closed_cases(scope: ColumnElement[bool], slots: _Slots, *group: Any) -> sa.
 
 def _opened_counts(
     scope: ColumnElement[bool], slots: _Slots, *group: ColumnElement[Any]
-) -> list[sa.Row[Any]]:
+) -> list[sa.Row[*tuple[Any, ...]]]:
     """(slot, *group, cases) of the cases opened in each slot: one grouped query."""
     cases = (
         sa.select(slots.slot(Case.opened_at).label("slot"), *group)
@@ -316,7 +315,7 @@ def _opened_counts(
         .subquery()
     )
     keys = [cases.c.slot, *(cases.c[g.name] for g in group)]
-    return list(db.session.execute(sa.select(*keys, sa.func.count()).group_by(*keys)).all())
+    return list(_rows(sa.select(*keys, sa.func.count()).group_by(*keys)))
 
 
 def _case_counts(
@@ -336,9 +335,9 @@ def _case_counts(
         m = slots.month_of[slot]
         if m is not None:
             counts.opened_by_month[m] += n
-    closed = db.session.execute(
+    closed = _rows(
         _closed_cases(scope, slots, Case.category_id, _raw(Case.outcome), Case.assignee_id)
-    ).all()
+    )
     groups = Counter(row[:4] for row in closed)
     for (slot, category_id, outcome, assignee_id), n in groups.items():
         for i in slots.periods_of[slot]:
@@ -367,31 +366,47 @@ def _days_by(rows: Sequence[Sequence[Any]], slots: _Slots) -> dict[tuple[int, An
 
 @dataclass
 class _Snapshots:
-    """Cases open at the end of each period, by priority, by age bucket and by staffer."""
+    """Cases open at the end of each period, by priority, by age bucket and by staffer, and
+    the number open of every case, confidential ones included."""
 
     by_priority: list[dict[str, int]]
     aging: list[dict[str, int]]
     caseload: list[dict[int | None, int]]
+    every_case: list[int]
 
 
 def _snapshots(
-    scope: ColumnElement[bool], bounds: Sequence[tuple[datetime, datetime]], snapshots: int | None
+    scope: ColumnElement[bool],
+    bounds: Sequence[tuple[datetime, datetime]],
+    snapshots: int | None,
+    confidential: bool = True,
 ) -> _Snapshots:
-    """The open-at-end figures of the first ``snapshots`` periods (all when None)."""
+    """The open-at-end figures of the first ``snapshots`` periods (all when None). With
+    ``confidential=False`` the breakdowns leave confidential cases out, and ``every_case``
+    still counts them (from the same query, grouped by the flag)."""
     k = len(bounds)
     out = _Snapshots(
         [dict.fromkeys((p.value for p in Priority), 0) for _ in range(k)],
         [dict.fromkeys((b.key for b in AGE_BUCKETS), 0) for _ in range(k)],
         [defaultdict(int) for _ in range(k)],
+        [0] * k,
     )
+    group: list[ColumnElement[Any]] = [
+        _raw(Case.priority).label("priority"),
+        Case.assignee_id.label("assignee_id"),
+    ]
+    if not confidential:
+        group.append(Case.confidential.label("confidential"))
     for i, (_, end) in enumerate(bounds[:snapshots]):
-        for row in _open_rows(
-            scope, end, _raw(Case.priority).label("priority"), Case.assignee_id.label("assignee_id")
-        ):
-            out.by_priority[i][row[0]] += row[2]
-            out.caseload[i][row[1]] += row[2]
-            for bucket, n in zip(AGE_BUCKETS, row[3:], strict=True):
-                out.aging[i][bucket.key] += int(n or 0)
+        for row in _open_rows(scope, end, *group):
+            n = row[len(group)]
+            out.every_case[i] += n
+            if not confidential and row[2]:
+                continue
+            out.by_priority[i][row[0]] += n
+            out.caseload[i][row[1]] += n
+            for bucket, m in zip(AGE_BUCKETS, row[len(group) + 1 :], strict=True):
+                out.aging[i][bucket.key] += int(m or 0)
     return out
 
 
@@ -455,15 +470,14 @@ def period_figures(
     ``snapshots``: only the first so many periods get the open-at-end figures (the others
     leave them at zero). ``confidential=False`` leaves confidential cases out."""
     bounds = [p.bounds(tz) for p in periods]
-    scope = in_districts(district_ids)
-    if not confidential:
-        scope = sa.and_(scope, Case.confidential.is_(False))
+    districts = in_districts(district_ids)
+    scope = districts if confidential else sa.and_(districts, Case.confidential.is_(False))
     months = periods[0].months() if trend else []
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
 
     counts, days = _case_counts(scope, _Slots.of(bounds, spans), len(bounds), len(spans))
-    open_now = _snapshots(scope, bounds, snapshots)
+    open_now = _snapshots(districts, bounds, snapshots, confidential)
     zips, towns = _places(scope, bounds)
     agencies = _agencies(scope, periods, today)
     category_names = _names(
@@ -508,6 +522,7 @@ def period_figures(
             by_staff=_staff_rows(open_now.caseload[i], counts.closed_by_staff[i], staff_names)
             if staff
             else None,
+            open_every_case=open_now.every_case[i],
         )
 
     return [one(i, period) for i, period in enumerate(periods)]
@@ -520,13 +535,13 @@ def _places(
     town_key = sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, "")))
     zip_key = sa.func.coalesce(Constituent.zip5, "")
     terms = [opened_in(s, e) for s, e in bounds]
-    rows = db.session.execute(
+    rows = _rows(
         sa.select(zip_key, town_key, sa.func.max(Constituent.city), *[_sum_if(t) for t in terms])
         .select_from(Case)
         .join(Constituent, Constituent.id == Case.constituent_id)
         .where(scope, opened_in(*_Slots.of(bounds).span), sa.or_(*terms))
         .group_by(zip_key, town_key)
-    ).all()
+    )
     zips: list[dict[str, int]] = [defaultdict(int) for _ in bounds]
     towns: list[dict[str, int]] = [defaultdict(int) for _ in bounds]
     labels: dict[str, str] = {}
@@ -557,12 +572,12 @@ def _agencies(
     sent = [referral_sent_in(p) for p in periods]
     answered = [referral_responded_in(p) for p in periods]
     overdue = referral_overdue(today)
-    counts = db.session.execute(
+    counts = _rows(
         sa.select(Referral.agency_id, *[_sum_if(t) for t in sent + answered], _sum_if(overdue))
         .join(Case, Case.id == Referral.case_id)
         .where(scope, sa.or_(*sent, *answered, overdue))
         .group_by(Referral.agency_id)
-    ).all()
+    )
     if not counts:
         return [[] for _ in periods]
     answer_days = _values(
@@ -578,17 +593,19 @@ def _agencies(
         last_included=True,
     )
     ids = {r[0] for r in counts}
-    names = _names(Agency, ids)
-    short = dict(
-        db.session.execute(sa.select(Agency.id, Agency.acronym).where(Agency.id.in_(ids))).all()
-    )
+    labels = {
+        agency_id: _agency_label(name, short or "")
+        for agency_id, name, short in _rows(
+            sa.select(Agency.id, Agency.name, Agency.acronym).where(Agency.id.in_(ids))
+        )
+    }
     k = len(periods)
     result = []
     for i in range(k):
         rows = [
             AgencyRow(
                 row[0],
-                _agency_label(names.get(row[0], ""), short.get(row[0]) or ""),
+                labels.get(row[0], ""),
                 int(row[1 + i] or 0),
                 int(row[1 + k + i] or 0),
                 median(answer_days.get((i, row[0]), [])),
@@ -609,6 +626,28 @@ def _agency_label(name: str, short: str) -> str:
     return f"{name} ({short})" if short and short != name else name
 
 
+def _open_by_district(
+    scope: ColumnElement[bool], instants: Sequence[datetime]
+) -> list[dict[int, int]]:
+    """Cases open at each instant, by district, in one pass over the intervals covering any
+    of them: an interval covers an instant for at most one of a case's intervals (they do not
+    overlap), so counting the covering intervals counts the cases, as ``_open_rows`` does."""
+    cover = aliased(CaseInterval)
+    terms = [covering(cover, t) for t in instants]
+    out: list[dict[int, int]] = [{} for _ in instants]
+    for did, *ns in _rows(
+        sa.select(Case.district_id, *[_sum_if(t) for t in terms])
+        .select_from(cover)
+        .join(Case, Case.id == cover.case_id)
+        .where(scope, sa.or_(*terms))
+        .group_by(Case.district_id)
+    ):
+        for i, n in enumerate(ns):
+            if n:
+                out[i][did] = int(n)
+    return out
+
+
 def period_headlines(
     district_ids: Sequence[int], periods: Sequence[Period], tz: ZoneInfo
 ) -> list[dict[int, Headline]]:
@@ -622,18 +661,12 @@ def period_headlines(
     for slot, did, n in _opened_counts(scope, slots, Case.district_id.label("district_id")):
         for i in slots.periods_of[slot]:
             counts[did][i] += n
-    closed = db.session.execute(_closed_cases(scope, slots, Case.district_id)).all()
+    closed = _rows(_closed_cases(scope, slots, Case.district_id))
     for (slot, did), n in Counter(row[:2] for row in closed).items():
         for i in slots.periods_of[slot]:
             counts[did][k + i] += n
     days = _days_by(closed, slots)
-    open_at_end = [
-        {
-            row[0]: row[1]
-            for row in _open_rows(scope, end, Case.district_id.label("district_id"), ages=False)
-        }
-        for _, end in bounds
-    ]
+    open_at_end = _open_by_district(scope, [end for _, end in bounds])
     return [
         {
             did: Headline(

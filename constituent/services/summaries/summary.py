@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from constituent.extensions import db
 from constituent.models import (
     Case,
     Constituent,
@@ -27,6 +26,7 @@ from constituent.services.summaries.audience import FULL_VIEW, Audience
 from constituent.services.summaries.definitions import (
     CLOSE_BUCKETS,
     DurationStats,
+    _rows,
     bucket_of,
     closed_in,
     days_to_close,
@@ -37,7 +37,6 @@ from constituent.services.summaries.figures import (
     Figures,
     Headline,
     MonthRow,
-    _open_rows,
     _raw,
     period_figures,
     period_headlines,
@@ -148,16 +147,15 @@ def _summary_without_names(
     current.trend = [
         MonthRow(m.start, m.end, by_month[m].opened, by_month[m].closed) for m in months[period]
     ]
-    scope = in_districts([district.id])
 
-    def totals(p: Period) -> Headline:
-        """The headline of every case (``period_headlines``), from the months' totals."""
+    def totals(p: Period, figs: Figures) -> Headline:
+        """The headline of every case (``period_headlines``), from the months' totals and the
+        open cases counted with the breakdowns."""
         parts = [by_month[m] for m in months[p]]
-        open_rows = _open_rows(scope, p.bounds(tz)[1], Case.district_id.label("d"), ages=False)
         return Headline(
             sum(b.opened for b in parts),
             sum(b.closed for b in parts),
-            sum(int(row[1]) for row in open_rows),
+            figs.open_every_case,
             DurationStats.of([v for b in parts for v in b.days_to_close]),
         )
 
@@ -179,7 +177,7 @@ def _summary_without_names(
         tz,
         audience,
         complete=True,
-        totals=(totals(period), totals(previous)),
+        totals=(totals(period, current), totals(previous, before)),
         withheld=(withheld_of(current, period), withheld_of(before, previous)),
     )
 
@@ -227,7 +225,7 @@ def month_breakdowns(
     town_key = sa.func.lower(sa.func.trim(sa.func.coalesce(Constituent.city, "")))
     zip_key = sa.func.coalesce(Constituent.zip5, "")
     month = month_of(Case.opened_at)
-    for i, secret, category_id, channel, zip5, town, n in db.session.execute(
+    for i, secret, category_id, channel, zip5, town, n in _rows(
         sa.select(
             month,
             Case.confidential,
@@ -258,7 +256,7 @@ def month_breakdowns(
         _raw(Case.outcome),
         days_to_close(),
     ).where(districts, closed_in(edges[0], edges[-1]))
-    for i, secret, category_id, outcome, days in db.session.execute(closed):
+    for i, secret, category_id, outcome, days in _rows(closed):
         out[int(i)].closed += 1
         if days is not None:
             out[int(i)].days_to_close.append(max(float(days), 0.0))
@@ -272,7 +270,7 @@ def month_breakdowns(
 
     starts = [m.start for m in months]
     first, last = months[0].start, months[-1].end
-    for agency_id, sent_on, responded_on in db.session.execute(
+    for agency_id, sent_on, responded_on in _rows(
         sa.select(Referral.agency_id, Referral.sent_on, Referral.responded_on)
         .join(Case, Case.id == Referral.case_id)
         .where(
