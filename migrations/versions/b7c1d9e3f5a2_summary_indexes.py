@@ -1,7 +1,7 @@
 """summary indexes: a district's cases by opening and by close, and the spans of a case
 
 Revision ID: b7c1d9e3f5a2
-Revises: d3309e0b3e26
+Revises: b6e1f4a2c9d7
 Create Date: 2026-12-01
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d9e3f5a2'
-down_revision = 'd3309e0b3e26'
+down_revision = 'b6e1f4a2c9d7'
 branch_labels = None
 depends_on = None
 
