@@ -330,7 +330,10 @@ def test_the_demo_office_shows_a_working_help_form(client, app, monkeypatch):
     form = client.get(form_url(ssa.id)).get_data(as_text=True)
     assert "Privacy Act of 1974" in form and "Representative Jordan Avery" in form
     spanish = client.get(form_url(ssa.id, "es")).get_data(as_text=True)
-    assert "Ley de Privacidad de 1974" in spanish
+    assert "Ley de Privacidad de 1974" in spanish and "Pida ayuda: Seguro Social" in spanish
+    choices = client.get("/help").get_data(as_text=True)
+    for name in ("Seguro Social", "Veteranos", "Inmigración", "Impuestos (IRS)"):
+        assert name in choices
     assert send(client, ssa.id, {**GOOD, **SIGNED}).status_code == 302
     [kept] = requests()
     assert [a.acronym for a in kept.release_agencies] == ["SSA"]
