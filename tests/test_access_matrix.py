@@ -146,6 +146,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("/help", "GET"): "A A A A A A",
     ("/help/request", "GET"): "A A A A A A",
     ("/help/request", "POST"): "A A A A A A",
+    ("/help/request/release", "GET"): "A A A A A A",
     ("/help/sent", "GET"): "A A A A A A",
     ("/intake/", "GET"): "L A A A D D",
     ("/intake/", "POST"): "L A A A D D",

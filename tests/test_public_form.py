@@ -330,7 +330,10 @@ def test_the_demo_office_shows_a_working_help_form(client, app, monkeypatch):
     form = client.get(form_url(ssa.id)).get_data(as_text=True)
     assert "Privacy Act of 1974" in form and "Representative Jordan Avery" in form
     spanish = client.get(form_url(ssa.id, "es")).get_data(as_text=True)
-    assert "Ley de Privacidad de 1974" in spanish
+    assert "Ley de Privacidad de 1974" in spanish and "Pida ayuda: Seguro Social" in spanish
+    choices = client.get("/help").get_data(as_text=True)
+    for name in ("Seguro Social", "Veteranos", "Inmigración", "Impuestos (IRS)"):
+        assert name in choices
     assert send(client, ssa.id, {**GOOD, **SIGNED}).status_code == 302
     [kept] = requests()
     assert [a.acronym for a in kept.release_agencies] == ["SSA"]
@@ -464,3 +467,61 @@ def test_a_page_posted_from_another_visit_never_answers_with_its_reference(app, 
     assert other.post(form_url(world.category.id), data={**copied, **GOOD}).status_code == 302
     assert len(requests()) == 2
     assert _reference_shown(other) != first.reference
+
+
+def _second_release(world):
+    """The VA with a release of its own, offered in the form's agency list."""
+    from constituent.models import Agency, AgencyLevel, ReleaseTemplate
+
+    va = Agency(name="Department of Veterans Affairs", acronym="VA", level=AgencyLevel.FEDERAL)
+    template = ReleaseTemplate(name="VA release", agencies=[va])
+    version = ReleaseTemplateVersion(
+        template=template,
+        number=1,
+        text_en="I authorize the VA to release my claims file.",
+        text_es="Autorizo al VA a entregar mi expediente de reclamos.",
+    )
+    db.session.add_all([va, template, version])
+    db.session.commit()
+    return va, version
+
+
+def _release_part(client, world, **args) -> tuple[int, str]:
+    response = client.get(
+        "/help/request/release", query_string={"category": world.category.id, **args}
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_choosing_another_agency_redraws_the_release_to_read(client, world):
+    from tests.help_form import hidden_fields
+
+    va, version = _second_release(world)
+    page = client.get(form_url(world.category.id)).get_data(as_text=True)
+    assert 'hx-get="/help/request/release?category=' in page and "I authorize the Social" in page
+    status, part = _release_part(
+        client, world, agency_id=va.id, release_version=world.version.id, **SIGNED
+    )
+    assert status == 200
+    assert "I authorize the VA" in part and "I authorize the Social" not in part
+    assert "The release below is now for: Department of Veterans Affairs" in part
+    assert hidden_fields(part)["release_version"] == str(version.id)
+    # Another release: what was ticked and typed is cleared, to be signed after reading.
+    assert 'value="rosa  DELGADO"' not in part and "checked" not in part
+    # The same release again (back to the routed agency): what was signed stays.
+    _, same = _release_part(client, world, agency_id="", release_version=world.version.id, **SIGNED)
+    assert "I authorize the Social" in same and 'value="rosa  DELGADO"' in same
+    assert same.count("checked") == 2
+    # In Spanish, in Spanish; nothing is stored by drawing it.
+    _, spanish = _release_part(client, world, agency_id=va.id, lang="es")
+    assert "Autorizo al VA" in spanish and "ahora es para" in spanish
+    assert requests() == []
+
+
+def test_the_release_part_refuses_quietly(client, world, app, monkeypatch):
+    assert _release_part(client, world, agency_id="999999")[1].count("I authorize the Social") == 1
+    # A category closed meanwhile, or the form closed: nothing to draw, the page stays as it is.
+    response = client.get("/help/request/release?category=999999")
+    assert response.status_code == 204 and response.get_data() == b""
+    monkeypatch.setitem(app.config, "PUBLIC_FORM_OPEN", False)
+    assert _release_part(client, world)[0] == 204

@@ -33,6 +33,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "public.choose",
     "public.request_form",
+    "public.release_part",
     "public.sent",
 }
 

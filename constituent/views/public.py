@@ -48,6 +48,8 @@ def remember_language() -> ResponseReturnValue | None:
     if asked:
         session[i18n.SESSION_KEY] = asked
     if not current_app.config.get("PUBLIC_FORM_OPEN", True) and request.endpoint != "public.sent":
+        if request.endpoint == "public.release_part":
+            return "", 204  # the page's script leaves the section as it is
         return render_template("public/closed.html"), 503 if request.method == "POST" else 200
     return None
 
@@ -212,15 +214,25 @@ def _match_release(form: HelpForm, offer: online_requests.ReleaseOffer | None) -
     form.release_version.data = shown
 
 
-def _show(form: HelpForm, category: Category, status: int = 200) -> ResponseReturnValue:
-    """The form for ``category``, with the release for the agency chosen (or routed)."""
+def _release_for(form: HelpForm, category: Category) -> online_requests.ReleaseOffer | None:
+    """The release for the agency chosen on ``form`` (or routed): a choice the list does not
+    offer is marked on the form and the routed agency's release shown."""
     try:
         agency = online_requests.involved_agency(category, form.agency_id.data)
     except DomainError as exc:
-        if _(exc.message) not in form.agency_id.errors:
+        if form.is_submitted() and _(exc.message) not in form.agency_id.errors:
             attach_error(form, DomainError(_(exc.message), field=exc.field))
         agency = online_requests.routed_agency(category)
-    offer = online_requests.release_offer(agency)
+    return online_requests.release_offer(agency)
+
+
+def _release_text(offer: online_requests.ReleaseOffer | None) -> str:
+    return offer.text(str(get_locale() or i18n.DEFAULT)) if offer else ""
+
+
+def _show(form: HelpForm, category: Category, status: int = 200) -> ResponseReturnValue:
+    """The form for ``category``, with the release for the agency chosen (or routed)."""
+    offer = _release_for(form, category)
     _match_release(form, offer)
     if not form.started.data:
         form.started.data = started_token()
@@ -233,10 +245,39 @@ def _show(form: HelpForm, category: Category, status: int = 200) -> ResponseRetu
             category=category,
             blurb=blurb,
             offer=offer,
-            release_text=offer.text(language) if offer else "",
+            release_text=_release_text(offer),
             identifiers=online_requests.asked_identifiers(category),
         ),
         status,
+    )
+
+
+@bp.route("/request/release", methods=["GET"])
+def release_part() -> ResponseReturnValue:
+    """The form's release section for the agency now chosen (htmx, when the agency changes):
+    what the resident ticked and typed stays when the release is the same one, and is cleared
+    when it is another, which they must read before signing. Nothing is stored."""
+    try:
+        category = online_requests.public_category(
+            optional_int(request.args.get("category", "")[:12])
+        )
+    except DomainError:  # a category closed meanwhile: the post tells the resident
+        return "", 204
+    form = HelpForm(formdata=request.args, meta={"csrf": False})
+    form.offer_agencies(online_requests.agency_choices())
+    offer = _release_for(form, category)
+    shown = str(offer.version.id) if offer is not None else ""
+    if (form.release_version.data or "") != shown:
+        form.attest.data = form.consent.data = False
+        form.signed_name.data = ""
+    form.release_version.data = shown
+    return render_template(
+        "public/_release.html",
+        form=form,
+        category=category,
+        offer=offer,
+        release_text=_release_text(offer),
+        oob=True,
     )
 
 

@@ -140,3 +140,53 @@ def test_the_refusal_pages_are_axe_clean_too(ui, live_server, category_id, lang)
         assert closed[lang] in ui.page.inner_text("h1")
     finally:
         config["PUBLIC_FORM_OPEN"] = True
+
+
+def va_release(live_server) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """The VA with a release of its own (made once: the database outlives a test)."""
+    from constituent.models import Agency, AgencyLevel, ReleaseTemplate, ReleaseTemplateVersion
+
+    with live_server.app.app_context():
+        template = db.session.scalar(
+            sa.select(ReleaseTemplate).where(ReleaseTemplate.name == "VA release (e2e)")
+        )
+        if template is None:
+            va = Agency(name="Veterans Affairs (e2e)", acronym="VAE", level=AgencyLevel.FEDERAL)
+            template = ReleaseTemplate(name="VA release (e2e)", agencies=[va])
+            db.session.add_all([va, template])
+            db.session.add(
+                ReleaseTemplateVersion(
+                    template=template,
+                    number=1,
+                    text_en="I authorize Veterans Affairs to release my claims file.",
+                    text_es="Autorizo a Asuntos de Veteranos a entregar mi expediente.",
+                )
+            )
+            db.session.commit()
+        found = (template.agencies[0].id, template.versions[0].id)
+        db.session.remove()
+        return found
+
+
+def test_choosing_an_agency_shows_its_release_in_place(ui, live_server, category_id):  # type: ignore[no-untyped-def]
+    agency_id, version_id = va_release(live_server)
+    ui.goto(f"/help/request?category={category_id}&lang=en")
+    release = ui.page.locator(".app-release-text")
+    assert "Social Security" in release.inner_text()
+    PEOPLE["htmx"] = ("Walt", "Mendez", "My VA claim has waited a year.")
+    fill(ui.page, "htmx")  # signed for the SSA's release first
+    ui.page.evaluate("window.stillHere = true")
+    ui.page.select_option("#agency_id", str(agency_id))
+    ui.page.locator(".app-release-text", has_text="Veterans Affairs").wait_for()
+    assert ui.page.evaluate("window.stillHere") is True  # redrawn in place, not reloaded
+    assert "now for: Veterans Affairs (e2e)" in ui.page.inner_text("#release-status")
+    # Another release: the signature was cleared, to be given after reading this one.
+    assert not ui.page.is_checked("#attest") and ui.page.input_value("#signed_name") == ""
+    ui.check()  # axe on the redrawn form
+    ui.page.click("label[for=attest]")
+    ui.page.click("label[for=consent]")
+    ui.page.fill("#signed_name", "Walt Mendez")
+    ui.click("button[data-submit-once]")
+    assert ui.page.url.endswith("/help/sent")
+    request = kept(live_server, "Walt")
+    assert request is not None and request.release_version_id == version_id
