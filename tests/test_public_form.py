@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from constituent.extensions import db
 from constituent.models import (
     Attachment,
+    Body,
     Notification,
+    OfficeSettings,
     OnlineRequest,
     ReleaseTemplateVersion,
     SignatureMethod,
@@ -38,6 +40,26 @@ def test_the_choice_page_lists_public_categories_only(client, world):
     assert "Social Security benefits" in page and "Retirement, disability" in page
     assert "Passports" not in page
     assert '<html lang="en">' in page
+
+
+def test_the_state_starts_as_the_offices_own(client, world):
+    """Most residents live in the office's state: it is chosen already (fewer errors)."""
+    blank = client.get(form_url(world.category.id)).get_data(as_text=True)
+    assert '<option selected value="">' in blank  # no office set up: nothing guessed
+    db.session.add(
+        OfficeSettings(
+            name="Office of Senator Ames",
+            legislator_name="Pat Ames",
+            legislator_title="Senator",
+            body=Body.US_SENATE,
+            state="VT",
+            office_code="VT",
+            timezone="America/New_York",
+        )
+    )
+    db.session.commit()
+    page = client.get(form_url(world.category.id)).get_data(as_text=True)
+    assert '<option selected value="VT">VT</option>' in page
 
 
 def test_a_resident_asks_in_english_and_signs_the_release(client, world, app):

@@ -27,9 +27,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from constituent import i18n
 from constituent.extensions import csrf
 from constituent.forms import optional_int
-from constituent.forms.public import HelpForm
+from constituent.forms.public import STATES, HelpForm
 from constituent.models import Category
-from constituent.services import online_requests, throttle
+from constituent.services import office, online_requests, throttle
 from constituent.services.errors import DomainError
 from constituent.services.online_requests import MESSAGES, REFERENCE_ALPHABET, Submitted
 from constituent.views.boundary import attach_error, commit, discard
@@ -160,6 +160,8 @@ def request_form() -> ResponseReturnValue:
         return _posted(form, category)
     _visitor()
     form.started.data = started_token()
+    home = office.profile().state  # most residents live in the office's state
+    form.state.data = home if home in STATES else ""
     return _show(form, category)
 
 
