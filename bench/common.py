@@ -73,3 +73,41 @@ def timed_ms(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float
 def p50_p95(ms: list[float]) -> tuple[float, float]:
     ordered = sorted(ms)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def log_a_call(client: object, token: str, n: int, zip5: str, category_id: int) -> object:
+    """POST log a call as intake types it (caller ``n``, a new constituent each time): the one
+    staff intake request the benches time (bench/intake.py, and beside the public form)."""
+    return client.post(  # type: ignore[attr-defined]
+        "/intake/",
+        data={
+            "csrf_token": token,
+            "first_name": "Bench",
+            "last_name": f"Caller{n}",
+            "phone": f"(518) 555-{n % 10000:04d}",
+            "street": f"{n} Main Street",
+            "city": "Plattsburgh",
+            "zip5": zip5,
+            "category_id": category_id,
+            "subject": "Retirement check stopped",
+            "channel": "phone",
+            "priority": "routine",
+            "description": "Caller says the Social Security payment stopped last month.",
+        },
+    )
+
+
+def single_district_zips(limit: int = 50) -> list[str]:
+    """ZIPs wholly inside one served district (a ZIP split with any other district, served or
+    not, makes log a call ask which, and the timed post would be refused)."""
+    import sqlalchemy as sa
+
+    from constituent.models import District, ZipDistrict
+
+    served = set(db.session.scalars(sa.select(District.code)))
+    rows = db.session.execute(
+        sa.select(ZipDistrict.zip5, sa.func.min(ZipDistrict.district_code))
+        .group_by(ZipDistrict.zip5)
+        .having(sa.func.count() == 1)
+    )
+    return [zip5 for zip5, code in rows if code in served][:limit]

@@ -21,17 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import p50_p95, seeded_app, timed_ms  # noqa: E402
+from bench.common import log_a_call, p50_p95, seeded_app, single_district_zips, timed_ms  # noqa: E402
 from constituent.extensions import db  # noqa: E402
 from constituent.models import (  # noqa: E402
     Category,
     Constituent,
     ContactKind,
     ContactPoint,
-    District,
     Role,
     User,
-    ZipDistrict,
 )
 from constituent.services import auth  # noqa: E402
 
@@ -69,18 +67,7 @@ def main() -> None:
             .limit(500)
         ).all()
         n_people = db.session.scalar(sa.select(sa.func.count()).select_from(Constituent))
-        served = [d.code for d in db.session.scalars(sa.select(District))]
-        single = (
-            db.session.execute(
-                sa.select(ZipDistrict.zip5)
-                .where(ZipDistrict.district_code.in_(served))
-                .group_by(ZipDistrict.zip5)
-                .having(sa.func.count() == 1)
-                .limit(50)
-            )
-            .scalars()
-            .all()
-        )
+        single = single_district_zips()
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         db.session.remove()
 
@@ -106,23 +93,7 @@ def main() -> None:
 
     def log_call() -> None:
         n = next(counter)
-        response = client.post(
-            "/intake/",
-            data={
-                "csrf_token": token,
-                "first_name": "Bench",
-                "last_name": f"Caller{n}",
-                "phone": f"(518) 555-{n % 10000:04d}",
-                "street": f"{n} Main Street",
-                "city": "Plattsburgh",
-                "zip5": rng.choice(single),
-                "category_id": category_id,
-                "subject": "Retirement check stopped",
-                "channel": "phone",
-                "priority": "routine",
-                "description": "Caller says the Social Security payment stopped last month.",
-            },
-        )
+        response = log_a_call(client, token, n, rng.choice(single), category_id)
         assert response.status_code == 302, response.status_code
 
     print(

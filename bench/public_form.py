@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import p50_p95, seeded_app, timed_ms  # noqa: E402
+from bench.common import log_a_call, p50_p95, seeded_app, single_district_zips, timed_ms  # noqa: E402
 from constituent.extensions import db  # noqa: E402
-from constituent.models import Category, District, Role, User, ZipDistrict  # noqa: E402
+from constituent.models import Category, Role, User  # noqa: E402
 from constituent.services import auth, office, public_demo  # noqa: E402
 
 PASSWORD = "benchmark password for intake"
@@ -63,17 +63,7 @@ def main() -> None:
         user.password_hash = auth.hash_password(PASSWORD)
         db.session.commit()
         email = user.email
-        served = [d.code for d in db.session.scalars(sa.select(District))]
-        # ZIPs wholly inside one served district (a split ZIP would ask intake which).
-        single = [
-            zip5
-            for zip5, code in db.session.execute(
-                sa.select(ZipDistrict.zip5, sa.func.min(ZipDistrict.district_code))
-                .group_by(ZipDistrict.zip5)
-                .having(sa.func.count() == 1)
-            )
-            if code in served
-        ][:50]
+        single = single_district_zips()
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         public_id = db.session.scalar(
             sa.select(Category.id).where(Category.name == "Social Security")
@@ -102,23 +92,7 @@ def main() -> None:
 
     def log_call() -> None:
         n = next(counter)
-        response = staff.post(
-            "/intake/",
-            data={
-                "csrf_token": staff_token,
-                "first_name": "Bench",
-                "last_name": f"Caller{n}",
-                "phone": f"(518) 555-{n % 10000:04d}",
-                "street": f"{n} Main Street",
-                "city": "Plattsburgh",
-                "zip5": rng.choice(single),
-                "category_id": category_id,
-                "subject": "Retirement check stopped",
-                "channel": "phone",
-                "priority": "routine",
-                "description": "Caller says the Social Security payment stopped last month.",
-            },
-        )
+        response = log_a_call(staff, staff_token, n, rng.choice(single), category_id)
         errors = re.findall(r"usa-error-message[^>]*>([^<]+)", response.get_data(as_text=True))
         assert response.status_code == 302, (response.status_code, errors)
 

@@ -139,7 +139,7 @@ def test_a_known_constituent_is_suggested_by_intakes_rules_never_merged(client, 
     db.session.commit()
     client.login(office.intake.email)
     page = client.get(url(signed)).get_data(as_text=True)
-    assert f'value="{known.id}"' in page and "matches on" in page and "phone" in page
+    assert f'value="{known.id}"' in page and "Matches on" in page and "phone" in page
     assert count(Constituent) == 1  # only suggested
     response = accept(client, signed, constituent_id=str(known.id))
     assert response.status_code == 302
