@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -18,6 +20,18 @@ from constituent.extensions import db  # noqa: E402
 from constituent.services import demo  # noqa: E402
 
 WORK = Path(tempfile.gettempdir()) / "constituent-bench"
+# The staff member the request benches sign in as, and the token they read from each form.
+PASSWORD = "benchmark password for intake"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def request_bench_arguments(doc: str | None) -> argparse.Namespace:
+    """--scale (of the demo office), --runs (per kind of request) and --database."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--scale", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file in /tmp)")
+    return parser.parse_args()
 
 
 def database_url(name: str, scale: int, database: str | None) -> str:

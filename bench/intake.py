@@ -11,7 +11,6 @@ and p95 over --runs requests of each kind and the ratio to the reference; assert
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import sys
@@ -21,7 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import log_a_call, p50_p95, seeded_app, single_district_zips, timed_ms  # noqa: E402
+from bench.common import (  # noqa: E402
+    CSRF_RE,
+    PASSWORD,
+    log_a_call,
+    p50_p95,
+    request_bench_arguments,
+    seeded_app,
+    single_district_zips,
+    timed_ms,
+)
 from constituent.extensions import db  # noqa: E402
 from constituent.models import (  # noqa: E402
     Category,
@@ -33,16 +41,9 @@ from constituent.models import (  # noqa: E402
 )
 from constituent.services import auth  # noqa: E402
 
-PASSWORD = "benchmark password for intake"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file in /tmp)")
-    args = parser.parse_args()
+    args = request_bench_arguments(__doc__)
     app = seeded_app("intake", args.scale, args.database, WTF_CSRF_ENABLED=True)
 
     @app.route("/__bench__/select1")

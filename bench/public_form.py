@@ -14,7 +14,6 @@ each public POST to the intake POST; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import sys
@@ -24,22 +23,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import log_a_call, p50_p95, seeded_app, single_district_zips, timed_ms  # noqa: E402
+from bench.common import (  # noqa: E402
+    CSRF_RE,
+    PASSWORD,
+    log_a_call,
+    p50_p95,
+    request_bench_arguments,
+    seeded_app,
+    single_district_zips,
+    timed_ms,
+)
 from constituent.extensions import db  # noqa: E402
 from constituent.models import Category, Role, User  # noqa: E402
 from constituent.services import auth, office, public_demo  # noqa: E402
 
-PASSWORD = "benchmark password for intake"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file in /tmp)")
-    args = parser.parse_args()
+    args = request_bench_arguments(__doc__)
     app = seeded_app(
         "intake",
         args.scale,
