@@ -30,14 +30,13 @@ from constituent.models import (
     Language,
     OnlineRequest,
     PrivacyRelease,
-    ReleaseState,
     RequestMethod,
     RequestStatus,
     SignatureMethod,
     User,
 )
 from constituent.models.constituents import ContactMethod
-from constituent.services import audit, clock, constituents, intake, permissions, timeline
+from constituent.services import audit, clock, constituents, intake, permissions, releases, timeline
 from constituent.services.constituents import Match
 from constituent.services.errors import Conflict, DomainError, Forbidden, NotFound
 from constituent.services.intake import MAX_DESCRIPTION, MAX_SUBJECT, CallDetails
@@ -262,32 +261,24 @@ def _record_release(request: OnlineRequest, case: Case, user: User) -> PrivacyRe
         signature_method=SignatureMethod.CASES_ACT,
         received_at=request.signed_at,
         attachment=copy,
-        recorded_by_id=user.id,
-        agencies=list(request.release_agencies),
     )
     db.session.add(release)
-    case.release_state = ReleaseState.RECEIVED
     version = request.release_version
-    names = ", ".join(a.acronym or a.name for a in request.release_agencies) or "no agency"
-    timeline.add_event(
-        case,
-        EventKind.RELEASE,
-        f"Privacy release received: signed {signed_on:%b %-d, %Y} on the online help form "
-        f"(electronic, CASES Act), typed name “{request.signed_name}”, "
-        f"“{version.template.name}” version {version.number}, covering {names}.",
-        author=user,
-        data={
-            "action": "received",
-            "agency_ids": [a.id for a in request.release_agencies],
-            "attachment_id": copy.id if copy is not None else None,
-            "online_request": request.reference,
-        },
-    )
-    db.session.flush()
     detail = f"online request {request.reference}"
     if copy is not None:
         detail += f", attachment {copy.id}"
-    audit.record("release_received", "case", case.number, detail=detail, user=user)
+    releases.mark_received(
+        case,
+        release,
+        list(request.release_agencies),
+        how=(
+            f"on the online help form (electronic, CASES Act), typed name "
+            f"“{request.signed_name}”, “{version.template.name}” version {version.number}"
+        ),
+        by=user,
+        detail=detail,
+        data={"online_request": request.reference},
+    )
     return release
 
 

@@ -127,27 +127,49 @@ def record_received(
     release.signature_method = signature_method
     release.received_at = utcnow()
     release.attachment = attachment
+    mark_received(
+        case,
+        release,
+        agencies,
+        how=f"({signature_method.label.lower()})",
+        by=by,
+        detail=f"attachment {attachment.id}",
+    )
+    return release
+
+
+def mark_received(
+    case: Case,
+    release: PrivacyRelease,
+    agencies: list[Agency],
+    *,
+    how: str,
+    by: User,
+    detail: str,
+    data: dict[str, object] | None = None,
+) -> None:
+    """The release on file for these agencies (signed ``how``): the case's release state, its
+    timeline entry and the audit line. Every way a release arrives ends here (a scanned form,
+    the online help form), so the referral gate sees one kind of record."""
     release.recorded_by_id = by.id
     release.agencies = sorted(agencies, key=lambda a: a.name)
     case.release_state = ReleaseState.RECEIVED
-    names = ", ".join(a.acronym or a.name for a in release.agencies)
+    names = ", ".join(a.acronym or a.name for a in release.agencies) or "no agency"
+    signed = _format(release.signed_on) if release.signed_on else "on an unknown day"
     timeline.add_event(
         case,
         EventKind.RELEASE,
-        f"Privacy release received: signed {_format(signed_on)} "
-        f"({signature_method.label.lower()}), covering {names}.",
+        f"Privacy release received: signed {signed} {how}, covering {names}.",
         author=by,
         data={
             "action": "received",
             "agency_ids": [a.id for a in release.agencies],
-            "attachment_id": attachment.id,
+            "attachment_id": release.attachment.id if release.attachment else None,
+            **(data or {}),
         },
     )
     db.session.flush()
-    audit.record(
-        "release_received", "case", case.number, detail=f"attachment {attachment.id}", user=by
-    )
-    return release
+    audit.record("release_received", "case", case.number, detail=detail, user=by)
 
 
 def mark_not_needed(case: Case, *, by: User, note: str | None = None) -> None:
