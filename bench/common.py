@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -125,3 +126,16 @@ def single_district_zips(limit: int = 50) -> list[str]:
         .having(sa.func.count() == 1)
     )
     return [zip5 for zip5, code in rows if code in served][:limit]
+
+
+def intake_signed_in(app: Flask, email: str) -> tuple[Any, str]:
+    """A test client signed in as ``email`` (its password set to PASSWORD) and the token of
+    its log-a-call form."""
+    client = app.test_client()
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    signed_in = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed_in.status_code == 302, "benchmark sign-in failed"
+    page = client.get("/intake/").get_data(as_text=True)
+    return client, CSRF_RE.search(page).group(1)  # type: ignore[union-attr]

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    CSRF_RE,
     PASSWORD,
+    intake_signed_in,
     log_a_call,
     p50_p95,
     request_bench_arguments,
@@ -72,14 +72,7 @@ def main() -> None:
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         db.session.remove()
 
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = CSRF_RE.search(page).group(1)
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, "benchmark sign-in failed"
-    token = CSRF_RE.search(client.get("/intake/").get_data(as_text=True)).group(1)
+    client, token = intake_signed_in(app, email)
 
     def reference() -> None:
         assert client.get("/__bench__/select1").status_code == 200

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    CSRF_RE,
     PASSWORD,
+    intake_signed_in,
     log_a_call,
     p50_p95,
     request_bench_arguments,
@@ -72,13 +72,7 @@ def main() -> None:
         )
         db.session.remove()
 
-    staff = app.test_client()
-    token = CSRF_RE.search(staff.get("/login").get_data(as_text=True)).group(1)
-    signed_in = staff.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert signed_in.status_code == 302, "benchmark sign-in failed"
-    staff_token = CSRF_RE.search(staff.get("/intake/").get_data(as_text=True)).group(1)
+    staff, staff_token = intake_signed_in(app, email)
 
     resident = app.test_client()
     form_url = f"/help/request?category={public_id}"
