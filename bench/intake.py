@@ -20,16 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    PASSWORD,
-    intake_signed_in,
-    log_a_call,
-    p50_p95,
-    request_bench_arguments,
-    seeded_app,
-    single_district_zips,
-    timed_ms,
-)
+from bench import common  # noqa: E402
 from constituent.extensions import db  # noqa: E402
 from constituent.models import (  # noqa: E402
     Category,
@@ -43,8 +34,8 @@ from constituent.services import auth  # noqa: E402
 
 
 def main() -> None:
-    args = request_bench_arguments(__doc__)
-    app = seeded_app("intake", args.scale, args.database, WTF_CSRF_ENABLED=True)
+    args = common.request_bench_arguments(__doc__)
+    app = common.seeded_app("intake", args.scale, args.database, WTF_CSRF_ENABLED=True)
 
     @app.route("/__bench__/select1")
     def select1():  # type: ignore[no-untyped-def]
@@ -54,7 +45,7 @@ def main() -> None:
     rng = random.Random(42)  # noqa: S311
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.role == Role.INTAKE))
-        user.password_hash = auth.hash_password(PASSWORD)
+        user.password_hash = auth.hash_password(common.PASSWORD)
         db.session.commit()
         email = user.email
         people = db.session.execute(
@@ -68,11 +59,11 @@ def main() -> None:
             .limit(500)
         ).all()
         n_people = db.session.scalar(sa.select(sa.func.count()).select_from(Constituent))
-        single = single_district_zips()
+        single = common.single_district_zips()
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         db.session.remove()
 
-    client, token = intake_signed_in(app, email)
+    client, token = common.intake_signed_in(app, email)
 
     def reference() -> None:
         assert client.get("/__bench__/select1").status_code == 200
@@ -87,18 +78,18 @@ def main() -> None:
 
     def log_call() -> None:
         n = next(counter)
-        response = log_a_call(client, token, n, rng.choice(single), category_id)
+        response = common.log_a_call(client, token, n, rng.choice(single), category_id)
         assert response.status_code == 302, response.status_code
 
     print(
         f"\nIntake benchmark: {n_people:,} constituents, {args.runs} requests each "
         f"({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]})"
     )
-    ref = p50_p95(timed_ms(reference, args.runs))
+    ref = common.p50_p95(common.timed_ms(reference, args.runs))
     print(f"{'request':<28}{'p50 ms':>9}{'p95 ms':>9}{'p50 ×ref':>10}{'p95 ×ref':>10}")
     print(f"{'SELECT 1 (reference)':<28}{ref[0]:>9.2f}{ref[1]:>9.2f}{1:>10.1f}{1:>10.1f}")
     for label, fn in (("constituent look-up", lookup), ("log a call (POST)", log_call)):
-        p50, p95 = p50_p95(timed_ms(fn, args.runs))
+        p50, p95 = common.p50_p95(common.timed_ms(fn, args.runs))
         print(f"{label:<28}{p50:>9.2f}{p95:>9.2f}{p50 / ref[0]:>10.1f}{p95 / ref[1]:>10.1f}")
 
 

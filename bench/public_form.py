@@ -23,16 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    PASSWORD,
-    intake_signed_in,
-    log_a_call,
-    p50_p95,
-    request_bench_arguments,
-    seeded_app,
-    single_district_zips,
-    timed_ms,
-)
+from bench import common  # noqa: E402
 from constituent.extensions import db  # noqa: E402
 from constituent.models import Category, Role, User  # noqa: E402
 from constituent.services import auth, office, public_demo  # noqa: E402
@@ -41,8 +32,8 @@ HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="
 
 
 def main() -> None:
-    args = request_bench_arguments(__doc__)
-    app = seeded_app(
+    args = common.request_bench_arguments(__doc__)
+    app = common.seeded_app(
         "intake",
         args.scale,
         args.database,
@@ -62,17 +53,17 @@ def main() -> None:
         # A database seeded before the public form existed gets its public categories here.
         public_demo.ensure_public_form(office.profile().legislator or "the office")
         user = db.session.scalar(sa.select(User).where(User.role == Role.INTAKE))
-        user.password_hash = auth.hash_password(PASSWORD)
+        user.password_hash = auth.hash_password(common.PASSWORD)
         db.session.commit()
         email = user.email
-        single = single_district_zips()
+        single = common.single_district_zips()
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         public_id = db.session.scalar(
             sa.select(Category.id).where(Category.name == "Social Security")
         )
         db.session.remove()
 
-    staff, staff_token = intake_signed_in(app, email)
+    staff, staff_token = common.intake_signed_in(app, email)
 
     resident = app.test_client()
     form_url = f"/help/request?category={public_id}"
@@ -88,7 +79,7 @@ def main() -> None:
 
     def log_call() -> None:
         n = next(counter)
-        response = log_a_call(staff, staff_token, n, rng.choice(single), category_id)
+        response = common.log_a_call(staff, staff_token, n, rng.choice(single), category_id)
         errors = re.findall(r"usa-error-message[^>]*>([^<]+)", response.get_data(as_text=True))
         assert response.status_code == 302, (response.status_code, errors)
 
@@ -117,15 +108,21 @@ def main() -> None:
         f"\nPublic form benchmark: demo office at scale {args.scale}, {args.runs} requests each "
         f"({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]})"
     )
-    ref = p50_p95(timed_ms(reference, args.runs))
+    ref = common.p50_p95(common.timed_ms(reference, args.runs))
     head = f"{'request':<36}{'p50 ms':>9}{'p95 ms':>9}{'p50 ×ref':>10}{'p95 ×ref':>10}"
     print(head + f"{'p50 ×intake':>13}{'p95 ×intake':>13}")
     print(f"{'SELECT 1 (reference)':<36}{ref[0]:>9.2f}{ref[1]:>9.2f}{1:>10.1f}{1:>10.1f}")
-    intake = p50_p95(timed_ms(log_call, args.runs))
+    intake = common.p50_p95(common.timed_ms(log_call, args.runs))
     rows = [
         ("staff: log a call (POST)", intake),
-        ("public: ask, release signed (POST)", p50_p95(timed_ms(lambda: ask(True), args.runs))),
-        ("public: ask, no release (POST)", p50_p95(timed_ms(lambda: ask(False), args.runs))),
+        (
+            "public: ask, release signed (POST)",
+            common.p50_p95(common.timed_ms(lambda: ask(True), args.runs)),
+        ),
+        (
+            "public: ask, no release (POST)",
+            common.p50_p95(common.timed_ms(lambda: ask(False), args.runs)),
+        ),
     ]
     for label, (p50, p95) in rows:
         print(
