@@ -45,6 +45,10 @@ def _start_rank(item: pytest.Item) -> int:
     )
 
 
+# tryfirst: xdist's own hook turns the xdist_group mark into the "@browser" suffix of each node
+# id that --dist loadgroup schedules by; marked after it, the browser tests were spread over
+# both workers (two live servers and two Chromiums at once, and order-dependent failures).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith("tests/e2e/"):
