@@ -149,13 +149,14 @@ class UI:
         page = self.page
         page.wait_for_load_state("load")  # type: ignore[attr-defined]
         self.visited.append(page.url)  # type: ignore[attr-defined]
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
-        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
-        page.screenshot(
-            path=str(SCREENSHOTS / f"{slug}-{self.shots:02d}.png"),  # type: ignore[attr-defined]
-            full_page=True,
-        )
+        if os.environ.get("CONSTITUENT_SCREENSHOTS", "1") != "0":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+            page.screenshot(
+                path=str(SCREENSHOTS / f"{slug}-{self.shots:02d}.png"),  # type: ignore[attr-defined]
+                full_page=True,
+            )
         assert not self.csp_errors, f"Content-Security-Policy violations: {self.csp_errors}"
         if not page.evaluate("typeof window.axe !== 'undefined'"):  # type: ignore[attr-defined]
             # Served from the page's own origin (intercepted below) so the CSP allows it.
