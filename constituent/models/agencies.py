@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, CreatedAt, Timestamped, link_table, str_enum
+from constituent.models.base import Base, CreatedAt, Timestamped, WordsEnum, link_table, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.categories import Category
     from constituent.models.districts import District
 
 
-class AgencyLevel(enum.StrEnum):
+class AgencyLevel(WordsEnum):
     FEDERAL = "federal"
     STATE = "state"
     COUNTY = "county"
     CITY = "city"
     NONPROFIT = "nonprofit"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
 
 agency_categories = link_table(

@@ -35,14 +35,10 @@ OPEN_STATUSES = (
 )
 
 
-class Priority(enum.StrEnum):
+class Priority(WordsEnum):
     ROUTINE = "routine"
     EXPEDITE = "expedite"
     EMERGENCY = "emergency"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
     @property
     def rank(self) -> int:
