@@ -14,11 +14,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from constituent import create_app  # noqa: E402
 from constituent.extensions import db  # noqa: E402
-from constituent.services import demo  # noqa: E402
+from constituent.models import District, Role, User, ZipDistrict  # noqa: E402
+from constituent.services import auth, demo  # noqa: E402
 
 WORK = Path(tempfile.gettempdir()) / "constituent-bench"
 # The staff member the request benches sign in as, and the token they read from each form.
@@ -73,6 +75,29 @@ def seeded_app(name: str, scale: int, database: str | None = None, **config: obj
     return app
 
 
+def request_bench_app(scale: int, database: str | None, **config: object) -> Flask:
+    """The seeded office as the request benches post to it (CSRF on), with the reference
+    route ``/__bench__/select1``: one ``SELECT 1`` through the same stack."""
+    app = seeded_app("intake", scale, database, WTF_CSRF_ENABLED=True, **config)
+
+    @app.route("/__bench__/select1")
+    def select1() -> str:
+        db.session.execute(sa.text("SELECT 1")).scalar()
+        return "1"
+
+    return app
+
+
+def intake_staff_email() -> str:
+    """The intake staff member the request benches sign in as, their password set to PASSWORD
+    (committed; call inside an app context)."""
+    user = db.session.scalar(sa.select(User).where(User.role == Role.INTAKE))
+    assert user is not None, "the demo office has no intake staff"
+    user.password_hash = auth.hash_password(PASSWORD)
+    db.session.commit()
+    return user.email
+
+
 def timed_ms(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
     """Milliseconds of ``runs`` calls of ``fn`` after ``warmup`` untimed ones."""
     for _ in range(warmup):
@@ -115,10 +140,6 @@ def log_a_call(client: object, token: str, n: int, zip5: str, category_id: int) 
 def single_district_zips(limit: int = 50) -> list[str]:
     """ZIPs wholly inside one served district (a ZIP split with any other district, served or
     not, makes log a call ask which, and the timed post would be refused)."""
-    import sqlalchemy as sa
-
-    from constituent.models import District, ZipDistrict
-
     served = set(db.session.scalars(sa.select(District.code)))
     rows = db.session.execute(
         sa.select(ZipDistrict.zip5, sa.func.min(ZipDistrict.district_code))

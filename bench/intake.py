@@ -27,27 +27,15 @@ from constituent.models import (  # noqa: E402
     Constituent,
     ContactKind,
     ContactPoint,
-    Role,
-    User,
 )
-from constituent.services import auth  # noqa: E402
 
 
 def main() -> None:
     args = common.request_bench_arguments(__doc__)
-    app = common.seeded_app("intake", args.scale, args.database, WTF_CSRF_ENABLED=True)
-
-    @app.route("/__bench__/select1")
-    def select1():  # type: ignore[no-untyped-def]
-        db.session.execute(sa.text("SELECT 1")).scalar()
-        return "1"
-
+    app = common.request_bench_app(args.scale, args.database)
     rng = random.Random(42)  # noqa: S311
     with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.role == Role.INTAKE))
-        user.password_hash = auth.hash_password(common.PASSWORD)
-        db.session.commit()
-        email = user.email
+        email = common.intake_staff_email()
         people = db.session.execute(
             sa.select(Constituent.first_name, Constituent.last_name, ContactPoint.value)
             .join(

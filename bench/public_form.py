@@ -25,37 +25,26 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench import common  # noqa: E402
 from constituent.extensions import db  # noqa: E402
-from constituent.models import Category, Role, User  # noqa: E402
-from constituent.services import auth, office, public_demo  # noqa: E402
+from constituent.models import Category  # noqa: E402
+from constituent.services import office, public_demo  # noqa: E402
 
 HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 
 
 def main() -> None:
     args = common.request_bench_arguments(__doc__)
-    app = common.seeded_app(
-        "intake",
+    app = common.request_bench_app(
         args.scale,
         args.database,
-        WTF_CSRF_ENABLED=True,
         PUBLIC_FORM_MIN_SECONDS=0,
         PUBLIC_FORM_LIMIT_PER_ADDRESS="1000000 per minute",
         PUBLIC_FORM_LIMIT_PER_EMAIL="1000000 per minute",
     )
-
-    @app.route("/__bench__/select1")
-    def select1():  # type: ignore[no-untyped-def]
-        db.session.execute(sa.text("SELECT 1")).scalar()
-        return "1"
-
     rng = random.Random(42)  # noqa: S311
     with app.app_context():
         # A database seeded before the public form existed gets its public categories here.
         public_demo.ensure_public_form(office.profile().legislator or "the office")
-        user = db.session.scalar(sa.select(User).where(User.role == Role.INTAKE))
-        user.password_hash = auth.hash_password(common.PASSWORD)
-        db.session.commit()
-        email = user.email
+        email = common.intake_staff_email()
         single = common.single_district_zips()
         category_id = db.session.scalar(sa.select(Category.id).order_by(Category.id))
         public_id = db.session.scalar(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -35,6 +36,20 @@ def needed(key: str) -> InputRequired:
     return InputRequired(message=_l(MESSAGES[key]))
 
 
+def limited(
+    label: LazyString,
+    key: str,
+    *,
+    required: bool = False,
+    field: type[StringField] = StringField,
+    **attrs: object,
+) -> StringField:
+    """A field the resident types, kept to the service's ``LIMITS[key]`` characters here and
+    in the browser (``maxlength``); ``required`` when the service refuses it empty."""
+    validators = [needed(key), most(LIMITS[key])] if required else [most(LIMITS[key])]
+    return field(label, validators=validators, render_kw={**attrs, "maxlength": LIMITS[key]})
+
+
 class HelpForm(FlaskForm):
     """One page, in sections: the problem, the resident, how to reach them, the release."""
 
@@ -48,41 +63,26 @@ class HelpForm(FlaskForm):
         _l("Or write the name of the agency or office"),
         validators=[most(LIMITS["agency_named"])],
     )
-    what_happened = TextAreaField(
-        _l("What happened?"),
-        validators=[needed("what_happened"), most(LIMITS["what_happened"])],
-        render_kw={"rows": 6, "maxlength": LIMITS["what_happened"]},
+    what_happened = limited(
+        _l("What happened?"), "what_happened", required=True, rows=6, field=TextAreaField
     )
-    tried = TextAreaField(
-        _l("What have you already tried? (if anything)"),
-        validators=[most(LIMITS["tried"])],
-        render_kw={"rows": 4, "maxlength": LIMITS["tried"]},
+    tried = limited(
+        _l("What have you already tried? (if anything)"), "tried", rows=4, field=TextAreaField
     )
-    first_name = StringField(
-        _l("First name"),
-        validators=[needed("first_name"), most(LIMITS["first_name"])],
-        render_kw={"autocomplete": "given-name", "maxlength": LIMITS["first_name"]},
-    )
-    last_name = StringField(
-        _l("Last name"),
-        validators=[needed("last_name"), most(LIMITS["last_name"])],
-        render_kw={"autocomplete": "family-name", "maxlength": LIMITS["last_name"]},
-    )
-    address_line1 = StringField(
+    first_name = limited(_l("First name"), "first_name", required=True, autocomplete="given-name")
+    last_name = limited(_l("Last name"), "last_name", required=True, autocomplete="family-name")
+    address_line1 = limited(
         _l("Street address"),
-        validators=[needed("address_line1"), most(LIMITS["address_line1"])],
-        render_kw={"autocomplete": "address-line1", "maxlength": LIMITS["address_line1"]},
+        "address_line1",
+        required=True,
+        autocomplete="address-line1",
     )
-    address_line2 = StringField(
+    address_line2 = limited(
         _l("Apartment, unit or floor (if any)"),
-        validators=[most(LIMITS["address_line2"])],
-        render_kw={"autocomplete": "address-line2", "maxlength": LIMITS["address_line2"]},
+        "address_line2",
+        autocomplete="address-line2",
     )
-    city = StringField(
-        _l("City or town"),
-        validators=[needed("city"), most(LIMITS["city"])],
-        render_kw={"autocomplete": "address-level2", "maxlength": LIMITS["city"]},
-    )
+    city = limited(_l("City or town"), "city", required=True, autocomplete="address-level2")
     state = SelectField(
         _l("State"),
         choices=choices([("", "-")] + [(s, s) for s in STATES]),
@@ -99,16 +99,8 @@ class HelpForm(FlaskForm):
             "maxlength": LIMITS["zip_code"],
         },
     )
-    phone = StringField(
-        _l("Phone number"),
-        validators=[most(LIMITS["phone"])],
-        render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": LIMITS["phone"]},
-    )
-    email = StringField(
-        _l("Email address"),
-        validators=[most(LIMITS["email"])],
-        render_kw={"autocomplete": "email", "inputmode": "email", "maxlength": LIMITS["email"]},
-    )
+    phone = limited(_l("Phone number"), "phone", autocomplete="tel", inputmode="tel")
+    email = limited(_l("Email address"), "email", autocomplete="email", inputmode="email")
     preferred_contact = RadioField(
         _l("How should we contact you?"),
         choices=choices(
@@ -121,25 +113,16 @@ class HelpForm(FlaskForm):
         validators=[needed("preferred_contact")],
         validate_choice=False,
     )
-    contact_times = StringField(
-        _l("When is a good time to reach you? (if it matters)"),
-        validators=[most(LIMITS["contact_times"])],
-        render_kw={"maxlength": LIMITS["contact_times"]},
+    contact_times = limited(
+        _l("When is a good time to reach you? (if it matters)"), "contact_times"
     )
-    claim_number = StringField(
-        _l("Claim or case number"),
-        validators=[most(LIMITS["claim_number"])],
-        render_kw={"autocomplete": "off", "maxlength": LIMITS["claim_number"]},
-    )
-    a_number = StringField(
-        _l("A-number (Alien Registration Number)"),
-        validators=[most(LIMITS["a_number"])],
-        render_kw={"autocomplete": "off", "maxlength": LIMITS["a_number"]},
-    )
-    ssn_last4 = StringField(
+    claim_number = limited(_l("Claim or case number"), "claim_number", autocomplete="off")
+    a_number = limited(_l("A-number (Alien Registration Number)"), "a_number", autocomplete="off")
+    ssn_last4 = limited(
         _l("Last 4 numbers of your Social Security number"),
-        validators=[most(LIMITS["ssn_last4"])],
-        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
+        "ssn_last4",
+        autocomplete="off",
+        inputmode="numeric",
     )
     release_version = HiddenField(validators=[Optional(), Length(max=12)])
     attest = BooleanField(
@@ -151,11 +134,7 @@ class HelpForm(FlaskForm):
     consent = BooleanField(
         _l("I agree to the release above, and I sign it by typing my name below.")
     )
-    signed_name = StringField(
-        _l("Type your full name to sign"),
-        validators=[most(LIMITS["signed_name"])],
-        render_kw={"autocomplete": "name", "maxlength": LIMITS["signed_name"]},
-    )
+    signed_name = limited(_l("Type your full name to sign"), "signed_name", autocomplete="name")
     # A field people never see: a bot that fills it is refused without being told.
     website = StringField(
         _l("Leave this empty"),

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import enum
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, link_table, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, Timestamped, WordsEnum, link_table, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.categories import Category
     from constituent.models.districts import District
 
 
-class AgencyLevel(enum.StrEnum):
+class AgencyLevel(WordsEnum):
     FEDERAL = "federal"
     STATE = "state"
     COUNTY = "county"
     CITY = "city"
     NONPROFIT = "nonprofit"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
 
 agency_categories = link_table(
@@ -33,7 +27,7 @@ agency_categories = link_table(
 )
 
 
-class Agency(Base):
+class Agency(Timestamped, Base):
     """A government agency or nonprofit the office refers residents' concerns to."""
 
     __tablename__ = "agencies"
@@ -47,8 +41,6 @@ class Agency(Base):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -67,7 +59,7 @@ class Agency(Base):
         return f"<Agency {self.acronym or self.name}>"
 
 
-class AgencyContact(Base):
+class AgencyContact(CreatedAt, Base):
     """A liaison at an agency."""
 
     __tablename__ = "agency_contacts"
@@ -82,12 +74,11 @@ class AgencyContact(Base):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     notes: Mapped[str | None] = mapped_column(sa.String(2000))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="contacts")
 
 
-class RoutingRule(Base):
+class RoutingRule(CreatedAt, Base):
     """Category (optionally district) → suggested agency, contact and follow-up interval."""
 
     __tablename__ = "routing_rules"
@@ -104,7 +95,6 @@ class RoutingRule(Base):
     )
     follow_up_days: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     category: Mapped[Category] = relationship()
     district: Mapped[District | None] = relationship()

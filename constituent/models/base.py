@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -74,6 +74,18 @@ class Base(DeclarativeBase):
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+class CreatedAt:
+    """A row that keeps when it was made (UTC)."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Timestamped(CreatedAt):
+    """A row that keeps when it was made and when it last changed (UTC)."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 def link_table(name: str, *keys: tuple[str, str]) -> sa.Table:

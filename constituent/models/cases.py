@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, WordsEnum, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, Timestamped, WordsEnum, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.categories import Category
@@ -35,14 +35,10 @@ OPEN_STATUSES = (
 )
 
 
-class Priority(enum.StrEnum):
+class Priority(WordsEnum):
     ROUTINE = "routine"
     EXPEDITE = "expedite"
     EMERGENCY = "emergency"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
     @property
     def rank(self) -> int:
@@ -93,7 +89,7 @@ class ReleaseState(WordsEnum):
     NOT_NEEDED = "not_needed"
 
 
-class Case(Base):
+class Case(Timestamped, Base):
     """A constituent's concern, from the call to the outcome."""
 
     __tablename__ = "cases"
@@ -136,8 +132,6 @@ class Case(Base):
     # The case's id in the system it was imported from: a re-run updates, never duplicates.
     external_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -204,7 +198,7 @@ class EventKind(WordsEnum):
     SYSTEM = "system"
 
 
-class TimelineEvent(Base):
+class TimelineEvent(CreatedAt, Base):
     """An append-only entry on a case's timeline. Corrections are new entries."""
 
     __tablename__ = "timeline_events"
@@ -217,13 +211,12 @@ class TimelineEvent(Base):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="events")
     author: Mapped[User | None] = relationship()
 
 
-class FollowUp(Base):
+class FollowUp(CreatedAt, Base):
     """A dated task on a case for a staffer."""
 
     __tablename__ = "follow_ups"
@@ -238,7 +231,6 @@ class FollowUp(Base):
     due_on: Mapped[date]
     description: Mapped[str] = mapped_column(sa.String(500))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     completion_note: Mapped[str | None] = mapped_column(sa.String(2000))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, utcnow
+from constituent.models.base import Base, CreatedAt
 
 
-class Category(Base):
+class Category(CreatedAt, Base):
     """What the resident needs help with."""
 
     __tablename__ = "categories"
@@ -28,7 +26,6 @@ class Category(Base):
     public_blurb_es: Mapped[str | None] = mapped_column(sa.String(200))
     # The agency identifiers the public form asks for here: IdentifierKind values, comma-separated.
     asks_identifiers: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

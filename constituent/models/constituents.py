@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, Timestamped, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.cases import Case
@@ -28,7 +28,7 @@ class ContactMethod(enum.StrEnum):
     TEXT = "text"
 
 
-class Constituent(Base):
+class Constituent(Timestamped, Base):
     """A resident. A merged-away record keeps ``merged_into_id`` so old links still resolve."""
 
     __tablename__ = "constituents"
@@ -73,8 +73,6 @@ class Constituent(Base):
     )
     merged_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -112,7 +110,7 @@ class Constituent(Base):
         return f"<Constituent {self.id} {self.full_name}>"
 
 
-class ContactPoint(Base):
+class ContactPoint(CreatedAt, Base):
     """A phone number or email address of a constituent."""
 
     __tablename__ = "contact_points"
@@ -128,12 +126,11 @@ class ContactPoint(Base):
     normalized: Mapped[str] = mapped_column(sa.String(254))
     label: Mapped[str | None] = mapped_column(sa.String(40))
     is_primary: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     constituent: Mapped[Constituent] = relationship(back_populates="contact_points")
 
 
-class HouseholdMember(Base):
+class HouseholdMember(CreatedAt, Base):
     """Someone in the constituent's household (optionally a constituent record too)."""
 
     __tablename__ = "household_members"
@@ -147,7 +144,6 @@ class HouseholdMember(Base):
     member_constituent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("constituents.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     constituent: Mapped[Constituent] = relationship(
         back_populates="household", foreign_keys=[constituent_id]

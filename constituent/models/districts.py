@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, utcnow
+from constituent.models.base import Base, CreatedAt, utcnow
 from constituent.models.users import user_districts
 
 if TYPE_CHECKING:
     from constituent.models.users import User
 
 
-class District(Base):
+class District(CreatedAt, Base):
     """A legislative district served by this deployment, e.g. ``NY-12``."""
 
     __tablename__ = "districts"
@@ -28,7 +28,6 @@ class District(Base):
     legislator_name: Mapped[str | None] = mapped_column(sa.String(120))
     # A deactivated district keeps its cases and history but takes no new ones.
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(secondary=user_districts, back_populates="districts")
 

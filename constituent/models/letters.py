@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, Timestamped, str_enum
 
 
 class LetterKind(enum.StrEnum):
@@ -17,7 +16,7 @@ class LetterKind(enum.StrEnum):
     CLOSING = "closing"
 
 
-class LetterTemplate(Base):
+class LetterTemplate(Timestamped, Base):
     """A Jinja (sandboxed) letter body with merge fields; admins edit them."""
 
     __tablename__ = "letter_templates"
@@ -30,13 +29,11 @@ class LetterTemplate(Base):
     active: Mapped[bool] = mapped_column(default=True)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
 
-class Letter(Base):
+class Letter(CreatedAt, Base):
     """A letter rendered for a case (kept as rendered, recorded on the timeline)."""
 
     __tablename__ = "letters"
@@ -52,4 +49,3 @@ class Letter(Base):
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, WordsEnum, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.cases import Case
@@ -64,17 +64,12 @@ class InboundMessage(Base):
         return "Structure damaged: shown as received." in self.reading_lines
 
 
-class AttachmentOutcome(enum.StrEnum):
+class AttachmentOutcome(WordsEnum):
     """What became of one attachment of an imported message."""
 
     KEPT = "kept"  # stored through the upload checks (PDF, PNG or JPEG within the size limit)
     SKIPPED = "skipped"  # a type the office does not keep
     REFUSED = "refused"  # an accepted type, but over the size limit
-
-    @property
-    def label(self) -> str:
-        """'Kept', 'Skipped', 'Refused'."""
-        return self.value.capitalize()
 
 
 class InboundAttachment(Base):

@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, utcnow
+from constituent.models.base import Base, CreatedAt
 
 
-class Notification(Base):
+class Notification(CreatedAt, Base):
     """A message for one user, e.g. 'Case C-1042 was assigned to you'."""
 
     __tablename__ = "notifications"
@@ -21,5 +21,4 @@ class Notification(Base):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(40))
     message: Mapped[str] = mapped_column(sa.String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, Timestamped, str_enum
 
 
 class Body(enum.StrEnum):
@@ -41,7 +40,7 @@ class Body(enum.StrEnum):
         }[self.value]
 
 
-class OfficeSettings(Base):
+class OfficeSettings(Timestamped, Base):
     """The office's settings, changed on the admin Office page (a single row)."""
 
     __tablename__ = "office_settings"
@@ -57,8 +56,6 @@ class OfficeSettings(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64))
     # Prefixed to 7-digit local phone numbers; without it such numbers are refused.
     default_area_code: Mapped[str | None] = mapped_column(sa.String(3))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Two admins saving the Office page at once: the second is refused (services.versions).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

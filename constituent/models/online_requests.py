@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from constituent.crypto import EncryptedText
-from constituent.models.base import Base, WordsEnum, link_table, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, WordsEnum, link_table, str_enum, utcnow
 
 if TYPE_CHECKING:
     from constituent.models.agencies import Agency
@@ -89,7 +89,7 @@ online_request_agencies = link_table(
 )
 
 
-class ReleaseTemplate(Base):
+class ReleaseTemplate(CreatedAt, Base):
     """A privacy-release wording an admin maintains for one or more agencies. Its text lives in
     numbered versions: a signed release keeps the exact version the resident read."""
 
@@ -98,7 +98,6 @@ class ReleaseTemplate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agencies: Mapped[list[Agency]] = relationship(
         secondary=release_template_agencies, order_by="Agency.name"
@@ -108,7 +107,7 @@ class ReleaseTemplate(Base):
     )
 
 
-class ReleaseTemplateVersion(Base):
+class ReleaseTemplateVersion(CreatedAt, Base):
     """One version of a release's wording, in English and Spanish. Never edited: a change is a
     new version."""
 
@@ -123,7 +122,6 @@ class ReleaseTemplateVersion(Base):
     text_en: Mapped[str] = mapped_column(sa.Text)
     text_es: Mapped[str] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template: Mapped[ReleaseTemplate] = relationship(back_populates="versions")
 
@@ -204,7 +202,7 @@ class OnlineRequest(Base):
         return f"<OnlineRequest {self.reference} {self.status.value}>"
 
 
-class AgencyIdentifier(Base):
+class AgencyIdentifier(CreatedAt, Base):
     """An identifier an agency finds the resident's file by, kept on the case encrypted, shown
     to staff masked until an audited reveal, and deleted a set number of days after the case
     closes (CONSTITUENT_IDENTIFIER_RETENTION_DAYS)."""
@@ -216,4 +214,3 @@ class AgencyIdentifier(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[IdentifierKind] = mapped_column(str_enum(IdentifierKind, 16))
     value: Mapped[str] = mapped_column(EncryptedText)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, utcnow
+from constituent.models.base import Base, CreatedAt
 
 
-class PasswordLink(Base):
+class PasswordLink(CreatedAt, Base):
     """A link an admin had emailed to an account: it sets a password once, before it expires.
     A newer link (or a use) ends it; the secret itself is never stored."""
 
@@ -22,6 +22,5 @@ class PasswordLink(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()  # used, or replaced by a newer link

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, Timestamped, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.agencies import Agency, AgencyContact
@@ -39,7 +39,7 @@ class ResponseOutcome(enum.StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
-class Referral(Base):
+class Referral(Timestamped, Base):
     """The case sent to an agency contact, awaiting the agency's answer."""
 
     __tablename__ = "referrals"
@@ -68,8 +68,6 @@ class Referral(Base):
     responded_on: Mapped[date | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -81,7 +79,7 @@ class Referral(Base):
     )
 
 
-class AgencyResponse(Base):
+class AgencyResponse(CreatedAt, Base):
     """What the agency answered: received date, channel, full text and outcome."""
 
     __tablename__ = "agency_responses"
@@ -96,6 +94,5 @@ class AgencyResponse(Base):
     outcome: Mapped[ResponseOutcome] = mapped_column(str_enum(ResponseOutcome, 24))
     inbound_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id"))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     referral: Mapped[Referral] = relationship(back_populates="responses")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, link_table, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, link_table, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.agencies import Agency
@@ -48,7 +48,7 @@ class SignatureMethod(enum.StrEnum):
         }[self.value]
 
 
-class Attachment(Base):
+class Attachment(CreatedAt, Base):
     """A file kept outside static/, served only to users who may see its case."""
 
     __tablename__ = "attachments"
@@ -63,7 +63,6 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StoredFileChunk(Base):
@@ -82,7 +81,7 @@ privacy_release_agencies = link_table(
 )
 
 
-class PrivacyRelease(Base):
+class PrivacyRelease(CreatedAt, Base):
     """The resident's Privacy Act consent for a case: requested, then received."""
 
     __tablename__ = "privacy_releases"
@@ -96,7 +95,6 @@ class PrivacyRelease(Base):
     received_at: Mapped[datetime | None]
     attachment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id"))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="releases")
     attachment: Mapped[Attachment | None] = relationship()

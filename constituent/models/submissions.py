@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from constituent.models.base import Base, utcnow
+from constituent.models.base import Base, CreatedAt
 
 KEY_LENGTH = 64
 
 
-class SubmissionKey(Base):
+class SubmissionKey(CreatedAt, Base):
     """A create form's one-time key, claimed by the first post, and the address it created."""
 
     __tablename__ = "submission_keys"
@@ -23,4 +21,3 @@ class SubmissionKey(Base):
     key: Mapped[str] = mapped_column(sa.String(KEY_LENGTH))
     # Filled in the same transaction as the creation, so a committed key always has it.
     created_url: Mapped[str] = mapped_column(sa.String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from constituent.models.base import Base, link_table, str_enum, utcnow
+from constituent.models.base import Base, CreatedAt, link_table, str_enum
 
 if TYPE_CHECKING:
     from constituent.models.districts import District
@@ -40,7 +40,7 @@ user_districts = link_table(
 )
 
 
-class User(Base):
+class User(CreatedAt, Base):
     """A member of staff who signs in."""
 
     __tablename__ = "users"
@@ -55,7 +55,6 @@ class User(Base):
     mail_triage: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Bumped on sign-out, password change and disabling: every older session stops working.
     session_epoch: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 

@@ -78,6 +78,24 @@ def _open(chart_id: str, title: str, description: str, height: int) -> list[str]
     ]
 
 
+def _text(content: str, **attributes: object) -> str:
+    """An SVG ``<text>`` holding ``content`` (already escaped), its attributes in the order
+    given (``text_anchor`` is written ``text-anchor``)."""
+    written = " ".join(f'{name.replace("_", "-")}="{value}"' for name, value in attributes.items())
+    return f"<text {written}>{content}</text>"
+
+
+def _axis_title(words: str, left: float, right: float, height: int) -> str:
+    """The bold title under the x axis, centred between ``left`` and ``right``."""
+    return _text(
+        escape(words),
+        x=f"{(left + right) / 2:.1f}",
+        y=height - 8,
+        text_anchor="middle",
+        font_weight=700,
+    )
+
+
 def _empty(chart_id: str, title: str, description: str, empty_text: str) -> Markup:
     height = 160
     parts = _open(chart_id, title, f"{description} {empty_text}.".strip(), height)
@@ -86,8 +104,14 @@ def _empty(chart_id: str, title: str, description: str, empty_text: str) -> Mark
         f'stroke="{AXIS}" stroke-dasharray="4 4"/>'
     )
     parts.append(
-        f'<text x="{WIDTH / 2}" y="{height / 2 + 6}" text-anchor="middle" '
-        f'font-size="18" font-weight="700">{escape(empty_text)}</text>'
+        _text(
+            escape(empty_text),
+            x=WIDTH / 2,
+            y=height / 2 + 6,
+            text_anchor="middle",
+            font_size=18,
+            font_weight=700,
+        )
     )
     parts.append("</svg>")
     # Every text piece is escaped above.
@@ -129,7 +153,7 @@ def _legend(chart_id: str, series: Sequence[Series], y: int, line: bool) -> str:
                 f'fill="{_fill(chart_id, i)}" stroke="{colour}" stroke-width="1.5"/>'
             )
             x += 20
-        parts.append(f'<text x="{x}" y="{y}">{escape(s.name)}</text>')
+        parts.append(_text(escape(s.name), x=x, y=y))
         x += 16 + int(7.2 * len(s.name))
     return "".join(parts)
 
@@ -161,13 +185,18 @@ def _y_axis(ticks: list[float], frame: _Frame, y_label: str) -> list[str]:
     for t in ticks:
         y = bottom - (bottom - top) * t / span
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(t)}</text>')
+        parts.append(_text(_num(t), x=left - 6, y=f"{y + 4:.1f}", text_anchor="end"))
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{AXIS}"/>')
     mid = (top + bottom) / 2
     parts.append(
-        f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {mid:.1f})">{escape(y_label)}</text>'
+        _text(
+            escape(y_label),
+            x=14,
+            y=f"{mid:.1f}",
+            text_anchor="middle",
+            transform=f"rotate(-90 14 {mid:.1f})",
+        )
     )
     return parts
 
@@ -183,13 +212,8 @@ def _x_labels(labels: Sequence[str], frame: _Frame, x_label: str, height: int) -
             f'<tspan x="{x:.1f}" dy="{0 if j == 0 else 13}">{escape(line)}</tspan>'
             for j, line in enumerate(lines)
         )
-        parts.append(
-            f'<text y="{bottom + 16}" text-anchor="middle" font-size="{size}">{tspans}</text>'
-        )
-    parts.append(
-        f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-        f'font-weight="700">{escape(x_label)}</text>'
-    )
+        parts.append(_text(tspans, y=bottom + 16, text_anchor="middle", font_size=size))
+    parts.append(_axis_title(x_label, left, right, height))
     return parts
 
 
@@ -203,10 +227,16 @@ def _bars(chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
             value = s.values[i]
             x = frame.left + group * i + group * 0.15 + bar * k
             if value is None:
+                x_at, y_at = f"{x + bar / 2:.1f}", f"{frame.bottom - 4:.1f}"
                 parts.append(
-                    f'<text x="{x + bar / 2:.1f}" y="{frame.bottom - 4:.1f}" text-anchor="end" '
-                    f'font-size="11" transform="rotate(-90 {x + bar / 2:.1f} '
-                    f'{frame.bottom - 4:.1f})">{WITHHELD}</text>'
+                    _text(
+                        WITHHELD,
+                        x=x_at,
+                        y=y_at,
+                        text_anchor="end",
+                        font_size=11,
+                        transform=f"rotate(-90 {x_at} {y_at})",
+                    )
                 )
                 continue
             h = frame.height_of(value)
@@ -217,8 +247,13 @@ def _bars(chart_id: str, series: Sequence[Series], frame: _Frame) -> list[str]:
             )
             if bar >= 22:
                 parts.append(
-                    f'<text x="{x + bar / 2:.1f}" y="{frame.bottom - h - 4:.1f}" '
-                    f'text-anchor="middle" font-size="11">{_num(value)}</text>'
+                    _text(
+                        _num(value),
+                        x=f"{x + bar / 2:.1f}",
+                        y=f"{frame.bottom - h - 4:.1f}",
+                        text_anchor="middle",
+                        font_size=11,
+                    )
                 )
     return parts
 
@@ -331,14 +366,13 @@ def hbar_chart(
     for t in ticks:
         x = left + (right - left) * t / span
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_num(t)}</text>')
+        parts.append(_text(_num(t), x=f"{x:.1f}", y=bottom + 16, text_anchor="middle"))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + row * i
         w = 0 if value is None else (right - left) * value / span
         short = label if len(label) <= 32 else label[:31] + "…"
         parts.append(
-            f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
-            f"{escape(short)}</text>"
+            _text(escape(short), x=left - 8, y=f"{y + row / 2 + 4:.1f}", text_anchor="end")
         )
         if value is not None:
             parts.append(
@@ -346,15 +380,11 @@ def hbar_chart(
                 f'fill="{SERIES_COLOURS[0]}"/>'
             )
         text = WITHHELD if value is None else _num(value)
-        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row / 2 + 4:.1f}">{text}</text>')
+        parts.append(_text(text, x=f"{left + w + 4:.1f}", y=f"{y + row / 2 + 4:.1f}"))
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{AXIS}"/>')
+    parts.append(_axis_title(x_label, left, right, height))
     parts.append(
-        f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-        f'font-weight="700">{escape(x_label)}</text>'
-    )
-    parts.append(
-        f'<text x="8" y="{top - 4 if top > 14 else 12}" font-weight="700" '
-        f'font-size="11">{escape(y_label)}</text>'
+        _text(escape(y_label), x=8, y=top - 4 if top > 14 else 12, font_weight=700, font_size=11)
     )
     parts.append("</svg>")
     # Every text piece is escaped above.

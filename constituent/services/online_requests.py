@@ -29,12 +29,18 @@ from constituent.models import (
     Language,
     OnlineRequest,
     PreferredContact,
-    ReleaseTemplate,
     ReleaseTemplateVersion,
     User,
     utcnow,
 )
-from constituent.services import addresses, constituents, notifications, permissions, routing
+from constituent.services import (
+    addresses,
+    constituents,
+    notifications,
+    permissions,
+    release_templates,
+    routing,
+)
 from constituent.services import districts as district_service
 from constituent.services.errors import DomainError
 from constituent.services.permissions import Capability
@@ -206,20 +212,10 @@ def asked_identifiers(category: Category) -> list[IdentifierKind]:
     return [kind for kind in IdentifierKind if kind.value in asked]
 
 
-def _active_templates() -> list[ReleaseTemplate]:
-    return list(
-        db.session.scalars(
-            sa.select(ReleaseTemplate)
-            .where(ReleaseTemplate.active.is_(True))
-            .order_by(ReleaseTemplate.id)
-        )
-    )
-
-
 def agency_choices() -> list[Agency]:
     """Agencies a resident may name from the list: those an active release template covers."""
     seen: dict[int, Agency] = {}
-    for template in _active_templates():
+    for template in release_templates.active_templates():
         for agency in template.agencies:
             if agency.active:
                 seen.setdefault(agency.id, agency)
@@ -249,7 +245,7 @@ def release_offer(agency: Agency | None) -> ReleaseOffer | None:
     sign here; staff ask for one as they do today)."""
     if agency is None:
         return None
-    for template in _active_templates():
+    for template in release_templates.active_templates():
         if any(a.id == agency.id for a in template.agencies) and template.versions:
             return ReleaseOffer(version=template.versions[-1], agencies=[agency])
     return None

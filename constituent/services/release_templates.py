@@ -25,6 +25,17 @@ def all_templates() -> list[ReleaseTemplate]:
     )
 
 
+def active_templates() -> list[ReleaseTemplate]:
+    """The templates residents are offered, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ReleaseTemplate)
+            .where(ReleaseTemplate.active.is_(True))
+            .order_by(ReleaseTemplate.id)
+        )
+    )
+
+
 def get_template(template_id: int) -> ReleaseTemplate:
     found = db.session.get(ReleaseTemplate, template_id)
     if found is None:

@@ -58,21 +58,8 @@ def _accept_form(item: OnlineRequest, posted: bool = False) -> AcceptForm:
     if posted:
         form = AcceptForm()
     else:
-        details = online_review.call_details(item)
-        form = AcceptForm(
-            formdata=None,
-            first_name=details.first_name,
-            last_name=details.last_name,
-            phone=details.phone,
-            email=details.email,
-            street=details.street,
-            street2=details.street2,
-            city=details.city,
-            state=details.state,
-            zip5=details.zip5,
-            category_id=details.category_id,
-            subject=details.subject,
-        )
+        # Every field named as in CallDetails starts from what the resident sent.
+        form = AcceptForm(formdata=None, obj=online_review.call_details(item))
     form.category_id.choices = new_case_page.category_choices()
     return form
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -106,29 +107,42 @@ def edit_district(district_id: int) -> ResponseReturnValue:
     )
 
 
+class _Switchable(NamedTuple):
+    """A kind of reference record an admin activates or deactivates: what names one in the
+    message, its service's ``set_active(record, active, by=...)``, the page to return to."""
+
+    name: Callable[[Any], str]
+    set_active: Callable[..., None]
+    endpoint: str
+
+
+_SWITCHABLE: dict[type[District] | type[Category], _Switchable] = {
+    District: _Switchable(
+        lambda d: d.code, district_service.set_district_active, "admin.districts"
+    ),
+    Category: _Switchable(lambda c: c.name, category_service.set_active, "reference.categories"),
+}
+
+
 def _set_active(
-    record: District | Category,
-    name: str,
-    change: str,
-    set_active: Callable[..., None],
-    endpoint: str,
+    model: type[District] | type[Category], ident: int, change: str
 ) -> ResponseReturnValue:
-    """Activate or deactivate (``change``) a district or a category by its service's
-    ``set_active(record, active, by=...)``, said by ``name``; then to ``endpoint``."""
+    """Activate or deactivate (``change``) the district or category ``ident``; then back to
+    its list."""
+    confirm_post()
+    record: District | Category = db.session.get(model, ident) or abort(404)
+    kind = _SWITCHABLE[model]
     return boundary.act(
-        lambda: set_active(record, change == "activate", by=boundary.current_staff()),
-        lambda: f"{name} is {'active' if record.active else 'deactivated'}.",
-        url_for(endpoint),
+        lambda: kind.set_active(record, change == "activate", by=boundary.current_staff()),
+        lambda: f"{kind.name(record)} is {'active' if record.active else 'deactivated'}.",
+        url_for(kind.endpoint),
     )
 
 
 @bp.route("/districts/<int:district_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_district_active(district_id: int, change: str) -> ResponseReturnValue:
-    confirm_post()
-    district = db.session.get(District, district_id) or abort(404)
-    set_active = district_service.set_district_active
-    return _set_active(district, district.code, change, set_active, "admin.districts")
+    return _set_active(District, district_id, change)
 
 
 @bp.route("/zips/new", methods=["POST"])
@@ -360,10 +374,7 @@ def merge_category(category_id: int) -> ResponseReturnValue:
 @bp.route("/categories/<int:category_id>/<any(deactivate, activate):change>", methods=["POST"])
 @capability_required(Capability.ADMINISTER)
 def set_category_active(category_id: int, change: str) -> ResponseReturnValue:
-    confirm_post()
-    item = db.session.get(Category, category_id) or abort(404)
-    set_active = category_service.set_active
-    return _set_active(item, item.name, change, set_active, "reference.categories")
+    return _set_active(Category, category_id, change)
 
 
 @bp.route("/categories/<int:category_id>/public", methods=["POST"])
@@ -465,6 +476,23 @@ def _template_page(
     )
 
 
+def _change_template(
+    template: ReleaseTemplate,
+    form: FlaskForm,
+    change: Callable[[], Any],
+    message: Callable[[Any], str],
+) -> ResponseReturnValue | None:
+    """``boundary.submit`` of a change to ``template``, then back to its page saying
+    ``message(what change answered)``; None when refused (the form carries the error)."""
+    return boundary.submit(
+        form,
+        change,
+        lambda done: boundary.saved(
+            message(done), url_for("reference.release_template", release_template_id=template.id)
+        ),
+    )
+
+
 @bp.get("/release-templates/<int:release_template_id>")
 @capability_required(Capability.ADMINISTER)
 def release_template(release_template_id: int) -> ResponseReturnValue:
@@ -478,17 +506,16 @@ def release_template_version(release_template_id: int) -> ResponseReturnValue:
     """A new version of the wording."""
     template = template_service.get_template(release_template_id)
     form = VersionForm()
-    done = boundary.submit(
+    return _change_template(
+        template,
         form,
         lambda: template_service.add_version(
             template, form.text_en.data or "", form.text_es.data or "", by=boundary.current_staff()
         ),
-        lambda version: boundary.saved(
-            f"Version {version.number} of {template.name} is what residents read from now on.",
-            url_for("reference.release_template", release_template_id=template.id),
+        lambda version: (
+            f"Version {version.number} of {template.name} is what residents read from now on."
         ),
-    )
-    return done or (_template_page(template, version_form=form), 422)
+    ) or (_template_page(template, version_form=form), 422)
 
 
 @bp.post("/release-templates/<int:release_template_id>/agencies")
@@ -498,19 +525,16 @@ def release_template_agencies(release_template_id: int) -> ResponseReturnValue:
     template = template_service.get_template(release_template_id)
     form = AgenciesForm()
     _agency_choices(form)
-    done = boundary.submit(
+    return _change_template(
+        template,
         form,
         lambda: template_service.set_agencies(
             template,
             releases.agencies_by_id(list(form.agencies.data or [])),
             by=boundary.current_staff(),
         ),
-        lambda _: boundary.saved(
-            f"{template.name} now covers {', '.join(a.label for a in template.agencies)}.",
-            url_for("reference.release_template", release_template_id=template.id),
-        ),
-    )
-    return done or (_template_page(template, agencies_form=form), 422)
+        lambda _: f"{template.name} now covers {', '.join(a.label for a in template.agencies)}.",
+    ) or (_template_page(template, agencies_form=form), 422)
 
 
 @bp.post("/release-templates/<int:release_template_id>/<any(deactivate, activate):change>")
