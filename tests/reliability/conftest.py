@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.reliability import harness
 pytestmark = pytest.mark.reliability
 
 SECRET = "reliability-test-secret-key-0123456789abcdef"
+REDIS_URL = os.environ.get("CONSTITUENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @dataclass
@@ -103,3 +105,22 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             db.session.remove()
             db.engine.dispose()
         yield Deployment(env=env, url=url, instance=instance, staff=staff, category_id=category_id)
+
+
+@pytest.fixture()
+def redis_prefix():  # type: ignore[no-untyped-def]
+    """A key prefix of this run's own in Redis, deleted afterwards."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"constituent-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(f"*{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -135,27 +135,58 @@ class Browser:
     def request_bytes(
         self, method: str, path: str, data: dict | None = None
     ) -> tuple[int, dict[str, str], bytes]:
+        if data is None:
+            return self.send(method, path)
+        body = urllib.parse.urlencode(data, doseq=True).encode()
+        return self.send(method, path, body, "application/x-www-form-urlencoded")
+
+    def send(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=self.timeout)
         headers = {
             **self.headers,
             "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
         }
-        body = None
-        if data is not None:
-            body = urllib.parse.urlencode(data, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-            body = response.read()
+            answer = response.read()
             for header in response.headers.get_all("Set-Cookie") or []:
                 cookie = SimpleCookie()
                 cookie.load(header)
                 for key, morsel in cookie.items():
                     self.cookies[key] = morsel.value
-            return response.status, dict(response.headers), body
+            return response.status, dict(response.headers), answer
         finally:
             conn.close()
+
+    def post_files(
+        self, path: str, data: dict, files: dict[str, tuple[str, bytes]], token_from: str
+    ) -> tuple[int, dict[str, str], str]:
+        """A multipart form post: ``files`` maps a field to (filename, content)."""
+        data = {**data, "csrf_token": self.token(token_from)}
+        boundary = "constituent" + os.urandom(8).hex()
+        parts: list[bytes] = []
+        for name, values in data.items():
+            for value in values if isinstance(values, list) else [values]:
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                    f"{value}\r\n".encode()
+                )
+        for name, (filename, content) in files.items():
+            head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            )
+            parts.append(head.encode() + content + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        status, headers, raw = self.send(
+            "POST", path, body, f"multipart/form-data; boundary={boundary}"
+        )
+        return status, headers, raw.decode("utf-8", "replace")
 
     def token(self, path: str) -> str:
         status, _, text = self.request("GET", path)

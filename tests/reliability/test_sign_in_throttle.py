@@ -4,9 +4,7 @@ from another address. Production refuses per-worker counters with several worker
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections import Counter
 
 import pytest
@@ -15,30 +13,11 @@ import sqlalchemy as sa
 from constituent.extensions import db
 from constituent.models import AuditEvent
 from tests import factories
+from tests.reliability.conftest import REDIS_URL
 from tests.reliability.harness import Browser, Server, report_line
 
-REDIS_URL = os.environ.get("CONSTITUENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PARALLEL = 12
 LIMIT = 5
-
-
-@pytest.fixture()
-def redis_prefix():  # type: ignore[no-untyped-def]
-    """A key prefix of this run's own in Redis, deleted afterwards."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    prefix = f"constituent-test-{uuid.uuid4().hex[:12]}"
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(f"*{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def wrong_try(server: Server, email: str, address: str) -> int:
