@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from constituent.models.base import Base, utcnow
@@ -27,3 +29,44 @@ class SearchQueue(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     record_id: Mapped[int]
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# PostgreSQL types with a plain stand-in on SQLite, where the table exists but stays empty
+# (the postgres search backend refuses to start on SQLite).
+_TSVECTOR = postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite")
+_IDS = postgresql.ARRAY(sa.Integer()).with_variant(sa.Text(), "sqlite")
+
+
+class SearchDocument(Base):
+    """One searchable record for the postgres search backend (``kind`` as in SearchQueue).
+
+    Written in the same transaction as the change that it follows (search/postgres.py):
+    ``words`` holds the English-stemmed text, the same text unstemmed (prefixes, spelling
+    suggestions) and the filter values as ``name=value`` lexemes, behind one GIN index. The
+    other columns are what permissions, facets, dates and sorting need.
+    """
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        sa.Index("ix_search_documents_words", "words", postgresql_using="gin"),
+        sa.Index("ix_search_documents_kind_opened", "kind", "opened_ts"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    words: Mapped[str] = mapped_column(_TSVECTOR)
+    subject: Mapped[str] = mapped_column(sa.Text(), default="")
+    body: Mapped[str] = mapped_column(sa.Text(), default="")
+    district_id: Mapped[int | None]
+    confidential: Mapped[bool] = mapped_column(default=False)
+    assignee_id: Mapped[int | None]
+    opened_by_id: Mapped[int | None]
+    district: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[str | None] = mapped_column(sa.String(32))
+    category: Mapped[str | None] = mapped_column(sa.String(120))
+    agencies: Mapped[Any] = mapped_column(_IDS, nullable=True)
+    opened: Mapped[int | None]
+    closed: Mapped[int | None]
+    opened_ts: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+    activity_ts: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+    stamp: Mapped[str] = mapped_column(sa.String(40), default="")
