@@ -2,6 +2,8 @@
 
     python bench/search.py --scale 100            # 40,000 cases per 100: --scale 500 = 200,000
     python bench/search.py --scale 5 --queries 200 --workdir /tmp/search-bench
+    python bench/search.py --scale 20 --backend postgres \
+        --database-url postgresql://postgres@127.0.0.1:5432/bench   # PostgreSQL beside Whoosh
 
 Seeds (or reuses) a database with `flask demo seed --scale N` in --workdir (SQLite there, or
 --database-url for PostgreSQL), rewrites the timeline notes with generated text of realistic
@@ -553,6 +555,52 @@ def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) 
     return rows
 
 
+def measure_postgres(app, supervisor, queries: dict[str, list[tuple]]) -> list[dict]:
+    """p50/p95 per query kind for the postgres backend, the same work as Whoosh's: permitted
+    matches counted, four facets, the top 20 (ts_headline for the highlights kind)."""
+    from constituent.search import postgres
+    from constituent.search import query as search_query
+
+    rows = []
+    for kind in KINDS:
+        times, totals = [], []
+        for q in queries[kind]:
+            text, sort = whoosh_text(kind, q)
+            parsed = search_query.parse(text)
+
+            def run(parsed=parsed, sort=sort, kind=kind, totals=totals) -> None:
+                found = postgres.case_page(
+                    supervisor, parsed, sort, highlights=kind == "with highlights (20)"
+                )
+                totals.append(found.total if found is not None else 0)
+
+            times.append(timed(run))
+        p50, p95 = percentiles(times)
+        rows.append(
+            {"kind": kind, "pg_p50": p50, "pg_p95": p95, "median_hits": statistics.median(totals)}
+        )
+    return rows
+
+
+def print_postgres(whoosh_rows: list[dict], pg_rows: list[dict], seconds: float, docs: int) -> None:
+    """PostgreSQL beside Whoosh, per query kind, on the same queries."""
+    header = (
+        f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'PG p50':>8} {'p95':>8} "
+        f"{'PG/Whoosh p95':>13} {'median hits':>11}"
+    )
+    print_table(
+        header,
+        (
+            f"{w['kind']:<24} {w['whoosh_p50']:>8.1f}ms {w['whoosh_p95']:>6.1f}ms "
+            f"{p['pg_p50']:>6.1f}ms {p['pg_p95']:>6.1f}ms "
+            f"{p['pg_p95'] / w['whoosh_p95'] if w['whoosh_p95'] else 0:>12.2f}x "
+            f"{p['median_hits']:>11,.0f}"
+            for w, p in zip(whoosh_rows, pg_rows, strict=True)
+        ),
+    )
+    print(f"PostgreSQL search documents rebuilt in {seconds:.1f}s ({docs:,} documents)")
+
+
 def measure_full_page(app, supervisor, queries: dict[str, list[tuple]]) -> tuple[float, float]:
     """The whole results page's search (SQL check of the page, sections, highlights)."""
     from constituent.search import searching
@@ -806,6 +854,13 @@ def main() -> None:
     )
     parser.add_argument("--vocabulary", type=int, default=30000)
     parser.add_argument(
+        "--backend",
+        choices=["whoosh", "postgres"],
+        default="whoosh",
+        help="postgres: also time the postgres search backend on the same queries (needs "
+        "--database-url postgresql://...) and print it beside Whoosh",
+    )
+    parser.add_argument(
         "--skip-reindex", action="store_true", help="reuse the index already built in --workdir"
     )
     parser.add_argument(
@@ -814,6 +869,8 @@ def main() -> None:
         help="only the people section's timings (counts over constituent_scope), per user",
     )
     args = parser.parse_args()
+    if args.backend == "postgres" and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--backend postgres needs --database-url postgresql://...")
 
     env = environment(args)
     os.environ.update({k: v for k, v in env.items() if k.startswith("CONSTITUENT_")})
@@ -887,6 +944,21 @@ def main() -> None:
         page_p50, page_p95 = measure_full_page(app, supervisor, queries)
     search_index(app).close()
 
+    pg_rows: list[dict] = []
+    pg_seconds, pg_docs = 0.0, 0
+    if args.backend == "postgres":
+        from constituent.search import postgres
+
+        say("Rebuilding the PostgreSQL search documents ...")
+        with app.app_context():
+            started = time.perf_counter()
+            pg_docs = sum(postgres.reindex(app).counts.values())
+            pg_seconds = time.perf_counter() - started
+            say(f"Running {args.queries} queries of each kind on PostgreSQL (warm-up first) ...")
+            supervisor = db.session.merge(supervisor)
+            measure_postgres(app, supervisor, {k: v[:10] for k, v in queries.items()})
+            pg_rows = measure_postgres(app, supervisor, queries)
+
     say("Timing saves and how soon they are findable ...")
     saves = measure_saves(app, supervisor, args.saves)
     say("Measuring a serving process's memory ...")
@@ -917,6 +989,9 @@ def main() -> None:
         f"{'(cases + people + agencies sections, SQL check, highlights)':>0}"
     )
     print()
+    if pg_rows:
+        print_postgres(rows, pg_rows, pg_seconds, pg_docs)
+        print()
     print_people(people_rows)
     print()
     if rebuild is not None:

@@ -225,7 +225,7 @@ def check(app: Flask, repair: bool = False, progress: Progress | None = None) ->
     with Session(db.engine) as session, session.begin():
         for kind in INDEX_NAMES:
             stored = dict(
-                session.execute(sa.select(D.record_id, D.stamp).where(D.kind == kind)).tuples()
+                session.execute(sa.select(D.record_id, D.stamp).where(D.kind == kind)).all()
             )
             fresh: dict[int, str] = {}
             total = documents.count(session, kind)
@@ -514,33 +514,71 @@ def _order(sort: str, rank: Any | None) -> list[Any]:
     return [column.desc(), D.record_id.desc()]
 
 
-def _cases(user: User, parsed: Parsed, text: str, sort: str, page: int, outcome: Outcome) -> None:
+@dataclass
+class CasePage:
+    """The database's answer for one page: permitted matches counted, facets, and the page's
+    (case id, highlighted subject, highlighted passages) in order."""
+
+    where: Any
+    total: int = 0
+    page: int = 1
+    pages: int = 0
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: list[tuple[int, str | None, str | None]] = field(default_factory=list)
+
+
+def case_page(
+    user: User, parsed: Parsed, sort: str = "relevance", page: int = 1, highlights: bool = True
+) -> CasePage | None:
+    """Match, filter by permission, count, facet and pick one page (None: the search uses a
+    filter cases lack)."""
     matched = match_where(parsed, "cases", user.id)
     if matched is None:
-        return
+        return None
     where = sa.and_(matched, scope_where(case_search_scope(user, Action.VIEW)))
-    results = CaseResults()
+    found = CasePage(where=where, total=_count(where))
+    if not found.total:
+        return found
+    found.pages = min(MAX_PAGE, math.ceil(found.total / PER_PAGE))
+    found.page = max(1, min(page, found.pages))
+    found.facets = _facets(where)
+    rank = rank_query(parsed)
+    # The page's rows are picked first; only they are highlighted.
+    ids = list(
+        db.session.scalars(
+            sa.select(D.record_id)
+            .where(where)
+            .order_by(*_order(sort, rank))
+            .limit(PER_PAGE)
+            .offset((found.page - 1) * PER_PAGE)
+        )
+    )
+    marked: dict[int, tuple[str | None, str | None]] = {}
+    if highlights and ids:
+        shown = rank if rank is not None else sa.cast(sa.literal(""), TSQUERY)
+        for record_id, subject, passages in db.session.execute(
+            sa.select(
+                D.record_id,
+                sa.func.ts_headline(_regconfig("english"), _shielded(D.subject), shown, _WHOLE),
+                sa.func.ts_headline(_regconfig("english"), _shielded(D.body), shown, _HEADLINE),
+            ).where(D.kind == "cases", D.record_id.in_(ids))
+        ):
+            marked[record_id] = (subject, passages)
+    found.rows = [(i, *marked.get(i, (None, None))) for i in ids]
+    return found
+
+
+def _cases(user: User, parsed: Parsed, text: str, sort: str, page: int, outcome: Outcome) -> None:
+    found = case_page(user, parsed, sort, page)
+    if found is None:
+        return
+    results = CaseResults(total=found.total, page=found.page, pages=found.pages)
     outcome.cases = results
-    results.total = _count(where)
-    if not results.total:
+    if not found.total:
         outcome.suggestion = _suggest(user, parsed, text)
         return
-    results.pages = min(MAX_PAGE, math.ceil(results.total / PER_PAGE))
-    results.page = max(1, min(page, results.pages))
-    results.facets = searching._labelled(_facets(where))
-    rank = rank_query(parsed)
-    shown = rank if rank is not None else sa.cast(sa.literal(""), TSQUERY)
-    rows = db.session.execute(
-        sa.select(
-            D.record_id,
-            sa.func.ts_headline(_regconfig("english"), _shielded(D.subject), shown, _WHOLE),
-            sa.func.ts_headline(_regconfig("english"), _shielded(D.body), shown, _HEADLINE),
-        )
-        .where(where)
-        .order_by(*_order(sort, rank))
-        .limit(PER_PAGE)
-        .offset((results.page - 1) * PER_PAGE)
-    ).all()
+    results.facets = searching._labelled(found.facets)
+    rows = found.rows
     ids = [r[0] for r in rows]
     loaded = (
         db.session.scalars(
