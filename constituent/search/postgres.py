@@ -490,21 +490,38 @@ def _count(where: Any) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(D).where(where)) or 0)
 
 
-def _facets(where: Any) -> dict[str, dict[str, int]]:
-    """Per facet, value → permitted matches having it (GROUP BY over the matching rows)."""
-    out: dict[str, dict[str, int]] = {}
-    for name, column in (("district", D.district), ("status", D.status), ("category", D.category)):
-        rows = db.session.execute(
-            sa.select(column, sa.func.count()).where(where).group_by(column)
-        ).all()
-        out[name] = {str(v): int(n) for v, n in rows if v is not None}
-    agency = sa.func.unnest(D.agencies).label("agency")
-    matched = sa.select(agency).where(where).subquery()
-    rows = db.session.execute(
-        sa.select(matched.c.agency, sa.func.count()).group_by(matched.c.agency)
-    ).all()
-    out["agency"] = {str(v): int(n) for v, n in rows}
-    return out
+def _counted(where: Any, with_facets: bool = True) -> tuple[int, dict[str, dict[str, int]]]:
+    """The number of permitted matches and, per facet, value → how many have it: one round
+    trip, the matching rows read once (a CTE) and grouped per facet."""
+    if not with_facets:
+        return _count(where), {}
+    matched = sa.select(D.district, D.status, D.category, D.agencies).where(where).cte("matched")
+    agency = sa.func.unnest(matched.c.agencies).table_valued("value").render_derived(name="agency")
+    parts = [
+        sa.select(sa.literal("total"), sa.null(), sa.func.count()).select_from(matched),
+        *(
+            sa.select(sa.literal(name), sa.cast(column, sa.Text()), sa.func.count()).group_by(
+                column
+            )
+            for name, column in (
+                ("district", matched.c.district),
+                ("status", matched.c.status),
+                ("category", matched.c.category),
+            )
+        ),
+        sa.select(sa.literal("agency"), sa.cast(agency.c.value, sa.Text()), sa.func.count())
+        .select_from(matched)
+        .join(agency, sa.true())
+        .group_by(agency.c.value),
+    ]
+    total = 0
+    facets: dict[str, dict[str, int]] = {name: {} for name, _title in FACETS}
+    for name, value, n in db.session.execute(sa.union_all(*parts)):
+        if name == "total":
+            total = int(n)
+        elif value is not None:
+            facets[name][str(value)] = int(n)
+    return total, facets
 
 
 def _order(sort: str, rank: Any | None) -> list[Any]:
@@ -528,7 +545,12 @@ class CasePage:
 
 
 def case_page(
-    user: User, parsed: Parsed, sort: str = "relevance", page: int = 1, highlights: bool = True
+    user: User,
+    parsed: Parsed,
+    sort: str = "relevance",
+    page: int = 1,
+    highlights: bool = True,
+    with_facets: bool = True,
 ) -> CasePage | None:
     """Match, filter by permission, count, facet and pick one page (None: the search uses a
     filter cases lack)."""
@@ -536,12 +558,12 @@ def case_page(
     if matched is None:
         return None
     where = sa.and_(matched, scope_where(case_search_scope(user, Action.VIEW)))
-    found = CasePage(where=where, total=_count(where))
+    found = CasePage(where=where)
+    found.total, found.facets = _counted(where, with_facets)
     if not found.total:
         return found
     found.pages = min(MAX_PAGE, math.ceil(found.total / PER_PAGE))
     found.page = max(1, min(page, found.pages))
-    found.facets = _facets(where)
     rank = rank_query(parsed)
     # The page's rows are picked first; only they are highlighted.
     ids = list(
