@@ -599,7 +599,7 @@ def _cases(user: User, parsed: Parsed, text: str, sort: str, page: int, outcome:
     if not found.total:
         outcome.suggestion = _suggest(user, parsed, text)
         return
-    results.facets = searching._labelled(found.facets)
+    results.facets = searching.labelled(found.facets)
     rows = found.rows
     ids = [r[0] for r in rows]
     loaded = (
