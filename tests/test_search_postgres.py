@@ -17,7 +17,14 @@ from constituent.models import EventKind, SearchDocument, SearchQueue
 from constituent.services import timeline
 from tests import factories
 from tests.referral_helpers import gen_agency, gen_referral
-from tests.search_support import case_numbers
+from tests.search_support import build, case_numbers, reset_index
+
+
+@pytest.fixture(autouse=True)
+def clean_index(app):
+    reset_index(app)
+    yield
+    reset_index(app)
 
 
 def test_the_postgres_backend_is_refused_on_sqlite(tmp_path):
@@ -97,3 +104,24 @@ def test_reindex_and_check_work_on_postgres(postgres_backend, office, runner):
     assert result.exit_code == 0, result.output
     assert "Rebuilt the PostgreSQL search documents (1 cases" in result.output
     assert case_numbers(office.supervisor, "pens*") != set()
+
+
+def test_common_words_are_searched_as_whoosh_searches_them(app, search_engine, office):
+    """Neither engine has a stop list: a common word alone finds its case, and a phrase's
+    common words must be there (both engines, the same answers)."""
+    with_after = factories.gen_case(
+        office.a,
+        office.category,
+        subject="Pension after death of her husband",
+        description="Called on Monday.",
+    )
+    without = factories.gen_case(
+        office.a, office.category, subject="Pension death benefit", description="Called Monday."
+    )
+    db.session.commit()
+    build(app)
+    assert case_numbers(office.supervisor, "after") == {with_after.number}
+    assert case_numbers(office.supervisor, "her") == {with_after.number}
+    assert case_numbers(office.supervisor, '"pension after death"') == {with_after.number}
+    assert case_numbers(office.supervisor, '"pension death"') == {without.number}
+    assert case_numbers(office.supervisor, "pension -after") == {without.number}

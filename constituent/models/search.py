@@ -31,6 +31,28 @@ class SearchQueue(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# The text search configuration of search_documents: PostgreSQL's English (Snowball stemmer)
+# without its stop list, as Whoosh's analyzer has none: "after" alone finds what it finds there,
+# and "pension after death" is not "pension death". Created with the table (and by migration
+# c8d2e4f6a1b3) on PostgreSQL only.
+TEXT_SEARCH_CONFIG = "constituent_english"
+CREATE_TEXT_SEARCH_CONFIG = """
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'constituent_english_stem') THEN
+    CREATE TEXT SEARCH DICTIONARY constituent_english_stem
+      (TEMPLATE = snowball, Language = english);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'constituent_english') THEN
+    CREATE TEXT SEARCH CONFIGURATION constituent_english (COPY = english);
+    ALTER TEXT SEARCH CONFIGURATION constituent_english
+      ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+      WITH constituent_english_stem;
+  END IF;
+END
+$$;
+"""
+
 # PostgreSQL types with a plain stand-in on SQLite, where the table exists but stays empty
 # (the postgres search backend refuses to start on SQLite).
 _TSVECTOR = postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite")
@@ -70,3 +92,10 @@ class SearchDocument(Base):
     opened_ts: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
     activity_ts: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
     stamp: Mapped[str] = mapped_column(sa.String(40), default="")
+
+
+sa.event.listen(
+    SearchDocument.__table__,
+    "before_create",
+    sa.DDL(CREATE_TEXT_SEARCH_CONFIG).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
+)

@@ -4,7 +4,8 @@ Each case, constituent and agency has one row, written IN THE SAME TRANSACTION a
 (search/queue.py knows what a flush touched; ``write_touched`` builds the documents with
 search/documents.py just before the commit). ``words`` is one tsvector behind a GIN index:
 
-    to_tsvector('english', text)     stemmed words with positions (words, phrases)
+    to_tsvector(english, text)       stemmed words with positions (words, phrases); PostgreSQL's
+                                     English without its stop list (models/search.py)
     || to_tsvector('simple', text)   the same words unstemmed (prefixes, suggestions)
     || array_to_tsvector(tags)       filter values as ``name=value`` lexemes (fields)
 
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from constituent.extensions import db
 from constituent.models import Agency, Case, Constituent, SearchDocument, User
+from constituent.models.search import TEXT_SEARCH_CONFIG
 from constituent.search import documents, searching
 from constituent.search import query as search_query
 from constituent.search.compiler import keywords
@@ -149,8 +151,8 @@ def _row(kind: str, record_id: int, doc: Document) -> dict[str, Any]:
 def _insert() -> sa.Insert:
     text = sa.bindparam("w_text", type_=sa.Text())
     words = (
-        sa.func.to_tsvector(sa.literal_column("'english'::regconfig"), text)
-        .op("||")(sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), text))
+        sa.func.to_tsvector(_regconfig(TEXT_SEARCH_CONFIG), text)
+        .op("||")(sa.func.to_tsvector(_regconfig("simple"), text))
         .op("||")(sa.func.array_to_tsvector(sa.bindparam("w_tags", type_=sa.ARRAY(sa.Text()))))
     )
     return sa.insert(D).values(words=words)
@@ -278,12 +280,16 @@ def _tag(name: str, value: str) -> _Tsq:
     return _Tsq(sa.cast(sa.literal(_lexeme(f"{name}={value}")), TSQUERY))
 
 
+def _english() -> Any:
+    return _regconfig(TEXT_SEARCH_CONFIG)
+
+
 def _regconfig(name: str) -> Any:
     return sa.literal_column(f"'{name}'::regconfig")
 
 
 def _phrase(text: str) -> Any:
-    return sa.func.phraseto_tsquery(_regconfig("english"), sa.literal(text))
+    return sa.func.phraseto_tsquery(_regconfig(TEXT_SEARCH_CONFIG), sa.literal(text))
 
 
 def _tsqs(parts: list[_Compiled]) -> list[Any] | None:
@@ -581,8 +587,8 @@ def case_page(
         for record_id, subject, passages in db.session.execute(
             sa.select(
                 D.record_id,
-                sa.func.ts_headline(_regconfig("english"), _shielded(D.subject), shown, _WHOLE),
-                sa.func.ts_headline(_regconfig("english"), _shielded(D.body), shown, _HEADLINE),
+                sa.func.ts_headline(_english(), _shielded(D.subject), shown, _WHOLE),
+                sa.func.ts_headline(_english(), _shielded(D.body), shown, _HEADLINE),
             ).where(D.kind == "cases", D.record_id.in_(ids))
         ):
             marked[record_id] = (subject, passages)

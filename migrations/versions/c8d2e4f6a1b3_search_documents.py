@@ -19,7 +19,20 @@ TSVECTOR = postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite")
 IDS = postgresql.ARRAY(sa.Integer()).with_variant(sa.Text(), "sqlite")
 
 
+# PostgreSQL's English without its stop list (Whoosh's analyzer has none): see
+# constituent/models/search.py.
+CREATE_TEXT_SEARCH_CONFIG = """
+CREATE TEXT SEARCH DICTIONARY constituent_english_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION constituent_english (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION constituent_english
+  ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+  WITH constituent_english_stem;
+"""
+
+
 def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CREATE_TEXT_SEARCH_CONFIG)
     # Created on SQLite too (plain text columns, never filled) so that the models equal the
     # migrated schema on both; only PostgreSQL's search backend writes it.
     op.create_table(
@@ -57,3 +70,6 @@ def downgrade():
         batch_op.drop_index('ix_search_documents_kind_opened')
 
     op.drop_table('search_documents')
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS constituent_english")
+        op.execute("DROP TEXT SEARCH DICTIONARY IF EXISTS constituent_english_stem")
