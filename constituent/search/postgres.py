@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, joinedload
 
 from constituent.extensions import db
@@ -148,14 +149,20 @@ def _row(kind: str, record_id: int, doc: Document) -> dict[str, Any]:
     return row
 
 
-def _insert() -> sa.Insert:
+def _insert() -> Any:
+    """Insert rows, or update those another transaction wrote meanwhile (two servers saving
+    the same case wait for each other instead of failing on the key)."""
     text = sa.bindparam("w_text", type_=sa.Text())
     words = (
         sa.func.to_tsvector(_regconfig(TEXT_SEARCH_CONFIG), text)
         .op("||")(sa.func.to_tsvector(_regconfig("simple"), text))
         .op("||")(sa.func.array_to_tsvector(sa.bindparam("w_tags", type_=sa.ARRAY(sa.Text()))))
     )
-    return sa.insert(D).values(words=words)
+    stmt = pg_insert(D).values(words=words)
+    columns = [c.name for c in D.__table__.columns if c.name not in ("kind", "record_id")]
+    return stmt.on_conflict_do_update(
+        index_elements=["kind", "record_id"], set_={c: stmt.excluded[c] for c in columns}
+    )
 
 
 def _write(session: Session, kind: str, ids: Iterable[int], tz: ZoneInfo) -> int:
@@ -164,7 +171,9 @@ def _write(session: Session, kind: str, ids: Iterable[int], tz: ZoneInfo) -> int
     if not ids:
         return 0
     docs = documents.build(session, kind, Selection(ids=ids), tz)
-    session.execute(sa.delete(D).where(D.kind == kind, D.record_id.in_(ids)))
+    gone = [i for i in ids if i not in docs]
+    if gone:
+        session.execute(sa.delete(D).where(D.kind == kind, D.record_id.in_(gone)))
     if docs:
         session.execute(_insert(), [_row(kind, i, d) for i, d in docs.items()])
     return len(docs)
