@@ -556,34 +556,57 @@ def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) 
 
 
 def measure_postgres(app, supervisor, queries: dict[str, list[tuple]]) -> list[dict]:
-    """p50/p95 per query kind for the postgres backend, the same work as Whoosh's: permitted
-    matches counted, four facets, the top 20 (ts_headline for the highlights kind)."""
-    from constituent.search import postgres
+    """p50/p95 per query kind for Whoosh and the postgres backend, each query run on both
+    in turn (so that both see the same load on a shared machine), the same work for both:
+    permitted matches counted, four facets, the top 20 (highlighted for the highlights
+    kind: ts_headline on PostgreSQL)."""
+    from constituent.search import engine, postgres, searching
     from constituent.search import query as search_query
+    from constituent.search.documents import decompress
+    from constituent.search.store import search_index
 
+    index = search_index(app)
+    search_engine = engine.current()
     rows = []
     for kind in KINDS:
-        times, totals = [], []
+        w_times, p_times, totals = [], [], []
         for q in queries[kind]:
             text, sort = whoosh_text(kind, q)
             parsed = search_query.parse(text)
+            highlights = kind == "with highlights (20)"
 
-            def run(parsed=parsed, sort=sort, kind=kind, totals=totals) -> None:
-                found = postgres.case_page(
-                    supervisor, parsed, sort, highlights=kind == "with highlights (20)"
-                )
+            def whoosh(parsed=parsed, sort=sort, highlights=highlights) -> None:
+                with index.reading() as reading:
+                    found = searching.case_page(reading, supervisor, parsed, sort)
+                    if highlights and found.query is not None:
+                        terms = search_engine.highlight_terms(found.query)
+                        for _docnum, stored in found.chosen:
+                            search_engine.highlight(decompress(stored.get("body")), terms)
+
+            def run(parsed=parsed, sort=sort, highlights=highlights, totals=totals) -> None:
+                found = postgres.case_page(supervisor, parsed, sort, highlights=highlights)
                 totals.append(found.total if found is not None else 0)
 
-            times.append(timed(run))
-        p50, p95 = percentiles(times)
+            w_times.append(timed(whoosh))
+            p_times.append(timed(run))
+        wp50, wp95 = percentiles(w_times)
+        p50, p95 = percentiles(p_times)
         rows.append(
-            {"kind": kind, "pg_p50": p50, "pg_p95": p95, "median_hits": statistics.median(totals)}
+            {
+                "kind": kind,
+                "whoosh_p50": wp50,
+                "whoosh_p95": wp95,
+                "pg_p50": p50,
+                "pg_p95": p95,
+                "median_hits": statistics.median(totals),
+            }
         )
+    index.close()
     return rows
 
 
-def print_postgres(whoosh_rows: list[dict], pg_rows: list[dict], seconds: float, docs: int) -> None:
-    """PostgreSQL beside Whoosh, per query kind, on the same queries."""
+def print_postgres(pg_rows: list[dict], seconds: float, docs: int) -> None:
+    """PostgreSQL beside Whoosh, per query kind, on the same queries in the same loop."""
     header = (
         f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'PG p50':>8} {'p95':>8} "
         f"{'PG/Whoosh p95':>13} {'median hits':>11}"
@@ -591,11 +614,11 @@ def print_postgres(whoosh_rows: list[dict], pg_rows: list[dict], seconds: float,
     print_table(
         header,
         (
-            f"{w['kind']:<24} {w['whoosh_p50']:>8.1f}ms {w['whoosh_p95']:>6.1f}ms "
+            f"{p['kind']:<24} {p['whoosh_p50']:>8.1f}ms {p['whoosh_p95']:>6.1f}ms "
             f"{p['pg_p50']:>6.1f}ms {p['pg_p95']:>6.1f}ms "
-            f"{p['pg_p95'] / w['whoosh_p95'] if w['whoosh_p95'] else 0:>12.2f}x "
+            f"{p['pg_p95'] / p['whoosh_p95'] if p['whoosh_p95'] else 0:>12.2f}x "
             f"{p['median_hits']:>11,.0f}"
-            for w, p in zip(whoosh_rows, pg_rows, strict=True)
+            for p in pg_rows
         ),
     )
     print(f"PostgreSQL search documents rebuilt in {seconds:.1f}s ({docs:,} documents)")
@@ -954,7 +977,7 @@ def main() -> None:
             started = time.perf_counter()
             pg_docs = sum(postgres.reindex(app).counts.values())
             pg_seconds = time.perf_counter() - started
-            say(f"Running {args.queries} queries of each kind on PostgreSQL (warm-up first) ...")
+            say(f"Running {args.queries} queries of each kind, Whoosh and PostgreSQL in turn ...")
             supervisor = db.session.merge(supervisor)
             measure_postgres(app, supervisor, {k: v[:10] for k, v in queries.items()})
             pg_rows = measure_postgres(app, supervisor, queries)
@@ -990,7 +1013,7 @@ def main() -> None:
     )
     print()
     if pg_rows:
-        print_postgres(rows, pg_rows, pg_seconds, pg_docs)
+        print_postgres(pg_rows, pg_seconds, pg_docs)
         print()
     print_people(people_rows)
     print()
