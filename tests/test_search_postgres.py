@@ -4,6 +4,7 @@ that show the name); `flask search reindex|check` work on it."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 from constituent import create_app
 from constituent.config import ConfigurationError, TestConfig
 from constituent.extensions import db
-from constituent.models import EventKind, SearchDocument, SearchQueue
+from constituent.models import Case, Constituent, EventKind, SearchDocument, SearchQueue, User
+from constituent.search import postgres
 from constituent.services import timeline
 from tests import factories
 from tests.referral_helpers import gen_agency, gen_referral
@@ -125,3 +127,59 @@ def test_common_words_are_searched_as_whoosh_searches_them(app, search_engine, o
     assert case_numbers(office.supervisor, '"pension after death"') == {with_after.number}
     assert case_numbers(office.supervisor, '"pension death"') == {without.number}
     assert case_numbers(office.supervisor, "pension -after") == {without.number}
+
+
+def test_a_note_and_a_rename_saved_at_once_are_both_found(postgres_backend, office, monkeypatch):
+    """One staffer adds a note to a case while another corrects the constituent's surname (on
+    two servers, at the same moment): both transactions rebuild the case's document, and
+    neither locks a row the other writes. The second waits for the first, so the document
+    committed last holds the note and the new name."""
+    case = factories.gen_case(office.a, office.category, opened_by=office.caseworker)
+    db.session.commit()
+    case_id, person_id = case.id, case.constituent_id
+    first_written, release_first = threading.Event(), threading.Event()
+    write = postgres.write_touched
+
+    def held_write(session, touched):  # type: ignore[no-untyped-def]
+        write(session, touched)
+        if threading.current_thread().name == "first":
+            first_written.set()
+            assert release_first.wait(30)
+
+    monkeypatch.setattr(postgres, "write_touched", held_write)
+    app = postgres_backend
+    errors: list[BaseException] = []
+
+    def in_thread(change) -> None:  # type: ignore[no-untyped-def]
+        try:
+            with app.app_context():
+                change()
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+
+    def add_note() -> None:
+        saved = db.session.get(Case, case_id)
+        author = db.session.get(User, office.caseworker.id)
+        timeline.add_event(saved, EventKind.NOTE, "Called about zyrtolan.", author=author)
+
+    def rename() -> None:
+        person = db.session.get(Constituent, person_id)
+        assert person is not None
+        person.last_name = "Quombrex"
+
+    first = threading.Thread(target=in_thread, args=(add_note,), name="first")
+    second = threading.Thread(target=in_thread, args=(rename,), name="second")
+    first.start()
+    assert first_written.wait(30), errors
+    second.start()
+    second.join(1.5)
+    waited = second.is_alive()  # it waits for the first's commit instead of racing ahead
+    release_first.set()
+    first.join(30)
+    second.join(30)
+    assert not errors, errors
+    assert waited, "the second save built the case's document while the first was uncommitted"
+    assert case_numbers(office.supervisor, "zyrtolan") == {case.number}
+    assert case_numbers(office.supervisor, "quombrex") == {case.number}

@@ -180,12 +180,41 @@ def _write(session: Session, kind: str, ids: Iterable[int], tz: ZoneInfo) -> int
 
 
 _KIND = {"case": "cases", "constituent": "constituents", "agency": "agencies"}
+# The first key of the transaction-level advisory locks that order two transactions writing
+# the same record's document ("SD" + the kind's place in sorted(_KIND)).
+_LOCK_SPACE = 0x5344_0000
+
+
+def _lock(session: Session, touched: dict[str, set[int]]) -> None:
+    """Wait until no other open transaction is writing these records' documents.
+
+    Two saves of one case (two notes added at once on two servers) each build the case's
+    document from what they can read. Without this the one that commits last could have
+    built it before the other committed, and its document would lack the other's note.
+    Held to the commit, the lock makes the second wait and then build (read committed: each
+    statement sees every earlier commit) a document holding both. Taken in one order
+    (kind, then id), so two savers never wait for each other in a circle."""
+    keys = [
+        (_LOCK_SPACE + n, record_id)
+        for n, kind in enumerate(sorted(_KIND))
+        for record_id in sorted(touched.get(kind, ()))
+    ]
+    if keys:
+        session.execute(
+            sa.text(
+                "SELECT count(pg_advisory_xact_lock(k, i)) FROM "
+                "(SELECT k, i FROM unnest(CAST(:ks AS int[]), CAST(:ids AS int[])) AS t(k, i) "
+                "ORDER BY k, i) AS ordered"
+            ),
+            {"ks": [k for k, _ in keys], "ids": [i for _, i in keys]},
+        )
 
 
 def write_touched(session: Session, touched: dict[str, set[int]]) -> None:
     """Bring the rows of the records a transaction touched up to date, in that transaction
     (called by search/queue.py just before the commit)."""
     tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
+    _lock(session, touched)
     for queue_kind, ids in touched.items():
         _write(session, _KIND[queue_kind], ids, tz)
 
