@@ -2,6 +2,8 @@
 
     python bench/search.py --scale 100            # 40,000 cases per 100: --scale 500 = 200,000
     python bench/search.py --scale 5 --queries 200 --workdir /tmp/search-bench
+    python bench/search.py --scale 20 --backend postgres \
+        --database-url postgresql://postgres@127.0.0.1:5432/bench   # PostgreSQL beside Whoosh
 
 Seeds (or reuses) a database with `flask demo seed --scale N` in --workdir (SQLite there, or
 --database-url for PostgreSQL), rewrites the timeline notes with generated text of realistic
@@ -553,6 +555,75 @@ def measure_queries(app, supervisor, fts: FTS, queries: dict[str, list[tuple]]) 
     return rows
 
 
+def measure_postgres(app, supervisor, queries: dict[str, list[tuple]]) -> list[dict]:
+    """p50/p95 per query kind for Whoosh and the postgres backend, each query run on both
+    in turn (so that both see the same load on a shared machine), the same work for both:
+    permitted matches counted, four facets, the top 20 (highlighted for the highlights
+    kind: ts_headline on PostgreSQL)."""
+    from constituent.search import engine, postgres, searching
+    from constituent.search import query as search_query
+    from constituent.search.documents import decompress
+    from constituent.search.store import search_index
+
+    index = search_index(app)
+    search_engine = engine.current()
+    rows = []
+    for kind in KINDS:
+        w_times, p_times, totals = [], [], []
+        for q in queries[kind]:
+            text, sort = whoosh_text(kind, q)
+            parsed = search_query.parse(text)
+            highlights = kind == "with highlights (20)"
+
+            def whoosh(parsed=parsed, sort=sort, highlights=highlights) -> None:
+                with index.reading() as reading:
+                    found = searching.case_page(reading, supervisor, parsed, sort)
+                    if highlights and found.query is not None:
+                        terms = search_engine.highlight_terms(found.query)
+                        for _docnum, stored in found.chosen:
+                            search_engine.highlight(decompress(stored.get("body")), terms)
+
+            def run(parsed=parsed, sort=sort, highlights=highlights, totals=totals) -> None:
+                found = postgres.case_page(supervisor, parsed, sort, highlights=highlights)
+                totals.append(found.total if found is not None else 0)
+
+            w_times.append(timed(whoosh))
+            p_times.append(timed(run))
+        wp50, wp95 = percentiles(w_times)
+        p50, p95 = percentiles(p_times)
+        rows.append(
+            {
+                "kind": kind,
+                "whoosh_p50": wp50,
+                "whoosh_p95": wp95,
+                "pg_p50": p50,
+                "pg_p95": p95,
+                "median_hits": statistics.median(totals),
+            }
+        )
+    index.close()
+    return rows
+
+
+def print_postgres(pg_rows: list[dict], seconds: float, docs: int) -> None:
+    """PostgreSQL beside Whoosh, per query kind, on the same queries in the same loop."""
+    header = (
+        f"{'query kind':<24} {'Whoosh p50':>10} {'p95':>8} {'PG p50':>8} {'p95':>8} "
+        f"{'PG/Whoosh p95':>13} {'median hits':>11}"
+    )
+    print_table(
+        header,
+        (
+            f"{p['kind']:<24} {p['whoosh_p50']:>8.1f}ms {p['whoosh_p95']:>6.1f}ms "
+            f"{p['pg_p50']:>6.1f}ms {p['pg_p95']:>6.1f}ms "
+            f"{p['pg_p95'] / p['whoosh_p95'] if p['whoosh_p95'] else 0:>12.2f}x "
+            f"{p['median_hits']:>11,.0f}"
+            for p in pg_rows
+        ),
+    )
+    print(f"PostgreSQL search documents rebuilt in {seconds:.1f}s ({docs:,} documents)")
+
+
 def measure_full_page(app, supervisor, queries: dict[str, list[tuple]]) -> tuple[float, float]:
     """The whole results page's search (SQL check of the page, sections, highlights)."""
     from constituent.search import searching
@@ -806,6 +877,13 @@ def main() -> None:
     )
     parser.add_argument("--vocabulary", type=int, default=30000)
     parser.add_argument(
+        "--backend",
+        choices=["whoosh", "postgres"],
+        default="whoosh",
+        help="postgres: also time the postgres search backend on the same queries (needs "
+        "--database-url postgresql://...) and print it beside Whoosh",
+    )
+    parser.add_argument(
         "--skip-reindex", action="store_true", help="reuse the index already built in --workdir"
     )
     parser.add_argument(
@@ -814,6 +892,8 @@ def main() -> None:
         help="only the people section's timings (counts over constituent_scope), per user",
     )
     args = parser.parse_args()
+    if args.backend == "postgres" and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--backend postgres needs --database-url postgresql://...")
 
     env = environment(args)
     os.environ.update({k: v for k, v in env.items() if k.startswith("CONSTITUENT_")})
@@ -887,6 +967,21 @@ def main() -> None:
         page_p50, page_p95 = measure_full_page(app, supervisor, queries)
     search_index(app).close()
 
+    pg_rows: list[dict] = []
+    pg_seconds, pg_docs = 0.0, 0
+    if args.backend == "postgres":
+        from constituent.search import postgres
+
+        say("Rebuilding the PostgreSQL search documents ...")
+        with app.app_context():
+            started = time.perf_counter()
+            pg_docs = sum(postgres.reindex(app).counts.values())
+            pg_seconds = time.perf_counter() - started
+            say(f"Running {args.queries} queries of each kind, Whoosh and PostgreSQL in turn ...")
+            supervisor = db.session.merge(supervisor)
+            measure_postgres(app, supervisor, {k: v[:10] for k, v in queries.items()})
+            pg_rows = measure_postgres(app, supervisor, queries)
+
     say("Timing saves and how soon they are findable ...")
     saves = measure_saves(app, supervisor, args.saves)
     say("Measuring a serving process's memory ...")
@@ -917,6 +1012,9 @@ def main() -> None:
         f"{'(cases + people + agencies sections, SQL check, highlights)':>0}"
     )
     print()
+    if pg_rows:
+        print_postgres(pg_rows, pg_seconds, pg_docs)
+        print()
     print_people(people_rows)
     print()
     if rebuild is not None:

@@ -666,20 +666,20 @@ def seed_demo(scale: int, if_empty: bool) -> None:
 def _ensure_search_index() -> None:
     """Build the search index now (with progress) if it is missing, so that the app's first
     search after start-up answers instead of waiting for a rebuild."""
-    from constituent.search import indexer
+    from constituent.search import backends
     from constituent.search.cli import ProgressBars
     from constituent.search.store import IndexBusy, SearchUnavailable
 
     bars = ProgressBars("Indexing")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        rebuilt = indexer.ensure_index(progress=bars)
-        indexer.drain(lock_timeout=300.0)
+        said = backends.current(app).prepare(app, progress=bars)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc
     finally:
         bars.close()
-    if rebuilt is not None:
-        click.echo(f"Built the search index in {rebuilt.seconds:.1f}s.")
+    if said is not None:
+        click.echo(said)
 
 
 def _print_saved_credentials() -> None:
@@ -752,7 +752,7 @@ def backup_command(path: Path) -> None:
 def restore_command(path: Path, yes: bool) -> None:
     """Replace the database and stored files with the backup at PATH, after checking every
     file it needs is there; then rebuild search."""
-    from constituent.search import indexer
+    from constituent.search import backends
     from constituent.search.store import IndexBusy, SearchUnavailable
     from constituent.services import backup
 
@@ -771,12 +771,13 @@ def restore_command(path: Path, yes: bool) -> None:
         f"Restored from {path}: the database at migration {result.revision} and "
         f"{result.files:,} stored files ({result.files_written:,} written)."
     )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        rebuilt = indexer.rebuild(procs=1)
+        said = backends.current(app).reindex(app)
     except (IndexBusy, SearchUnavailable) as exc:  # the restore stands; say how to finish
         click.echo(f"Search was not rebuilt ({exc}): run `flask search reindex`.", err=True)
     else:
-        click.echo(f"Rebuilt the search index ({sum(rebuilt.counts.values()):,} documents).")
+        click.echo(said)
 
 
 @agencies_cli.command("import")

@@ -168,6 +168,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "IDENTIFIER_RETENTION_DAYS": _count_or("IDENTIFIER_RETENTION_DAYS", 90),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # whoosh (an index folder on this server) or postgres (full-text search inside the
+        # PostgreSQL database: any number of app servers).
+        "SEARCH_BACKEND": _text("SEARCH_BACKEND", "whoosh").strip().lower(),
         "SEARCH_INDEX_DIR": _text("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         # The in-process indexer thread: on by default (off under TESTING); set 0 when several
         # processes serve and `flask search worker` runs beside them.

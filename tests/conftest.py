@@ -89,6 +89,16 @@ def _empty_tables(app: Flask) -> None:
         shutil.rmtree(uploads)
 
 
+@pytest.fixture(params=["whoosh", "postgres"])
+def search_engine(request: pytest.FixtureRequest, _app: Flask) -> Iterator[str]:
+    """Each search backend in turn (config SEARCH_BACKEND); postgres only on PostgreSQL."""
+    if request.param == "postgres" and _app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("the postgres search backend needs CONSTITUENT_TEST_DATABASE_URL (PostgreSQL)")
+    _app.config["SEARCH_BACKEND"] = request.param
+    yield request.param
+    _app.config["SEARCH_BACKEND"] = "whoosh"
+
+
 @pytest.fixture()
 def app(_app: Flask) -> Iterator[Flask]:
     """The app with empty tables, inside an app context; its test clients can sign in."""

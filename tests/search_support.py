@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from constituent.extensions import db
 from constituent.models import SearchQueue, User
-from constituent.search import indexer, searching
+from constituent.search import backends, indexer, postgres
 from constituent.search.store import index_root, search_index
 
 
@@ -25,7 +25,11 @@ def reset_index(app: Flask) -> None:
 
 
 def build(app: Flask) -> None:
-    """Build the index from the database (one process: quick for small data)."""
+    """Build the index from the database (one process: quick for small data); with the
+    postgres backend, rewrite every search document."""
+    if backends.name(app) == "postgres":
+        postgres.reindex(app)
+        return
     indexer.rebuild(app, procs=1)
     search_index(app).close()
 
@@ -49,13 +53,13 @@ def queued(in_transaction: bool = False) -> list[tuple[str, int]]:
 
 def case_numbers(user: User, text: str) -> set[int]:
     """Numbers of the cases on the first page of a search by ``user``."""
-    outcome = searching.search(user, text)
+    outcome = backends.current().search(user, text)
     return {hit.case.number for hit in outcome.cases.hits} if outcome.cases else set()
 
 
 def count(user: User, text: str) -> int:
     """How many permitted cases match a search for ``user``."""
-    return searching.count_cases(user, text)
+    return backends.current().count_cases(user, text)
 
 
 def page_text(html: str) -> str:

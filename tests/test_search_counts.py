@@ -22,7 +22,7 @@ OTHER_ZIP, OTHER_TOWN = "12901", "Plattsburgh"
 
 
 @pytest.fixture(autouse=True)
-def clean_index(app):
+def clean_index(app, search_engine):
     reset_index(app)
     yield
     reset_index(app)

@@ -16,7 +16,7 @@ from tests.search_support import build, reset_index
 
 
 @pytest.fixture(autouse=True)
-def clean_index(app):
+def clean_index(app, search_engine):
     reset_index(app)
     yield
     reset_index(app)

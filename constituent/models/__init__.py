@@ -57,7 +57,7 @@ from constituent.models.releases import (
     SignatureMethod,
     StoredFileChunk,
 )
-from constituent.models.search import SearchQueue
+from constituent.models.search import SearchDocument, SearchQueue
 from constituent.models.submissions import SubmissionKey
 from constituent.models.users import Role, User
 
@@ -116,6 +116,7 @@ __all__ = [
     "ResponseOutcome",
     "Role",
     "RoutingRule",
+    "SearchDocument",
     "SearchQueue",
     "SubmissionKey",
     "SignatureMethod",

@@ -3,6 +3,8 @@ applies it after commit, the query language and the permission-filtered search."
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 
@@ -14,11 +16,27 @@ def init_app(app: Flask) -> None:
     unless SEARCH_BACKGROUND_INDEXER is set: multi-process deployments turn it off and run
     ``flask search worker`` instead.
     """
+    from constituent.config import ConfigurationError
     from constituent.extensions import db
-    from constituent.search import engine, indexer, queue
+    from constituent.search import backends, engine, indexer, queue
 
+    backend = app.config.setdefault("SEARCH_BACKEND", "whoosh")
+    if backend not in backends.NAMES:
+        raise ConfigurationError(
+            f"CONSTITUENT_SEARCH_BACKEND must be 'whoosh' or 'postgres', not {backend!r}."
+        )
+    if backend == "postgres" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise ConfigurationError(
+            "CONSTITUENT_SEARCH_BACKEND=postgres needs a PostgreSQL database "
+            "(CONSTITUENT_DATABASE_URL=postgresql://...); this one is "
+            f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':', 1)[0]}. "
+            "Use CONSTITUENT_SEARCH_BACKEND=whoosh with SQLite."
+        )
     engine.init_app(app)
     queue.install(db.session)
+    queue.write_directly(_postgres_backend_chosen, _write_postgres_documents)
+    if backend == "postgres":
+        return  # no index to keep: each transaction writes its own search documents
     enabled = app.config.get("SEARCH_BACKGROUND_INDEXER")
     if enabled is None:
         enabled = not app.testing
@@ -32,3 +50,15 @@ def init_app(app: Flask) -> None:
         if not started:
             started = True
             indexer.start_background_indexer(app)
+
+
+def _postgres_backend_chosen() -> bool:
+    from constituent.search import backends
+
+    return backends.name() == "postgres"
+
+
+def _write_postgres_documents(session: Any, touched: dict[str, set[int]]) -> None:
+    from constituent.search import postgres
+
+    postgres.write_touched(session, touched)

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from constituent.search import indexer
-from constituent.search.store import IndexBusy, SearchUnavailable, current_flask_app, index_root
+from constituent.search import backends, indexer
+from constituent.search.store import IndexBusy, SearchUnavailable, current_flask_app
 
 search_cli = AppGroup("search", help="The full-text search index.")
 
@@ -72,34 +72,31 @@ def reindex_command(procs: int | None) -> None:
     are carried over.
     """
     bars = ProgressBars("Indexing")
+    app = current_flask_app()
     try:
-        result = indexer.rebuild(progress=bars, procs=procs)
+        backend = backends.current(app)
+        if isinstance(backend, backends.WhooshBackend):
+            said = backend.reindex(app, progress=bars, procs=procs)
+        else:
+            said = backend.reindex(app, progress=bars)
     except IndexBusy as exc:
         raise click.ClickException(f"Not rebuilt: {exc}.") from exc
     finally:
         bars.close()
-    total = sum(result.counts.values())
-    rate = total / result.seconds if result.seconds else 0.0
-    counts = ", ".join(f"{n:,} {name}" for name, n in result.counts.items())
-    click.echo(
-        f"Rebuilt the search index ({counts}) in {result.seconds:.1f}s "
-        f"({rate:,.0f} documents/s); {result.replayed} saved meanwhile carried over."
-    )
-    click.echo(f"Index: {index_root() / result.generation}")
+    click.echo(said)
 
 
 @search_cli.command("sync")
 def sync_command() -> None:
     """Apply every queued change now (rebuilding a missing or damaged index first)."""
+    app = current_flask_app()
     try:
-        _ensure_index()
-        result = indexer.drain(lock_timeout=300.0)
+        if backends.name(app) == "whoosh":
+            _ensure_index()
+        said = backends.current(app).sync(app)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc
-    click.echo(
-        f"Indexed {result.indexed} and removed {result.removed} documents "
-        f"({result.rows} queued changes)."
-    )
+    click.echo(said)
 
 
 @search_cli.command("worker")
@@ -118,9 +115,12 @@ def worker_command(interval: float) -> None:
         nonlocal stopping
         stopping = True
 
+    app = current_flask_app()
+    if backends.name(app) != "whoosh":
+        click.echo("Nothing to do: the postgres search backend writes documents with each save.")
+        return
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    app = current_flask_app()
     click.echo(f"Search worker watching the queue every {interval}s (Ctrl-C to stop).")
     first = True
     delay = interval
@@ -150,9 +150,11 @@ def worker_command(interval: float) -> None:
 def check_command(repair: bool) -> None:
     """Compare the index with the database (ids and a content hash per document)."""
     bars = ProgressBars("Checking")
+    app = current_flask_app()
     try:
-        _ensure_index()
-        report = indexer.check(repair=repair, progress=bars)
+        if backends.name(app) == "whoosh":
+            _ensure_index()
+        report = backends.current(app).check(app, repair=repair, progress=bars)
     except (IndexBusy, SearchUnavailable) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from exc
     finally:

@@ -264,6 +264,9 @@ def after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     if not any(touched.ids.values()) and not touched.fanouts and not touched.response_referrals:
         return
     connection = session.connection()
+    if _writes_directly():
+        _remember_direct(session, connection, touched)
+        return
     if not _has_queue_table(connection):
         return
     if touched.response_referrals:
@@ -301,9 +304,59 @@ def after_flush(session: Session, _flush_context: UOWTransaction) -> None:
         session.info[_PENDING] = True
 
 
-def after_transaction_end(session: Session, _transaction: Any) -> None:
+def after_transaction_end(session: Session, transaction: Any) -> None:
     """Forget what was queued: after a rollback those rows are gone, so queue them again."""
     session.info.pop(_QUEUED, None)
+    if transaction.parent is None:
+        session.info.pop(_DIRECT, None)
+
+
+# --- writing search documents in the transaction itself (the postgres backend) ----------------
+
+_DIRECT = "search_queue.direct"
+_direct_writer: Callable[[Session, dict[str, set[int]]], None] | None = None
+_direct_when: Callable[[], bool] | None = None
+
+
+def write_directly(
+    when: Callable[[], bool], writer: Callable[[Session, dict[str, set[int]]], None]
+) -> None:
+    """While ``when()`` holds, queue nothing: remember what each flush touched and call
+    ``writer(session, {kind: ids})`` just before the commit, in the same transaction."""
+    global _direct_writer, _direct_when
+    _direct_when, _direct_writer = when, writer
+
+
+def _writes_directly() -> bool:
+    return _direct_when is not None and _direct_writer is not None and _direct_when()
+
+
+def _remember_direct(session: Session, connection: Connection, touched: _Touched) -> None:
+    """Add what a flush touched, fan-outs resolved now, to the transaction's set."""
+    if touched.response_referrals:
+        touched.add(
+            CASE,
+            *connection.scalars(
+                sa.select(Referral.case_id).where(
+                    Referral.id.in_(sorted(touched.response_referrals))
+                )
+            ),
+        )
+    for kind, select in touched.fanouts:
+        touched.add(kind, *connection.scalars(select))
+    pending: dict[str, set[int]] = session.info.setdefault(_DIRECT, {k: set() for k in KINDS})
+    for kind in KINDS:
+        pending[kind] |= touched.ids[kind]
+
+
+def before_commit(session: Session) -> None:
+    """Write the search documents of what the transaction touched, before it commits."""
+    if not _writes_directly() or _direct_writer is None:
+        return
+    session.flush()
+    pending = session.info.pop(_DIRECT, None)
+    if pending and any(pending.values()):
+        _direct_writer(session, pending)
 
 
 def after_rollback(session: Session) -> None:
@@ -322,7 +375,13 @@ def after_commit(session: Session) -> None:
 
 
 def queue_records(session: Session, kind: str, ids: Iterable[int]) -> int:
-    """Queue records explicitly (check --repair, tools); flushed with the caller's transaction."""
+    """Queue records explicitly (check --repair, tools); flushed with the caller's transaction.
+    (With the postgres backend they are written before the caller commits.)"""
+    if _writes_directly():
+        pending: dict[str, set[int]] = session.info.setdefault(_DIRECT, {k: set() for k in KINDS})
+        given = {int(i) for i in ids}
+        pending[kind] |= given
+        return len(given)
     rows = [{"kind": kind, "record_id": int(i), "queued_at": utcnow()} for i in ids]
     if rows:
         session.execute(sa.insert(_TABLE), rows)
@@ -338,6 +397,7 @@ def install(session_target: Any) -> None:
         ("after_transaction_end", after_transaction_end),
         ("after_rollback", after_rollback),
         ("after_commit", after_commit),
+        ("before_commit", before_commit),
     ):
         if not event.contains(session_target, name, fn):
             event.listen(session_target, name, fn)

@@ -159,7 +159,8 @@ def facet_counts(reading: Reading, hits: int) -> dict[str, dict[str, int]]:
     return engine.current().facets(reading, "cases", hits, [facet for facet, _title in FACETS])
 
 
-def _labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetCount]]:
+def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetCount]]:
+    """Facet counts with their labels and filter tokens, most frequent first."""
     result: dict[str, list[FacetCount]] = {}
     for facet, by_value in counts.items():
         labels = _labels(facet, by_value)
@@ -342,7 +343,7 @@ def _cases(
 ) -> None:
     found = case_page(reading, user, parsed, sort, page)
     results = CaseResults(
-        page=found.page, total=found.total, pages=found.pages, facets=_labelled(found.facets)
+        page=found.page, total=found.total, pages=found.pages, facets=labelled(found.facets)
     )
     outcome.cases = results
     if found.query is None:

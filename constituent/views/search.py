@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 
 from constituent.forms.search import SearchForm
-from constituent.search import indexer, searching
+from constituent.search import backends, indexer
 from constituent.search import query as search_query
 from constituent.search.searching import FACETS, SORTS
 from constituent.search.store import SearchUnavailable
@@ -98,7 +98,7 @@ def results() -> ResponseReturnValue:
     dates = form.date_filters()
     full_text = " ".join(p for p in (_grouped(text) if dates else text, dates) if p)
     try:
-        outcome = searching.search(
+        outcome = backends.current().search(
             current_staff(),
             full_text,
             sort=form.sort.data or "relevance",
