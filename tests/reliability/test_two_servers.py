@@ -6,6 +6,7 @@ through B, and the sign-in limit counts the wrong passwords sent to both."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -22,6 +23,10 @@ from tests.reliability.conftest import REDIS_URL
 from tests.reliability.harness import Browser, Server, percentile, report_line
 from tests.reliability.test_load_and_faults import Ledger, log_call
 
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("CONSTITUENT_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="several app servers need PostgreSQL (the postgres search backend)",
+)
 CASES = 20
 FOUND_WITHIN = 10.0  # seconds to wait before calling a case lost (the figure printed is the p95)
 LIMIT = 5
@@ -34,8 +39,6 @@ def _pdf(label: str) -> bytes:
 
 @pytest.fixture()
 def two_servers(deployment, redis_prefix, tmp_path):  # type: ignore[no-untyped-def]
-    if not deployment.url.startswith("postgresql"):
-        pytest.skip("several app servers need PostgreSQL (the postgres search backend)")
     shared = {
         **deployment.env,
         "CONSTITUENT_SEARCH_BACKEND": "postgres",
