@@ -23,6 +23,7 @@ from constituent.models import (
     utcnow,
 )
 from constituent.services import notifications
+from constituent.services.clock import office_today
 from tests import factories
 from tests.case_helpers import open_case
 
@@ -52,7 +53,7 @@ def test_case_page_header_shows_the_facts_staff_need(client, office):
         FollowUp(
             case_id=case.id,
             assignee_id=office.caseworker.id,
-            due_on=utcnow().date() + timedelta(days=3),
+            due_on=office_today() + timedelta(days=3),
             description="Call the passport agency",
         )
     )
@@ -60,7 +61,7 @@ def test_case_page_header_shows_the_facts_staff_need(client, office):
         FollowUp(
             case_id=case.id,
             assignee_id=office.caseworker.id,
-            due_on=utcnow().date() + timedelta(days=1),
+            due_on=office_today() + timedelta(days=1),
             description="Call the constituent",
         )
     )
@@ -77,7 +78,7 @@ def test_case_page_header_shows_the_facts_staff_need(client, office):
     assert office.category.name in page
     assert office.caseworker.full_name in page
     assert "Not needed" in page  # privacy release state
-    next_due = (utcnow().date() + timedelta(days=1)).strftime("%b %-d, %Y")
+    next_due = (office_today() + timedelta(days=1)).strftime("%b %-d, %Y")
     assert re.search(r"Next follow-up</dt><dd>[^<]*" + re.escape(next_due), page)
     assert "12 days open" in page
     assert "Confidential" not in page

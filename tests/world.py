@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from constituent.extensions import db
 from constituent.models import (
@@ -29,6 +29,7 @@ from constituent.models import (
 )
 from constituent.models.mail import AttachmentOutcome, InboundAttachment
 from constituent.services import letters, uploads
+from constituent.services.clock import office_today
 from tests import factories
 from tests.online_helpers import gen_request, gen_template
 
@@ -70,7 +71,8 @@ def _case_family(
         assignee=assignee,
         confidential=confidential,
     )
-    follow_up = FollowUp(case=case, assignee=assignee, due_on=date.today(), description="Call back")
+    today = office_today()  # the office's day: UTC's is tomorrow for an evening in New York
+    follow_up = FollowUp(case=case, assignee=assignee, due_on=today, description="Call back")
     db.session.add(follow_up)
     attachment = uploads.store_upload(
         io.BytesIO(PNG), "release.png", case=case, uploaded_by=office.supervisor
@@ -80,15 +82,15 @@ def _case_family(
         agency=agency,
         contact=contact,
         method=ReferralMethod.EMAIL,
-        sent_on=date.today() - timedelta(days=40),
-        due_on=date.today() - timedelta(days=10),
+        sent_on=today - timedelta(days=40),
+        due_on=today - timedelta(days=10),
         created_by_id=assignee.id,
     )
     db.session.add(referral)
     db.session.flush()
     response = AgencyResponse(
         referral=referral,
-        received_on=date.today(),
+        received_on=today,
         channel=ReferralMethod.EMAIL,
         body="We are looking into it.",
         outcome=ResponseOutcome.PENDING,
