@@ -59,7 +59,7 @@ def in_districts(district_ids: Iterable[int], *, by_index: bool = True) -> Colum
 
     ``by_index=False`` writes the same condition as ``district_id + 0``, which no index on the
     district serves: a query that should start from another table's index (the intervals
-    open at an instant, the referrals of a range of dates) then checks the district of the
+    open at an instant, the referrals of a range of months) then checks the district of the
     cases it reaches, instead of reading every case of the district, years of them."""
     ids = list(district_ids)
     if not ids:

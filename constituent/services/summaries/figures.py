@@ -473,9 +473,9 @@ def period_figures(
     bounds = [p.bounds(tz) for p in periods]
     districts = in_districts(district_ids)
     scope = districts if confidential else sa.and_(districts, Case.confidential.is_(False))
-    # The open cases and the referrals are reached from their own tables' indexes.
+    # The open cases are reached from the intervals open at each instant (see ``in_districts``);
+    # the referrals from the district's cases (measured: fewer rows than by date).
     reached = in_districts(district_ids, by_index=False)
-    reached_scope = reached if confidential else sa.and_(reached, Case.confidential.is_(False))
     months = periods[0].months() if trend else []
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
@@ -483,7 +483,7 @@ def period_figures(
     counts, days = _case_counts(scope, _Slots.of(bounds, spans), len(bounds), len(spans))
     open_now = _snapshots(reached, bounds, snapshots, confidential)
     zips, towns = _places(scope, bounds)
-    agencies = _agencies(reached_scope, periods, today)
+    agencies = _agencies(scope, periods, today)
     category_names = _names(
         Category, set().union(*counts.opened_by_category, *counts.closed_by_category)
     )
