@@ -46,6 +46,9 @@ class Referral(Timestamped, Base):
     __table_args__ = (
         sa.Index("ix_referrals_status_due_on", "status", "due_on"),
         sa.Index("ix_referrals_agency_status", "agency_id", "status"),
+        # Summaries read the referrals sent, or answered, in a range of dates.
+        sa.Index("ix_referrals_sent_on", "sent_on", "case_id", "agency_id"),
+        sa.Index("ix_referrals_responded_on", "responded_on", "case_id", "agency_id", "sent_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

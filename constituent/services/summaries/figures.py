@@ -29,6 +29,7 @@ from constituent.models import (
 )
 from constituent.services.summaries.definitions import (
     AGE_BUCKETS,
+    WAITING_REFERRAL_STATUSES,
     DurationStats,
     _bucket_condition,
     _days_between,
@@ -472,12 +473,15 @@ def period_figures(
     bounds = [p.bounds(tz) for p in periods]
     districts = in_districts(district_ids)
     scope = districts if confidential else sa.and_(districts, Case.confidential.is_(False))
+    # The open cases are reached from the intervals open at each instant (see ``in_districts``);
+    # the referrals from the district's cases (measured: fewer rows than by date).
+    reached = in_districts(district_ids, by_index=False)
     months = periods[0].months() if trend else []
     edges = [local_midnight(m_start, tz) for m_start, _ in months] + [bounds[0][1]]
     spans = list(zip(edges, edges[1:], strict=False))
 
     counts, days = _case_counts(scope, _Slots.of(bounds, spans), len(bounds), len(spans))
-    open_now = _snapshots(districts, bounds, snapshots, confidential)
+    open_now = _snapshots(reached, bounds, snapshots, confidential)
     zips, towns = _places(scope, bounds)
     agencies = _agencies(scope, periods, today)
     category_names = _names(
@@ -572,10 +576,18 @@ def _agencies(
     sent = [referral_sent_in(p) for p in periods]
     answered = [referral_responded_in(p) for p in periods]
     overdue = referral_overdue(today)
+    # The rows that may count, as ranges of the referrals' own indexes (sent, answered, and
+    # waiting past due): the sums then place each in its periods.
+    first, last = min(p.start for p in periods), max(p.end for p in periods)
+    reached = sa.or_(
+        Referral.sent_on.between(first, last),
+        Referral.responded_on.between(first, last),
+        sa.and_(Referral.status.in_(WAITING_REFERRAL_STATUSES), Referral.due_on < today),
+    )
     counts = _rows(
         sa.select(Referral.agency_id, *[_sum_if(t) for t in sent + answered], _sum_if(overdue))
         .join(Case, Case.id == Referral.case_id)
-        .where(scope, sa.or_(*sent, *answered, overdue))
+        .where(scope, reached)
         .group_by(Referral.agency_id)
     )
     if not counts:
@@ -666,7 +678,9 @@ def period_headlines(
         for i in slots.periods_of[slot]:
             counts[did][k + i] += n
     days = _days_by(closed, slots)
-    open_at_end = _open_by_district(scope, [end for _, end in bounds])
+    open_at_end = _open_by_district(
+        in_districts(district_ids, by_index=False), [end for _, end in bounds]
+    )
     return [
         {
             did: Headline(
