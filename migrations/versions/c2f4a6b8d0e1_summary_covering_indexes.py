@@ -2,7 +2,7 @@
 summaries group by, and referrals by the dates sent and answered
 
 Revision ID: c2f4a6b8d0e1
-Revises: b7c1d9e3f5a2
+Revises: c8d2e4f6a1b3
 Create Date: 2026-12-01
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c2f4a6b8d0e1'
-down_revision = 'b7c1d9e3f5a2'
+down_revision = 'c8d2e4f6a1b3'
 branch_labels = None
 depends_on = None
 
