@@ -25,7 +25,7 @@ import whoosh
 from whoosh.codec import whoosh3
 from whoosh.filedb.filestore import FileStorage
 
-from constituent.search import engine, ranking
+from constituent.search import docsets, engine, ranking
 from constituent.search import query as search_query
 from constituent.search.compiler import CompileContext, compile_query, scope_filter
 from constituent.search.schema import INDEX_NAMES, SCHEMA_VERSION, SCHEMAS, index_codec
@@ -220,6 +220,14 @@ def test_the_index_exercises_every_branch_of_the_fast_path(index: SearchIndex) -
         ]
         assert len(infos) == 1 and infos[0].is_inlined()
         assert not leaves[0][0].reader().term_info("text", "pension").is_inlined()
+        # Three-word phrases: some candidates hold the inner word once (decided by the pairs
+        # alone), others more than once (positions compared).
+        reader = leaves[0][0].reader()
+        candidates = docsets.term_bits(reader, "text_pairs", b"call the") & docsets.term_bits(
+            reader, "text_pairs", b"the offic"
+        )
+        once = docsets._held_once(reader, "text", b"the", candidates)
+        assert 0 < once.bit_count() < candidates.bit_count()
         big = _answers(engine.FAST, reading, "pension", None)
         assert big["count"] > ranking.EXACT_LIMIT
         small = _answers(engine.FAST, reading, "widow", SCOPES["intake"])
