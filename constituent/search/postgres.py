@@ -18,7 +18,6 @@ facets are SQL over the permitted matches (GROUP BY), highlights are ts_headline
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,28 +32,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, joinedload
 
 from constituent.extensions import db
-from constituent.models import Agency, Case, Constituent, SearchDocument, User
+from constituent.models import Agency, Constituent, SearchDocument, User
 from constituent.models.search import TEXT_SEARCH_CONFIG
 from constituent.search import documents, searching
 from constituent.search import query as search_query
 from constituent.search.compiler import keywords
 from constituent.search.documents import Document, Selection
 from constituent.search.indexer import Drift
-from constituent.search.query import (
-    CHOICES,
-    SUPPORTED,
-    And,
-    DateRange,
-    FieldValue,
-    Node,
-    Not,
-    Or,
-    Parsed,
-    Phrase,
-    Prefix,
-    Word,
-    resolve_choice,
-)
 from constituent.search.schema import INDEX_NAMES
 from constituent.search.searching import (
     FACETS,
@@ -73,7 +57,6 @@ from constituent.services.permissions import (
     Confidential,
     case_search_scope,
     may,
-    visible_cases,
 )
 
 D = SearchDocument
@@ -393,16 +376,16 @@ def _all_tags(name: str, value: str) -> _Compiled:
     return _and([_tag(name, w) for w in words])
 
 
-def _field(node: FieldValue, kind: str, user_id: int | None) -> _Compiled:
+def _field(node: search_query.FieldValue, kind: str, user_id: int | None) -> _Compiled:
     name, value = node.name, node.value
-    if name not in SUPPORTED[kind]:
+    if name not in search_query.SUPPORTED[kind]:
         raise _Unsupported(name)
     if name == "district":
         return _tag("district", value.strip().lower())
     if name == "zip":
         return _tag("zip", value)
-    if name in CHOICES:
-        return _or([_tag(name, v) for v in resolve_choice(name, value)])
+    if name in search_query.CHOICES:
+        return _or([_tag(name, v) for v in search_query.resolve_choice(name, value)])
     if name == "assignee":
         key = value.strip().lower()
         if key == "me" and user_id is not None:
@@ -425,33 +408,33 @@ def _day(d: date) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
 
-def _compile(node: Node, kind: str, user_id: int | None) -> _Compiled:
-    if isinstance(node, Word):
+def _compile(node: search_query.Node, kind: str, user_id: int | None) -> _Compiled:
+    if isinstance(node, search_query.Word):
         return _words(node.text, kind, phrase=False)
-    if isinstance(node, Phrase):
+    if isinstance(node, search_query.Phrase):
         return _words(node.text, kind, phrase=True)
-    if isinstance(node, Prefix):
+    if isinstance(node, search_query.Prefix):
         return _prefix(node.text)
-    if isinstance(node, FieldValue):
+    if isinstance(node, search_query.FieldValue):
         return _field(node, kind, user_id)
-    if isinstance(node, DateRange):
-        if node.name not in SUPPORTED[kind]:
+    if isinstance(node, search_query.DateRange):
+        if node.name not in search_query.SUPPORTED[kind]:
             raise _Unsupported(node.name)
         column = D.opened if node.name == "opened" else D.closed
         return _Sql(sa.func.coalesce(column, 0).between(_day(node.start), _day(node.end)))
-    if isinstance(node, Not):
+    if isinstance(node, search_query.Not):
         inner = _compile(node.child, kind, user_id)
         if isinstance(inner, _Tsq):
             return _Tsq(sa.func.tsquery_not(inner.q))
         return _Sql(sa.not_(inner.where))
-    if isinstance(node, And):
+    if isinstance(node, search_query.And):
         return _and([_compile(c, kind, user_id) for c in node.children])
-    if isinstance(node, Or):
+    if isinstance(node, search_query.Or):
         return _or([_compile(c, kind, user_id) for c in node.children])
     raise TypeError(node)  # pragma: no cover
 
 
-def match_where(parsed: Parsed, kind: str, user_id: int | None) -> Any | None:
+def match_where(parsed: search_query.Parsed, kind: str, user_id: int | None) -> Any | None:
     """The SQL condition of the rows of ``kind`` a search matches (before permissions), or
     None when the search uses a filter that kind lacks."""
     try:
@@ -461,19 +444,19 @@ def match_where(parsed: Parsed, kind: str, user_id: int | None) -> Any | None:
     return sa.and_(D.kind == kind, _where(compiled))
 
 
-def rank_query(parsed: Parsed) -> Any | None:
+def rank_query(parsed: search_query.Parsed) -> Any | None:
     """The searched words, phrases and prefixes OR-ed: relevance and highlights come from
     them (filters, dates and excluded words only select)."""
     parts: list[_Compiled] = []
 
-    def walk(node: Node) -> None:
-        if isinstance(node, (Word, Phrase)):
+    def walk(node: search_query.Node) -> None:
+        if isinstance(node, (search_query.Word, search_query.Phrase)):
             parts.append(_Tsq(_phrase(node.text)))
-        elif isinstance(node, Prefix):
+        elif isinstance(node, search_query.Prefix):
             compiled = _prefix(node.text)
             if isinstance(compiled, _Tsq):
                 parts.append(compiled)
-        elif isinstance(node, (And, Or)):
+        elif isinstance(node, (search_query.And, search_query.Or)):
             for child in node.children:
                 walk(child)
 
@@ -591,7 +574,7 @@ class CasePage:
 
 def case_page(
     user: User,
-    parsed: Parsed,
+    parsed: search_query.Parsed,
     sort: str = "relevance",
     page: int = 1,
     highlights: bool = True,
@@ -635,7 +618,9 @@ def case_page(
     return found
 
 
-def _cases(user: User, parsed: Parsed, text: str, sort: str, page: int, outcome: Outcome) -> None:
+def _cases(
+    user: User, parsed: search_query.Parsed, text: str, sort: str, page: int, outcome: Outcome
+) -> None:
     found = case_page(user, parsed, sort, page)
     if found is None:
         return
@@ -646,22 +631,7 @@ def _cases(user: User, parsed: Parsed, text: str, sort: str, page: int, outcome:
         return
     results.facets = searching.labelled(found.facets)
     rows = found.rows
-    ids = [r[0] for r in rows]
-    loaded = (
-        db.session.scalars(
-            visible_cases(user, Action.VIEW)
-            .where(Case.id.in_(ids))
-            .options(
-                joinedload(Case.constituent),
-                joinedload(Case.district),
-                joinedload(Case.category),
-                joinedload(Case.assignee),
-            )
-        )
-        .unique()
-        .all()
-    )
-    by_id = {c.id: c for c in loaded}
+    by_id = searching.page_cases(user, [r[0] for r in rows])
     for record_id, subject, passages in rows:
         case = by_id.get(record_id)
         if case is None:
@@ -681,7 +651,7 @@ def _best(where: Any, rank: Any | None, limit: int) -> list[int]:
     )
 
 
-def _constituents(user: User, parsed: Parsed, outcome: Outcome) -> None:
+def _constituents(user: User, parsed: search_query.Parsed, outcome: Outcome) -> None:
     from constituent.services import constituents as people
 
     matched = match_where(parsed, "constituents", user.id)
@@ -701,7 +671,7 @@ def _constituents(user: User, parsed: Parsed, outcome: Outcome) -> None:
     outcome.constituents = [by_id[i] for i in ids if i in by_id][:SECTION_SIZE]
 
 
-def _agencies(user: User, parsed: Parsed, outcome: Outcome) -> None:
+def _agencies(user: User, parsed: search_query.Parsed, outcome: Outcome) -> None:
     where = match_where(parsed, "agencies", user.id)
     if where is None:
         return
@@ -728,7 +698,7 @@ def _distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _suggest(user: User, parsed: Parsed, text: str) -> str | None:
+def _suggest(user: User, parsed: search_query.Parsed, text: str) -> str | None:
     """A corrected search built only from words of permitted cases (ts_stat over them)."""
     scope = scope_where(case_search_scope(user, Action.VIEW))
     words = [
@@ -743,7 +713,7 @@ def _suggest(user: User, parsed: Parsed, text: str) -> str | None:
     stats = db.session.execute(
         sa.text("SELECT word, ndoc FROM ts_stat(:q) WHERE word ~ '^[a-z]+$'"), {"q": str(compiled)}
     ).all()
-    corrected, changed = text, False
+    fixes: dict[str, str] = {}
     for word in words:
         lower = word.lower()
         if _count(sa.and_(D.kind == "cases", scope, D.words.op("@@")(_phrase(lower)))):
@@ -757,16 +727,12 @@ def _suggest(user: User, parsed: Parsed, text: str) -> str | None:
                 key = (d, -int(ndoc), len(candidate), candidate)
                 if best is None or key < best:
                     best = key
-        if best is None:
-            continue
-        corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best[3], corrected, count=1)
-        changed = True
-    if not changed:
+        if best is not None:
+            fixes[word] = best[3]
+    respelt = searching.respelled(text, fixes)
+    if respelt is None:
         return None
-    try:
-        fixed = search_query.parse(corrected)
-    except Exception:
-        return None
+    corrected, fixed = respelt
     matched = match_where(fixed, "cases", user.id)
     if matched is None or not _count(sa.and_(matched, scope)):
         return None

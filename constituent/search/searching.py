@@ -226,12 +226,25 @@ def _page_docnums(
     return [(d, searcher.stored_fields(d)) for d in chosen]
 
 
+def respelled(text: str, fixes: dict[str, str]) -> tuple[str, Parsed] | None:
+    """``text`` with each word of ``fixes`` spelt as suggested there, and parsed (either
+    engine's "did you mean"); None when nothing is fixed or the result does not parse."""
+    if not fixes:
+        return None
+    corrected = text
+    for word, better in fixes.items():
+        corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, corrected, count=1)
+    try:
+        return corrected, search_query.parse(corrected)
+    except Exception:
+        return None
+
+
 def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: User) -> str | None:
     """A corrected search built only from words that occur in permitted documents."""
     searcher = reading.searcher("cases")
     reader = searcher.reader()
-    corrected = text
-    changed = False
+    fixes: dict[str, str] = {}
     for word in dict.fromkeys(parsed.words):
         terms = compiler.analyze(word)
         if len(terms) != 1 or not word.isalpha() or len(word) < 3:
@@ -239,16 +252,12 @@ def _suggest(reading: Reading, parsed: Parsed, text: str, allowed: int, user: Us
         if _permitted_count(searcher, terms[0], allowed):
             continue
         best = _best_candidate(searcher, reader, word.lower(), allowed)
-        if best is None:
-            continue
-        corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, corrected, count=1)
-        changed = True
-    if not changed:
+        if best is not None:
+            fixes[word] = best
+    respelt = respelled(text, fixes)
+    if respelt is None:
         return None
-    try:
-        fixed = search_query.parse(corrected)
-    except Exception:
-        return None
+    corrected, fixed = respelt
     q = compiler.compile_query(fixed, CompileContext("cases", user.id, reader))
     if q is None:
         return None
@@ -338,6 +347,23 @@ def case_page(
     return result
 
 
+def page_cases(user: User, ids: list[int]) -> dict[int, Case]:
+    """The cases of a page of hits by id, loaded through the same scope as every other page
+    (either engine's hits; a case the index still holds but the user may no longer see, or
+    that is gone, is simply missing)."""
+    rows = db.session.scalars(
+        visible_cases(user, Action.VIEW)
+        .where(Case.id.in_(ids))
+        .options(
+            joinedload(Case.constituent),
+            joinedload(Case.district),
+            joinedload(Case.category),
+            joinedload(Case.assignee),
+        )
+    )
+    return {c.id: c for c in rows.unique()}
+
+
 def _cases(
     reading: Reading, user: User, parsed: Parsed, text: str, sort: str, page: int, outcome: Outcome
 ) -> None:
@@ -352,23 +378,7 @@ def _cases(
     if not found.hits:
         outcome.suggestion = _suggest(reading, parsed, text, found.allowed, user)
         return
-    ids = [int(stored["id"]) for _d, stored in found.chosen]
-    # The page's cases, loaded through the same scope as every other page.
-    rows = (
-        db.session.scalars(
-            visible_cases(user, Action.VIEW)
-            .where(Case.id.in_(ids))
-            .options(
-                joinedload(Case.constituent),
-                joinedload(Case.district),
-                joinedload(Case.category),
-                joinedload(Case.assignee),
-            )
-        )
-        .unique()
-        .all()
-    )
-    by_id = {c.id: c for c in rows}
+    by_id = page_cases(user, [int(stored["id"]) for _d, stored in found.chosen])
     search_engine = engine.current()
     terms = search_engine.highlight_terms(found.query)
     for _docnum, stored in found.chosen:
