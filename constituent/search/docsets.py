@@ -198,19 +198,6 @@ def phrase_match(reader: Any, fieldname: str, words: list[str], restrict: int = 
                 return 0
         if len(words) == 2:
             return candidates
-        # A document holding every pair and each inner word once holds the phrase: the pairs
-        # around that one occurrence are the phrase's. Frequencies are read from the posting
-        # blocks' weights; positions are compared only in the other documents.
-        if len(set(words)) < len(words):  # a repeated word is never held once
-            return _in_order(reader, fieldname, words, candidates)
-        text = reader.schema[fieldname]
-        once = candidates
-        for word in words[1:-1]:
-            once &= _held_once(reader, fieldname, text.to_bytes(word), once)
-            if not once:
-                break
-        rest = candidates & ~once
-        return once | (_in_order(reader, fieldname, words, rest) if rest else 0)
     else:
         field = reader.schema[fieldname]
         for word in words:
@@ -245,42 +232,6 @@ def _in_order(reader: Any, fieldname: str, words: list[str], candidates: int) ->
         if not docs:
             return 0
     return from_ids(docs, reader.doc_count_all())
-
-
-def _held_once(reader: Any, fieldname: str, btext: bytes, candidates: int) -> int:
-    """Which candidate documents hold a term exactly once (its frequency in the posting
-    blocks' weights: no positions decoded)."""
-    if (fieldname, btext) not in reader:
-        return 0
-    docs = list(to_ids(candidates))
-    matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
-    found: list[int] = []
-    if not isinstance(matcher, W3LeafMatcher):
-        wanted = set(docs)
-        while matcher.is_active():
-            if matcher.id() in wanted and matcher.weight() == 1:
-                found.append(matcher.id())
-            matcher.next()
-        return from_ids(found, reader.doc_count_all())
-    i, n = 0, len(docs)
-    while i < n:
-        while matcher._maxid < docs[i]:
-            if matcher._lastblock:
-                return from_ids(found, reader.doc_count_all())
-            matcher._goto(matcher._nextoffset)
-        matcher._read_ids()
-        matcher._read_weights()
-        ids, weights = matcher._ids, matcher._weights
-        top = matcher._maxid
-        while i < n and docs[i] <= top:
-            at = bisect.bisect_left(ids, docs[i])
-            if at < len(ids) and ids[at] == docs[i] and weights[at] == 1:
-                found.append(docs[i])
-            i += 1
-        if matcher._lastblock:
-            break
-        matcher._goto(matcher._nextoffset)
-    return from_ids(found, reader.doc_count_all())
 
 
 def _positions(

@@ -251,8 +251,6 @@ _READER_ATTRIBUTES = ("_terms", "_perdoc")
 _PERDOC_ATTRIBUTES = ("_readers", "_doccount")
 _MATCHER_ATTRIBUTES = (
     "_byteids",
-    "_postfile",
-    "_dataoffset",
     "_data",
     "_lastblock",
     "_nextoffset",

@@ -33,7 +33,7 @@ from constituent.extensions import db
 from constituent.models import SearchQueue
 from constituent.search import documents, queue
 from constituent.search.documents import Selection
-from constituent.search.schema import INDEX_NAMES, SCHEMA_VERSION, SCHEMAS, index_codec
+from constituent.search.schema import INDEX_NAMES, SCHEMA_VERSION, SCHEMAS
 from constituent.search.store import (
     BROKEN,
     CURRENT,
@@ -97,8 +97,7 @@ class DrainResult:
 def _apply(path: Path, ids: set[int], docs: dict[int, documents.Document]) -> tuple[int, int]:
     """Write one batch into one index: update what exists, delete what no longer does."""
     ix = open_index(path)
-    # Whoosh's own lock, behind ours
-    writer = ix.writer(timeout=30.0, delay=0.05, codec=index_codec())
+    writer = ix.writer(timeout=30.0, delay=0.05)  # Whoosh's own lock, behind ours
     indexed = removed = 0
     try:
         for record_id in sorted(ids):
@@ -222,11 +221,9 @@ def _build_index(
         return 0
     # Whoosh can analyse in several processes, each writing its own segment.
     if procs > 1 and total >= 2000:
-        writer = ix.writer(
-            procs=procs, multisegment=True, limitmb=limitmb, batchsize=200, codec=index_codec()
-        )
+        writer = ix.writer(procs=procs, multisegment=True, limitmb=limitmb, batchsize=200)
     else:
-        writer = ix.writer(limitmb=limitmb, codec=index_codec())
+        writer = ix.writer(limitmb=limitmb)
     done = 0
     try:
         while low <= top:

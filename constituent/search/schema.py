@@ -18,7 +18,6 @@ from typing import Any
 from nicknames import NickNamer
 from whoosh import columns, fields
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Token, Tokenizer
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
@@ -154,26 +153,6 @@ class PairTokenizer(_OnePassTokenizer):
                     pos += 1
                 yield t
             previous = word
-
-
-# Terms found in fewer documents than this are written into the term dictionary (inlined)
-# rather than into a posting block of their own.
-INLINE_LIMIT = 2
-
-
-def index_codec() -> W3Codec:
-    """How every writer stores an index: Whoosh's own format, with the postings of a term found
-    in one document only kept in its term dictionary entry.
-
-    Most word pairs (text_pairs) occur in one document: a posting block of their own (a
-    header, a pickle, zlib) made a full reindex about three times as slow as without pairs.
-    Readers need nothing new (Whoosh reads inlined postings as a list; the fast path reads any
-    matcher that is not a block matcher through its public methods). Whoosh 2.7 writes inlined
-    postings through a misspelt method (``set_inline``, defined as ``set_inlined``): supplied
-    here, on the writing side only, before any writer can call it."""
-    if not hasattr(W3TermInfo, "set_inline"):
-        W3TermInfo.set_inline = W3TermInfo.set_inlined
-    return W3Codec(inlinelimit=INLINE_LIMIT)
 
 
 def text_analyzer() -> StemmingTokenizer:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import itertools
 import json
 import logging
 import os
@@ -28,9 +27,7 @@ import socket
 import sys
 import threading
 import time
-import weakref
 from array import array
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,82 +87,6 @@ def patch_whoosh() -> None:
 
     reader_class._cached_reader = _cached_reader
     reader_class._constituent_patched = True
-    _patch_block_reads(whoosh3.W3LeafMatcher)
-
-
-# Decoded posting blocks kept per process (compressed bytes × BLOCK_OVERHEAD, roughly).
-BLOCK_CACHE_BYTES = 24 * 1024 * 1024
-BLOCK_OVERHEAD = 6
-
-
-class _BlockCache:
-    """LRU of decoded posting blocks keyed by (posting file, offset), bounded in bytes.
-
-    A posting file is known by a number given on first sight and never reused (a weak
-    mapping forgets the file when it is closed and collected), so a block of a segment that
-    is gone can only age out, never be served for another file."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.used = 0
-        self.items: OrderedDict[tuple[int, int], tuple[Any, int]] = OrderedDict()
-        self.files: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-        self.numbers = itertools.count()
-        self.lock = threading.Lock()
-
-    def key(self, postfile: Any, offset: int) -> tuple[int, int]:
-        with self.lock:
-            number = self.files.get(postfile)
-            if number is None:
-                number = self.files[postfile] = next(self.numbers)
-            return number, offset
-
-    def get(self, key: tuple[int, int]) -> Any:
-        with self.lock:
-            item = self.items.get(key)
-            if item is None:
-                return None
-            self.items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: tuple[int, int], data: Any, size: int) -> None:
-        with self.lock:
-            if key in self.items or size > self.budget // 8:
-                return
-            self.items[key] = (data, size)
-            self.used += size
-            while self.used > self.budget and self.items:
-                _key, (_data, old) = self.items.popitem(last=False)
-                self.used -= old
-
-
-BLOCKS = _BlockCache(BLOCK_CACHE_BYTES)
-
-
-def _patch_block_reads(matcher_class: Any) -> None:
-    """A phrase reads the same posting blocks of its words to match them (positions,
-    frequencies) and then to rank: each block is decompressed and unpickled once, and its
-    document numbers summed in C rather than in a Python generator."""
-    read_data = matcher_class._read_data
-
-    def _read_data(self: Any) -> None:
-        key = BLOCKS.key(self._postfile, self._dataoffset)
-        data = BLOCKS.get(key)
-        if data is None:
-            read_data(self)
-            size = (self._nextoffset - self._dataoffset) * BLOCK_OVERHEAD
-            BLOCKS.put(key, self._data, size)
-        else:
-            self._data = data
-
-    def _read_ids(self: Any) -> None:
-        if self._data is None:
-            self._read_data()
-        ids = self._data[0]
-        self._ids = ids if self._byteids else tuple(itertools.accumulate(ids))
-
-    matcher_class._read_data = _read_data
-    matcher_class._read_ids = _read_ids
 
 
 CURRENT = "CURRENT"
