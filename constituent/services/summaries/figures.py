@@ -604,34 +604,43 @@ def _agencies(
         [(p.start, p.end) for p in periods],
         last_included=True,
     )
-    ids = {r[0] for r in counts}
-    labels = {
+    labels = _agency_labels({r[0] for r in counts})
+    return [_agency_rows(counts, labels, answer_days, i, len(periods)) for i in range(len(periods))]
+
+
+def _agency_labels(ids: set[int]) -> dict[int, str]:
+    return {
         agency_id: _agency_label(name, short or "")
         for agency_id, name, short in _rows(
             sa.select(Agency.id, Agency.name, Agency.acronym).where(Agency.id.in_(ids))
         )
     }
-    k = len(periods)
-    result = []
-    for i in range(k):
-        rows = [
-            AgencyRow(
-                row[0],
-                labels.get(row[0], ""),
-                int(row[1 + i] or 0),
-                int(row[1 + k + i] or 0),
-                median(answer_days.get((i, row[0]), [])),
-                int(row[1 + 2 * k] or 0),
-            )
-            for row in counts
-        ]
-        result.append(
-            sorted(
-                (r for r in rows if r.sent or r.responded or r.overdue_now),
-                key=lambda r: (-r.sent, r.name.lower()),
-            )
+
+
+def _agency_rows(
+    counts: Sequence[Any],
+    labels: dict[int, str],
+    answer_days: dict[tuple[int, Any], list[float]],
+    i: int,
+    k: int,
+) -> list[AgencyRow]:
+    """Period ``i`` of ``k``'s agency rows from the grouped counts (sent in each period, then
+    answered in each, then overdue now), busiest first; agencies with nothing in it left out."""
+    rows = [
+        AgencyRow(
+            row[0],
+            labels.get(row[0], ""),
+            int(row[1 + i] or 0),
+            int(row[1 + k + i] or 0),
+            median(answer_days.get((i, row[0]), [])),
+            int(row[1 + 2 * k] or 0),
         )
-    return result
+        for row in counts
+    ]
+    return sorted(
+        (r for r in rows if r.sent or r.responded or r.overdue_now),
+        key=lambda r: (-r.sent, r.name.lower()),
+    )
 
 
 def _agency_label(name: str, short: str) -> str:
