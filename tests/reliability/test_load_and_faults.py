@@ -254,13 +254,15 @@ def test_kill_nine_during_write_bursts_loses_no_acknowledged_write(deployment):
                         return  # the server died under us: nothing was acknowledged
 
             threads = [threading.Thread(target=burst, args=(b,)) for b in browsers]
-            written_before = len(ledger.cases)
+            cases_before, notes_before = len(ledger.cases), len(ledger.notes)
             for t in threads:
                 t.start()
-            # Kill mid-burst, but only once this cycle has had a write acknowledged: on a
-            # loaded CI machine a fixed sleep can end before the restarted server answers.
+            # Kill mid-burst, but only once this cycle has had a case and a note acknowledged:
+            # on a loaded CI machine a fixed sleep can end before the restarted server answers.
             deadline = time.monotonic() + 30
-            while len(ledger.cases) == written_before and time.monotonic() < deadline:
+            while time.monotonic() < deadline and (
+                len(ledger.cases) == cases_before or len(ledger.notes) == notes_before
+            ):
                 time.sleep(0.05)
             time.sleep(rng.random())
             server.kill9()
@@ -272,6 +274,7 @@ def test_kill_nine_during_write_bursts_loses_no_acknowledged_write(deployment):
         server.kill9()
         report(f"{KILL_CYCLES} kill -9 cycles", ledger, _dialect(deployment))
     assert len(ledger.cases) >= KILL_CYCLES, "the bursts should have written something"
+    assert len(ledger.notes) >= KILL_CYCLES, "the bursts should have added notes too"
     # After the crashes: the index is repaired automatically and agrees with the database.
     server.start()
     try:
